@@ -1,0 +1,125 @@
+#include "common/json_input.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim {
+
+Json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path.string(), "", "cannot open the file for reading");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return Json::parse(buffer.str());
+  } catch (const Json::parse_error& e) {
+    throw InputError(path.string(), "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
+  }
+}
+
+std::string json_pointer_escape(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+namespace {
+const char* type_name(const Json& j) { return j.type_name(); }
+}  // namespace
+
+void JsonCursor::fail(const std::string& expected) const { throw InputError(file_, pointer_.empty() ? "/" : pointer_, expected); }
+
+bool JsonCursor::has(std::string_view key) const { return node_->is_object() && node_->contains(key); }
+
+void JsonCursor::require_object() const {
+  if (!node_->is_object()) fail(fmt::format("expected an object, found {}", type_name(*node_)));
+}
+
+JsonCursor JsonCursor::at(std::string_view key) const {
+  require_object();
+  auto it = node_->find(key);
+  std::string child = pointer_ + "/" + json_pointer_escape(key);
+  if (it == node_->end()) throw InputError(file_, child, "required field is missing");
+  return JsonCursor(*it, file_, child);
+}
+
+JsonCursor JsonCursor::at(std::size_t i) const {
+  if (!node_->is_array()) fail(fmt::format("expected an array, found {}", type_name(*node_)));
+  if (i >= node_->size()) fail(fmt::format("index {} out of range (array of {})", i, node_->size()));
+  return JsonCursor((*node_)[i], file_, pointer_ + "/" + std::to_string(i));
+}
+
+std::size_t JsonCursor::array_size() const {
+  if (!node_->is_array()) fail(fmt::format("expected an array, found {}", type_name(*node_)));
+  return node_->size();
+}
+
+double JsonCursor::as_number() const {
+  if (!node_->is_number()) fail(fmt::format("expected a number, found {}", type_name(*node_)));
+  double v = node_->get<double>();
+  if (!std::isfinite(v)) fail("expected a finite number");
+  return v;
+}
+
+double JsonCursor::as_positive() const {
+  double v = as_number();
+  if (!(v > 0)) fail(fmt::format("expected a number > 0, found {}", v));
+  return v;
+}
+
+double JsonCursor::as_non_negative() const {
+  double v = as_number();
+  if (v < 0) fail(fmt::format("expected a number >= 0, found {}", v));
+  return v;
+}
+
+std::int64_t JsonCursor::as_int(std::int64_t lo, std::int64_t hi) const {
+  if (!node_->is_number()) fail(fmt::format("expected an integer, found {}", type_name(*node_)));
+  std::int64_t v = 0;
+  if (node_->is_number_integer()) {
+    if (node_->is_number_unsigned() && node_->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+      fail(fmt::format("expected an integer in [{}, {}]", lo, hi));
+    v = node_->get<std::int64_t>();
+  } else {
+    double d = node_->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9.0e15)
+      fail(fmt::format("expected an integer in [{}, {}], found {}", lo, hi, d));
+    v = static_cast<std::int64_t>(d);
+  }
+  if (v < lo || v > hi) fail(fmt::format("expected an integer in [{}, {}], found {}", lo, hi, v));
+  return v;
+}
+
+std::string JsonCursor::as_string() const {
+  if (!node_->is_string()) fail(fmt::format("expected a string, found {}", type_name(*node_)));
+  return node_->get<std::string>();
+}
+
+bool JsonCursor::as_bool() const {
+  if (!node_->is_boolean()) fail(fmt::format("expected true or false, found {}", type_name(*node_)));
+  return node_->get<bool>();
+}
+
+double JsonCursor::number_or(std::string_view key, double fallback) const {
+  return has(key) ? at(key).as_number() : fallback;
+}
+std::int64_t JsonCursor::int_or(std::string_view key, std::int64_t fallback, std::int64_t lo, std::int64_t hi) const {
+  return has(key) ? at(key).as_int(lo, hi) : fallback;
+}
+std::string JsonCursor::string_or(std::string_view key, const std::string& fallback) const {
+  return has(key) ? at(key).as_string() : fallback;
+}
+bool JsonCursor::bool_or(std::string_view key, bool fallback) const {
+  return has(key) ? at(key).as_bool() : fallback;
+}
+
+}  // namespace epsim

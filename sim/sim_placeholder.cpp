@@ -1,0 +1,1 @@
+// Replaced as sim/ gains its first sources.

@@ -1,0 +1,140 @@
+#include "topology/topology_json.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "topology/validate.hpp"
+
+namespace epsim {
+
+namespace {
+
+void check_schema(const JsonCursor& root) {
+  if (!root.has("schema")) return;  // version 1 is assumed when absent
+  std::string schema = root.at("schema").as_string();
+  if (schema != kTopologySchema)
+    root.at("schema").fail(fmt::format("expected \"{}\", found \"{}\"", kTopologySchema, schema));
+}
+
+void read_hosts(const JsonCursor& root, Topology& topo) {
+  if (!root.has("hosts")) return;
+  JsonCursor hosts = root.at("hosts");
+  for (std::size_t i = 0; i < hosts.array_size(); ++i) {
+    JsonCursor h = hosts.at(i);
+    std::string id = h.node().is_object() ? h.at("id").as_string() : h.as_string();
+    if (id.empty()) h.fail("expected a non-empty host id");
+    if (topo.find_host(id)) h.fail(fmt::format("duplicate host id \"{}\"", id));
+    topo.add_host(id);
+  }
+}
+
+void read_devices(const JsonCursor& root, Topology& topo) {
+  JsonCursor devices = root.at("devices");
+  for (std::size_t i = 0; i < devices.array_size(); ++i) {
+    JsonCursor d = devices.at(i);
+    d.require_object();
+    Device dev;
+    dev.id = d.at("id").as_string();
+    if (dev.id.empty()) d.at("id").fail("expected a non-empty device id");
+    if (topo.find_device(dev.id)) d.at("id").fail(fmt::format("duplicate device id \"{}\"", dev.id));
+    std::string kind = d.at("kind").as_string();
+    auto parsed = parse_device_kind(kind);
+    if (!parsed)
+      d.at("kind").fail(fmt::format(
+          "unknown device kind \"{}\" (expected gpu, nvswitch, pcie_switch, cpu, nic, leaf, spine or core)", kind));
+    dev.kind = *parsed;
+    if (d.has("host")) {
+      std::string host = d.at("host").as_string();
+      auto h = topo.find_host(host);
+      if (!h) h = topo.add_host(host);  // hosts may be declared implicitly by their devices
+      dev.host = *h;
+    }
+    dev.rail = static_cast<int>(d.int_or("rail", -1, -1, 1 << 20));
+    dev.model = d.string_or("model", "");
+    topo.add_device(std::move(dev));
+  }
+}
+
+void read_links(const JsonCursor& root, Topology& topo) {
+  JsonCursor links = root.at("links");
+  for (std::size_t i = 0; i < links.array_size(); ++i) {
+    JsonCursor l = links.at(i);
+    l.require_object();
+    auto endpoint = [&](const char* key) {
+      std::string id = l.at(key).as_string();
+      auto dev = topo.find_device(id);
+      if (!dev) l.at(key).fail(fmt::format("link names unknown device \"{}\"", id));
+      return *dev;
+    };
+    int src = endpoint("src");
+    int dst = endpoint("dst");
+    if (src == dst) l.fail("a link must join two different devices");
+    std::string kind = l.at("kind").as_string();
+    auto parsed = parse_link_kind(kind);
+    if (!parsed) l.at("kind").fail(fmt::format("unknown link kind \"{}\" (expected nvlink, pcie, infiniband or ethernet)", kind));
+    double bandwidth = l.at("bandwidth_GBps").as_positive();
+    double latency = l.has("latency_ns") ? l.at("latency_ns").as_non_negative() : 0.0;
+    bool bidirectional = l.bool_or("bidirectional", true);
+    if (bidirectional)
+      topo.add_bidirectional(src, dst, *parsed, bandwidth, latency);
+    else
+      topo.add_link(Link{src, dst, *parsed, bandwidth, latency});
+  }
+}
+
+}  // namespace
+
+Topology topology_from_json(const Json& doc, const std::string& file) {
+  JsonCursor root(doc, file);
+  root.require_object();
+  check_schema(root);
+  Topology topo;
+  topo.name = root.string_or("name", "");
+  read_hosts(root, topo);
+  read_devices(root, topo);
+  read_links(root, topo);
+  return topo;
+}
+
+Topology load_topology(const std::filesystem::path& path) {
+  Json doc = read_json_file(path);
+  Topology topo = topology_from_json(doc, path.string());
+  validate_topology(topo, path.string());
+  return topo;
+}
+
+Json topology_to_json(const Topology& topology) {
+  Json out = Json::object();
+  out["schema"] = kTopologySchema;
+  out["name"] = topology.name;
+  out["hosts"] = topology.hosts();
+  Json devices = Json::array();
+  for (const Device& d : topology.devices()) {
+    Json j = {{"id", d.id}, {"kind", std::string(to_string(d.kind))}};
+    if (d.host >= 0) j["host"] = topology.hosts()[static_cast<std::size_t>(d.host)];
+    if (d.rail >= 0) j["rail"] = d.rail;
+    if (!d.model.empty()) j["model"] = d.model;
+    devices.push_back(std::move(j));
+  }
+  out["devices"] = std::move(devices);
+  Json links = Json::array();
+  const auto& ls = topology.links();
+  for (std::size_t i = 0; i < ls.size(); ++i) {
+    const Link& l = ls[i];
+    bool pair = i + 1 < ls.size() && ls[i + 1].src == l.dst && ls[i + 1].dst == l.src &&
+                ls[i + 1].kind == l.kind && ls[i + 1].bandwidth_GBps == l.bandwidth_GBps &&
+                ls[i + 1].latency_ns == l.latency_ns;
+    Json j = {{"src", topology.device(l.src).id},
+              {"dst", topology.device(l.dst).id},
+              {"kind", std::string(to_string(l.kind))},
+              {"bandwidth_GBps", l.bandwidth_GBps},
+              {"latency_ns", l.latency_ns},
+              {"bidirectional", pair}};
+    links.push_back(std::move(j));
+    if (pair) ++i;
+  }
+  out["links"] = std::move(links);
+  return out;
+}
+
+}  // namespace epsim
