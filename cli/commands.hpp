@@ -1,0 +1,11 @@
+#pragma once
+// Subcommands of the `epsim` executable. Each add_* registers its options and a callback; the
+// callbacks throw epsim::InputError / UsageError, which main() maps to exit codes 1 / 2.
+#include <CLI/CLI.hpp>
+
+namespace epsim::cli {
+
+void add_plan_command(CLI::App& app);
+void add_topo_commands(CLI::App& app);
+
+}  // namespace epsim::cli

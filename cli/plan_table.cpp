@@ -1,0 +1,75 @@
+#include "cli/plan_table.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace epsim::cli {
+
+namespace {
+
+struct GroupStats {
+  double max_tokens = 0;       // max over layers of max GPU tokens
+  double imbalance = 0;        // mean of max/mean
+  double max_link_us = 0;      // max over layers of the dispatch bottleneck link time
+  double a2a_us = 0;           // sum of dispatch + combine
+  int busiest_link = -1;
+};
+
+GroupStats stats(const AlgorithmResult& r, std::size_t begin, std::size_t end) {
+  GroupStats s;
+  for (std::size_t i = begin; i < end; ++i) {
+    const LayerResult& l = r.layers[i];
+    s.max_tokens = std::max(s.max_tokens, l.max_gpu_tokens);
+    s.imbalance += l.mean_gpu_tokens > 0 ? l.max_gpu_tokens / l.mean_gpu_tokens : 1.0;
+    double link_us = (l.dispatch.bottleneck_s + l.combine.bottleneck_s) * 1e6;
+    if (link_us >= s.max_link_us) {
+      s.max_link_us = link_us;
+      s.busiest_link = l.dispatch.busiest_link;
+    }
+    s.a2a_us += (l.dispatch.time_s() + l.combine.time_s()) * 1e6;
+  }
+  if (end > begin) s.imbalance /= static_cast<double>(end - begin);
+  return s;
+}
+
+}  // namespace
+
+std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int group_size) {
+  const std::string& a = plan.baseline.algorithm;
+  const std::string& b = plan.chosen.algorithm;
+  std::string out;
+  out += fmt::format("epsim plan: EP {}, {} experts + {} redundant = {} slots per GPU, {} tokens per GPU, "
+                     "{} B/token dispatch, {} B/token combine\n",
+                     plan.settings.ep, plan.num_experts, plan.settings.redundant, plan.slots_per_gpu,
+                     plan.settings.tokens_per_gpu, plan.dispatch_bytes_per_token, plan.combine_bytes_per_token);
+  out += fmt::format("columns: max/mean = busiest GPU's tokens over the mean (1.00 = balanced); link us = slowest "
+                     "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers\n\n");
+  out += fmt::format("{:<12} | {:^19} | {:^19} | {:^21} | {}\n", "layers", "GPU max/mean", "link us", "a2a us",
+                     "busiest link (" + b + ")");
+  out += fmt::format("{:<12} | {:>9} {:>9} | {:>9} {:>9} | {:>10} {:>10} |\n", "", a.substr(0, 9), b.substr(0, 9),
+                     a.substr(0, 9), b.substr(0, 9), a.substr(0, 10), b.substr(0, 10));
+  out += std::string(110, '-') + "\n";
+  const auto n = plan.chosen.layers.size();
+  auto row = [&](const std::string& label, std::size_t begin, std::size_t end) {
+    GroupStats sa = stats(plan.baseline, begin, end);
+    GroupStats sb = stats(plan.chosen, begin, end);
+    return fmt::format("{:<12} | {:>9.2f} {:>9.2f} | {:>9.1f} {:>9.1f} | {:>10.1f} {:>10.1f} | {}\n", label, sa.imbalance,
+                       sb.imbalance, sa.max_link_us, sb.max_link_us, sa.a2a_us, sb.a2a_us,
+                       sb.busiest_link >= 0 ? links.topology().link_name(sb.busiest_link) : "-");
+  };
+  for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(group_size)) {
+    std::size_t end = std::min(n, i + static_cast<std::size_t>(group_size));
+    out += row(fmt::format("{}-{}", plan.chosen.layers[i].layer, plan.chosen.layers[end - 1].layer), i, end);
+  }
+  out += std::string(110, '-') + "\n";
+  out += row("total", 0, n);
+  double base = plan.baseline.sum_dispatch_s + plan.baseline.sum_combine_s;
+  double chosen = plan.chosen.sum_dispatch_s + plan.chosen.sum_combine_s;
+  if (chosen > 0)
+    out += fmt::format("\n{} all-to-all time over {} MoE layers: {:.1f} us ({:.2f}x faster than {}: {:.1f} us)\n", b, n,
+                       chosen * 1e6, base / chosen, a, base * 1e6);
+  return out;
+}
+
+}  // namespace epsim::cli

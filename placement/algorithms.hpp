@@ -1,0 +1,51 @@
+#pragma once
+// Placement algorithms for one MoE layer, selected by name (`epsim plan --algorithm`).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "placement/link_load.hpp"
+#include "placement/placement.hpp"
+
+namespace epsim {
+
+/// One layer's placement problem. load[e] >= 0 is the token load of logical expert e (any unit);
+/// num_gpus x slots_per_gpu >= num_experts slots. Topology-aware algorithms also read `links`
+/// (may be null for the others) and the bytes per token of dispatch and combine.
+struct PlacementProblem {
+  int num_gpus = 0;
+  int slots_per_gpu = 0;
+  std::vector<double> load;
+  const EpLinkModel* links = nullptr;
+  double dispatch_bytes_per_token = 0;
+  double combine_bytes_per_token = 0;
+  std::uint64_t seed = 0;
+  int num_nodes = 1;   ///< hosts spanned by the EP ranks (EPLB's hierarchical policy)
+  int num_groups = 1;  ///< expert groups (DeepSeek n_group)
+
+  int num_experts() const { return static_cast<int>(load.size()); }
+};
+
+/// Smallest number of redundant slots that makes num_experts + R a multiple of num_gpus:
+/// (G - E mod G) mod G. E.g. E=256: G=3 -> 2, G=24 -> 8, G=32 -> 0; E=60, G=16 -> 4.
+int smallest_valid_redundant(int num_experts, int num_gpus);
+
+/// contiguous: expert e on rank floor(e x G / E) (= floor(e / (E/G)) when G divides E), the usual
+/// default without a load balancer; redundant slots stay empty.
+LayerPlacement place_contiguous(const PlacementProblem& problem);
+
+/// greedy: load-aware baseline. Replica counts: each redundant slot goes to the expert with the
+/// largest load per replica (ties: lowest expert id), at most one replica per rank. Placement:
+/// replicas in decreasing load share, each onto the least-loaded rank with a free slot that does not
+/// hold that expert yet (longest-processing-time first).
+LayerPlacement place_greedy(const PlacementProblem& problem);
+
+/// Names accepted by run_placement, in the order shown in --help.
+std::vector<std::string> placement_algorithm_names();
+
+/// Dispatch by name. Throws UsageError naming the valid algorithms on an unknown name, and
+/// InputError when the problem is infeasible (fewer slots than experts).
+LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& problem);
+
+}  // namespace epsim

@@ -1,0 +1,106 @@
+#include "placement/plan.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim {
+
+std::vector<double> scaled_layer_load(const std::vector<double>& count, const MoeModel& model, int ep,
+                                      double tokens_per_gpu) {
+  if (tokens_per_gpu <= 0) return count;
+  double total = std::accumulate(count.begin(), count.end(), 0.0);
+  if (total <= 0) return std::vector<double>(count.size(), 0.0);
+  double scale = tokens_per_gpu * ep * model.top_k / total;
+  std::vector<double> out(count.size());
+  for (std::size_t e = 0; e < count.size(); ++e) out[e] = count[e] * scale;
+  return out;
+}
+
+namespace {
+
+LayerResult evaluate_layer(const EpLinkModel& links, int layer, LayerPlacement placement,
+                           const std::vector<double>& load, const Plan& plan) {
+  LayerResult r;
+  r.layer = layer;
+  r.placement = std::move(placement);
+  r.gpu_tokens = gpu_token_loads(r.placement, load);
+  r.max_gpu_tokens = *std::max_element(r.gpu_tokens.begin(), r.gpu_tokens.end());
+  r.mean_gpu_tokens = std::accumulate(r.gpu_tokens.begin(), r.gpu_tokens.end(), 0.0) / static_cast<double>(r.gpu_tokens.size());
+  auto d = exchange_link_bytes(links, r.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
+  r.dispatch = exchange_cost(links, d, r.gpu_tokens, Exchange::dispatch);
+  auto c = exchange_link_bytes(links, r.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
+  r.combine = exchange_cost(links, c, r.gpu_tokens, Exchange::combine);
+  return r;
+}
+
+AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                                const Plan& plan, const std::string& algorithm) {
+  AlgorithmResult out;
+  out.algorithm = algorithm;
+  double worst = -1;
+  double imbalance_sum = 0;
+  for (int layer = 0; layer < model.num_layers; ++layer) {
+    if (!model.is_moe_layer(layer)) continue;
+    PlacementProblem problem;
+    problem.num_gpus = plan.settings.ep;
+    problem.slots_per_gpu = plan.slots_per_gpu;
+    problem.load = scaled_layer_load(loads.count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
+                                     plan.settings.tokens_per_gpu);
+    problem.links = &links;
+    problem.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
+    problem.combine_bytes_per_token = plan.combine_bytes_per_token;
+    problem.seed = plan.settings.seed + static_cast<std::uint64_t>(layer);
+    problem.num_groups = model.n_group;
+    LayerPlacement placement = run_placement(algorithm, problem);
+    check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
+    LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+    out.sum_dispatch_s += r.dispatch.time_s();
+    out.sum_combine_s += r.combine.time_s();
+    out.max_gpu_tokens = std::max(out.max_gpu_tokens, r.max_gpu_tokens);
+    imbalance_sum += r.mean_gpu_tokens > 0 ? r.max_gpu_tokens / r.mean_gpu_tokens : 1.0;
+    double t = r.dispatch.time_s() + r.combine.time_s();
+    if (t > worst) {
+      worst = t;
+      out.worst_layer = layer;
+    }
+    out.layers.push_back(std::move(r));
+  }
+  out.mean_imbalance = out.layers.empty() ? 1.0 : imbalance_sum / static_cast<double>(out.layers.size());
+  return out;
+}
+
+}  // namespace
+
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings) {
+  check_loads_match_model(loads, model);
+  const int E = model.num_experts;
+  const int G = settings.ep;
+  if (G < 1 || G > links.topology().num_gpus())
+    throw InputError(fmt::format("--ep {} must be between 1 and the {} GPUs of the topology", G, links.topology().num_gpus()));
+  if (G != links.ep()) throw InputError(fmt::format("--ep {} differs from the link model's EP {}", G, links.ep()));
+  if (settings.redundant < 0) throw UsageError(fmt::format("--redundant must be >= 0, got {}", settings.redundant));
+  if ((E + settings.redundant) % G != 0)
+    throw UsageError(fmt::format("--redundant {}: {} experts + {} redundant slots do not divide evenly over EP {}; "
+                                 "the smallest valid --redundant is {}",
+                                 settings.redundant, E, settings.redundant, G, smallest_valid_redundant(E, G)));
+  if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0))
+    throw UsageError("bytes per element on the wire must be > 0");
+  if (!(settings.tokens_per_gpu >= 0)) throw UsageError("--tokens-per-gpu must be >= 0");
+  Plan plan;
+  plan.settings = settings;
+  plan.num_experts = E;
+  plan.slots_per_gpu = (E + settings.redundant) / G;
+  plan.dispatch_bytes_per_token = model.hidden_size * settings.dispatch_bytes_per_element;
+  plan.combine_bytes_per_token = model.hidden_size * settings.combine_bytes_per_element;
+  for (int g = 0; g < G; ++g) plan.gpu_ids.push_back(links.topology().device(links.topology().gpu_device(g)).id);
+  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm);
+  plan.baseline = settings.baseline == settings.algorithm ? plan.chosen
+                                                          : plan_all_layers(links, model, loads, plan, settings.baseline);
+  return plan;
+}
+
+}  // namespace epsim

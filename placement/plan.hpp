@@ -1,0 +1,70 @@
+#pragma once
+// A placement plan for every MoE layer of a model, with the per-rank and per-link loads it implies.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "placement/algorithms.hpp"
+#include "placement/expert_loads.hpp"
+#include "placement/link_load.hpp"
+#include "placement/moe_model.hpp"
+
+namespace epsim {
+
+/// Run settings of `epsim plan`.
+struct PlanSettings {
+  int ep = 0;                       ///< EP ranks = GPU ranks 0..ep-1 of the topology
+  int redundant = 0;                ///< extra slots for replicas; (E + redundant) % ep == 0
+  std::string algorithm = "greedy";
+  std::string baseline = "contiguous";
+  /// Loads are rescaled per layer so that every rank originates this many tokens (each routed to
+  /// top_k experts) in one iteration; 0 keeps the file's counts as they are.
+  double tokens_per_gpu = 4096;
+  double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (DeepSeek serving default)
+  double combine_bytes_per_element = 2.0;   ///< BF16 combine
+  std::uint64_t seed = 1;
+};
+
+/// One layer under one algorithm.
+struct LayerResult {
+  int layer = 0;                  ///< model layer index
+  LayerPlacement placement;
+  std::vector<double> gpu_tokens; ///< tokens computed per EP rank (size ep)
+  double max_gpu_tokens = 0;
+  double mean_gpu_tokens = 0;
+  ExchangeCost dispatch;
+  ExchangeCost combine;
+};
+
+/// All MoE layers under one algorithm, with totals.
+struct AlgorithmResult {
+  std::string algorithm;
+  std::vector<LayerResult> layers;
+  double sum_dispatch_s = 0;
+  double sum_combine_s = 0;
+  double max_gpu_tokens = 0;        ///< over layers
+  double mean_imbalance = 0;        ///< mean over layers of max / mean GPU tokens (1 = balanced)
+  int worst_layer = -1;             ///< layer with the slowest dispatch + combine
+};
+
+struct Plan {
+  PlanSettings settings;
+  int num_experts = 0;
+  int slots_per_gpu = 0;
+  double dispatch_bytes_per_token = 0;
+  double combine_bytes_per_token = 0;
+  std::vector<std::string> gpu_ids;  ///< topology id of each EP rank
+  AlgorithmResult chosen;
+  AlgorithmResult baseline;
+};
+
+/// Validate settings against the inputs (EP within the topology, slot count, loads matching the
+/// model) and plan every MoE layer with the chosen algorithm and the baseline. Throws InputError /
+/// UsageError with the smallest valid redundant count when slots do not divide evenly.
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings);
+
+/// Per-layer loads scaled to tokens_per_gpu (see PlanSettings); all-zero layers stay zero.
+std::vector<double> scaled_layer_load(const std::vector<double>& count, const MoeModel& model, int ep,
+                                      double tokens_per_gpu);
+
+}  // namespace epsim

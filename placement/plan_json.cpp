@@ -1,0 +1,88 @@
+#include "placement/plan_json.hpp"
+
+#include <cmath>
+
+namespace epsim {
+
+namespace {
+
+// Round to 12 significant digits so that outputs do not depend on the last bits of floating-point
+// sums (identical inputs still give identical text either way).
+double tidy(double v) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  double scale = std::pow(10.0, 11 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
+  return std::round(v * scale) / scale;
+}
+
+Json exchange_json(const ExchangeCost& c, const EpLinkModel& links) {
+  Json j = Json::object();
+  j["time_us"] = tidy(c.time_s() * 1e6);
+  j["bottleneck_us"] = tidy(c.bottleneck_s * 1e6);
+  j["latency_us"] = tidy(c.latency_s * 1e6);
+  j["busiest_link"] = c.busiest_link >= 0 ? links.topology().link_name(c.busiest_link) : std::string();
+  j["busiest_link_bytes"] = tidy(c.busiest_link_bytes);
+  return j;
+}
+
+}  // namespace
+
+Json algorithm_summary_json(const AlgorithmResult& r, const EpLinkModel& links) {
+  Json j = Json::object();
+  j["algorithm"] = r.algorithm;
+  j["moe_layers"] = r.layers.size();
+  j["sum_dispatch_us"] = tidy(r.sum_dispatch_s * 1e6);
+  j["sum_combine_us"] = tidy(r.sum_combine_s * 1e6);
+  j["sum_all_to_all_us"] = tidy((r.sum_dispatch_s + r.sum_combine_s) * 1e6);
+  j["max_gpu_tokens"] = tidy(r.max_gpu_tokens);
+  j["mean_max_over_mean_gpu_tokens"] = tidy(r.mean_imbalance);
+  j["worst_layer"] = r.worst_layer;
+  if (r.worst_layer >= 0) {
+    for (const auto& l : r.layers)
+      if (l.layer == r.worst_layer) {
+        j["worst_layer_dispatch"] = exchange_json(l.dispatch, links);
+        j["worst_layer_combine"] = exchange_json(l.combine, links);
+      }
+  }
+  return j;
+}
+
+Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& inputs) {
+  Json out = Json::object();
+  out["schema"] = kPlanSchema;
+  out["inputs"] = {{"topology", inputs.topology}, {"loads", inputs.loads}, {"model", inputs.model}};
+  const PlanSettings& s = plan.settings;
+  out["settings"] = {{"ep", s.ep},
+                     {"redundant", s.redundant},
+                     {"slots_per_gpu", plan.slots_per_gpu},
+                     {"num_experts", plan.num_experts},
+                     {"algorithm", s.algorithm},
+                     {"baseline", s.baseline},
+                     {"tokens_per_gpu", s.tokens_per_gpu},
+                     {"dispatch_bytes_per_token", plan.dispatch_bytes_per_token},
+                     {"combine_bytes_per_token", plan.combine_bytes_per_token},
+                     {"seed", s.seed}};
+  out["gpus"] = plan.gpu_ids;
+  Json layers = Json::array();
+  for (const LayerResult& l : plan.chosen.layers) {
+    Json j = Json::object();
+    j["layer"] = l.layer;
+    j["slot_expert"] = l.placement.slot_expert;
+    Json expert_gpus = Json::array();
+    for (int e = 0; e < plan.num_experts; ++e) expert_gpus.push_back(l.placement.gpus_of_expert(e));
+    j["expert_gpus"] = std::move(expert_gpus);
+    Json tokens = Json::array();
+    for (double t : l.gpu_tokens) tokens.push_back(tidy(t));
+    j["gpu_tokens"] = std::move(tokens);
+    j["max_gpu_tokens"] = tidy(l.max_gpu_tokens);
+    j["mean_gpu_tokens"] = tidy(l.mean_gpu_tokens);
+    j["dispatch"] = exchange_json(l.dispatch, links);
+    j["combine"] = exchange_json(l.combine, links);
+    layers.push_back(std::move(j));
+  }
+  out["layers"] = std::move(layers);
+  out["summary"] = algorithm_summary_json(plan.chosen, links);
+  out["baseline_summary"] = algorithm_summary_json(plan.baseline, links);
+  return out;
+}
+
+}  // namespace epsim
