@@ -19,6 +19,9 @@ Json read_json_file(const std::filesystem::path& path) {
     return Json::parse(buffer.str());
   } catch (const Json::parse_error& e) {
     throw InputError(path.string(), "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
+  } catch (const Json::exception& e) {
+    // e.g. a number too large for a double (1e400): JSON allows it, epsim needs finite numbers.
+    throw InputError(path.string(), "", fmt::format("expected a finite number: {}", e.what()));
   }
 }
 

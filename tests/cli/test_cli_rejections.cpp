@@ -1,0 +1,76 @@
+// Every rejected input gives a clear message naming the file (and field) and the documented exit
+// code: 2 for usage errors, 1 for invalid input. No output file is written.
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "cli_runner.hpp"
+
+namespace {
+const std::string kScenarios = EPSIM_SCENARIOS_DIR;
+const std::string kData = EPSIM_TEST_DATA_DIR;
+const std::string kModel = kScenarios + "/models/deepseek-v3.config.json";
+const std::string kLoads = kScenarios + "/loads/deepseek-v3/prefill_in4096.json";
+const std::string kTopo2 = kScenarios + "/topologies/dgx-h100-2node.json";
+
+CliResult plan(const std::string& topo, const std::string& loads, const std::string& model, const std::string& extra) {
+  return run_epsim("plan --topology " + topo + " --loads " + loads + " --model " + model + " " + extra);
+}
+}  // namespace
+
+TEST_CASE("usage errors exit 2") {
+  CHECK(run_epsim("").exit_code == 2);
+  CHECK(run_epsim("plan --no-such-flag").exit_code == 2);
+  CHECK(run_epsim("frobnicate").exit_code == 2);
+  CliResult r = plan(kTopo2, kLoads, kModel, "--ep 16 --redundant 3");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("smallest valid --redundant is 0") != std::string::npos);
+  CHECK(plan(kTopo2, kLoads, kModel, "--ep 64").exit_code == 2);  // more than the 16 GPUs
+  CHECK(plan(kTopo2, kLoads, kModel, "--ep 16 --algorithm magic").exit_code == 2);
+}
+
+TEST_CASE("bad topology files exit 1 naming the file and field") {
+  struct Case {
+    const char* file;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"topo_unknown_device.json", "/links/1/dst: link names unknown device \"sw9\""},
+      {"topo_zero_bandwidth.json", "/links/0/bandwidth_GBps: expected a number > 0"},
+      {"topo_negative_bandwidth.json", "/links/0/bandwidth_GBps: expected a number > 0"},
+      {"topo_infinite_bandwidth.json", "expected a finite number"},
+      {"topo_duplicate_id.json", "/devices/1/id: duplicate device id \"g0\""},
+      {"topo_unreachable_gpu.json", "GPU g1 cannot be reached from GPU g0"},
+      {"topo_one_way.json", "cannot"},
+      {"topo_unknown_kind.json", "/devices/0/kind: unknown device kind \"tpu\""},
+      {"truncated.json", "not valid JSON"},
+  };
+  for (const Case& c : cases) {
+    std::string path = kData + "/bad/" + c.file;
+    CliResult r = run_epsim("topo validate " + path);
+    INFO(c.file << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(path) != std::string::npos);
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
+  CHECK(run_epsim("topo validate " + kData + "/bad/topo_ok.json").exit_code == 0);
+}
+
+TEST_CASE("loads that disagree with the model exit 1 naming the layer, writing no output") {
+  std::string dir = fresh_temp_dir("reject_loads");
+  std::string out = dir + "/plan.json";
+  CliResult r = plan(kTopo2, kData + "/loads_phi16.json", kModel, "--ep 16 --out " + out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("loads_phi16.json") != std::string::npos);
+  CHECK(r.err.find("layers") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK(plan(kTopo2, kData + "/bad/truncated.json", kModel, "").exit_code == 1);
+  CHECK(plan(kTopo2, kLoads, kData + "/bad/truncated.json", "").exit_code == 1);
+  CHECK(plan(kTopo2, "/nonexistent.json", kModel, "").exit_code == 1);
+}
+
+TEST_CASE("an unwritable output path is an error before any work") {
+  CliResult r = plan(kTopo2, kLoads, kModel, "--ep 16 --out /nonexistent-dir/plan.json");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("/nonexistent-dir/plan.json") != std::string::npos);
+}
