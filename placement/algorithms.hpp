@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "placement/link_load.hpp"
+#include "placement/objective.hpp"
 #include "placement/placement.hpp"
 
 namespace epsim {
@@ -23,6 +24,8 @@ struct PlacementProblem {
   std::uint64_t seed = 0;
   int num_nodes = 1;   ///< hosts spanned by the EP ranks (EPLB's hierarchical policy)
   int num_groups = 1;  ///< expert groups (DeepSeek n_group)
+  ObjectiveKind objective = ObjectiveKind::link;  ///< what `epsim` minimizes
+  int max_moves = 0;   ///< local-search budget of `epsim` per layer; 0 = automatic
 
   int num_experts() const { return static_cast<int>(load.size()); }
 };
@@ -40,6 +43,17 @@ LayerPlacement place_contiguous(const PlacementProblem& problem);
 /// replicas in decreasing load share, each onto the least-loaded rank with a free slot that does not
 /// hold that expert yet (longest-processing-time first).
 LayerPlacement place_greedy(const PlacementProblem& problem);
+
+/// epsim: topology-aware local search. Starts from the best (by `objective`) of the baselines
+/// (greedy, contiguous when it fits) and improves it with moves whose cost is evaluated
+/// incrementally on the links they touch (LayerEvaluator): swap two replicas between ranks, fill an
+/// empty slot, and re-replicate (take a replica from an expert with a light per-replica load and
+/// give it to the expert with the heaviest). Only improving moves are accepted, so the result is
+/// never worse than the best baseline. Deterministic for a given seed. Requires problem.links.
+LayerPlacement place_epsim(const PlacementProblem& problem);
+
+/// Evaluate a complete placement with the objective of `problem` (requires problem.links).
+ObjectiveValue evaluate_placement(const PlacementProblem& problem, const LayerPlacement& placement);
 
 /// Names accepted by run_placement, in the order shown in --help.
 std::vector<std::string> placement_algorithm_names();

@@ -89,7 +89,7 @@ LayerPlacement place_greedy(const PlacementProblem& p) {
   return pl;
 }
 
-std::vector<std::string> placement_algorithm_names() { return {"contiguous", "greedy"}; }
+std::vector<std::string> placement_algorithm_names() { return {"contiguous", "greedy", "epsim"}; }
 
 LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& p) {
   if (p.num_gpus < 1 || p.slots_per_gpu < 1)
@@ -99,6 +99,7 @@ LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem&
     throw InputError(fmt::format("{} experts do not fit {} ranks x {} slots", p.num_experts(), p.num_gpus, p.slots_per_gpu));
   if (algorithm == "contiguous") return place_contiguous(p);
   if (algorithm == "greedy") return place_greedy(p);
+  if (algorithm == "epsim") return place_epsim(p);
   std::string names;
   for (const auto& n : placement_algorithm_names()) names += (names.empty() ? "" : ", ") + n;
   throw UsageError(fmt::format("unknown placement algorithm '{}' (expected one of: {})", algorithm, names));

@@ -1,0 +1,86 @@
+#include "placement/objective.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim {
+
+ObjectiveKind parse_objective(std::string_view name) {
+  if (name == "link") return ObjectiveKind::link;
+  if (name == "gpu") return ObjectiveKind::gpu;
+  if (name == "balanced") return ObjectiveKind::balanced;
+  throw UsageError(fmt::format("unknown objective '{}' (expected link, gpu or balanced)", name));
+}
+
+std::string_view to_string(ObjectiveKind kind) {
+  switch (kind) {
+    case ObjectiveKind::link: return "link";
+    case ObjectiveKind::gpu: return "gpu";
+    case ObjectiveKind::balanced: return "balanced";
+  }
+  return "link";
+}
+
+LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
+                               ObjectiveKind kind, double token_lb, double link_lb_s)
+    : model_(&model),
+      dispatch_per_token_(dispatch_bytes_per_token / model.ep()),
+      combine_per_token_(combine_bytes_per_token / model.ep()),
+      kind_(kind),
+      token_lb_(token_lb > 0 ? token_lb : 1.0),
+      link_lb_s_(link_lb_s > 0 ? link_lb_s : 1.0),
+      tokens_(static_cast<std::size_t>(model.ep()), 0.0),
+      dispatch_bytes_(static_cast<std::size_t>(model.num_links()), 0.0),
+      combine_bytes_(static_cast<std::size_t>(model.num_links()), 0.0),
+      inv_bandwidth_(static_cast<std::size_t>(model.num_links())) {
+  for (int l = 0; l < model.num_links(); ++l) inv_bandwidth_[static_cast<std::size_t>(l)] = 1.0 / model.bandwidth_Bps(l);
+}
+
+void LayerEvaluator::reset(const std::vector<double>& gpu_tokens) {
+  std::fill(dispatch_bytes_.begin(), dispatch_bytes_.end(), 0.0);
+  std::fill(combine_bytes_.begin(), combine_bytes_.end(), 0.0);
+  std::fill(tokens_.begin(), tokens_.end(), 0.0);
+  for (int d = 0; d < model_->ep(); ++d) apply_delta(d, gpu_tokens[static_cast<std::size_t>(d)]);
+}
+
+void LayerEvaluator::apply_delta(int rank, double delta) {
+  if (delta == 0.0) return;
+  tokens_[static_cast<std::size_t>(rank)] += delta;
+  const double dd = delta * dispatch_per_token_;
+  for (const auto& [l, c] : model_->into(rank)) dispatch_bytes_[static_cast<std::size_t>(l)] += dd * c;
+  const double dc = delta * combine_per_token_;
+  for (const auto& [l, c] : model_->out_of(rank)) combine_bytes_[static_cast<std::size_t>(l)] += dc * c;
+}
+
+double LayerEvaluator::link_time_s() const {
+  double d = 0, c = 0;
+  for (std::size_t l = 0; l < inv_bandwidth_.size(); ++l) {
+    d = std::max(d, dispatch_bytes_[l] * inv_bandwidth_[l]);
+    c = std::max(c, combine_bytes_[l] * inv_bandwidth_[l]);
+  }
+  return d + c;
+}
+
+ObjectiveValue LayerEvaluator::value() const {
+  double d = 0, c = 0, squares = 0;
+  for (std::size_t l = 0; l < inv_bandwidth_.size(); ++l) {
+    double td = dispatch_bytes_[l] * inv_bandwidth_[l];
+    double tc = combine_bytes_[l] * inv_bandwidth_[l];
+    d = std::max(d, td);
+    c = std::max(c, tc);
+    squares += td * td + tc * tc;
+  }
+  double link = d + c;
+  double tokens_max = *std::max_element(tokens_.begin(), tokens_.end());
+  switch (kind_) {
+    case ObjectiveKind::link: return {link, squares};
+    case ObjectiveKind::gpu: return {tokens_max, link};
+    case ObjectiveKind::balanced: return {std::max(link / link_lb_s_, tokens_max / token_lb_), squares};
+  }
+  return {link, squares};
+}
+
+}  // namespace epsim

@@ -1,0 +1,67 @@
+#pragma once
+// The planner's objective for one layer and its incremental evaluator (the planner's inner loop).
+//
+// Objective `link` (default): T = max_l dispatch_bytes(l) / bw(l) + max_l combine_bytes(l) / bw(l),
+// the bottleneck-link times of the two all-to-all phases (they run one after the other); ties are
+// broken by the sum over links of time(l)^2 (a plan with lighter second-worst links is preferred).
+// Objective `gpu`: the max tokens computed by any rank first, then T.
+// Objective `balanced`: max(T / T_lb, tokens_max / tokens_lb), each term relative to its lower bound,
+// so neither the network nor the expert compute is traded away for the other.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "placement/link_load.hpp"
+
+namespace epsim {
+
+enum class ObjectiveKind { link, gpu, balanced };
+
+/// Parse "link" | "gpu" | "balanced"; throws UsageError otherwise.
+ObjectiveKind parse_objective(std::string_view name);
+std::string_view to_string(ObjectiveKind kind);
+
+/// Score of a layer plan; smaller is better; compared lexicographically (primary, secondary).
+struct ObjectiveValue {
+  double primary = 0;
+  double secondary = 0;
+  bool operator<(const ObjectiveValue& o) const {
+    // A relative tolerance keeps floating-point noise in incremental sums from deciding ties.
+    const double tol = 1e-9 * std::max(1.0, std::max(primary, o.primary));
+    if (primary < o.primary - tol) return true;
+    if (primary > o.primary + tol) return false;
+    return secondary < o.secondary * (1 - 1e-12);
+  }
+};
+
+/// Keeps the bytes of every link for dispatch and combine as per-rank token loads change.
+/// Cost: apply_delta(rank) is O(|into(rank)| + |out_of(rank)|); value() is O(links).
+class LayerEvaluator {
+ public:
+  /// token_lb / link_lb_s: lower bounds used by ObjectiveKind::balanced (> 0, else 1 is used).
+  LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
+                 ObjectiveKind kind, double token_lb = 0, double link_lb_s = 0);
+
+  /// Set all ranks' token loads (size ep) and recompute every link.
+  void reset(const std::vector<double>& gpu_tokens);
+  /// Add delta tokens to one rank's load.
+  void apply_delta(int rank, double delta_tokens);
+  ObjectiveValue value() const;
+  /// max_l dispatch time + max_l combine time, seconds.
+  double link_time_s() const;
+  const std::vector<double>& gpu_tokens() const { return tokens_; }
+
+ private:
+  const EpLinkModel* model_;
+  double dispatch_per_token_;  // bytes per token / ep
+  double combine_per_token_;
+  ObjectiveKind kind_;
+  double token_lb_;
+  double link_lb_s_;
+  std::vector<double> tokens_;
+  std::vector<double> dispatch_bytes_;
+  std::vector<double> combine_bytes_;
+  std::vector<double> inv_bandwidth_;
+};
+
+}  // namespace epsim
