@@ -87,11 +87,26 @@ void EventQueue::skip_dead_top() {
 }
 
 void EventQueue::remove_top() {
+  // Bottom-up deletion: move the hole at the root down along the smallest children to a leaf, then
+  // sift the last key up from there (fewer comparisons than a top-down sift: the last key usually
+  // belongs near the bottom).
   Key last = heap_.back();
   heap_.pop_back();
-  if (heap_.empty()) return;
-  heap_.front() = last;
-  sift_down(0);
+  const std::size_t n = heap_.size();
+  if (n == 0) return;
+  std::size_t hole = 0;
+  for (;;) {
+    std::size_t first = hole * kArity + 1;
+    if (first >= n) break;
+    std::size_t end = std::min(first + kArity, n);
+    std::size_t best = first;
+    for (std::size_t c = first + 1; c < end; ++c)
+      if (before(heap_[c], heap_[best])) best = c;
+    heap_[hole] = heap_[best];
+    hole = best;
+  }
+  heap_[hole] = last;
+  sift_up(hole);
 }
 
 void EventQueue::sift_up(std::size_t i) {
