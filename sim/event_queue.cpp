@@ -29,23 +29,24 @@ EventId EventQueue::push(Time at, int priority, EventHandler handler) {
     slot = free_slots_.back();
     free_slots_.pop_back();
   } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slot = static_cast<std::uint32_t>(handlers_.size());
+    handlers_.emplace_back();
+    generations_.push_back(1);
   }
-  Slot& s = slots_[slot];
-  s.handler = std::move(handler);
+  handlers_[slot] = std::move(handler);
+  const std::uint32_t generation = generations_[slot];
 
   std::uint64_t order = (static_cast<std::uint64_t>(priority - kMinPriority) << kSequenceBits) | next_sequence_++;
-  heap_.push_back(Key{at.count_ps(), order, slot, s.generation});
+  heap_.push_back(Key{at.count_ps(), order, slot, generation});
   sift_up(heap_.size() - 1);
   ++live_;
-  return EventId{make_id(slot, s.generation)};
+  return EventId{make_id(slot, generation)};
 }
 
 bool EventQueue::is_pending(EventId id) const {
   auto slot = static_cast<std::uint32_t>(id.value >> 32);
   auto generation = static_cast<std::uint32_t>(id.value & 0xffffffffu);
-  return generation != 0 && slot < slots_.size() && slots_[slot].generation == generation;
+  return generation != 0 && slot < generations_.size() && generations_[slot] == generation;
 }
 
 bool EventQueue::cancel(EventId id) {
@@ -59,9 +60,8 @@ bool EventQueue::cancel(EventId id) {
 }
 
 void EventQueue::release_slot(std::uint32_t slot) {
-  Slot& s = slots_[slot];
-  s.handler = nullptr;  // release captured resources now
-  if (++s.generation == 0) s.generation = 1;  // 0 is reserved for "no event"
+  handlers_[slot] = nullptr;  // release captured resources now
+  if (++generations_[slot] == 0) generations_[slot] = 1;  // 0 is reserved for "no event"
   free_slots_.push_back(slot);
 }
 
@@ -76,7 +76,7 @@ std::optional<EventQueue::Popped> EventQueue::pop() {
   if (heap_.empty()) return std::nullopt;
   Key top = heap_.front();
   remove_top();
-  Popped out{Time::ps(top.time_ps), std::move(slots_[top.slot].handler)};
+  Popped out{Time::ps(top.time_ps), std::move(handlers_[top.slot])};
   release_slot(top.slot);
   --live_;
   return out;

@@ -70,14 +70,10 @@ class EventQueue {
     std::uint32_t slot;
     std::uint32_t generation;
   };
-  struct Slot {
-    EventHandler handler;
-    std::uint32_t generation = 1;
-  };
   static bool before(const Key& a, const Key& b) {
     return a.time_ps < b.time_ps || (a.time_ps == b.time_ps && a.order < b.order);
   }
-  bool is_dead(const Key& k) const { return slots_[k.slot].generation != k.generation; }
+  bool is_dead(const Key& k) const { return generations_[k.slot] != k.generation; }
   void sift_up(std::size_t i);
   void sift_down(std::size_t i);
   void remove_top();
@@ -86,7 +82,9 @@ class EventQueue {
   void compact();
 
   std::vector<Key> heap_;
-  std::vector<Slot> slots_;
+  // Slot table, split so the liveness check touches 4 bytes per slot: handler and generation of slot i.
+  std::vector<EventHandler> handlers_;
+  std::vector<std::uint32_t> generations_;
   std::vector<std::uint32_t> free_slots_;
   std::uint64_t next_sequence_ = 0;
   std::size_t live_ = 0;
