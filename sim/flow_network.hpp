@@ -1,0 +1,140 @@
+#pragma once
+// Flow-level network model: flows share link capacity max-min fairly (progressive filling with
+// fractional route weights), and rates are re-solved incrementally, only for the connected component
+// of flows that share links (transitively) with the flows that started or ended.
+//
+// Model. Link l has capacity c_l (bytes/s). Flow f has a route of hops (l, w_fl) with 0 < w <= 1
+// (ECMP splitting: a flow of rate r_f puts w_fl * r_f bytes/s on l). Rates satisfy
+//   sum_f w_fl * r_f <= c_l for every link, and are max-min fair: progressive filling raises all
+//   unfrozen rates together to the level lambda; link l saturates at
+//   lambda_l = (c_l - sum_{frozen f} w_fl r_f) / (sum_{unfrozen f} w_fl);
+//   the link with the smallest lambda_l freezes its unfrozen flows at that level; repeat.
+// A flow started at t0 with latency d joins the network at t0 + d (its first byte) and completes when
+// its bytes have crossed at its (piecewise-constant) rate; completion time is rounded up to the ps.
+//
+// Events. Changes at one instant (flows joining, flows completing) are coalesced: the first change
+// schedules one re-solve event at (now, Simulator::kLatestPriority); it re-solves the union of the
+// touched components once. A flow's completion event is cancelled and rescheduled only when its rate
+// changed. Remaining bytes are advanced lazily from the time of the flow's last rate change.
+//
+// Complexity of one re-solve: O(H log L_c) for H hops of the flows in the touched component(s) and
+// L_c links in them; flows and links outside are not visited. Memory O(links + total hops).
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "sim/simulator.hpp"
+#include "sim/time.hpp"
+#include "topology/routing.hpp"
+
+namespace epsim {
+
+/// Handle to a flow (valid to query after the flow completed: it then reads as not active).
+struct FlowId {
+  std::uint64_t value = 0;
+  friend bool operator==(FlowId, FlowId) = default;
+};
+
+/// Counters for tests and benchmarks.
+struct FlowNetworkStats {
+  std::uint64_t solves = 0;          ///< re-solve events executed
+  std::uint64_t flows_resolved = 0;  ///< sum over re-solves of flows in the re-solved components
+  std::uint64_t reschedules = 0;     ///< completion events cancelled and scheduled again
+};
+
+/// The flow-level model over a fixed set of links. Owned by (and must not outlive) one Simulator.
+class FlowNetwork {
+ public:
+  /// capacities_Bps: capacity of each link, bytes/s, finite and > 0 (throws std::invalid_argument
+  /// naming the link index otherwise). event_priority: priority class of the completion events.
+  FlowNetwork(Simulator& sim, std::vector<double> capacities_Bps, int event_priority = Simulator::kDefaultPriority);
+  FlowNetwork(const FlowNetwork&) = delete;
+  FlowNetwork& operator=(const FlowNetwork&) = delete;
+  /// Cancels this network's pending events (they capture it), so the simulator may outlive it.
+  ~FlowNetwork();
+
+  /// Start a flow at sim.now(): `bytes` (finite, >= 0) over `route` (link indices in range, fractions
+  /// in (0, 1]; throws std::invalid_argument otherwise), first byte after `latency` (>= 0).
+  /// on_complete runs inside the completion event. A flow with 0 bytes or an empty route completes
+  /// exactly at now + latency without occupying links. O(route length) plus one event.
+  FlowId start_flow(std::span<const RouteHop> route, double bytes, Time latency, std::function<void()> on_complete);
+
+  /// Current rate of a flow, bytes/s; 0 when it has not joined yet, has completed, or is waiting for
+  /// the re-solve at the current instant. O(1).
+  double rate(FlowId id) const;
+  /// True from start_flow until the completion handler runs. O(1).
+  bool is_active(FlowId id) const;
+  /// Flows started and not yet completed. O(1).
+  std::size_t num_flows() const { return num_flows_; }
+  /// Bytes carried by each link so far, credited when a flow's remaining bytes are advanced (at every
+  /// rate change of its component and at its completion): exact whenever no flow is mid-transfer,
+  /// otherwise lags by the bytes sent since each active flow's last rate change.
+  const std::vector<double>& link_bytes() const { return link_bytes_; }
+  /// Capacity of each link, bytes/s.
+  const std::vector<double>& capacities() const { return capacity_; }
+  /// Counters (re-solves, flows re-solved, reschedules).
+  const FlowNetworkStats& stats() const { return stats_; }
+
+ private:
+  enum class State : std::uint8_t { free, waiting, active };
+  struct Hop {
+    std::int32_t link;
+    double weight;
+    std::uint32_t position;  ///< index of this hop's entry in links_[link].entries
+  };
+  struct Entry {
+    std::uint32_t flow;
+    std::uint32_t hop;
+  };
+  struct Flow {
+    std::vector<Hop> hops;
+    double remaining = 0;  ///< bytes left at last_update
+    double rate = 0;       ///< bytes/s since last_update
+    Time last_update;
+    EventId completion;
+    std::function<void()> on_complete;
+    std::uint32_t generation = 1;
+    std::uint32_t mark = 0;  ///< visit epoch of the last re-solve that reached it
+    State state = State::free;
+    bool frozen = false;
+  };
+  struct LinkState {
+    std::vector<Entry> entries;  ///< active flows' hops on this link
+    double residual = 0;         ///< solver scratch: capacity not yet given to frozen flows
+    double weight = 0;           ///< solver scratch: sum of unfrozen flows' weights
+    double level = 0;            ///< solver scratch: current saturation level key
+    std::uint32_t unfrozen = 0;  ///< solver scratch: number of unfrozen entries
+    std::uint32_t mark = 0;      ///< visit epoch
+  };
+
+  Flow* find(FlowId id);
+  const Flow* find(FlowId id) const;
+  void activate(std::uint32_t index);
+  void complete(std::uint32_t index);
+  void touch_links(const Flow& flow);
+  void request_resolve();
+  void resolve();
+  void advance(Flow& flow, Time now);
+  void reschedule(std::uint32_t index);
+  void release(std::uint32_t index);
+
+  Simulator& sim_;
+  int event_priority_;
+  std::vector<double> capacity_;
+  std::vector<LinkState> links_;
+  std::vector<double> link_bytes_;
+  std::vector<Flow> flows_;
+  std::vector<std::uint32_t> free_flows_;
+  std::size_t num_flows_ = 0;
+  // Changes since the last re-solve and solver scratch (members to avoid reallocating).
+  std::vector<std::int32_t> touched_links_;
+  EventId resolve_event_;
+  std::uint32_t epoch_ = 0;
+  std::vector<std::int32_t> component_links_;
+  std::vector<std::uint32_t> component_flows_;
+  std::vector<double> old_rates_;
+  FlowNetworkStats stats_;
+};
+
+}  // namespace epsim

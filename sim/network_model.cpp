@@ -1,0 +1,39 @@
+#include "sim/network_model.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "sim/analytical_network.hpp"
+#include "sim/flow_network_model.hpp"
+
+namespace epsim {
+
+std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulator& sim, const Topology& topology,
+                                                 const RouteTable& routes) {
+  if (routes.num_gpus() != topology.num_gpus())
+    throw std::invalid_argument("make_network_model: route table has " + std::to_string(routes.num_gpus()) +
+                                " GPUs, topology has " + std::to_string(topology.num_gpus()));
+  if (name == "analytical") return std::make_unique<AnalyticalNetwork>(sim, topology, routes);
+  if (name == "flow") return std::make_unique<FlowNetworkModel>(sim, topology, routes);
+  throw std::invalid_argument("make_network_model: unknown network model '" + std::string(name) +
+                              "' (expected \"analytical\" or \"flow\")");
+}
+
+namespace detail {
+void validate_transfers(const std::vector<Transfer>& transfers, const RouteTable& routes) {
+  const int g = routes.num_gpus();
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    const Transfer& t = transfers[i];
+    if (t.src_gpu < 0 || t.src_gpu >= g || t.dst_gpu < 0 || t.dst_gpu >= g)
+      throw std::invalid_argument("transfer " + std::to_string(i) + ": GPU rank out of range [0, " +
+                                  std::to_string(g) + "): " + std::to_string(t.src_gpu) + " -> " +
+                                  std::to_string(t.dst_gpu));
+    if (!std::isfinite(t.bytes) || t.bytes < 0)
+      throw std::invalid_argument("transfer " + std::to_string(i) + ": bytes must be finite and >= 0, got " +
+                                  std::to_string(t.bytes));
+  }
+}
+}  // namespace detail
+
+}  // namespace epsim

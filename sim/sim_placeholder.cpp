@@ -1,1 +1,0 @@
-// Replaced as sim/ gains its first sources.

@@ -1,0 +1,182 @@
+#include <catch2/catch.hpp>
+
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "sim/flow_network.hpp"
+
+using epsim::FlowId;
+using epsim::FlowNetwork;
+using epsim::RouteHop;
+using epsim::Simulator;
+using epsim::Time;
+
+namespace {
+std::vector<RouteHop> path(std::initializer_list<int> links) {
+  std::vector<RouteHop> r;
+  for (int l : links) r.push_back(RouteHop{l, 1.0f});
+  return r;
+}
+}  // namespace
+
+TEST_CASE("Two flows share one link equally until one ends", "[sim][flow]") {
+  // C = 100 GB/s = 1e11 B/s; S1 = 1e6 B, S2 = 3e6 B, both start at 0.
+  // Both at C/2 = 5e10 B/s: flow 1 ends at t1 = S1 / (C/2) = 20 us.
+  // Flow 2 then has S2 - S1 = 2e6 B left at C: t2 = t1 + 2e6 / 1e11 = 20 + 20 = 40 us (= (S1+S2)/C).
+  Simulator sim;
+  FlowNetwork net(sim, {1e11});
+  Time t1;
+  Time t2;
+  FlowId f1 = net.start_flow(path({0}), 1e6, Time{}, [&] { t1 = sim.now(); });
+  FlowId f2 = net.start_flow(path({0}), 3e6, Time{}, [&] { t2 = sim.now(); });
+  sim.run_until(Time{});  // the coalesced re-solve at t = 0
+  CHECK(net.rate(f1) == 5e10);
+  CHECK(net.rate(f2) == 5e10);
+  sim.run_until(Time::us(20));
+  CHECK_FALSE(net.is_active(f1));
+  CHECK(net.rate(f2) == 1e11);
+  sim.run();
+  CHECK(t1 == Time::us(20));
+  CHECK(t2 == Time::us(40));
+  CHECK(net.num_flows() == 0);
+  CHECK(net.link_bytes()[0] == Approx(4e6));  // S1 + S2
+}
+
+TEST_CASE("A flow joining later shares from its first byte", "[sim][flow]") {
+  // C = 1e11 B/s. A: 2e6 B from t = 0; B: 1e6 B started at t = 10 us.
+  // A alone for 10 us sends 1e11 * 1e-5 = 1e6 B, 1e6 B left. Then both at 5e10 B/s:
+  // B ends at 10 + 1e6/5e10 s = 10 + 20 = 30 us; A's 1e6 B also takes 20 us: 30 us.
+  Simulator sim;
+  FlowNetwork net(sim, {1e11});
+  Time ta;
+  Time tb;
+  net.start_flow(path({0}), 2e6, Time{}, [&] { ta = sim.now(); });
+  sim.schedule(Time::us(10), 0, [&] { net.start_flow(path({0}), 1e6, Time{}, [&] { tb = sim.now(); }); });
+  sim.run();
+  CHECK(ta == Time::us(30));
+  CHECK(tb == Time::us(30));
+}
+
+TEST_CASE("Textbook three-link line: every flow gets 1/2", "[sim][flow]") {
+  // Links A=0, B=1, C=2, capacity 1 B/s. Long flow over A,B,C; short flows on A and on C.
+  // lambda_A = 1/2 (two flows), lambda_B = 1/1, lambda_C = 1/2: A and C saturate at 1/2, freezing all
+  // three flows at 1/2 (B carries 1/2 and keeps 1/2 spare).
+  // Sizes: shorts 1 B -> end at 1 / (1/2) = 2 s; long 2 B: 1 B sent by 2 s, then alone at 1 B/s
+  // -> ends at 3 s.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 1.0, 1.0});
+  Time t_long;
+  Time t_a;
+  Time t_c;
+  FlowId lng = net.start_flow(path({0, 1, 2}), 2.0, Time{}, [&] { t_long = sim.now(); });
+  FlowId sa = net.start_flow(path({0}), 1.0, Time{}, [&] { t_a = sim.now(); });
+  FlowId sc = net.start_flow(path({2}), 1.0, Time{}, [&] { t_c = sim.now(); });
+  sim.run_until(Time{});
+  CHECK(net.rate(lng) == 0.5);
+  CHECK(net.rate(sa) == 0.5);
+  CHECK(net.rate(sc) == 0.5);
+  sim.run();
+  CHECK(t_a == Time::s(2));
+  CHECK(t_c == Time::s(2));
+  CHECK(t_long == Time::s(3));
+}
+
+TEST_CASE("Unequal capacities: the long flow is held by the thin link", "[sim][flow]") {
+  // A = 1 B/s, B = 3 B/s. Long flow over A,B; short flow on B.
+  // lambda_A = 1/1 = 1, lambda_B = 3/2 = 1.5: A saturates first -> long = 1.
+  // Then B: residual 3 - 1 = 2 for the short flow alone -> short = 2 (B full: 1 + 2 = 3).
+  // (With B = 2: lambda_A = lambda_B = 1 and both flows get 1.)
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 3.0});
+  FlowId lng = net.start_flow(path({0, 1}), 10.0, Time{}, [] {});
+  FlowId sht = net.start_flow(path({1}), 10.0, Time{}, [] {});
+  sim.run_until(Time{});
+  CHECK(net.rate(lng) == 1.0);
+  CHECK(net.rate(sht) == 2.0);
+  // Short ends at 10/2 = 5 s; long then gets min(A, B) = 1 still: 10 B at 1 B/s ends at 10 s.
+  sim.run();
+  CHECK(sim.now() == Time::s(10));
+}
+
+TEST_CASE("ECMP fractions weight the shares", "[sim][flow]") {
+  // Links P=0, Q=1 of 1 B/s. X splits 1/2 on P, 1/2 on Q; Y uses P only.
+  // lambda_P = 1 / (0.5 + 1) = 2/3, lambda_Q = 1 / 0.5 = 2: P saturates -> X = Y = 2/3.
+  // Q carries 0.5 * 2/3 = 1/3 (2/3 spare). P carries 0.5*2/3 + 2/3 = 1.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 1.0});
+  std::vector<RouteHop> split{{0, 0.5f}, {1, 0.5f}};
+  FlowId x = net.start_flow(split, 4.0, Time{}, [] {});
+  FlowId y = net.start_flow(path({0}), 4.0, Time{}, [] {});
+  sim.run_until(Time{});
+  CHECK(net.rate(x) == Approx(2.0 / 3.0));
+  CHECK(net.rate(y) == Approx(2.0 / 3.0));
+  // Both end at 4 / (2/3) = 6 s; the bytes per link are 0.5*4 + 4 = 6 on P and 0.5*4 = 2 on Q.
+  sim.run();
+  CHECK(sim.now() == Time::s(6));
+  CHECK(net.link_bytes()[0] == Approx(6.0));
+  CHECK(net.link_bytes()[1] == Approx(2.0));
+}
+
+TEST_CASE("Only the touched component is re-solved", "[sim][flow]") {
+  // Links 0 and 1 carry disjoint flows: starting a flow on link 1 re-solves 1 flow, not 2, and the
+  // completion event of the flow on link 0 is left alone.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 1.0});
+  Time t0;
+  net.start_flow(path({0}), 10.0, Time{}, [&] { t0 = sim.now(); });
+  sim.run_until(Time{});
+  CHECK(net.stats().flows_resolved == 1);
+  sim.schedule(Time::s(1), 0, [&] { net.start_flow(path({1}), 1.0, Time{}, [] {}); });
+  sim.run_until(Time::s(1));
+  CHECK(net.stats().solves == 2);
+  CHECK(net.stats().flows_resolved == 2);  // 1 + 1
+  CHECK(net.stats().reschedules == 0);
+  sim.run();
+  CHECK(t0 == Time::s(10));
+}
+
+TEST_CASE("Latency delays the first byte; zero bytes complete after the latency", "[sim][flow]") {
+  // 1e6 B at 1e11 B/s after 1 us: 1 + 1e6/1e11 s = 1 + 10 = 11 us.
+  Simulator sim;
+  FlowNetwork net(sim, {1e11});
+  Time t_data;
+  Time t_zero;
+  Time t_local;
+  FlowId f = net.start_flow(path({0}), 1e6, Time::us(1), [&] { t_data = sim.now(); });
+  net.start_flow(path({0}), 0.0, Time::ns(700), [&] { t_zero = sim.now(); });
+  net.start_flow({}, 5e6, Time::ns(300), [&] { t_local = sim.now(); });  // empty route: no link
+  sim.run_until(Time::ns(500));
+  CHECK(net.rate(f) == 0.0);  // not joined yet
+  sim.run();
+  CHECK(t_data == Time::us(11));
+  CHECK(t_zero == Time::ns(700));
+  CHECK(t_local == Time::ns(300));
+}
+
+TEST_CASE("Flow network rejects bad inputs", "[sim][flow]") {
+  Simulator sim;
+  CHECK_THROWS_AS(FlowNetwork(sim, {1.0, 0.0}), std::invalid_argument);
+  CHECK_THROWS_AS(FlowNetwork(sim, {std::numeric_limits<double>::infinity()}), std::invalid_argument);
+  FlowNetwork net(sim, {1.0});
+  CHECK_THROWS_AS(net.start_flow(path({1}), 1.0, Time{}, [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(std::vector<RouteHop>{{0, 0.0f}}, 1.0, Time{}, [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(std::vector<RouteHop>{{0, 1.5f}}, 1.0, Time{}, [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(path({0}), -1.0, Time{}, [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(path({0}), std::numeric_limits<double>::quiet_NaN(), Time{}, [] {}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(path({0}), 1.0, -Time::ns(1), [] {}), std::invalid_argument);
+  CHECK(net.num_flows() == 0);
+}
+
+TEST_CASE("Destroying a flow network cancels its pending events", "[sim][flow]") {
+  Simulator sim;
+  bool fired = false;
+  {
+    FlowNetwork net(sim, {1.0});
+    net.start_flow(path({0}), 1.0, Time::ns(1), [&] { fired = true; });
+  }
+  sim.run();
+  CHECK_FALSE(fired);
+  CHECK(sim.events_executed() == 0);
+}
