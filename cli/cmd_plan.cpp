@@ -24,6 +24,7 @@ struct PlanOptions {
   std::string out;
   std::string routing = "shortest";
   bool json = false;
+  std::string objective = "link";
   PlanSettings settings;
 };
 
@@ -38,6 +39,7 @@ void run_plan(const PlanOptions& o) {
   ExpertLoads loads = load_expert_loads(o.loads);
   check_loads_match_model(loads, model);
   PlanSettings settings = o.settings;
+  settings.objective = parse_objective(o.objective);
   if (settings.ep == 0) settings.ep = topo.num_gpus();
   if (settings.ep < 1 || settings.ep > topo.num_gpus())
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
@@ -66,7 +68,10 @@ void add_plan_command(CLI::App& app) {
   p->add_option("--model", o->model, "Hugging Face config.json of the MoE model")->required();
   p->add_option("--ep", o->settings.ep, "EP size (GPU ranks 0..ep-1 of the topology); default: all GPUs");
   p->add_option("--redundant", o->settings.redundant, "extra slots for replicas of hot experts")->capture_default_str();
-  p->add_option("--algorithm", o->settings.algorithm, "contiguous or greedy")->capture_default_str();
+  p->add_option("--algorithm", o->settings.algorithm, "contiguous, greedy or epsim (topology-aware local search)")
+      ->capture_default_str();
+  p->add_option("--objective", o->objective, "what epsim minimizes: link, gpu or balanced")->capture_default_str();
+  p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")->capture_default_str();
   p->add_option("--baseline", o->settings.baseline, "algorithm shown beside the chosen one")->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
                 "tokens each GPU originates per iteration (loads are rescaled to it); 0 = use counts as is")

@@ -68,8 +68,10 @@ class LocalSearch {
 
   LayerPlacement run() {
     const int slots = p_.num_gpus * p_.slots_per_gpu;
-    const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(20000, 2000 + 30 * slots);
-    const int patience = std::max(500, budget / 4);
+    // Budget and patience grow with the slots (more replicas to arrange) and are bounded so that
+    // a layer of EP 256 stays well under 100 ms.
+    const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(12000, 1500 + 12 * slots);
+    const int patience = std::max(400, budget / 6);
     int since_improvement = 0;
     for (int move = 0; move < budget && since_improvement < patience; ++move) {
       bool improved = (rng_() % 10 < 6) ? try_swap() : try_rereplicate();

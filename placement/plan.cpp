@@ -1,7 +1,10 @@
 #include "placement/plan.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <numeric>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -37,27 +40,62 @@ LayerResult evaluate_layer(const EpLinkModel& links, int layer, LayerPlacement p
   return r;
 }
 
+LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const Plan& plan,
+                           const std::string& algorithm, int layer) {
+  PlacementProblem problem;
+  problem.num_gpus = plan.settings.ep;
+  problem.slots_per_gpu = plan.slots_per_gpu;
+  problem.load = scaled_layer_load(loads.count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
+                                   plan.settings.tokens_per_gpu);
+  problem.links = &links;
+  problem.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
+  problem.combine_bytes_per_token = plan.combine_bytes_per_token;
+  problem.seed = plan.settings.seed + static_cast<std::uint64_t>(layer);
+  problem.num_groups = model.n_group;
+  problem.objective = plan.settings.objective;
+  LayerPlacement placement = run_placement(algorithm, problem);
+  check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
+  return evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+}
+
+// Plans the MoE layers on `threads` threads; layer i always lands in slot i, so the result does not
+// depend on the thread count. The first exception (in layer order) is rethrown.
+std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                                              const Plan& plan, const std::string& algorithm) {
+  std::vector<int> layers;
+  for (int layer = 0; layer < model.num_layers; ++layer)
+    if (model.is_moe_layer(layer)) layers.push_back(layer);
+  std::vector<LayerResult> results(layers.size());
+  std::vector<std::exception_ptr> errors(layers.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < layers.size(); i = next++) {
+      try {
+        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i]);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  int threads = plan.settings.threads > 0 ? plan.settings.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::clamp(threads, 1, static_cast<int>(std::max<std::size_t>(1, layers.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return results;
+}
+
 AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
                                 const Plan& plan, const std::string& algorithm) {
   AlgorithmResult out;
   out.algorithm = algorithm;
+  out.layers = plan_layers_parallel(links, model, loads, plan, algorithm);
   double worst = -1;
   double imbalance_sum = 0;
-  for (int layer = 0; layer < model.num_layers; ++layer) {
-    if (!model.is_moe_layer(layer)) continue;
-    PlacementProblem problem;
-    problem.num_gpus = plan.settings.ep;
-    problem.slots_per_gpu = plan.slots_per_gpu;
-    problem.load = scaled_layer_load(loads.count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
-                                     plan.settings.tokens_per_gpu);
-    problem.links = &links;
-    problem.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
-    problem.combine_bytes_per_token = plan.combine_bytes_per_token;
-    problem.seed = plan.settings.seed + static_cast<std::uint64_t>(layer);
-    problem.num_groups = model.n_group;
-    LayerPlacement placement = run_placement(algorithm, problem);
-    check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
-    LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+  for (const LayerResult& r : out.layers) {
     out.sum_dispatch_s += r.dispatch.time_s();
     out.sum_combine_s += r.combine.time_s();
     out.max_gpu_tokens = std::max(out.max_gpu_tokens, r.max_gpu_tokens);
@@ -65,9 +103,8 @@ AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model,
     double t = r.dispatch.time_s() + r.combine.time_s();
     if (t > worst) {
       worst = t;
-      out.worst_layer = layer;
+      out.worst_layer = r.layer;
     }
-    out.layers.push_back(std::move(r));
   }
   out.mean_imbalance = out.layers.empty() ? 1.0 : imbalance_sum / static_cast<double>(out.layers.size());
   return out;

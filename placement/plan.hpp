@@ -23,6 +23,8 @@ struct PlanSettings {
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (DeepSeek serving default)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   std::uint64_t seed = 1;
+  ObjectiveKind objective = ObjectiveKind::link;
+  int threads = 0;  ///< layers planned in parallel; 0 = hardware threads. Results do not depend on it.
 };
 
 /// One layer under one algorithm.

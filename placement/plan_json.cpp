@@ -60,6 +60,7 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
                      {"tokens_per_gpu", s.tokens_per_gpu},
                      {"dispatch_bytes_per_token", plan.dispatch_bytes_per_token},
                      {"combine_bytes_per_token", plan.combine_bytes_per_token},
+                     {"objective", std::string(to_string(s.objective))},
                      {"seed", s.seed}};
   out["gpus"] = plan.gpu_ids;
   Json layers = Json::array();
