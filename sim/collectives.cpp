@@ -1,0 +1,287 @@
+#include "sim/collectives.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+namespace epsim {
+
+std::string_view to_string(CollectiveKind kind) {
+  switch (kind) {
+    case CollectiveKind::all_reduce: return "all_reduce";
+    case CollectiveKind::all_gather: return "all_gather";
+    case CollectiveKind::reduce_scatter: return "reduce_scatter";
+  }
+  return "?";
+}
+
+std::string_view to_string(CollectiveAlgorithm algorithm) {
+  switch (algorithm) {
+    case CollectiveAlgorithm::ring: return "ring";
+    case CollectiveAlgorithm::nvls: return "nvls";
+    case CollectiveAlgorithm::hierarchical: return "hierarchical";
+  }
+  return "?";
+}
+
+double bus_bandwidth_factor(CollectiveKind kind, int n) {
+  if (n < 1) throw std::invalid_argument("bus_bandwidth_factor: n must be >= 1");
+  const double f = static_cast<double>(n - 1) / n;
+  return kind == CollectiveKind::all_reduce ? 2.0 * f : f;
+}
+
+CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration) {
+  for (const auto& [kind, lc] : calibration.links) params.calibrated_links[kind] = lc;
+  return params;
+}
+
+CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& routes, CollectiveParams params)
+    : topology_(topology), routes_(routes), params_(std::move(params)) {
+  auto in01 = [](double x) { return x > 0 && x <= 1; };
+  if (!in01(params_.nvlink_efficiency) || !in01(params_.pcie_efficiency) || !in01(params_.network_efficiency) ||
+      !in01(params_.nvls_efficiency))
+    throw std::invalid_argument("CollectiveModel: efficiencies must be in (0, 1]");
+  if (!(params_.base_latency_us >= 0) || !(params_.nvlink_step_latency_us >= 0) ||
+      !(params_.network_step_latency_us >= 0) || !(params_.nvls_latency_us >= 0))
+    throw std::invalid_argument("CollectiveModel: latencies must be >= 0");
+  if (!(params_.pipeline_step_bytes > 0) || params_.nvls_channels < 1)
+    throw std::invalid_argument("CollectiveModel: pipeline_step_bytes and nvls_channels must be > 0");
+  if (routes_.num_gpus() != topology_.num_gpus())
+    throw std::invalid_argument("CollectiveModel: route table does not match the topology");
+}
+
+double CollectiveModel::effective_bandwidth_GBps(const Link& link) const {
+  auto it = params_.calibrated_links.find(link.kind);
+  if (it != params_.calibrated_links.end() && it->second.bandwidth_GBps)
+    return std::min(*it->second.bandwidth_GBps, link.bandwidth_GBps);
+  switch (link.kind) {
+    case LinkKind::nvlink: return link.bandwidth_GBps * params_.nvlink_efficiency;
+    case LinkKind::pcie: return link.bandwidth_GBps * params_.pcie_efficiency;
+    case LinkKind::infiniband:
+    case LinkKind::ethernet: return link.bandwidth_GBps * params_.network_efficiency;
+  }
+  return link.bandwidth_GBps;
+}
+
+double CollectiveModel::step_latency_us(bool network) const {
+  for (LinkKind k : network ? std::vector<LinkKind>{LinkKind::infiniband, LinkKind::ethernet}
+                            : std::vector<LinkKind>{LinkKind::nvlink}) {
+    auto it = params_.calibrated_links.find(k);
+    if (it != params_.calibrated_links.end() && it->second.latency_ns) return *it->second.latency_ns * 1e-3;
+  }
+  return network ? params_.network_step_latency_us : params_.nvlink_step_latency_us;
+}
+
+double CollectiveModel::route_bandwidth_GBps(int src, int dst) const {
+  double bw = std::numeric_limits<double>::infinity();
+  for (const RouteHop& h : routes_.route(src, dst))
+    bw = std::min(bw, effective_bandwidth_GBps(topology_.link(h.link)) / static_cast<double>(h.fraction));
+  return bw;
+}
+
+double CollectiveModel::nvswitch_bandwidth_GBps(int gpu) const {
+  double bw = 0;
+  for (int l : topology_.out_links(topology_.gpu_device(gpu))) {
+    const Link& link = topology_.link(l);
+    if (link.kind == LinkKind::nvlink && topology_.device(link.dst).kind == DeviceKind::nvswitch)
+      bw += effective_bandwidth_GBps(link);
+  }
+  return bw;
+}
+
+bool CollectiveModel::in_one_nvswitch_domain(std::span<const int> gpus) const {
+  std::set<int> common;
+  bool first = true;
+  for (int g : gpus) {
+    std::set<int> mine;
+    for (int l : topology_.out_links(topology_.gpu_device(g))) {
+      const Link& link = topology_.link(l);
+      if (link.kind == LinkKind::nvlink && topology_.device(link.dst).kind == DeviceKind::nvswitch) mine.insert(link.dst);
+    }
+    if (first) {
+      common = std::move(mine);
+      first = false;
+    } else {
+      std::set<int> both;
+      std::set_intersection(common.begin(), common.end(), mine.begin(), mine.end(), std::inserter(both, both.end()));
+      common = std::move(both);
+    }
+    if (common.empty()) return false;
+  }
+  return !first;
+}
+
+CollectiveModel::Layout CollectiveModel::layout(std::span<const int> gpus) const {
+  if (gpus.empty()) throw std::invalid_argument("collective: empty GPU group");
+  std::set<int> seen;
+  Layout out;
+  std::vector<int> host_slot;  // host index -> position in out.hosts
+  for (int g : gpus) {
+    if (g < 0 || g >= topology_.num_gpus()) throw std::invalid_argument("collective: GPU rank out of range");
+    if (!seen.insert(g).second) throw std::invalid_argument("collective: GPU rank repeated in the group");
+    int h = topology_.gpu_host(g);
+    std::size_t key = static_cast<std::size_t>(h + 1);
+    if (host_slot.size() <= key) host_slot.resize(key + 1, -1);
+    if (host_slot[key] < 0) {
+      host_slot[key] = static_cast<int>(out.hosts.size());
+      out.hosts.emplace_back();
+    }
+    out.hosts[static_cast<std::size_t>(host_slot[key])].push_back(g);
+  }
+  return out;
+}
+
+double CollectiveModel::ring_bus_bandwidth_GBps(std::span<const int> gpus) const {
+  Layout lay = layout(gpus);
+  double bw = std::numeric_limits<double>::infinity();
+  const std::size_t m = lay.hosts.size();
+  for (std::size_t h = 0; h < m; ++h) {
+    const auto& mine = lay.hosts[h];
+    // Intra-host hops of the ring (closing the ring inside the host when it is the only one).
+    std::size_t hops = m == 1 ? mine.size() : mine.size() - 1;
+    for (std::size_t i = 0; i < hops && mine.size() > 1; ++i)
+      bw = std::min(bw, route_bandwidth_GBps(mine[i], mine[(i + 1) % mine.size()]));
+    if (m > 1) {
+      // One channel per GPU/NIC: each GPU of this host sends to the GPU at the same position (its rail
+      // peer) on the next host; the channels add up.
+      const auto& next = lay.hosts[(h + 1) % m];
+      double sum = 0;
+      for (std::size_t i = 0; i < mine.size(); ++i) sum += route_bandwidth_GBps(mine[i], next[i % next.size()]);
+      bw = std::min(bw, sum);
+    }
+  }
+  return bw;
+}
+
+bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus) const {
+  Layout lay = layout(gpus);
+  switch (algo) {
+    case CollectiveAlgorithm::ring: return true;
+    case CollectiveAlgorithm::nvls: return params_.allow_nvls && gpus.size() >= 2 && in_one_nvswitch_domain(gpus);
+    case CollectiveAlgorithm::hierarchical: {
+      if (kind != CollectiveKind::all_reduce || lay.hosts.size() < 2) return false;
+      for (const auto& h : lay.hosts)
+        if (h.size() != lay.hosts.front().size()) return false;
+      return true;
+    }
+  }
+  return false;
+}
+
+CollectiveResult CollectiveModel::finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes,
+                                         double time_us) const {
+  CollectiveResult r;
+  r.algorithm = algo;
+  r.time_us = time_us;
+  r.algbw_GBps = time_us > 0 ? bytes / (time_us * 1e-6) / 1e9 : 0.0;
+  r.busbw_GBps = r.algbw_GBps * bus_bandwidth_factor(kind, n);
+  return r;
+}
+
+CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
+  const int n = static_cast<int>(gpus.size());
+  if (n == 1) return finish(kind, CollectiveAlgorithm::ring, 1, bytes, 0.0);
+  const int m = static_cast<int>(layout(gpus).hosts.size());
+  const double bus = ring_bus_bandwidth_GBps(gpus);
+  // Ring all-reduce: reduce-scatter + all-gather, 2(n-1) steps each moving S/n per rank:
+  // t = 2(n-1)/n x S / busbw + steps x step latency. All-gather / reduce-scatter: n-1 steps.
+  // NCCL counts 2(m-1) (resp. m-1) of the steps as network steps for m hosts (tuning.cc nInterSteps).
+  const bool ar = kind == CollectiveKind::all_reduce;
+  const int steps = ar ? 2 * (n - 1) : n - 1;
+  const int net_steps = ar ? 2 * (m - 1) : m - 1;
+  const double t = params_.base_latency_us + bus_bandwidth_factor(kind, n) * bytes / (bus * 1e9) * 1e6 +
+                   (steps - net_steps) * step_latency_us(false) + net_steps * step_latency_us(true);
+  return finish(kind, CollectiveAlgorithm::ring, n, bytes, t);
+}
+
+CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
+  const int n = static_cast<int>(gpus.size());
+  double port = std::numeric_limits<double>::infinity();
+  for (int g : gpus) port = std::min(port, nvswitch_bandwidth_GBps(g));
+  const double bw = port * params_.nvls_efficiency * 1e9;  // bytes/s through one GPU's NVLink port
+  // NVLS all-reduce = multimem.ld_reduce of the rank's 1/n shard (the switch reads S/n from every GPU:
+  // S out of each port, S/n back in) + multimem.st of the reduced shard (S/n out, S in by multicast):
+  // S (n+1)/n per direction. All-gather or reduce-scatter alone: S in the busy direction.
+  const double port_bytes = kind == CollectiveKind::all_reduce ? bytes * (n + 1.0) / n : bytes;
+  const int stages = kind == CollectiveKind::all_reduce ? 2 : 1;
+  // Pipeline fill: the first `stages` steps of nvls_channels x step bytes run before the pipeline is
+  // full, in S terms at the same rate.
+  const double fill_bytes = stages * params_.nvls_channels * params_.pipeline_step_bytes * (port_bytes / std::max(bytes, 1.0));
+  const double t = params_.nvls_latency_us + (port_bytes + fill_bytes) / bw * 1e6;
+  return finish(kind, CollectiveAlgorithm::nvls, n, bytes, t);
+}
+
+CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double bytes) const {
+  Layout lay = layout(gpus);
+  const int n = static_cast<int>(gpus.size());
+  const int m = static_cast<int>(lay.hosts.size());
+  const int g = static_cast<int>(lay.hosts.front().size());
+  // Intra-host phase (reduce-scatter before, all-gather after the network phase, pipelined so that both
+  // run at once): NVLS moves S (g+1)/g per port direction; a ring moves 2(g-1)/g S.
+  double intra_s = 0, intra_lat = 0;
+  bool host_nvls = params_.allow_nvls && g >= 2;
+  for (const auto& h : lay.hosts) host_nvls = host_nvls && in_one_nvswitch_domain(h);
+  if (g >= 2) {
+    if (host_nvls) {
+      double port = std::numeric_limits<double>::infinity();
+      for (int x : gpus) port = std::min(port, nvswitch_bandwidth_GBps(x));
+      intra_s = bytes * (g + 1.0) / g / (port * params_.nvls_efficiency * 1e9);
+      intra_lat = params_.nvls_latency_us;
+    } else {
+      double bus = std::numeric_limits<double>::infinity();
+      for (const auto& h : lay.hosts) bus = std::min(bus, ring_bus_bandwidth_GBps(h));
+      intra_s = 2.0 * (g - 1.0) / g * bytes / (bus * 1e9);
+      intra_lat = 2.0 * (g - 1) * step_latency_us(false);
+    }
+  }
+  // Inter-host phase: each GPU all-reduces its S/g shard with its rail peers over a tree (NCCL
+  // NVLSTree / Tree): S/g up and S/g down per NIC, in opposite directions.
+  double net = std::numeric_limits<double>::infinity();
+  for (int h = 0; h < m; ++h)
+    for (int i = 0; i < g; ++i)
+      net = std::min(net, route_bandwidth_GBps(lay.hosts[static_cast<std::size_t>(h)][static_cast<std::size_t>(i)],
+                                               lay.hosts[static_cast<std::size_t>((h + 1) % m)][static_cast<std::size_t>(i)]));
+  const double inter_s = bytes / g / (net * 1e9);
+  const int tree_depth = static_cast<int>(std::ceil(std::log2(static_cast<double>(m))));
+  const double inter_lat = 2.0 * tree_depth * step_latency_us(true);
+  // Pipelined phases: the slowest sets the rate; fill = (2 intra + 2 x depth network stages) steps.
+  const double bottleneck_s = std::max(intra_s, inter_s);
+  const double rate = bytes / bottleneck_s;  // bytes of S per second
+  const int stages = (g >= 2 ? 2 : 0) + 2 * tree_depth;
+  const double fill_s = stages * params_.nvls_channels * params_.pipeline_step_bytes / rate;
+  const double t = params_.base_latency_us + intra_lat + inter_lat + (bottleneck_s + fill_s) * 1e6;
+  return finish(CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical, n, bytes, t);
+}
+
+CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus,
+                                       double bytes) const {
+  if (!(bytes >= 0)) throw std::invalid_argument("collective: bytes must be >= 0");
+  if (!available(kind, algo, gpus))
+    throw std::invalid_argument(std::string("collective: algorithm ") + std::string(to_string(algo)) +
+                                " does not apply to this group");
+  if (gpus.size() == 1) return finish(kind, algo, 1, bytes, 0.0);
+  switch (algo) {
+    case CollectiveAlgorithm::ring: return ring(kind, gpus, bytes);
+    case CollectiveAlgorithm::nvls: return nvls(kind, gpus, bytes);
+    case CollectiveAlgorithm::hierarchical: return hierarchical(gpus, bytes);
+  }
+  return ring(kind, gpus, bytes);
+}
+
+CollectiveResult CollectiveModel::cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
+  CollectiveResult best;
+  bool have = false;
+  for (CollectiveAlgorithm a : {CollectiveAlgorithm::ring, CollectiveAlgorithm::nvls, CollectiveAlgorithm::hierarchical}) {
+    if (!available(kind, a, gpus)) continue;
+    CollectiveResult r = cost(kind, a, gpus, bytes);
+    if (!have || r.time_us < best.time_us) {
+      best = r;
+      have = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace epsim

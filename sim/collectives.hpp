@@ -1,0 +1,128 @@
+#pragma once
+// Cost of NCCL-style collectives (all-reduce, all-gather, reduce-scatter) on a group of GPUs of a
+// Topology: ring, NVLS (NVLink SHARP inside one NVSwitch domain) and hierarchical (intra-node NVLS or
+// ring, inter-node tree over each GPU's rail) algorithms, alpha-beta with pipeline fill, bandwidths
+// from the route table times named efficiency factors. Sizes follow nccl-tests: `bytes` is the
+// per-rank buffer of all_reduce, the total output of all_gather and the total input of
+// reduce_scatter.
+#include <map>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "sim/calibration.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+enum class CollectiveKind { all_reduce, all_gather, reduce_scatter };
+enum class CollectiveAlgorithm { ring, nvls, hierarchical };
+
+std::string_view to_string(CollectiveKind kind);
+std::string_view to_string(CollectiveAlgorithm algorithm);
+
+/// nccl-tests bus-bandwidth factor (busbw = algbw x factor) for n ranks: all_reduce 2(n-1)/n,
+/// all_gather and reduce_scatter (n-1)/n (nccl-tests doc/PERFORMANCE.md). n >= 1.
+double bus_bandwidth_factor(CollectiveKind kind, int n);
+
+/// Model parameters, each with its default's source. None is fitted to the nccl-tests outputs that
+/// docs/validation.md compares against.
+struct CollectiveParams {
+  /// Achieved / nominal NVLink bandwidth: NCCL models an SM90 NVLink 4 link at 20.6 GB/s
+  /// (src/graph/topo.h SM90_NVLINK_BW) against 25 GB/s nominal per direction: 0.824.
+  double nvlink_efficiency = 20.6 / 25.0;
+  /// Achieved / nominal PCIe bandwidth: NCCL models Gen5 x16 at 48 GB/s (width x lane rate / 80,
+  /// src/graph/topo.cc) against 64 GB/s nominal: 0.75.
+  double pcie_efficiency = 48.0 / 64.0;
+  /// Achieved / nominal InfiniBand or Ethernet bandwidth: 0.95, an assumption (RDMA payload with a
+  /// 4 KiB MTU and ~70 B of headers is 0.98; credits and completions take a few % more). Calibrate.
+  double network_efficiency = 0.95;
+  /// NVLS bandwidth efficiency on Hopper: NCCL tuning nvlsEfficiency[Hopper] = 0.85 (0.74 on Blackwell).
+  double nvls_efficiency = 0.85;
+  /// Fixed cost of a collective, us: NCCL tuning.cc baseLat[Ring][Simple] = 8.4.
+  double base_latency_us = 8.4;
+  /// Per ring step latency inside a node, us: NCCL tuning.cc hwLat[NVLINK][Ring][Simple] = 3.4.
+  double nvlink_step_latency_us = 3.4;
+  /// Per ring step latency across the network, us: NCCL tuning.cc hwLat[NET][Ring][Simple] = 14.
+  double network_step_latency_us = 14.0;
+  /// Latency of an NVLS phase, us: NCCL tuning.cc hwLat[NVLINK][NVLS][Simple] = 25.
+  double nvls_latency_us = 25.0;
+  /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE 4 MiB / NCCL_STEPS 8 = 512 KiB (NCCL
+  /// environment documentation; src/include/device.h).
+  double pipeline_step_bytes = 512.0 * 1024.0;
+  /// Channels of the NVLS and hierarchical algorithms: NCCL_NVLS_NCHANNELS default 16 on H100.
+  int nvls_channels = 16;
+  /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
+  bool allow_nvls = true;
+  /// Measured links (calibration.json): an achieved bandwidth replaces nominal x efficiency, a
+  /// latency replaces the step latency of that link kind.
+  std::map<LinkKind, LinkCalibration> calibrated_links;
+};
+
+/// A copy of params with the calibration's link measurements applied.
+CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration);
+
+/// Predicted cost of one collective. algbw = bytes / time; busbw = algbw x bus_bandwidth_factor.
+struct CollectiveResult {
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;
+  double time_us = 0;
+  double algbw_GBps = 0;
+  double busbw_GBps = 0;
+};
+
+/// Collective cost model over a topology and its routes. Holds references: topology and routes must
+/// outlive it. Const and thread-safe.
+class CollectiveModel {
+ public:
+  /// Throws std::invalid_argument when a parameter is out of range (efficiency not in (0, 1], negative
+  /// latency, non-positive step bytes or channels).
+  CollectiveModel(const Topology& topology, const RouteTable& routes, CollectiveParams params = {});
+
+  /// Cheapest available algorithm for the collective (as NCCL's tuner picks the minimum predicted
+  /// time). gpus: GPU ranks, distinct, at least 1; bytes >= 0. A 1-GPU group costs 0.
+  /// Throws std::invalid_argument on an empty group, a repeated or out-of-range rank, negative bytes.
+  CollectiveResult cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
+
+  /// Cost with a given algorithm. Throws std::invalid_argument when the algorithm does not apply to the
+  /// group (NVLS outside one NVSwitch domain, hierarchical within one host or with unequal GPUs per
+  /// host, hierarchical for anything but all_reduce).
+  CollectiveResult cost(CollectiveKind kind, CollectiveAlgorithm algorithm, std::span<const int> gpus,
+                        double bytes) const;
+
+  /// Whether the algorithm applies to this group and collective.
+  bool available(CollectiveKind kind, CollectiveAlgorithm algorithm, std::span<const int> gpus) const;
+
+  /// Ring bus bandwidth of the group, GB/s: the minimum over the ring of achievable per-GPU rates:
+  /// route bandwidth between ring neighbours inside a host, and for each host the sum of its GPUs'
+  /// rail bandwidths to the next host (one ring channel per NIC, as NCCL builds them).
+  double ring_bus_bandwidth_GBps(std::span<const int> gpus) const;
+
+  /// Effective bandwidth of a route src -> dst GPU, GB/s: min over its links of effective link
+  /// bandwidth / fraction of the pair's bytes on that link.
+  double route_bandwidth_GBps(int src_gpu, int dst_gpu) const;
+
+  /// True when every GPU of the group has NVLink to one common NVSwitch device.
+  bool in_one_nvswitch_domain(std::span<const int> gpus) const;
+
+  const CollectiveParams& params() const { return params_; }
+
+ private:
+  struct Layout {
+    std::vector<std::vector<int>> hosts;  // group GPUs grouped by host, in order of first appearance
+  };
+  Layout layout(std::span<const int> gpus) const;
+  double effective_bandwidth_GBps(const Link& link) const;
+  double nvswitch_bandwidth_GBps(int gpu) const;
+  double step_latency_us(bool network) const;
+  CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us) const;
+  CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
+  CollectiveResult nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
+  CollectiveResult hierarchical(std::span<const int> gpus, double bytes) const;
+
+  const Topology& topology_;
+  const RouteTable& routes_;
+  CollectiveParams params_;
+};
+
+}  // namespace epsim

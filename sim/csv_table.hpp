@@ -1,0 +1,30 @@
+#pragma once
+// A tiny reader for the measurement CSV files in scenarios/measurements/: '#' comment lines (the
+// provenance header) are skipped, the first other line is the header, fields are comma-separated and
+// trimmed of blanks. No quoting (the files have none).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace epsim {
+
+/// A parsed CSV table: column names and rows of string fields (each row has columns.size() fields).
+struct CsvTable {
+  std::string file;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<int> line_numbers;  ///< 1-based line of each row in the file, for error messages
+
+  /// Index of a column; throws InputError naming the file when it is absent.
+  std::size_t column(const std::string& name) const;
+  /// Field of row r, column c parsed as a finite number; throws InputError naming file, line, column.
+  double number(std::size_t r, std::size_t c) const;
+};
+
+/// Parse CSV text; `file` is used in errors. Throws InputError when there is no header or a row has a
+/// different number of fields than the header.
+CsvTable parse_csv(const std::string& text, const std::string& file);
+/// Read and parse a CSV file. Throws InputError when it cannot be read.
+CsvTable read_csv_file(const std::filesystem::path& path);
+
+}  // namespace epsim

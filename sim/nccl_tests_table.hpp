@@ -1,0 +1,35 @@
+#pragma once
+// Reading published nccl-tests results: the text table nccl-tests prints and the AWS p5 benchmark CSV
+// (scenarios/measurements/nccl_tests/), for validating the collective model.
+#include <filesystem>
+#include <vector>
+
+namespace epsim {
+
+/// One measured size. bytes = nccl-tests "size" column; bandwidths in GB/s (1e9 bytes/s); time in us.
+struct NcclTestsRow {
+  double bytes = 0;
+  double time_us = 0;
+  double algbw_GBps = 0;
+  double busbw_GBps = 0;
+  int nodes = 0;  ///< hosts (0 when the file does not say)
+  int gpus = 0;   ///< ranks (0 when the file does not say)
+};
+
+/// Which half of the nccl-tests table to read.
+enum class NcclTestsColumns { out_of_place, in_place };
+
+/// Parse an nccl-tests text output: data lines are those whose first field is an integer size, with
+/// fields size count type redop root, then time algbw busbw #wrong for out-of-place and again for
+/// in-place. Lines starting with '#' and other text are skipped. Throws InputError naming the file and
+/// line when a data line has fewer than 13 fields or a non-numeric time/algbw/busbw.
+std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& path,
+                                                 NcclTestsColumns columns = NcclTestsColumns::out_of_place);
+
+/// Parse the AWS p5 CSV (columns Nodes, GPUs, size(MB), ..., out algbw(GB/s), out busbw(GB/s), in
+/// algbw(GB/s), in busbw(GB/s)); size(MB) is in MiB (bytes / 2^20) and time_us = bytes / algbw.
+/// Throws InputError on a missing column or a non-numeric field.
+std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path,
+                                          NcclTestsColumns columns = NcclTestsColumns::out_of_place);
+
+}  // namespace epsim

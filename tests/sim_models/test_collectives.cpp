@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+
+#include <numeric>
+#include <vector>
+
+#include "sim/collectives.hpp"
+#include "topology/generators.hpp"
+
+using namespace epsim;
+
+namespace {
+std::vector<int> first_gpus(int n) {
+  std::vector<int> g(static_cast<std::size_t>(n));
+  std::iota(g.begin(), g.end(), 0);
+  return g;
+}
+}  // namespace
+
+TEST_CASE("nccl-tests bus bandwidth factors", "[collectives]") {
+  CHECK(bus_bandwidth_factor(CollectiveKind::all_reduce, 8) == Approx(2.0 * 7 / 8));
+  CHECK(bus_bandwidth_factor(CollectiveKind::all_gather, 8) == Approx(7.0 / 8));
+  CHECK(bus_bandwidth_factor(CollectiveKind::reduce_scatter, 16) == Approx(15.0 / 16));
+  CHECK(bus_bandwidth_factor(CollectiveKind::all_reduce, 1) == 0.0);
+}
+
+TEST_CASE("ring all-reduce on one DGX H100 follows the alpha-beta formula", "[collectives]") {
+  Topology topo = generate_dgx_cluster({.nodes = 1});
+  RouteTable routes(topo);
+  CollectiveParams p;
+  p.allow_nvls = false;
+  CollectiveModel model(topo, routes, p);
+  auto gpus = first_gpus(8);
+  // Ring bus bandwidth: GPU -> NVSwitch -> GPU at 450 GB/s x NCCL's 20.6/25 = 370.8 GB/s.
+  const double bus = 450.0 * 20.6 / 25.0;
+  CHECK(model.ring_bus_bandwidth_GBps(gpus) == Approx(bus));
+  const double S = 1 << 30;
+  // t = base 8.4 us + 2(n-1)/n x S / bus + 2(n-1) x 3.4 us (NVLink ring step), n = 8.
+  const double t = 8.4 + 2.0 * 7 / 8 * S / (bus * 1e9) * 1e6 + 14 * 3.4;
+  CollectiveResult r = model.cost(CollectiveKind::all_reduce, gpus, S);
+  CHECK(r.algorithm == CollectiveAlgorithm::ring);
+  CHECK(r.time_us == Approx(t));
+  CHECK(r.algbw_GBps == Approx(S / (t * 1e-6) / 1e9));
+  CHECK(r.busbw_GBps == Approx(r.algbw_GBps * 2.0 * 7 / 8));
+  // All-gather: (n-1)/n x S / bus + (n-1) steps.
+  CollectiveResult ag = model.cost(CollectiveKind::all_gather, gpus, S);
+  CHECK(ag.time_us == Approx(8.4 + 7.0 / 8 * S / (bus * 1e9) * 1e6 + 7 * 3.4));
+  CHECK(ag.busbw_GBps == Approx(ag.algbw_GBps * 7.0 / 8));
+}
+
+TEST_CASE("NVLS all-reduce inside one NVSwitch domain", "[collectives]") {
+  Topology topo = generate_dgx_cluster({.nodes = 1});
+  RouteTable routes(topo);
+  CollectiveModel model(topo, routes);
+  auto gpus = first_gpus(8);
+  REQUIRE(model.in_one_nvswitch_domain(gpus));
+  const double S = 1 << 30;
+  // Port bandwidth 370.8 GB/s x nvlsEfficiency 0.85; per port S (n+1)/n bytes plus a 2-stage fill of
+  // 16 channels x 512 KiB (scaled likewise); + 25 us NVLS latency.
+  const double bw = 450.0 * 20.6 / 25.0 * 0.85 * 1e9;
+  const double t = 25.0 + (S * 9 / 8 + 2 * 16 * 524288.0 * 9 / 8) / bw * 1e6;
+  CollectiveResult r = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::nvls, gpus, S);
+  CHECK(r.time_us == Approx(t));
+  // At 1 GiB NVLS beats the ring (as NCCL selects it on H100).
+  CHECK(model.cost(CollectiveKind::all_reduce, gpus, S).algorithm == CollectiveAlgorithm::nvls);
+}
+
+TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[collectives]") {
+  Topology topo = generate_dgx_cluster({.nodes = 2});
+  RouteTable routes(topo);
+  CollectiveModel model(topo, routes);
+  // GPU 0 (node 0, rail 0) -> GPU 8 (node 1, rail 0): PCIe 64 x 0.75 = 48, IB 50 x 0.95 = 47.5.
+  CHECK(model.route_bandwidth_GBps(0, 8) == Approx(47.5));
+  std::vector<int> pair{0, 8};
+  CHECK(model.ring_bus_bandwidth_GBps(pair) == Approx(47.5));
+  auto all = first_gpus(16);
+  CHECK_FALSE(model.in_one_nvswitch_domain(all));
+  CHECK_FALSE(model.available(CollectiveKind::all_reduce, CollectiveAlgorithm::nvls, all));
+  CHECK(model.available(CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical, all));
+  CHECK_THROWS_AS(model.cost(CollectiveKind::all_gather, CollectiveAlgorithm::hierarchical, all, 1e6),
+                  std::invalid_argument);
+  // Ring over 16 GPUs on 2 nodes: min(NVLink 370.8, 8 rails x 47.5 = 380) = 370.8 GB/s.
+  CHECK(model.ring_bus_bandwidth_GBps(all) == Approx(370.8));
+  // Steps: 30, of which 2(m-1) = 2 cross the network (14 us) and 28 stay on NVLink (3.4 us).
+  const double S = 64.0 * 1048576;
+  CollectiveResult ring = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, all, S);
+  CHECK(ring.time_us == Approx(8.4 + 2.0 * 15 / 16 * S / 370.8e9 * 1e6 + 28 * 3.4 + 2 * 14.0));
+  // Rejections.
+  std::vector<int> repeated{0, 0};
+  CHECK_THROWS_AS(model.cost(CollectiveKind::all_reduce, repeated, 1e6), std::invalid_argument);
+  CHECK_THROWS_AS(model.cost(CollectiveKind::all_reduce, pair, -1.0), std::invalid_argument);
+  std::vector<int> one{3};
+  CHECK(model.cost(CollectiveKind::all_reduce, one, 1e6).time_us == 0.0);
+}
+
+TEST_CASE("calibrated link bandwidth and latency replace the modelled ones", "[collectives]") {
+  Topology topo = generate_dgx_cluster({.nodes = 1});
+  RouteTable routes(topo);
+  Calibration cal;
+  cal.links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};
+  CollectiveParams p = with_calibration(CollectiveParams{}, cal);
+  p.allow_nvls = false;
+  CollectiveModel model(topo, routes, p);
+  auto gpus = first_gpus(8);
+  CHECK(model.ring_bus_bandwidth_GBps(gpus) == Approx(300.0));
+  const double S = 1e9;
+  CHECK(model.cost(CollectiveKind::all_reduce, gpus, S).time_us == Approx(8.4 + 1.75 * S / 300e9 * 1e6 + 14 * 2.0));
+}
