@@ -1,6 +1,7 @@
 #include "cli_runner.hpp"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,7 +16,8 @@ std::string slurp(const std::string& path) {
 }
 
 std::string fresh_temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("epsim_cli_" + name);
+  // The pid keeps test processes that ctest runs in parallel apart.
+  auto dir = std::filesystem::temp_directory_path() / ("epsim_cli_" + std::to_string(::getpid()) + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
