@@ -8,6 +8,7 @@
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "placement/export.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
 #include "topology/routing.hpp"
@@ -25,11 +26,18 @@ struct PlanOptions {
   std::string routing = "shortest";
   bool json = false;
   std::string objective = "link";
+  std::vector<std::string> exports;  // pairs: format, file
   PlanSettings settings;
 };
 
 void run_plan(const PlanOptions& o) {
   if (!o.out.empty()) check_writable(o.out);
+  if (o.exports.size() % 2 != 0) throw UsageError("--export takes a format and a file: --export sglang FILE");
+  for (std::size_t i = 0; i < o.exports.size(); i += 2) {
+    if (o.exports[i] != "sglang" && o.exports[i] != "eplb")
+      throw UsageError(fmt::format("--export {}: expected sglang or eplb", o.exports[i]));
+    check_writable(o.exports[i + 1]);
+  }
   RoutingOptions routing;
   if (o.routing == "shortest") routing.policy = RoutingPolicy::shortest;
   else if (o.routing == "pxn") routing.policy = RoutingPolicy::pxn;
@@ -48,6 +56,11 @@ void run_plan(const PlanOptions& o) {
   Plan plan = make_plan(links, model, loads, settings);
   if (!o.out.empty())
     write_file_atomic(o.out, plan_to_json(plan, links, PlanInputs{o.topology, o.loads, o.model}).dump(1) + "\n");
+  for (std::size_t i = 0; i < o.exports.size(); i += 2) {
+    Json doc = o.exports[i] == "sglang" ? export_sglang(plan, model) : export_eplb(plan);
+    write_file_atomic(o.exports[i + 1], doc.dump() + "\n");
+    if (!o.json) fmt::print("wrote {} ({} format)\n", o.exports[i + 1], o.exports[i]);
+  }
   if (o.json) {
     Json j = {{"summary", algorithm_summary_json(plan.chosen, links)},
               {"baseline_summary", algorithm_summary_json(plan.baseline, links)}};
@@ -83,6 +96,15 @@ void add_plan_command(CLI::App& app) {
   p->add_option("--routing", o->routing, "shortest (ECMP) or pxn")->capture_default_str();
   p->add_option("--seed", o->settings.seed, "seed of randomized algorithms")->capture_default_str();
   p->add_option("--out", o->out, "write plan.json here");
+  p->add_option("--export", o->exports, "also write a deployable form: sglang FILE (--init-expert-location) or eplb FILE")
+      ->type_size(2)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  p->add_option("--hbm-GiB", o->settings.hbm_GiB, "GPU memory")->capture_default_str();
+  p->add_option("--hbm-reserve-GiB", o->settings.hbm_reserve_GiB,
+                "memory kept for attention/dense weights, KV cache and activations")
+      ->capture_default_str();
+  p->add_option("--weight-bytes-per-element", o->settings.weight_bytes_per_element, "1 = FP8 expert weights")
+      ->capture_default_str();
   p->add_flag("--json", o->json, "print the summary as JSON instead of the table");
   p->callback([o] { run_plan(*o); });
 }

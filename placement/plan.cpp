@@ -112,6 +112,11 @@ AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model,
 
 }  // namespace
 
+double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, double weight_bytes_per_element) {
+  return static_cast<double>(slots_per_gpu) * model.num_moe_layers() * model.expert_weight_elements() *
+         weight_bytes_per_element;
+}
+
 Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings) {
   check_loads_match_model(loads, model);
   const int E = model.num_experts;
@@ -127,6 +132,17 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoad
   if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0))
     throw UsageError("bytes per element on the wire must be > 0");
   if (!(settings.tokens_per_gpu >= 0)) throw UsageError("--tokens-per-gpu must be >= 0");
+  const int slots_per_gpu = (E + settings.redundant) / G;
+  const double weights = expert_weight_bytes_per_gpu(model, slots_per_gpu, settings.weight_bytes_per_element);
+  const double budget = (settings.hbm_GiB - settings.hbm_reserve_GiB) * 1073741824.0;
+  if (weights > budget)
+    throw InputError(fmt::format(
+        "expert weights do not fit: every GPU (e.g. {}) holds {} slots x {} MoE layers x {:.1f} MB = {:.1f} GiB, "
+        "{:.1f} GiB more than the {:.1f} GiB left of {:.1f} GiB HBM after a {:.1f} GiB reserve; use a larger EP, "
+        "fewer redundant slots, or expert-TP",
+        links.topology().device(links.topology().gpu_device(0)).id, slots_per_gpu, model.num_moe_layers(),
+        model.expert_weight_elements() * settings.weight_bytes_per_element / 1e6, weights / 1073741824.0,
+        (weights - budget) / 1073741824.0, budget / 1073741824.0, settings.hbm_GiB, settings.hbm_reserve_GiB));
   Plan plan;
   plan.settings = settings;
   plan.num_experts = E;

@@ -24,6 +24,13 @@ struct PlanSettings {
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   std::uint64_t seed = 1;
   ObjectiveKind objective = ObjectiveKind::link;
+  /// GPU memory for routed-expert weights: every rank holds slots_per_gpu experts in each MoE layer,
+  /// 3 x hidden x moe_intermediate x weight_bytes_per_element bytes each, which must fit in
+  /// hbm_GiB - hbm_reserve_GiB. Defaults: H100 80 GB (datasheet); 20 GiB kept for attention and
+  /// dense weights, KV cache and activations (a stated assumption, adjust per deployment).
+  double hbm_GiB = 80.0;
+  double hbm_reserve_GiB = 20.0;
+  double weight_bytes_per_element = 1.0;  ///< FP8 expert weights (DeepSeek-V3's published checkpoint)
   int threads = 0;  ///< layers planned in parallel; 0 = hardware threads. Results do not depend on it.
 };
 
@@ -64,6 +71,9 @@ struct Plan {
 /// model) and plan every MoE layer with the chosen algorithm and the baseline. Throws InputError /
 /// UsageError with the smallest valid redundant count when slots do not divide evenly.
 Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings);
+
+/// Bytes of routed-expert weights one rank holds: slots_per_gpu x MoE layers x expert bytes.
+double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, double weight_bytes_per_element);
 
 /// Per-layer loads scaled to tokens_per_gpu (see PlanSettings); all-zero layers stay zero.
 std::vector<double> scaled_layer_load(const std::vector<double>& count, const MoeModel& model, int ep,
