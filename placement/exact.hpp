@@ -1,0 +1,33 @@
+#pragma once
+// Exact minimum of the largest per-GPU token load for small layers, by mixed-integer programming
+// (GLPK branch and bound). A reference for judging heuristics such as EPLB on small cases.
+#include <vector>
+
+#include "placement/placement.hpp"
+
+namespace epsim {
+
+/// Largest instance exact_min_max_load accepts.
+inline constexpr int kExactMaxGpus = 16;
+inline constexpr int kExactMaxExperts = 32;
+
+/// Result of exact_min_max_load.
+struct ExactPlacementResult {
+  LayerPlacement placement;  ///< G GPUs x S slots, replicas of an expert on distinct GPUs, -1 = empty slot
+  std::vector<int> replicas;  ///< [E] replica count r_e chosen
+  double max_load = 0.0;      ///< tokens on the busiest GPU under `placement` (each replica load_e / r_e)
+  double lower_bound = 0.0;   ///< = max_load when proven_optimal, else the best combinatorial bound
+  bool proven_optimal = false;  ///< false when the time limit stopped the search with a solution in hand
+  double solve_time_s = 0.0;    ///< wall time of the GLPK solve
+};
+
+/// Chooses replica counts and a placement minimizing the largest GPU load, exactly, under the model
+/// of gpu_token_loads: G GPUs x S slots, every expert >= 1 replica, at most one replica of an expert
+/// per GPU, replica load = load_e / r_e. load: [E] tokens (finite, >= 0). Limits: 1 <= G <= 16,
+/// 1 <= E <= 32, G*S >= E, otherwise InputError. time_limit_s > 0 caps the branch and bound (an
+/// unproven best solution is returned with proven_optimal = false). Throws std::runtime_error if
+/// GLPK finds no solution (status in the message).
+ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num_gpus, int slots_per_gpu,
+                                        double time_limit_s = 60.0);
+
+}  // namespace epsim
