@@ -1,6 +1,8 @@
 #pragma once
-// Exact minimum of the largest per-GPU token load for small layers, by mixed-integer programming
-// (GLPK branch and bound). A reference for judging heuristics such as EPLB on small cases.
+// Exact minimum of the largest per-GPU token load for small layers: replica counts enumerated with
+// pruning by lower bounds, the placement for each count vector solved as a MILP with GLPK's branch
+// and bound (glp_intopt). A reference for judging heuristics such as EPLB on small cases. The method
+// and why it is exact are in exact.cpp.
 #include <vector>
 
 #include "placement/placement.hpp"
@@ -24,9 +26,9 @@ struct ExactPlacementResult {
 /// Chooses replica counts and a placement minimizing the largest GPU load, exactly, under the model
 /// of gpu_token_loads: G GPUs x S slots, every expert >= 1 replica, at most one replica of an expert
 /// per GPU, replica load = load_e / r_e. load: [E] tokens (finite, >= 0). Limits: 1 <= G <= 16,
-/// 1 <= E <= 32, G*S >= E, otherwise InputError. time_limit_s > 0 caps the branch and bound (an
-/// unproven best solution is returned with proven_optimal = false). Throws std::runtime_error if
-/// GLPK finds no solution (status in the message).
+/// 1 <= E <= 32, G*S >= E, otherwise InputError. time_limit_s > 0 caps the whole search (the best
+/// solution found is then returned with proven_optimal = false and a valid lower_bound). Throws
+/// std::runtime_error if GLPK fails (status in the message) or nothing was found in time.
 ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num_gpus, int slots_per_gpu,
                                         double time_limit_s = 60.0);
 

@@ -70,7 +70,7 @@ void GlpkModel::solve_lp(const std::string& what) {
         fmt::format("{}: GLPK simplex found no optimal solution (glp_simplex returned {}, status {})", what, rc, status));
 }
 
-bool GlpkModel::solve_mip(const std::string& what, double time_limit_s) {
+GlpkModel::Mip GlpkModel::solve_mip(const std::string& what, double time_limit_s) {
   glp_term_out(GLP_OFF);
   load_matrix();
   glp_iocp parm;
@@ -83,11 +83,12 @@ bool GlpkModel::solve_mip(const std::string& what, double time_limit_s) {
   parm.clq_cuts = GLP_ON;
   parm.br_tech = GLP_BR_PCH;
   parm.bt_tech = GLP_BT_BLB;
-  parm.tm_lim = static_cast<int>(std::min(time_limit_s * 1000.0, 2.0e9));
+  parm.tm_lim = std::max(1, static_cast<int>(std::min(time_limit_s * 1000.0, 2.0e9)));
   const int rc = glp_intopt(prob_.get(), &parm);
   const int status = glp_mip_status(prob_.get());
-  if (rc == 0 && status == GLP_OPT) return true;
-  if (rc == GLP_ETMLIM && status == GLP_FEAS) return false;
+  if (rc == 0 && status == GLP_OPT) return Mip::optimal;
+  if ((rc == 0 && status == GLP_NOFEAS) || rc == GLP_ENOPFS) return Mip::infeasible;
+  if (rc == GLP_ETMLIM) return status == GLP_FEAS ? Mip::time_limit_feasible : Mip::time_limit_no_solution;
   throw std::runtime_error(
       fmt::format("{}: GLPK branch-and-bound found no solution (glp_intopt returned {}, status {})", what, rc, status));
 }

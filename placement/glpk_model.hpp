@@ -31,9 +31,11 @@ class GlpkModel {
   /// Solves the LP (primal simplex with presolve). Throws std::runtime_error naming `what` and the
   /// GLPK return code / status unless an optimal solution was found.
   void solve_lp(const std::string& what);
-  /// Solves the MILP with a time limit (seconds). Returns true if the optimum was proven, false if the
-  /// time limit stopped it with an integer solution in hand. Throws std::runtime_error otherwise.
-  bool solve_mip(const std::string& what, double time_limit_s);
+  /// Outcome of solve_mip.
+  enum class Mip { optimal, infeasible, time_limit_feasible, time_limit_no_solution };
+  /// Solves the MILP with a time limit (seconds, > 0). Throws std::runtime_error naming `what` and the
+  /// GLPK return code / status on any other failure.
+  Mip solve_mip(const std::string& what, double time_limit_s);
 
   double objective() const;      ///< LP objective after solve_lp
   double col_value(int j) const;  ///< LP primal value of column j after solve_lp
