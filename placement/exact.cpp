@@ -28,14 +28,18 @@ namespace epsim {
 //     largest replica p_1, and for k = 1..S-1 the pigeonhole bound "of the k*G + 1 largest replicas
 //     some GPU holds k + 1, so it carries at least the k + 1 smallest of them".
 //  2. Visit the r in increasing LB(r); stop when LB(r) >= incumbent (every remaining r is proven no
-//     better). For each r, first a greedy packing (largest replica first, to the least-loaded GPU
-//     with a free slot and no replica of that expert) may improve the incumbent; then, if LB(r) is
-//     still below it, the fixed-r MILP (no linearization needed, r is data):
-//        y_{e,g} in {0,1}:  sum_g y_{e,g} = r_e;  sum_e y_{e,g} <= S;
-//        L_g = sum_e (w_e / r_e) y_{e,g} <= T;  L_g >= L_{g+1} (GPU relabelling symmetry broken);
-//        LB(r) <= T <= incumbent (1 - 1e-9);  minimize T,
-//     is solved with glp_intopt: infeasible proves r cannot beat the incumbent, optimal replaces it.
-// Both steps are exact, so when every r is resolved the incumbent is optimal.
+//     better). For each r a greedy packing may improve the incumbent, then, while LB(r) < incumbent:
+//     a. a depth-first packing search (pack_below) looks for a placement with every GPU load
+//        <= incumbent (1 - 1e-9); found -> new incumbent, repeat; proven impossible -> next r.
+//     b. if that search exceeds its node limit, the fixed-r MILP decides (no linearization needed,
+//        r is data), solved with glp_intopt:
+//          y_{e,g} in {0,1}:  sum_g y_{e,g} = r_e;  sum_e y_{e,g} <= S;
+//          L_g = sum_e (w_e / r_e) y_{e,g} <= T;  L_g >= L_{g+1} (GPU relabelling symmetry broken);
+//          LB(r) <= T <= incumbent (1 - 1e-9);  minimize T.
+//        Infeasible proves r cannot beat the incumbent; optimal replaces it. (The MILP alone took
+//        1.5 to 16+ s per count vector to prove infeasibility on the README case; the search takes
+//        milliseconds, so the MILP is the fallback, not the workhorse.)
+// Every step is exact, so when every r is resolved the incumbent is optimal (to 1e-9 relative).
 namespace {
 
 using std::size_t;
@@ -86,6 +90,73 @@ double max_gpu_load(const LayerPlacement& pl, const std::vector<double>& w) {
   return *std::max_element(g.begin(), g.end());
 }
 
+enum class Pack { found, infeasible, gave_up };
+
+/// Depth-first search for a placement with fixed counts r and every GPU load <= ub (method step 2a).
+/// Replicas go largest first; copies of one expert take increasing GPU indices and only the first
+/// empty GPU is tried (both are relabellings of GPUs, so no solution is lost). Gives up after
+/// node_limit nodes.
+Pack pack_below(const std::vector<double>& w, const std::vector<int>& r, int G, int S, double ub, long node_limit,
+                LayerPlacement& out) {
+  struct Rep {
+    double p;
+    int e;
+  };
+  std::vector<Rep> reps;
+  for (size_t e = 0; e < w.size(); ++e)
+    for (int k = 0; k < r[e]; ++k) reps.push_back({w[e] / r[e], static_cast<int>(e)});
+  std::stable_sort(reps.begin(), reps.end(), [](const Rep& a, const Rep& b) { return a.p > b.p; });
+  std::vector<double> suffix(reps.size() + 1, 0.0);  // tokens of replicas i.. not yet placed
+  for (size_t i = reps.size(); i-- > 0;) suffix[i] = suffix[i + 1] + reps[i].p;
+  const size_t Gs = static_cast<size_t>(G);
+  std::vector<double> load(Gs, 0.0);
+  std::vector<int> used(Gs, 0), gpu_of(reps.size(), -1), last(w.size(), -1);
+  std::vector<char> has(w.size() * Gs, 0);
+  long nodes = 0;
+  double placed = 0.0;
+  std::function<Pack(size_t)> place = [&](size_t i) -> Pack {
+    if (i == reps.size()) return Pack::found;
+    if (++nodes > node_limit) return Pack::gave_up;
+    if (placed + suffix[i] > G * ub) return Pack::infeasible;  // not enough room left under ub
+    const Rep& rp = reps[i];
+    const size_t e = static_cast<size_t>(rp.e);
+    bool tried_empty = false;
+    for (int g = last[e] + 1; g < G; ++g) {
+      const size_t gi = static_cast<size_t>(g);
+      if (used[gi] == S || has[e * Gs + gi] || load[gi] + rp.p > ub) continue;
+      if (used[gi] == 0) {
+        if (tried_empty) continue;
+        tried_empty = true;
+      }
+      const int prev_last = last[e];
+      load[gi] += rp.p;
+      placed += rp.p;
+      ++used[gi];
+      has[e * Gs + gi] = 1;
+      last[e] = g;
+      gpu_of[i] = g;
+      const Pack sub = place(i + 1);
+      if (sub != Pack::infeasible) return sub;
+      load[gi] -= rp.p;
+      placed -= rp.p;
+      --used[gi];
+      has[e * Gs + gi] = 0;
+      last[e] = prev_last;
+    }
+    return Pack::infeasible;
+  };
+  const Pack result = place(0);
+  if (result == Pack::found) {
+    out = LayerPlacement{G, S, std::vector<int>(static_cast<size_t>(G * S), -1)};
+    std::vector<int> fill(Gs, 0);
+    for (size_t i = 0; i < reps.size(); ++i) {
+      const size_t g = static_cast<size_t>(gpu_of[i]);
+      out.slot_expert[g * static_cast<size_t>(S) + static_cast<size_t>(fill[g]++)] = reps[i].e;
+    }
+  }
+  return result;
+}
+
 /// The fixed-r MILP (method step 2). Returns the outcome; on optimal fills `out`.
 detail::GlpkModel::Mip solve_fixed_counts(const std::vector<double>& w, const std::vector<int>& r, int G, int S,
                                           double lb, double ub, double time_limit_s, LayerPlacement& out) {
@@ -133,12 +204,14 @@ detail::GlpkModel::Mip solve_fixed_counts(const std::vector<double>& w, const st
 }  // namespace
 
 ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num_gpus, int slots_per_gpu,
-                                        double time_limit_s) {
+                                        double time_limit_s, long search_node_limit) {
   const int E = static_cast<int>(load.size());
   if (num_gpus > kExactMaxGpus || E > kExactMaxExperts)
     throw InputError(fmt::format("exact placement: {} GPUs and {} experts exceed the exact solver's limits ({} GPUs, "
                                  "{} experts); use a heuristic such as EPLB with the lower bounds instead",
                                  num_gpus, E, kExactMaxGpus, kExactMaxExperts));
+  if (search_node_limit < 0)
+    throw InputError(fmt::format("exact placement: search_node_limit = {}; expected >= 0", search_node_limit));
   if (!(time_limit_s > 0.0) || !std::isfinite(time_limit_s))
     throw InputError(fmt::format("exact placement: time_limit_s = {}; expected a finite number > 0", time_limit_s));
   // Validates load, num_gpus, slots_per_gpu (InputError) and gives the global lower bound.
@@ -213,13 +286,30 @@ ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num
       break;
     }
     offer(greedy_pack(load, rc, G, S));
-    if (lb >= inc * (1.0 - kRelTol)) continue;
-    LayerPlacement pl;
-    const auto outcome = solve_fixed_counts(load, rc, G, S, lb, inc * (1.0 - kRelTol), left, pl);
-    if (outcome == detail::GlpkModel::Mip::optimal) {
-      offer(pl);
-    } else if (outcome != detail::GlpkModel::Mip::infeasible) {
+    // Look for a placement strictly better than the incumbent until none exists for these counts.
+    bool open = false;
+    while (!open && lb < inc * (1.0 - kRelTol)) {
+      const double ub = inc * (1.0 - kRelTol);
+      LayerPlacement pl;
+      const Pack found = pack_below(load, rc, G, S, ub, search_node_limit, pl);
+      if (found == Pack::found) {
+        offer(pl);
+        continue;
+      }
+      if (found == Pack::infeasible) break;
+      const double left_now = time_limit_s - elapsed();  // the search gave up: let GLPK decide
+      const auto outcome =
+          left_now > 0.0 ? solve_fixed_counts(load, rc, G, S, lb, ub, left_now, pl)
+                         : detail::GlpkModel::Mip::time_limit_no_solution;
+      if (outcome == detail::GlpkModel::Mip::optimal) {
+        offer(pl);
+        break;  // the MILP minimized over these counts
+      }
+      if (outcome == detail::GlpkModel::Mip::infeasible) break;
       if (outcome == detail::GlpkModel::Mip::time_limit_feasible) offer(pl);
+      open = true;
+    }
+    if (open) {
       open_lb = std::min(open_lb, lb);
       cut_short = true;
       break;

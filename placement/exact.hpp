@@ -20,7 +20,7 @@ struct ExactPlacementResult {
   double max_load = 0.0;      ///< tokens on the busiest GPU under `placement` (each replica load_e / r_e)
   double lower_bound = 0.0;   ///< = max_load when proven_optimal, else the best combinatorial bound
   bool proven_optimal = false;  ///< false when the time limit stopped the search with a solution in hand
-  double solve_time_s = 0.0;    ///< wall time of the GLPK solve
+  double solve_time_s = 0.0;    ///< wall time of the whole search (enumeration, packing, GLPK)
 };
 
 /// Chooses replica counts and a placement minimizing the largest GPU load, exactly, under the model
@@ -29,7 +29,9 @@ struct ExactPlacementResult {
 /// 1 <= E <= 32, G*S >= E, otherwise InputError. time_limit_s > 0 caps the whole search (the best
 /// solution found is then returned with proven_optimal = false and a valid lower_bound). Throws
 /// std::runtime_error if GLPK fails (status in the message) or nothing was found in time.
+/// search_node_limit (>= 0, else InputError): nodes the packing search may spend on one (counts,
+/// bound) question before the GLPK MILP answers it instead (0 = always the MILP; slow, for tests).
 ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num_gpus, int slots_per_gpu,
-                                        double time_limit_s = 60.0);
+                                        double time_limit_s = 60.0, long search_node_limit = 5'000'000);
 
 }  // namespace epsim

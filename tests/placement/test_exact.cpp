@@ -60,11 +60,27 @@ TEST_CASE("Exact MILP: small hand-solved cases", "[exact]") {
   check_result(epsim::exact_min_max_load({0, 0, 0}, 2, 2), {0, 0, 0}, 0.0);
 }
 
+TEST_CASE("Exact MILP: the GLPK fallback agrees with the packing search", "[exact][glpk]") {
+  // search_node_limit = 0 sends every (counts, bound) question to the fixed-count MILP (glp_intopt).
+  const std::vector<std::vector<double>> cases = {{30, 10}, {800, 0, 0, 0}, {9, 7, 6, 5, 4, 2}, {50, 20, 20, 10, 5, 1}};
+  for (const auto& load : cases) {
+    const auto fast = epsim::exact_min_max_load(load, 4, 2);
+    const auto milp = epsim::exact_min_max_load(load, 4, 2, 60.0, 0);
+    CHECK(fast.proven_optimal);
+    CHECK(milp.proven_optimal);
+    CHECK(milp.max_load == Approx(fast.max_load));
+    epsim::check_placement(milp.placement, static_cast<int>(load.size()), "exact MILP result");
+  }
+  // {800, 0, 0, 0} on 4 GPUs: 4 replicas of 200 -> optimum 200 = W / G.
+  CHECK(epsim::exact_min_max_load({800, 0, 0, 0}, 4, 2, 60.0, 0).max_load == Approx(200.0));
+}
+
 TEST_CASE("Exact MILP refuses large or invalid instances", "[exact][errors]") {
   CHECK_THROWS_WITH(epsim::exact_min_max_load(std::vector<double>(4, 1.0), 17, 1), Catch::Contains("17 GPUs"));
   CHECK_THROWS_WITH(epsim::exact_min_max_load(std::vector<double>(33, 1.0), 16, 3), Catch::Contains("33 experts"));
   CHECK_THROWS_AS(epsim::exact_min_max_load({1, 2}, 2, 1, 0.0), InputError);
   CHECK_THROWS_AS(epsim::exact_min_max_load({1, 2}, 2, 1, std::nan("")), InputError);
+  CHECK_THROWS_WITH(epsim::exact_min_max_load({1, 2}, 2, 1, 1.0, -1), Catch::Contains("search_node_limit"));
   CHECK_THROWS_AS(epsim::exact_min_max_load({1, 2, 3}, 1, 2), InputError);  // 2 slots for 3 experts
   CHECK_THROWS_AS(epsim::exact_min_max_load({}, 2, 1), InputError);
   CHECK_THROWS_AS(epsim::exact_min_max_load({1, -2}, 2, 1), InputError);
