@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -139,4 +140,35 @@ TEST_CASE("EPLB rejects invalid arguments", "[eplb][errors]") {
   CHECK_THROWS_AS(epsim::eplb_balanced_packing({1, 2}, 0), InputError);
   CHECK_THROWS_AS(epsim::eplb_replicate_experts({1, 2, 3}, 2), InputError);
   CHECK_THROWS_AS(epsim::eplb_replicate_experts({}, 2), InputError);
+}
+
+TEST_CASE("EPLB output is a consistent placement on random loads", "[eplb]") {
+  // 16 experts in 4 groups, 2 nodes x 4 GPUs, 24 slots (8 redundant). Fixed seed: deterministic.
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> tokens(0, 500);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<double> w(16);
+    for (double& x : w) x = tokens(rng);
+    for (bool hierarchical : {true, false}) {  // 1 group does not divide over 2 nodes -> global policy
+      const auto r = epsim::eplb_rebalance({w}, 24, hierarchical ? 4 : 1, 2, 8);
+      CHECK(r.used_hierarchical == hierarchical);
+      const auto& phy2log = r.phy2log[0];
+      std::vector<int> cnt(16, 0);
+      for (int e : phy2log) {
+        REQUIRE(e >= 0);
+        REQUIRE(e < 16);
+        ++cnt[static_cast<std::size_t>(e)];
+      }
+      CHECK(cnt == r.logcnt[0]);
+      int total = 0;
+      for (int c : cnt) total += c;
+      CHECK(total == 24);
+      if (hierarchical)  // groups are packed to nodes: all replicas of an expert stay in one node (12 slots)
+        for (std::size_t p = 0; p < 24; ++p)
+          CHECK(r.log2phy[0][static_cast<std::size_t>(phy2log[p])][0] / 12 == static_cast<int>(p / 12));
+      for (std::size_t p = 0; p < 24; ++p)
+        CHECK(r.log2phy[0][static_cast<std::size_t>(phy2log[p])][static_cast<std::size_t>(r.phyrank[0][p])] ==
+              static_cast<int>(p));
+    }
+  }
 }
