@@ -44,6 +44,8 @@ namespace {
 
 using std::size_t;
 constexpr double kRelTol = 1e-9;
+/// Count vectors kept by step 1 (memory cap, ~E * 4 bytes each); beyond it the result is unproven.
+constexpr std::size_t kMaxCountVectors = 500'000;
 
 /// Lower bound on the max GPU load for fixed replica counts (see the method comment, step 1).
 double counts_lower_bound(const std::vector<double>& w, const std::vector<int>& r, int G, int S, double total) {
@@ -258,7 +260,7 @@ ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num
     if (i == order.size()) {
       const double lb = counts_lower_bound(load, r, G, S, total);
       if (lb < inc * (1.0 - kRelTol)) cands.emplace_back(lb, r);
-      if (cands.size() > 2'000'000 || elapsed() > time_limit_s) cut_short = true;
+      if (cands.size() > kMaxCountVectors || elapsed() > time_limit_s) cut_short = true;
       return;
     }
     const size_t e = order[i];

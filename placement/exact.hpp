@@ -29,6 +29,9 @@ struct ExactPlacementResult {
 /// 1 <= E <= 32, G*S >= E, otherwise InputError. time_limit_s > 0 caps the whole search (the best
 /// solution found is then returned with proven_optimal = false and a valid lower_bound). Throws
 /// std::runtime_error if GLPK fails (status in the message) or nothing was found in time.
+/// Scope: proves the README-sized cases (12 experts, 8 GPUs x 2) in about a millisecond; with many
+/// spare slots (e.g. 32 experts on 16 GPUs x 3) the candidate replica-count vectors exceed an
+/// internal cap of 500,000 and the result comes back unproven (within seconds) with its lower bound.
 /// search_node_limit (>= 0, else InputError): nodes the packing search may spend on one (counts,
 /// bound) question before the GLPK MILP answers it instead (0 = always the MILP; slow, for tests).
 ExactPlacementResult exact_min_max_load(const std::vector<double>& load, int num_gpus, int slots_per_gpu,

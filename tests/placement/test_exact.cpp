@@ -75,6 +75,18 @@ TEST_CASE("Exact MILP: the GLPK fallback agrees with the packing search", "[exac
   CHECK(epsim::exact_min_max_load({800, 0, 0, 0}, 4, 2, 60.0, 0).max_load == Approx(200.0));
 }
 
+TEST_CASE("Exact MILP: an unproven result still carries a valid bound", "[exact]") {
+  // 32 experts on 16 GPUs x 3 slots is at the size limit; whether or not it is proven within the time
+  // limit, the answer is a valid placement and lower_bound <= max_load.
+  std::vector<double> load(32);
+  for (std::size_t e = 0; e < load.size(); ++e) load[e] = static_cast<double>((e * 37) % 101 + 1);
+  const auto r = epsim::exact_min_max_load(load, 16, 3, 2.0);
+  epsim::check_placement(r.placement, 32, "exact result at the size limit");
+  CHECK(r.lower_bound <= r.max_load * (1 + 1e-9));
+  CHECK(r.lower_bound >= epsim::gpu_load_lower_bounds(load, 16, 3, false).best * (1 - 1e-9));
+  if (r.proven_optimal) CHECK(r.lower_bound == r.max_load);
+}
+
 TEST_CASE("Exact MILP refuses large or invalid instances", "[exact][errors]") {
   CHECK_THROWS_WITH(epsim::exact_min_max_load(std::vector<double>(4, 1.0), 17, 1), Catch::Contains("17 GPUs"));
   CHECK_THROWS_WITH(epsim::exact_min_max_load(std::vector<double>(33, 1.0), 16, 3), Catch::Contains("33 experts"));
