@@ -64,4 +64,10 @@ LinkTimeBounds link_time_lower_bound(const std::vector<double>& load, int num_gp
                                      const std::vector<std::vector<std::pair<int, double>>>& coef,
                                      const std::vector<double>& link_bw_Bps);
 
+/// Frees the calling thread's GLPK environment (GLPK 5.0 keeps one per thread, see glpk_model.hpp).
+/// A worker thread that called gpu_load_lower_bounds, link_time_lower_bound or exact_min_max_load
+/// should call this once before it exits, or the environment (about 10 KiB) leaks; calling it in a
+/// thread that never solved is harmless. Must not be called while a solve runs in this thread.
+void release_lp_solver_thread_state();
+
 }  // namespace epsim

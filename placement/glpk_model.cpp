@@ -1,5 +1,7 @@
 #include "placement/glpk_model.hpp"
 
+#include "placement/bounds.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -99,3 +101,9 @@ double GlpkModel::mip_objective() const { return glp_mip_obj_val(prob_.get()); }
 double GlpkModel::mip_col_value(int j) const { return glp_mip_col_val(prob_.get(), j); }
 
 }  // namespace epsim::detail
+
+namespace epsim {
+
+void release_lp_solver_thread_state() { glp_free_env(); }
+
+}  // namespace epsim

@@ -3,10 +3,13 @@
 // placement/ (not part of epsim's public interface).
 //
 // Threads: GLPK 5.0 keeps its environment (memory pools, terminal hooks, glp_term_out flag) in
-// thread-local storage when built with TLS support (the default since 4.50, and Debian/Ubuntu's
-// build), so two threads may each build and solve their own problem at the same time; one problem
-// object must never be shared between threads. Each solving thread gets its own environment on first
-// use; this wrapper silences terminal output in that environment before every solve.
+// thread-local storage when built with TLS support (configure's default; Debian/Ubuntu libglpk40
+// 5.0-1 has a TLS segment, checked with readelf -l), so two threads may each build and solve their
+// own problem at the same time; one problem object must never be shared between threads. Each
+// solving thread gets its own environment on first use (a few hundred KiB, kept until the thread
+// calls glp_free_env(); a thread pool reuses it); this wrapper silences terminal output in that
+// environment before every solve. A GLPK built without TLS would share one environment: do not
+// solve from several threads with such a build.
 // Errors: GLPK aborts the process on internal errors (invalid indices), so callers validate inputs
 // before building a model; every solver status is checked and a failure throws std::runtime_error.
 #include <glpk.h>

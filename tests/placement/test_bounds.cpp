@@ -85,6 +85,7 @@ TEST_CASE("GLPK bounds can be solved from two threads at once", "[bounds][thread
       s += epsim::link_time_lower_bound({30, 10}, 2, 1, coef, {1.0, 2.0}).lp_s;
     }
     got[k] = s;
+    epsim::release_lp_solver_thread_state();  // free this thread's GLPK environment
   };
   std::thread a(work, 0), b(work, 1);
   a.join();
