@@ -14,6 +14,7 @@ struct GroupStats {
   double max_link_us = 0;      // max over layers of the dispatch bottleneck link time
   double a2a_us = 0;           // sum of dispatch + combine
   int busiest_link = -1;
+  double gap = 0;              // max over layers of link time / lower bound - 1
 };
 
 GroupStats stats(const AlgorithmResult& r, std::size_t begin, std::size_t end) {
@@ -28,6 +29,7 @@ GroupStats stats(const AlgorithmResult& r, std::size_t begin, std::size_t end) {
       s.busiest_link = l.dispatch.busiest_link;
     }
     s.a2a_us += (l.dispatch.time_s() + l.combine.time_s()) * 1e6;
+    if (l.bounds.link_s > 0) s.gap = std::max(s.gap, l.link_s() / l.bounds.link_s - 1);
   }
   if (end > begin) s.imbalance /= static_cast<double>(end - begin);
   return s;
@@ -44,28 +46,41 @@ std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int gr
                      plan.settings.ep, plan.num_experts, plan.settings.redundant, plan.slots_per_gpu,
                      plan.settings.tokens_per_gpu, plan.dispatch_bytes_per_token, plan.combine_bytes_per_token);
   out += fmt::format("columns: max/mean = busiest GPU's tokens over the mean (1.00 = balanced); link us = slowest "
-                     "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers\n\n");
-  out += fmt::format("{:<12} | {:^19} | {:^19} | {:^21} | {}\n", "layers", "GPU max/mean", "link us", "a2a us",
-                     "busiest link (" + b + ")");
-  out += fmt::format("{:<12} | {:>9} {:>9} | {:>9} {:>9} | {:>10} {:>10} |\n", "", a.substr(0, 9), b.substr(0, 9),
-                     a.substr(0, 9), b.substr(0, 9), a.substr(0, 10), b.substr(0, 10));
-  out += std::string(110, '-') + "\n";
+                     "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers;\n"
+                     "gap = largest (link time / certified lower bound - 1) of the layers: the plan is at most this far "
+                     "from the optimum\n\n");
+  out += fmt::format("{:<12} | {:^19} | {:^19} | {:^21} | {:>6} | {}\n", "layers", "GPU max/mean", "link us", "a2a us",
+                     "gap", "busiest link (" + b + ")");
+  out += fmt::format("{:<12} | {:>9} {:>9} | {:>9} {:>9} | {:>10} {:>10} | {:>6} |\n", "", a.substr(0, 9), b.substr(0, 9),
+                     a.substr(0, 9), b.substr(0, 9), a.substr(0, 10), b.substr(0, 10), b.substr(0, 6));
+  out += std::string(119, '-') + "\n";
   const auto n = plan.chosen.layers.size();
   auto row = [&](const std::string& label, std::size_t begin, std::size_t end) {
     GroupStats sa = stats(plan.baseline, begin, end);
     GroupStats sb = stats(plan.chosen, begin, end);
-    return fmt::format("{:<12} | {:>9.2f} {:>9.2f} | {:>9.1f} {:>9.1f} | {:>10.1f} {:>10.1f} | {}\n", label, sa.imbalance,
-                       sb.imbalance, sa.max_link_us, sb.max_link_us, sa.a2a_us, sb.a2a_us,
+    return fmt::format("{:<12} | {:>9.2f} {:>9.2f} | {:>9.1f} {:>9.1f} | {:>10.1f} {:>10.1f} | {:>5.1f}% | {}\n", label,
+                       sa.imbalance, sb.imbalance, sa.max_link_us, sb.max_link_us, sa.a2a_us, sb.a2a_us, sb.gap * 100,
                        sb.busiest_link >= 0 ? links.topology().link_name(sb.busiest_link) : "-");
   };
   for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(group_size)) {
     std::size_t end = std::min(n, i + static_cast<std::size_t>(group_size));
     out += row(fmt::format("{}-{}", plan.chosen.layers[i].layer, plan.chosen.layers[end - 1].layer), i, end);
   }
-  out += std::string(110, '-') + "\n";
+  out += std::string(119, '-') + "\n";
   out += row("total", 0, n);
   double base = plan.baseline.sum_dispatch_s + plan.baseline.sum_combine_s;
   double chosen = plan.chosen.sum_dispatch_s + plan.chosen.sum_combine_s;
+  if (plan.chosen.sum_link_lb_s > 0)
+    out += fmt::format("\n{}: bottleneck-link time summed over layers {:.1f} us, certified lower bound {:.1f} us "
+                       "(gap {:.2f}%, worst layer {:.2f}%)",
+                       b, plan.chosen.sum_link_s * 1e6, plan.chosen.sum_link_lb_s * 1e6,
+                       (plan.chosen.sum_link_s / plan.chosen.sum_link_lb_s - 1) * 100, plan.chosen.max_link_gap * 100);
+  int noted = 0;
+  for (const LayerResult& l : plan.chosen.layers) {
+    if (l.note.empty()) continue;
+    if (noted++ == 0) out += fmt::format("\nnote (layer {}): {}", l.layer, l.note);
+  }
+  if (noted > 1) out += fmt::format("\n({} more layers carry notes: see \"note\" in plan.json)", noted - 1);
   if (chosen > 0)
     out += fmt::format("\n{} all-to-all time over {} MoE layers: {:.1f} us ({:.2f}x faster than {}: {:.1f} us)\n", b, n,
                        chosen * 1e6, base / chosen, a, base * 1e6);

@@ -58,8 +58,15 @@ ObjectiveValue evaluate_placement(const PlacementProblem& problem, const LayerPl
 /// Names accepted by run_placement, in the order shown in --help.
 std::vector<std::string> placement_algorithm_names();
 
+/// eplb: DeepSeek EPLB (eplb.hpp) with num_nodes/num_groups of the problem: the hierarchical policy
+/// when the groups divide over the nodes, else the global one (the note says which). EPLB may put two
+/// replicas of one expert on one rank; they are then swapped with a replica on another rank (the
+/// note says how many), since a rank gains nothing from holding an expert twice.
+LayerPlacement place_eplb(const PlacementProblem& problem, std::string* note);
+
 /// Dispatch by name. Throws UsageError naming the valid algorithms on an unknown name, and
-/// InputError when the problem is infeasible (fewer slots than experts).
-LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& problem);
+/// InputError when the problem is infeasible (fewer slots than experts). `note`, when given,
+/// receives what the algorithm reports (may be empty).
+LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& problem, std::string* note = nullptr);
 
 }  // namespace epsim

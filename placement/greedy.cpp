@@ -89,9 +89,9 @@ LayerPlacement place_greedy(const PlacementProblem& p) {
   return pl;
 }
 
-std::vector<std::string> placement_algorithm_names() { return {"contiguous", "greedy", "epsim"}; }
+std::vector<std::string> placement_algorithm_names() { return {"contiguous", "greedy", "eplb", "epsim"}; }
 
-LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& p) {
+LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem& p, std::string* note) {
   if (p.num_gpus < 1 || p.slots_per_gpu < 1)
     throw InputError(fmt::format("placement needs at least one rank and one slot per rank (got {} x {})", p.num_gpus,
                                  p.slots_per_gpu));
@@ -100,6 +100,7 @@ LayerPlacement run_placement(std::string_view algorithm, const PlacementProblem&
   if (algorithm == "contiguous") return place_contiguous(p);
   if (algorithm == "greedy") return place_greedy(p);
   if (algorithm == "epsim") return place_epsim(p);
+  if (algorithm == "eplb") return place_eplb(p, note);
   std::string names;
   for (const auto& n : placement_algorithm_names()) names += (names.empty() ? "" : ", ") + n;
   throw UsageError(fmt::format("unknown placement algorithm '{}' (expected one of: {})", algorithm, names));

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "placement/algorithms.hpp"
+#include "placement/exact.hpp"
 
 namespace epsim {
 
@@ -34,12 +35,12 @@ LayerEvaluator make_evaluator(const PlacementProblem& p) {
 // Search state: the placement plus replica counts and holders, kept consistent by every move.
 class SearchState {
  public:
-  SearchState(const PlacementProblem& p, LayerPlacement start) : p_(p), pl_(std::move(start)) {
+  SearchState(const PlacementProblem& p, LayerPlacement start) : p_(&p), pl_(std::move(start)) {
     replicas_ = pl_.replica_counts(p.num_experts());
   }
   const LayerPlacement& placement() const { return pl_; }
   int replicas(int e) const { return replicas_[static_cast<std::size_t>(e)]; }
-  double share(int e) const { return e < 0 ? 0.0 : p_.load[static_cast<std::size_t>(e)] / replicas_[static_cast<std::size_t>(e)]; }
+  double share(int e) const { return e < 0 ? 0.0 : p_->load[static_cast<std::size_t>(e)] / replicas_[static_cast<std::size_t>(e)]; }
   int expert_at(int slot) const { return pl_.slot_expert[static_cast<std::size_t>(slot)]; }
   bool holds(int gpu, int e) const {
     for (int s = 0; s < pl_.slots_per_gpu; ++s)
@@ -50,7 +51,7 @@ class SearchState {
   void add_replica(int e, int delta) { replicas_[static_cast<std::size_t>(e)] += delta; }
 
  private:
-  const PlacementProblem& p_;
+  const PlacementProblem* p_;
   LayerPlacement pl_;
   std::vector<int> replicas_;
 };
@@ -66,21 +67,53 @@ class LocalSearch {
     best_ = eval_.value();
   }
 
+  // Iterated local search: hill-climb until `patience` moves bring nothing, then restart from the
+  // best placement seen, perturbed by a few random feasible swaps; the best placement is returned.
   LayerPlacement run() {
     const int slots = p_.num_gpus * p_.slots_per_gpu;
-    // Budget and patience grow with the slots (more replicas to arrange) and are bounded so that
-    // a layer of EP 256 stays well under 100 ms.
+    // Budget and patience grow with the slots (more replicas to arrange) and are bounded so that a
+    // layer of EP 256 stays well under 100 ms.
     const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(12000, 1500 + 12 * slots);
-    const int patience = std::max(400, budget / 6);
-    int since_improvement = 0;
-    for (int move = 0; move < budget && since_improvement < patience; ++move) {
-      bool improved = (rng_() % 10 < 6) ? try_swap() : try_rereplicate();
-      since_improvement = improved ? 0 : since_improvement + 1;
+    const int rounds = 6;
+    const int per_round = budget / rounds;
+    const int patience = std::max(200, per_round / 3);
+    LayerPlacement best_placement = state_.placement();
+    ObjectiveValue best_value = best_;
+    for (int round = 0; round < rounds; ++round) {
+      int since_improvement = 0;
+      for (int move = 0; move < per_round && since_improvement < patience; ++move) {
+        bool improved = (rng_() % 10 < 6) ? try_swap() : try_rereplicate();
+        since_improvement = improved ? 0 : since_improvement + 1;
+      }
+      if (best_ < best_value) {
+        best_value = best_;
+        best_placement = state_.placement();
+      }
+      if (round + 1 < rounds) perturb(best_placement);
     }
-    return state_.placement();
+    return best_placement;
   }
 
  private:
+  // Restart from `from` with max(2, G / 4) random feasible swaps applied regardless of the objective.
+  void perturb(const LayerPlacement& from) {
+    state_ = SearchState(p_, from);
+    const int G = p_.num_gpus, S = p_.slots_per_gpu;
+    if (G >= 2) {
+      for (int k = 0; k < std::max(2, G / 4); ++k) {
+        int a = pick(rng_, G), b = pick(rng_, G - 1);
+        if (b >= a) ++b;
+        int sa = a * S + pick(rng_, S), sb = b * S + pick(rng_, S);
+        int ea = state_.expert_at(sa), eb = state_.expert_at(sb);
+        if (ea == eb || (ea >= 0 && state_.holds(b, ea)) || (eb >= 0 && state_.holds(a, eb))) continue;
+        state_.set_slot(sa, eb);
+        state_.set_slot(sb, ea);
+      }
+    }
+    eval_.reset(gpu_token_loads(state_.placement(), p_.load));
+    best_ = eval_.value();
+  }
+
   // Accept the move if it improves the objective; otherwise undo the token deltas (the caller
   // undoes the placement change when this returns false).
   bool accept_or_revert(const std::vector<std::pair<int, double>>& deltas) {
@@ -121,10 +154,16 @@ class LocalSearch {
   // an empty slot or from a replica of a lightly loaded multi-replica expert.
   bool try_rereplicate() {
     const int E = p_.num_experts(), G = p_.num_gpus, S = p_.slots_per_gpu;
+    // Half of the time the expert with the heaviest replicas, otherwise any expert (replica counts
+    // that the greedy rule never reaches can be optimal, e.g. the EPLB example's 136).
     int x = -1;
-    for (int e = 0; e < E; ++e)
-      if (state_.replicas(e) < G && (x < 0 || state_.share(e) > state_.share(x))) x = e;
-    if (x < 0) return false;
+    if (rng_() % 2 == 0) {
+      for (int e = 0; e < E; ++e)
+        if (state_.replicas(e) < G && (x < 0 || state_.share(e) > state_.share(x))) x = e;
+    } else {
+      x = pick(rng_, E);
+    }
+    if (x < 0 || state_.replicas(x) >= G) return false;
     int slot = pick(rng_, G * S);
     int y = state_.expert_at(slot);
     int g = slot / S;
@@ -167,6 +206,21 @@ LayerPlacement place_epsim(const PlacementProblem& p) {
   if (p.links == nullptr) throw std::logic_error("the epsim algorithm needs the link model");
   std::vector<LayerPlacement> starts{place_greedy(p)};
   if (p.num_experts() >= p.num_gpus) starts.push_back(place_contiguous(p));
+  try {
+    starts.push_back(place_eplb(p, nullptr));
+  } catch (const InputError&) {
+    // EPLB's preconditions (e.g. slots a multiple of ranks) do not hold: the other starts remain.
+  }
+  // Small instances (<= 16 ranks, <= 32 experts, the exact solver's range): its min-max-load
+  // placement is a start too. Its search is bounded by nodes, not wall time, so the result stays
+  // deterministic unless the 30 s safety limit of its GLPK fallback is ever reached.
+  if (p.num_gpus <= 16 && p.num_experts() <= 32) {
+    try {
+      starts.push_back(exact_min_max_load(p.load, p.num_gpus, p.slots_per_gpu, 30.0, 200000).placement);
+    } catch (const std::exception&) {
+      // No solution within the limits: the heuristic starts remain.
+    }
+  }
   std::size_t best = 0;
   ObjectiveValue best_value = evaluate_placement(p, starts[0]);
   for (std::size_t i = 1; i < starts.size(); ++i) {

@@ -77,7 +77,13 @@ ObjectiveValue LayerEvaluator::value() const {
   double tokens_max = *std::max_element(tokens_.begin(), tokens_.end());
   switch (kind_) {
     case ObjectiveKind::link: return {link, squares};
-    case ObjectiveKind::gpu: return {tokens_max, link};
+    case ObjectiveKind::gpu: {
+      // Ties on the busiest rank are broken by the spread of all ranks' loads (sum of squares), which
+      // gives the search a slope across the plateaus of equal maxima.
+      double spread = 0;
+      for (double t : tokens_) spread += t * t;
+      return {tokens_max, spread};
+    }
     case ObjectiveKind::balanced: return {std::max(link / link_lb_s_, tokens_max / token_lb_), squares};
   }
   return {link, squares};

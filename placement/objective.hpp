@@ -4,7 +4,7 @@
 // Objective `link` (default): T = max_l dispatch_bytes(l) / bw(l) + max_l combine_bytes(l) / bw(l),
 // the bottleneck-link times of the two all-to-all phases (they run one after the other); ties are
 // broken by the sum over links of time(l)^2 (a plan with lighter second-worst links is preferred).
-// Objective `gpu`: the max tokens computed by any rank first, then T.
+// Objective `gpu`: the max tokens computed by any rank first, then the sum of squared rank loads.
 // Objective `balanced`: max(T / T_lb, tokens_max / tokens_lb), each term relative to its lower bound,
 // so neither the network nor the expert compute is traded away for the other.
 #include <string>

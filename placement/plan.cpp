@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "placement/bounds.hpp"
 
 namespace epsim {
 
@@ -40,8 +41,15 @@ LayerResult evaluate_layer(const EpLinkModel& links, int layer, LayerPlacement p
   return r;
 }
 
+int num_hosts_of_ranks(const EpLinkModel& links) {
+  std::vector<int> hosts;
+  for (int g = 0; g < links.ep(); ++g) hosts.push_back(links.topology().gpu_host(g));
+  std::sort(hosts.begin(), hosts.end());
+  return std::max(1, static_cast<int>(std::unique(hosts.begin(), hosts.end()) - hosts.begin()));
+}
+
 LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const Plan& plan,
-                           const std::string& algorithm, int layer) {
+                           const std::string& algorithm, int layer, bool with_bounds) {
   PlacementProblem problem;
   problem.num_gpus = plan.settings.ep;
   problem.slots_per_gpu = plan.slots_per_gpu;
@@ -53,15 +61,24 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   problem.seed = plan.settings.seed + static_cast<std::uint64_t>(layer);
   problem.num_groups = model.n_group;
   problem.objective = plan.settings.objective;
-  LayerPlacement placement = run_placement(algorithm, problem);
+  problem.num_nodes = num_hosts_of_ranks(links);
+  std::string note;
+  LayerPlacement placement = run_placement(algorithm, problem, &note);
   check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
-  return evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+  LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+  r.note = std::move(note);
+  if (with_bounds) {
+    bool lp = plan.settings.lp_bounds < 0 ? plan.settings.ep <= 16 : plan.settings.lp_bounds > 0;
+    r.bounds = layer_lower_bounds(links, problem.load, plan.slots_per_gpu, plan.dispatch_bytes_per_token,
+                                  plan.combine_bytes_per_token, lp);
+  }
+  return r;
 }
 
 // Plans the MoE layers on `threads` threads; layer i always lands in slot i, so the result does not
 // depend on the thread count. The first exception (in layer order) is rethrown.
 std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
-                                              const Plan& plan, const std::string& algorithm) {
+                                              const Plan& plan, const std::string& algorithm, bool with_bounds) {
   std::vector<int> layers;
   for (int layer = 0; layer < model.num_layers; ++layer)
     if (model.is_moe_layer(layer)) layers.push_back(layer);
@@ -71,7 +88,7 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   auto worker = [&] {
     for (std::size_t i = next++; i < layers.size(); i = next++) {
       try {
-        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i]);
+        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i], with_bounds);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -83,16 +100,17 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  release_lp_solver_thread_state();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return results;
 }
 
 AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
-                                const Plan& plan, const std::string& algorithm) {
+                                const Plan& plan, const std::string& algorithm, bool with_bounds) {
   AlgorithmResult out;
   out.algorithm = algorithm;
-  out.layers = plan_layers_parallel(links, model, loads, plan, algorithm);
+  out.layers = plan_layers_parallel(links, model, loads, plan, algorithm, with_bounds);
   double worst = -1;
   double imbalance_sum = 0;
   for (const LayerResult& r : out.layers) {
@@ -100,6 +118,10 @@ AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model,
     out.sum_combine_s += r.combine.time_s();
     out.max_gpu_tokens = std::max(out.max_gpu_tokens, r.max_gpu_tokens);
     imbalance_sum += r.mean_gpu_tokens > 0 ? r.max_gpu_tokens / r.mean_gpu_tokens : 1.0;
+    out.sum_link_s += r.link_s();
+    out.sum_link_lb_s += r.bounds.link_s;
+    if (r.bounds.link_s > 0) out.max_link_gap = std::max(out.max_link_gap, r.link_s() / r.bounds.link_s - 1);
+    if (r.bounds.gpu_tokens > 0) out.max_gpu_gap = std::max(out.max_gpu_gap, r.max_gpu_tokens / r.bounds.gpu_tokens - 1);
     double t = r.dispatch.time_s() + r.combine.time_s();
     if (t > worst) {
       worst = t;
@@ -150,9 +172,10 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoad
   plan.dispatch_bytes_per_token = model.hidden_size * settings.dispatch_bytes_per_element;
   plan.combine_bytes_per_token = model.hidden_size * settings.combine_bytes_per_element;
   for (int g = 0; g < G; ++g) plan.gpu_ids.push_back(links.topology().device(links.topology().gpu_device(g)).id);
-  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm);
-  plan.baseline = settings.baseline == settings.algorithm ? plan.chosen
-                                                          : plan_all_layers(links, model, loads, plan, settings.baseline);
+  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm, true);
+  plan.baseline = settings.baseline == settings.algorithm
+                      ? plan.chosen
+                      : plan_all_layers(links, model, loads, plan, settings.baseline, false);
   return plan;
 }
 

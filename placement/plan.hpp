@@ -6,6 +6,7 @@
 
 #include "placement/algorithms.hpp"
 #include "placement/expert_loads.hpp"
+#include "placement/layer_bounds.hpp"
 #include "placement/link_load.hpp"
 #include "placement/moe_model.hpp"
 
@@ -15,7 +16,7 @@ namespace epsim {
 struct PlanSettings {
   int ep = 0;                       ///< EP ranks = GPU ranks 0..ep-1 of the topology
   int redundant = 0;                ///< extra slots for replicas; (E + redundant) % ep == 0
-  std::string algorithm = "greedy";
+  std::string algorithm = "epsim";
   std::string baseline = "contiguous";
   /// Loads are rescaled per layer so that every rank originates this many tokens (each routed to
   /// top_k experts) in one iteration; 0 keeps the file's counts as they are.
@@ -31,6 +32,8 @@ struct PlanSettings {
   double hbm_GiB = 80.0;
   double hbm_reserve_GiB = 20.0;
   double weight_bytes_per_element = 1.0;  ///< FP8 expert weights (DeepSeek-V3's published checkpoint)
+  /// Also solve the GLPK LP link bound per layer (slow beyond EP 16); -1 = automatic (EP <= 16).
+  int lp_bounds = -1;
   int threads = 0;  ///< layers planned in parallel; 0 = hardware threads. Results do not depend on it.
 };
 
@@ -43,6 +46,11 @@ struct LayerResult {
   double mean_gpu_tokens = 0;
   ExchangeCost dispatch;
   ExchangeCost combine;
+  LayerBounds bounds;             ///< certified lower bounds (computed for the chosen algorithm only)
+  std::string note;               ///< what the algorithm reported (e.g. EPLB's policy), may be empty
+
+  /// The link objective's value: dispatch + combine bottleneck-link time, seconds.
+  double link_s() const { return dispatch.bottleneck_s + combine.bottleneck_s; }
 };
 
 /// All MoE layers under one algorithm, with totals.
@@ -54,6 +62,10 @@ struct AlgorithmResult {
   double max_gpu_tokens = 0;        ///< over layers
   double mean_imbalance = 0;        ///< mean over layers of max / mean GPU tokens (1 = balanced)
   int worst_layer = -1;             ///< layer with the slowest dispatch + combine
+  double sum_link_s = 0;            ///< sum over layers of LayerResult::link_s()
+  double sum_link_lb_s = 0;         ///< sum over layers of the link lower bound
+  double max_link_gap = 0;          ///< max over layers of link_s / bound - 1
+  double max_gpu_gap = 0;           ///< max over layers of max_gpu_tokens / bound - 1
 };
 
 struct Plan {

@@ -36,6 +36,13 @@ Json algorithm_summary_json(const AlgorithmResult& r, const EpLinkModel& links) 
   j["max_gpu_tokens"] = tidy(r.max_gpu_tokens);
   j["mean_max_over_mean_gpu_tokens"] = tidy(r.mean_imbalance);
   j["worst_layer"] = r.worst_layer;
+  j["sum_link_us"] = tidy(r.sum_link_s * 1e6);
+  if (r.sum_link_lb_s > 0) {
+    j["sum_link_lower_bound_us"] = tidy(r.sum_link_lb_s * 1e6);
+    j["sum_link_gap"] = tidy(r.sum_link_s / r.sum_link_lb_s - 1);
+    j["max_layer_link_gap"] = tidy(r.max_link_gap);
+    j["max_layer_gpu_gap"] = tidy(r.max_gpu_gap);
+  }
   if (r.worst_layer >= 0) {
     for (const auto& l : r.layers)
       if (l.layer == r.worst_layer) {
@@ -78,6 +85,14 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
     j["mean_gpu_tokens"] = tidy(l.mean_gpu_tokens);
     j["dispatch"] = exchange_json(l.dispatch, links);
     j["combine"] = exchange_json(l.combine, links);
+    j["link_us"] = tidy(l.link_s() * 1e6);
+    j["bounds"] = {{"gpu_tokens", tidy(l.bounds.gpu_tokens)},
+                   {"gpu_tight", l.bounds.gpu_tight},
+                   {"link_us", tidy(l.bounds.link_s * 1e6)},
+                   {"link_tight", l.bounds.link_tight}};
+    j["gap_link"] = l.bounds.link_s > 0 ? tidy(l.link_s() / l.bounds.link_s - 1) : 0.0;
+    j["gap_gpu"] = l.bounds.gpu_tokens > 0 ? tidy(l.max_gpu_tokens / l.bounds.gpu_tokens - 1) : 0.0;
+    if (!l.note.empty()) j["note"] = l.note;
     layers.push_back(std::move(j));
   }
   out["layers"] = std::move(layers);
