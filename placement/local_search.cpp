@@ -211,12 +211,12 @@ LayerPlacement place_epsim(const PlacementProblem& p) {
   } catch (const InputError&) {
     // EPLB's preconditions (e.g. slots a multiple of ranks) do not hold: the other starts remain.
   }
-  // Small instances (<= 16 ranks, <= 32 experts, the exact solver's range): its min-max-load
-  // placement is a start too. Its search is bounded by nodes, not wall time, so the result stays
-  // deterministic unless the 30 s safety limit of its GLPK fallback is ever reached.
-  if (p.num_gpus <= 16 && p.num_experts() <= 32) {
+  // Tiny instances (<= 16 slots in all): the exact solver's min-max-load placement is a start too
+  // (milliseconds there; larger instances can take it seconds). Its search is bounded by nodes, not
+  // wall time, so the result stays deterministic unless the 5 s safety limit is ever reached.
+  if (p.num_gpus * p.slots_per_gpu <= 16) {
     try {
-      starts.push_back(exact_min_max_load(p.load, p.num_gpus, p.slots_per_gpu, 30.0, 200000).placement);
+      starts.push_back(exact_min_max_load(p.load, p.num_gpus, p.slots_per_gpu, 5.0, 100000).placement);
     } catch (const std::exception&) {
       // No solution within the limits: the heuristic starts remain.
     }
