@@ -139,6 +139,12 @@ double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, s
     std::uint16_t x = dist(v, dst_gpu, s);
     return x == kFar ? kUnreached : x;
   };
+  if (s.next_dst_ != dst_gpu) {
+    for (int u : s.next_touched_) s.next_begin_[static_cast<std::size_t>(u)] = -1;
+    s.next_touched_.clear();
+    s.next_links_.clear();
+    s.next_dst_ = dst_gpu;
+  }
   s.current_.assign(1, src);
   s.fraction_[static_cast<std::size_t>(src)] = 1.0;
   s.latency_[static_cast<std::size_t>(src)] = 0.0;
@@ -147,13 +153,26 @@ double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, s
     s.next_.clear();
     for (int u : s.current_) {
       if (u == dst) continue;
-      int du = distance(u);
-      s.candidates_.clear();
-      for (int li : topo_->out_links(u)) {
-        int v = topo_->link(li).dst;
-        if (distance(v) != du - 1) continue;
-        if (v != dst && !transit && topo_->device(v).kind == DeviceKind::gpu) continue;
-        s.candidates_.push_back(li);
+      const int gu = group_of(u);
+      const bool cacheable = !transit && (gu == fabric_group_ || gu == group_of(dst));
+      if (cacheable && s.next_begin_[static_cast<std::size_t>(u)] >= 0) {
+        s.candidates_.assign(s.next_links_.begin() + s.next_begin_[static_cast<std::size_t>(u)],
+                             s.next_links_.begin() + s.next_end_[static_cast<std::size_t>(u)]);
+      } else {
+        int du = distance(u);
+        s.candidates_.clear();
+        for (int li : topo_->out_links(u)) {
+          int v = topo_->link(li).dst;
+          if (distance(v) != du - 1) continue;
+          if (v != dst && !transit && topo_->device(v).kind == DeviceKind::gpu) continue;
+          s.candidates_.push_back(li);
+        }
+        if (cacheable) {
+          s.next_begin_[static_cast<std::size_t>(u)] = static_cast<int>(s.next_links_.size());
+          s.next_links_.insert(s.next_links_.end(), s.candidates_.begin(), s.candidates_.end());
+          s.next_end_[static_cast<std::size_t>(u)] = static_cast<int>(s.next_links_.size());
+          s.next_touched_.push_back(u);
+        }
       }
       if (s.candidates_.empty()) continue;
       double share = s.fraction_[static_cast<std::size_t>(u)] / static_cast<double>(s.candidates_.size());
@@ -187,6 +206,11 @@ double RouteTable::append_direct(int src_gpu, int dst_gpu, RouteScratch& s, std:
   if (s.fraction_.size() != V) {
     s.fraction_.assign(V, 0.0);
     s.latency_.assign(V, 0.0);
+    s.next_begin_.assign(V, -1);
+    s.next_end_.assign(V, -1);
+    s.next_touched_.clear();
+    s.next_links_.clear();
+    s.next_dst_ = -1;
     s.cached_group_ = s.cached_dst_ = s.transit_dst_ = -1;
   }
   const int src = topo_->gpu_device(src_gpu);

@@ -12,7 +12,10 @@
 //              = 10 GB for an all-pairs hop table);
 //   build   = G x O(n + F + E_F) (one BFS per destination over its host and the fabric);
 //   route(s, d) = O(hops on the route + n x passes) for the source host's distances, which a
-//             RouteScratch caches for consecutive sources on the same host and the same destination.
+//             RouteScratch caches for consecutive sources on the same host and the same destination;
+//             the next hops of switches are cached per destination in the RouteScratch, so a
+//             destination-major loop scans each switch's ports once per destination
+//             (O(E_F) per destination amortized over its sources).
 // Assumption (true of every generator and of real clusters): a shortest path never transits a third
 // host; a host's devices only forward traffic that leaves or enters that host.
 #include <cstdint>
@@ -57,6 +60,11 @@ class RouteScratch {
   std::vector<std::uint16_t> source_dist_;  ///< indexed by slot within the source group
   int cached_group_ = -1;
   int cached_dst_ = -1;
+  // Next-hop links of fabric / destination-host devices towards next_dst_ (they do not depend on
+  // the source), so consecutive sources to one destination scan each switch's ports once.
+  int next_dst_ = -1;
+  std::vector<int> next_begin_, next_end_;
+  std::vector<int> next_links_, next_touched_;
   std::vector<int> transit_dist_;  ///< full-graph distances with GPU transit (mesh fallback)
   int transit_dst_ = -1;
 };
