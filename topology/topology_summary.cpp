@@ -26,7 +26,7 @@ TopologySummary summarize_topology(const Topology& topo) {
   }
   // Per-host injection and per-GPU share.
   std::vector<double> host_injection(static_cast<std::size_t>(std::max(1, topo.num_hosts())), 0.0);
-  double rail_nic = 0;
+  double host_nic = 0;
   for (int li = 0; li < topo.num_links(); ++li) {
     const Link& l = topo.link(li);
     const Device& a = topo.device(l.src);
@@ -34,7 +34,7 @@ TopologySummary summarize_topology(const Topology& topo) {
     if (a.host >= 0 && b.host < 0 && is_network_link(l.kind)) {
       s.nic_to_leaf_GBps += l.bandwidth_GBps;
       host_injection[static_cast<std::size_t>(a.host)] += l.bandwidth_GBps;
-      if (a.host == g0.host && (g0.rail < 0 || a.rail == g0.rail)) rail_nic += l.bandwidth_GBps;
+      if (a.host == g0.host) host_nic += l.bandwidth_GBps;
     }
     if (a.kind == DeviceKind::leaf && (b.kind == DeviceKind::spine || b.kind == DeviceKind::core))
       s.leaf_up_GBps += l.bandwidth_GBps;
@@ -42,9 +42,9 @@ TopologySummary summarize_topology(const Topology& topo) {
   int sharing = 0;
   for (int g = 0; g < topo.num_gpus(); ++g) {
     const Device& d = topo.device(topo.gpu_device(g));
-    if (d.host == g0.host && (g0.rail < 0 || d.rail == g0.rail)) ++sharing;
+    if (d.host == g0.host) ++sharing;
   }
-  s.gpu_network_GBps = sharing > 0 ? rail_nic / sharing : 0.0;
+  s.gpu_network_GBps = sharing > 0 ? host_nic / sharing : 0.0;
   if (s.leaf_up_GBps > 0) s.oversubscription = s.nic_to_leaf_GBps / s.leaf_up_GBps;
   if (topo.num_hosts() > 1) {
     std::sort(host_injection.begin(), host_injection.end());
