@@ -32,9 +32,9 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
   if (!(o.oversubscription >= 1.0)) throw std::invalid_argument("oversubscription must be >= 1");
 
   Topology topo;
-  topo.name = o.host_prefix == "rack" ? fmt::format("nvl72-{}rack", o.nodes)
-                                      : fmt::format("{}-{}-{}node", o.fabric == FabricKind::fat_tree ? "fat-tree" : "dgx",
-                                                    o.gpu_model, o.nodes);
+  topo.name = !o.name.empty() ? o.name
+                              : fmt::format("{}-{}-{}node", o.fabric == FabricKind::fat_tree ? "fat-tree" : "dgx", o.gpu_model,
+                                            o.nodes);
   const int num_su = (o.nodes + o.nodes_per_su - 1) / o.nodes_per_su;
   const int num_leaves = num_su * o.gpus_per_node;
   const bool rail = o.fabric == FabricKind::rail_optimized;
@@ -109,6 +109,7 @@ DgxClusterOptions nvl72_options(int racks) {
   o.nic_GBps = 50.0;
   o.pcie_GBps = 64.0;
   o.nodes_per_su = 8;
+  o.name = fmt::format("nvl72-{}rack", racks);
   return o;
 }
 

@@ -30,6 +30,7 @@ enum class FabricKind {
 /// with bandwidth = (spine down-link bandwidth) / cores, i.e. the core tier is non-blocking.
 struct DgxClusterOptions {
   FabricKind fabric = FabricKind::rail_optimized;
+  std::string name;                  ///< topology name; empty = derived from fabric, model and size
   std::string host_prefix = "node";  ///< host and device id prefix: "{prefix}{n}/gpu{g}"
   std::string nic_model = "cx7";
   int spine_radix = 0;  ///< ports per spine switch; 0 = unlimited (no core tier)

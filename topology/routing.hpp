@@ -49,6 +49,7 @@ struct RoutingOptions {
 /// Caches the source host's distances for the last (source host, destination) pair.
 class RouteScratch {
  public:
+  /// Empty; sized to the topology on first use by RouteTable::append_route.
   RouteScratch() = default;
 
  private:
@@ -75,8 +76,11 @@ class RouteTable {
   /// Build the per-destination distances. The topology must outlive the table.
   RouteTable(const Topology& topology, RoutingOptions options = {});
 
+  /// GPUs of the topology (ranks 0..num_gpus()-1).
   int num_gpus() const { return num_gpus_; }
+  /// The policy the table routes with.
   const RoutingOptions& options() const { return options_; }
+  /// The topology the table was built for (it must outlive the table).
   const Topology& topology() const { return *topo_; }
 
   /// Append the hops of the route from GPU rank src to GPU rank dst to `out` (each link once) and
