@@ -87,9 +87,12 @@ class RouteTable {
   /// return the latency of its slowest path (sum of link latencies, ns). Nothing is appended and 0
   /// returned when src == dst or when dst cannot be reached (validate_topology rejects that).
   double append_route(int src_gpu, int dst_gpu, RouteScratch& scratch, std::vector<RouteHop>& out) const;
-  /// Convenience form of append_route (allocates a scratch; prefer append_route in loops).
+  /// Convenience form of append_route. Allocates a RouteScratch, i.e. O(devices) memory (about 24
+  /// bytes per device) per call: loops over many pairs should keep one RouteScratch per thread and
+  /// call append_route, ideally destination-major so that the scratch's caches hit.
   std::vector<RouteHop> route(int src_gpu, int dst_gpu) const;
-  /// Latency of the slowest of the pair's paths, ns; 0 when src == dst.
+  /// Latency of the slowest of the pair's paths, ns; 0 when src == dst. Same cost as route();
+  /// append_route returns the latency too.
   double latency_ns(int src_gpu, int dst_gpu) const;
 
   /// The GPU rank on `host` whose rail is the rail of src_gpu (DeepEP/PXN rail peer); -1 when the
