@@ -29,23 +29,27 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     }
     touched.clear();
   };
+  RouteScratch scratch;
+  std::vector<RouteHop> hops;
   for (int d = 0; d < ep; ++d) {
     for (int s = 0; s < ep; ++s) {
       if (s == d) continue;
-      for (const RouteHop& h : routes.route(s, d)) {
+      hops.clear();
+      double lat_in = routes.append_route(s, d, scratch, hops);
+      for (const RouteHop& h : hops) {
         auto l = static_cast<std::size_t>(h.link);
         if (dense_in[l] == 0.0) touched_in.push_back(h.link);
         dense_in[l] += h.fraction;
       }
-      for (const RouteHop& h : routes.route(d, s)) {
+      hops.clear();
+      double lat_out = routes.append_route(d, s, scratch, hops);
+      for (const RouteHop& h : hops) {
         auto l = static_cast<std::size_t>(h.link);
         if (dense_out[l] == 0.0) touched_out.push_back(h.link);
         dense_out[l] += h.fraction;
       }
-      latency_into_s_[static_cast<std::size_t>(d)] =
-          std::max(latency_into_s_[static_cast<std::size_t>(d)], routes.latency_ns(s, d) * 1e-9);
-      latency_out_s_[static_cast<std::size_t>(d)] =
-          std::max(latency_out_s_[static_cast<std::size_t>(d)], routes.latency_ns(d, s) * 1e-9);
+      latency_into_s_[static_cast<std::size_t>(d)] = std::max(latency_into_s_[static_cast<std::size_t>(d)], lat_in * 1e-9);
+      latency_out_s_[static_cast<std::size_t>(d)] = std::max(latency_out_s_[static_cast<std::size_t>(d)], lat_out * 1e-9);
     }
     compress(dense_in, touched_in, into_[static_cast<std::size_t>(d)]);
     compress(dense_out, touched_out, out_of_[static_cast<std::size_t>(d)]);

@@ -1,5 +1,7 @@
 #include "topology/generators.hpp"
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <vector>
 
@@ -7,51 +9,125 @@
 
 namespace epsim {
 
+namespace {
+
+std::size_t idx(int i) { return static_cast<std::size_t>(i); }
+
+// Leaf (within its SU) of NIC `g` of the `local`-th node of an SU with `nodes_in_su` nodes.
+int leaf_of(const DgxClusterOptions& o, int local, int g, int nodes_in_su) {
+  if (o.fabric == FabricKind::rail_optimized) return g;
+  // Fat tree: node-major NIC numbering, contiguous blocks of ceil(nics / leaves) NICs per leaf.
+  int nics = nodes_in_su * o.gpus_per_node;
+  int per_leaf = (nics + o.gpus_per_node - 1) / o.gpus_per_node;
+  return (local * o.gpus_per_node + g) / per_leaf;
+}
+
+}  // namespace
+
 Topology generate_dgx_cluster(const DgxClusterOptions& o) {
-  if (o.nodes < 1 || o.gpus_per_node < 1 || o.nodes_per_su < 1 || o.spines < 1)
-    throw std::invalid_argument("nodes, gpus_per_node, nodes_per_su and spines must be >= 1");
+  if (o.nodes < 1 || o.gpus_per_node < 1 || o.nodes_per_su < 1 || o.spines < 1 || o.cores < 1 || o.spine_radix < 0)
+    throw std::invalid_argument("nodes, gpus_per_node, nodes_per_su, spines and cores must be >= 1");
   if (!(o.nvlink_GBps > 0 && o.nic_GBps > 0 && o.pcie_GBps > 0))
     throw std::invalid_argument("bandwidths must be > 0");
   if (!(o.oversubscription >= 1.0)) throw std::invalid_argument("oversubscription must be >= 1");
 
   Topology topo;
-  topo.name = fmt::format("dgx-{}-{}node", o.gpu_model, o.nodes);
+  topo.name = !o.name.empty() ? o.name
+                              : fmt::format("{}-{}-{}node", o.fabric == FabricKind::fat_tree ? "fat-tree" : "dgx", o.gpu_model,
+                                            o.nodes);
   const int num_su = (o.nodes + o.nodes_per_su - 1) / o.nodes_per_su;
+  const int num_leaves = num_su * o.gpus_per_node;
+  const bool rail = o.fabric == FabricKind::rail_optimized;
+  // Spine groups: one unless the spine radix cannot serve every leaf (then a core tier joins them).
+  const int leaves_per_group = o.spine_radix > 0 ? std::max(1, o.spine_radix / 2) : num_leaves;
+  const int groups = (num_leaves + leaves_per_group - 1) / leaves_per_group;
 
   // Fabric switches first so that their ids sort before node devices in the file.
-  std::vector<int> leaf(static_cast<std::size_t>(num_su * o.gpus_per_node));
+  std::vector<int> leaf(idx(num_leaves));
   for (int su = 0; su < num_su; ++su)
     for (int r = 0; r < o.gpus_per_node; ++r)
-      leaf[static_cast<std::size_t>(su * o.gpus_per_node + r)] =
-          topo.add_device(Device{fmt::format("su{}/leaf{}", su, r), DeviceKind::leaf, -1, r, ""});
-  std::vector<int> spine(static_cast<std::size_t>(o.spines));
-  if (o.nodes > 1)
-    for (int s = 0; s < o.spines; ++s)
-      spine[static_cast<std::size_t>(s)] = topo.add_device(Device{fmt::format("spine{}", s), DeviceKind::spine, -1, -1, ""});
+      leaf[idx(su * o.gpus_per_node + r)] =
+          topo.add_device(Device{fmt::format("su{}/leaf{}", su, r), DeviceKind::leaf, -1, rail ? r : -1, ""});
+  std::vector<int> spine(idx(groups * o.spines));
+  std::vector<int> core;
+  if (o.nodes > 1) {
+    for (int k = 0; k < groups; ++k)
+      for (int s = 0; s < o.spines; ++s)
+        spine[idx(k * o.spines + s)] = topo.add_device(
+            Device{groups == 1 ? fmt::format("spine{}", s) : fmt::format("sg{}/spine{}", k, s), DeviceKind::spine, -1, -1, ""});
+    if (groups > 1)
+      for (int c = 0; c < o.cores; ++c) core.push_back(topo.add_device(Device{fmt::format("core{}", c), DeviceKind::core, -1, -1, ""}));
+  }
 
   for (int n = 0; n < o.nodes; ++n) {
-    int host = topo.add_host(fmt::format("node{}", n));
-    int nvswitch = topo.add_device(Device{fmt::format("node{}/nvswitch", n), DeviceKind::nvswitch, host, -1, ""});
+    const std::string prefix = fmt::format("{}{}", o.host_prefix, n);
+    int host = topo.add_host(prefix);
+    int nvswitch = topo.add_device(Device{prefix + "/nvswitch", DeviceKind::nvswitch, host, -1, ""});
     int su = n / o.nodes_per_su;
+    int nodes_in_su = std::min(o.nodes_per_su, o.nodes - su * o.nodes_per_su);
     for (int g = 0; g < o.gpus_per_node; ++g) {
-      int gpu = topo.add_device(Device{fmt::format("node{}/gpu{}", n, g), DeviceKind::gpu, host, g, o.gpu_model});
-      int nic = topo.add_device(Device{fmt::format("node{}/nic{}", n, g), DeviceKind::nic, host, g, "cx7"});
+      int gpu = topo.add_device(Device{fmt::format("{}/gpu{}", prefix, g), DeviceKind::gpu, host, g, o.gpu_model});
+      int nic = topo.add_device(Device{fmt::format("{}/nic{}", prefix, g), DeviceKind::nic, host, g, o.nic_model});
       topo.add_bidirectional(gpu, nvswitch, LinkKind::nvlink, o.nvlink_GBps, o.nvlink_latency_ns);
       topo.add_bidirectional(gpu, nic, LinkKind::pcie, o.pcie_GBps, o.pcie_latency_ns);
-      topo.add_bidirectional(nic, leaf[static_cast<std::size_t>(su * o.gpus_per_node + g)], LinkKind::infiniband,
-                             o.nic_GBps, o.ib_latency_ns);
+      int l = leaf_of(o, n - su * o.nodes_per_su, g, nodes_in_su);
+      topo.add_bidirectional(nic, leaf[idx(su * o.gpus_per_node + l)], LinkKind::infiniband, o.nic_GBps, o.ib_latency_ns);
     }
   }
-  if (o.nodes > 1) {
-    for (int su = 0; su < num_su; ++su) {
-      int nodes_in_su = std::min(o.nodes_per_su, o.nodes - su * o.nodes_per_su);
-      double uplink = nodes_in_su * o.nic_GBps / (o.spines * o.oversubscription);
-      for (int r = 0; r < o.gpus_per_node; ++r)
-        for (int s = 0; s < o.spines; ++s)
-          topo.add_bidirectional(leaf[static_cast<std::size_t>(su * o.gpus_per_node + r)],
-                                 spine[static_cast<std::size_t>(s)], LinkKind::infiniband, uplink, o.ib_latency_ns);
+  if (o.nodes == 1) return topo;
+  // Leaf -> spine: each leaf's down-link bandwidth split over the spines of its group.
+  std::vector<double> spine_down(idx(groups * o.spines), 0.0);
+  for (int su = 0; su < num_su; ++su) {
+    int nodes_in_su = std::min(o.nodes_per_su, o.nodes - su * o.nodes_per_su);
+    for (int r = 0; r < o.gpus_per_node; ++r) {
+      int nics = 0;
+      for (int local = 0; local < nodes_in_su; ++local)
+        for (int g = 0; g < o.gpus_per_node; ++g) nics += leaf_of(o, local, g, nodes_in_su) == r;
+      if (nics == 0) continue;
+      int li = su * o.gpus_per_node + r;
+      int k = li / leaves_per_group;
+      double uplink = nics * o.nic_GBps / (o.spines * o.oversubscription);
+      for (int s = 0; s < o.spines; ++s) {
+        topo.add_bidirectional(leaf[idx(li)], spine[idx(k * o.spines + s)], LinkKind::infiniband, uplink, o.ib_latency_ns);
+        spine_down[idx(k * o.spines + s)] += uplink;
+      }
     }
   }
+  for (int sp = 0; sp < static_cast<int>(core.size() ? spine.size() : 0); ++sp)
+    for (int c : core)
+      topo.add_bidirectional(spine[idx(sp)], c, LinkKind::infiniband, spine_down[idx(sp)] / o.cores, o.ib_latency_ns);
+  return topo;
+}
+
+DgxClusterOptions nvl72_options(int racks) {
+  DgxClusterOptions o;
+  o.nodes = racks;
+  o.gpus_per_node = 72;
+  o.gpu_model = "b200";
+  o.host_prefix = "rack";
+  o.nvlink_GBps = 900.0;
+  o.nic_GBps = 50.0;
+  o.pcie_GBps = 64.0;
+  o.nodes_per_su = 8;
+  o.name = fmt::format("nvl72-{}rack", racks);
+  return o;
+}
+
+Topology generate_dgx1_mesh() {
+  struct Pair {
+    int a, b;
+    double GBps;
+  };
+  static constexpr std::array<Pair, 16> kPairs = {{{0, 1, 25}, {0, 2, 25}, {0, 3, 50}, {0, 4, 50}, {1, 2, 50}, {1, 3, 25},
+                                                   {1, 5, 50}, {2, 3, 50}, {2, 6, 25}, {3, 7, 25}, {4, 5, 25}, {4, 6, 25},
+                                                   {4, 7, 50}, {5, 6, 50}, {5, 7, 25}, {6, 7, 50}}};
+  Topology topo;
+  topo.name = "dgx1-mesh";
+  int host = topo.add_host("node0");
+  std::array<int, 8> gpu{};
+  for (int g = 0; g < 8; ++g)
+    gpu[idx(g)] = topo.add_device(Device{fmt::format("node0/gpu{}", g), DeviceKind::gpu, host, g, "v100"});
+  for (const Pair& p : kPairs) topo.add_bidirectional(gpu[idx(p.a)], gpu[idx(p.b)], LinkKind::nvlink, p.GBps, 500.0);
   return topo;
 }
 

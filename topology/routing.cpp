@@ -7,162 +7,262 @@
 namespace epsim {
 
 namespace {
-
 constexpr int kUnreached = std::numeric_limits<int>::max();
+}  // namespace
 
-// Hop distance of every device to `dst` (following links backward). GPUs other than dst are given a
-// distance (they may be sources) but do not forward unless allow_gpu_transit.
-void distances_to(const Topology& topo, int dst, bool allow_gpu_transit, std::vector<int>& dist) {
-  std::fill(dist.begin(), dist.end(), kUnreached);
-  std::deque<int> queue{dst};
-  dist[static_cast<std::size_t>(dst)] = 0;
-  while (!queue.empty()) {
-    int v = queue.front();
-    queue.pop_front();
-    for (int li : topo.in_links(v)) {
-      int w = topo.link(li).src;
-      if (dist[static_cast<std::size_t>(w)] != kUnreached) continue;
-      dist[static_cast<std::size_t>(w)] = dist[static_cast<std::size_t>(v)] + 1;
-      if (allow_gpu_transit || topo.device(w).kind != DeviceKind::gpu) queue.push_back(w);
+RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
+    : topo_(&topo), num_gpus_(topo.num_gpus()), options_(options) {
+  const auto V = static_cast<std::size_t>(topo.num_devices());
+  fabric_group_ = topo.num_hosts();
+  group_.resize(V);
+  slot_.resize(V);
+  members_.assign(static_cast<std::size_t>(fabric_group_ + 1), {});
+  for (std::size_t v = 0; v < V; ++v) {
+    int h = topo.device(static_cast<int>(v)).host;
+    int g = h >= 0 ? h : fabric_group_;
+    group_[v] = g;
+    slot_[v] = static_cast<int>(members_[static_cast<std::size_t>(g)].size());
+    members_[static_cast<std::size_t>(g)].push_back(static_cast<int>(v));
+  }
+  const std::size_t F = members_[static_cast<std::size_t>(fabric_group_)].size();
+
+  // One backward BFS per destination GPU over its own group and the fabric. GPUs other than the
+  // destination get a distance (they may be sources) but do not forward.
+  dist_offset_.resize(static_cast<std::size_t>(num_gpus_) + 1);
+  std::uint64_t total = 0;
+  for (int d = 0; d < num_gpus_; ++d) {
+    dist_offset_[static_cast<std::size_t>(d)] = total;
+    int gd = group_of(topo.gpu_device(d));
+    total += members_[static_cast<std::size_t>(gd)].size() + (gd == fabric_group_ ? 0 : F);
+  }
+  dist_offset_[static_cast<std::size_t>(num_gpus_)] = total;
+  dist_.assign(total, kFar);
+  std::deque<int> queue;
+  for (int d = 0; d < num_gpus_; ++d) {
+    const int dst = topo.gpu_device(d);
+    const int gd = group_of(dst);
+    const std::size_t n = members_[static_cast<std::size_t>(gd)].size();
+    std::uint16_t* D = dist_.data() + dist_offset_[static_cast<std::size_t>(d)];
+    auto index = [&](int v) -> std::ptrdiff_t {
+      int g = group_of(v);
+      if (g == gd) return slot_[static_cast<std::size_t>(v)];
+      if (g == fabric_group_) return static_cast<std::ptrdiff_t>(n) + slot_[static_cast<std::size_t>(v)];
+      return -1;
+    };
+    D[index(dst)] = 0;
+    queue.assign(1, dst);
+    while (!queue.empty()) {
+      int v = queue.front();
+      queue.pop_front();
+      std::uint16_t dv = D[index(v)];
+      for (int li : topo.in_links(v)) {
+        int w = topo.link(li).src;
+        std::ptrdiff_t iw = index(w);
+        if (iw < 0 || D[iw] != kFar) continue;
+        D[iw] = static_cast<std::uint16_t>(dv + 1);
+        if (topo.device(w).kind != DeviceKind::gpu) queue.push_back(w);
+      }
+    }
+  }
+
+  // Rail peers: host x rail -> first GPU with that rail.
+  for (int g = 0; g < num_gpus_; ++g) max_rail_ = std::max(max_rail_, topo.device(topo.gpu_device(g)).rail + 1);
+  gpu_by_host_rail_.assign(static_cast<std::size_t>(topo.num_hosts()) * static_cast<std::size_t>(max_rail_), -1);
+  for (int g = 0; g < num_gpus_; ++g) {
+    const Device& dev = topo.device(topo.gpu_device(g));
+    if (dev.host < 0 || dev.rail < 0) continue;
+    int& slot = gpu_by_host_rail_[static_cast<std::size_t>(dev.host) * static_cast<std::size_t>(max_rail_) +
+                                  static_cast<std::size_t>(dev.rail)];
+    if (slot < 0) slot = g;
+  }
+}
+
+int RouteTable::rail_peer(int src_gpu, int host) const {
+  int rail = topo_->device(topo_->gpu_device(src_gpu)).rail;
+  if (rail < 0 || host < 0 || host >= topo_->num_hosts()) return -1;
+  return gpu_by_host_rail_[static_cast<std::size_t>(host) * static_cast<std::size_t>(max_rail_) +
+                           static_cast<std::size_t>(rail)];
+}
+
+std::size_t RouteTable::memory_bytes() const {
+  std::size_t bytes = dist_.size() * sizeof(std::uint16_t) + dist_offset_.size() * sizeof(std::uint64_t) +
+                      (group_.size() + slot_.size() + gpu_by_host_rail_.size()) * sizeof(int);
+  for (const auto& m : members_) bytes += m.size() * sizeof(int);
+  return bytes;
+}
+
+std::uint16_t RouteTable::dist(int v, int d, const RouteScratch& scratch) const {
+  const int gd = group_of(topo_->gpu_device(d));
+  const int gv = group_of(v);
+  const std::uint16_t* D = dist_.data() + dist_offset_[static_cast<std::size_t>(d)];
+  if (gv == gd) return D[slot_[static_cast<std::size_t>(v)]];
+  if (gv == fabric_group_)
+    return D[members_[static_cast<std::size_t>(gd)].size() + static_cast<std::size_t>(slot_[static_cast<std::size_t>(v)])];
+  if (gv == scratch.cached_group_ && d == scratch.cached_dst_)
+    return scratch.source_dist_[static_cast<std::size_t>(slot_[static_cast<std::size_t>(v)])];
+  return kFar;
+}
+
+// Distances of the source group's devices to d: relax d(v) = 1 + min d(w) over forwarding
+// successors until stable (groups are small: a host has tens of devices).
+void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
+  const int gs = group_of(src_device);
+  const int dst = topo_->gpu_device(d);
+  if (gs == group_of(dst) || gs == fabric_group_) return;
+  if (s.cached_group_ == gs && s.cached_dst_ == d) return;
+  const auto& members = members_[static_cast<std::size_t>(gs)];
+  s.cached_group_ = gs;
+  s.cached_dst_ = d;
+  s.source_dist_.assign(members.size(), kFar);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int v : members) {
+      std::uint16_t& dv = s.source_dist_[static_cast<std::size_t>(slot_[static_cast<std::size_t>(v)])];
+      for (int li : topo_->out_links(v)) {
+        int w = topo_->link(li).dst;
+        if (w != dst && topo_->device(w).kind == DeviceKind::gpu) continue;
+        std::uint16_t dw = dist(w, d, s);
+        if (dw != kFar && dw + 1 < dv) {
+          dv = static_cast<std::uint16_t>(dw + 1);
+          changed = true;
+        }
+      }
     }
   }
 }
 
-// Scratch space reused across pairs: per-device fraction and latency, and the touched list.
-struct Propagation {
-  std::vector<double> fraction;
-  std::vector<double> latency;
-  std::vector<int> touched;
-};
-
-// Even per-hop ECMP split from src to dst along links that reduce `dist` by one. Appends hops and
-// returns the latency of the slowest path.
-double propagate(const Topology& topo, int src, int dst, const std::vector<int>& dist, bool allow_gpu_transit,
-                 Propagation& scratch, std::vector<RouteHop>& out) {
-  std::vector<int> current{src};
-  scratch.fraction[static_cast<std::size_t>(src)] = 1.0;
-  scratch.latency[static_cast<std::size_t>(src)] = 0.0;
-  scratch.touched.push_back(src);
-  std::vector<int> next;
-  std::vector<int> candidates;
-  while (!current.empty()) {
-    next.clear();
-    for (int u : current) {
+// Even per-hop ECMP split from src along links that reduce the distance by one.
+double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, std::vector<RouteHop>& out) const {
+  const int dst = topo_->gpu_device(dst_gpu);
+  auto distance = [&](int v) -> int {
+    if (transit) return s.transit_dist_[static_cast<std::size_t>(v)];
+    std::uint16_t x = dist(v, dst_gpu, s);
+    return x == kFar ? kUnreached : x;
+  };
+  if (s.next_dst_ != dst_gpu) {
+    for (int u : s.next_touched_) s.next_begin_[static_cast<std::size_t>(u)] = -1;
+    s.next_touched_.clear();
+    s.next_links_.clear();
+    s.next_dst_ = dst_gpu;
+  }
+  s.current_.assign(1, src);
+  s.fraction_[static_cast<std::size_t>(src)] = 1.0;
+  s.latency_[static_cast<std::size_t>(src)] = 0.0;
+  s.touched_.push_back(src);
+  while (!s.current_.empty()) {
+    s.next_.clear();
+    for (int u : s.current_) {
       if (u == dst) continue;
-      int du = dist[static_cast<std::size_t>(u)];
-      candidates.clear();
-      for (int li : topo.out_links(u)) {
-        int v = topo.link(li).dst;
-        if (dist[static_cast<std::size_t>(v)] != du - 1) continue;
-        if (v != dst && !allow_gpu_transit && topo.device(v).kind == DeviceKind::gpu) continue;
-        candidates.push_back(li);
+      const int gu = group_of(u);
+      const bool cacheable = !transit && (gu == fabric_group_ || gu == group_of(dst));
+      if (cacheable && s.next_begin_[static_cast<std::size_t>(u)] >= 0) {
+        s.candidates_.assign(s.next_links_.begin() + s.next_begin_[static_cast<std::size_t>(u)],
+                             s.next_links_.begin() + s.next_end_[static_cast<std::size_t>(u)]);
+      } else {
+        int du = distance(u);
+        s.candidates_.clear();
+        for (int li : topo_->out_links(u)) {
+          int v = topo_->link(li).dst;
+          if (distance(v) != du - 1) continue;
+          if (v != dst && !transit && topo_->device(v).kind == DeviceKind::gpu) continue;
+          s.candidates_.push_back(li);
+        }
+        if (cacheable) {
+          s.next_begin_[static_cast<std::size_t>(u)] = static_cast<int>(s.next_links_.size());
+          s.next_links_.insert(s.next_links_.end(), s.candidates_.begin(), s.candidates_.end());
+          s.next_end_[static_cast<std::size_t>(u)] = static_cast<int>(s.next_links_.size());
+          s.next_touched_.push_back(u);
+        }
       }
-      double share = scratch.fraction[static_cast<std::size_t>(u)] / static_cast<double>(candidates.size());
-      for (int li : candidates) {
-        const Link& l = topo.link(li);
+      if (s.candidates_.empty()) continue;
+      double share = s.fraction_[static_cast<std::size_t>(u)] / static_cast<double>(s.candidates_.size());
+      for (int li : s.candidates_) {
+        const Link& l = topo_->link(li);
         auto v = static_cast<std::size_t>(l.dst);
         out.push_back(RouteHop{li, static_cast<float>(share)});
-        if (scratch.fraction[v] == 0.0) {
-          next.push_back(l.dst);
-          scratch.touched.push_back(l.dst);
-          scratch.latency[v] = 0.0;
+        if (s.fraction_[v] == 0.0) {
+          s.next_.push_back(l.dst);
+          s.touched_.push_back(l.dst);
+          s.latency_[v] = 0.0;
         }
-        scratch.fraction[v] += share;
-        scratch.latency[v] = std::max(scratch.latency[v], scratch.latency[static_cast<std::size_t>(u)] + l.latency_ns);
+        s.fraction_[v] += share;
+        s.latency_[v] = std::max(s.latency_[v], s.latency_[static_cast<std::size_t>(u)] + l.latency_ns);
       }
     }
-    std::swap(current, next);
+    std::swap(s.current_, s.next_);
   }
-  double latency = scratch.latency[static_cast<std::size_t>(dst)];
-  for (int t : scratch.touched) {
-    scratch.fraction[static_cast<std::size_t>(t)] = 0.0;
-    scratch.latency[static_cast<std::size_t>(t)] = 0.0;
+  double latency = s.latency_[static_cast<std::size_t>(dst)];
+  for (int t : s.touched_) {
+    s.fraction_[static_cast<std::size_t>(t)] = 0.0;
+    s.latency_[static_cast<std::size_t>(t)] = 0.0;
   }
-  scratch.touched.clear();
+  s.touched_.clear();
   return latency;
 }
 
-}  // namespace
-
-RouteTable::RouteTable(const Topology& topo, RoutingOptions options) : num_gpus_(topo.num_gpus()), options_(options) {
-  const auto G = static_cast<std::size_t>(num_gpus_);
-  const auto V = static_cast<std::size_t>(topo.num_devices());
-  // Shortest-path routes, stored destination-major while building (pair (s, d) at d * G + s).
-  std::vector<std::uint64_t> offsets(G * G + 1, 0);
-  std::vector<RouteHop> hops;
-  std::vector<float> latency(G * G, 0.0f);
-  std::vector<int> dist(V), dist_transit(V);
-  Propagation scratch{std::vector<double>(V, 0.0), std::vector<double>(V, 0.0), {}};
-  for (std::size_t d = 0; d < G; ++d) {
-    int dst = topo.gpu_device(static_cast<int>(d));
-    distances_to(topo, dst, false, dist);
-    bool transit_computed = false;
-    for (std::size_t s = 0; s < G; ++s) {
-      std::size_t p = d * G + s;
-      offsets[p] = hops.size();
-      if (s == d) continue;
-      int src = topo.gpu_device(static_cast<int>(s));
-      if (dist[static_cast<std::size_t>(src)] != kUnreached) {
-        latency[p] = static_cast<float>(propagate(topo, src, dst, dist, false, scratch, hops));
-        continue;
-      }
-      if (!transit_computed) {
-        distances_to(topo, dst, true, dist_transit);
-        transit_computed = true;
-      }
-      if (dist_transit[static_cast<std::size_t>(src)] != kUnreached)
-        latency[p] = static_cast<float>(propagate(topo, src, dst, dist_transit, true, scratch, hops));
-      // else: unreachable pair (validate_topology rejects such topologies); the route stays empty.
-    }
+double RouteTable::append_direct(int src_gpu, int dst_gpu, RouteScratch& s, std::vector<RouteHop>& out) const {
+  if (src_gpu == dst_gpu) return 0.0;
+  const auto V = static_cast<std::size_t>(topo_->num_devices());
+  if (s.fraction_.size() != V) {
+    s.fraction_.assign(V, 0.0);
+    s.latency_.assign(V, 0.0);
+    s.next_begin_.assign(V, -1);
+    s.next_end_.assign(V, -1);
+    s.next_touched_.clear();
+    s.next_links_.clear();
+    s.next_dst_ = -1;
+    s.cached_group_ = s.cached_dst_ = s.transit_dst_ = -1;
   }
-  offsets[G * G] = hops.size();
+  const int src = topo_->gpu_device(src_gpu);
+  prepare_source(src, dst_gpu, s);
+  if (dist(src, dst_gpu, s) != kFar) return expand(src, dst_gpu, false, s, out);
+  // No path avoids GPU transit (e.g. an NVLink mesh): full-graph BFS where GPUs forward.
+  if (s.transit_dst_ != dst_gpu) {
+    s.transit_dist_.assign(V, kUnreached);
+    const int dst = topo_->gpu_device(dst_gpu);
+    std::deque<int> queue{dst};
+    s.transit_dist_[static_cast<std::size_t>(dst)] = 0;
+    while (!queue.empty()) {
+      int v = queue.front();
+      queue.pop_front();
+      for (int li : topo_->in_links(v)) {
+        int w = topo_->link(li).src;
+        if (s.transit_dist_[static_cast<std::size_t>(w)] != kUnreached) continue;
+        s.transit_dist_[static_cast<std::size_t>(w)] = s.transit_dist_[static_cast<std::size_t>(v)] + 1;
+        queue.push_back(w);
+      }
+    }
+    s.transit_dst_ = dst_gpu;
+  }
+  if (s.transit_dist_[static_cast<std::size_t>(src)] == kUnreached) return 0.0;
+  return expand(src, dst_gpu, true, s, out);
+}
 
-  // Re-lay source-major, composing PXN routes where asked.
-  auto base_route = [&](std::size_t s, std::size_t d) {
-    std::size_t p = d * G + s;
-    return std::span<const RouteHop>(hops.data() + offsets[p], hops.data() + offsets[p + 1]);
-  };
-  // PXN proxy: the GPU on the source's host whose rail is the destination's rail.
-  std::vector<int> gpu_by_host_rail;
-  int max_rail = 0;
-  for (int g = 0; g < num_gpus_; ++g) max_rail = std::max(max_rail, topo.device(topo.gpu_device(g)).rail + 1);
+double RouteTable::append_route(int src_gpu, int dst_gpu, RouteScratch& s, std::vector<RouteHop>& out) const {
+  if (src_gpu == dst_gpu) return 0.0;
   if (options_.policy == RoutingPolicy::pxn) {
-    gpu_by_host_rail.assign(static_cast<std::size_t>(std::max(1, topo.num_hosts()) * std::max(1, max_rail)), -1);
-    for (int g = 0; g < num_gpus_; ++g) {
-      const Device& dev = topo.device(topo.gpu_device(g));
-      if (dev.host >= 0 && dev.rail >= 0) {
-        auto& slot = gpu_by_host_rail[static_cast<std::size_t>(dev.host * max_rail + dev.rail)];
-        if (slot < 0) slot = g;
-      }
+    const Device& a = topo_->device(topo_->gpu_device(src_gpu));
+    const Device& b = topo_->device(topo_->gpu_device(dst_gpu));
+    if (a.host >= 0 && b.host >= 0 && a.host != b.host && b.rail >= 0 && a.rail != b.rail) {
+      int proxy = gpu_by_host_rail_[static_cast<std::size_t>(a.host) * static_cast<std::size_t>(max_rail_) +
+                                    static_cast<std::size_t>(b.rail)];
+      if (proxy >= 0) return append_direct(src_gpu, proxy, s, out) + append_direct(proxy, dst_gpu, s, out);
     }
   }
-  offsets_.assign(G * G + 1, 0);
-  latency_ns_.assign(G * G, 0.0f);
-  hops_.reserve(hops.size());
-  for (std::size_t s = 0; s < G; ++s) {
-    const Device& src_dev = topo.device(topo.gpu_device(static_cast<int>(s)));
-    for (std::size_t d = 0; d < G; ++d) {
-      std::size_t p = s * G + d;
-      offsets_[p] = hops_.size();
-      const Device& dst_dev = topo.device(topo.gpu_device(static_cast<int>(d)));
-      int proxy = -1;
-      if (options_.policy == RoutingPolicy::pxn && s != d && src_dev.host >= 0 && dst_dev.host >= 0 &&
-          src_dev.host != dst_dev.host && dst_dev.rail >= 0 && src_dev.rail != dst_dev.rail)
-        proxy = gpu_by_host_rail[static_cast<std::size_t>(src_dev.host * max_rail + dst_dev.rail)];
-      if (proxy >= 0) {
-        auto first = base_route(s, static_cast<std::size_t>(proxy));
-        auto second = base_route(static_cast<std::size_t>(proxy), d);
-        hops_.insert(hops_.end(), first.begin(), first.end());
-        hops_.insert(hops_.end(), second.begin(), second.end());
-        latency_ns_[p] = latency[static_cast<std::size_t>(proxy) * G + s] + latency[d * G + static_cast<std::size_t>(proxy)];
-      } else {
-        auto r = base_route(s, d);
-        hops_.insert(hops_.end(), r.begin(), r.end());
-        latency_ns_[p] = latency[d * G + s];
-      }
-    }
-  }
-  offsets_[G * G] = hops_.size();
+  return append_direct(src_gpu, dst_gpu, s, out);
+}
+
+std::vector<RouteHop> RouteTable::route(int src_gpu, int dst_gpu) const {
+  RouteScratch scratch;
+  std::vector<RouteHop> out;
+  append_route(src_gpu, dst_gpu, scratch, out);
+  return out;
+}
+
+double RouteTable::latency_ns(int src_gpu, int dst_gpu) const {
+  RouteScratch scratch;
+  std::vector<RouteHop> out;
+  return append_route(src_gpu, dst_gpu, scratch, out);
 }
 
 }  // namespace epsim

@@ -1,7 +1,23 @@
 #pragma once
 // Routes between GPU pairs: for each (source GPU, destination GPU) the links a byte crosses and the
 // fraction of the pair's bytes on each (ECMP splits evenly at every hop among next hops on shortest
-// paths). Computed once per topology; read-only and thread-safe afterwards.
+// paths). Compact: the table stores hop distances per destination GPU over the destination's own
+// host and the fabric only; a pair's route is expanded on demand. Read-only and thread-safe after
+// construction (each thread brings its own RouteScratch).
+//
+// Growth (G GPUs, H hosts, n devices per host, F fabric devices = devices without a host, E_F links
+// among fabric devices and between fabric and hosts):
+//   memory  = G x (n + F) x 2 bytes of distances + O(V + E) indices
+//             (1024 DGX nodes: 8192 x (25 + 264) x 2 B = 4.7 MB, against 8192^2 pairs x ~20 hops x 8 B
+//              = 10 GB for an all-pairs hop table);
+//   build   = G x O(n + F + E_F) (one BFS per destination over its host and the fabric);
+//   route(s, d) = O(hops on the route + n x passes) for the source host's distances, which a
+//             RouteScratch caches for consecutive sources on the same host and the same destination;
+//             the next hops of switches are cached per destination in the RouteScratch, so a
+//             destination-major loop scans each switch's ports once per destination
+//             (O(E_F) per destination amortized over its sources).
+// Assumption (true of every generator and of real clusters): a shortest path never transits a third
+// host; a host's devices only forward traffic that leaves or enters that host.
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -24,38 +40,87 @@ enum class RoutingPolicy {
              ///< destination's, then leave through that GPU's NIC
 };
 
+/// Options of a RouteTable.
 struct RoutingOptions {
   RoutingPolicy policy = RoutingPolicy::shortest;
 };
 
-/// All-pairs route table. Memory: one RouteHop (8 bytes) per (pair, link on its paths), stored in
-/// one array (CSR). Build time O(G * (V + E) + G^2 * hops) for G GPUs, V devices, E links.
-class RouteTable {
+/// Per-thread working memory for route expansion (O(devices) doubles, allocated on first use).
+/// Caches the source host's distances for the last (source host, destination) pair.
+class RouteScratch {
  public:
-  RouteTable(const Topology& topology, RoutingOptions options = {});
-
-  int num_gpus() const { return num_gpus_; }
-  const RoutingOptions& options() const { return options_; }
-
-  /// Links and fractions from GPU rank src to GPU rank dst; empty when src == dst.
-  std::span<const RouteHop> route(int src_gpu, int dst_gpu) const {
-    std::size_t p = pair_index(src_gpu, dst_gpu);
-    return {hops_.data() + offsets_[p], hops_.data() + offsets_[p + 1]};
-  }
-  /// Latency of the slowest of the pair's paths (sum of link latencies), ns; 0 when src == dst.
-  double latency_ns(int src_gpu, int dst_gpu) const { return latency_ns_[pair_index(src_gpu, dst_gpu)]; }
-  /// Total number of stored hops (for memory accounting).
-  std::size_t num_hops() const { return hops_.size(); }
+  /// Empty; sized to the topology on first use by RouteTable::append_route.
+  RouteScratch() = default;
 
  private:
-  std::size_t pair_index(int s, int d) const {
-    return static_cast<std::size_t>(s) * static_cast<std::size_t>(num_gpus_) + static_cast<std::size_t>(d);
-  }
+  friend class RouteTable;
+  std::vector<double> fraction_;
+  std::vector<double> latency_;
+  std::vector<int> touched_;
+  std::vector<int> current_, next_, candidates_;
+  std::vector<std::uint16_t> source_dist_;  ///< indexed by slot within the source group
+  int cached_group_ = -1;
+  int cached_dst_ = -1;
+  // Next-hop links of fabric / destination-host devices towards next_dst_ (they do not depend on
+  // the source), so consecutive sources to one destination scan each switch's ports once.
+  int next_dst_ = -1;
+  std::vector<int> next_begin_, next_end_;
+  std::vector<int> next_links_, next_touched_;
+  std::vector<int> transit_dist_;  ///< full-graph distances with GPU transit (mesh fallback)
+  int transit_dst_ = -1;
+};
+
+/// All-pairs routes in compact form (see the file comment for memory and time growth).
+class RouteTable {
+ public:
+  /// Build the per-destination distances. The topology must outlive the table.
+  RouteTable(const Topology& topology, RoutingOptions options = {});
+
+  /// GPUs of the topology (ranks 0..num_gpus()-1).
+  int num_gpus() const { return num_gpus_; }
+  /// The policy the table routes with.
+  const RoutingOptions& options() const { return options_; }
+  /// The topology the table was built for (it must outlive the table).
+  const Topology& topology() const { return *topo_; }
+
+  /// Append the hops of the route from GPU rank src to GPU rank dst to `out` (each link once) and
+  /// return the latency of its slowest path (sum of link latencies, ns). Nothing is appended and 0
+  /// returned when src == dst or when dst cannot be reached (validate_topology rejects that).
+  double append_route(int src_gpu, int dst_gpu, RouteScratch& scratch, std::vector<RouteHop>& out) const;
+  /// Convenience form of append_route. Allocates a RouteScratch, i.e. O(devices) memory (about 24
+  /// bytes per device) per call: loops over many pairs should keep one RouteScratch per thread and
+  /// call append_route, ideally destination-major so that the scratch's caches hit.
+  std::vector<RouteHop> route(int src_gpu, int dst_gpu) const;
+  /// Latency of the slowest of the pair's paths, ns; 0 when src == dst. Same cost as route();
+  /// append_route returns the latency too.
+  double latency_ns(int src_gpu, int dst_gpu) const;
+
+  /// The GPU rank on `host` whose rail is the rail of src_gpu (DeepEP/PXN rail peer); -1 when the
+  /// host has no GPU on that rail or either side has no host/rail.
+  int rail_peer(int src_gpu, int host) const;
+  /// Bytes held by the table (distances and indices), for memory accounting.
+  std::size_t memory_bytes() const;
+
+ private:
+  static constexpr std::uint16_t kFar = 0xFFFF;
+  int group_of(int device) const { return group_[static_cast<std::size_t>(device)]; }
+  // Distance from device v to destination GPU rank d, given the source-group distances in scratch.
+  std::uint16_t dist(int v, int d, const RouteScratch& scratch) const;
+  void prepare_source(int src_device, int d, RouteScratch& scratch) const;
+  double expand(int src, int dst_gpu, bool transit, RouteScratch& scratch, std::vector<RouteHop>& out) const;
+  double append_direct(int src_gpu, int dst_gpu, RouteScratch& scratch, std::vector<RouteHop>& out) const;
+
+  const Topology* topo_;
   int num_gpus_ = 0;
   RoutingOptions options_;
-  std::vector<std::uint64_t> offsets_;
-  std::vector<RouteHop> hops_;
-  std::vector<float> latency_ns_;
+  int fabric_group_ = 0;                      ///< group index of devices without a host (= num_hosts)
+  std::vector<int> group_;                    ///< per device: host index, or fabric_group_
+  std::vector<int> slot_;                     ///< per device: index within its group
+  std::vector<std::vector<int>> members_;     ///< per group: device indices
+  std::vector<std::uint64_t> dist_offset_;    ///< per destination GPU: start in dist_
+  std::vector<std::uint16_t> dist_;           ///< per destination: [own group slots][fabric slots]
+  int max_rail_ = 0;
+  std::vector<int> gpu_by_host_rail_;         ///< host x rail -> GPU rank or -1
 };
 
 }  // namespace epsim

@@ -60,16 +60,38 @@ std::vector<std::string> validate_topology(const Topology& topo, const std::stri
       throw InputError(source, "", fmt::format("GPU {} cannot reach GPU {} (no path of links)",
                                                topo.device(d).id, topo.device(g0).id));
   }
-  // In a multi-host cluster every GPU needs a NIC on its own host.
+  // In a multi-host cluster every GPU needs a path to a NIC on its own host that does not cross
+  // another GPU (a GPU does not forward scale-out traffic for its neighbours).
   if (topo.num_hosts() > 1) {
-    std::vector<char> host_has_nic(static_cast<std::size_t>(topo.num_hosts()), 0);
-    for (const Device& d : topo.devices())
-      if (d.kind == DeviceKind::nic && d.host >= 0) host_has_nic[static_cast<std::size_t>(d.host)] = 1;
+    std::vector<char> seen(static_cast<std::size_t>(topo.num_devices()), 0);
+    std::vector<int> visited;
     for (int g = 0; g < topo.num_gpus(); ++g) {
-      const Device& d = topo.device(topo.gpu_device(g));
+      const int start = topo.gpu_device(g);
+      const Device& d = topo.device(start);
       if (d.host < 0) throw InputError(source, "", fmt::format("GPU {} has no host in a multi-host cluster", d.id));
-      if (!host_has_nic[static_cast<std::size_t>(d.host)])
-        throw InputError(source, "", fmt::format("GPU {} has no NIC on its host {} in a multi-host cluster", d.id,
+      bool found = false;
+      std::deque<int> queue{start};
+      seen[static_cast<std::size_t>(start)] = 1;
+      visited.assign(1, start);
+      while (!queue.empty() && !found) {
+        int v = queue.front();
+        queue.pop_front();
+        for (int li : topo.out_links(v)) {
+          int w = topo.link(li).dst;
+          const Device& dw = topo.device(w);
+          if (seen[static_cast<std::size_t>(w)] || dw.host != d.host) continue;
+          seen[static_cast<std::size_t>(w)] = 1;
+          visited.push_back(w);
+          if (dw.kind == DeviceKind::nic) {
+            found = true;
+            break;
+          }
+          if (dw.kind != DeviceKind::gpu) queue.push_back(w);
+        }
+      }
+      for (int v : visited) seen[static_cast<std::size_t>(v)] = 0;
+      if (!found)
+        throw InputError(source, "", fmt::format("GPU {} has no path to a NIC on its host {} in a multi-host cluster", d.id,
                                                  topo.hosts()[static_cast<std::size_t>(d.host)]));
     }
   }

@@ -1,0 +1,125 @@
+// Routing: ECMP fractions, PXN against plain shortest paths, and the nccl-tests all-to-all figures.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
+
+using namespace epsim;
+
+namespace {
+
+// Bytes on every link for a uniform all-to-all: every GPU sends S / n to each of the n GPUs
+// (itself included, which costs nothing), as nccl-tests alltoall_perf does with S bytes per rank.
+std::vector<double> all_to_all_bytes(const RouteTable& routes, double S) {
+  const Topology& t = routes.topology();
+  const int n = t.num_gpus();
+  std::vector<double> bytes(static_cast<std::size_t>(t.num_links()), 0.0);
+  RouteScratch scratch;
+  std::vector<RouteHop> hops;
+  for (int d = 0; d < n; ++d)
+    for (int s = 0; s < n; ++s) {
+      hops.clear();
+      routes.append_route(s, d, scratch, hops);
+      for (const RouteHop& h : hops) bytes[static_cast<std::size_t>(h.link)] += S / n * h.fraction;
+    }
+  return bytes;
+}
+
+double sum_where(const Topology& t, const std::vector<double>& bytes, DeviceKind from, DeviceKind to) {
+  double sum = 0;
+  for (int l = 0; l < t.num_links(); ++l)
+    if (t.device(t.link(l).src).kind == from && t.device(t.link(l).dst).kind == to) sum += bytes[static_cast<std::size_t>(l)];
+  return sum;
+}
+
+// Closed-form all-to-all time: the busiest link drains at full bandwidth, t = max_l bytes / bw.
+double all_to_all_time_s(const Topology& t, const std::vector<double>& bytes) {
+  double worst = 0;
+  for (int l = 0; l < t.num_links(); ++l) worst = std::max(worst, bytes[static_cast<std::size_t>(l)] / (t.link(l).bandwidth_GBps * 1e9));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("route fractions conserve bytes on every pair", "[routing]") {
+  for (FabricKind fabric : {FabricKind::rail_optimized, FabricKind::fat_tree}) {
+    DgxClusterOptions o;
+    o.nodes = 4;
+    o.fabric = fabric;
+    Topology t = generate_dgx_cluster(o);
+    for (RoutingPolicy policy : {RoutingPolicy::shortest, RoutingPolicy::pxn}) {
+      RouteTable routes(t, {policy});
+      for (int s = 0; s < t.num_gpus(); s += 3)
+        for (int d = 0; d < t.num_gpus(); ++d) {
+          if (s == d) continue;
+          double out_of_src = 0, into_dst = 0;
+          for (const RouteHop& h : routes.route(s, d)) {
+            if (t.link(h.link).src == t.gpu_device(s)) out_of_src += h.fraction;
+            if (t.link(h.link).dst == t.gpu_device(d)) into_dst += h.fraction;
+          }
+          // With PXN the first leg (src -> proxy) leaves src and the second (proxy -> dst) enters dst.
+          CHECK(out_of_src == Approx(1.0));
+          CHECK(into_dst == Approx(1.0));
+        }
+    }
+  }
+}
+
+TEST_CASE("2 x 8 GPUs: 7/8 of inter-node bytes cross a spine without PXN, none with PXN", "[routing]") {
+  DgxClusterOptions o;
+  o.nodes = 2;
+  Topology t = generate_dgx_cluster(o);
+  const double S = 1e9;
+  // Inter-node bytes: 16 GPUs x 8 remote GPUs x S / 16 = 8 S.
+  const double inter = 16 * 8 * S / 16;
+  RouteTable plain(t, {RoutingPolicy::shortest});
+  RouteTable pxn(t, {RoutingPolicy::pxn});
+  auto b_plain = all_to_all_bytes(plain, S);
+  auto b_pxn = all_to_all_bytes(pxn, S);
+  // Only same-rail pairs (1 of 8 remote GPUs) stay under one leaf: 7/8 x 8 S = 7 S reach spines.
+  CHECK(sum_where(t, b_plain, DeviceKind::leaf, DeviceKind::spine) == Approx(7.0 / 8.0 * inter));
+  CHECK(sum_where(t, b_pxn, DeviceKind::leaf, DeviceKind::spine) == Approx(0.0).margin(1e-3));
+  // Bytes entering NVLink (GPU -> NVSwitch): intra-node 16 x 7 x S / 16 = 7 S without PXN; PXN adds
+  // the 7/8 of inter-node bytes that first hop to the rail peer: 7 S + 7/8 x 8 S = 14 S.
+  double nv_plain = sum_where(t, b_plain, DeviceKind::gpu, DeviceKind::nvswitch);
+  double nv_pxn = sum_where(t, b_pxn, DeviceKind::gpu, DeviceKind::nvswitch);
+  CHECK(nv_plain == Approx(7 * S));
+  CHECK(nv_pxn - nv_plain == Approx(7.0 / 8.0 * inter));
+}
+
+TEST_CASE("nccl-tests all-to-all algbw/busbw with a 50 GB/s NIC per GPU", "[routing]") {
+  // Each GPU's NIC carries its inter-node share S (N - 1) / N, so t = S (N - 1) / (N x 50 GB/s) and
+  //   algbw = S / t = 50 N / (N - 1);  busbw = algbw x (n - 1) / n with n = 8 N ranks.
+  // N = 2: 100, 93.75; N = 4: 66.67, 64.58; N = 8: 57.14, 56.25 GB/s.
+  struct Case {
+    int nodes;
+    double algbw, busbw;
+  };
+  for (Case c : {Case{2, 100.0, 93.75}, Case{4, 66.67, 64.58}, Case{8, 57.14, 56.25}}) {
+    DgxClusterOptions o;
+    o.nodes = c.nodes;
+    o.nic_GBps = 50.0;
+    Topology t = generate_dgx_cluster(o);
+    RouteTable routes(t);
+    const double S = 1e9;
+    double time = all_to_all_time_s(t, all_to_all_bytes(routes, S));
+    double algbw = S / time / 1e9;
+    double busbw = algbw * (t.num_gpus() - 1) / t.num_gpus();
+    CHECK(algbw == Approx(c.algbw).epsilon(1e-3));
+    CHECK(busbw == Approx(c.busbw).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("route table memory stays per destination, not per pair", "[routing]") {
+  DgxClusterOptions o;
+  o.nodes = 64;
+  Topology t = generate_dgx_cluster(o);
+  RouteTable routes(t);
+  // G x (devices per host + fabric devices) x 2 bytes = 512 x (17 + 24) x 2 plus indices; an
+  // all-pairs table would hold G^2 = 262144 pairs.
+  CHECK(routes.memory_bytes() < 200 * 1024);
+  CHECK(routes.rail_peer(3, 5) == 5 * 8 + 3);  // rail 3 of host 5
+}
