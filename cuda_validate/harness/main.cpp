@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -565,6 +567,18 @@ void run_ranks(const Options& o, const std::string& mode, int device_count, cons
 
 std::string version_text(int v) { return fmt::format("{}.{}", v / 1000, (v % 1000) / 10); }
 
+/// The NVIDIA kernel driver version from /proc/driver/nvidia/version ("... Kernel Module  580.65.06 ..."),
+/// else the CUDA driver API version (cudaDriverGetVersion).
+std::string driver_text(int cuda_driver_version) {
+  std::ifstream in("/proc/driver/nvidia/version");
+  std::string word, previous;
+  while (in >> word) {
+    if (previous == "Module") return word;
+    previous = word;
+  }
+  return "CUDA " + version_text(cuda_driver_version);
+}
+
 void run(const Options& o, int device_count, int* argc, char*** argv) {
   std::string mode = o.mode;
   if (mode == "auto") mode = o.gemm_only || device_count == 1 ? "one-gpu" : "node";
@@ -623,7 +637,7 @@ void run_ranks(const Options& o, const std::string& mode, int device_count, cons
 
   Measurements m;
   m.gpu = prop.name;
-  m.driver = version_text(driver);
+  m.driver = driver_text(driver);
   m.cuda = version_text(runtime);
   m.nccl = fmt::format("{}.{}.{}", nccl_version / 10000, (nccl_version / 100) % 100, nccl_version % 100);
   m.topology_id = o.topology_id;
@@ -641,6 +655,7 @@ void run_ranks(const Options& o, const std::string& mode, int device_count, cons
     const bool fp8 = prop.major > 8 || (prop.major == 8 && prop.minor >= 9);
     measure_gemms(*world, first, o, gemm_token_counts(o, plan, layer), peak_bf16_tflops(o, prop, first.device), fp8, m);
   }
+  launcher.barrier();  // the other ranks wait here while rank 0 measures GEMMs
   if (!o.gemm_only) {
     if (world->size() > 1) {
       measure_p2p(*world, launcher, o, hosts, m);
