@@ -441,7 +441,7 @@ OverlapTimes time_overlap(NcclWorld& world, const Launcher& launcher, const Opti
     co.push_back(gather(tc));
     mo.push_back(gather(tm));
   }
-  for (cudaEvent_t e : go) cudaEventDestroy(e);
+  for (cudaEvent_t e : go) EPSIM_CUDA_CHECK(cudaEventDestroy(e));
   return {median(ca), median(co), median(ma), median(mo)};
 }
 
@@ -515,7 +515,8 @@ void measure_overlap(NcclWorld& world, const Launcher& launcher, const Options& 
   OverlapTimes probe = time_overlap(world, launcher, probe_options, compute, comm);
   layers = std::max(1, static_cast<int>(std::lround(probe.comm_alone / probe.compute_alone)));
   OverlapTimes t = time_overlap(world, launcher, o, compute, comm);
-  for (cublasLtHandle_t h : handles) cublasLtDestroy(h);
+  gemms.clear();
+  for (cublasLtHandle_t h : handles) EPSIM_CUBLAS_CHECK(cublasLtDestroy(h));
   m.overlap.push_back({nccl ? "nccl_alltoallv" : "copy_kernel", mtok.front(), t.compute_alone * 1e6,
                        t.compute_overlapped * 1e6, t.comm_alone * 1e6, t.comm_overlapped * 1e6});
 }
