@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "cuda_validate/calibration.hpp"
 #include "cuda_validate/measurements.hpp"
+#include "cuda_validate/plan_traffic.hpp"
 #include "cuda_validate/prediction.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
@@ -51,6 +52,7 @@ void run_calibrate(const CalibrateOptions& o) {
 struct ValidateOptions {
   std::string measurements;
   std::string topology;
+  std::string plan;
   std::string routing = "shortest";
 };
 
@@ -78,6 +80,10 @@ void run_validate(const ValidateOptions& o) {
   if (o.routing == "shortest") routing.policy = RoutingPolicy::shortest;
   else if (o.routing == "pxn") routing.policy = RoutingPolicy::pxn;
   else throw UsageError(fmt::format("--routing '{}': expected shortest or pxn", o.routing));
+  if (!o.plan.empty()) {  // the measurements must come from a run of this plan: same GPU count
+    validate::PlanTraffic plan = validate::load_plan_traffic(o.plan);
+    validate::load_measurements(o.measurements, plan.ep, o.plan);
+  }
   std::optional<int> expected;
   Topology topo;
   if (!o.topology.empty()) {
@@ -125,6 +131,7 @@ void add_calibrate_commands(CLI::App& app) {
   val->add_option("measurements", v->measurements, "measurements.json (schema epsim.measurements/1)")->required();
   val->add_option("--topology", v->topology,
                   "topology JSON with the measured GPU count (default: generated DGX nodes of 8 GPUs)");
+  val->add_option("--plan", v->plan, "plan.json the measurements replayed (its EP size must match num_gpus)");
   val->add_option("--routing", v->routing, "shortest (ECMP) or pxn")->capture_default_str();
   val->callback([v] { run_validate(*v); });
 }
