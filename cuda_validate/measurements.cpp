@@ -16,6 +16,17 @@ double alltoall_busbw_GBps(double algbw, int num_ranks) {
   return algbw * (num_ranks - 1) / num_ranks;
 }
 
+std::vector<P2pPair> p2p_pairs(const std::vector<std::string>& hosts) {
+  std::vector<P2pPair> pairs;
+  if (hosts.size() > 1 && hosts[1] == hosts[0]) pairs.push_back({1, "nvlink"});
+  for (std::size_t r = 1; r < hosts.size(); ++r)
+    if (hosts[r] != hosts[0]) {
+      pairs.push_back({static_cast<int>(r), "infiniband"});
+      break;
+    }
+  return pairs;
+}
+
 namespace {
 
 constexpr int kMaxGpus = 1 << 20;

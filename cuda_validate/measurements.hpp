@@ -19,6 +19,16 @@ double algbw_GBps(double bytes_per_rank, double seconds);
 /// nccl-tests' bus bandwidth of an all-to-all: busbw = algbw x (n - 1) / n (n ranks).
 double alltoall_busbw_GBps(double algbw, int num_ranks);
 
+/// A rank paired with rank 0 for the p2p sweep and the class of the link between them.
+struct P2pPair {
+  int peer = 0;
+  std::string link_class;
+};
+
+/// Pairs for the p2p sweep from the host name of every rank: rank 1 when it shares rank 0's host
+/// ("nvlink"), and the first rank on another host ("infiniband").
+std::vector<P2pPair> p2p_pairs(const std::vector<std::string>& hosts);
+
 /// One all-to-all-v of a plan layer (grouped ncclSend/ncclRecv). bytes_per_rank = S, the largest
 /// send buffer of any rank (self chunk included, as in nccl-tests); times are medians over repeats
 /// of the mean over ranks of each rank's CUDA-event time.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -75,6 +77,21 @@ const PlanLayer& PlanTraffic::default_layer() const {
     for (const PlanLayer& l : layers)
       if (l.layer == worst_layer) return l;
   return layers.front();
+}
+
+std::vector<int> tokens_per_expert_sweep(const PlanTraffic& plan, const PlanLayer& layer, std::size_t max_points) {
+  if (max_points < 2) throw std::invalid_argument("tokens_per_expert_sweep: max_points must be >= 2");
+  std::set<int> distinct;
+  for (double t : layer.gpu_tokens) {
+    auto v = static_cast<int>(std::llround(t / plan.slots_per_gpu));
+    if (v > 0) distinct.insert(v);
+  }
+  std::vector<int> all(distinct.begin(), distinct.end());
+  if (all.size() <= max_points) return all;
+  std::vector<int> pick;
+  for (std::size_t q = 0; q < max_points; ++q) pick.push_back(all[(all.size() - 1) * q / (max_points - 1)]);
+  pick.erase(std::unique(pick.begin(), pick.end()), pick.end());
+  return pick;
 }
 
 namespace {

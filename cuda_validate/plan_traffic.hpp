@@ -81,6 +81,11 @@ struct PlanTraffic {
   }
 };
 
+/// Expert-GEMM sizes M to measure for a plan layer: the distinct round(gpu_tokens[d] /
+/// slots_per_gpu) > 0, ascending; more than max_points values are thinned to max_points quantiles
+/// (smallest and largest kept). max_points >= 2.
+std::vector<int> tokens_per_expert_sweep(const PlanTraffic& plan, const PlanLayer& layer, std::size_t max_points = 8);
+
 /// Read the fields above from a parsed plan. Throws InputError naming file + JSON pointer for a
 /// missing or ill-typed field, bytes per token that are not a positive integer, or a layer whose
 /// gpu_tokens does not have settings.ep entries.

@@ -9,7 +9,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -169,19 +168,7 @@ double time_stream(NcclWorld& world, RankContext& r, cudaStream_t stream, const 
 std::vector<int> gemm_token_counts(const Options& o, const std::optional<validate::PlanTraffic>& plan,
                                    const validate::PlanLayer* layer) {
   if (!o.tokens_per_expert.empty()) return o.tokens_per_expert;
-  if (plan && layer) {
-    std::set<int> m;
-    for (double t : layer->gpu_tokens) {
-      int v = static_cast<int>(std::llround(t / plan->slots_per_gpu));
-      if (v > 0) m.insert(v);
-    }
-    std::vector<int> all(m.begin(), m.end());
-    if (all.size() <= 8) return all;
-    std::vector<int> pick;  // 8 quantiles of the plan's tokens per expert
-    for (int q = 0; q < 8; ++q) pick.push_back(all[(all.size() - 1) * static_cast<std::size_t>(q) / 7]);
-    pick.erase(std::unique(pick.begin(), pick.end()), pick.end());
-    return pick;
-  }
+  if (plan && layer) return validate::tokens_per_expert_sweep(*plan, *layer);
   return {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
 }
 
@@ -360,14 +347,7 @@ void measure_alltoall(NcclWorld& world, const Launcher& launcher, const Options&
 
 void measure_p2p(NcclWorld& world, const Launcher& launcher, const Options& o, const std::vector<std::string>& hosts,
                  Measurements& m) {
-  std::vector<std::pair<int, std::string>> peers;  // (rank paired with rank 0, link class)
-  if (hosts.size() > 1 && hosts[1] == hosts[0]) peers.push_back({1, "nvlink"});
-  for (std::size_t r = 1; r < hosts.size(); ++r)
-    if (hosts[r] != hosts[0]) {
-      peers.push_back({static_cast<int>(r), "infiniband"});
-      break;
-    }
-  for (auto [peer, cls] : peers) {
+  for (const auto& [peer, cls] : validate::p2p_pairs(hosts)) {
     for (std::int64_t bytes = 1024; bytes <= o.p2p_max_bytes; bytes *= 4) {
       PairMatrix pm(world.size());
       pm.at(0, peer) = bytes;

@@ -113,3 +113,14 @@ TEST_CASE("A measurement file with a GPU count different from the plan is reject
   std::filesystem::remove(path);
   CHECK_THROWS_AS(load_measurements(path), InputError);  // missing file
 }
+
+TEST_CASE("p2p pairs: a same-host peer for NVLink, the first other host for the network", "[cuda_validate]") {
+  auto two_nodes = p2p_pairs({"a", "a", "a", "b", "b"});
+  REQUIRE(two_nodes.size() == 2);
+  CHECK(two_nodes[0].peer == 1);
+  CHECK(two_nodes[0].link_class == "nvlink");
+  CHECK(two_nodes[1].peer == 3);
+  CHECK(two_nodes[1].link_class == "infiniband");
+  CHECK(p2p_pairs({"a"}).empty());
+  CHECK(p2p_pairs({"a", "b"}).size() == 1);  // one GPU per node: network only
+}

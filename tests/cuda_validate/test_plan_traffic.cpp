@@ -143,3 +143,16 @@ TEST_CASE("plan.json fields the harness needs are checked", "[cuda_validate]") {
   bad["settings"].erase("ep");
   CHECK_THROWS_WITH(plan_traffic_from_json(bad, "plan.json"), Catch::Contains("/settings/ep"));
 }
+
+TEST_CASE("GEMM sizes to measure follow the plan's tokens per expert", "[cuda_validate]") {
+  PlanTraffic p;
+  p.ep = 4;
+  p.slots_per_gpu = 2;
+  PlanLayer l{0, {100, 100, 0, 301}};
+  // round(t / 2 slots): 50, 50, 0 (dropped), 151 (150.5 rounds away from zero).
+  CHECK(tokens_per_expert_sweep(p, l) == std::vector<int>{50, 151});
+  PlanLayer many{0, {}};
+  for (int d = 1; d <= 20; ++d) many.gpu_tokens.push_back(2.0 * d);  // M = 1..20
+  std::vector<int> sweep = tokens_per_expert_sweep(p, many, 5);
+  CHECK(sweep == std::vector<int>{1, 5, 10, 15, 20});  // quantiles at index 19 q / 4, ends kept
+}
