@@ -1,0 +1,139 @@
+// `epsim calibrate` (measurements.json -> calibration.json) and `epsim validate` (measured vs the
+// planner's closed-form predictions), for the output of cuda_validate/epsim_cuda_validate.
+#include <cctype>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+#include "cuda_validate/calibration.hpp"
+#include "cuda_validate/measurements.hpp"
+#include "cuda_validate/plan_traffic.hpp"
+#include "cuda_validate/prediction.hpp"
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology_json.hpp"
+
+namespace epsim::cli {
+
+namespace {
+
+struct CalibrateOptions {
+  std::string measurements;
+  std::string out;
+  std::string gemm_dtype = "bf16";
+};
+
+void run_calibrate(const CalibrateOptions& o) {
+  if (o.gemm_dtype != "bf16" && o.gemm_dtype != "fp8")
+    throw UsageError(fmt::format("--gemm-dtype '{}': expected bf16 or fp8", o.gemm_dtype));
+  check_writable(o.out);
+  validate::Measurements m = validate::load_measurements(o.measurements);
+  validate::Calibration c = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
+  write_file_atomic(o.out, validate::calibration_to_json(c).dump(1) + "\n");
+  fmt::print("calibration of {} from {} ({} GPUs)\n", c.gpu, o.measurements, m.num_gpus);
+  for (const auto& [cls, l] : c.links)
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", cls,
+               l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
+  if (c.links.empty()) fmt::print("  links: no p2p samples, none fitted\n");
+  for (const auto& g : c.gemm_efficiency)
+    fmt::print("  gemm {} M {:6d}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);
+  if (c.gemm_efficiency.empty()) fmt::print("  gemm: no {} samples, no efficiency table\n", o.gemm_dtype);
+  if (c.has_overlap) fmt::print("  overlap slowdown of compute {:.3f}\n", c.overlap_slowdown);
+  else fmt::print("  overlap: no samples, overlap_slowdown written as 1 (no slowdown assumed)\n");
+  fmt::print("wrote {}\n", o.out);
+}
+
+struct ValidateOptions {
+  std::string measurements;
+  std::string topology;
+  std::string plan;
+  std::string routing = "shortest";
+};
+
+/// The topology to predict on: the given file, else a generated DGX cluster of the measured size
+/// (8 GPUs per node; fewer GPUs = one node with that many).
+Topology topology_for(const ValidateOptions& o, const validate::Measurements& m) {
+  if (!o.topology.empty()) return load_topology(o.topology);
+  DgxClusterOptions dgx;
+  if (m.num_gpus <= 8) {
+    dgx.nodes = 1;
+    dgx.gpus_per_node = m.num_gpus;
+  } else if (m.num_gpus % 8 == 0) {
+    dgx.nodes = m.num_gpus / 8;
+  } else {
+    throw UsageError(fmt::format("{} GPUs is not a whole number of 8-GPU nodes: pass --topology", m.num_gpus));
+  }
+  std::string gpu = m.gpu;
+  for (char& ch : gpu) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  dgx.gpu_model = gpu.find("h200") != std::string::npos ? "h200" : "h100";
+  return generate_dgx_cluster(dgx);
+}
+
+void run_validate(const ValidateOptions& o) {
+  RoutingOptions routing;
+  if (o.routing == "shortest") routing.policy = RoutingPolicy::shortest;
+  else if (o.routing == "pxn") routing.policy = RoutingPolicy::pxn;
+  else throw UsageError(fmt::format("--routing '{}': expected shortest or pxn", o.routing));
+  if (!o.plan.empty()) {  // the measurements must come from a run of this plan: same GPU count
+    validate::PlanTraffic plan = validate::load_plan_traffic(o.plan);
+    validate::load_measurements(o.measurements, plan.ep, o.plan);
+  }
+  std::optional<int> expected;
+  Topology topo;
+  if (!o.topology.empty()) {
+    topo = load_topology(o.topology);
+    expected = topo.num_gpus();
+  }
+  validate::Measurements m = validate::load_measurements(o.measurements, expected, o.topology);
+  if (o.topology.empty()) topo = topology_for(o, m);
+  RouteTable routes(topo, routing);
+  std::vector<validate::Comparison> rows = validate::compare_with_model(m, topo, routes);
+  fmt::print("{} ({} x {}), topology {} ({} GPUs), closed-form model: busiest link bytes / bandwidth + route latency\n",
+             o.measurements, m.num_gpus, m.gpu, o.topology.empty() ? "generated " + topo.name : o.topology,
+             topo.num_gpus());
+  fmt::print("{:<44} {:>12} {:>12} {:>8}\n", "measurement", "measured_us", "predicted_us", "error");
+  double sum_abs = 0;
+  for (const auto& r : rows) {
+    fmt::print("{:<44} {:12.2f} {:12.2f} {:+7.1f}%\n", r.what, r.measured_us, r.predicted_us, 100 * r.error());
+    sum_abs += std::fabs(r.error());
+  }
+  if (rows.empty()) fmt::print("(no all-to-all or p2p samples to predict)\n");
+  else fmt::print("mean |error| {:.1f}% over {} measurements (positive = model slower than the hardware)\n",
+                  100 * sum_abs / static_cast<double>(rows.size()), rows.size());
+  for (const auto& g : m.gemm)
+    fmt::print("gemm {} {} M {}: {:.1f} TFLOP/s measured = {:.1f}% of {:.0f} peak (no closed-form prediction)\n",
+               g.dtype, g.name, g.tokens_per_expert, g.tflops, 100 * g.tflops / g.peak_tflops, g.peak_tflops);
+  for (const auto& v : m.overlap)
+    fmt::print("overlap {}: compute x{:.3f}, communication x{:.3f} when overlapped\n", v.comm, v.compute_slowdown(),
+               v.comm_slowdown());
+}
+
+}  // namespace
+
+void add_calibrate_commands(CLI::App& app) {
+  auto c = std::make_shared<CalibrateOptions>();
+  CLI::App* cal = app.add_subcommand("calibrate", "Fit link latency/bandwidth, GEMM efficiency and overlap slowdown "
+                                                  "to measurements of epsim_cuda_validate");
+  cal->add_option("measurements", c->measurements, "measurements.json (schema epsim.measurements/1)")->required();
+  cal->add_option("--out", c->out, "calibration.json to write")->required();
+  cal->add_option("--gemm-dtype", c->gemm_dtype, "GEMM samples that give the efficiency table: bf16 or fp8")
+      ->capture_default_str();
+  cal->callback([c] { run_calibrate(*c); });
+
+  auto v = std::make_shared<ValidateOptions>();
+  CLI::App* val = app.add_subcommand("validate", "Print measured vs predicted (closed-form link model) times");
+  val->add_option("measurements", v->measurements, "measurements.json (schema epsim.measurements/1)")->required();
+  val->add_option("--topology", v->topology,
+                  "topology JSON with the measured GPU count (default: generated DGX nodes of 8 GPUs)");
+  val->add_option("--plan", v->plan, "plan.json the measurements replayed (its EP size must match num_gpus)");
+  val->add_option("--routing", v->routing, "shortest (ECMP) or pxn")->capture_default_str();
+  val->callback([v] { run_validate(*v); });
+}
+
+}  // namespace epsim::cli

@@ -1,0 +1,36 @@
+#include "cuda_validate/prediction.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim::validate {
+
+std::vector<Comparison> compare_with_model(const Measurements& m, const Topology& topology, const RouteTable& routes) {
+  if (m.num_gpus > topology.num_gpus())
+    throw InputError(m.file, "/num_gpus",
+                     fmt::format("at most the {} GPUs of the topology, found {}", topology.num_gpus(), m.num_gpus));
+  std::vector<Comparison> out;
+  if (!m.alltoall.empty()) {
+    EpLinkModel links(topology, routes, m.num_gpus);
+    for (const AllToAllSample& s : m.alltoall) {
+      auto bytes = exchange_link_bytes(links, s.gpu_tokens, static_cast<double>(s.bytes_per_token), s.direction);
+      ExchangeCost cost = exchange_cost(links, bytes, s.gpu_tokens, s.direction);
+      out.push_back({fmt::format("alltoallv {} layer {}", s.direction == Exchange::dispatch ? "dispatch" : "combine",
+                                 s.layer),
+                     s.time_us, cost.time_s() * 1e6});
+    }
+  }
+  for (const P2pSample& s : m.p2p) {
+    double bottleneck_s = 0;
+    for (const RouteHop& h : routes.route(s.src, s.dst))
+      bottleneck_s = std::max(bottleneck_s, h.fraction * s.bytes / (topology.link(h.link).bandwidth_GBps * 1e9));
+    double predicted_s = bottleneck_s + routes.latency_ns(s.src, s.dst) * 1e-9;
+    out.push_back({fmt::format("p2p {} {}->{} {} B", s.link_class, s.src, s.dst, s.bytes), s.time_us, predicted_s * 1e6});
+  }
+  return out;
+}
+
+}  // namespace epsim::validate

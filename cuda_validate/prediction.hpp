@@ -1,0 +1,31 @@
+#pragma once
+// Predicted vs measured: the planner's closed-form model (placement/link_load.hpp: busiest link
+// bytes / bandwidth + slowest route latency) applied to what the harness measured.
+// Host-only: no CUDA.
+#include <string>
+#include <vector>
+
+#include "cuda_validate/measurements.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim::validate {
+
+/// One measured quantity beside its closed-form prediction.
+struct Comparison {
+  std::string what;          ///< e.g. "alltoallv dispatch layer 3", "p2p nvlink 0->1 1048576 B"
+  double measured_us = 0;
+  double predicted_us = 0;
+  /// (predicted - measured) / measured; positive = the model is pessimistic.
+  double error() const { return (predicted_us - measured_us) / measured_us; }
+};
+
+/// Closed-form predictions of the all-to-all-v and p2p samples on `topology` (GPU ranks
+/// 0..num_gpus-1 of the measurement = GPU ranks of the topology):
+///   all-to-all-v: exchange_cost(exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
+///   p2p:          max over route hops (fraction x bytes / link bandwidth) + route latency
+/// Throws InputError if the topology has fewer GPUs than the measurement.
+std::vector<Comparison> compare_with_model(const Measurements& measurements, const Topology& topology,
+                                           const RouteTable& routes);
+
+}  // namespace epsim::validate
