@@ -119,11 +119,6 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
   }
   const int E = model->num_experts;
   const int ep = sc.settings.ep;
-  if ((E + sc.settings.redundant) % ep != 0) {
-    result.skipped_reason = fmt::format("{} experts + {} redundant slots do not divide over EP {} (smallest valid redundant: {})",
-                                        E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
-    return result;
-  }
   const std::string net_key = sc.topology.key();
   auto network = caches_->networks.get(net_key, [&] {
     RoutingOptions r;
@@ -132,6 +127,11 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
   });
   if (ep > network->topology.num_gpus()) {
     result.skipped_reason = fmt::format("EP {} exceeds the {} GPUs of the topology", ep, network->topology.num_gpus());
+    return result;
+  }
+  if ((E + sc.settings.redundant) % ep != 0) {
+    result.skipped_reason = fmt::format("{} experts + {} redundant slots do not divide over EP {} (smallest valid redundant: {})",
+                                        E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
     return result;
   }
   auto entry = caches_->link_models.get(fmt::format("{}|ep{}", net_key, ep), [&] {

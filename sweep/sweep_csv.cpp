@@ -22,16 +22,26 @@ std::string sweep_csv(const Json& manifest, const std::map<std::size_t, Json>& r
   std::vector<std::string> axes;
   for (const Json& a : manifest.at("axes")) axes.push_back(a.at("name").get<std::string>());
   std::string out = "index";
-  for (const std::string& a : axes) out += "," + csv_escape(a);
+  for (const std::string& a : axes) {
+    out += ',';
+    out += csv_escape(a);
+  }
   out += ",status,skipped_reason";
-  for (const MetricInfo& m : metric_catalog()) out += "," + std::string(m.name);
+  for (const MetricInfo& m : metric_catalog()) {
+    out += ',';
+    out += m.name;
+  }
   out += "\n";
   for (const auto& [index, r] : records) {
     out += fmt::format("{}", index);
     const Json& ax = r.at("axes");
-    for (const std::string& a : axes) out += "," + csv_escape(ax.contains(a) ? json_label(ax.at(a)) : "");
+    for (const std::string& a : axes) {
+      out += ',';
+      out += csv_escape(ax.contains(a) ? json_label(ax.at(a)) : "");
+    }
     const std::string reason = r.at("skipped_reason").get<std::string>();
-    out += reason.empty() ? ",ok," : ",skipped," + csv_escape(reason);
+    out += reason.empty() ? ",ok," : ",skipped,";
+    out += csv_escape(reason);
     const Json& metrics = r.at("metrics");
     for (const MetricInfo& m : metric_catalog()) {
       out += ",";

@@ -44,8 +44,8 @@ TEST_CASE("points enumerate the product with the last catalog axis fastest", "[s
 }
 
 TEST_CASE("set overrides of an axis value are applied with it", "[sweep][grid]") {
-  SweepSpec s = parse_spec(phi_spec_json(
-      {{"phase", {{{"value", "decode"}, {"set", {{"/tokens_per_gpu", 128}, {"/parallel/redundant", 0}}}}}, "prefill"}}}));
+  Json decode = {{"value", "decode"}, {"set", {{"/tokens_per_gpu", 128}, {"/parallel/redundant", 0}}}};
+  SweepSpec s = parse_spec(phi_spec_json({{"phase", {decode, "prefill"}}}));
   SweepPoint d = make_point(s, 0);
   CHECK(d.axes["phase"] == "decode");
   CHECK(d.scenario["tokens_per_gpu"] == 128);

@@ -27,7 +27,10 @@ TEST_CASE("CSV columns: index, axes, status, reason, every metric; rows in index
                 {"metrics", {{"alltoall_us", 12.5}, {"busiest_link", "a->b"}, {"worst_layer", 3}}}};
   std::string csv = sweep_csv(manifest, records);
   std::string header = "index,ep,placement,status,skipped_reason";
-  for (const MetricInfo& m : metric_catalog()) header += "," + std::string(m.name);
+  for (const MetricInfo& m : metric_catalog()) {
+    header += ',';
+    header += m.name;
+  }
   REQUIRE(csv.substr(0, header.size() + 1) == header + "\n");
   std::string rows = csv.substr(header.size() + 1);
   std::size_t cols = metric_catalog().size();

@@ -119,7 +119,7 @@ TEST_CASE("axis values of the wrong kind are rejected at their pointer", "[sweep
 
 TEST_CASE("object axis values: value + set of JSON pointers", "[sweep][spec][rejections]") {
   using Catch::Contains;
-  CHECK_THAT(error_of(with_axes({{"phase", {{{"set", Json::object()}}}}})), Contains("/axes/phase/0:") && Contains("value"));
+  CHECK_THAT(error_of(with_axes({{"phase", {{{"set", Json::object()}}}}})), Contains("/axes/phase/0/value:"));
   CHECK_THAT(error_of(with_axes({{"phase", {{{"value", "decode"}, {"set", 3}}}}})), Contains("/axes/phase/0/set:"));
   CHECK_THAT(error_of(with_axes({{"phase", {{{"value", "decode"}, {"set", {{"loads", "x"}}}}}}})),
              Contains("/axes/phase/0/set/loads:") && Contains("JSON pointer"));
