@@ -12,18 +12,26 @@ namespace fs = std::filesystem;
 
 MergeResult merge_results(const fs::path& out, const std::vector<fs::path>& inputs, bool plots) {
   if (inputs.empty()) throw UsageError("merge: name at least one results folder");
-  Json manifest = read_manifest(inputs.front());
+  // The folders to read: every input except `out` itself (which may not exist yet).
+  std::error_code ec;
+  std::vector<fs::path> sources;
+  auto is_out = [&](const fs::path& in) {
+    if (fs::exists(in, ec) && fs::exists(out, ec)) return fs::equivalent(in, out, ec);
+    return (fs::absolute(in) / "").lexically_normal() == (fs::absolute(out) / "").lexically_normal();
+  };
   for (const fs::path& in : inputs)
+    if (!is_out(in)) sources.push_back(in);
+  Json manifest = read_manifest(sources.empty() ? out : sources.front());
+  for (const fs::path& in : sources)
     if (read_manifest(in) != manifest)
       throw InputError((in / "sweep.json").string(), "",
-                       fmt::format("the manifest of {}: the folders hold different sweeps", (inputs.front() / "sweep.json").string()));
+                       fmt::format("the manifest of {}: the folders hold different sweeps",
+                                   (sources.front() / "sweep.json").string()));
   prepare_results_folder(out, manifest);
   const auto num_points = manifest.at("num_points").get<std::size_t>();
   MergeResult result;
   result.total = num_points;
-  std::error_code ec;
-  for (const fs::path& in : inputs) {
-    if (fs::equivalent(in, out, ec)) continue;
+  for (const fs::path& in : sources) {
     auto have = read_all_points(out, num_points);
     for (auto& [index, record] : read_all_points(in, num_points)) {
       auto it = have.find(index);

@@ -14,7 +14,8 @@ struct MergeResult {
 };
 
 /// Copy every point of `inputs` into out/points (out may be one of the inputs; it is created when
-/// missing), then write out/sweep.csv and the plots from all of them. The CSV equals that of an
+/// missing and then takes the manifest of the first input), then write out/sweep.csv and the plots
+/// from all of them. The CSV equals that of an
 /// unsharded run of the same grid. Throws InputError when an input has no manifest, manifests
 /// differ (different sweeps), or two folders hold different records of the same point.
 MergeResult merge_results(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs,

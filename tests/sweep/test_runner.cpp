@@ -72,6 +72,10 @@ TEST_CASE("the plan sweep CSV is identical with -j 1, -j 2 and two merged shards
   CHECK(m.points == 12);
   CHECK(m.copied == 6);
   CHECK(read_text(s0 / "sweep.csv") == csv1);
+  // Into a new folder (it takes the shards' manifest).
+  auto merged = fresh_dir("merged");
+  CHECK(merge_results(merged, {s1, s0}, false).copied == 12);
+  CHECK(read_text(merged / "sweep.csv") == csv1);
   // Shard CSVs hold exactly their own points.
   std::string shard1 = read_text(s1 / "shard-1-of-2.csv");
   CHECK(shard1.find("\n1,") != std::string::npos);
@@ -159,7 +163,8 @@ TEST_CASE("merge refuses folders of different sweeps and conflicting points", "[
   CountingEvaluator ev;
   run_sweep(counting_spec(), ev.evaluator(), options(a, 1, Shard{0, 2}));
   run_sweep(parse_spec(phi_spec_json({{"ep", {1, 2}}})), ev.evaluator(), options(b, 1));
-  CHECK_THROWS_WITH(merge_results(a, {a, b}, false), Catch::Contains("different sweeps"));
+  CHECK_THROWS_WITH(merge_results(a, {a, b}, false), Catch::Contains("different sweep"));
+  CHECK_THROWS_WITH(merge_results(fresh_dir("merge_new"), {a, b}, false), Catch::Contains("different sweeps"));
   CHECK_THROWS_WITH(merge_results(a, {a, fresh_dir("merge_none")}, false), Catch::Contains("sweep.json"));
   // Same point, different record.
   run_sweep(counting_spec(), ev.evaluator(), options(c, 1, Shard{0, 2}));
