@@ -117,7 +117,7 @@ std::vector<std::string> write_sweep_plots(const fs::path& out, const Json& mani
         "set terminal pngcairo size {},{} noenhanced font ',10'\n"
         "set output {}\n"
         "set multiplot layout {},{} title {}\n"
-        "set logscale x 2\nset xrange [{}:{}]\nset xtics ({})\nset grid\nset key top left\n"
+        "set logscale x 2\nset xrange [{}:{}]\nset xtics ({})\nset grid\nset key below horizontal\n"
         "set xlabel 'EP size (GPUs)'\nset ylabel {}\n",
         q.title, q.file, 640 * cols, 420 * rows + 40, gp_quote(std::string(q.file) + ".png.tmp"), rows, cols,
         gp_quote(q.title), ep_values.front() / 1.25, ep_values.back() * 1.25, xtics, gp_quote(q.ylabel));
