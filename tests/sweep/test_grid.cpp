@@ -68,7 +68,7 @@ TEST_CASE("shards partition the grid: every point exactly once", "[sweep][grid]"
   }
 }
 
-TEST_CASE("--shard parsing", "[sweep][grid][rejections]") {
+TEST_CASE("shard parsing: i/n", "[sweep][grid][rejections]") {
   Shard s = parse_shard("3/8");
   CHECK(s.index == 3);
   CHECK(s.count == 8);
