@@ -6,7 +6,7 @@ namespace epsim {
 
 namespace {
 
-constexpr std::array<AxisInfo, 12> kAxes{{
+constexpr std::array<AxisInfo, 13> kAxes{{
     {"model", "/model", AxisKind::path, "Hugging Face config.json of the MoE model"},
     {"phase", "/phase", AxisKind::phase, "prefill, decode or train"},
     {"tokens_per_gpu", "/tokens_per_gpu", AxisKind::non_negative,
@@ -18,6 +18,8 @@ constexpr std::array<AxisInfo, 12> kAxes{{
     {"nodes", "/topology/nodes", AxisKind::count, "nodes of 8 GPUs (default: just enough for the layout)"},
     {"layout", "/parallel/layout", AxisKind::layout, "ep, or a TP x PP baseline without EP such as tp8xpp2"},
     {"ep", "/parallel/ep", AxisKind::count, "EP size = GPU ranks 0..ep-1"},
+    {"redundant", "/parallel/redundant", AxisKind::count0,
+     "extra expert slots for replicas of hot experts (EPLB); experts + redundant must divide over EP"},
     {"schedule", "/schedule", AxisKind::text, "overlap strategy (simulator only)"},
     {"placement", "/placement/algorithm", AxisKind::algorithm, "contiguous, greedy or epsim"},
 }};

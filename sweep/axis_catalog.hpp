@@ -16,6 +16,7 @@ enum class AxisKind {
   algorithm,     ///< a placement algorithm name (placement_algorithm_names())
   text,          ///< any non-empty string (e.g. a schedule name; the simulator validates it)
   count,         ///< an integer >= 1
+  count0,        ///< an integer >= 0
   non_negative,  ///< a number >= 0
   positive,      ///< a number > 0
   at_least_one,  ///< a number >= 1 (oversubscription ratio)

@@ -90,6 +90,7 @@ void check_value_kind(const JsonCursor& c, AxisKind kind) {
       return;
     }
     case AxisKind::count: (void)c.as_int(1, 1 << 20); return;
+    case AxisKind::count0: (void)c.as_int(0, 1 << 20); return;
     case AxisKind::non_negative: (void)c.as_non_negative(); return;
     case AxisKind::positive: (void)c.as_positive(); return;
     case AxisKind::at_least_one:

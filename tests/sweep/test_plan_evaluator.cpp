@@ -64,6 +64,10 @@ TEST_CASE("plan evaluator skip reasons", "[sweep][plan]") {
   CHECK_THAT(ev(point_of({{"ep", {3}}})).skipped_reason,
              Catch::Contains("16 experts + 0 redundant slots do not divide over EP 3") && Catch::Contains("redundant: 2"));
   CHECK_THAT(ev(point_of({{"layout", {"tp8xpp2"}}})).skipped_reason, Catch::Contains("simulate evaluator"));
+  // The redundant axis: 16 + 4 slots do not divide over EP 8; 16 + 8 do (3 slots per GPU).
+  SweepSpec red = parse_spec(phi_spec_json({{"redundant", {4, 8}}}));
+  CHECK_THAT(ev(make_point(red, 0)).skipped_reason, Catch::Contains("16 experts + 4 redundant slots do not divide over EP 8"));
+  CHECK(ev(make_point(red, 1)).skipped_reason.empty());
   // A topology file with fewer GPUs than EP.
   Json spec = phi_spec_json({{"ep", {32}}});
   spec["base"]["topology"] = {{"file", "topologies/dgx-h100-2node.json"}};

@@ -105,6 +105,7 @@ TEST_CASE("axis values of the wrong kind are rejected at their pointer", "[sweep
   CHECK_THAT(error_of(with_axes({{"ep", {0}}})), Contains("/axes/ep/0:"));
   CHECK_THAT(error_of(with_axes({{"ep", {8, 1.5}}})), Contains("/axes/ep/1:"));
   CHECK_THAT(error_of(with_axes({{"nodes", {-1}}})), Contains("/axes/nodes/0:"));
+  CHECK_THAT(error_of(with_axes({{"redundant", {0, -1}}})), Contains("/axes/redundant/1:"));
   CHECK_THAT(error_of(with_axes({{"batch_per_gpu", {0}}})), Contains("/axes/batch_per_gpu/0:"));
   CHECK_THAT(error_of(with_axes({{"tokens_per_gpu", {-1}}})), Contains("/axes/tokens_per_gpu/0:"));
   CHECK_THAT(error_of(with_axes({{"nic_GBps", {0}}})), Contains("/axes/nic_GBps/0:"));
