@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <string>
 
@@ -20,6 +21,13 @@ using namespace epsim;
 namespace fs = std::filesystem;
 
 namespace {
+
+// CPU seconds of the whole process (all threads).
+double process_cpu_s() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
 
 SweepSpec default_spec() {
   const std::string dir = EPSIM_SCENARIOS_DIR;
@@ -44,11 +52,15 @@ double points_per_s(const SweepSpec& spec, int threads) {
   o.threads = threads;
   o.plots = false;
   auto t0 = std::chrono::steady_clock::now();
+  double cpu0 = process_cpu_s();
   SweepRunResult r = run_sweep(spec, make_plan_evaluator(), o);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double cpu = process_cpu_s() - cpu0;
   fs::remove_all(out);
-  fmt::print("-j {}: {} points in {:.2f} s = {:.2f} points/s\n", threads, r.progress.evaluated, s,
-             static_cast<double>(r.progress.evaluated) / s);
+  // cores busy = CPU time / wall time: below the thread count when the machine is shared (Linux
+  // autogroup gives a session a fixed share whatever its thread count).
+  fmt::print("-j {}: {} points in {:.2f} s = {:.2f} points/s (CPU {:.2f} s, {:.2f} cores busy)\n", threads,
+             r.progress.evaluated, s, static_cast<double>(r.progress.evaluated) / s, cpu, cpu / s);
   return static_cast<double>(r.progress.evaluated) / s;
 }
 
