@@ -1,0 +1,76 @@
+// Sweep throughput: points per second of the plan evaluator with -j 1 and -j 2 on the same grid,
+// and the ratio (ideal = 2 on two free cores). Every run starts cold (fresh folder, fresh input
+// cache), so parsing and route tables are included, as in a first `epsim sweep`.
+//
+// Usage: bench_sweep [spec.json]   (default: an 18-point DeepSeek-V3 prefill grid, EP 16..64 x
+//                                   3 algorithms x 2 oversubscriptions)
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "sweep/plan_evaluator.hpp"
+#include "sweep/runner.hpp"
+#include "sweep/sweep_spec.hpp"
+
+using namespace epsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// CPU seconds of the whole process (all threads).
+double process_cpu_s() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+SweepSpec default_spec() {
+  const std::string dir = EPSIM_SCENARIOS_DIR;
+  Json doc = {
+      {"schema", "epsim.sweep/1"},
+      {"name", "bench"},
+      {"base",
+       {{"model", "models/deepseek-v3.config.json"},
+        {"loads", "loads/deepseek-v3/prefill_in4096.json"},
+        {"tokens_per_gpu", 4096},
+        {"topology", {{"fabric", "rail_optimized"}}},
+        {"parallel", {{"ep", 16}}}}},
+      {"axes", {{"oversubscription", {1, 2}}, {"ep", {16, 32, 64}}, {"placement", {"contiguous", "greedy", "epsim"}}}}};
+  return sweep_spec_from_json(doc, "bench spec", dir);
+}
+
+double points_per_s(const SweepSpec& spec, int threads) {
+  fs::path out = fs::temp_directory_path() / fmt::format("epsim_bench_sweep_{}_j{}", ::getpid(), threads);
+  fs::remove_all(out);
+  SweepRunOptions o;
+  o.out = out;
+  o.threads = threads;
+  o.plots = false;
+  auto t0 = std::chrono::steady_clock::now();
+  double cpu0 = process_cpu_s();
+  SweepRunResult r = run_sweep(spec, make_plan_evaluator(), o);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double cpu = process_cpu_s() - cpu0;
+  fs::remove_all(out);
+  // cores busy = CPU time / wall time: below the thread count when the machine is shared (Linux
+  // autogroup gives a session a fixed share whatever its thread count).
+  fmt::print("-j {}: {} points in {:.2f} s = {:.2f} points/s (CPU {:.2f} s, {:.2f} cores busy)\n", threads,
+             r.progress.evaluated, s, static_cast<double>(r.progress.evaluated) / s, cpu, cpu / s);
+  return static_cast<double>(r.progress.evaluated) / s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  SweepSpec spec = argc > 1 ? load_sweep_spec(argv[1]) : default_spec();
+  fmt::print("sweep '{}': {} points\n", spec.name, spec.num_points());
+  double j1 = points_per_s(spec, 1);
+  double j2 = points_per_s(spec, 2);
+  fmt::print("ratio -j 2 / -j 1: {:.2f}x (ideal 2.00x on 2 idle cores)\n", j2 / j1);
+  return 0;
+}

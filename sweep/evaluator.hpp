@@ -1,0 +1,52 @@
+#pragma once
+// The evaluator hook: what the sweep runner calls for every grid point. An evaluator is a named,
+// thread-safe function from a point (axis values + the scenario with them applied) to metrics.
+//
+// Evaluators now: "plan" (the placement planner's closed-form all-to-all model, make_plan_evaluator).
+// To plug in the simulator: write make_simulate_evaluator() in sweep/simulate_evaluator.cpp that turns
+// SweepPoint::scenario (epsim.scenario/1) into the simulator's inputs, calls simulate(), and fills the
+// metrics marked MetricSource::simulate in metric_catalog(); then return it from make_evaluator()
+// (see the TODO there). The runner, CSV, plots, resume, shards and merge need no change.
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json_input.hpp"
+
+namespace epsim {
+
+/// One grid point: the resolved axis values (name -> JSON value) and the base scenario with them
+/// applied (paths absolute). index is the point's position in the grid (stable, see grid.hpp).
+struct SweepPoint {
+  std::size_t index = 0;
+  Json axes;
+  Json scenario;
+};
+
+/// Metrics of one point (name -> number/string; names from metric_catalog(), absent = unknown), or a
+/// skip reason (non-empty: the point is an invalid combination; metrics are then ignored).
+struct PointResult {
+  Json metrics = Json::object();
+  std::string skipped_reason;
+};
+
+/// Must be thread-safe: the runner calls it from several threads at once. Throws InputError for
+/// inputs that are wrong for every point (e.g. an unreadable model file): the sweep stops.
+using PointEvaluator = std::function<PointResult(const SweepPoint&)>;
+
+/// A named evaluator.
+struct Evaluator {
+  std::string name;
+  PointEvaluator evaluate;
+};
+
+/// Names accepted by make_evaluator.
+std::vector<std::string> evaluator_names();
+
+/// Select an evaluator by name: "plan" now. "simulate" throws UsageError until the simulator is
+/// plugged in (TODO in evaluator.cpp). Throws UsageError on an unknown name.
+Evaluator make_evaluator(std::string_view name);
+
+}  // namespace epsim

@@ -1,0 +1,183 @@
+#include "sweep/plan_evaluator.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "placement/expert_loads.hpp"
+#include "placement/link_load.hpp"
+#include "placement/moe_model.hpp"
+#include "placement/objective.hpp"
+#include "placement/plan.hpp"
+#include "sweep/once_cache.hpp"
+#include "sweep/scenario_topology.hpp"
+
+namespace epsim {
+
+namespace {
+
+// A topology with its route table (the EP link models point into it, so it never moves).
+struct Network {
+  Topology topology;
+  RouteTable routes;
+  explicit Network(Topology t, RoutingOptions r) : topology(std::move(t)), routes(topology, r) {}
+};
+
+// An EP link model with the network it points into.
+struct LinkModelEntry {
+  std::shared_ptr<const Network> network;
+  EpLinkModel links;
+};
+
+// The planner's reading of one point's scenario.
+struct PlanScenario {
+  std::string model;
+  std::string loads;
+  std::string layout = "ep";
+  TopologyVariant topology;
+  PlanSettings settings;
+};
+
+PlanScenario read_scenario(const SweepPoint& point) {
+  const std::string file = fmt::format("scenario of sweep point {}", point.index);
+  JsonCursor s(point.scenario, file);
+  s.require_object();
+  PlanScenario out;
+  if (!s.has("model")) s.fail("a \"model\" path");
+  if (!s.has("loads")) s.fail("a \"loads\" path");
+  out.model = s.at("model").as_string();
+  out.loads = s.at("loads").as_string();
+  PlanSettings& st = out.settings;
+  st.tokens_per_gpu = s.has("tokens_per_gpu") ? s.at("tokens_per_gpu").as_non_negative() : st.tokens_per_gpu;
+  if (s.has("dispatch_bytes_per_element")) st.dispatch_bytes_per_element = s.at("dispatch_bytes_per_element").as_positive();
+  if (s.has("combine_bytes_per_element")) st.combine_bytes_per_element = s.at("combine_bytes_per_element").as_positive();
+  int gpus_needed = 0;
+  if (!s.has("parallel")) s.fail("a \"parallel\" object with \"ep\"");
+  JsonCursor par = s.at("parallel");
+  par.require_object();
+  out.layout = par.string_or("layout", "ep");
+  static const std::regex baseline("tp([0-9]+)xpp([0-9]+)");
+  std::smatch m;
+  if (out.layout == "ep") {
+    if (!par.has("ep")) par.fail("an \"ep\" size");
+    st.ep = static_cast<int>(par.at("ep").as_int(1, 1 << 20));
+    gpus_needed = st.ep;
+  } else if (std::regex_match(out.layout, m, baseline)) {
+    gpus_needed = std::stoi(m[1].str()) * std::stoi(m[2].str());
+  } else {
+    par.at("layout").fail("\"ep\" or \"tp<T>xpp<P>\"");
+  }
+  st.redundant = static_cast<int>(par.int_or("redundant", 0, 0, 1 << 20));
+  JsonCursor placement = s.has("placement") ? s.at("placement") : JsonCursor(Json::object(), file, "/placement");
+  if (s.has("placement")) {
+    placement.require_object();
+    st.algorithm = placement.string_or("algorithm", st.algorithm);
+    st.objective = parse_objective(placement.string_or("objective", "link"));
+    st.seed = static_cast<std::uint64_t>(placement.int_or("seed", 1, 0, INT64_MAX));
+  }
+  st.baseline = st.algorithm;  // one plan per point: the algorithm axis gives the comparison
+  st.threads = 1;              // the sweep parallelizes over points
+  if (!s.has("topology")) s.fail("a \"topology\" object");
+  out.topology = topology_variant_from_json(s.at("topology"), gpus_needed);
+  return out;
+}
+
+}  // namespace
+
+struct PlanEvaluator::Caches {
+  OnceCache<MoeModel> models;
+  OnceCache<ExpertLoads> loads;
+  OnceCache<Network> networks;
+  OnceCache<LinkModelEntry> link_models;
+};
+
+PlanEvaluator::PlanEvaluator() : caches_(std::make_shared<Caches>()) {}
+
+PlanEvaluatorStats PlanEvaluator::stats() const {
+  return {caches_->models.computed(), caches_->loads.computed(), caches_->networks.computed(),
+          caches_->link_models.computed()};
+}
+
+PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
+  PlanScenario sc = read_scenario(point);
+  PointResult result;
+  if (sc.layout != "ep") {
+    result.skipped_reason = fmt::format("{} has no all-to-all to plan; TP x PP baselines need the simulate evaluator",
+                                        sc.layout);
+    return result;
+  }
+  auto model = caches_->models.get(sc.model, [&] { return load_moe_model(sc.model); });
+  auto loads = caches_->loads.get(sc.loads, [&] { return load_expert_loads(sc.loads); });
+  try {
+    check_loads_match_model(*loads, *model);
+  } catch (const InputError& e) {
+    result.skipped_reason = fmt::format("loads do not match the model: {}", e.what());
+    return result;
+  }
+  const int E = model->num_experts;
+  const int ep = sc.settings.ep;
+  const std::string net_key = sc.topology.key();
+  auto network = caches_->networks.get(net_key, [&] {
+    RoutingOptions r;
+    r.policy = sc.topology.routing;
+    return Network(build_topology(sc.topology), r);
+  });
+  if (ep > network->topology.num_gpus()) {
+    result.skipped_reason = fmt::format("EP {} exceeds the {} GPUs of the topology", ep, network->topology.num_gpus());
+    return result;
+  }
+  if ((E + sc.settings.redundant) % ep != 0) {
+    result.skipped_reason = fmt::format("{} experts + {} redundant slots do not divide over EP {} (smallest valid redundant: {})",
+                                        E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
+    return result;
+  }
+  auto entry = caches_->link_models.get(fmt::format("{}|ep{}", net_key, ep), [&] {
+    return LinkModelEntry{network, EpLinkModel(network->topology, network->routes, ep)};
+  });
+  const EpLinkModel& links = entry->links;
+  Plan plan = make_plan(links, *model, *loads, sc.settings);
+
+  // Busy time of every link over all layers' dispatch + combine.
+  const AlgorithmResult& r = plan.chosen;
+  std::vector<double> busy_s(static_cast<std::size_t>(links.num_links()), 0.0);
+  std::vector<double> bytes(busy_s.size(), 0.0);
+  double mean_tokens = 0;
+  for (const LayerResult& layer : r.layers) {
+    mean_tokens += layer.mean_gpu_tokens;
+    auto d = exchange_link_bytes(links, layer.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
+    auto c = exchange_link_bytes(links, layer.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
+    for (std::size_t l = 0; l < busy_s.size(); ++l) {
+      bytes[l] += d[l] + c[l];
+      busy_s[l] += (d[l] + c[l]) / links.bandwidth_Bps(static_cast<int>(l));
+    }
+  }
+  const double total_s = r.sum_dispatch_s + r.sum_combine_s;
+  Json& mtr = result.metrics;
+  mtr["alltoall_us"] = total_s * 1e6;
+  mtr["dispatch_us"] = r.sum_dispatch_s * 1e6;
+  mtr["combine_us"] = r.sum_combine_s * 1e6;
+  mtr["worst_layer"] = r.worst_layer;
+  mtr["max_gpu_tokens"] = r.max_gpu_tokens;
+  mtr["mean_gpu_tokens"] = r.layers.empty() ? 0.0 : mean_tokens / static_cast<double>(r.layers.size());
+  mtr["gpu_imbalance"] = r.mean_imbalance;
+  auto busiest = std::max_element(busy_s.begin(), busy_s.end());  // first of equals: lowest link index
+  if (busiest != busy_s.end() && *busiest > 0) {
+    int l = static_cast<int>(busiest - busy_s.begin());
+    mtr["busiest_link"] = links.topology().link_name(l);
+    mtr["busiest_link_kind"] = std::string(to_string(links.topology().link(l).kind));
+    mtr["busiest_link_GB"] = bytes[static_cast<std::size_t>(l)] / 1e9;
+    if (total_s > 0) mtr["busiest_link_util"] = *busiest / total_s;
+  }
+  // plan_gap: left out (empty) until make_plan reports a certified lower bound.
+  return result;
+}
+
+Evaluator make_plan_evaluator() {
+  auto impl = std::make_shared<const PlanEvaluator>();
+  return Evaluator{"plan", [impl](const SweepPoint& p) { return (*impl)(p); }};
+}
+
+}  // namespace epsim

@@ -1,0 +1,132 @@
+// The plan evaluator: metrics against make_plan, skip reasons, the shared input cache, topologies.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "common/error.hpp"
+#include "placement/plan.hpp"
+#include "sweep/grid.hpp"
+#include "sweep/plan_evaluator.hpp"
+#include "sweep/scenario_topology.hpp"
+#include "sweep_test_util.hpp"
+#include "topology/generators.hpp"
+
+using namespace epsim;
+using epsim::test::parse_spec;
+using epsim::test::phi_spec_json;
+
+namespace {
+
+SweepPoint point_of(const Json& axes, std::size_t index = 0) { return make_point(parse_spec(phi_spec_json(axes)), index); }
+
+}  // namespace
+
+TEST_CASE("plan metrics equal make_plan's totals on the same inputs", "[sweep][plan]") {
+  PlanEvaluator ev;
+  PointResult r = ev(point_of({{"ep", {8}}, {"placement", {"greedy"}}}));
+  REQUIRE(r.skipped_reason.empty());
+  // The same plan by hand: one DGX H100 node (ep 8 / 8 GPUs per node), EP 8, greedy, 1024 tokens/GPU.
+  DgxClusterOptions one_node;
+  one_node.nodes = 1;
+  Topology topo = generate_dgx_cluster(one_node);
+  RouteTable routes(topo);
+  EpLinkModel links(topo, routes, 8);
+  MoeModel model = load_moe_model(std::string(EPSIM_SCENARIOS_DIR) + "/models/phi-3.5-moe-instruct.config.json");
+  ExpertLoads loads = load_expert_loads(std::string(EPSIM_TEST_DATA_DIR) + "/loads_phi16.json");
+  PlanSettings st;
+  st.ep = 8;
+  st.algorithm = st.baseline = "greedy";
+  st.tokens_per_gpu = 1024;
+  st.threads = 1;
+  Plan plan = make_plan(links, model, loads, st);
+  const Json& m = r.metrics;
+  CHECK(m["alltoall_us"].get<double>() == Approx((plan.chosen.sum_dispatch_s + plan.chosen.sum_combine_s) * 1e6));
+  CHECK(m["dispatch_us"].get<double>() == Approx(plan.chosen.sum_dispatch_s * 1e6));
+  CHECK(m["combine_us"].get<double>() == Approx(plan.chosen.sum_combine_s * 1e6));
+  CHECK(m["max_gpu_tokens"].get<double>() == Approx(plan.chosen.max_gpu_tokens));
+  CHECK(m["gpu_imbalance"].get<double>() == Approx(plan.chosen.mean_imbalance));
+  CHECK(m["worst_layer"] == plan.chosen.worst_layer);
+  // Mean GPU tokens: 1024 tokens x top-2 per GPU on average (every rank originates 1024 x 2 pairs).
+  CHECK(m["mean_gpu_tokens"].get<double>() == Approx(2048));
+  // One node: the busiest link is an NVLink; utilization in (0, 1].
+  CHECK(m["busiest_link_kind"] == "nvlink");
+  double util = m["busiest_link_util"].get<double>();
+  CHECK(util > 0);
+  CHECK(util <= 1.0 + 1e-12);
+  // Unknown / simulate-only metrics are absent, never invented.
+  CHECK_FALSE(m.contains("plan_gap"));
+  CHECK_FALSE(m.contains("iteration_us"));
+  CHECK_FALSE(m.contains("tokens_per_s_per_gpu"));
+}
+
+TEST_CASE("plan evaluator skip reasons", "[sweep][plan]") {
+  PlanEvaluator ev;
+  CHECK_THAT(ev(point_of({{"ep", {3}}})).skipped_reason,
+             Catch::Contains("16 experts + 0 redundant slots do not divide over EP 3") && Catch::Contains("redundant: 2"));
+  CHECK_THAT(ev(point_of({{"layout", {"tp8xpp2"}}})).skipped_reason, Catch::Contains("simulate evaluator"));
+  // The redundant axis: 16 + 4 slots do not divide over EP 8; 16 + 8 do (3 slots per GPU).
+  SweepSpec red = parse_spec(phi_spec_json({{"redundant", {4, 8}}}));
+  CHECK_THAT(ev(make_point(red, 0)).skipped_reason, Catch::Contains("16 experts + 4 redundant slots do not divide over EP 8"));
+  CHECK(ev(make_point(red, 1)).skipped_reason.empty());
+  // A topology file with fewer GPUs than EP.
+  Json spec = phi_spec_json({{"ep", {32}}});
+  spec["base"]["topology"] = {{"file", "topologies/dgx-h100-2node.json"}};
+  CHECK_THAT(ev(make_point(parse_spec(spec), 0)).skipped_reason, Catch::Contains("EP 32 exceeds the 16 GPUs"));
+  // Loads of another model.
+  Json mismatch = phi_spec_json({{"model", {"models/deepseek-v3.config.json"}}});
+  CHECK_THAT(ev(make_point(parse_spec(mismatch), 0)).skipped_reason, Catch::Contains("loads do not match the model"));
+}
+
+TEST_CASE("plan evaluator rejects ill-typed scenario fields", "[sweep][plan][rejections]") {
+  PlanEvaluator ev;
+  SweepPoint p = point_of(Json::object());
+  p.scenario.erase("parallel");
+  CHECK_THROWS_WITH(ev(p), Catch::Contains("scenario of sweep point 0") && Catch::Contains("parallel"));
+  p = point_of(Json::object());
+  p.scenario["topology"]["spines"] = 0;
+  CHECK_THROWS_WITH(ev(p), Catch::Contains("/topology/spines"));
+  p = point_of(Json::object());
+  p.scenario["topology"]["colour"] = "blue";
+  CHECK_THROWS_WITH(ev(p), Catch::Contains("/topology/colour"));
+  p = point_of(Json::object());
+  p.scenario["placement"]["algorithm"] = "random";
+  CHECK_THROWS_AS(ev(p), UsageError);
+}
+
+TEST_CASE("inputs are parsed and routes built once per distinct input", "[sweep][plan]") {
+  PlanEvaluator ev;
+  SweepSpec s = parse_spec(phi_spec_json({{"oversubscription", {1, 2}}, {"ep", {8, 16}}, {"placement", {"contiguous", "greedy"}}}));
+  for (std::size_t i = 0; i < s.num_points(); ++i) CHECK(ev(make_point(s, i)).skipped_reason.empty());
+  PlanEvaluatorStats st = ev.stats();
+  CHECK(st.models_parsed == 1);
+  CHECK(st.loads_parsed == 1);
+  CHECK(st.topologies_built == 4);   // (1 or 2 nodes) x (oversubscription 1 or 2)
+  CHECK(st.link_models_built == 4);  // one EP per topology here
+}
+
+TEST_CASE("fat tree: one leaf per node group, spine bandwidth from oversubscription", "[sweep][plan][topology]") {
+  DgxClusterOptions o;
+  o.nodes = 8;
+  o.oversubscription = 2;
+  Topology t = generate_fat_tree_cluster(o, 4);
+  CHECK(t.num_gpus() == 64);
+  // 2 leaves x 8 spines up and down links; uplink = 4 nodes x 8 NICs x 50 GB/s / (8 spines x 2) = 100 GB/s.
+  int spine_links = 0;
+  for (const Link& l : t.links())
+    if (t.device(l.src).kind == DeviceKind::spine || t.device(l.dst).kind == DeviceKind::spine) {
+      ++spine_links;
+      CHECK(l.bandwidth_GBps == Approx(100));
+    }
+  CHECK(spine_links == 2 * 8 * 2);
+  o.nodes = 4;  // one leaf: no spine
+  CHECK(generate_fat_tree_cluster(o, 4).num_links() == 4 * 8 * 6);  // per GPU: NVLink, PCIe, NIC-leaf, both ways
+  CHECK_THROWS_AS(generate_fat_tree_cluster(o, 0), std::invalid_argument);
+
+  PlanEvaluator ev;
+  SweepSpec s = parse_spec(phi_spec_json({{"fabric", {"rail_optimized", "fat_tree"}}, {"ep", {16}}}));
+  PointResult rail = ev(make_point(s, 0));
+  PointResult fat = ev(make_point(s, 1));
+  REQUIRE(rail.skipped_reason.empty());
+  REQUIRE(fat.skipped_reason.empty());
+  CHECK(fat.metrics["alltoall_us"].get<double>() > 0);
+}
