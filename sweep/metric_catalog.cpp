@@ -20,7 +20,7 @@ constexpr std::array<MetricInfo, 16> kMetrics{{
     {"busiest_link_GB", "GB", MetricSource::plan, "bytes on the busiest link over all layers, 1e9 bytes"},
     {"busiest_link_util", "", MetricSource::plan,
      "busiest link bytes / (bandwidth x alltoall time): 1 = it gates every layer"},
-    {"plan_gap", "", MetricSource::plan, "plan objective / certified lower bound - 1 (empty until the planner reports a bound)"},
+    {"plan_gap", "", MetricSource::plan, "sum over layers of the bottleneck-link time / sum of the certified lower bounds - 1"},
     {"iteration_us", "us", MetricSource::simulate, "simulated time of one iteration (simulate evaluator)"},
     {"exposed_comm_us", "us", MetricSource::simulate, "communication not hidden behind compute (simulate evaluator)"},
     {"tokens_per_s_per_gpu", "tokens/s", MetricSource::simulate, "throughput per GPU (simulate evaluator)"},

@@ -171,7 +171,8 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
     mtr["busiest_link_GB"] = bytes[static_cast<std::size_t>(l)] / 1e9;
     if (total_s > 0) mtr["busiest_link_util"] = *busiest / total_s;
   }
-  // plan_gap: left out (empty) until make_plan reports a certified lower bound.
+  // Gap of the bottleneck-link objective summed over layers against the certified per-layer bounds.
+  if (r.sum_link_lb_s > 0) mtr["plan_gap"] = r.sum_link_s / r.sum_link_lb_s - 1;
   return result;
 }
 
