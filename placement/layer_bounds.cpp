@@ -114,12 +114,30 @@ double lp_phase_bound(const EpLinkModel& links, Exchange direction, const std::v
 
 }  // namespace
 
+double full_slots_bound(const std::vector<double>& load, int num_gpus, int slots_per_gpu) {
+  const auto E = load.size();
+  if (static_cast<std::size_t>(num_gpus) * static_cast<std::size_t>(slots_per_gpu) != E || E == 0) return 0.0;
+  std::vector<double> sorted(load);
+  std::sort(sorted.begin(), sorted.end());
+  // The rank holding the hottest expert (sorted.back()) fills its other S - 1 slots with distinct
+  // other experts, at least the S - 1 lightest ones.
+  double sum = sorted.back();
+  for (int i = 0; i + 1 < slots_per_gpu; ++i) sum += sorted[static_cast<std::size_t>(i)];
+  return sum;
+}
+
 LayerBounds layer_lower_bounds(const EpLinkModel& links, const std::vector<double>& load, int slots_per_gpu,
                                double dispatch_bytes_per_token, double combine_bytes_per_token, bool lp) {
   LayerBounds b;
   GpuLoadBounds gpu = gpu_load_lower_bounds(load, links.ep(), slots_per_gpu, false);
   b.gpu_tokens = gpu.best;
   b.gpu_tight = gpu.tight;
+  double full = full_slots_bound(load, links.ep(), slots_per_gpu);
+  if (full > b.gpu_tokens) {
+    b.gpu_tokens = full;
+    b.gpu_tight = "full-slots";
+    gpu.best = full;
+  }
   const double total = std::accumulate(load.begin(), load.end(), 0.0);
   b.link_s = phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token) +
              phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token);

@@ -11,11 +11,17 @@ namespace epsim {
 /// Lower bounds of one layer. Both are certified: no placement with the given slots, at most one
 /// replica of an expert per rank and replicas sharing load evenly does better.
 struct LayerBounds {
-  double gpu_tokens = 0;     ///< on the busiest rank's tokens (bounds.hpp: average, hottest expert, replica budget)
+  double gpu_tokens = 0;     ///< on the busiest rank's tokens (bounds.hpp: average, hottest expert, replica
+                             ///< budget; and full_slots_bound when there is no redundant slot)
   std::string gpu_tight;     ///< which of those is tight
   double link_s = 0;         ///< on max_l dispatch time + max_l combine time (bottleneck links, no latency)
   std::string link_tight;    ///< "busiest-rank" (below) or "lp" (GLPK relaxation, when it is larger)
 };
+
+/// When slots exactly match experts (G x S = E, no redundant slot), every expert has one replica and
+/// every slot is filled, so the rank of the hottest expert also computes S - 1 other experts:
+/// max load >= max_e load_e + (sum of the S - 1 smallest other loads). Returns 0 otherwise.
+double full_slots_bound(const std::vector<double>& load, int num_gpus, int slots_per_gpu);
 
 /// Bound on T = max_l dispatch(l)/bw(l) + max_l combine(l)/bw(l) (each phase bounded separately).
 /// "busiest-rank" bound: in any plan some rank g carries tau >= gpu_lb tokens (tau <= W, W = total

@@ -95,3 +95,11 @@ TEST_CASE("the busiest-rank link bound is exact on a uniform all-to-all") {
   CHECK(b.gpu_tokens == Approx(100));
   CHECK(b.link_s == Approx(3 * dispatch).epsilon(1e-6));
 }
+
+TEST_CASE("without redundant slots the hottest expert's rank also computes S - 1 other experts") {
+  // 8 experts on 4 ranks x 2 slots (G x S = E): the rank of the 100-token expert holds one more
+  // expert, at least the lightest (1): bound = 100 + 1 = 101; with a redundant slot no such bound.
+  std::vector<double> load{100, 1, 2, 3, 4, 5, 6, 7};
+  CHECK(full_slots_bound(load, 4, 2) == 101);
+  CHECK(full_slots_bound(load, 3, 3) == 0);
+}
