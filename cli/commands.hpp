@@ -7,5 +7,6 @@ namespace epsim::cli {
 
 void add_plan_command(CLI::App& app);
 void add_topo_commands(CLI::App& app);
+void add_simulate_command(CLI::App& app);
 
 }  // namespace epsim::cli
