@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(tmp);
   std::printf("%5s %-10s %10s %10s %9s %9s %12s %10s %8s\n", "EP", "network", "prepare_s", "simulate_s", "tasks",
               "events", "iteration_ms", "peak_MiB", "growth");
-  for (const std::string net : {std::string("analytical"), std::string("flow")}) {
+  for (const std::string& net : {std::string("analytical"), std::string("flow")}) {
     if (networks.find(net) == std::string::npos) continue;
     double previous = 0;
     for (int ep = 32; ep <= max_ep; ep *= 2) {

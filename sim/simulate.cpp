@@ -1,6 +1,7 @@
 #include "sim/simulate.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include "common/error.hpp"
@@ -74,7 +75,10 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
   auto net = make_network_model(r.network, sim, *in.topology, *in.routes);
   StreamExecutor ex(p.gpus(), r.overlap_slowdown, Time::from_ps_rounded(opt.exchange_overhead_us * 1e6));
   build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks}, ex);
-  ex.run(sim, net.get());
+  std::unique_ptr<ClosedFormExchange> closed;
+  if (r.network == "analytical" && opt.closed_form_analytical)
+    closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);
+  ex.run(sim, net.get(), closed.get());
   r.events = sim.events_executed();
   r.tasks = ex.num_tasks();
   r.iteration = ex.makespan();
@@ -164,7 +168,7 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
   }
 
   // Links.
-  const auto& lb = net->link_bytes();
+  const auto& lb = closed ? closed->link_bytes() : net->link_bytes();
   for (std::size_t i = 0; i < lb.size(); ++i)
     if (lb[i] > 0 && (r.busiest_link < 0 || lb[i] > r.busiest_link_bytes)) {
       r.busiest_link = static_cast<int>(i);

@@ -22,6 +22,9 @@ struct SimulateOptions {
   /// for DeepEP-style kernels; it is what makes splitting an exchange into chunks cost latency.
   double exchange_overhead_us = 8.4;
   std::vector<int> trace_gpus = {0, 1};      ///< GPUs whose streams are kept for the trace
+  /// With the analytical network, evaluate exchanges in closed form (one event per GPU instead of
+  /// one per transfer; identical times). false: go through AnalyticalNetwork (tests compare both).
+  bool closed_form_analytical = true;
 };
 
 /// One layer, at the critical GPU (the one whose compute stream finishes last), summed over

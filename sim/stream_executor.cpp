@@ -81,9 +81,10 @@ int StreamExecutor::add(TaskSpec spec) {
   return id;
 }
 
-void StreamExecutor::run(Simulator& sim, NetworkModel* net) {
+void StreamExecutor::run(Simulator& sim, NetworkModel* net, ClosedFormExchange* closed_form) {
   sim_ = &sim;
   net_ = net;
+  closed_form_ = closed_form;
   for (Task& t : tasks_)
     std::stable_sort(t.dependents.begin(), t.dependents.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -160,6 +161,30 @@ void StreamExecutor::start_exchange_transfers(int task) {
   std::vector<int> index(static_cast<std::size_t>(num_gpus_), -1);
   for (std::size_t i = 0; i < t.spec.gpus.size(); ++i) index[static_cast<std::size_t>(t.spec.gpus[i])] = static_cast<int>(i);
   std::vector<Transfer> all = t.spec.make_transfers();
+  if (closed_form_ != nullptr) {
+    // Closed form: each participant finishes at the latest arrival of its transfers (in or out).
+    closed_form_->arrival_offsets(all, offsets_);
+    std::vector<Time> done(t.spec.gpus.size(), Time());
+    for (std::size_t k = 0; k < all.size(); ++k) {
+      const Transfer& tr = all[k];
+      int si = index[static_cast<std::size_t>(tr.src_gpu)], di = index[static_cast<std::size_t>(tr.dst_gpu)];
+      if (si < 0 || di < 0) throw std::invalid_argument("StreamExecutor: transfer between non-participants");
+      if (tr.src_gpu == tr.dst_gpu || !(tr.bytes > 0)) continue;
+      GpuCounters& c = counters_[static_cast<std::size_t>(tr.dst_gpu)];
+      if (t.spec.op == OpKind::dispatch) c.received_bytes_dispatch += tr.bytes;
+      else if (t.spec.op == OpKind::combine) c.received_bytes_combine += tr.bytes;
+      else c.received_bytes_other += tr.bytes;
+      done[static_cast<std::size_t>(si)] = std::max(done[static_cast<std::size_t>(si)], offsets_[k]);
+      done[static_cast<std::size_t>(di)] = std::max(done[static_cast<std::size_t>(di)], offsets_[k]);
+    }
+    const Time now = sim_->now();
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      int g = t.spec.gpus[i];
+      if (done[i] == Time()) finish_on(task, g);
+      else sim_->schedule(now + done[i], Simulator::kDefaultPriority, [this, task, g] { finish_on(task, g); });
+    }
+    return;
+  }
   auto run = std::make_unique<ExchangeRun>();
   run->task = task;
   run->outstanding.assign(t.spec.gpus.size(), 0);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/closed_form_exchange.hpp"
 #include "sim/network_model.hpp"
 #include "sim/simulator.hpp"
 #include "sim/time.hpp"
@@ -97,9 +98,11 @@ class StreamExecutor {
   int add(TaskSpec spec);
 
   /// Run the graph to completion on `sim` (which must be fresh: now() == 0). `net` may be null when
-  /// the graph has no exchange. Throws std::logic_error when tasks never start (a dependency cycle
-  /// through stream order), std::invalid_argument from the network model.
-  void run(Simulator& sim, NetworkModel* net);
+  /// the graph has no exchange. When `closed_form` is given, exchanges use it instead of `net` (one
+  /// event per participant GPU instead of one per transfer; same times as the analytical model).
+  /// Throws std::logic_error when tasks never start (a dependency cycle through stream order),
+  /// std::invalid_argument from the network model.
+  void run(Simulator& sim, NetworkModel* net, ClosedFormExchange* closed_form = nullptr);
 
   int num_tasks() const { return static_cast<int>(tasks_.size()); }
   int num_gpus() const { return num_gpus_; }
@@ -173,6 +176,8 @@ class StreamExecutor {
   std::vector<std::unique_ptr<ExchangeRun>> exchanges_;
   Simulator* sim_ = nullptr;
   NetworkModel* net_ = nullptr;
+  ClosedFormExchange* closed_form_ = nullptr;
+  std::vector<Time> offsets_;  ///< scratch of the closed form
   int cause_ = -1;
   int finished_ = 0;
   Time makespan_;

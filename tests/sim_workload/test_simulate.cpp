@@ -120,6 +120,23 @@ TEST_CASE("flow and analytical networks agree on an uncontended iteration shape"
   CHECK(a.iteration.to_us() < 2 * b.iteration.to_us());
 }
 
+TEST_CASE("the closed-form analytical exchanges give the AnalyticalNetwork's times", "[simulate]") {
+  Scenario s = ep16_scenario();
+  s.phase.micro_batches = 2;
+  ScenarioInputs in = prepare_scenario(s);
+  for (ScheduleKind sched : {ScheduleKind::serial, ScheduleKind::overlap, ScheduleKind::two_batch}) {
+    SimulateOptions a, b;
+    a.schedule = b.schedule = sched;
+    b.closed_form_analytical = false;
+    SimulationResult ra = simulate(in, a), rb = simulate(in, b);
+    CAPTURE(to_string(sched));
+    CHECK(ra.iteration == rb.iteration);
+    CHECK(ra.busiest_link_bytes == Approx(rb.busiest_link_bytes));
+    CHECK(ra.gpus[3].dispatch_received_bytes == Approx(rb.gpus[3].dispatch_received_bytes));
+    CHECK(ra.events < rb.events);
+  }
+}
+
 TEST_CASE("reports and traces are deterministic", "[simulate]") {
   ScenarioInputs in = prepare_scenario(ep16_scenario());
   SimulateOptions o;
