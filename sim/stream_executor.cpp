@@ -163,7 +163,7 @@ void StreamExecutor::start_exchange_transfers(int task) {
   std::vector<Transfer> all = t.spec.make_transfers();
   if (closed_form_ != nullptr) {
     // Closed form: each participant finishes at the latest arrival of its transfers (in or out).
-    closed_form_->arrival_offsets(all, offsets_);
+    closed_form_->arrival_offsets(all, offsets_, t.spec.shape_key, t.spec.shape_scale);
     std::vector<Time> done(t.spec.gpus.size(), Time());
     for (std::size_t k = 0; k < all.size(); ++k) {
       const Transfer& tr = all[k];

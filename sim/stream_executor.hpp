@@ -65,6 +65,10 @@ struct TaskSpec {
   /// exchange only: builds the transfers when the task starts (keeps the graph small). Transfers
   /// between GPUs that are not participants are an error (std::invalid_argument).
   std::function<std::vector<Transfer>()> make_transfers;
+  /// exchange only, optional: transfers are shape_scale x those of every exchange with the same
+  /// non-null shape_key (same order); lets the closed-form network reuse its route scan.
+  const void* shape_key = nullptr;
+  double shape_scale = 1.0;
   bool occupies_streams = true;  ///< exchange only: false = no stream (PP sends on their own stream)
   std::vector<TaskDep> deps;
 };

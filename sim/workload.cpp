@@ -100,6 +100,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
       if (c.gpu_tokens[static_cast<std::size_t>(r)] > 0)
         c.expert_chunk[static_cast<std::size_t>(r)] = us(cm.expert_ffn_time_us(local, expert_model, s.precision));
     }
+    c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
@@ -186,8 +187,11 @@ class Builder {
     t.chunk = chunk;
     t.gpus = iota_gpus(base_, n_);
     t.deps = std::move(deps);
-    auto tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
+    auto tokens = c.shared_tokens;
     const bool dispatch = op == OpKind::dispatch;
+    // Shape: the layer's tokens and the direction (dispatch and combine are distinct shapes).
+    t.shape_key = static_cast<const void*>(reinterpret_cast<const char*>(tokens.get()) + (dispatch ? 0 : 1));
+    t.shape_scale = fraction;
     const double scale = (dispatch ? c.dispatch_bytes_per_token : c.combine_bytes_per_token) * fraction / p_.ep;
     const int base = base_, ep = p_.ep;
     t.make_transfers = [tokens, scale, base, ep, dispatch] {

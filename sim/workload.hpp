@@ -3,6 +3,7 @@
 // layer and micro-batch attention (+ TP all-reduce), gate, dispatch, routed experts, shared experts,
 // combine; dense layers; pipeline stages with activation sends; training backward and gradient sync.
 // The schedule (serial / overlap / two-batch) decides dependencies and issue order.
+#include <memory>
 #include <vector>
 
 #include "sim/collectives.hpp"
@@ -23,6 +24,8 @@ struct LayerCosts {
   Time dense_ffn;         ///< dense layers only
   std::vector<Time> expert_chunk;  ///< per EP rank: routed-expert GEMMs of one chunk of the dispatch
   std::vector<double> gpu_tokens;  ///< per EP rank: token-expert pairs it computes (whole micro-batch)
+  /// gpu_tokens shared by the layer's exchanges (their transfer generators and shape key).
+  std::shared_ptr<const std::vector<double>> shared_tokens;
   double dispatch_bytes_per_token = 0;
   double combine_bytes_per_token = 0;
 };
