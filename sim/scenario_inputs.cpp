@@ -83,6 +83,9 @@ ScenarioInputs prepare_scenario(const Scenario& s) {
     throw InputError(f, "/parallel/ep", fmt::format("at most the {} expert slots", slots_total));
   if (s.phase.kind != PhaseKind::decode && s.phase.micro_batches > s.phase.sequence_length * s.phase.batch)
     throw InputError(f, "/phase/micro_batches", "at most the tokens of the batch");
+  if (s.phase.kind == PhaseKind::decode && s.phase.micro_batches > s.phase.batch)
+    throw InputError(f, "/phase/micro_batches",
+                     fmt::format("at most batch_per_gpu ({}): a decode micro-batch holds whole sequences", s.phase.batch));
 
   GpuSpec gpu = gpu_spec(s.gpu);
   const int slots_per_gpu = p.ep > 1 ? slots_total / p.ep : model.num_experts;
