@@ -1,6 +1,7 @@
 #include "sim/closed_form_exchange.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace epsim {
 
@@ -87,6 +88,84 @@ void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers,
   for (std::size_t i = 0; i < transfers.size(); ++i)
     if (s.worst_ps[i] > 0) out[i] = s.latency[i] + Time::from_ps_ceil(ratio == 1.0 ? s.worst_ps[i] : s.worst_ps[i] * ratio);
   for (const auto& [l, b] : s.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += ratio == 1.0 ? b : b * ratio;
+}
+
+const ClosedFormExchange::Rows& ClosedFormExchange::rows(int base, int n) {
+  for (const Rows& r : rows_)
+    if (r.base == base && r.n == n) return r;
+  Rows r;
+  r.base = base;
+  r.n = n;
+  r.into.resize(static_cast<std::size_t>(n));
+  r.out_of.resize(static_cast<std::size_t>(n));
+  std::vector<int> pos(bandwidth_Bps_.size(), -1);
+  auto build = [&](std::vector<RowEntry>& row, auto pair_of) {
+    for (int k = 0; k < n; ++k) {
+      auto [src, dst] = pair_of(k);
+      if (src == dst) continue;
+      Time lat = detail::route_latency(routes_, src, dst);
+      for (const RouteHop& h : routes_.route(src, dst)) {
+        int& p = pos[static_cast<std::size_t>(h.link)];
+        if (p < 0) {
+          p = static_cast<int>(row.size());
+          row.push_back(RowEntry{h.link, 0.0, lat});
+        }
+        RowEntry& e = row[static_cast<std::size_t>(p)];
+        e.share += static_cast<double>(h.fraction);
+        e.latency = std::max(e.latency, lat);
+      }
+    }
+    for (const RowEntry& e : row) pos[static_cast<std::size_t>(e.link)] = -1;
+  };
+  for (int g = 0; g < n; ++g) {
+    build(r.into[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + k, base + g); });
+    build(r.out_of[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + g, base + k); });
+  }
+  rows_.push_back(std::move(r));
+  return rows_.back();
+}
+
+bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base,
+                                    std::vector<Time>& done, std::vector<double>& received) {
+  const int n = static_cast<int>(tokens.size());
+  if (base < 0 || base + n > routes_.num_gpus() || !(scale > 0) || !std::isfinite(scale)) return false;
+  for (double t : tokens)
+    if (!(t > 0) || !std::isfinite(t)) return false;
+  const Rows& r = rows(base, n);
+  // B_l: dispatch sends tokens[d] x scale into every d; combine sends it out of every d.
+  for (int d = 0; d < n; ++d) {
+    const double b = tokens[static_cast<std::size_t>(d)] * scale;
+    for (const RowEntry& e : (dispatch ? r.into : r.out_of)[static_cast<std::size_t>(d)]) {
+      auto l = static_cast<std::size_t>(e.link);
+      if (exchange_bytes_[l] == 0) touched_.push_back(e.link);
+      exchange_bytes_[l] += b * e.share;
+    }
+  }
+  w_time_.assign(bandwidth_Bps_.size(), Time());
+  for (int l : touched_) {
+    auto k = static_cast<std::size_t>(l);
+    w_time_[k] = Time::from_ps_ceil(exchange_bytes_[k] * 1e12 / bandwidth_Bps_[k]);  // ceil is monotone
+  }
+  done.assign(static_cast<std::size_t>(n), Time());
+  received.assign(static_cast<std::size_t>(n), 0.0);
+  double total = 0;
+  for (double t : tokens) total += t * scale;
+  for (int g = 0; g < n; ++g) {
+    Time worst;
+    for (const auto* row : {&r.into[static_cast<std::size_t>(g)], &r.out_of[static_cast<std::size_t>(g)]})
+      for (const RowEntry& e : *row)
+        worst = std::max(worst, Time::ps(e.latency.count_ps() + w_time_[static_cast<std::size_t>(e.link)].count_ps()));
+    done[static_cast<std::size_t>(g)] = worst;
+    const double own = tokens[static_cast<std::size_t>(g)] * scale;
+    received[static_cast<std::size_t>(g)] = dispatch ? own * (n - 1) : total - own;
+  }
+  for (int l : touched_) {
+    auto k = static_cast<std::size_t>(l);
+    link_bytes_[k] += exchange_bytes_[k];
+    exchange_bytes_[k] = 0;
+  }
+  touched_.clear();
+  return true;
 }
 
 }  // namespace epsim

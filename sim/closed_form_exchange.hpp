@@ -28,6 +28,15 @@ class ClosedFormExchange {
   /// B_l and every max_l B_l / bandwidth_l scale linearly. Identical to arrival_offsets when the
   /// scales are equal.
   void arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out, const void* shape, double scale);
+  /// An EP all-to-all among GPU ranks base..base+n-1 with bytes(a -> b) = tokens[b] x scale for
+  /// dispatch (a != b) and bytes(b -> a) = tokens[b] x scale for combine. Writes done[i] = offset at
+  /// which rank base+i has sent and received everything and received[i] = bytes it received.
+  /// Uses per-rank aggregated rows (link share, slowest route latency through the link), built once
+  /// per base: O(n x row) per exchange instead of O(n^2 x hops); the same times as the per-transfer
+  /// form because max over pairs and links commute (up to float summation order in B_l). Returns
+  /// false (and does nothing) when some tokens[b] is 0 (the rows would include absent transfers).
+  bool all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base, std::vector<Time>& done,
+                  std::vector<double>& received);
   /// Bytes carried so far by each link.
   const std::vector<double>& link_bytes() const { return link_bytes_; }
 
@@ -46,6 +55,19 @@ class ClosedFormExchange {
     std::vector<std::pair<int, double>> link_bytes;  ///< at `scale`
   };
   std::vector<Shape> shapes_;  ///< most recent last
+  struct RowEntry {
+    int link = 0;
+    double share = 0;  ///< sum over the rank's pairs of the fraction of the pair's bytes on the link
+    Time latency;      ///< slowest route latency among those pairs
+  };
+  struct Rows {
+    int base = 0;
+    int n = 0;
+    std::vector<std::vector<RowEntry>> into, out_of;
+  };
+  const Rows& rows(int base, int n);
+  std::vector<Rows> rows_;
+  std::vector<Time> w_time_;  ///< scratch: ceil(B_l / bandwidth_l) per link
 };
 
 }  // namespace epsim

@@ -160,6 +160,25 @@ void StreamExecutor::start_exchange_transfers(int task) {
   Task& t = tasks_[static_cast<std::size_t>(task)];
   std::vector<int> index(static_cast<std::size_t>(num_gpus_), -1);
   for (std::size_t i = 0; i < t.spec.gpus.size(); ++i) index[static_cast<std::size_t>(t.spec.gpus[i])] = static_cast<int>(i);
+  if (closed_form_ != nullptr && t.spec.a2a_tokens) {
+    std::vector<Time> done;
+    std::vector<double> received;
+    if (closed_form_->all_to_all(*t.spec.a2a_tokens, t.spec.a2a_scale, t.spec.a2a_dispatch, t.spec.gpus.front(), done,
+                                 received)) {
+      const Time now = sim_->now();
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        int g = t.spec.gpus[i];
+        GpuCounters& c = counters_[static_cast<std::size_t>(g)];
+        (t.spec.op == OpKind::dispatch ? c.received_bytes_dispatch : c.received_bytes_combine) += received[i];
+      }
+      for (std::size_t i = 0; i < done.size(); ++i) {
+        int g = t.spec.gpus[i];
+        if (done[i] == Time()) finish_on(task, g);
+        else sim_->schedule(now + done[i], Simulator::kDefaultPriority, [this, task, g] { finish_on(task, g); });
+      }
+      return;
+    }
+  }
   std::vector<Transfer> all = t.spec.make_transfers();
   if (closed_form_ != nullptr) {
     // Closed form: each participant finishes at the latest arrival of its transfers (in or out).

@@ -68,6 +68,12 @@ struct TaskSpec {
   /// exchange only, optional: transfers are shape_scale x those of every exchange with the same
   /// non-null shape_key (same order); lets the closed-form network reuse its route scan.
   const void* shape_key = nullptr;
+  /// exchange only, optional: the transfers are an EP all-to-all among gpus (consecutive ranks from
+  /// gpus.front()) with bytes per pair = (*a2a_tokens)[receiver or sender of the tokens] x a2a_scale
+  /// (ClosedFormExchange::all_to_all); lets the closed form skip generating transfers.
+  std::shared_ptr<const std::vector<double>> a2a_tokens;
+  double a2a_scale = 0;
+  bool a2a_dispatch = true;
   double shape_scale = 1.0;
   bool occupies_streams = true;  ///< exchange only: false = no stream (PP sends on their own stream)
   std::vector<TaskDep> deps;

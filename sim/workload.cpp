@@ -193,6 +193,9 @@ class Builder {
     t.shape_key = static_cast<const void*>(reinterpret_cast<const char*>(tokens.get()) + (dispatch ? 0 : 1));
     t.shape_scale = fraction;
     const double scale = (dispatch ? c.dispatch_bytes_per_token : c.combine_bytes_per_token) * fraction / p_.ep;
+    t.a2a_tokens = tokens;
+    t.a2a_scale = scale;
+    t.a2a_dispatch = dispatch;
     const int base = base_, ep = p_.ep;
     t.make_transfers = [tokens, scale, base, ep, dispatch] {
       std::vector<Transfer> out;
