@@ -66,6 +66,16 @@ class ClosedFormExchange {
     std::vector<std::vector<RowEntry>> into, out_of;
   };
   const Rows& rows(int base, int n);
+  struct A2aResult {  ///< a recent all_to_all (the micro-batches of a layer repeat it exactly)
+    const std::vector<double>* tokens = nullptr;
+    double scale = 0;
+    bool dispatch = true;
+    int base = 0;
+    std::vector<Time> done;
+    std::vector<double> received;
+    std::vector<std::pair<int, double>> link_bytes;
+  };
+  std::vector<A2aResult> recent_;  ///< at most 4, most recent last
   std::vector<Rows> rows_;
   std::vector<Time> w_time_;  ///< scratch: ceil(B_l / bandwidth_l) per link
 };
