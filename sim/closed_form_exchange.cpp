@@ -1,0 +1,182 @@
+#include "sim/closed_form_exchange.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace epsim {
+
+ClosedFormExchange::ClosedFormExchange(const Topology& topology, const RouteTable& routes) : routes_(routes) {
+  for (const Link& l : topology.links()) bandwidth_Bps_.push_back(l.bandwidth_GBps * 1e9);
+  link_bytes_.assign(bandwidth_Bps_.size(), 0.0);
+  exchange_bytes_.assign(bandwidth_Bps_.size(), 0.0);
+}
+
+void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out) {
+  detail::validate_transfers(transfers, routes_);
+  out.assign(transfers.size(), Time());
+  for (const Transfer& t : transfers) {
+    if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
+    for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
+      auto l = static_cast<std::size_t>(h.link);
+      if (exchange_bytes_[l] == 0) touched_.push_back(h.link);
+      exchange_bytes_[l] += t.bytes * static_cast<double>(h.fraction);
+    }
+  }
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    const Transfer& t = transfers[i];
+    if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
+    double worst_ps = 0;
+    for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
+      auto l = static_cast<std::size_t>(h.link);
+      worst_ps = std::max(worst_ps, exchange_bytes_[l] * 1e12 / bandwidth_Bps_[l]);
+    }
+    out[i] = detail::route_latency(routes_, t.src_gpu, t.dst_gpu) + Time::from_ps_ceil(worst_ps);
+  }
+  for (int l : touched_) {
+    auto k = static_cast<std::size_t>(l);
+    link_bytes_[k] += exchange_bytes_[k];
+    exchange_bytes_[k] = 0;
+  }
+  touched_.clear();
+}
+
+void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out,
+                                         const void* shape, double scale) {
+  if (shape == nullptr || !(scale > 0)) return arrival_offsets(transfers, out);
+  auto it = std::find_if(shapes_.begin(), shapes_.end(),
+                         [&](const Shape& s) { return s.key == shape && s.transfers == transfers.size(); });
+  if (it == shapes_.end()) {
+    detail::validate_transfers(transfers, routes_);
+    Shape s;
+    s.key = shape;
+    s.scale = scale;
+    s.transfers = transfers.size();
+    for (const Transfer& t : transfers) {
+      if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
+      for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
+        auto l = static_cast<std::size_t>(h.link);
+        if (exchange_bytes_[l] == 0) touched_.push_back(h.link);
+        exchange_bytes_[l] += t.bytes * static_cast<double>(h.fraction);
+      }
+    }
+    s.worst_ps.assign(transfers.size(), 0.0);
+    s.latency.assign(transfers.size(), Time());
+    for (std::size_t i = 0; i < transfers.size(); ++i) {
+      const Transfer& t = transfers[i];
+      if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
+      double worst_ps = 0;
+      for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
+        auto l = static_cast<std::size_t>(h.link);
+        worst_ps = std::max(worst_ps, exchange_bytes_[l] * 1e12 / bandwidth_Bps_[l]);
+      }
+      s.worst_ps[i] = worst_ps;
+      s.latency[i] = detail::route_latency(routes_, t.src_gpu, t.dst_gpu);
+    }
+    for (int l : touched_) {
+      auto k = static_cast<std::size_t>(l);
+      s.link_bytes.emplace_back(l, exchange_bytes_[k]);
+      exchange_bytes_[k] = 0;
+    }
+    touched_.clear();
+    if (shapes_.size() == 4) shapes_.erase(shapes_.begin());
+    shapes_.push_back(std::move(s));
+    it = shapes_.end() - 1;
+  }
+  const Shape& s = *it;
+  const double ratio = scale / s.scale;
+  out.assign(transfers.size(), Time());
+  for (std::size_t i = 0; i < transfers.size(); ++i)
+    if (s.worst_ps[i] > 0) out[i] = s.latency[i] + Time::from_ps_ceil(ratio == 1.0 ? s.worst_ps[i] : s.worst_ps[i] * ratio);
+  for (const auto& [l, b] : s.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += ratio == 1.0 ? b : b * ratio;
+}
+
+const ClosedFormExchange::Rows& ClosedFormExchange::rows(int base, int n) {
+  for (const Rows& r : rows_)
+    if (r.base == base && r.n == n) return r;
+  Rows r;
+  r.base = base;
+  r.n = n;
+  r.into.resize(static_cast<std::size_t>(n));
+  r.out_of.resize(static_cast<std::size_t>(n));
+  std::vector<int> pos(bandwidth_Bps_.size(), -1);
+  auto build = [&](std::vector<RowEntry>& row, auto pair_of) {
+    for (int k = 0; k < n; ++k) {
+      auto [src, dst] = pair_of(k);
+      if (src == dst) continue;
+      Time lat = detail::route_latency(routes_, src, dst);
+      for (const RouteHop& h : routes_.route(src, dst)) {
+        int& p = pos[static_cast<std::size_t>(h.link)];
+        if (p < 0) {
+          p = static_cast<int>(row.size());
+          row.push_back(RowEntry{h.link, 0.0, lat});
+        }
+        RowEntry& e = row[static_cast<std::size_t>(p)];
+        e.share += static_cast<double>(h.fraction);
+        e.latency = std::max(e.latency, lat);
+      }
+    }
+    for (const RowEntry& e : row) pos[static_cast<std::size_t>(e.link)] = -1;
+  };
+  for (int g = 0; g < n; ++g) {
+    build(r.into[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + k, base + g); });
+    build(r.out_of[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + g, base + k); });
+  }
+  rows_.push_back(std::move(r));
+  return rows_.back();
+}
+
+bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base,
+                                    std::vector<Time>& done, std::vector<double>& received) {
+  const int n = static_cast<int>(tokens.size());
+  if (base < 0 || base + n > routes_.num_gpus() || !(scale > 0) || !std::isfinite(scale)) return false;
+  for (double t : tokens)
+    if (!(t > 0) || !std::isfinite(t)) return false;
+  for (const A2aResult& a : recent_)
+    if (a.tokens == &tokens && a.scale == scale && a.dispatch == dispatch && a.base == base) {
+      done = a.done;
+      received = a.received;
+      for (const auto& [l, b] : a.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += b;
+      return true;
+    }
+  const Rows& r = rows(base, n);
+  // B_l: dispatch sends tokens[d] x scale into every d; combine sends it out of every d.
+  for (int d = 0; d < n; ++d) {
+    const double b = tokens[static_cast<std::size_t>(d)] * scale;
+    for (const RowEntry& e : (dispatch ? r.into : r.out_of)[static_cast<std::size_t>(d)]) {
+      auto l = static_cast<std::size_t>(e.link);
+      if (exchange_bytes_[l] == 0) touched_.push_back(e.link);
+      exchange_bytes_[l] += b * e.share;
+    }
+  }
+  w_time_.assign(bandwidth_Bps_.size(), Time());
+  for (int l : touched_) {
+    auto k = static_cast<std::size_t>(l);
+    w_time_[k] = Time::from_ps_ceil(exchange_bytes_[k] * 1e12 / bandwidth_Bps_[k]);  // ceil is monotone
+  }
+  done.assign(static_cast<std::size_t>(n), Time());
+  received.assign(static_cast<std::size_t>(n), 0.0);
+  double total = 0;
+  for (double t : tokens) total += t * scale;
+  for (int g = 0; g < n; ++g) {
+    Time worst;
+    for (const auto* row : {&r.into[static_cast<std::size_t>(g)], &r.out_of[static_cast<std::size_t>(g)]})
+      for (const RowEntry& e : *row)
+        worst = std::max(worst, Time::ps(e.latency.count_ps() + w_time_[static_cast<std::size_t>(e.link)].count_ps()));
+    done[static_cast<std::size_t>(g)] = worst;
+    const double own = tokens[static_cast<std::size_t>(g)] * scale;
+    received[static_cast<std::size_t>(g)] = dispatch ? own * (n - 1) : total - own;
+  }
+  A2aResult keep{&tokens, scale, dispatch, base, done, received, {}};
+  for (int l : touched_) {
+    auto k = static_cast<std::size_t>(l);
+    link_bytes_[k] += exchange_bytes_[k];
+    keep.link_bytes.emplace_back(l, exchange_bytes_[k]);
+    exchange_bytes_[k] = 0;
+  }
+  touched_.clear();
+  if (recent_.size() == 4) recent_.erase(recent_.begin());
+  recent_.push_back(std::move(keep));
+  return true;
+}
+
+}  // namespace epsim

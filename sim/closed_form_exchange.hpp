@@ -1,0 +1,83 @@
+#pragma once
+// The analytical network's closed form (sim/analytical_network.hpp) evaluated directly, without one
+// simulator event per transfer: the fast path of `epsim simulate --network analytical`, where an
+// all-to-all of G GPUs has G (G - 1) transfers but the workload only needs each GPU's completion.
+#include <vector>
+
+#include "sim/network_model.hpp"
+#include "sim/time.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+/// Per exchange: B_l = sum over transfers t of bytes_t x fraction_{t,l}; transfer t arrives after
+/// route_latency(t) + ceil(max_{l in route(t)} B_l / (bandwidth_l x 1e9)) (ps), exactly as
+/// AnalyticalNetwork schedules it. Cost O(total route hops); no events. Not thread-safe (scratch).
+class ClosedFormExchange {
+ public:
+  /// topology and routes must outlive the object.
+  ClosedFormExchange(const Topology& topology, const RouteTable& routes);
+  /// out[i] = arrival offset of transfers[i] from the exchange start (0 for src == dst or 0 bytes).
+  /// Adds the exchange's bytes to link_bytes(). Throws std::invalid_argument like
+  /// NetworkModel::start_exchange on a rank out of range or bad bytes.
+  void arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out);
+  /// The same for an exchange whose transfers are `scale` x those of a shape named `shape` (a non-null
+  /// key, same transfer order, e.g. the micro-batches and chunks of one layer's dispatch): the route
+  /// scan is done once per shape (the last 4 shapes are kept) and later instances cost O(transfers):
+  /// B_l and every max_l B_l / bandwidth_l scale linearly. Identical to arrival_offsets when the
+  /// scales are equal.
+  void arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out, const void* shape, double scale);
+  /// An EP all-to-all among GPU ranks base..base+n-1 with bytes(a -> b) = tokens[b] x scale for
+  /// dispatch (a != b) and bytes(b -> a) = tokens[b] x scale for combine. Writes done[i] = offset at
+  /// which rank base+i has sent and received everything and received[i] = bytes it received.
+  /// Uses per-rank aggregated rows (link share, slowest route latency through the link), built once
+  /// per base: O(n x row) per exchange instead of O(n^2 x hops); the same times as the per-transfer
+  /// form because max over pairs and links commute (up to float summation order in B_l). Returns
+  /// false (and does nothing) when some tokens[b] is 0 (the rows would include absent transfers).
+  bool all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base, std::vector<Time>& done,
+                  std::vector<double>& received);
+  /// Bytes carried so far by each link.
+  const std::vector<double>& link_bytes() const { return link_bytes_; }
+
+ private:
+  const RouteTable& routes_;
+  std::vector<double> bandwidth_Bps_;
+  std::vector<double> link_bytes_;
+  std::vector<double> exchange_bytes_;  ///< scratch, zero between calls
+  std::vector<int> touched_;
+  struct Shape {
+    const void* key = nullptr;
+    double scale = 0;
+    std::size_t transfers = 0;
+    std::vector<double> worst_ps;   ///< per transfer, at `scale`
+    std::vector<Time> latency;      ///< per transfer
+    std::vector<std::pair<int, double>> link_bytes;  ///< at `scale`
+  };
+  std::vector<Shape> shapes_;  ///< most recent last
+  struct RowEntry {
+    int link = 0;
+    double share = 0;  ///< sum over the rank's pairs of the fraction of the pair's bytes on the link
+    Time latency;      ///< slowest route latency among those pairs
+  };
+  struct Rows {
+    int base = 0;
+    int n = 0;
+    std::vector<std::vector<RowEntry>> into, out_of;
+  };
+  const Rows& rows(int base, int n);
+  struct A2aResult {  ///< a recent all_to_all (the micro-batches of a layer repeat it exactly)
+    const std::vector<double>* tokens = nullptr;
+    double scale = 0;
+    bool dispatch = true;
+    int base = 0;
+    std::vector<Time> done;
+    std::vector<double> received;
+    std::vector<std::pair<int, double>> link_bytes;
+  };
+  std::vector<A2aResult> recent_;  ///< at most 4, most recent last
+  std::vector<Rows> rows_;
+  std::vector<Time> w_time_;  ///< scratch: ceil(B_l / bandwidth_l) per link
+};
+
+}  // namespace epsim

@@ -1,0 +1,203 @@
+#include "sim/scenario.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "placement/algorithms.hpp"
+#include "placement/link_load.hpp"
+#include "placement/plan.hpp"
+#include "sim/attention_cost.hpp"
+#include "sim/calibration.hpp"
+#include "sim/gemm_efficiency.hpp"
+#include "sim/gpu_spec.hpp"
+#include "topology/topology_json.hpp"
+
+namespace epsim {
+
+double PhaseConfig::tokens_per_micro_batch() const {
+  double total = kind == PhaseKind::decode ? batch : sequence_length * batch;
+  return total / micro_batches;
+}
+
+ScheduleKind parse_schedule(std::string_view name) {
+  if (name == "serial") return ScheduleKind::serial;
+  if (name == "overlap") return ScheduleKind::overlap;
+  if (name == "two-batch") return ScheduleKind::two_batch;
+  throw UsageError(fmt::format("schedule '{}': expected serial, overlap or two-batch", name));
+}
+std::string_view to_string(ScheduleKind s) {
+  switch (s) {
+    case ScheduleKind::serial: return "serial";
+    case ScheduleKind::overlap: return "overlap";
+    case ScheduleKind::two_batch: return "two-batch";
+  }
+  return "serial";
+}
+std::string_view to_string(PhaseKind p) {
+  switch (p) {
+    case PhaseKind::prefill: return "prefill";
+    case PhaseKind::decode: return "decode";
+    case PhaseKind::training: return "training";
+  }
+  return "prefill";
+}
+std::string_view to_string(PipelineSchedule p) { return p == PipelineSchedule::gpipe ? "gpipe" : "1f1b"; }
+
+namespace {
+
+void reject_unknown_keys(const JsonCursor& c, const std::set<std::string>& allowed) {
+  c.require_object();
+  for (auto it = c.node().begin(); it != c.node().end(); ++it)
+    if (!allowed.count(it.key()))
+      c.at(it.key()).fail(fmt::format("a known field (unknown key '{}')", it.key()));
+}
+
+std::filesystem::path resolve(const JsonCursor& c, const std::string& key, const std::filesystem::path& base) {
+  if (!c.has(key)) return {};
+  std::filesystem::path p = c.at(key).as_string();
+  if (p.empty()) c.at(key).fail("a non-empty path");
+  return p.is_absolute() ? p : base / p;
+}
+
+template <typename T>
+T pick(const JsonCursor& c, const std::string& key, T fallback,
+       std::initializer_list<std::pair<const char*, T>> names) {
+  if (!c.has(key)) return fallback;
+  std::string v = c.at(key).as_string();
+  std::string list;
+  for (const auto& [n, t] : names) {
+    if (v == n) return t;
+    list += (list.empty() ? "" : ", ") + std::string(n);
+  }
+  c.at(key).fail("one of " + list);
+}
+
+}  // namespace
+
+Scenario scenario_from_json(const Json& doc, const std::string& file) {
+  JsonCursor root(doc, file);
+  reject_unknown_keys(root, {"schema", "name", "description", "topology", "model", "loads", "plan", "calibration", "gemm_efficiency",
+                             "parallel", "phase", "schedule", "chunks", "pipeline_schedule", "network", "routing",
+                             "gpu", "precision", "placement", "dispatch_bytes_per_element",
+                             "combine_bytes_per_element"});
+  if (root.at("schema").as_string() != kScenarioSchema) root.at("schema").fail(std::string("\"") + kScenarioSchema + "\"");
+  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+  Scenario s;
+  s.file = file;
+  s.topology = resolve(root, "topology", base);
+  if (s.topology.empty()) root.at("topology");  // throws: missing
+  s.model = resolve(root, "model", base);
+  if (s.model.empty()) root.at("model");
+  s.loads = resolve(root, "loads", base);
+  s.plan = resolve(root, "plan", base);
+  s.calibration = resolve(root, "calibration", base);
+  s.gemm_efficiency = resolve(root, "gemm_efficiency", base);
+  if (s.gemm_efficiency.empty()) root.at("gemm_efficiency");
+
+  JsonCursor par = root.at("parallel");
+  reject_unknown_keys(par, {"dp", "tp", "pp", "ep", "expert_tp"});
+  s.parallel.dp = static_cast<int>(par.int_or("dp", 1, 1, 1 << 20));
+  s.parallel.tp = static_cast<int>(par.int_or("tp", 1, 1, 1024));
+  s.parallel.pp = static_cast<int>(par.int_or("pp", 1, 1, 1024));
+  s.parallel.expert_tp = static_cast<int>(par.int_or("expert_tp", 1, 1, 1024));
+  s.parallel.ep = static_cast<int>(par.int_or("ep", s.parallel.dp * s.parallel.tp / s.parallel.expert_tp, 1, 1 << 20));
+  if (s.parallel.ep * s.parallel.expert_tp != s.parallel.dp * s.parallel.tp)
+    par.at("ep").fail(fmt::format("ep x expert_tp = dp x tp = {} (EP ranks are the attention GPUs of a stage)",
+                                  s.parallel.dp * s.parallel.tp));
+  if (s.parallel.expert_tp > 1 && s.parallel.ep > 1)
+    par.at("expert_tp").fail("expert_tp = 1 when ep > 1 (expert TP is modelled for ep = 1 only)");
+
+  JsonCursor ph = root.at("phase");
+  s.phase.kind = pick<PhaseKind>(ph, "kind", PhaseKind::prefill,
+                                 {{"prefill", PhaseKind::prefill}, {"decode", PhaseKind::decode},
+                                  {"training", PhaseKind::training}});
+  if (!ph.has("kind")) ph.at("kind");
+  s.phase.micro_batches = static_cast<int>(ph.int_or("micro_batches", 1, 1, 4096));
+  if (s.phase.kind == PhaseKind::decode) {
+    reject_unknown_keys(ph, {"kind", "batch_per_gpu", "context_length", "micro_batches"});
+    s.phase.batch = ph.at("batch_per_gpu").as_positive();
+    s.phase.context_length = ph.at("context_length").as_positive();
+  } else {
+    reject_unknown_keys(ph, {"kind", "tokens_per_gpu", "sequence_length", "batch", "micro_batches"});
+    if (ph.has("tokens_per_gpu")) {
+      double tokens = ph.at("tokens_per_gpu").as_positive();
+      s.phase.sequence_length = ph.has("sequence_length") ? ph.at("sequence_length").as_positive() : tokens;
+      s.phase.batch = tokens / s.phase.sequence_length;
+      if (ph.has("batch")) ph.at("batch").fail("either tokens_per_gpu or batch, not both");
+    } else {
+      s.phase.sequence_length = ph.at("sequence_length").as_positive();
+      s.phase.batch = ph.at("batch").as_positive();
+    }
+    // Training: tokens_per_gpu / batch are per micro-batch; store the replica's whole batch.
+    if (s.phase.kind == PhaseKind::training) s.phase.batch *= s.phase.micro_batches;
+  }
+
+  s.schedule = pick<ScheduleKind>(root, "schedule", ScheduleKind::overlap,
+                                  {{"serial", ScheduleKind::serial}, {"overlap", ScheduleKind::overlap},
+                                   {"two-batch", ScheduleKind::two_batch}});
+  s.chunks = static_cast<int>(root.int_or("chunks", 4, 1, 64));
+  s.pipeline = pick<PipelineSchedule>(root, "pipeline_schedule", PipelineSchedule::one_f_one_b,
+                                      {{"gpipe", PipelineSchedule::gpipe}, {"1f1b", PipelineSchedule::one_f_one_b}});
+  s.network = pick<std::string>(root, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}});
+  s.routing = pick<RoutingPolicy>(root, "routing", RoutingPolicy::shortest,
+                                  {{"shortest", RoutingPolicy::shortest}, {"pxn", RoutingPolicy::pxn}});
+  s.gpu = pick<std::string>(root, "gpu", "h100", {{"h100", "h100"}, {"h200", "h200"}, {"b200", "b200"}, {"h800", "h800"}});
+  s.precision = pick<Precision>(root, "precision", Precision::fp8, {{"fp8", Precision::fp8}, {"bf16", Precision::bf16}});
+  s.dispatch_bytes_per_element = root.number_or("dispatch_bytes_per_element", bytes_per_element(s.precision));
+  s.combine_bytes_per_element = root.number_or("combine_bytes_per_element", 2.0);
+  if (!(s.dispatch_bytes_per_element > 0)) root.at("dispatch_bytes_per_element").fail("a number > 0");
+  if (!(s.combine_bytes_per_element > 0)) root.at("combine_bytes_per_element").fail("a number > 0");
+  if (root.has("placement")) {
+    JsonCursor pl = root.at("placement");
+    reject_unknown_keys(pl, {"algorithm", "redundant"});
+    s.placement_algorithm = pl.string_or("algorithm", "greedy");
+    auto names = placement_algorithm_names();
+    if (std::find(names.begin(), names.end(), s.placement_algorithm) == names.end())
+      pl.at("algorithm").fail(fmt::format("one of {}", fmt::join(names, ", ")));
+    s.redundant = static_cast<int>(pl.int_or("redundant", 0, 0, 1 << 20));
+  }
+  if (s.schedule == ScheduleKind::two_batch && s.phase.micro_batches % 2 != 0)
+    ph.at("micro_batches").fail("an even number of micro-batches for schedule two-batch");
+  return s;
+}
+
+Scenario load_scenario(const std::filesystem::path& path) {
+  return scenario_from_json(read_json_file(path), path.string());
+}
+
+MemoryEstimate estimate_memory(const Scenario& s, const MoeModel& m, int slots_per_gpu) {
+  const ParallelConfig& p = s.parallel;
+  const double wb = bytes_per_element(s.precision);
+  const int layers_per_stage = (m.num_layers + p.pp - 1) / p.pp;
+  int moe_layers = 0;
+  for (int l = 0; l < std::min(layers_per_stage, m.num_layers); ++l) moe_layers += m.is_moe_layer(l) ? 1 : 0;
+  moe_layers = std::max(moe_layers, std::min(m.num_moe_layers(), layers_per_stage));
+  const int dense_layers = layers_per_stage - moe_layers;
+  MemoryEstimate e;
+  e.expert_weights = static_cast<double>(moe_layers) * slots_per_gpu * m.expert_weight_elements() * wb / p.expert_tp;
+  double shared = 3.0 * m.hidden_size * static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts;
+  double dense = 3.0 * m.hidden_size * static_cast<double>(m.dense_intermediate_size);
+  double gate = static_cast<double>(m.hidden_size) * m.num_experts;
+  e.other_weights = (layers_per_stage * attention_weight_elements(m) + moe_layers * (shared + gate) +
+                     dense_layers * dense) * wb / p.tp;
+  const double kv_per_token = kv_cache_bytes_per_token(m, 2.0) * layers_per_stage / p.tp;
+  if (s.phase.kind == PhaseKind::decode)
+    e.kv_cache = s.phase.batch * (s.phase.context_length + 1) * kv_per_token;
+  else
+    e.kv_cache = s.phase.sequence_length * s.phase.batch * kv_per_token;
+  // Activations in flight: a micro-batch's hidden states (BF16) x (top_k dispatched copies + 4 buffers);
+  // training keeps every layer's input of every micro-batch in flight (p of them under 1F1B).
+  double tokens = s.phase.tokens_per_micro_batch();
+  double per_layer = tokens * m.hidden_size * 2.0 * (m.top_k + 4);
+  double kept = s.phase.kind == PhaseKind::training
+                    ? layers_per_stage * std::min<double>(s.phase.micro_batches, p.pp) * tokens * m.hidden_size * 2.0 * 8
+                    : 0;
+  e.activations = 2 * per_layer + kept;
+  return e;
+}
+
+}  // namespace epsim

@@ -1,0 +1,121 @@
+#pragma once
+// Scenario files (schema "epsim.scenario/1", docs/formats.md): what `epsim simulate` replays, and the
+// inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
+// sweep) can share them.
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/json_input.hpp"
+#include "placement/expert_loads.hpp"
+#include "placement/moe_model.hpp"
+#include "placement/placement.hpp"
+#include "sim/collectives.hpp"
+#include "sim/compute_model.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+inline constexpr const char* kScenarioSchema = "epsim.scenario/1";
+
+/// Parallel layout. GPU rank of (stage, replica, tp rank) = stage x dp x tp + replica x tp + tp rank:
+/// a PP stage occupies dp x tp consecutive GPU ranks. Attention is data-parallel over dp replicas and
+/// tensor-parallel over tp GPUs; the MoE layers of a stage use its dp x tp GPUs as ep EP ranks of
+/// expert_tp GPUs each (ep x expert_tp = dp x tp).
+struct ParallelConfig {
+  int dp = 1;
+  int tp = 1;
+  int pp = 1;
+  int ep = 1;
+  int expert_tp = 1;
+  int gpus() const { return dp * tp * pp; }
+  int gpus_per_stage() const { return dp * tp; }
+};
+
+enum class PhaseKind { prefill, decode, training };
+enum class ScheduleKind { serial, overlap, two_batch };
+enum class PipelineSchedule { gpipe, one_f_one_b };
+
+/// The work of one iteration, per DP replica.
+struct PhaseConfig {
+  PhaseKind kind = PhaseKind::prefill;
+  double sequence_length = 0;  ///< prefill/training: tokens per sequence
+  double batch = 0;            ///< prefill: sequences per replica; decode: sequences per replica
+  double context_length = 0;   ///< decode: tokens already in the KV cache
+  int micro_batches = 1;       ///< the replica's batch is split into this many micro-batches
+  /// Tokens one replica processes in one micro-batch (prefill/training: sequence x batch / m;
+  /// decode: batch / m).
+  double tokens_per_micro_batch() const;
+};
+
+/// A parsed scenario file (paths already resolved against the scenario's folder).
+struct Scenario {
+  std::string file;                   ///< the scenario file (for messages)
+  std::filesystem::path topology;
+  std::filesystem::path model;
+  std::filesystem::path loads;        ///< empty: uniform loads
+  std::filesystem::path plan;         ///< empty: make_plan with placement_algorithm
+  std::filesystem::path calibration;  ///< empty: none
+  std::filesystem::path gemm_efficiency;  ///< DeepGEMM CSV of GEMM efficiency vs tokens per expert
+  ParallelConfig parallel;
+  PhaseConfig phase;
+  ScheduleKind schedule = ScheduleKind::overlap;
+  PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
+  std::string network = "analytical";  ///< "analytical" or "flow"
+  RoutingPolicy routing = RoutingPolicy::shortest;
+  std::string gpu = "h100";
+  Precision precision = Precision::fp8;
+  std::string placement_algorithm = "greedy";
+  int redundant = 0;                   ///< redundant expert slots when planning
+  int chunks = 4;                      ///< dispatch chunks of the overlap schedule
+  double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
+  double combine_bytes_per_element = 2.0;   ///< BF16 combine
+};
+
+ScheduleKind parse_schedule(std::string_view name);  ///< "serial" | "overlap" | "two-batch"; UsageError
+std::string_view to_string(ScheduleKind s);
+std::string_view to_string(PhaseKind p);
+std::string_view to_string(PipelineSchedule p);
+
+/// Parse a scenario document (paths relative to `file`'s folder). Checks the schema, types, names
+/// and ranges of every field; throws InputError naming file + JSON pointer. Cross-checks against the
+/// topology and model are done by prepare_scenario().
+Scenario scenario_from_json(const Json& doc, const std::string& file);
+/// Read and parse a scenario file. Throws InputError.
+Scenario load_scenario(const std::filesystem::path& path);
+
+/// Everything a simulation reads, loaded and validated once; immutable and shareable between threads.
+struct ScenarioInputs {
+  Scenario scenario;
+  std::shared_ptr<const Topology> topology;
+  std::shared_ptr<const RouteTable> routes;
+  MoeModel model;
+  ExpertLoads loads;  ///< per model layer; uniform (1 per expert) when the scenario names none
+  /// placement[layer] of every MoE layer (empty for dense layers), EP ranks 0..ep-1 of each stage.
+  std::vector<LayerPlacement> placement;
+  ComputeModel compute;
+  CollectiveParams collective_params;
+};
+
+/// Load the files of a scenario, plan the placement when none is given, and validate the whole:
+/// dp x tp x pp within the topology's GPUs, ep x expert_tp == dp x tp, (experts + redundant) % ep == 0,
+/// heads % tp == 0, micro-batches vs schedule, and memory per GPU (expert weights + attention weights
+/// + KV cache + activations <= HBM; suggests expert_tp when one expert does not fit). Throws
+/// InputError naming the scenario file and field.
+ScenarioInputs prepare_scenario(const Scenario& scenario);
+
+/// Memory one GPU needs, bytes (what prepare_scenario checks).
+struct MemoryEstimate {
+  double expert_weights = 0;
+  double other_weights = 0;  ///< attention, shared experts, dense FFN, gate (sharded by tp)
+  double kv_cache = 0;
+  double activations = 0;
+  double total() const { return expert_weights + other_weights + kv_cache + activations; }
+};
+/// Memory of the busiest GPU for a scenario and model. slots_per_gpu: expert slots of one EP rank.
+MemoryEstimate estimate_memory(const Scenario& scenario, const MoeModel& model, int slots_per_gpu);
+
+}  // namespace epsim

@@ -1,0 +1,199 @@
+#include "sim/simulate.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+
+#include "common/error.hpp"
+#include "sim/network_model.hpp"
+#include "sim/workload.hpp"
+
+namespace epsim {
+
+namespace {
+
+struct Split {
+  std::vector<StreamInterval> compute, comm;
+};
+
+Split split(const std::vector<StreamInterval>& all) {
+  Split s;
+  for (const StreamInterval& i : all) (i.comm ? s.comm : s.compute).push_back(i);
+  auto by_start = [](const StreamInterval& a, const StreamInterval& b) { return a.start < b.start; };
+  std::sort(s.compute.begin(), s.compute.end(), by_start);
+  std::sort(s.comm.begin(), s.comm.end(), by_start);
+  return s;
+}
+
+// For each communication interval, the part not covered by compute intervals (both lists sorted by
+// start, each without self-overlap). O(a + b).
+std::vector<Time> uncovered(const std::vector<StreamInterval>& comm, const std::vector<StreamInterval>& compute) {
+  std::vector<Time> out;
+  out.reserve(comm.size());
+  std::size_t j = 0;
+  for (const StreamInterval& c : comm) {
+    while (j < compute.size() && compute[j].end <= c.start) ++j;
+    Time covered;
+    for (std::size_t k = j; k < compute.size() && compute[k].start < c.end; ++k)
+      covered += std::min(c.end, compute[k].end) - std::max(c.start, compute[k].start);
+    out.push_back((c.end - c.start) - covered);
+  }
+  return out;
+}
+
+}  // namespace
+
+StreamMetrics stream_metrics(const StreamExecutor& ex, int gpu) {
+  Split s = split(ex.intervals(gpu));
+  StreamMetrics m;
+  for (const auto& i : s.compute) m.compute_busy += i.end - i.start;
+  for (const auto& i : s.comm) m.comm_busy += i.end - i.start;
+  for (Time t : uncovered(s.comm, s.compute)) m.exposed_comm += t;
+  return m;
+}
+
+SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) {
+  const Scenario& sc = in.scenario;
+  if (sc.phase.kind == PhaseKind::training)
+    throw InputError(sc.file, "/phase/kind", "prefill or decode (training is not simulated yet)");
+  const ParallelConfig& p = sc.parallel;
+  SimulationResult r;
+  r.scenario_file = sc.file;
+  r.phase = sc.phase.kind;
+  r.schedule = opt.schedule.value_or(sc.schedule);
+  r.network = opt.network.value_or(sc.network);
+  r.parallel = p;
+  r.micro_batches = sc.phase.micro_batches;
+  if (r.schedule == ScheduleKind::two_batch && r.micro_batches % 2 != 0)
+    throw InputError(sc.file, "/phase/micro_batches", "an even number of micro-batches for schedule two-batch");
+  r.chunks = (r.schedule == ScheduleKind::overlap && p.ep > 1) ? opt.chunks.value_or(sc.chunks) : 1;
+  r.overlap_slowdown = opt.overlap_slowdown.value_or(in.compute.overlap_slowdown());
+
+  CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
+  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks);
+  Simulator sim;
+  auto net = make_network_model(r.network, sim, *in.topology, *in.routes);
+  StreamExecutor ex(p.gpus(), r.overlap_slowdown, Time::from_ps_rounded(opt.exchange_overhead_us * 1e6));
+  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks}, ex);
+  std::unique_ptr<ClosedFormExchange> closed;
+  if (r.network == "analytical" && opt.closed_form_analytical)
+    closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);
+  ex.run(sim, net.get(), closed.get());
+  r.events = sim.events_executed();
+  r.tasks = ex.num_tasks();
+  r.iteration = ex.makespan();
+  const double T_s = r.iteration.to_seconds();
+
+  const PhaseConfig& ph = sc.phase;
+  r.tokens_per_iteration = p.dp * (ph.kind == PhaseKind::decode ? ph.batch : ph.batch * ph.sequence_length);
+  r.throughput_tokens_per_s = T_s > 0 ? r.tokens_per_iteration / T_s : 0;
+  r.throughput_tokens_per_s_per_gpu = r.throughput_tokens_per_s / p.gpus();
+  r.latency_name = ph.kind == PhaseKind::decode ? "tpot" : ph.kind == PhaseKind::prefill ? "ttft" : "step";
+  r.latency_ms = r.iteration.to_ms();
+  r.pipeline_bubble_fraction = static_cast<double>(p.pp - 1) / (r.micro_batches + p.pp - 1);
+
+  // Per GPU.
+  const int G = p.gpus();
+  std::vector<Time> last_end(static_cast<std::size_t>(G)), first_compute(static_cast<std::size_t>(G), Time::max());
+  for (int g = 0; g < G; ++g) {
+    GpuSummary s;
+    s.gpu = g;
+    StreamMetrics m = stream_metrics(ex, g);
+    s.compute_busy_us = m.compute_busy.to_us();
+    s.comm_busy_us = m.comm_busy.to_us();
+    s.compute_idle_us = (r.iteration - m.compute_busy).to_us();
+    for (const StreamInterval& i : ex.intervals(g)) {
+      last_end[static_cast<std::size_t>(g)] = std::max(last_end[static_cast<std::size_t>(g)], i.end);
+      if (!i.comm) first_compute[static_cast<std::size_t>(g)] = std::min(first_compute[static_cast<std::size_t>(g)], i.start);
+      if (ex.spec(i.task).op == OpKind::experts) s.expert_compute_us += (i.end - i.start).to_us();
+    }
+    s.dispatch_received_bytes = ex.counters(g).received_bytes_dispatch;
+    s.combine_received_bytes = ex.counters(g).received_bytes_combine;
+    r.gpus.push_back(s);
+  }
+  // Routed tokens per GPU from the layer costs (EP rank r of a stage = stage GPU r).
+  const int n = p.gpus_per_stage();
+  for (int stage = 0; stage < p.pp; ++stage)
+    for (int layer = stage * in.model.num_layers / p.pp; layer < (stage + 1) * in.model.num_layers / p.pp; ++layer) {
+      const LayerCosts& c = costs[static_cast<std::size_t>(layer)];
+      for (int i = 0; c.moe && i < n; ++i)
+        r.gpus[static_cast<std::size_t>(stage * n + i)].routed_tokens +=
+            (p.ep > 1 ? c.gpu_tokens[static_cast<std::size_t>(i)] : c.gpu_tokens[0]) * r.micro_batches;
+    }
+  for (int g = 0; g < G; ++g) {
+    if (last_end[static_cast<std::size_t>(g)] > last_end[static_cast<std::size_t>(r.critical_gpu)]) r.critical_gpu = g;
+    if (r.gpus[static_cast<std::size_t>(g)].compute_busy_us > r.gpus[static_cast<std::size_t>(r.busiest_gpu)].compute_busy_us)
+      r.busiest_gpu = g;
+  }
+
+  // Per layer at the critical GPU.
+  const int L = in.model.num_layers;
+  r.layers.resize(static_cast<std::size_t>(L));
+  for (int stage = 0; stage < p.pp; ++stage)
+    for (int l = stage * L / p.pp; l < (stage + 1) * L / p.pp; ++l) {
+      LayerBreakdown& b = r.layers[static_cast<std::size_t>(l)];
+      b.layer = l;
+      b.moe = in.model.is_moe_layer(l);
+      b.stage = stage;
+    }
+  // Every stage has its own critical GPU: the latest finishing GPU of that stage.
+  for (int stage = 0; stage < p.pp; ++stage) {
+    int cg = stage * n;
+    double bubble = 0;
+    for (int i = 0; i < n; ++i) {
+      int g = stage * n + i;
+      if (last_end[static_cast<std::size_t>(g)] > last_end[static_cast<std::size_t>(cg)]) cg = g;
+      if (p.pp > 1 && first_compute[static_cast<std::size_t>(g)] != Time::max())
+        bubble += (first_compute[static_cast<std::size_t>(g)] + (r.iteration - last_end[static_cast<std::size_t>(g)])).to_us();
+    }
+    bubble /= n;
+    Split s = split(ex.intervals(cg));
+    for (const auto& i : s.compute) {
+      int l = ex.spec(i.task).layer;
+      if (l >= 0) r.layers[static_cast<std::size_t>(l)].compute_us += (i.end - i.start).to_us();
+    }
+    std::vector<Time> exposed = uncovered(s.comm, s.compute);
+    for (std::size_t k = 0; k < s.comm.size(); ++k) {
+      const TaskSpec& t = ex.spec(s.comm[k].task);
+      if (t.layer < 0) continue;
+      LayerBreakdown& b = r.layers[static_cast<std::size_t>(t.layer)];
+      double d = (s.comm[k].end - s.comm[k].start).to_us();
+      if (t.op == OpKind::dispatch) b.dispatch_us += d;
+      else if (t.op == OpKind::combine) b.combine_us += d;
+      else b.other_comm_us += d;
+      b.exposed_comm_us += exposed[k].to_us();
+    }
+    const int l0 = stage * L / p.pp, l1 = (stage + 1) * L / p.pp;
+    for (int l = l0; l < l1; ++l) r.layers[static_cast<std::size_t>(l)].bubble_us = bubble / (l1 - l0);
+  }
+
+  // Links.
+  const auto& lb = closed ? closed->link_bytes() : net->link_bytes();
+  for (std::size_t i = 0; i < lb.size(); ++i)
+    if (lb[i] > 0 && (r.busiest_link < 0 || lb[i] > r.busiest_link_bytes)) {
+      r.busiest_link = static_cast<int>(i);
+      r.busiest_link_bytes = lb[i];
+    }
+  if (r.busiest_link >= 0) {
+    r.busiest_link_name = in.topology->link_name(r.busiest_link);
+    double bw = in.topology->link(r.busiest_link).bandwidth_GBps * 1e9;
+    r.busiest_link_utilization = T_s > 0 ? r.busiest_link_bytes / (bw * T_s) : 0;
+  }
+
+  for (int t : ex.critical_path()) {
+    const TaskSpec& s = ex.spec(t);
+    r.critical_path.push_back(CriticalOp{s.op, s.layer, s.micro_batch, s.chunk,
+                                         s.kind == TaskKind::compute ? s.gpus.front() : -1, ex.start(t).to_us(),
+                                         ex.end(t).to_us()});
+  }
+  for (int g : opt.trace_gpus) {
+    if (g < 0 || g >= G) throw InputError(sc.file, "/parallel", "trace GPUs among the GPUs used (--trace-gpus)");
+    for (const StreamInterval& i : ex.intervals(g)) {
+      const TaskSpec& s = ex.spec(i.task);
+      r.trace.push_back(TraceSlice{g, i.comm, s.op, s.layer, s.micro_batch, s.chunk, i.start, i.end});
+    }
+  }
+  return r;
+}
+
+}  // namespace epsim

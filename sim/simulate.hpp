@@ -1,0 +1,123 @@
+#pragma once
+// simulate(): replay one iteration of a scenario event by event and summarize it. A pure function of
+// its arguments (no global state): a sweep may call it from many threads at once on shared inputs.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+#include "sim/stream_executor.hpp"
+
+namespace epsim {
+
+/// Run options that override or extend the scenario.
+struct SimulateOptions {
+  std::optional<std::string> network;        ///< "analytical" | "flow"; default: the scenario's
+  std::optional<ScheduleKind> schedule;      ///< default: the scenario's
+  std::optional<int> chunks;                 ///< dispatch chunks of the overlap schedule
+  std::optional<double> overlap_slowdown;    ///< default: ComputeModel::overlap_slowdown()
+  /// Fixed cost of every exchange (all-to-all kernel launch and handshake) before its bytes move, us.
+  /// 8.4 us = NCCL's base latency of a Simple-protocol collective (tuning.cc baseLat), an assumption
+  /// for DeepEP-style kernels; it is what makes splitting an exchange into chunks cost latency.
+  double exchange_overhead_us = 8.4;
+  std::vector<int> trace_gpus = {0, 1};      ///< GPUs whose streams are kept for the trace
+  /// With the analytical network, evaluate exchanges in closed form (one event per GPU instead of
+  /// one per transfer; identical times). false: go through AnalyticalNetwork (tests compare both).
+  bool closed_form_analytical = true;
+};
+
+/// One layer, at the critical GPU (the one whose compute stream finishes last), summed over
+/// micro-batches. Times in us.
+struct LayerBreakdown {
+  int layer = 0;
+  int stage = 0;
+  bool moe = false;
+  double compute_us = 0;        ///< compute ops of the layer (wall time, slowdown included)
+  double dispatch_us = 0;       ///< dispatch exchanges: start to arrival at this GPU
+  double combine_us = 0;
+  double other_comm_us = 0;     ///< TP / expert-TP all-reduces
+  double exposed_comm_us = 0;   ///< communication of the layer while the compute stream is idle
+  double bubble_us = 0;         ///< the stage's pipeline bubble / layers of the stage
+};
+
+/// One GPU over the iteration.
+struct GpuSummary {
+  int gpu = 0;
+  double compute_busy_us = 0;
+  double compute_idle_us = 0;   ///< iteration - compute_busy
+  double expert_compute_us = 0; ///< routed-expert GEMMs only
+  double comm_busy_us = 0;      ///< communication stream busy
+  double dispatch_received_bytes = 0;
+  double combine_received_bytes = 0;
+  double routed_tokens = 0;     ///< token-expert pairs computed, summed over layers and micro-batches
+};
+
+/// One op of the critical path.
+struct CriticalOp {
+  OpKind op = OpKind::fixed;
+  int layer = -1;
+  int micro_batch = 0;
+  int chunk = 0;
+  int gpu = -1;  ///< compute ops: the GPU; communication: -1 (all participants)
+  double start_us = 0;
+  double end_us = 0;
+};
+
+/// One trace slice (a stream interval of a traced GPU).
+struct TraceSlice {
+  int gpu = 0;
+  bool comm = false;
+  OpKind op = OpKind::fixed;
+  int layer = -1;
+  int micro_batch = 0;
+  int chunk = 0;
+  Time start;
+  Time end;
+};
+
+/// The result of one simulated iteration.
+struct SimulationResult {
+  std::string scenario_file;
+  PhaseKind phase = PhaseKind::prefill;
+  ScheduleKind schedule = ScheduleKind::overlap;
+  std::string network;
+  ParallelConfig parallel;
+  int micro_batches = 1;
+  int chunks = 1;
+  double overlap_slowdown = 1;
+  Time iteration;                     ///< makespan of the iteration
+  double tokens_per_iteration = 0;    ///< all replicas (prefill: prompt tokens; decode: new tokens)
+  double throughput_tokens_per_s = 0;
+  double throughput_tokens_per_s_per_gpu = 0;
+  std::string latency_name;           ///< "ttft" (prefill), "tpot" (decode), "step" (training)
+  double latency_ms = 0;
+  double pipeline_bubble_fraction = 0;  ///< (p - 1) / (m + p - 1)
+  int critical_gpu = 0;
+  std::vector<LayerBreakdown> layers;
+  std::vector<GpuSummary> gpus;
+  int busiest_gpu = 0;                ///< most compute-busy GPU
+  int busiest_link = -1;              ///< -1: no byte crossed a link
+  std::string busiest_link_name;
+  double busiest_link_bytes = 0;
+  double busiest_link_utilization = 0;  ///< bytes / (bandwidth x iteration)
+  std::vector<CriticalOp> critical_path;
+  std::vector<TraceSlice> trace;
+  std::uint64_t events = 0;           ///< simulator events executed
+  int tasks = 0;
+};
+
+/// Simulate one iteration. Throws InputError for a scenario the simulator does not model (named
+/// field), std::invalid_argument from the models.
+SimulationResult simulate(const ScenarioInputs& inputs, const SimulateOptions& options = {});
+
+/// Stream-level metrics of an executed graph (used by simulate and by tests of the executor):
+/// per GPU busy time and exposed communication = communication intervals not covered by compute.
+struct StreamMetrics {
+  Time compute_busy;
+  Time comm_busy;
+  Time exposed_comm;
+};
+StreamMetrics stream_metrics(const StreamExecutor& executor, int gpu);
+
+}  // namespace epsim

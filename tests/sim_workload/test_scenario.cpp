@@ -1,0 +1,113 @@
+// Scenario parsing and validation: every rejection names the file and the field.
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "sim/scenario.hpp"
+
+using namespace epsim;
+
+namespace {
+
+Json valid_doc() {
+  return Json::parse(R"({
+    "schema": "epsim.scenario/1",
+    "topology": "topo.json", "model": "model.json", "gemm_efficiency": "g.csv",
+    "parallel": {"dp": 16, "tp": 1, "pp": 1, "ep": 16},
+    "phase": {"kind": "prefill", "tokens_per_gpu": 4096, "micro_batches": 2},
+    "schedule": "two-batch", "network": "flow", "routing": "pxn", "gpu": "h200", "precision": "bf16",
+    "placement": {"algorithm": "greedy", "redundant": 16}
+  })");
+}
+
+std::string error_of(const Json& doc) {
+  try {
+    scenario_from_json(doc, "/data/s.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+const std::string kScenarios = EPSIM_SCENARIOS_DIR;
+
+}  // namespace
+
+TEST_CASE("a valid scenario parses with paths relative to its folder", "[scenario]") {
+  Scenario s = scenario_from_json(valid_doc(), "/data/s.json");
+  CHECK(s.topology == std::filesystem::path("/data/topo.json"));
+  CHECK(s.parallel.ep == 16);
+  CHECK(s.phase.sequence_length == 4096);
+  CHECK(s.phase.batch == 1);
+  CHECK(s.phase.tokens_per_micro_batch() == 2048);  // 4096 tokens / 2 micro-batches
+  CHECK(s.schedule == ScheduleKind::two_batch);
+  CHECK(s.network == "flow");
+  CHECK(s.routing == RoutingPolicy::pxn);
+  CHECK(s.precision == Precision::bf16);
+  CHECK(s.dispatch_bytes_per_element == 2.0);  // defaults to the precision's bytes
+  CHECK(s.redundant == 16);
+}
+
+TEST_CASE("scenario rejections name the field", "[scenario]") {
+  Json d = valid_doc();
+  d["schema"] = "epsim.scenario/0";
+  CHECK_THAT(error_of(d), Catch::Contains("/schema"));
+  d = valid_doc();
+  d["parallel"]["ep"] = 8;  // ep x expert_tp must be dp x tp = 16
+  CHECK_THAT(error_of(d), Catch::Contains("/parallel/ep"));
+  d = valid_doc();
+  d["phase"]["micro_batches"] = 3;  // two-batch needs an even count
+  CHECK_THAT(error_of(d), Catch::Contains("/phase/micro_batches"));
+  d = valid_doc();
+  d["network"] = "packet";
+  CHECK_THAT(error_of(d), Catch::Contains("/network"));
+  d = valid_doc();
+  d["bogus"] = 1;
+  CHECK_THAT(error_of(d), Catch::Contains("/bogus"));
+  d = valid_doc();
+  d["phase"]["kind"] = "decode";  // decode needs batch_per_gpu, context_length, not tokens_per_gpu
+  CHECK_THAT(error_of(d), Catch::Contains("/phase/tokens_per_gpu"));
+  d = valid_doc();
+  d["placement"]["algorithm"] = "magic";
+  CHECK_THAT(error_of(d), Catch::Contains("/placement/algorithm"));
+  d = valid_doc();
+  d.erase("model");
+  CHECK_THAT(error_of(d), Catch::Contains("model"));
+  d = valid_doc();
+  d["parallel"] = {{"dp", 2}, {"tp", 8}, {"ep", 2}, {"expert_tp", 8}};  // expert TP only with ep 1
+  CHECK_THAT(error_of(d), Catch::Contains("/parallel/expert_tp"));
+}
+
+TEST_CASE("prepare_scenario checks the layout against the topology, model and memory", "[scenario]") {
+  Scenario s;
+  s.file = "s.json";
+  s.topology = kScenarios + "/topologies/dgx-h100-2node.json";
+  s.model = kScenarios + "/models/deepseek-v3.config.json";
+  s.gemm_efficiency = kScenarios + "/measurements/deepgemm_grouped_fp8_h800.csv";
+  s.phase.sequence_length = 1024;
+  s.phase.batch = 1;
+  s.placement_algorithm = "contiguous";
+
+  SECTION("more GPUs than the topology has") {
+    s.parallel = ParallelConfig{32, 1, 1, 32, 1};
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/parallel") && Catch::Contains("16 GPUs"));
+  }
+  SECTION("slots not divisible by ep") {
+    s.parallel = ParallelConfig{12, 1, 1, 12, 1};  // 256 % 12 = 4: redundant 8 would do
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/placement/redundant") && Catch::Contains("redundant 8"));
+  }
+  SECTION("tp not dividing the heads") {
+    s.parallel = ParallelConfig{1, 3, 1, 1, 3};  // 128 heads % 3 != 0
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/parallel/tp"));
+  }
+  SECTION("all of DeepSeek-V3 on one GPU does not fit") {
+    s.parallel = ParallelConfig{1, 1, 1, 1, 1};  // 256 experts x 58 layers x 44M x 1 B = 650 GB > 80 GB
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/parallel") && Catch::Contains("GB"));
+  }
+  SECTION("a valid layout plans its placement") {
+    s.parallel = ParallelConfig{16, 1, 1, 16, 1};
+    ScenarioInputs in = prepare_scenario(s);
+    CHECK(in.placement[3].num_gpus == 16);
+    CHECK(in.placement[3].slots_per_gpu == 16);  // 256 experts / 16 ranks
+    CHECK(in.placement[0].slot_expert.empty());   // dense layer
+  }
+}
