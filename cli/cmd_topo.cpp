@@ -1,4 +1,5 @@
 // `epsim topo generate|show|validate`.
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -32,7 +33,11 @@ void run_generate(const GenerateOptions& o) {
     throw UsageError(fmt::format("unknown topology kind '{}' (expected dgx-h100 or dgx-h200)", o.kind));
   }
   if (dgx.nodes < 1 || dgx.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", dgx.nodes));
-  if (!(dgx.oversubscription >= 1.0)) throw UsageError("--oversubscription must be >= 1");
+  if (!(dgx.oversubscription >= 1.0 && std::isfinite(dgx.oversubscription)))
+    throw UsageError("--oversubscription must be finite and >= 1");
+  if (dgx.spines < 1 || dgx.spines > 4096) throw UsageError(fmt::format("--spines must be in [1, 4096], got {}", dgx.spines));
+  if (!(dgx.nic_GBps > 0 && std::isfinite(dgx.nic_GBps)))
+    throw UsageError(fmt::format("--nic-GBps must be finite and > 0, got {}", dgx.nic_GBps));
   Topology topo = generate_dgx_cluster(dgx);
   validate_topology(topo, o.out);
   write_file_atomic(o.out, topology_to_json(topo).dump(1) + "\n");

@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
@@ -85,6 +91,10 @@ double propagate(const Topology& topo, int src, int dst, const std::vector<int>&
 }  // namespace
 
 RouteTable::RouteTable(const Topology& topo, RoutingOptions options) : num_gpus_(topo.num_gpus()), options_(options) {
+  if (num_gpus_ > limits::kMaxRoutedGpus)
+    throw InputError(fmt::format("topology {} has {} GPUs; epsim builds all-pairs routes for at most {} GPUs "
+                                 "(memory grows with GPUs^2, see docs/limits.md)",
+                                 topo.name, num_gpus_, limits::kMaxRoutedGpus));
   const auto G = static_cast<std::size_t>(num_gpus_);
   const auto V = static_cast<std::size_t>(topo.num_devices());
   // Shortest-path routes, stored destination-major while building (pair (s, d) at d * G + s).
@@ -123,17 +133,14 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options) : num_gpus_
     return std::span<const RouteHop>(hops.data() + offsets[p], hops.data() + offsets[p + 1]);
   };
   // PXN proxy: the GPU on the source's host whose rail is the destination's rail.
-  std::vector<int> gpu_by_host_rail;
-  int max_rail = 0;
-  for (int g = 0; g < num_gpus_; ++g) max_rail = std::max(max_rail, topo.device(topo.gpu_device(g)).rail + 1);
+  // Keyed by (host, rail) in a hash map: rails are free-form indices in a file (hosts x rails can be
+  // far larger than the GPUs, so a dense table could exhaust memory).
+  auto host_rail = [](int host, int rail) { return (static_cast<std::int64_t>(host) << 32) | static_cast<std::uint32_t>(rail); };
+  std::unordered_map<std::int64_t, int> gpu_by_host_rail;
   if (options_.policy == RoutingPolicy::pxn) {
-    gpu_by_host_rail.assign(static_cast<std::size_t>(std::max(1, topo.num_hosts()) * std::max(1, max_rail)), -1);
     for (int g = 0; g < num_gpus_; ++g) {
       const Device& dev = topo.device(topo.gpu_device(g));
-      if (dev.host >= 0 && dev.rail >= 0) {
-        auto& slot = gpu_by_host_rail[static_cast<std::size_t>(dev.host * max_rail + dev.rail)];
-        if (slot < 0) slot = g;
-      }
+      if (dev.host >= 0 && dev.rail >= 0) gpu_by_host_rail.emplace(host_rail(dev.host, dev.rail), g);
     }
   }
   offsets_.assign(G * G + 1, 0);
@@ -147,8 +154,10 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options) : num_gpus_
       const Device& dst_dev = topo.device(topo.gpu_device(static_cast<int>(d)));
       int proxy = -1;
       if (options_.policy == RoutingPolicy::pxn && s != d && src_dev.host >= 0 && dst_dev.host >= 0 &&
-          src_dev.host != dst_dev.host && dst_dev.rail >= 0 && src_dev.rail != dst_dev.rail)
-        proxy = gpu_by_host_rail[static_cast<std::size_t>(src_dev.host * max_rail + dst_dev.rail)];
+          src_dev.host != dst_dev.host && dst_dev.rail >= 0 && src_dev.rail != dst_dev.rail) {
+        auto it = gpu_by_host_rail.find(host_rail(src_dev.host, dst_dev.rail));
+        if (it != gpu_by_host_rail.end()) proxy = it->second;
+      }
       if (proxy >= 0) {
         auto first = base_route(s, static_cast<std::size_t>(proxy));
         auto second = base_route(static_cast<std::size_t>(proxy), d);
