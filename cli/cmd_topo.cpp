@@ -1,5 +1,6 @@
 // `epsim topo generate|import|show|validate|dot`.
 #include <fstream>
+#include <cmath>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -38,7 +39,11 @@ void run_generate(const GenerateOptions& o) {
   check_writable(o.out);
   DgxClusterOptions dgx = o.dgx;
   if (dgx.nodes < 1 || dgx.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", dgx.nodes));
-  if (!(dgx.oversubscription >= 1.0)) throw UsageError("--oversubscription must be >= 1");
+  if (!(dgx.oversubscription >= 1.0 && std::isfinite(dgx.oversubscription)))
+    throw UsageError("--oversubscription must be finite and >= 1");
+  if (dgx.spines < 1 || dgx.spines > 4096) throw UsageError(fmt::format("--spines must be in [1, 4096], got {}", dgx.spines));
+  if (!(dgx.nic_GBps > 0 && std::isfinite(dgx.nic_GBps)))
+    throw UsageError(fmt::format("--nic-GBps must be finite and > 0, got {}", dgx.nic_GBps));
   if (dgx.spine_radix < 0 || dgx.spine_radix == 1) throw UsageError("--spine-radix must be 0 (unlimited) or >= 2");
   Topology topo;
   if (o.kind == "dgx-h100" || o.kind == "dgx-h200" || o.kind == "fat-tree") {

@@ -63,8 +63,18 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     written += static_cast<std::size_t>(n);
   }
   ::fchmod(fd, 0644);
-  ::fsync(fd);
-  ::close(fd);
+  // A full disk or an I/O error may only show at fsync/close: the previous file must then stay.
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw InputError(path.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+  }
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    throw InputError(path.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+  }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());

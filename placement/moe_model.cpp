@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
@@ -22,9 +23,10 @@ namespace {
 constexpr std::int64_t kMaxSize = 1LL << 30;
 
 // First of `keys` present in `cfg`, as a positive integer; throws naming the first key if none.
-int require_int(const JsonCursor& cfg, std::initializer_list<const char*> keys, std::int64_t lo = 1) {
+int require_int(const JsonCursor& cfg, std::initializer_list<const char*> keys, std::int64_t lo = 1,
+                std::int64_t hi = kMaxSize) {
   for (const char* k : keys)
-    if (cfg.has(k) && !cfg.node()[k].is_null()) return static_cast<int>(cfg.at(k).as_int(lo, kMaxSize));
+    if (cfg.has(k) && !cfg.node()[k].is_null()) return static_cast<int>(cfg.at(k).as_int(lo, hi));
   std::string names;
   for (const char* k : keys) names += (names.empty() ? "" : " or ") + std::string("\"") + k + "\"";
   cfg.fail(fmt::format("required field {} is missing (a MoE model's Hugging Face config.json)", names));
@@ -45,9 +47,9 @@ MoeModel moe_model_from_json(const Json& doc, const std::string& file) {
   cfg.require_object();
   MoeModel m;
   m.name = cfg.string_or("model_type", root.string_or("model_type", "moe"));
-  m.num_layers = require_int(cfg, {"num_hidden_layers"});
+  m.num_layers = require_int(cfg, {"num_hidden_layers"}, 1, limits::kMaxLayers);  // docs/limits.md
   m.hidden_size = require_int(cfg, {"hidden_size"});
-  m.num_experts = require_int(cfg, {"n_routed_experts", "num_local_experts", "num_experts"});
+  m.num_experts = require_int(cfg, {"n_routed_experts", "num_local_experts", "num_experts"}, 1, limits::kMaxExperts);
   m.top_k = require_int(cfg, {"num_experts_per_tok", "moe_topk"});
   m.moe_intermediate_size = require_int(cfg, {"moe_intermediate_size", "intermediate_size"});
   m.dense_intermediate_size = optional_int(cfg, {"intermediate_size_mlp", "intermediate_size"}, m.moe_intermediate_size, 1);
@@ -75,7 +77,7 @@ MoeModel moe_model_from_json(const Json& doc, const std::string& file) {
     m.shared_intermediate_size = m.moe_intermediate_size;
   }
   if (m.top_k > m.num_experts)
-    cfg.at("num_experts_per_tok").fail(fmt::format("top-k {} exceeds the {} routed experts", m.top_k, m.num_experts));
+    cfg.at(cfg.has("num_experts_per_tok") ? "num_experts_per_tok" : "moe_topk").fail(fmt::format("top-k {} exceeds the {} routed experts", m.top_k, m.num_experts));
   if (m.first_k_dense > m.num_layers)
     cfg.at("first_k_dense_replace").fail(fmt::format("exceeds num_hidden_layers {}", m.num_layers));
   if (m.num_experts % m.n_group != 0)

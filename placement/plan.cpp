@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <numeric>
 #include <thread>
@@ -10,17 +11,29 @@
 
 #include "common/error.hpp"
 #include "placement/bounds.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
 std::vector<double> scaled_layer_load(const std::vector<double>& count, const MoeModel& model, int ep,
                                       double tokens_per_gpu) {
   if (tokens_per_gpu <= 0) return count;
-  double total = std::accumulate(count.begin(), count.end(), 0.0);
-  if (total <= 0) return std::vector<double>(count.size(), 0.0);
+  double sum = std::accumulate(count.begin(), count.end(), 0.0);
+  double direct = tokens_per_gpu * ep * model.top_k / sum;
+  if (sum > 0 && std::isfinite(sum) && std::isfinite(direct)) {
+    std::vector<double> out(count.size());
+    for (std::size_t e = 0; e < count.size(); ++e) out[e] = count[e] * direct;
+    return out;
+  }
+  // Extreme counts: shares relative to the largest count first, so that neither the sum (counts near
+  // 1e308) nor the scale (a total of denormal counts) overflows to infinity and turns loads into NaN.
+  double largest = count.empty() ? 0.0 : *std::max_element(count.begin(), count.end());
+  if (!(largest > 0)) return std::vector<double>(count.size(), 0.0);
+  double total = 0;
+  for (double c : count) total += c / largest;
   double scale = tokens_per_gpu * ep * model.top_k / total;
   std::vector<double> out(count.size());
-  for (std::size_t e = 0; e < count.size(); ++e) out[e] = count[e] * scale;
+  for (std::size_t e = 0; e < count.size(); ++e) out[e] = count[e] / largest * scale;
   return out;
 }
 
@@ -151,9 +164,12 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoad
     throw UsageError(fmt::format("--redundant {}: {} experts + {} redundant slots do not divide evenly over EP {}; "
                                  "the smallest valid --redundant is {}",
                                  settings.redundant, E, settings.redundant, G, smallest_valid_redundant(E, G)));
-  if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0))
-    throw UsageError("bytes per element on the wire must be > 0");
-  if (!(settings.tokens_per_gpu >= 0)) throw UsageError("--tokens-per-gpu must be >= 0");
+  if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0) ||
+      !std::isfinite(settings.dispatch_bytes_per_element) || !std::isfinite(settings.combine_bytes_per_element))
+    throw UsageError("bytes per element on the wire must be finite and > 0");
+  if (!(settings.tokens_per_gpu >= 0 && settings.tokens_per_gpu <= limits::kMaxTokenCount))
+    throw UsageError(fmt::format("--tokens-per-gpu must be in [0, {:g}]", limits::kMaxTokenCount));
+  if (settings.threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", settings.threads));
   const int slots_per_gpu = (E + settings.redundant) / G;
   const double weights = expert_weight_bytes_per_gpu(model, slots_per_gpu, settings.weight_bytes_per_element);
   const double budget = (settings.hbm_GiB - settings.hbm_reserve_GiB) * 1073741824.0;

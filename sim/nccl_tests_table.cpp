@@ -34,6 +34,15 @@ double to_number(const std::string& s, const std::string& file, int line, const 
   return v;
 }
 
+// A node or GPU count: a whole number in [0, 2^24] (a cast of any other double to int is undefined).
+int count_field(const CsvTable& t, std::size_t r, std::size_t c) {
+  double v = t.number(r, c);
+  if (!(v >= 0 && v <= 16777216.0 && v == std::floor(v)))
+    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers.at(r), t.columns.at(c)),
+                     fmt::format("a whole count in [0, 16777216], found {}", v));
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& path, NcclTestsColumns columns) {
@@ -70,8 +79,8 @@ std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path, Ncc
   std::vector<NcclTestsRow> rows;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     NcclTestsRow row;
-    row.nodes = static_cast<int>(t.number(r, c_nodes));
-    row.gpus = static_cast<int>(t.number(r, c_gpus));
+    row.nodes = count_field(t, r, c_nodes);
+    row.gpus = count_field(t, r, c_gpus);
     row.bytes = t.number(r, c_size) * 1048576.0;
     row.algbw_GBps = t.number(r, c_alg);
     row.busbw_GBps = t.number(r, c_bus);

@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
@@ -67,6 +73,11 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
 
   // Rail peers: host x rail -> first GPU with that rail.
   for (int g = 0; g < num_gpus_; ++g) max_rail_ = std::max(max_rail_, topo.device(topo.gpu_device(g)).rail + 1);
+  // The table is hosts x rails ints: refuse absurd rail numbers instead of allocating gigabytes.
+  if (static_cast<double>(topo.num_hosts()) * max_rail_ > static_cast<double>(1 << 26))
+    throw InputError(fmt::format("{} hosts x {} rails is beyond epsim's limit of 2^26 (host, rail) pairs; rail "
+                                 "indices must count the rails of a node (0, 1, ...)",
+                                 topo.num_hosts(), max_rail_));
   gpu_by_host_rail_.assign(static_cast<std::size_t>(topo.num_hosts()) * static_cast<std::size_t>(max_rail_), -1);
   for (int g = 0; g < num_gpus_; ++g) {
     const Device& dev = topo.device(topo.gpu_device(g));

@@ -3,11 +3,35 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "topology/validate.hpp"
 
 namespace epsim {
 
 namespace {
+
+// epsim's own schema: a field it does not know is an error (most likely a typo), naming the field.
+void reject_unknown_keys(const JsonCursor& obj, std::initializer_list<std::string_view> allowed) {
+  obj.require_object();
+  for (const auto& item : obj.node().items()) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || item.key() == a;
+    if (!ok) {
+      std::string names;
+      for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+      throw InputError(obj.file(), obj.pointer() + "/" + json_pointer_escape(item.key()),
+                       fmt::format("unknown field; expected one of {}", names));
+    }
+  }
+}
+
+// Size caps (docs/limits.md) checked before anything is built.
+std::size_t capped_size(const JsonCursor& array, std::int64_t cap, const char* what) {
+  std::size_t n = array.array_size();
+  if (n > static_cast<std::size_t>(cap))
+    array.fail(fmt::format("at most {} {} (found {}; see docs/limits.md)", cap, what, n));
+  return n;
+}
 
 void check_schema(const JsonCursor& root) {
   if (!root.has("schema")) return;  // version 1 is assumed when absent
@@ -19,8 +43,10 @@ void check_schema(const JsonCursor& root) {
 void read_hosts(const JsonCursor& root, Topology& topo) {
   if (!root.has("hosts")) return;
   JsonCursor hosts = root.at("hosts");
-  for (std::size_t i = 0; i < hosts.array_size(); ++i) {
+  std::size_t n = capped_size(hosts, limits::kMaxDevices, "hosts");
+  for (std::size_t i = 0; i < n; ++i) {
     JsonCursor h = hosts.at(i);
+    if (h.node().is_object()) reject_unknown_keys(h, {"id"});
     std::string id = h.node().is_object() ? h.at("id").as_string() : h.as_string();
     if (id.empty()) h.fail("expected a non-empty host id");
     if (topo.find_host(id)) h.fail(fmt::format("duplicate host id \"{}\"", id));
@@ -30,9 +56,10 @@ void read_hosts(const JsonCursor& root, Topology& topo) {
 
 void read_devices(const JsonCursor& root, Topology& topo) {
   JsonCursor devices = root.at("devices");
-  for (std::size_t i = 0; i < devices.array_size(); ++i) {
+  std::size_t n = capped_size(devices, limits::kMaxDevices, "devices");
+  for (std::size_t i = 0; i < n; ++i) {
     JsonCursor d = devices.at(i);
-    d.require_object();
+    reject_unknown_keys(d, {"id", "kind", "host", "rail", "model"});
     Device dev;
     dev.id = d.at("id").as_string();
     if (dev.id.empty()) d.at("id").fail("expected a non-empty device id");
@@ -57,9 +84,10 @@ void read_devices(const JsonCursor& root, Topology& topo) {
 
 void read_links(const JsonCursor& root, Topology& topo) {
   JsonCursor links = root.at("links");
-  for (std::size_t i = 0; i < links.array_size(); ++i) {
+  std::size_t n = capped_size(links, limits::kMaxLinks / 2, "links");
+  for (std::size_t i = 0; i < n; ++i) {
     JsonCursor l = links.at(i);
-    l.require_object();
+    reject_unknown_keys(l, {"src", "dst", "kind", "bandwidth_GBps", "latency_ns", "bidirectional"});
     auto endpoint = [&](const char* key) {
       std::string id = l.at(key).as_string();
       auto dev = topo.find_device(id);
@@ -86,7 +114,7 @@ void read_links(const JsonCursor& root, Topology& topo) {
 
 Topology topology_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
-  root.require_object();
+  reject_unknown_keys(root, {"schema", "name", "hosts", "devices", "links"});
   check_schema(root);
   Topology topo;
   topo.name = root.string_or("name", "");

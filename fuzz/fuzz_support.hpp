@@ -1,0 +1,47 @@
+#pragma once
+// Shared harness of the libFuzzer targets: the only outcomes allowed for any input are success or an
+// epsim::InputError / UsageError. Any other exception aborts (libFuzzer records the input as a crash);
+// crashes, sanitizer reports and timeouts are reported by libFuzzer itself.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/json_input.hpp"
+
+namespace epsim::fuzz {
+
+/// Run `body`; expected input errors are swallowed, anything else is a bug and aborts.
+template <class Body>
+int guarded(Body&& body) {
+  try {
+    body();
+  } catch (const InputError&) {
+  } catch (const UsageError&) {
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "epsim fuzz: unexpected exception (a bug): %s\n", e.what());
+    std::abort();
+  } catch (...) {
+    std::fprintf(stderr, "epsim fuzz: unexpected non-std exception (a bug)\n");
+    std::abort();
+  }
+  return 0;
+}
+
+/// Parse bytes as read_json_file() does (it maps every parser exception to InputError); nullopt when
+/// the bytes are not JSON epsim accepts.
+inline std::optional<Json> parse_json(const std::uint8_t* data, std::size_t size) {
+  try {
+    return Json::parse(data, data + size);
+  } catch (const Json::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// File name used in error messages.
+inline const std::string kFuzzFile = "fuzz-input.json";
+
+}  // namespace epsim::fuzz

@@ -1,0 +1,87 @@
+// Bad input through the readers that no command exposes yet (calibration, CSV, nccl-tests tables) and
+// the JSON file reader itself: each throws epsim::InputError naming the file and the field or line.
+#include <filesystem>
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "common/json_input.hpp"
+#include "hardening_support.hpp"
+#include "sim/calibration.hpp"
+#include "sim/csv_table.hpp"
+#include "sim/nccl_tests_table.hpp"
+
+using namespace hardening;
+using Catch::Matchers::Contains;
+
+TEST_CASE("calibration.json: bad values name the file and field") {
+  std::string dir = fresh_temp_dir("hard_calibration");
+  struct Case {
+    const char* name;
+    const char* content;
+    const char* field;
+  };
+  const Case cases[] = {
+      {"malformed.json", R"({"schema": "epsim.calibration/1", )", "not valid JSON"},
+      {"no_schema.json", R"({"gpu": "H200"})", "/schema: required field is missing"},
+      {"wrong_type.json", R"({"schema": "epsim.calibration/1", "overlap_slowdown": "1.2"})", "/overlap_slowdown: expected a number"},
+      {"unknown.json", R"({"schema": "epsim.calibration/1", "overlap_slowdwn": 1.2})", "/overlap_slowdwn: unknown field"},
+      {"unknown_link.json", R"({"schema": "epsim.calibration/1", "links": {"nvlink": {"bw": 1}}})", "/links/nvlink/bw: unknown field"},
+      {"zero.json", R"({"schema": "epsim.calibration/1", "links": {"nvlink": {"bandwidth_GBps": 0}}})", "/links/nvlink/bandwidth_GBps"},
+      {"negative.json", R"({"schema": "epsim.calibration/1", "links": {"pcie": {"latency_ns": -1}}})", "/links/pcie/latency_ns"},
+      {"not_finite.json", R"({"schema": "epsim.calibration/1", "overlap_slowdown": 1e999})", "expected a finite number"},
+      {"efficiency.json", R"({"schema": "epsim.calibration/1", "gemm_efficiency": [{"tokens_per_expert": 1, "efficiency": 2}]})",
+       "/gemm_efficiency/0/efficiency"},
+      {"order.json", R"({"schema": "epsim.calibration/1", "gemm_efficiency": [{"tokens_per_expert": 8, "efficiency": 0.5},
+         {"tokens_per_expert": 8, "efficiency": 0.6}]})", "/gemm_efficiency/1/tokens_per_expert"},
+      {"slowdown.json", R"({"schema": "epsim.calibration/1", "overlap_slowdown": 0.5})", "/overlap_slowdown"},
+      {"gpu.json", R"({"schema": "epsim.calibration/1", "gpu": "TPUv9"})", "/gpu"},
+  };
+  for (const Case& c : cases) {
+    std::string path = write_file(dir, c.name, c.content);
+    INFO(c.name);
+    CHECK_THROWS_WITH(epsim::load_calibration(path), Contains(path) && Contains(c.field));
+  }
+}
+
+TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
+  std::string dir = fresh_temp_dir("hard_tables");
+  std::string nccl = write_file(dir, "nccl.txt",
+                                "#  size count type redop root time algbw busbw #wrong time algbw busbw #wrong\n"
+                                "   8 2 float sum -1 10.5 0.00 0.00 0 10.1 0.00 0.00 0\n"
+                                "  16 4 float sum -1 ten 0.00 0.00 0 10.1 0.00 0.00 0\n");
+  CHECK_THROWS_WITH(epsim::read_nccl_tests_output(nccl), Contains(nccl) && Contains("line 3, time"));
+  std::string short_line = write_file(dir, "short.txt", "  8 2 float sum -1 10.5\n");
+  CHECK_THROWS_WITH(epsim::read_nccl_tests_output(short_line), Contains("line 1") && Contains("13 fields"));
+  std::string overflow = write_file(dir, "overflow.txt", "  8 2 float sum -1 1e999 1 1 0 1 1 1 0\n");
+  CHECK_THROWS_AS(epsim::read_nccl_tests_output(overflow), epsim::InputError);
+
+  const std::string header =
+      "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
+  std::string ragged = write_file(dir, "ragged.csv", header + "2,16,1,1,1,1\n");
+  CHECK_THROWS_WITH(epsim::read_aws_p5_csv(ragged), Contains(ragged) && Contains("line 2"));
+  std::string word = write_file(dir, "word.csv", header + "2,16,big,1,1,1,1\n");
+  CHECK_THROWS_WITH(epsim::read_aws_p5_csv(word), Contains("line 2, column size(MB)"));
+  std::string missing = write_file(dir, "missing.csv", "Nodes,GPUs\n2,16\n");
+  CHECK_THROWS_WITH(epsim::read_aws_p5_csv(missing), Contains("size(MB)"));
+  // Counts must be whole numbers that fit an int (a cast of 1e300 to int would be undefined behaviour).
+  for (const char* nodes : {"1e300", "-2", "2.5", "inf"}) {
+    std::string f = write_file(dir, "count.csv", header + nodes + ",16,1,1,1,1,1\n");
+    INFO(nodes);
+    CHECK_THROWS_WITH(epsim::read_aws_p5_csv(f), Contains("line 2, column Nodes"));
+  }
+  CHECK_THROWS_WITH(epsim::parse_csv("# only a comment\n", "c.csv"), Contains("c.csv") && Contains("header"));
+}
+
+TEST_CASE("the JSON file reader: missing, a folder, empty, and beyond the size limit") {
+  std::string dir = fresh_temp_dir("hard_json_file");
+  CHECK_THROWS_WITH(epsim::read_json_file(dir + "/none.json"), Contains("none.json") && Contains("cannot open"));
+  CHECK_THROWS_AS(epsim::read_json_file(dir), epsim::InputError);
+  CHECK_THROWS_WITH(epsim::read_json_file(write_file(dir, "empty.json", "")), Contains("not valid JSON"));
+  // A sparse file: takes no disk space, but is larger than any input epsim reads (docs/limits.md).
+  std::string big = dir + "/big.json";
+  { std::ofstream(big) << "[]"; }
+  std::filesystem::resize_file(big, (600ull << 20));
+  CHECK_THROWS_WITH(epsim::read_json_file(big), Contains("big.json") && Contains("at most 512 MiB"));
+}

@@ -1,0 +1,65 @@
+// Scale limits (docs/limits.md): requests beyond them are refused with a clear InputError / UsageError
+// before memory is spent, and sizes at the limit are accepted.
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/limits.hpp"
+#include "hardening_support.hpp"
+#include "placement/expert_loads.hpp"
+#include "placement/moe_model.hpp"
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
+
+using namespace hardening;
+using Catch::Matchers::Contains;
+using Json = nlohmann::json;
+
+namespace {
+Json model_with(std::int64_t experts, std::int64_t layers) {
+  return Json{{"num_hidden_layers", layers}, {"hidden_size", 1024}, {"num_local_experts", experts},
+              {"num_experts_per_tok", 2},    {"intermediate_size", 512}, {"num_attention_heads", 8}};
+}
+}  // namespace
+
+TEST_CASE("model and loads: experts and layers above the caps are refused, at the caps accepted") {
+  using epsim::limits::kMaxExperts;
+  using epsim::limits::kMaxLayers;
+  CHECK(epsim::moe_model_from_json(model_with(kMaxExperts, kMaxLayers), "m.json").num_experts == kMaxExperts);
+  CHECK_THROWS_WITH(epsim::moe_model_from_json(model_with(kMaxExperts + 1, 4), "m.json"),
+                    Contains("m.json: /num_local_experts"));
+  CHECK_THROWS_WITH(epsim::moe_model_from_json(model_with(8, kMaxLayers + 1), "m.json"),
+                    Contains("m.json: /num_hidden_layers"));
+
+  Json loads = {{"logical_count", Json::array()}};
+  for (int l = 0; l < kMaxLayers + 1; ++l) loads["logical_count"].push_back(Json::array({1, 2}));
+  CHECK_THROWS_WITH(epsim::expert_loads_from_json(loads, "l.json"), Contains("l.json: /logical_count: at most 1024 layers"));
+  // Layers x experts above kMaxLoadCounts: refused at the first row, before the others are read.
+  Json counts = {{"logical_count", Json::array()}};
+  counts["logical_count"].push_back(Json(std::vector<int>(epsim::limits::kMaxLoadCounts / kMaxLayers + 1, 0)));
+  for (int l = 1; l < kMaxLayers; ++l) counts["logical_count"].push_back(Json::array());
+  CHECK_THROWS_WITH(epsim::expert_loads_from_json(counts, "l.json"), Contains("l.json: /logical_count/0: at most"));
+}
+
+TEST_CASE("routes: a cluster above the GPU cap is refused before the all-pairs table is built") {
+  epsim::DgxClusterOptions o;
+  o.nodes = epsim::limits::kMaxRoutedGpus / 8 + 1;
+  epsim::Topology big = epsim::generate_dgx_cluster(o);
+  REQUIRE(big.num_gpus() > epsim::limits::kMaxRoutedGpus);
+  CHECK_THROWS_AS(epsim::RouteTable(big), epsim::InputError);
+  CHECK_THROWS_WITH(epsim::RouteTable(big), Contains("at most 4096 GPUs"));
+}
+
+TEST_CASE("epsim plan on a generated cluster above the GPU cap exits 1 with the limit named") {
+  std::string dir = fresh_temp_dir("hard_limit_plan");
+  std::string topo = dir + "/big.json";
+  REQUIRE(run_epsim("topo generate dgx-h100 --nodes 513 --out " + topo).exit_code == 0);
+  CliResult r = plan(topo, kLoads, kModel, "--ep 32 --out " + dir + "/plan.json");
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "4104 GPUs"));
+  CHECK(has(r.err, "docs/limits.md"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/plan.json"));
+}
