@@ -2,7 +2,8 @@
 // and schedules one new event at (its time + a random increment). Prints events/s for the Simulator
 // (typed handlers, lazy cancel) and for a plain std::priority_queue of (time, sequence) measured in the
 // same run, and their ratio. Usage: bench_event_queue [pending=1000000] [steps=10000000] [rounds=3]
-// (best of `rounds` alternating runs of each)
+// [which=both|engine|baseline] (best of `rounds` alternating runs of each; `which` runs one side only,
+// e.g. under `valgrind --tool=callgrind` to count instructions per event independent of machine load)
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <queue>
 #include <random>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,6 +46,7 @@ struct HoldContext {
 double bench_engine(std::size_t pending, std::size_t steps, const std::vector<std::int64_t>& inc,
                     std::int64_t& checksum) {
   epsim::Simulator sim;
+  sim.reserve(pending + 1);
   HoldContext ctx{&sim, &inc};
   for (std::size_t i = 0; i < pending; ++i)
     sim.schedule(epsim::Time::ps(inc[i & 0xffff] + static_cast<std::int64_t>(i)), 0, [&ctx] { ctx.fire(); });
@@ -80,8 +83,11 @@ int main(int argc, char** argv) {
   std::size_t pending = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   std::size_t steps = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 10'000'000;
   int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
-  if (pending == 0 || steps == 0 || rounds <= 0) {
-    std::fprintf(stderr, "usage: bench_event_queue [pending>0] [steps>0] [rounds>0]\n");
+  std::string_view which = argc > 4 ? argv[4] : "both";
+  bool run_engine = which == "both" || which == "engine";
+  bool run_base = which == "both" || which == "baseline";
+  if (pending == 0 || steps == 0 || rounds <= 0 || (!run_engine && !run_base)) {
+    std::fprintf(stderr, "usage: bench_event_queue [pending>0] [steps>0] [rounds>0] [both|engine|baseline]\n");
     return 2;
   }
   auto inc = make_increments();
@@ -91,8 +97,14 @@ int main(int argc, char** argv) {
   double t_engine = 1e300;
   double t_base = 1e300;
   for (int round = 0; round < rounds; ++round) {
-    t_engine = std::min(t_engine, bench_engine(pending, steps, inc, sum_engine));
-    t_base = std::min(t_base, bench_baseline(pending, steps, inc, sum_base));
+    if (run_engine) t_engine = std::min(t_engine, bench_engine(pending, steps, inc, sum_engine));
+    if (run_base) t_base = std::min(t_base, bench_baseline(pending, steps, inc, sum_base));
+  }
+  if (!run_engine || !run_base) {
+    double t = run_engine ? t_engine : t_base;
+    std::printf("hold model, %s only: %zu pending, %zu steps: %.2f M events/s (%.3f s)\n",
+                run_engine ? "engine" : "baseline", pending, steps, static_cast<double>(steps) / t / 1e6, t);
+    return 0;
   }
   double r_engine = static_cast<double>(steps) / t_engine;
   double r_base = static_cast<double>(steps) / t_base;

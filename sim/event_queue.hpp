@@ -1,22 +1,28 @@
 #pragma once
-// The pending-event set of one simulator: a 4-ary min-heap of small keys (24 bytes) over a slot table
-// that holds the handlers, with lazy cancellation.
+// The pending-event set of one simulator: a 4-ary min-heap of 16-byte keys (time, priority, slot) over
+// a slot table that holds the handlers (one 64-byte line per slot), with lazy cancellation.
 //
 // Order: total and deterministic, by (time, priority, insertion sequence); a smaller priority runs
-// first among events at the same time; ties are broken by the order of push().
+// first among events at the same time; ties are broken by the order of push(). The key holds time and
+// priority; the insertion sequence lives in a side array and is read only when (time, priority) tie.
 //
 // Complexity (n = entries in the heap, live or cancelled-but-not-yet-skipped):
 //   push     O(log n)            (plus one handler move)
-//   cancel   O(1)                (marks dead; the heap entry is skipped when it reaches the top)
+//   cancel   O(1)                (marks dead and destroys the handler; the heap entry is skipped when it
+//                                 reaches the top)
 //   pop      O(log n) amortized  (skipping dead entries; they are each popped once)
 //   next_time O(1) amortized     (skips dead entries at the top)
 // When dead entries outnumber live ones (and there are more than 1024), the heap is rebuilt without
 // them in O(n), so memory stays O(live) and the amortized bounds hold.
+//
+// A slot returns to the free list only when its key leaves the heap (popped, skipped dead, or dropped
+// by a rebuild), so a heap key always names the one event that owns its slot: keys need no generation.
+// Slot generations exist only to make stale EventIds harmless.
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <vector>
 
+#include "sim/event_handler.hpp"
 #include "sim/time.hpp"
 
 namespace epsim {
@@ -29,14 +35,13 @@ struct EventId {
   friend bool operator==(EventId, EventId) = default;
 };
 
-/// The typed event handler; runs once, with no arguments.
-using EventHandler = std::function<void()>;
+// EventHandler (sim/event_handler.hpp): the move-only event callable; runs once, with no arguments.
 
 /// Priority queue of events with lazy cancellation (see the file comment for order and complexity).
 /// Not thread-safe; one queue per simulator.
 class EventQueue {
  public:
-  /// Smallest and largest accepted priority values (16 bits, packed with a 48-bit sequence number).
+  /// Smallest and largest accepted priority values (16 bits, packed with the slot into the heap key).
   static constexpr int kMinPriority = -32768;
   static constexpr int kMaxPriority = 32767;
 
@@ -46,8 +51,10 @@ class EventQueue {
     EventHandler handler;
   };
 
+  /// Reserve room for n pending events (heap and slot table), to avoid regrowth.
+  void reserve(std::size_t n);
   /// Add an event. O(log n). Throws std::invalid_argument when priority is outside
-  /// [kMinPriority, kMaxPriority] or the handler is empty; std::overflow_error after 2^48 pushes.
+  /// [kMinPriority, kMaxPriority] or the handler is empty; std::overflow_error with 2^32 - 1 slots in use.
   EventId push(Time at, int priority, EventHandler handler);
   /// Mark a pending event dead. O(1). Returns false (and does nothing) when the id names no pending
   /// event: already fired, already cancelled, or default-constructed.
@@ -58,6 +65,9 @@ class EventQueue {
   std::optional<Time> next_time();
   /// Remove and return the earliest live event, or std::nullopt when none. O(log n) amortized.
   std::optional<Popped> pop();
+  /// Like pop(), without the optional: moves the handler into `handler` and returns true, or returns
+  /// false (leaving both untouched) when no live event is pending. O(log n) amortized.
+  bool pop_into(Time& time, EventHandler& handler);
   /// Number of live (pending, not cancelled) events. O(1).
   std::size_t size() const { return live_; }
   /// True when no live event is pending. O(1).
@@ -66,25 +76,31 @@ class EventQueue {
  private:
   struct Key {
     std::int64_t time_ps;
-    std::uint64_t order;  ///< (priority + 2^15) << 48 | sequence
-    std::uint32_t slot;
-    std::uint32_t generation;
+    std::uint64_t tag;  ///< (priority + 2^15) << 48 | slot (slot < 2^32)
   };
-  static bool before(const Key& a, const Key& b) {
-    return a.time_ps < b.time_ps || (a.time_ps == b.time_ps && a.order < b.order);
+  struct alignas(64) Slot {
+    EventHandler handler;          ///< empty when the slot is free or its event was cancelled
+    std::uint32_t generation = 1;  ///< of the slot's current (or next) event id; never 0
+    std::uint32_t live = 0;        ///< 1 while the event is pending
+  };
+  static std::uint32_t slot_of(const Key& k) { return static_cast<std::uint32_t>(k.tag); }
+  /// Key order: time, then priority (the key's top 16 bits), then insertion sequence (side array,
+  /// read only on a (time, priority) tie).
+  bool before(const Key& a, const Key& b) const {
+    if (a.time_ps != b.time_ps) return a.time_ps < b.time_ps;
+    if ((a.tag ^ b.tag) >> 48) return a.tag < b.tag;  // priorities differ
+    return sequence_[slot_of(a)] < sequence_[slot_of(b)];
   }
-  bool is_dead(const Key& k) const { return generations_[k.slot] != k.generation; }
+  bool is_dead(const Key& k) const { return slots_[slot_of(k)].live == 0; }
   void sift_up(std::size_t i);
   void sift_down(std::size_t i);
   void remove_top();
   void skip_dead_top();
-  void release_slot(std::uint32_t slot);
   void compact();
 
   std::vector<Key> heap_;
-  // Slot table, split so the liveness check touches 4 bytes per slot: handler and generation of slot i.
-  std::vector<EventHandler> handlers_;
-  std::vector<std::uint32_t> generations_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint64_t> sequence_;  ///< insertion sequence of slot i's event (read on ties only)
   std::vector<std::uint32_t> free_slots_;
   std::uint64_t next_sequence_ = 0;
   std::size_t live_ = 0;

@@ -14,11 +14,12 @@ EventId Simulator::schedule(Time at, int priority, EventHandler handler) {
 }
 
 bool Simulator::step() {
-  auto event = queue_.pop();
-  if (!event) return false;
-  now_ = event->time;
+  EventHandler handler;
+  Time at;
+  if (!queue_.pop_into(at, handler)) return false;
+  now_ = at;
   ++executed_;
-  event->handler();
+  handler();
   return true;
 }
 

@@ -25,13 +25,17 @@ class Simulator {
   static constexpr int kEarliestPriority = EventQueue::kMinPriority;
   static constexpr int kLatestPriority = EventQueue::kMaxPriority;
 
-  /// Schedule handler at absolute time `at` with a priority class. O(log n).
+  /// Schedule handler at absolute time `at` with a priority class. O(log n). The handler is any
+  /// callable `void()` (move-only captures allowed); captures up to 48 bytes are stored without
+  /// allocation (see sim/event_handler.hpp).
   /// Throws std::logic_error when at < now(); std::invalid_argument on a bad priority or empty handler.
   EventId schedule(Time at, int priority, EventHandler handler);
   /// Schedule at now() + delay with the default priority. Throws std::logic_error on a negative delay.
   EventId schedule_in(Time delay, EventHandler handler) {
     return schedule(now_ + delay, kDefaultPriority, std::move(handler));
   }
+  /// Reserve room for n pending events (optional; avoids regrowth of the queue's arrays).
+  void reserve(std::size_t n) { queue_.reserve(n); }
   /// Cancel a pending event. O(1). Returns false when it already fired or was cancelled (harmless).
   bool cancel(EventId id) { return queue_.cancel(id); }
   /// True when the id names an event that has neither fired nor been cancelled.
