@@ -230,3 +230,34 @@ TEST_CASE("inter-layer affinity counts shared tokens and co-located copies", "[t
   CHECK(r.bytes_saved_gpu == 300);
   CHECK(r.same_node_pairs == 12);
 }
+
+TEST_CASE("pair-aggregated trace traffic equals per-token add_token_link_bytes, with replicas", "[trace][forwarding]") {
+  DgxClusterOptions o;
+  o.nodes = 2;
+  Topology topo = generate_dgx_cluster(o);
+  RouteTable routes(topo);
+  // 16 ranks x 2 slots: experts 0..23 once, experts 0..7 replicated on ranks 12..15 (node 1).
+  LayerPlacement p;
+  p.num_gpus = 16;
+  p.slots_per_gpu = 2;
+  for (int e = 0; e < 24; ++e) p.slot_expert.push_back(e);
+  for (int e = 0; e < 8; ++e) p.slot_expert.push_back(e);
+  MoeModel m = small_model(24, 4, 1, 1);
+  TraceGeneratorOptions go;
+  go.ep = 16;
+  go.tokens_per_gpu = 50;
+  go.max_iterations = 1;
+  TraceLayer l = generate_trace_layer(std::vector<double>(24, 1.0), m, 0, go);
+  for (auto d : {TokenDelivery::per_gpu, TokenDelivery::node_forwarding}) {
+    TraceTraffic t = trace_layer_traffic(routes, p, l, 4, 24, 7168, d);
+    std::vector<double> ref(static_cast<std::size_t>(topo.num_links()), 0.0);
+    RouteScratch scratch;
+    for (int i = 0; i < l.num_tokens(); ++i) {
+      std::vector<int> dst;
+      for (int e : l.token_experts(i, 4)) dst.push_back(serving_rank(p.gpus_of_expert(e), l.source[static_cast<std::size_t>(i)], i, topo));
+      add_token_link_bytes(routes, l.source[static_cast<std::size_t>(i)], dst, 7168, d, scratch, ref);
+    }
+    for (std::size_t k = 0; k < ref.size(); ++k) CHECK(t.link_bytes[k] == Approx(ref[k]).margin(1e-6));
+    CHECK(std::accumulate(t.gpu_tokens.begin(), t.gpu_tokens.end(), 0.0) == 800 * 4);
+  }
+}
