@@ -1,5 +1,6 @@
 // `epsim plan`: topology + model + expert loads -> placement plan (plan.json) and a table.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -8,9 +9,12 @@
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "placement/affinity.hpp"
 #include "placement/export.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
+#include "placement/trace.hpp"
+#include "placement/trace_traffic.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
 
@@ -27,8 +31,42 @@ struct PlanOptions {
   bool json = false;
   std::string objective = "link";
   std::vector<std::string> exports;  // pairs: format, file
+  std::string trace;
+  std::string delivery = "node-forwarding";
   PlanSettings settings;
 };
+
+// Trace-driven dispatch of one algorithm's placements (layers absent from the trace are skipped).
+TraceEvaluation evaluate_trace(const RouteTable& routes, const AlgorithmResult& r, const Trace& trace,
+                               double bytes_per_token, TokenDelivery delivery, const std::string& delivery_name) {
+  TraceEvaluation e;
+  e.delivery = delivery_name;
+  for (const LayerResult& l : r.layers) {
+    const TraceLayer* tl = trace.find_layer(l.layer);
+    if (!tl) continue;
+    TraceTraffic t = trace_layer_traffic(routes, l.placement, *tl, trace.top_k, trace.num_experts, bytes_per_token, delivery);
+    accumulate(e, t, l.layer, routes.topology());
+    e.tokens += tl->num_tokens();
+  }
+  return e;
+}
+
+Json trace_json(const TraceEvaluation& e, const AffinityReport* a) {
+  Json j = trace_evaluation_json(e);
+  if (a) j["affinity"] = affinity_report_json(*a);
+  return j;
+}
+
+AffinityReport algorithm_affinity(const AlgorithmResult& r, const Trace& trace, const Topology& topo, double bytes) {
+  return plan_affinity(
+      trace,
+      [&](int layer) -> const LayerPlacement* {
+        for (const LayerResult& l : r.layers)
+          if (l.layer == layer) return &l.placement;
+        return nullptr;
+      },
+      topo, bytes);
+}
 
 void run_plan(const PlanOptions& o) {
   if (!o.out.empty()) check_writable(o.out);
@@ -44,7 +82,8 @@ void run_plan(const PlanOptions& o) {
   else throw UsageError(fmt::format("--routing '{}': expected shortest or pxn", o.routing));
   Topology topo = load_topology(o.topology);
   MoeModel model = load_moe_model(o.model);
-  ExpertLoads loads = load_expert_loads(o.loads);
+  ExpertLoads loads = load_expert_loads_any(o.loads);
+  TokenDelivery delivery = parse_delivery(o.delivery);
   check_loads_match_model(loads, model);
   PlanSettings settings = o.settings;
   settings.objective = parse_objective(o.objective);
@@ -53,9 +92,35 @@ void run_plan(const PlanOptions& o) {
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
   RouteTable routes(topo, routing);
   EpLinkModel links(topo, routes, settings.ep);
+  std::optional<Trace> trace;
+  if (!o.trace.empty()) {
+    trace = load_trace(o.trace);
+    check_trace_matches(*trace, model, settings.ep);
+  }
   Plan plan = make_plan(links, model, loads, settings);
-  if (!o.out.empty())
-    write_file_atomic(o.out, plan_to_json(plan, links, PlanInputs{o.topology, o.loads, o.model}).dump(1) + "\n");
+  Json trace_chosen, trace_baseline;
+  std::optional<TraceEvaluation> tc, tb;
+  std::optional<AffinityReport> ac, ab;
+  if (trace) {
+    tc = evaluate_trace(routes, plan.chosen, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery);
+    tb = evaluate_trace(routes, plan.baseline, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery);
+    if (trace->layers.size() >= 2) {
+      ac = algorithm_affinity(plan.chosen, *trace, topo, plan.dispatch_bytes_per_token);
+      ab = algorithm_affinity(plan.baseline, *trace, topo, plan.dispatch_bytes_per_token);
+    }
+    trace_chosen = trace_json(*tc, ac ? &*ac : nullptr);
+    trace_baseline = trace_json(*tb, ab ? &*ab : nullptr);
+    trace_chosen["file"] = o.trace;
+    trace_baseline["file"] = o.trace;
+  }
+  if (!o.out.empty()) {
+    Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads, o.model});
+    if (trace) {
+      doc["summary"]["trace"] = trace_chosen;
+      doc["baseline_summary"]["trace"] = trace_baseline;
+    }
+    write_file_atomic(o.out, doc.dump(1) + "\n");
+  }
   for (std::size_t i = 0; i < o.exports.size(); i += 2) {
     Json doc = o.exports[i] == "sglang" ? export_sglang(plan, model) : export_eplb(plan);
     write_file_atomic(o.exports[i + 1], doc.dump() + "\n");
@@ -64,9 +129,33 @@ void run_plan(const PlanOptions& o) {
   if (o.json) {
     Json j = {{"summary", algorithm_summary_json(plan.chosen, links)},
               {"baseline_summary", algorithm_summary_json(plan.baseline, links)}};
+    if (trace) {
+      j["summary"]["trace"] = trace_chosen;
+      j["baseline_summary"]["trace"] = trace_baseline;
+    }
     fmt::print("{}\n", j.dump(1));
   } else {
     fmt::print("{}", format_plan_table(plan, links));
+    if (trace) {
+      auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+      fmt::print("trace {} ({} layers, {} tokens per layer, {} delivery, dispatch only):\n", o.trace, tc->layers,
+                 tc->layers > 0 ? tc->tokens / tc->layers : 0.0, o.delivery);
+      fmt::print("  {:<12} cross-node {:.4g} GB, bottleneck links {:.1f} us, dispatch {:.1f} us, max GPU tokens {:.0f}\n",
+                 plan.chosen.algorithm, tc->cross_node_bytes / 1e9, tc->sum_bottleneck_s * 1e6, tc->sum_dispatch_s * 1e6,
+                 tc->max_gpu_tokens);
+      fmt::print("  {:<12} cross-node {:.4g} GB, bottleneck links {:.1f} us, dispatch {:.1f} us, max GPU tokens {:.0f}\n",
+                 plan.baseline.algorithm, tb->cross_node_bytes / 1e9, tb->sum_bottleneck_s * 1e6, tb->sum_dispatch_s * 1e6,
+                 tb->max_gpu_tokens);
+      fmt::print("  {} / {}: cross-node bytes {:.3f}, bottleneck time {:.3f}\n", plan.chosen.algorithm,
+                 plan.baseline.algorithm, ratio(tc->cross_node_bytes, tb->cross_node_bytes),
+                 ratio(tc->sum_bottleneck_s, tb->sum_bottleneck_s));
+      if (ac)
+        fmt::print("  affinity (expert-to-expert hand-off model): same-GPU copies saved {} {:.4g} GB, {} {:.4g} GB; "
+                   "same-node {} {:.4g} GB, {} {:.4g} GB\n",
+                   plan.chosen.algorithm, ac->bytes_saved_gpu / 1e9, plan.baseline.algorithm, ab->bytes_saved_gpu / 1e9,
+                   plan.chosen.algorithm, ac->bytes_saved_cross_node / 1e9, plan.baseline.algorithm,
+                   ab->bytes_saved_cross_node / 1e9);
+    }
     if (!o.out.empty()) fmt::print("wrote {}\n", o.out);
   }
 }
@@ -104,6 +193,9 @@ void add_plan_command(CLI::App& app) {
                 "memory kept for attention/dense weights, KV cache and activations")
       ->capture_default_str();
   p->add_option("--weight-bytes-per-element", o->settings.weight_bytes_per_element, "1 = FP8 expert weights")
+      ->capture_default_str();
+  p->add_option("--trace", o->trace, "per-token trace (epsim.trace/1): also report trace-driven dispatch of both plans");
+  p->add_option("--delivery", o->delivery, "trace delivery: per-gpu or node-forwarding (DeepEP normal kernels)")
       ->capture_default_str();
   p->add_flag("--json", o->json, "print the summary as JSON instead of the table");
   p->callback([o] { run_plan(*o); });

@@ -10,5 +10,6 @@ void add_topo_commands(CLI::App& app);
 void add_calibrate_commands(CLI::App& app);  // calibrate, validate
 void add_sweep_commands(CLI::App& app);
 void add_simulate_command(CLI::App& app);
+void add_trace_commands(CLI::App& app);  // trace generate
 
 }  // namespace epsim::cli
