@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
               "sim_ms", "wall_s", "growth");
   double previous = 0;
   for (int g = 16; g <= max_g; g *= 4) {
-    epsim::Topology topo = epsim::generate_dgx_cluster(epsim::DgxClusterOptions{.nodes = g / 8});
+    epsim::Topology topo = epsim::generate_dgx_cluster(epsim::dgx_options_for_nodes(g / 8));
     epsim::RouteTable routes(topo);
     epsim::Simulator sim;
     epsim::FlowNetworkModel net(sim, topo, routes);

@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
       epsim::Topology topo = epsim::generate_dgx_cluster(o);
       epsim::RouteTable routes(topo);
       epsim::EpLinkModel links(topo, routes, g);
-      return fmt::format("{} devices, {} links, {} hops ({:.1f} per pair)", topo.num_devices(), topo.num_links(),
-                         routes.num_hops(), static_cast<double>(routes.num_hops()) / (double(g) * g));
+      return fmt::format("{} devices, {} links, route table {:.1f} MiB", topo.num_devices(), topo.num_links(),
+                         static_cast<double>(routes.memory_bytes()) / 1048576.0);
     });
   }
 

@@ -169,7 +169,9 @@ ExpertLoads expert_loads_any_from_json(const Json& doc, const std::string& file)
   root.require_object();
   if (root.has("logical_count")) return expert_loads_from_json(doc, file);
   if (root.has("per_source_count")) return per_source_loads_from_json(doc, file).total();
-  root.fail("an object with \"logical_count\": [layer][expert] or \"per_source_count\": [layer][rank][expert]");
+  throw InputError(root.file(), "/logical_count",
+                   "required field is missing (expected \"logical_count\": [layer][expert], or \"per_source_count\": "
+                   "[layer][rank][expert])");
 }
 
 ExpertLoads load_expert_loads_any(const std::filesystem::path& path) {

@@ -15,15 +15,20 @@
 #include "sweep/once_cache.hpp"
 #include "sweep/scenario_topology.hpp"
 
+#include <memory>
+
 namespace epsim {
 
 namespace {
 
-// A topology with its route table (the EP link models point into it, so it never moves).
+// A topology with its route table. The route table and the EP link models keep pointers to the
+// topology, so it lives on the heap and keeps its address when a Network is moved.
 struct Network {
-  Topology topology;
+  std::unique_ptr<const Topology> owned;
+  const Topology& topology;
   RouteTable routes;
-  explicit Network(Topology t, RoutingOptions r) : topology(std::move(t)), routes(topology, r) {}
+  explicit Network(Topology t, RoutingOptions r)
+      : owned(std::make_unique<const Topology>(std::move(t))), topology(*owned), routes(topology, r) {}
 };
 
 // An EP link model with the network it points into.

@@ -49,6 +49,13 @@ struct DgxClusterOptions {
   double ib_latency_ns = 600.0;
 };
 
+/// Default DGX H100 options for `nodes` nodes (shorthand for tests, benches and sweeps).
+inline DgxClusterOptions dgx_options_for_nodes(int nodes) {
+  DgxClusterOptions o;
+  o.nodes = nodes;
+  return o;
+}
+
 /// Build the cluster. Throws std::invalid_argument on non-positive sizes or bandwidths.
 Topology generate_dgx_cluster(const DgxClusterOptions& options);
 

@@ -18,6 +18,10 @@ constexpr int kUnreached = std::numeric_limits<int>::max();
 
 RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
     : topo_(&topo), num_gpus_(topo.num_gpus()), options_(options) {
+  if (num_gpus_ > limits::kMaxRoutedGpus)
+    throw InputError(fmt::format("routing {} GPUs: epsim routes at most {} GPUs (docs/limits.md); the all-pairs "
+                                 "link loads of a larger cluster do not fit this machine's time and memory budget",
+                                 num_gpus_, limits::kMaxRoutedGpus));
   const auto V = static_cast<std::size_t>(topo.num_devices());
   fabric_group_ = topo.num_hosts();
   group_.resize(V);
@@ -72,32 +76,27 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
   }
 
   // Rail peers: host x rail -> first GPU with that rail.
-  for (int g = 0; g < num_gpus_; ++g) max_rail_ = std::max(max_rail_, topo.device(topo.gpu_device(g)).rail + 1);
-  // The table is hosts x rails ints: refuse absurd rail numbers instead of allocating gigabytes.
-  if (static_cast<double>(topo.num_hosts()) * max_rail_ > static_cast<double>(1 << 26))
-    throw InputError(fmt::format("{} hosts x {} rails is beyond epsim's limit of 2^26 (host, rail) pairs; rail "
-                                 "indices must count the rails of a node (0, 1, ...)",
-                                 topo.num_hosts(), max_rail_));
-  gpu_by_host_rail_.assign(static_cast<std::size_t>(topo.num_hosts()) * static_cast<std::size_t>(max_rail_), -1);
   for (int g = 0; g < num_gpus_; ++g) {
     const Device& dev = topo.device(topo.gpu_device(g));
     if (dev.host < 0 || dev.rail < 0) continue;
-    int& slot = gpu_by_host_rail_[static_cast<std::size_t>(dev.host) * static_cast<std::size_t>(max_rail_) +
-                                  static_cast<std::size_t>(dev.rail)];
-    if (slot < 0) slot = g;
+    gpu_by_host_rail_.emplace((static_cast<std::uint64_t>(dev.host) << 32) | static_cast<std::uint32_t>(dev.rail), g);
   }
+}
+
+int RouteTable::gpu_on(int host, int rail) const {
+  auto it = gpu_by_host_rail_.find((static_cast<std::uint64_t>(host) << 32) | static_cast<std::uint32_t>(rail));
+  return it == gpu_by_host_rail_.end() ? -1 : it->second;
 }
 
 int RouteTable::rail_peer(int src_gpu, int host) const {
   int rail = topo_->device(topo_->gpu_device(src_gpu)).rail;
   if (rail < 0 || host < 0 || host >= topo_->num_hosts()) return -1;
-  return gpu_by_host_rail_[static_cast<std::size_t>(host) * static_cast<std::size_t>(max_rail_) +
-                           static_cast<std::size_t>(rail)];
+  return gpu_on(host, rail);
 }
 
 std::size_t RouteTable::memory_bytes() const {
   std::size_t bytes = dist_.size() * sizeof(std::uint16_t) + dist_offset_.size() * sizeof(std::uint64_t) +
-                      (group_.size() + slot_.size() + gpu_by_host_rail_.size()) * sizeof(int);
+                      (group_.size() + slot_.size()) * sizeof(int) + gpu_by_host_rail_.size() * 2 * sizeof(std::uint64_t);
   for (const auto& m : members_) bytes += m.size() * sizeof(int);
   return bytes;
 }
@@ -255,8 +254,7 @@ double RouteTable::append_route(int src_gpu, int dst_gpu, RouteScratch& s, std::
     const Device& a = topo_->device(topo_->gpu_device(src_gpu));
     const Device& b = topo_->device(topo_->gpu_device(dst_gpu));
     if (a.host >= 0 && b.host >= 0 && a.host != b.host && b.rail >= 0 && a.rail != b.rail) {
-      int proxy = gpu_by_host_rail_[static_cast<std::size_t>(a.host) * static_cast<std::size_t>(max_rail_) +
-                                    static_cast<std::size_t>(b.rail)];
+      int proxy = gpu_on(a.host, b.rail);
       if (proxy >= 0) return append_direct(src_gpu, proxy, s, out) + append_direct(proxy, dst_gpu, s, out);
     }
   }

@@ -20,6 +20,7 @@
 // host; a host's devices only forward traffic that leaves or enters that host.
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "topology/topology.hpp"
@@ -119,8 +120,9 @@ class RouteTable {
   std::vector<std::vector<int>> members_;     ///< per group: device indices
   std::vector<std::uint64_t> dist_offset_;    ///< per destination GPU: start in dist_
   std::vector<std::uint16_t> dist_;           ///< per destination: [own group slots][fabric slots]
-  int max_rail_ = 0;
-  std::vector<int> gpu_by_host_rail_;         ///< host x rail -> GPU rank or -1
+  /// (host, rail) -> first GPU rank there; a hash map, so that arbitrary rail numbers cost nothing.
+  std::unordered_map<std::uint64_t, int> gpu_by_host_rail_;
+  int gpu_on(int host, int rail) const;
 };
 
 }  // namespace epsim

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
@@ -22,10 +23,10 @@ using Json = nlohmann::json;
 // gigabytes; the table is now a hash map over the GPUs' (host, rail) pairs.
 TEST_CASE("regression: PXN routes with many hosts and a large rail index") {
   Json t = {{"hosts", Json::array()}, {"devices", Json::array()}, {"links", Json::array()}};
-  for (int h = 0; h < 2000; ++h) t["hosts"].push_back("h" + std::to_string(h));
+  for (int h = 0; h < 2000; ++h) t["hosts"].push_back(fmt::format("h{}", h));
   t["devices"].push_back({{"id", "leaf"}, {"kind", "leaf"}});
   for (int h : {1998, 1999}) {
-    std::string host = "h" + std::to_string(h);
+    std::string host = fmt::format("h{}", h);
     t["devices"].push_back({{"id", host + "/gpu"}, {"kind", "gpu"}, {"host", host}, {"rail", 1 << 20}});
     t["devices"].push_back({{"id", host + "/nic"}, {"kind", "nic"}, {"host", host}, {"rail", h - 1998}});
     t["links"].push_back({{"src", host + "/gpu"}, {"dst", host + "/nic"}, {"kind", "pcie"}, {"bandwidth_GBps", 64}});

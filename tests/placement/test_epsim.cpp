@@ -12,7 +12,7 @@ using namespace epsim;
 
 namespace {
 struct OneNode {
-  Topology topo = generate_dgx_cluster(DgxClusterOptions{.nodes = 1});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes{topo};
   EpLinkModel links{topo, routes, 8};
 };
@@ -49,7 +49,7 @@ TEST_CASE("epsim reaches the exact optimum of the EPLB example on 8 GPUs x 2 slo
 }
 
 TEST_CASE("epsim is never worse than greedy or eplb on its objective, and never below the bound") {
-  Topology topo = generate_dgx_cluster(DgxClusterOptions{.nodes = 4});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(4));
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 32);
   // A skewed 64-expert layer: load(e) = 1000 / (1 + e mod 17) + 3 e.
@@ -83,7 +83,7 @@ TEST_CASE("eplb as a placement algorithm separates co-located replicas and says 
 }
 
 TEST_CASE("the busiest-rank link bound is exact on a uniform all-to-all") {
-  Topology topo = generate_dgx_cluster(DgxClusterOptions{.nodes = 2});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 16);
   // 16 experts of 100 tokens, one slot each: every rank computes 100 tokens (= the bound).

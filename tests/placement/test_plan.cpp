@@ -22,7 +22,7 @@ MoeModel sixteen_expert_model() {
 }  // namespace
 
 TEST_CASE("make_plan: all MoE layers, baseline beside the chosen algorithm") {
-  Topology topo = generate_dgx_cluster(DgxClusterOptions{.nodes = 2});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 16);
   MoeModel model = sixteen_expert_model();
@@ -52,7 +52,7 @@ TEST_CASE("make_plan: all MoE layers, baseline beside the chosen algorithm") {
 }
 
 TEST_CASE("make_plan rejects slot counts that do not divide, naming the smallest valid one") {
-  Topology topo = generate_dgx_cluster(DgxClusterOptions{.nodes = 2});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 16);
   MoeModel model = sixteen_expert_model();

@@ -24,7 +24,7 @@ TEST_CASE("nccl-tests bus bandwidth factors", "[collectives]") {
 }
 
 TEST_CASE("ring all-reduce on one DGX H100 follows the alpha-beta formula", "[collectives]") {
-  Topology topo = generate_dgx_cluster({.nodes = 1});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
   CollectiveParams p;
   p.allow_nvls = false;
@@ -48,7 +48,7 @@ TEST_CASE("ring all-reduce on one DGX H100 follows the alpha-beta formula", "[co
 }
 
 TEST_CASE("NVLS all-reduce inside one NVSwitch domain", "[collectives]") {
-  Topology topo = generate_dgx_cluster({.nodes = 1});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
   CollectiveModel model(topo, routes);
   auto gpus = first_gpus(8);
@@ -65,7 +65,7 @@ TEST_CASE("NVLS all-reduce inside one NVSwitch domain", "[collectives]") {
 }
 
 TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[collectives]") {
-  Topology topo = generate_dgx_cluster({.nodes = 2});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes(topo);
   CollectiveModel model(topo, routes);
   // GPU 0 (node 0, rail 0) -> GPU 8 (node 1, rail 0): PCIe 64 x 0.75 = 48, IB 50 x 0.95 = 47.5.
@@ -93,7 +93,7 @@ TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[col
 }
 
 TEST_CASE("calibrated link bandwidth and latency replace the modelled ones", "[collectives]") {
-  Topology topo = generate_dgx_cluster({.nodes = 1});
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
   Calibration cal;
   cal.links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};

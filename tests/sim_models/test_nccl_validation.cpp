@@ -28,7 +28,7 @@ struct Cluster {
   std::unique_ptr<RouteTable> routes;
   std::unique_ptr<CollectiveModel> model;
   std::vector<int> gpus;
-  explicit Cluster(int nodes) : topo(generate_dgx_cluster({.nodes = nodes})) {
+  explicit Cluster(int nodes) : topo(generate_dgx_cluster(dgx_options_for_nodes(nodes))) {
     routes = std::make_unique<RouteTable>(topo);
     model = std::make_unique<CollectiveModel>(topo, *routes);
     gpus.resize(static_cast<std::size_t>(topo.num_gpus()));

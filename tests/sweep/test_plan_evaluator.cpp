@@ -53,8 +53,10 @@ TEST_CASE("plan metrics equal make_plan's totals on the same inputs", "[sweep][p
   double util = m["busiest_link_util"].get<double>();
   CHECK(util > 0);
   CHECK(util <= 1.0 + 1e-12);
-  // Unknown / simulate-only metrics are absent, never invented.
-  CHECK_FALSE(m.contains("plan_gap"));
+  // The gap against the planner's certified bounds: sum of link times / sum of bounds - 1 >= 0.
+  CHECK(m["plan_gap"].get<double>() == Approx(plan.chosen.sum_link_s / plan.chosen.sum_link_lb_s - 1));
+  CHECK(m["plan_gap"].get<double>() >= -1e-9);
+  // Simulate-only metrics are absent, never invented.
   CHECK_FALSE(m.contains("iteration_us"));
   CHECK_FALSE(m.contains("tokens_per_s_per_gpu"));
 }
