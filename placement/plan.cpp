@@ -106,6 +106,8 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
         errors[i] = std::current_exception();
       }
     }
+    // GLPK keeps an environment per thread (bounds and exact starts solve LPs here): free it.
+    release_lp_solver_thread_state();
   };
   int threads = plan.settings.threads > 0 ? plan.settings.threads : static_cast<int>(std::thread::hardware_concurrency());
   threads = std::clamp(threads, 1, static_cast<int>(std::max<std::size_t>(1, layers.size())));
@@ -113,7 +115,6 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  release_lp_solver_thread_state();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return results;
