@@ -10,8 +10,11 @@ inline constexpr std::uintmax_t kMaxInputFileBytes = 512ull << 20;
 /// Devices and directed links of one topology file (a 4096-node DGX cluster has ~71k devices, ~213k directed links).
 inline constexpr std::int64_t kMaxDevices = 1 << 20;
 inline constexpr std::int64_t kMaxLinks = 1 << 22;
-/// GPUs whose all-pairs route table is built (G^2 pairs; 4096 GPUs ~ 16.8M pairs, see docs/limits.md).
-inline constexpr int kMaxRoutedGpus = 4096;
+/// GPUs a route table serves (the compact per-destination table: ~G^2/16 bytes; 16384 GPUs ~ 16 MiB).
+inline constexpr int kMaxRoutedGpus = 16384;
+/// EP ranks of one all-to-all link model (EpLinkModel aggregates EP^2 routes; 4096 ranks ~ 16.8M
+/// routes, minutes; see docs/limits.md).
+inline constexpr int kMaxEpRanks = 4096;
 /// Layers of a model / expert-loads file, and routed experts per MoE layer.
 inline constexpr std::int64_t kMaxLayers = 1024;
 inline constexpr std::int64_t kMaxExperts = 65536;

@@ -5,12 +5,17 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
 EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int ep) : topology_(&topology), ep_(ep) {
   if (ep < 1 || ep > topology.num_gpus())
     throw InputError(fmt::format("EP size {} must be between 1 and the topology's {} GPUs", ep, topology.num_gpus()));
+  if (ep > limits::kMaxEpRanks)
+    throw InputError(fmt::format("EP {} GPUs: epsim evaluates all-to-alls over at most {} GPUs (docs/limits.md); the "
+                                 "EP^2 routes of a larger one do not fit this machine's time and memory budget",
+                                 ep, limits::kMaxEpRanks));
   const auto L = static_cast<std::size_t>(topology.num_links());
   bandwidth_Bps_.resize(L);
   for (std::size_t l = 0; l < L; ++l) bandwidth_Bps_[l] = topology.link(static_cast<int>(l)).bandwidth_GBps * 1e9;

@@ -19,9 +19,8 @@ constexpr int kUnreached = std::numeric_limits<int>::max();
 RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
     : topo_(&topo), num_gpus_(topo.num_gpus()), options_(options) {
   if (num_gpus_ > limits::kMaxRoutedGpus)
-    throw InputError(fmt::format("routing {} GPUs: epsim routes at most {} GPUs (docs/limits.md); the all-pairs "
-                                 "link loads of a larger cluster do not fit this machine's time and memory budget",
-                                 num_gpus_, limits::kMaxRoutedGpus));
+    throw InputError(fmt::format("routing {} GPUs: epsim routes at most {} GPUs (docs/limits.md)", num_gpus_,
+                                 limits::kMaxRoutedGpus));
   const auto V = static_cast<std::size_t>(topo.num_devices());
   fabric_group_ = topo.num_hosts();
   group_.resize(V);

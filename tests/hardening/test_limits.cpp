@@ -9,6 +9,7 @@
 #include "common/limits.hpp"
 #include "hardening_support.hpp"
 #include "placement/expert_loads.hpp"
+#include "placement/link_load.hpp"
 #include "placement/moe_model.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
@@ -43,20 +44,21 @@ TEST_CASE("model and loads: experts and layers above the caps are refused, at th
   CHECK_THROWS_WITH(epsim::expert_loads_from_json(counts, "l.json"), Contains("l.json: /logical_count/0: at most"));
 }
 
-TEST_CASE("routes: a cluster above the GPU cap is refused before the all-pairs table is built") {
+TEST_CASE("routes: an all-to-all above the EP cap is refused before its EP^2 routes are aggregated") {
   epsim::DgxClusterOptions o;
-  o.nodes = epsim::limits::kMaxRoutedGpus / 8 + 1;
+  o.nodes = epsim::limits::kMaxEpRanks / 8 + 1;
   epsim::Topology big = epsim::generate_dgx_cluster(o);
-  REQUIRE(big.num_gpus() > epsim::limits::kMaxRoutedGpus);
-  CHECK_THROWS_AS(epsim::RouteTable(big), epsim::InputError);
-  CHECK_THROWS_WITH(epsim::RouteTable(big), Contains("at most 4096 GPUs"));
+  REQUIRE(big.num_gpus() > epsim::limits::kMaxEpRanks);
+  epsim::RouteTable routes(big);  // the compact route table itself serves such a cluster
+  CHECK_THROWS_AS(epsim::EpLinkModel(big, routes, big.num_gpus()), epsim::InputError);
+  CHECK_THROWS_WITH(epsim::EpLinkModel(big, routes, big.num_gpus()), Contains("at most 4096 GPUs"));
 }
 
-TEST_CASE("epsim plan on a generated cluster above the GPU cap exits 1 with the limit named") {
+TEST_CASE("epsim plan with EP above the cap exits 1 with the limit named") {
   std::string dir = fresh_temp_dir("hard_limit_plan");
   std::string topo = dir + "/big.json";
   REQUIRE(run_epsim("topo generate dgx-h100 --nodes 513 --out " + topo).exit_code == 0);
-  CliResult r = plan(topo, kLoads, kModel, "--ep 32 --out " + dir + "/plan.json");
+  CliResult r = plan(topo, kLoads, kModel, "--ep 4104 --out " + dir + "/plan.json");
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(has(r.err, "4104 GPUs"));
