@@ -16,18 +16,9 @@ AnalyticalNetwork::AnalyticalNetwork(Simulator& sim, const Topology& topology, c
 void AnalyticalNetwork::start_exchange(std::vector<Transfer> transfers,
                                        std::function<void(std::size_t)> on_transfer_done,
                                        std::function<void()> on_done) {
-  detail::validate_transfers(transfers, routes_);
-  auto state = std::make_shared<detail::ExchangeState>();
-  state->on_transfer_done = std::move(on_transfer_done);
-  state->on_done = std::move(on_done);
-  state->outstanding = transfers.size();
+  auto state = detail::begin_exchange(sim_, transfers, routes_, std::move(on_transfer_done), std::move(on_done));
+  if (!state) return;
   const Time now = sim_.now();
-  if (transfers.empty()) {
-    sim_.schedule(now, Simulator::kDefaultPriority, [state] {
-      if (state->on_done) state->on_done();
-    });
-    return;
-  }
 
   // Bytes of this exchange on every link.
   for (const Transfer& t : transfers) {

@@ -21,6 +21,24 @@ std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulato
 }
 
 namespace detail {
+std::shared_ptr<ExchangeState> begin_exchange(Simulator& sim, const std::vector<Transfer>& transfers,
+                                              const RouteTable& routes,
+                                              std::function<void(std::size_t)> on_transfer_done,
+                                              std::function<void()> on_done) {
+  validate_transfers(transfers, routes);
+  auto state = std::make_shared<ExchangeState>();
+  state->on_transfer_done = std::move(on_transfer_done);
+  state->on_done = std::move(on_done);
+  state->outstanding = transfers.size();
+  if (transfers.empty()) {
+    sim.schedule(sim.now(), Simulator::kDefaultPriority, [state] {
+      if (state->on_done) state->on_done();
+    });
+    return nullptr;
+  }
+  return state;
+}
+
 void validate_transfers(const std::vector<Transfer>& transfers, const RouteTable& routes) {
   const int g = routes.num_gpus();
   for (std::size_t i = 0; i < transfers.size(); ++i) {

@@ -57,6 +57,13 @@ struct ExchangeState {
 /// Validate transfers against the route table (ranks in range, bytes finite and >= 0); throws
 /// std::invalid_argument naming the transfer index. O(transfers).
 void validate_transfers(const std::vector<Transfer>& transfers, const RouteTable& routes);
+/// Common start of every model's start_exchange: validate the transfers, then either schedule
+/// on_done at sim.now() and return nullptr (no transfers), or return the exchange's bookkeeping with
+/// `outstanding` = number of transfers. Throws as validate_transfers.
+std::shared_ptr<ExchangeState> begin_exchange(Simulator& sim, const std::vector<Transfer>& transfers,
+                                              const RouteTable& routes,
+                                              std::function<void(std::size_t)> on_transfer_done,
+                                              std::function<void()> on_done);
 /// Route latency as simulated time, rounded to the nearest ps.
 inline Time route_latency(const RouteTable& routes, int src, int dst) {
   return Time::from_ps_rounded(routes.latency_ns(src, dst) * 1e3);
