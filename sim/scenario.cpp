@@ -46,6 +46,7 @@ std::string_view to_string(PhaseKind p) {
   return "prefill";
 }
 std::string_view to_string(PipelineSchedule p) { return p == PipelineSchedule::gpipe ? "gpipe" : "1f1b"; }
+std::string_view to_string(GradReduce g) { return g == GradReduce::all_reduce ? "all_reduce" : "reduce_scatter"; }
 
 namespace {
 
@@ -83,7 +84,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
   reject_unknown_keys(root, {"schema", "name", "description", "topology", "model", "loads", "plan", "calibration", "gemm_efficiency",
                              "parallel", "phase", "schedule", "chunks", "pipeline_schedule", "network", "routing",
                              "gpu", "precision", "placement", "dispatch_bytes_per_element",
-                             "combine_bytes_per_element"});
+                             "combine_bytes_per_element", "training"});
   if (root.at("schema").as_string() != kScenarioSchema) root.at("schema").fail(std::string("\"") + kScenarioSchema + "\"");
   const std::filesystem::path base = std::filesystem::path(file).parent_path();
   Scenario s;
@@ -160,6 +161,17 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
       pl.at("algorithm").fail(fmt::format("one of {}", fmt::join(names, ", ")));
     s.redundant = static_cast<int>(pl.int_or("redundant", 0, 0, 1 << 20));
   }
+  if (root.has("training")) {
+    JsonCursor tr = root.at("training");
+    if (s.phase.kind != PhaseKind::training) tr.fail("no training options unless phase.kind is \"training\"");
+    reject_unknown_keys(tr, {"overlap_grad_reduce", "grad_reduce"});
+    s.training.overlap_grad_reduce = tr.bool_or("overlap_grad_reduce", true);
+    s.training.grad_reduce = pick<GradReduce>(tr, "grad_reduce", GradReduce::all_reduce,
+                                              {{"all_reduce", GradReduce::all_reduce},
+                                               {"reduce_scatter", GradReduce::reduce_scatter}});
+  }
+  if (s.phase.kind == PhaseKind::training && s.schedule == ScheduleKind::two_batch)
+    root.at("schedule").fail("serial or overlap for training (two-batch pairs forward micro-batches only)");
   if (s.schedule == ScheduleKind::two_batch && s.phase.micro_batches % 2 != 0)
     ph.at("micro_batches").fail("an even number of micro-batches for schedule two-batch");
   return s;
@@ -169,34 +181,79 @@ Scenario load_scenario(const std::filesystem::path& path) {
   return scenario_from_json(read_json_file(path), path.string());
 }
 
-MemoryEstimate estimate_memory(const Scenario& s, const MoeModel& m, int slots_per_gpu) {
-  const ParallelConfig& p = s.parallel;
-  const double wb = bytes_per_element(s.precision);
-  const int layers_per_stage = (m.num_layers + p.pp - 1) / p.pp;
+double layer_dense_params(const MoeModel& m, int layer, int tp) {
+  double p = attention_weight_elements(m);
+  if (m.is_moe_layer(layer))
+    p += 3.0 * m.hidden_size * static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts +
+         static_cast<double>(m.hidden_size) * m.num_experts;
+  else
+    p += 3.0 * m.hidden_size * static_cast<double>(m.dense_intermediate_size);
+  return p / tp;
+}
+
+namespace {
+
+// Layers of the largest stage and how many of them are MoE layers (the MoE-heaviest window).
+std::pair<int, int> stage_layers(const MoeModel& m, int pp) {
+  const int layers_per_stage = (m.num_layers + pp - 1) / pp;
   int moe_layers = 0;
   for (int l = 0; l < std::min(layers_per_stage, m.num_layers); ++l) moe_layers += m.is_moe_layer(l) ? 1 : 0;
   moe_layers = std::max(moe_layers, std::min(m.num_moe_layers(), layers_per_stage));
+  return {layers_per_stage, moe_layers};
+}
+
+}  // namespace
+
+GpuParams gpu_params(const Scenario& s, const MoeModel& m, int slots_per_gpu) {
+  const ParallelConfig& p = s.parallel;
+  auto [layers_per_stage, moe_layers] = stage_layers(m, p.pp);
   const int dense_layers = layers_per_stage - moe_layers;
-  MemoryEstimate e;
-  e.expert_weights = static_cast<double>(moe_layers) * slots_per_gpu * m.expert_weight_elements() * wb / p.expert_tp;
+  GpuParams g;
+  g.expert = static_cast<double>(moe_layers) * slots_per_gpu * m.expert_weight_elements() / p.expert_tp;
   double shared = 3.0 * m.hidden_size * static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts;
   double dense = 3.0 * m.hidden_size * static_cast<double>(m.dense_intermediate_size);
   double gate = static_cast<double>(m.hidden_size) * m.num_experts;
-  e.other_weights = (layers_per_stage * attention_weight_elements(m) + moe_layers * (shared + gate) +
-                     dense_layers * dense) * wb / p.tp;
+  g.dense = (layers_per_stage * attention_weight_elements(m) + moe_layers * (shared + gate) + dense_layers * dense) / p.tp;
+  return g;
+}
+
+MemoryEstimate estimate_memory(const Scenario& s, const MoeModel& m, int slots_per_gpu) {
+  const ParallelConfig& p = s.parallel;
+  const bool training = s.phase.kind == PhaseKind::training;
+  const double wb = training ? kTrainWeightBytesPerParam : bytes_per_element(s.precision);
+  auto [layers_per_stage, moe_layers] = stage_layers(m, p.pp);
+  const GpuParams params = gpu_params(s, m, slots_per_gpu);
+  MemoryEstimate e;
+  e.expert_weights = params.expert * wb;
+  e.other_weights = params.dense * wb;
+  double tokens = s.phase.tokens_per_micro_batch();
+  if (training) {
+    e.gradients = (params.expert + params.dense) * kTrainGradBytesPerParam;
+    // reduce_scatter shards the dense parameters' optimizer states over the dp replicas; the experts
+    // have one copy per stage (expert-data-parallel size 1) and keep theirs.
+    const double dense_shard = s.training.grad_reduce == GradReduce::reduce_scatter ? p.dp : 1;
+    e.optimizer_states = (params.expert + params.dense / dense_shard) * kOptimizerStateBytesPerParam;
+    // Activations kept for backward, BF16, per token of a GPU (tokens / tp) and layer: 8 x hidden
+    // (norm inputs, QKV, attention output, residuals; an assumption, no recomputation) and, for a
+    // MoE layer, the average routed token's top_k dispatched copies and its three SwiGLU
+    // intermediates (top_k x (hidden + 3 x moe_intermediate)). In flight: m micro-batches (GPipe) or
+    // min(m, pp) (1F1B, stage 0).
+    const double per_token_layer =
+        2.0 * (8.0 * m.hidden_size) * layers_per_stage +
+        2.0 * m.top_k * (m.hidden_size + 3.0 * m.moe_intermediate_size / p.expert_tp) * moe_layers;
+    const double in_flight = s.pipeline == PipelineSchedule::gpipe ? s.phase.micro_batches
+                                                                   : std::min(s.phase.micro_batches, p.pp);
+    e.activations = in_flight * tokens / p.tp * per_token_layer;
+    return e;
+  }
   const double kv_per_token = kv_cache_bytes_per_token(m, 2.0) * layers_per_stage / p.tp;
   if (s.phase.kind == PhaseKind::decode)
     e.kv_cache = s.phase.batch * (s.phase.context_length + 1) * kv_per_token;
   else
     e.kv_cache = s.phase.sequence_length * s.phase.batch * kv_per_token;
-  // Activations in flight: a micro-batch's hidden states (BF16) x (top_k dispatched copies + 4 buffers);
-  // training keeps every layer's input of every micro-batch in flight (p of them under 1F1B).
-  double tokens = s.phase.tokens_per_micro_batch();
+  // Activations in flight: a micro-batch's hidden states (BF16) x (top_k dispatched copies + 4 buffers).
   double per_layer = tokens * m.hidden_size * 2.0 * (m.top_k + 4);
-  double kept = s.phase.kind == PhaseKind::training
-                    ? layers_per_stage * std::min<double>(s.phase.micro_batches, p.pp) * tokens * m.hidden_size * 2.0 * 8
-                    : 0;
-  e.activations = 2 * per_layer + kept;
+  e.activations = 2 * per_layer;
   return e;
 }
 

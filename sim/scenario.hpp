@@ -51,6 +51,38 @@ struct PhaseConfig {
   double tokens_per_micro_batch() const;
 };
 
+/// How data-parallel gradients are reduced in training.
+enum class GradReduce {
+  all_reduce,      ///< all-reduce the BF16 gradients; every rank keeps the whole optimizer state
+  reduce_scatter,  ///< ZeRO-1 / distributed optimizer: reduce-scatter the gradients, each rank updates
+                   ///< 1/N of the parameters (optimizer states sharded N ways), then all-gathers them
+};
+
+/// Mixed-precision Adam (Megatron-LM, DeepSpeed): bytes held per parameter. BF16 weights 2 + BF16
+/// gradients 2 + FP32 master weights 4 + FP32 Adam m 4 + FP32 Adam v 4 = 16 bytes/parameter.
+/// With precision fp8 the GEMMs quantize the BF16 weights on the fly (DeepSeek-V3's FP8 recipe keeps
+/// BF16/FP32 copies too); FP8 weight caches are not counted.
+inline constexpr double kTrainWeightBytesPerParam = 2.0;
+inline constexpr double kTrainGradBytesPerParam = 2.0;
+inline constexpr double kOptimizerStateBytesPerParam = 12.0;
+/// HBM bytes the Adam step moves per parameter it updates: read the BF16 gradient 2, read and write
+/// the FP32 master weight 8, m 8 and v 8, write the BF16 weight 2 = 28 (one fused kernel, an assumption).
+inline constexpr double kOptimizerStepBytesPerParam = 28.0;
+/// Backward compute / forward compute of every op: dgrad and wgrad GEMMs have each the forward GEMM's
+/// FLOPs (2 x M x N x K), so backward = 2 x forward (Narayanan et al., 2021, eq. 2: 3 passes of
+/// 2 x FLOPs). Applied to attention too (FlashAttention-2's backward is closer to 2.5 x; not modelled).
+inline constexpr double kBackwardComputeFactor = 2.0;
+
+/// Training options (scenario field `training`, only with phase.kind = training).
+struct TrainingConfig {
+  /// Reduce a layer's gradients as soon as its backward is done for the last micro-batch, on a
+  /// separate communication stream, while earlier layers run their backward (Megatron-LM
+  /// --overlap-grad-reduce, PyTorch DDP buckets). Default true. false: every reduction starts after
+  /// the stage's whole backward.
+  bool overlap_grad_reduce = true;
+  GradReduce grad_reduce = GradReduce::all_reduce;
+};
+
 /// A parsed scenario file (paths already resolved against the scenario's folder).
 struct Scenario {
   std::string file;                   ///< the scenario file (for messages)
@@ -73,12 +105,14 @@ struct Scenario {
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
+  TrainingConfig training;              ///< phase.kind = training only
 };
 
 ScheduleKind parse_schedule(std::string_view name);  ///< "serial" | "overlap" | "two-batch"; UsageError
 std::string_view to_string(ScheduleKind s);
 std::string_view to_string(PhaseKind p);
 std::string_view to_string(PipelineSchedule p);
+std::string_view to_string(GradReduce g);  ///< "all_reduce" | "reduce_scatter"
 
 /// Parse a scenario document (paths relative to `file`'s folder). Checks the schema, types, names
 /// and ranges of every field; throws InputError naming file + JSON pointer. Cross-checks against the
@@ -107,14 +141,29 @@ struct ScenarioInputs {
 /// InputError naming the scenario file and field.
 ScenarioInputs prepare_scenario(const Scenario& scenario);
 
-/// Memory one GPU needs, bytes (what prepare_scenario checks).
+/// Memory one GPU needs, bytes (what prepare_scenario checks). Training: weights in BF16 and
+/// gradients and optimizer states per kTrain*BytesPerParam; no KV cache.
 struct MemoryEstimate {
   double expert_weights = 0;
   double other_weights = 0;  ///< attention, shared experts, dense FFN, gate (sharded by tp)
   double kv_cache = 0;
   double activations = 0;
-  double total() const { return expert_weights + other_weights + kv_cache + activations; }
+  double gradients = 0;         ///< training only
+  double optimizer_states = 0;  ///< training only (sharded over the DP group with reduce_scatter)
+  double total() const { return expert_weights + other_weights + kv_cache + activations + gradients + optimizer_states; }
 };
+/// Parameters one GPU holds, split by how their gradients are reduced (training).
+struct GpuParams {
+  double dense = 0;   ///< attention, shared experts, gate, dense FFN of the stage's layers, / tp
+  double expert = 0;  ///< routed-expert slots of the stage's MoE layers, / expert_tp
+};
+/// Parameters of one GPU of the largest stage (ceil(layers / pp) layers). slots_per_gpu: expert
+/// slots of one EP rank.
+GpuParams gpu_params(const Scenario& scenario, const MoeModel& model, int slots_per_gpu);
+/// Dense parameters of one layer on one GPU (/ tp): attention, and shared experts + gate (MoE
+/// layer) or the dense FFN.
+double layer_dense_params(const MoeModel& model, int layer, int tp);
+
 /// Memory of the busiest GPU for a scenario and model. slots_per_gpu: expert slots of one EP rank.
 MemoryEstimate estimate_memory(const Scenario& scenario, const MoeModel& model, int slots_per_gpu);
 

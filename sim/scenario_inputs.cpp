@@ -91,11 +91,24 @@ ScenarioInputs prepare_scenario(const Scenario& s) {
   const int slots_per_gpu = p.ep > 1 ? slots_total / p.ep : model.num_experts;
   MemoryEstimate mem = estimate_memory(s, model, slots_per_gpu);
   const double hbm = gpu.hbm_GB * 1e9;
-  const double one_expert = model.expert_weight_elements() * bytes_per_element(s.precision);
+  const bool training = s.phase.kind == PhaseKind::training;
+  const double one_expert =
+      model.expert_weight_elements() *
+      (training ? kTrainWeightBytesPerParam + kTrainGradBytesPerParam + kOptimizerStateBytesPerParam
+                : bytes_per_element(s.precision));
   if (one_expert / p.expert_tp > hbm)
     throw InputError(f, "/parallel/expert_tp",
                      fmt::format("an expert_tp of at least {}: one expert ({:.1f} GB) does not fit the {} GB of a {}",
                                  static_cast<int>(std::ceil(one_expert / hbm)), one_expert / 1e9, gpu.hbm_GB, gpu.name));
+  if (training && mem.total() > hbm)
+    throw InputError(f, "/parallel",
+                     fmt::format("a layout that fits a {} ({} GB) for training: one GPU needs {:.1f} GB (weights {:.1f} "
+                                 "(experts {:.1f}), gradients {:.1f}, optimizer states {:.1f} at 16 bytes/parameter of "
+                                 "mixed-precision Adam, activations {:.1f}); raise ep, tp or pp, lower "
+                                 "phase.tokens_per_gpu, or set training.grad_reduce to reduce_scatter",
+                                 gpu.name, gpu.hbm_GB, mem.total() / 1e9, (mem.expert_weights + mem.other_weights) / 1e9,
+                                 mem.expert_weights / 1e9, mem.gradients / 1e9, mem.optimizer_states / 1e9,
+                                 mem.activations / 1e9));
   if (mem.total() > hbm)
     throw InputError(f, "/parallel",
                      fmt::format("a layout that fits a {} ({} GB): one GPU needs {:.1f} GB (experts {:.1f}, other weights "

@@ -66,6 +66,11 @@ Json report_to_json(const SimulationResult& r) {
                       {"other_comm_us", tidy(l.other_comm_us)},
                       {"exposed_comm_us", tidy(l.exposed_comm_us)},
                       {"bubble_us", tidy(l.bubble_us)}});
+    if (r.phase == PhaseKind::training) {
+      layers.back()["backward_compute_us"] = tidy(l.backward_compute_us);
+      layers.back()["grad_reduce_us"] = tidy(l.grad_reduce_us);
+      layers.back()["grad_reduce_exposed_us"] = tidy(l.grad_reduce_exposed_us);
+    }
     tot_compute += l.compute_us;
     tot_dispatch += l.dispatch_us;
     tot_combine += l.combine_us;
@@ -76,6 +81,15 @@ Json report_to_json(const SimulationResult& r) {
                  {"combine_us", tidy(tot_combine)}, {"exposed_comm_us", tidy(tot_exposed)},
                  {"bubble_us", tidy(tot_bubble)}};
   j["layers"] = std::move(layers);
+  if (r.phase == PhaseKind::training)
+    j["training"] = {{"forward_compute_us", tidy(r.forward_compute_us)},
+                     {"backward_compute_us", tidy(r.backward_compute_us)},
+                     {"grad_reduce_us", tidy(r.grad_reduce_us)},
+                     {"grad_reduce_exposed_us", tidy(r.grad_reduce_exposed_us)},
+                     {"optimizer_us", tidy(r.optimizer_us)},
+                     {"param_gather_us", tidy(r.param_gather_us)},
+                     {"model_flops", tidy(r.model_flops)},
+                     {"mfu", tidy(r.mfu)}};
   Json gpus = Json::array();
   for (const GpuSummary& g : r.gpus)
     gpus.push_back({{"gpu", g.gpu},
@@ -135,18 +149,30 @@ std::string format_report_table(const SimulationResult& r) {
                    r.iteration.to_ms(), r.latency_name, r.latency_ms, r.throughput_tokens_per_s,
                    r.throughput_tokens_per_s_per_gpu, r.tokens_per_iteration);
   if (p.pp > 1) o += fmt::format("pipeline bubble (p-1)/(m+p-1) = {:.3f}\n", r.pipeline_bubble_fraction);
+  const bool training = r.phase == PhaseKind::training;
+  if (training)
+    o += fmt::format("training at GPU {}: forward {:.3f} ms, backward {:.3f} ms, gradient reduction {:.3f} ms ({:.3f} ms "
+                     "exposed), optimizer {:.3f} ms, parameter all-gather {:.3f} ms | MFU {:.1f}%\n",
+                     r.critical_gpu, r.forward_compute_us / 1e3, r.backward_compute_us / 1e3, r.grad_reduce_us / 1e3,
+                     r.grad_reduce_exposed_us / 1e3, r.optimizer_us / 1e3, r.param_gather_us / 1e3, r.mfu * 100);
   o += "\nper layer (critical GPU of each stage, summed over micro-batches), us\n";
-  o += fmt::format("{:>5} {:>5} {:>4} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}\n", "layer", "stage", "moe", "compute",
+  o += fmt::format("{:>5} {:>5} {:>4} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11}", "layer", "stage", "moe", "compute",
                    "dispatch", "combine", "other_comm", "exposed", "bubble");
-  double tc = 0, td = 0, tb = 0, to = 0, te = 0, tbu = 0;
+  o += training ? fmt::format(" {:>11} {:>11} {:>11}\n", "backward", "grad_reduce", "grad_exposed") : "\n";
+  double tc = 0, td = 0, tb = 0, to = 0, te = 0, tbu = 0, tbw = 0, tgr = 0, tge = 0;
   for (const LayerBreakdown& l : r.layers) {
-    o += fmt::format("{:>5} {:>5} {:>4} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f}\n", l.layer, l.stage,
+    o += fmt::format("{:>5} {:>5} {:>4} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f}", l.layer, l.stage,
                      l.moe ? "yes" : "no", l.compute_us, l.dispatch_us, l.combine_us, l.other_comm_us, l.exposed_comm_us,
                      l.bubble_us);
+    o += training ? fmt::format(" {:>11.1f} {:>11.1f} {:>11.1f}\n", l.backward_compute_us, l.grad_reduce_us,
+                                l.grad_reduce_exposed_us)
+                  : "\n";
     tc += l.compute_us, td += l.dispatch_us, tb += l.combine_us, to += l.other_comm_us, te += l.exposed_comm_us,
         tbu += l.bubble_us;
+    tbw += l.backward_compute_us, tgr += l.grad_reduce_us, tge += l.grad_reduce_exposed_us;
   }
-  o += fmt::format("{:>16} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f}\n", "total", tc, td, tb, to, te, tbu);
+  o += fmt::format("{:>16} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f} {:>11.1f}", "total", tc, td, tb, to, te, tbu);
+  o += training ? fmt::format(" {:>11.1f} {:>11.1f} {:>11.1f}\n", tbw, tgr, tge) : "\n";
   // GPUs: idle compute time, min / mean / max, and the extremes.
   double sum_idle = 0;
   const GpuSummary* most_idle = &r.gpus.front();

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/error.hpp"
+#include "sim/attention_cost.hpp"
 #include "sim/network_model.hpp"
 #include "sim/workload.hpp"
 
@@ -43,6 +44,99 @@ std::vector<Time> uncovered(const std::vector<StreamInterval>& comm, const std::
 
 }  // namespace
 
+namespace {
+
+// Training figures: per layer backward compute and gradient reductions at each stage's critical GPU
+// (the one that finishes last, as the other per-layer columns), totals at the iteration's critical
+// GPU, model FLOPs and MFU.
+void training_metrics(const ScenarioInputs& in, const StreamExecutor& ex, SimulationResult& r) {
+  const ParallelConfig& p = in.scenario.parallel;
+  const int G = p.gpus(), n = p.gpus_per_stage(), L = in.model.num_layers;
+  std::vector<std::vector<StreamInterval>> reductions(static_cast<std::size_t>(G));
+  for (int t = 0; t < ex.num_tasks(); ++t) {
+    const TaskSpec& s = ex.spec(t);
+    if (s.op != OpKind::grad_sync && s.op != OpKind::param_all_gather) continue;
+    for (int g : s.gpus) reductions[static_cast<std::size_t>(g)].push_back(StreamInterval{t, true, ex.start(t), ex.end(t)});
+  }
+  std::vector<Time> last_end(static_cast<std::size_t>(G));
+  for (int g = 0; g < G; ++g)
+    for (const StreamInterval& i : ex.intervals(g)) last_end[static_cast<std::size_t>(g)] = std::max(last_end[static_cast<std::size_t>(g)], i.end);
+  for (int g = 0; g < G; ++g)
+    for (const StreamInterval& i : reductions[static_cast<std::size_t>(g)])
+      last_end[static_cast<std::size_t>(g)] = std::max(last_end[static_cast<std::size_t>(g)], i.end);
+  auto by_start = [](const StreamInterval& a, const StreamInterval& b) { return a.start < b.start; };
+  // The GPU that finishes last, its gradient reductions included.
+  r.critical_gpu = 0;
+  for (int g = 1; g < G; ++g)
+    if (last_end[static_cast<std::size_t>(g)] > last_end[static_cast<std::size_t>(r.critical_gpu)]) r.critical_gpu = g;
+  for (int stage = 0; stage < p.pp; ++stage) {
+    int cg = stage * n;
+    for (int i = 0; i < n; ++i)
+      if (last_end[static_cast<std::size_t>(stage * n + i)] > last_end[static_cast<std::size_t>(cg)]) cg = stage * n + i;
+    Split s = split(ex.intervals(cg));
+    auto& red = reductions[static_cast<std::size_t>(cg)];
+    std::sort(red.begin(), red.end(), by_start);
+    // Exposed: the part of a reduction after the GPU's last backward op (what delays its optimizer
+    // step); time it runs while the compute stream waits for an exchange hides nothing but costs none.
+    Time backward_end;
+    for (const StreamInterval& i : ex.intervals(cg))
+      if (ex.spec(i.task).backward && ex.spec(i.task).op != OpKind::optimizer) backward_end = std::max(backward_end, i.end);
+    std::vector<Time> exposed;
+    for (const StreamInterval& i : red) exposed.push_back(i.end > backward_end ? i.end - std::max(i.start, backward_end) : Time());
+    const bool critical = cg == r.critical_gpu;
+    double fwd = 0, bwd = 0, opt = 0, red_us = 0, red_exp = 0, gather = 0;
+    for (const StreamInterval& i : s.compute) {
+      const TaskSpec& t = ex.spec(i.task);
+      const double d = (i.end - i.start).to_us();
+      if (t.op == OpKind::optimizer) opt += d;
+      else if (t.backward) bwd += d;
+      else fwd += d;
+      if (t.backward && t.layer >= 0) r.layers[static_cast<std::size_t>(t.layer)].backward_compute_us += d;
+    }
+    for (std::size_t k = 0; k < red.size(); ++k) {
+      const TaskSpec& t = ex.spec(red[k].task);
+      const double d = (red[k].end - red[k].start).to_us();
+      if (t.op == OpKind::param_all_gather) {  // after the optimizer step: exposed by construction
+        gather += d;
+        continue;
+      }
+      red_us += d;
+      red_exp += exposed[k].to_us();
+      LayerBreakdown& b = r.layers[static_cast<std::size_t>(t.layer)];
+      b.grad_reduce_us += d;
+      b.grad_reduce_exposed_us += exposed[k].to_us();
+    }
+    if (critical) {
+      r.forward_compute_us = fwd;
+      r.backward_compute_us = bwd;
+      r.optimizer_us = opt;
+      r.grad_reduce_us = red_us;
+      r.grad_reduce_exposed_us = red_exp;
+      r.param_gather_us = gather;
+    }
+  }
+  // Model FLOPs: forward per token and layer = 2 x active FFN/gate parameters + attention.
+  const MoeModel& m = in.model;
+  const PhaseConfig& ph = in.scenario.phase;
+  const double attn_per_token = attention_prefill(m, ph.sequence_length, 2.0, 2.0).flops / ph.sequence_length;
+  double fwd_per_token = 0;
+  for (int l = 0; l < L; ++l) {
+    fwd_per_token += attn_per_token;
+    if (m.is_moe_layer(l))
+      fwd_per_token += 2.0 * (m.top_k * m.expert_weight_elements() +
+                              3.0 * m.hidden_size * static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts +
+                              static_cast<double>(m.hidden_size) * m.num_experts);
+    else
+      fwd_per_token += 2.0 * 3.0 * m.hidden_size * static_cast<double>(m.dense_intermediate_size);
+  }
+  r.model_flops = (1.0 + kBackwardComputeFactor) * fwd_per_token * r.tokens_per_iteration;
+  const double peak = in.compute.peak_TFLOPs(in.scenario.precision) * 1e12;
+  const double T_s = r.iteration.to_seconds();
+  r.mfu = T_s > 0 ? r.model_flops / (T_s * G * peak) : 0;
+}
+
+}  // namespace
+
 StreamMetrics stream_metrics(const StreamExecutor& ex, int gpu) {
   Split s = split(ex.intervals(gpu));
   StreamMetrics m;
@@ -54,8 +148,6 @@ StreamMetrics stream_metrics(const StreamExecutor& ex, int gpu) {
 
 SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) {
   const Scenario& sc = in.scenario;
-  if (sc.phase.kind == PhaseKind::training)
-    throw InputError(sc.file, "/phase/kind", "prefill or decode (training is not simulated yet)");
   const ParallelConfig& p = sc.parallel;
   SimulationResult r;
   r.scenario_file = sc.file;
@@ -179,6 +271,8 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
     double bw = in.topology->link(r.busiest_link).bandwidth_GBps * 1e9;
     r.busiest_link_utilization = T_s > 0 ? r.busiest_link_bytes / (bw * T_s) : 0;
   }
+
+  if (ph.kind == PhaseKind::training) training_metrics(in, ex, r);
 
   for (int t : ex.critical_path()) {
     const TaskSpec& s = ex.spec(t);

@@ -39,6 +39,9 @@ struct LayerBreakdown {
   double other_comm_us = 0;     ///< TP / expert-TP all-reduces
   double exposed_comm_us = 0;   ///< communication of the layer while the compute stream is idle
   double bubble_us = 0;         ///< the stage's pipeline bubble / layers of the stage
+  double backward_compute_us = 0;  ///< training: the backward part of compute_us
+  double grad_reduce_us = 0;       ///< training: the layer's gradient reductions at this GPU
+  double grad_reduce_exposed_us = 0;  ///< training: ... after this GPU's last backward op
 };
 
 /// One GPU over the iteration.
@@ -105,6 +108,18 @@ struct SimulationResult {
   std::vector<TraceSlice> trace;
   std::uint64_t events = 0;           ///< simulator events executed
   int tasks = 0;
+  // Training only (0 otherwise), at the critical GPU (the one that finishes last):
+  double forward_compute_us = 0;      ///< forward compute-stream time
+  double backward_compute_us = 0;     ///< backward compute-stream time
+  double grad_reduce_us = 0;          ///< gradient reductions (all-reduce / reduce-scatter)
+  double grad_reduce_exposed_us = 0;  ///< ... after the GPU's last backward op (delays the optimizer)
+  double optimizer_us = 0;            ///< optimizer step
+  double param_gather_us = 0;         ///< reduce_scatter: all-gathers of the updated parameters
+  /// Model FLOPs of the iteration: 3 x forward FLOPs (forward + backward = 2 x forward) of every
+  /// token: per layer 2 x (active FFN and gate parameters) + attention_prefill FLOPs per token.
+  double model_flops = 0;
+  /// Model FLOPs utilization: model_flops / (iteration x GPUs x dense peak of the scenario's precision).
+  double mfu = 0;
 };
 
 /// Simulate one iteration. Throws InputError for a scenario the simulator does not model (named

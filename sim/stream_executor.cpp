@@ -20,6 +20,8 @@ std::string_view to_string(OpKind kind) {
     case OpKind::dense_ffn: return "dense_ffn";
     case OpKind::pp_send: return "pp_send";
     case OpKind::grad_sync: return "grad_sync";
+    case OpKind::optimizer: return "optimizer";
+    case OpKind::param_all_gather: return "param_all_gather";
     case OpKind::fixed: return "op";
   }
   return "op";
@@ -32,7 +34,8 @@ bool is_communication(OpKind kind) {
     case OpKind::combine:
     case OpKind::ffn_all_reduce:
     case OpKind::pp_send:
-    case OpKind::grad_sync: return true;
+    case OpKind::grad_sync:
+    case OpKind::param_all_gather: return true;
     default: return false;
   }
 }
@@ -69,7 +72,7 @@ int StreamExecutor::add(TaskSpec spec) {
     pred.dependents.emplace_back(d.gpu, id);
   }
   t.deps_left = static_cast<int>(spec.deps.size());
-  const bool uses_streams = spec.kind != TaskKind::exchange || spec.occupies_streams;
+  const bool uses_streams = spec.kind == TaskKind::compute || spec.occupies_streams;
   if (uses_streams) {
     const bool comm = spec.kind != TaskKind::compute;
     for (int g : spec.gpus) stream(g, comm).queue.push_back(id);

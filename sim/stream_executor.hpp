@@ -31,6 +31,8 @@ enum class OpKind : std::uint8_t {
   dense_ffn,      ///< FFN of a dense layer (compute)
   pp_send,        ///< pipeline stage boundary activation transfer (exchange, no stream)
   grad_sync,      ///< data-parallel gradient reduce-scatter / all-reduce (collective)
+  optimizer,      ///< optimizer step (compute, memory-bound)
+  param_all_gather, ///< all-gather of updated parameters after a sharded optimizer step (collective)
   fixed,          ///< generic op (tests)
 };
 
@@ -75,7 +77,9 @@ struct TaskSpec {
   double a2a_scale = 0;
   bool a2a_dispatch = true;
   double shape_scale = 1.0;
-  bool occupies_streams = true;  ///< exchange only: false = no stream (PP sends on their own stream)
+  /// exchange and collective: false = no stream (PP sends, gradient reductions on their own streams;
+  /// such a task leaves no StreamInterval). Compute tasks always occupy their stream.
+  bool occupies_streams = true;
   std::vector<TaskDep> deps;
 };
 

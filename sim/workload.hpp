@@ -9,6 +9,7 @@
 #include "sim/collectives.hpp"
 #include "sim/scenario.hpp"
 #include "sim/stream_executor.hpp"
+#include "sim/training.hpp"
 
 namespace epsim {
 
@@ -28,6 +29,8 @@ struct LayerCosts {
   std::shared_ptr<const std::vector<double>> shared_tokens;
   double dispatch_bytes_per_token = 0;
   double combine_bytes_per_token = 0;
+  /// Training: the layer's data-parallel gradient reductions (layer_grad_reductions).
+  std::vector<GradReduction> grad_reductions;
 };
 
 /// How the workload is laid out (derived from a scenario and a schedule).
