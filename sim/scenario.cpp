@@ -106,11 +106,6 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
   s.parallel.pp = static_cast<int>(par.int_or("pp", 1, 1, 1024));
   s.parallel.expert_tp = static_cast<int>(par.int_or("expert_tp", 1, 1, 1024));
   s.parallel.ep = static_cast<int>(par.int_or("ep", s.parallel.dp * s.parallel.tp / s.parallel.expert_tp, 1, 1 << 20));
-  if (s.parallel.ep * s.parallel.expert_tp != s.parallel.dp * s.parallel.tp)
-    par.at("ep").fail(fmt::format("ep x expert_tp = dp x tp = {} (EP ranks are the attention GPUs of a stage)",
-                                  s.parallel.dp * s.parallel.tp));
-  if (s.parallel.expert_tp > 1 && s.parallel.ep > 1)
-    par.at("expert_tp").fail("expert_tp = 1 when ep > 1 (expert TP is modelled for ep = 1 only)");
 
   JsonCursor ph = root.at("phase");
   s.phase.kind = pick<PhaseKind>(ph, "kind", PhaseKind::prefill,
@@ -136,6 +131,18 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
     // Training: tokens_per_gpu / batch are per micro-batch; store the replica's whole batch.
     if (s.phase.kind == PhaseKind::training) s.phase.batch *= s.phase.micro_batches;
   }
+
+  // EP layout (after the phase: training may replicate EP groups inside a stage).
+  const int stage_gpus = s.parallel.dp * s.parallel.tp, ep_gpus = s.parallel.ep * s.parallel.expert_tp;
+  if (s.phase.kind == PhaseKind::training && ep_gpus != stage_gpus) {
+    if (stage_gpus % ep_gpus != 0 || s.parallel.expert_tp != 1)
+      par.at("ep").fail(fmt::format("ep dividing dp x tp = {} with expert_tp = 1 (training: dp x tp / ep EP groups "
+                                    "per stage replicate the experts), or ep x expert_tp = dp x tp", stage_gpus));
+  } else if (ep_gpus != stage_gpus) {
+    par.at("ep").fail(fmt::format("ep x expert_tp = dp x tp = {} (EP ranks are the attention GPUs of a stage)", stage_gpus));
+  }
+  if (s.parallel.expert_tp > 1 && s.parallel.ep > 1)
+    par.at("expert_tp").fail("expert_tp = 1 when ep > 1 (expert TP is modelled for ep = 1 only)");
 
   s.schedule = pick<ScheduleKind>(root, "schedule", ScheduleKind::overlap,
                                   {{"serial", ScheduleKind::serial}, {"overlap", ScheduleKind::overlap},
@@ -229,10 +236,11 @@ MemoryEstimate estimate_memory(const Scenario& s, const MoeModel& m, int slots_p
   double tokens = s.phase.tokens_per_micro_batch();
   if (training) {
     e.gradients = (params.expert + params.dense) * kTrainGradBytesPerParam;
-    // reduce_scatter shards the dense parameters' optimizer states over the dp replicas; the experts
-    // have one copy per stage (expert-data-parallel size 1) and keep theirs.
-    const double dense_shard = s.training.grad_reduce == GradReduce::reduce_scatter ? p.dp : 1;
-    e.optimizer_states = (params.expert + params.dense / dense_shard) * kOptimizerStateBytesPerParam;
+    // reduce_scatter shards the dense parameters' optimizer states over the dp replicas and the
+    // experts' over the edp EP groups.
+    const bool scatter = s.training.grad_reduce == GradReduce::reduce_scatter;
+    e.optimizer_states = (params.expert / (scatter ? p.edp() : 1) + params.dense / (scatter ? p.dp : 1)) *
+                         kOptimizerStateBytesPerParam;
     // Activations kept for backward, BF16, per token of a GPU (tokens / tp) and layer: 8 x hidden
     // (norm inputs, QKV, attention output, residuals; an assumption, no recomputation) and, for a
     // MoE layer, the average routed token's top_k dispatched copies and its three SwiGLU

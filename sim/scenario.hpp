@@ -24,7 +24,9 @@ inline constexpr const char* kScenarioSchema = "epsim.scenario/1";
 /// Parallel layout. GPU rank of (stage, replica, tp rank) = stage x dp x tp + replica x tp + tp rank:
 /// a PP stage occupies dp x tp consecutive GPU ranks. Attention is data-parallel over dp replicas and
 /// tensor-parallel over tp GPUs; the MoE layers of a stage use its dp x tp GPUs as ep EP ranks of
-/// expert_tp GPUs each (ep x expert_tp = dp x tp).
+/// expert_tp GPUs each (ep x expert_tp = dp x tp). Training may use EP groups smaller than the stage
+/// (expert_tp = 1, ep dividing dp x tp): the stage's GPUs form edp() consecutive EP groups of ep GPUs
+/// that hold the same experts (expert-data-parallel replicas).
 struct ParallelConfig {
   int dp = 1;
   int tp = 1;
@@ -33,6 +35,8 @@ struct ParallelConfig {
   int expert_tp = 1;
   int gpus() const { return dp * tp * pp; }
   int gpus_per_stage() const { return dp * tp; }
+  /// EP groups per stage = expert-data-parallel size: dp x tp / (ep x expert_tp) (1 for inference).
+  int edp() const { return dp * tp / (ep * expert_tp); }
 };
 
 enum class PhaseKind { prefill, decode, training };

@@ -68,6 +68,10 @@ ScenarioInputs prepare_scenario(const Scenario& s) {
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
                                                  p.tp, p.pp, p.gpus(), topology->num_gpus(), s.topology.string()));
+  if (p.ep * p.expert_tp > p.gpus_per_stage() || p.gpus_per_stage() % (p.ep * p.expert_tp) != 0 ||
+      (s.phase.kind != PhaseKind::training && p.edp() != 1))
+    throw InputError(f, "/parallel/ep", fmt::format("ep x expert_tp = dp x tp = {} (training: or a divisor of it)",
+                                                    p.gpus_per_stage()));
   if (model.num_attention_heads % p.tp != 0)
     throw InputError(f, "/parallel/tp", fmt::format("a divisor of the model's {} attention heads", model.num_attention_heads));
   if (p.pp > model.num_layers)

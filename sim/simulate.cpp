@@ -210,7 +210,7 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
       const LayerCosts& c = costs[static_cast<std::size_t>(layer)];
       for (int i = 0; c.moe && i < n; ++i)
         r.gpus[static_cast<std::size_t>(stage * n + i)].routed_tokens +=
-            (p.ep > 1 ? c.gpu_tokens[static_cast<std::size_t>(i)] : c.gpu_tokens[0]) * r.micro_batches;
+            (p.ep > 1 ? c.gpu_tokens[static_cast<std::size_t>(i % p.ep)] : c.gpu_tokens[0]) * r.micro_batches;
     }
   for (int g = 0; g < G; ++g) {
     if (last_end[static_cast<std::size_t>(g)] > last_end[static_cast<std::size_t>(r.critical_gpu)]) r.critical_gpu = g;

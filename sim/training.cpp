@@ -1,5 +1,6 @@
 #include "sim/training.hpp"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -48,23 +49,55 @@ std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const
     }
   }
   const LayerPlacement& pl = in.placement[static_cast<std::size_t>(layer)];
-  if (m.is_moe_layer(layer) && p.ep > 1 && !pl.slot_expert.empty()) {
-    std::map<int, std::vector<int>> holders;  // expert -> stage GPUs holding a replica (distinct)
+  if (!m.is_moe_layer(layer) || pl.slot_expert.empty()) return out;
+  const double expert_bytes = m.expert_weight_elements() / p.expert_tp * kTrainGradBytesPerParam;
+  const int E = p.edp();
+  auto us = [](const CollectiveResult& c) { return Time::from_ps_ceil(c.time_us * 1e6); };
+  // Expert-data-parallel groups: EP rank r of every EP group holds the same slots; its gradients
+  // (all its non-empty slots at once, as one bucket) are reduced over those E GPUs.
+  if (E > 1) {
+    for (int r = 0; r < std::max(1, p.ep); ++r) {
+      int slots = 0;
+      if (p.ep > 1) {
+        for (int k = 0; k < pl.slots_per_gpu; ++k)
+          slots += pl.slot_expert[static_cast<std::size_t>(r * pl.slots_per_gpu + k)] >= 0 ? 1 : 0;
+      } else {
+        slots = m.num_experts;
+      }
+      if (slots == 0) continue;
+      GradReduction g;
+      for (int grp = 0; grp < E; ++grp) g.gpus.push_back(stage * n + grp * p.ep + r);
+      const double bytes = slots * expert_bytes;
+      if (scatter) {
+        g.time = us(coll.cost(CollectiveKind::reduce_scatter, g.gpus, bytes));
+        g.gather_time = us(coll.cost(CollectiveKind::all_gather, g.gpus, bytes));
+      } else {
+        g.time = us(coll.cost(CollectiveKind::all_reduce, g.gpus, bytes));
+      }
+      g.expert = true;
+      out.push_back(std::move(g));
+    }
+  }
+  // Replicas of one expert on several ranks of an EP group (redundant slots): an all-reduce among
+  // them in every group (after the EDP reduction above, this sums over all copies).
+  if (p.ep > 1) {
+    std::map<int, std::vector<int>> holders;  // expert -> EP ranks holding a replica (distinct)
     for (std::size_t k = 0; k < pl.slot_expert.size(); ++k) {
       int e = pl.slot_expert[k];
       if (e < 0) continue;
-      int g = stage * n + static_cast<int>(k) / pl.slots_per_gpu;
+      int r = static_cast<int>(k) / pl.slots_per_gpu;
       auto& v = holders[e];
-      if (v.empty() || v.back() != g) v.push_back(g);
+      if (v.empty() || v.back() != r) v.push_back(r);
     }
-    const double bytes = m.expert_weight_elements() / p.expert_tp * kTrainGradBytesPerParam;
-    for (auto& [e, gpus] : holders) {
-      if (gpus.size() < 2) continue;
-      GradReduction g;
-      g.gpus = gpus;
-      g.time = Time::from_ps_ceil(coll.cost(CollectiveKind::all_reduce, g.gpus, bytes).time_us * 1e6);
-      g.expert = true;
-      out.push_back(std::move(g));
+    for (auto& [e, ranks] : holders) {
+      if (ranks.size() < 2) continue;
+      for (int grp = 0; grp < E; ++grp) {
+        GradReduction g;
+        for (int r : ranks) g.gpus.push_back(stage * n + grp * p.ep + r);
+        g.time = us(coll.cost(CollectiveKind::all_reduce, g.gpus, expert_bytes));
+        g.expert = true;
+        out.push_back(std::move(g));
+      }
     }
   }
   return out;
@@ -73,7 +106,9 @@ std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const
 double optimizer_step_bytes(const ScenarioInputs& in, int stage, int stage_gpu) {
   const ParallelConfig& p = in.scenario.parallel;
   const MoeModel& m = in.model;
-  const double shard = in.scenario.training.grad_reduce == GradReduce::reduce_scatter ? p.dp : 1;
+  const bool scatter = in.scenario.training.grad_reduce == GradReduce::reduce_scatter;
+  const double shard = scatter ? p.dp : 1, expert_shard = scatter ? p.edp() : 1;
+  const int rank = p.ep > 1 ? stage_gpu % p.ep : 0;  // EP rank of the GPU in its EP group
   const int l0 = stage * m.num_layers / p.pp, l1 = (stage + 1) * m.num_layers / p.pp;
   double params = 0;
   for (int l = l0; l < l1; ++l) {
@@ -83,11 +118,11 @@ double optimizer_step_bytes(const ScenarioInputs& in, int stage, int stage_gpu) 
     int slots = 0;
     if (p.ep > 1) {
       for (int k = 0; k < pl.slots_per_gpu; ++k)
-        slots += pl.slot_expert[static_cast<std::size_t>(stage_gpu * pl.slots_per_gpu + k)] >= 0 ? 1 : 0;
+        slots += pl.slot_expert[static_cast<std::size_t>(rank * pl.slots_per_gpu + k)] >= 0 ? 1 : 0;
     } else {
       slots = m.num_experts;  // ep = 1: every GPU holds all experts, sharded expert_tp ways
     }
-    params += slots * m.expert_weight_elements() / p.expert_tp;
+    params += slots * m.expert_weight_elements() / p.expert_tp / expert_shard;
   }
   return params * kOptimizerStepBytesPerParam;
 }

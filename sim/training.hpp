@@ -35,15 +35,19 @@ struct GradReduction {
 
 /// The gradient reductions of one layer (in `stage`): for each tp rank j, the dense parameters of the
 /// layer (layer_dense_params x 2 bytes, BF16 gradients) over the dp GPUs of the stage with tp rank j,
-/// all-reduce or reduce-scatter (+ all-gather after the step) per training.grad_reduce; and for every
-/// expert with replicas on several EP ranks (redundant slots), an all-reduce of its gradients
-/// (expert_weight_elements / expert_tp x 2 bytes) among them. Groups of one GPU are omitted.
+/// all-reduce or reduce-scatter (+ all-gather after the step) per training.grad_reduce; when the
+/// stage has edp > 1 EP groups, for each EP rank r the gradients of its expert slots (slots x
+/// expert_weight_elements x 2 bytes) over the edp GPUs with EP rank r (the same kind); and for every
+/// expert with replicas on several EP ranks (redundant slots), in every EP group, an all-reduce of
+/// its gradients (expert_weight_elements / expert_tp x 2 bytes) among them. Groups of one GPU are
+/// omitted.
 /// Throws std::invalid_argument from the collective model.
 std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const CollectiveModel& collectives, int layer,
                                                  int stage);
 
 /// Bytes the optimizer step of stage GPU i (0..dp x tp - 1) moves: kOptimizerStepBytesPerParam x (the
-/// stage's dense parameters / tp, / dp with reduce_scatter, + the parameters of the GPU's expert slots).
+/// stage's dense parameters / tp, / dp with reduce_scatter, + the parameters of the GPU's expert
+/// slots, / edp with reduce_scatter).
 double optimizer_step_bytes(const ScenarioInputs& in, int stage, int stage_gpu);
 
 }  // namespace epsim

@@ -16,10 +16,6 @@ namespace {
 
 Time us(double v) { return Time::from_ps_ceil(v * 1e6); }
 
-// Kernels of an attention block: QKV projection, attention core, output projection, norm (an
-// assumption; each pays the compute model's launch overhead).
-constexpr int kAttentionKernels = 4;
-
 std::vector<int> iota_gpus(int base, int n) {
   std::vector<int> g(static_cast<std::size_t>(n));
   std::iota(g.begin(), g.end(), base);
@@ -27,92 +23,6 @@ std::vector<int> iota_gpus(int base, int n) {
 }
 
 }  // namespace
-
-std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& coll, int chunks) {
-  const Scenario& s = in.scenario;
-  const ParallelConfig& p = s.parallel;
-  const MoeModel& m = in.model;
-  const ComputeModel& cm = in.compute;
-  const double T = s.phase.tokens_per_micro_batch();  // tokens of one replica in one micro-batch
-  const double wb = bytes_per_element(s.precision);
-
-  // Attention of one micro-batch on one GPU (TP-sharded: FLOPs and bytes / tp), BF16 core.
-  OpCost attn;
-  if (s.phase.kind == PhaseKind::decode) {
-    attn = attention_decode(m, T, s.phase.context_length, wb, 2.0);
-  } else {
-    OpCost one = attention_prefill(m, s.phase.sequence_length, wb, 2.0);
-    const double weights = attention_weight_elements(m) * wb;
-    const double seqs = T / s.phase.sequence_length;
-    attn = OpCost{one.flops * seqs, weights + (one.bytes - weights) * seqs};
-  }
-  attn.flops /= p.tp;
-  attn.bytes /= p.tp;
-  const Time attention = us(cm.attention_time_us(attn, Precision::bf16, kAttentionKernels));
-  std::vector<int> tp_group = iota_gpus(0, p.tp);
-  const double act_bytes = T * m.hidden_size * 2.0;  // BF16 hidden states of the micro-batch
-  const Time tp_ar = p.tp > 1 ? us(coll.cost(CollectiveKind::all_reduce, tp_group, act_bytes).time_us) : Time();
-
-  MoeModel expert_model = m;
-  expert_model.moe_intermediate_size = m.moe_intermediate_size / p.expert_tp;
-  MoeModel shared_model = m;
-  shared_model.moe_intermediate_size = std::max(1, m.shared_intermediate_size * m.num_shared_experts / p.tp);
-  MoeModel dense_model = m;
-  dense_model.moe_intermediate_size = std::max(1, m.dense_intermediate_size / p.tp);
-
-  std::vector<LayerCosts> out;
-  for (int layer = 0; layer < m.num_layers; ++layer) {
-    LayerCosts c;
-    c.layer = layer;
-    c.moe = m.is_moe_layer(layer);
-    c.attention = attention;
-    c.tp_all_reduce = tp_ar;
-    if (!c.moe) {
-      double tokens[1] = {T};
-      c.dense_ffn = us(cm.expert_ffn_time_us(tokens, dense_model, s.precision));
-      c.ffn_all_reduce = tp_ar;
-      out.push_back(std::move(c));
-      continue;
-    }
-    c.gate = us(cm.gemm_time_us(T, m.num_experts, m.hidden_size, Precision::bf16));
-    if (m.num_shared_experts > 0 && m.shared_intermediate_size > 0) {
-      double tokens[1] = {T};
-      c.shared_experts = us(cm.expert_ffn_time_us(tokens, shared_model, s.precision));
-    }
-    c.ffn_all_reduce = p.expert_tp > 1 ? tp_ar : Time();
-    // Tokens each EP rank originates: dp x T tokens per stage over ep ranks.
-    const double origin = T * p.dp / p.ep;
-    const LayerPlacement& pl = in.placement[static_cast<std::size_t>(layer)];
-    std::vector<double> load = scaled_layer_load(in.loads.count[static_cast<std::size_t>(layer)], m, p.ep, origin);
-    if (std::accumulate(load.begin(), load.end(), 0.0) <= 0)  // an all-zero layer in the loads: uniform
-      load.assign(load.size(), origin * p.ep * m.top_k / static_cast<double>(load.size()));
-    std::vector<int> replicas = pl.replica_counts(m.num_experts);
-    c.gpu_tokens.assign(static_cast<std::size_t>(p.ep), 0.0);
-    c.expert_chunk.assign(static_cast<std::size_t>(p.ep), Time());
-    std::vector<double> local;
-    for (int r = 0; r < p.ep; ++r) {
-      local.clear();
-      for (int k = 0; k < pl.slots_per_gpu; ++k) {
-        int e = pl.slot_expert[static_cast<std::size_t>(r * pl.slots_per_gpu + k)];
-        if (e < 0) continue;
-        double t = load[static_cast<std::size_t>(e)] / replicas[static_cast<std::size_t>(e)];
-        local.push_back(t / chunks);
-        c.gpu_tokens[static_cast<std::size_t>(r)] += t;
-      }
-      if (c.gpu_tokens[static_cast<std::size_t>(r)] > 0)
-        c.expert_chunk[static_cast<std::size_t>(r)] = us(cm.expert_ffn_time_us(local, expert_model, s.precision));
-    }
-    c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
-    c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
-    c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
-    out.push_back(std::move(c));
-  }
-  if (s.phase.kind == PhaseKind::training)
-    for (int st = 0; st < p.pp; ++st)
-      for (int layer = st * m.num_layers / p.pp; layer < (st + 1) * m.num_layers / p.pp; ++layer)
-        out[static_cast<std::size_t>(layer)].grad_reductions = layer_grad_reductions(in, coll, layer, st);
-  return out;
-}
 
 namespace {
 
@@ -192,28 +102,33 @@ class Builder {
   // gpu_tokens[d] / ep x bytes_per_token x fraction to rank d (dispatch), the reverse for combine.
   // Backward (training): the combine's gradients go the dispatch way with the combine's bytes and the
   // dispatch's gradients go the combine way with the dispatch's bytes.
-  int exchange(OpKind op, const LayerCosts& c, int mb, int chunk, double fraction, std::vector<TaskDep> deps) {
+  // `group`: the EP group of the stage (GPUs base + group x ep .. + ep - 1; 0 unless training with
+  // edp > 1).
+  int exchange(OpKind op, const LayerCosts& c, int mb, int chunk, double fraction, std::vector<TaskDep> deps,
+               int group = 0) {
     TaskSpec t;
     t.kind = TaskKind::exchange;
     t.op = op;
     t.layer = c.layer;
     t.micro_batch = mb;
     t.chunk = chunk;
-    t.gpus = iota_gpus(base_, n_);
+    t.gpus = iota_gpus(base_ + group * p_.ep, p_.ep);
     t.deps = std::move(deps);
     t.backward = backward_;
     auto tokens = c.shared_tokens;
     const bool dispatch_bytes = op == OpKind::dispatch;
     const bool dispatch = dispatch_bytes != backward_;  // direction
     // Shape: the layer's tokens, the direction and the bytes per token (4 distinct shapes).
-    t.shape_key = static_cast<const void*>(reinterpret_cast<const char*>(tokens.get()) + (dispatch ? 0 : 1) +
-                                           (backward_ ? 2 : 0));
+    // Other EP groups (training, edp > 1) move between other GPUs: no shared shape.
+    if (group == 0)
+      t.shape_key = static_cast<const void*>(reinterpret_cast<const char*>(tokens.get()) + (dispatch ? 0 : 1) +
+                                             (backward_ ? 2 : 0));
     t.shape_scale = fraction;
     const double scale = (dispatch_bytes ? c.dispatch_bytes_per_token : c.combine_bytes_per_token) * fraction / p_.ep;
     t.a2a_tokens = tokens;
     t.a2a_scale = scale;
     t.a2a_dispatch = dispatch;
-    const int base = base_, ep = p_.ep;
+    const int base = base_ + group * p_.ep, ep = p_.ep;
     t.make_transfers = [tokens, scale, base, ep, dispatch] {
       std::vector<Transfer> out;
       out.reserve(static_cast<std::size_t>(ep) * static_cast<std::size_t>(ep - 1));
@@ -244,18 +159,20 @@ class Builder {
       return;
     }
     gate_.assign(static_cast<std::size_t>(n_), 0);
-    std::vector<TaskDep> all_gates;
+    std::vector<std::vector<TaskDep>> group_gates(static_cast<std::size_t>(p_.edp()));
     for (int i = 0; i < n_; ++i) {
       int id = compute(OpKind::gate, c, mb, i, c.gate, after[static_cast<std::size_t>(i)]);
       gate_[static_cast<std::size_t>(i)] = id;
-      all_gates.push_back(TaskDep{id, gpu(i)});
+      group_gates[static_cast<std::size_t>(i / p_.ep)].push_back(TaskDep{id, gpu(i)});
     }
     gates_by_mb_[mb] = gate_;
-    auto& d = dispatch_by_mb_[mb];
+    auto& d = dispatch_by_mb_[mb];  // [chunk x edp + group]
     d.clear();
     if (p_.ep > 1) {
       const int C = cfg_.chunks;
-      for (int k = 0; k < C; ++k) d.push_back(exchange(OpKind::dispatch, c, mb, k, 1.0 / C, all_gates));
+      for (int k = 0; k < C; ++k)
+        for (int g = 0; g < p_.edp(); ++g)
+          d.push_back(exchange(OpKind::dispatch, c, mb, k, 1.0 / C, group_gates[static_cast<std::size_t>(g)], g));
     }
     prev = std::move(after);
   }
@@ -270,13 +187,13 @@ class Builder {
     std::vector<int> shared(static_cast<std::size_t>(n_), -1);
     std::vector<std::vector<int>> experts(static_cast<std::size_t>(C), std::vector<int>(static_cast<std::size_t>(n_)));
     for (int i = 0; i < n_; ++i) {
-      const Time expert_time = p_.ep > 1 ? c.expert_chunk[static_cast<std::size_t>(i)] : c.expert_chunk[0];
+      const Time expert_time = c.expert_chunk[static_cast<std::size_t>(p_.ep > 1 ? i % p_.ep : 0)];
       if (!serial && c.shared_experts > Time())
         shared[static_cast<std::size_t>(i)] = compute(OpKind::shared_experts, c, mb, i, c.shared_experts,
                                                       {TaskDep{gates[static_cast<std::size_t>(i)], gpu(i)}});
       for (int k = 0; k < C; ++k) {
         std::vector<TaskDep> deps{TaskDep{gates[static_cast<std::size_t>(i)], gpu(i)}};
-        if (!disp.empty()) deps.push_back(TaskDep{disp[static_cast<std::size_t>(k)], gpu(i)});
+        if (!disp.empty()) deps.push_back(TaskDep{disp[static_cast<std::size_t>(k * p_.edp() + i / p_.ep)], gpu(i)});
         experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)] =
             compute(OpKind::experts, c, mb, i, expert_time, std::move(deps), k);
       }
@@ -285,16 +202,17 @@ class Builder {
                                                       {TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)}});
     }
     if (p_.ep > 1) {
-      int last = -1;
-      for (int k = 0; k < C; ++k) {
-        std::vector<TaskDep> deps;
-        for (int i = 0; i < n_; ++i) {
-          deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
-          if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
+      std::vector<int> last(static_cast<std::size_t>(p_.edp()), -1);
+      for (int k = 0; k < C; ++k)
+        for (int g = 0; g < p_.edp(); ++g) {
+          std::vector<TaskDep> deps;
+          for (int i = g * p_.ep; i < (g + 1) * p_.ep; ++i) {
+            deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
+            if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
+          }
+          last[static_cast<std::size_t>(g)] = exchange(OpKind::combine, c, mb, k, 1.0 / C, std::move(deps), g);
         }
-        last = exchange(OpKind::combine, c, mb, k, 1.0 / C, std::move(deps));
-      }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last, gpu(i)});
+      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(i / p_.ep)], gpu(i)});
     } else {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }
@@ -434,22 +352,24 @@ class Builder {
   void moe_backward(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     const bool serial = cfg_.schedule == ScheduleKind::serial;
     const int C = p_.ep > 1 ? cfg_.chunks : 1;
-    std::vector<TaskDep> all_prev;
+    const int E = p_.edp();
+    std::vector<std::vector<TaskDep>> group_prev(static_cast<std::size_t>(E));
     for (int i = 0; i < n_; ++i)
-      for (const TaskDep& d : prev[static_cast<std::size_t>(i)]) all_prev.push_back(d);
-    std::vector<int> comb;
+      for (const TaskDep& d : prev[static_cast<std::size_t>(i)]) group_prev[static_cast<std::size_t>(i / p_.ep)].push_back(d);
+    std::vector<int> comb;  // [chunk x edp + group]
     if (p_.ep > 1)
-      for (int k = 0; k < C; ++k) comb.push_back(exchange(OpKind::combine, c, mb, k, 1.0 / C, all_prev));
+      for (int k = 0; k < C; ++k)
+        for (int g = 0; g < E; ++g) comb.push_back(exchange(OpKind::combine, c, mb, k, 1.0 / C, group_prev[static_cast<std::size_t>(g)], g));
     std::vector<int> shared(static_cast<std::size_t>(n_), -1);
     std::vector<std::vector<int>> experts(static_cast<std::size_t>(C), std::vector<int>(static_cast<std::size_t>(n_)));
     for (int i = 0; i < n_; ++i) {
       const auto ui = static_cast<std::size_t>(i);
-      const Time expert_time = bwd(p_.ep > 1 ? c.expert_chunk[ui] : c.expert_chunk[0]);
+      const Time expert_time = bwd(c.expert_chunk[static_cast<std::size_t>(p_.ep > 1 ? i % p_.ep : 0)]);
       if (!serial && c.shared_experts > Time())
         shared[ui] = compute(OpKind::shared_experts, c, mb, i, bwd(c.shared_experts), prev[ui]);
       for (int k = 0; k < C; ++k) {
         std::vector<TaskDep> deps = prev[ui];
-        if (!comb.empty()) deps.push_back(TaskDep{comb[static_cast<std::size_t>(k)], gpu(i)});
+        if (!comb.empty()) deps.push_back(TaskDep{comb[static_cast<std::size_t>(k * E + i / p_.ep)], gpu(i)});
         experts[static_cast<std::size_t>(k)][ui] = compute(OpKind::experts, c, mb, i, expert_time, std::move(deps), k);
       }
       if (serial && c.shared_experts > Time())
@@ -462,16 +382,17 @@ class Builder {
       tp_collective(OpKind::ffn_all_reduce, c, mb, c.ffn_all_reduce, done);
     }
     if (p_.ep > 1) {
-      int last = -1;
-      for (int k = 0; k < C; ++k) {
-        std::vector<TaskDep> deps;
-        for (int i = 0; i < n_; ++i) {
-          deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
-          if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
+      std::vector<int> last(static_cast<std::size_t>(E), -1);
+      for (int k = 0; k < C; ++k)
+        for (int g = 0; g < E; ++g) {
+          std::vector<TaskDep> deps;
+          for (int i = g * p_.ep; i < (g + 1) * p_.ep; ++i) {
+            deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
+            if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
+          }
+          last[static_cast<std::size_t>(g)] = exchange(OpKind::dispatch, c, mb, k, 1.0 / C, std::move(deps), g);
         }
-        last = exchange(OpKind::dispatch, c, mb, k, 1.0 / C, std::move(deps));
-      }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last, gpu(i)});
+      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(i / p_.ep)], gpu(i)});
     } else if (p_.expert_tp == 1) {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }

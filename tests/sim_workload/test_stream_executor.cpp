@@ -97,3 +97,23 @@ TEST_CASE("the executor rejects malformed graphs", "[executor]") {
   CHECK_THROWS_AS(ex.add(compute_op(0, Time::ms(1), {TaskDep{5, 0}})), std::invalid_argument);  // later task
   CHECK_THROWS_AS(StreamExecutor(1, 0.5, Time()), std::invalid_argument);          // slowdown < 1
 }
+
+TEST_CASE("a collective off the streams runs beside the communication stream", "[executor]") {
+  // Gradient reductions run on their own stream (occupies_streams = false): a 10 ms one issued
+  // first does not hold back a 4 ms collective on the communication stream, and it leaves no stream
+  // interval. On the stream, the 4 ms one would wait: 10 + 4 = 14 ms.
+  for (bool on_stream : {false, true}) {
+    StreamExecutor ex(2, 1.0, Time());
+    TaskSpec grad = comm_op({0, 1}, Time::ms(10));
+    grad.op = OpKind::grad_sync;
+    grad.occupies_streams = on_stream;
+    int g = ex.add(std::move(grad));
+    int c = ex.add(comm_op({0, 1}, Time::ms(4)));
+    Simulator sim;
+    ex.run(sim, nullptr);
+    CAPTURE(on_stream);
+    CHECK(ex.end(g) == Time::ms(10));
+    CHECK(ex.end(c) == (on_stream ? Time::ms(14) : Time::ms(4)));
+    CHECK(ex.intervals(0).size() == (on_stream ? 2u : 1u));
+  }
+}

@@ -239,6 +239,47 @@ TEST_CASE("replicated experts reduce their gradients among their replicas", "[tr
   CHECK(simulate(in, exact()).iteration > Time());
 }
 
+TEST_CASE("expert-data-parallel groups: EP groups smaller than the stage", "[training]") {
+  // dp 16, ep 8: two EP groups (GPUs 0-7, 8-15) hold the same experts; EP rank r's expert gradients
+  // (16 slots x 3 x 2048 x 768 parameters x 2 bytes) are all-reduced over {r, r + 8}.
+  Scenario s = qwen_training(16, 1, 1);
+  s.parallel.ep = 8;
+  ScenarioInputs in = prepare_scenario(s);
+  REQUIRE(in.scenario.parallel.edp() == 2);
+  CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
+  std::vector<GradReduction> red = layer_grad_reductions(in, coll, 5, 0);
+  REQUIRE(red.size() == 1 + 8);
+  CHECK_FALSE(red[0].expert);
+  CHECK(red[0].gpus.size() == 16);
+  for (int r = 0; r < 8; ++r) {
+    const GradReduction& g = red[static_cast<std::size_t>(1 + r)];
+    CHECK(g.expert);
+    CHECK(g.gpus == std::vector<int>{r, r + 8});
+    CHECK(g.time == Time::from_ps_ceil(coll.cost(CollectiveKind::all_reduce, g.gpus, 16 * 3.0 * 2048 * 768 * 2).time_us * 1e6));
+  }
+  // Each GPU still originates its 1024 tokens; with uniform loads rank d computes 1024 x top_k = 8192
+  // token-expert pairs per layer, and receives (ep - 1) / ep of them from the other ranks of its
+  // group: 7/8 at ep 8 against 15/16 at ep 16, a ratio of 14/15.
+  SimulationResult r8 = simulate(in, exact());
+  SimulationResult r16 = simulate(prepare_scenario(qwen_training(16, 1, 1)), exact());
+  for (int g : {0, 9}) {
+    CAPTURE(g);
+    CHECK(r8.gpus[static_cast<std::size_t>(g)].routed_tokens == Approx(48 * 8192.0));
+    CHECK(r8.gpus[static_cast<std::size_t>(g)].dispatch_received_bytes ==
+          Approx(r16.gpus[static_cast<std::size_t>(g)].dispatch_received_bytes * 14 / 15));
+  }
+  CHECK(r8.grad_reduce_us > r16.grad_reduce_us);  // + the expert reductions
+  // reduce_scatter shards the experts' optimizer states and step over the 2 EP groups as well.
+  in.scenario.training.grad_reduce = GradReduce::reduce_scatter;
+  CHECK(optimizer_step_bytes(in, 0, 9) == Approx(48 * (kQwenDenseParams / 16 + 16 * 3.0 * 2048 * 768 / 2) * 28));
+  MoeModel m = load_moe_model(s.model);
+  GpuParams p = gpu_params(in.scenario, m, 16);
+  CHECK(estimate_memory(in.scenario, m, 16).optimizer_states == Approx((p.expert / 2 + p.dense / 16) * 12));
+  // Inference keeps one EP group per stage.
+  s.phase.kind = PhaseKind::prefill;
+  CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/parallel/ep"));
+}
+
 TEST_CASE("1F1B and GPipe bubbles are (pp-1)/(m+pp-1) of the iteration", "[training]") {
   // Uniform stages of t = t_f + t_b per micro-batch: both schedules end the backward at
   // (m + pp - 1) x t, of which m x t is work; with m = 1, t = end / pp. Pipeline sends and exchange
@@ -303,6 +344,14 @@ TEST_CASE("invalid training configurations are rejected with the field", "[train
   d = training_doc();
   d["training"]["zero_stage"] = 3;
   CHECK_THAT(error_of(d), Catch::Contains("/training/zero_stage"));
+  d = training_doc();
+  d["parallel"]["ep"] = 6;  // EP groups must tile the stage: 16 % 6 != 0
+  CHECK_THAT(error_of(d), Catch::Contains("/parallel/ep") && Catch::Contains("dividing"));
+  d = training_doc();
+  d["parallel"]["ep"] = 4;
+  CHECK(error_of(d) == "no error");  // 4 EP groups of 4
+  d["parallel"]["expert_tp"] = 2;    // ep 4 x expert_tp 2 = 8 < 16: not with expert TP
+  CHECK_THAT(error_of(d), Catch::Contains("/parallel/ep"));
   d = training_doc();
   d["phase"]["context_length"] = 100;  // a decode field
   CHECK_THAT(error_of(d), Catch::Contains("/phase/context_length"));
