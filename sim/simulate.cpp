@@ -156,6 +156,8 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
   r.network = opt.network.value_or(sc.network);
   r.parallel = p;
   r.micro_batches = sc.phase.micro_batches;
+  if (r.schedule == ScheduleKind::two_batch && sc.phase.kind == PhaseKind::training)
+    throw InputError(sc.file, "/schedule", "serial or overlap for training (two-batch pairs forward micro-batches only)");
   if (r.schedule == ScheduleKind::two_batch && r.micro_batches % 2 != 0)
     throw InputError(sc.file, "/phase/micro_batches", "an even number of micro-batches for schedule two-batch");
   r.chunks = (r.schedule == ScheduleKind::overlap && p.ep > 1) ? opt.chunks.value_or(sc.chunks) : 1;

@@ -126,6 +126,9 @@ TEST_CASE("backward compute is twice the forward compute", "[training]") {
     CHECK(l.backward_compute_us == Approx(l.compute_us * 2.0 / 3.0).epsilon(1e-9));
   }
   CHECK(r.latency_name == "step");
+  SimulateOptions two = exact();
+  two.schedule = ScheduleKind::two_batch;  // --schedule two-batch overriding the scenario
+  CHECK_THROWS_WITH(simulate(in, two), Catch::Contains("/schedule") && Catch::Contains("training"));
   // Throughput = training tokens of all replicas / iteration: 16 replicas x 2 x 1024 tokens.
   CHECK(r.tokens_per_iteration == 16.0 * 2 * 1024);
   CHECK(r.throughput_tokens_per_s == Approx(r.tokens_per_iteration / r.iteration.to_seconds()));
