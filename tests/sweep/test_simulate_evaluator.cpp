@@ -231,3 +231,28 @@ TEST_CASE("the simulate sweep CSV is identical with -j 1, -j 2 and two merged sh
   CHECK(merge_results(merged, {s1, s0}, false).copied == 12);
   CHECK(read_text(merged / "sweep.csv") == csv1);
 }
+
+TEST_CASE("topology axes reach the simulated cluster", "[sweep][simulate][topology]") {
+  // EP 16 on 2 nodes: half of every GPU's dispatch crosses the NICs, so halving the NIC bandwidth
+  // (50 -> 25 GB/s) or halving the spine (oversubscription 2) cannot make the iteration shorter.
+  SimulateEvaluator ev;
+  SweepSpec nic = parse_spec(sim_spec_json({{"nic_GBps", {25, 50}}, {"ep", {16}}}));
+  PointResult slow = ev(make_point(nic, 0)), fast = ev(make_point(nic, 1));
+  REQUIRE(slow.skipped_reason.empty());
+  REQUIRE(fast.skipped_reason.empty());
+  CHECK(slow.metrics["iteration_us"].get<double>() >= fast.metrics["iteration_us"].get<double>());
+  // The NIC links carry the same bytes at half the bandwidth over a longer or equal iteration:
+  // util(25) x iteration(25) = 2 x util(50) x iteration(50).
+  CHECK(slow.metrics["nic_util"].get<double>() * slow.metrics["iteration_us"].get<double>() ==
+        Approx(2 * fast.metrics["nic_util"].get<double>() * fast.metrics["iteration_us"].get<double>()));
+  SweepSpec os = parse_spec(sim_spec_json({{"oversubscription", {1, 2}}, {"ep", {16}}}));
+  CHECK(ev(make_point(os, 1)).metrics["iteration_us"].get<double>() >=
+        ev(make_point(os, 0)).metrics["iteration_us"].get<double>());
+  // Fat tree and explicit node counts run; EP 16 on 1 node is skipped by the simulator's check.
+  SweepSpec fat = parse_spec(sim_spec_json({{"fabric", {"fat_tree"}}, {"nodes", {1, 4}}, {"ep", {16}}}));
+  CHECK_THAT(ev(make_point(fat, 0)).skipped_reason, Catch::Contains("at most the 8 GPUs"));
+  PointResult four = ev(make_point(fat, 1));
+  REQUIRE(four.skipped_reason.empty());
+  CHECK(four.metrics["gpus"] == 16);
+  CHECK(four.metrics["spine_util"].get<double>() > 0);  // NIC blocks span leaves: the spine carries bytes
+}
