@@ -107,7 +107,7 @@ void add_sweep_commands(CLI::App& app) {
   s->add_option("--out", o->out, "results folder (points/, sweep.csv, plots/); reruns resume it")->capture_default_str();
   s->add_option("--shard", o->shard, "run only the points with index % n == i (i/n), e.g. for a Slurm job array")
       ->capture_default_str();
-  s->add_option("--evaluator", o->evaluator, "override the spec's evaluator (plan; simulate once available)");
+  s->add_option("--evaluator", o->evaluator, "override the spec's evaluator (plan or simulate)");
   s->add_flag("--no-plots", o->no_plots, "write the CSV only");
   s->callback([o] { run_sweep_command(*o); });
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace epsim {
 
@@ -98,28 +99,38 @@ const ClosedFormExchange::Rows& ClosedFormExchange::rows(int base, int n) {
   r.n = n;
   r.into.resize(static_cast<std::size_t>(n));
   r.out_of.resize(static_cast<std::size_t>(n));
+  // One destination-major pass over the pairs with one RouteScratch (its per-destination caches hit,
+  // and each route is expanded once for its hops and latency): route(s, d) feeds into[d] and
+  // out_of[s]. Each row still receives its pairs in increasing peer order, so the rows (entry order
+  // and summation order of the shares) are those of a per-row scan.
+  RouteScratch scratch;
+  std::vector<RouteHop> hops;
   std::vector<int> pos(bandwidth_Bps_.size(), -1);
-  auto build = [&](std::vector<RowEntry>& row, auto pair_of) {
+  std::vector<std::unordered_map<int, int>> out_pos(static_cast<std::size_t>(n));
+  auto add = [](std::vector<RowEntry>& row, int& p, const RouteHop& h, Time lat) {
+    if (p < 0) {
+      p = static_cast<int>(row.size());
+      row.push_back(RowEntry{h.link, 0.0, lat});
+    }
+    RowEntry& e = row[static_cast<std::size_t>(p)];
+    e.share += static_cast<double>(h.fraction);
+    e.latency = std::max(e.latency, lat);
+  };
+  for (int d = 0; d < n; ++d) {
+    std::vector<RowEntry>& into = r.into[static_cast<std::size_t>(d)];
     for (int k = 0; k < n; ++k) {
-      auto [src, dst] = pair_of(k);
-      if (src == dst) continue;
-      Time lat = detail::route_latency(routes_, src, dst);
-      for (const RouteHop& h : routes_.route(src, dst)) {
-        int& p = pos[static_cast<std::size_t>(h.link)];
-        if (p < 0) {
-          p = static_cast<int>(row.size());
-          row.push_back(RowEntry{h.link, 0.0, lat});
-        }
-        RowEntry& e = row[static_cast<std::size_t>(p)];
-        e.share += static_cast<double>(h.fraction);
-        e.latency = std::max(e.latency, lat);
+      if (k == d) continue;
+      hops.clear();
+      const Time lat = Time::from_ps_rounded(routes_.append_route(base + k, base + d, scratch, hops) * 1e3);
+      auto& op = out_pos[static_cast<std::size_t>(k)];
+      for (const RouteHop& h : hops) {
+        add(into, pos[static_cast<std::size_t>(h.link)], h, lat);
+        auto [it, fresh] = op.try_emplace(h.link, -1);
+        (void)fresh;
+        add(r.out_of[static_cast<std::size_t>(k)], it->second, h, lat);
       }
     }
-    for (const RowEntry& e : row) pos[static_cast<std::size_t>(e.link)] = -1;
-  };
-  for (int g = 0; g < n; ++g) {
-    build(r.into[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + k, base + g); });
-    build(r.out_of[static_cast<std::size_t>(g)], [&](int k) { return std::pair<int, int>(base + g, base + k); });
+    for (const RowEntry& e : into) pos[static_cast<std::size_t>(e.link)] = -1;
   }
   rows_.push_back(std::move(r));
   return rows_.back();

@@ -3,6 +3,7 @@
 // inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
 // sweep) can share them.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "placement/expert_loads.hpp"
 #include "placement/moe_model.hpp"
 #include "placement/placement.hpp"
+#include "placement/plan.hpp"
 #include "sim/collectives.hpp"
 #include "sim/compute_model.hpp"
 #include "topology/routing.hpp"
@@ -144,6 +146,21 @@ struct ScenarioInputs {
 /// + KV cache + activations <= HBM; suggests expert_tp when one expert does not fit). Throws
 /// InputError naming the scenario file and field.
 ScenarioInputs prepare_scenario(const Scenario& scenario);
+
+/// Inputs already built elsewhere, shared between many scenarios (a sweep). A null member is loaded
+/// or built from the scenario as usual.
+struct SharedScenarioParts {
+  std::shared_ptr<const Topology> topology;  ///< replaces loading scenario.topology (may be empty then)
+  std::shared_ptr<const RouteTable> routes;  ///< routes of `topology` with scenario.routing; needs topology
+  std::shared_ptr<const MoeModel> model;     ///< replaces load_moe_model(scenario.model)
+  std::shared_ptr<const ExpertLoads> loads;  ///< replaces load_expert_loads(scenario.loads)
+  /// When ep > 1 and no plan file: called after every check passed with the settings make_plan would
+  /// get; returns placement[layer] (empty for dense layers). May throw.
+  std::function<std::vector<LayerPlacement>(const PlanSettings&)> plan;
+};
+
+/// prepare_scenario with some inputs given (same checks, same errors, same result for equal inputs).
+ScenarioInputs prepare_scenario(const Scenario& scenario, const SharedScenarioParts& parts);
 
 /// Memory one GPU needs, bytes (what prepare_scenario checks). Training: weights in BF16 and
 /// gradients and optimizer states per kTrain*BytesPerParam; no KV cache.

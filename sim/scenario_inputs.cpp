@@ -60,14 +60,17 @@ std::vector<LayerPlacement> read_plan(const std::filesystem::path& path, const M
 
 }  // namespace
 
-ScenarioInputs prepare_scenario(const Scenario& s) {
+ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, SharedScenarioParts{}); }
+
+ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = std::make_shared<const Topology>(load_topology(s.topology));
-  MoeModel model = load_moe_model(s.model);
+  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(load_topology(s.topology));
+  MoeModel model = parts.model ? *parts.model : load_moe_model(s.model);
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
-                                                 p.tp, p.pp, p.gpus(), topology->num_gpus(), s.topology.string()));
+                                                 p.tp, p.pp, p.gpus(), topology->num_gpus(),
+                                                 s.topology.empty() ? topology->name : s.topology.string()));
   if (p.ep * p.expert_tp > p.gpus_per_stage() || p.gpus_per_stage() % (p.ep * p.expert_tp) != 0 ||
       (s.phase.kind != PhaseKind::training && p.edp() != 1))
     throw InputError(f, "/parallel/ep", fmt::format("ep x expert_tp = dp x tp = {} (training: or a divisor of it)",
@@ -120,18 +123,20 @@ ScenarioInputs prepare_scenario(const Scenario& s) {
                                  gpu.name, gpu.hbm_GB, mem.total() / 1e9, mem.expert_weights / 1e9,
                                  mem.other_weights / 1e9, mem.kv_cache / 1e9, mem.activations / 1e9));
 
-  ExpertLoads loads = s.loads.empty() ? uniform_loads(model) : load_expert_loads(s.loads);
+  ExpertLoads loads = parts.loads ? *parts.loads : s.loads.empty() ? uniform_loads(model) : load_expert_loads(s.loads);
   check_loads_match_model(loads, model);
 
-  RoutingOptions ro;
-  ro.policy = s.routing;
-  auto routes = std::make_shared<const RouteTable>(*topology, ro);
+  std::shared_ptr<const RouteTable> routes = parts.routes;
+  if (!routes) {
+    RoutingOptions ro;
+    ro.policy = s.routing;
+    routes = std::make_shared<const RouteTable>(*topology, ro);
+  }
 
   std::vector<LayerPlacement> placement;
   if (!s.plan.empty()) {
     placement = read_plan(s.plan, model, p.ep);
   } else if (p.ep > 1) {
-    EpLinkModel links(*topology, *routes, p.ep);
     PlanSettings ps;
     ps.ep = p.ep;
     ps.redundant = s.redundant;
@@ -141,9 +146,14 @@ ScenarioInputs prepare_scenario(const Scenario& s) {
     ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
     ps.combine_bytes_per_element = s.combine_bytes_per_element;
     ps.threads = 1;  // simulate() may itself run on many threads (sweeps)
-    Plan plan = make_plan(links, model, loads, ps);
-    placement.resize(static_cast<std::size_t>(model.num_layers));
-    for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
+    if (parts.plan) {
+      placement = parts.plan(ps);
+    } else {
+      EpLinkModel links(*topology, *routes, p.ep);
+      Plan plan = make_plan(links, model, loads, ps);
+      placement.resize(static_cast<std::size_t>(model.num_layers));
+      for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
+    }
   } else {
     placement.resize(static_cast<std::size_t>(model.num_layers));
     for (int layer = 0; layer < model.num_layers; ++layer) {

@@ -268,6 +268,7 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
       r.busiest_link = static_cast<int>(i);
       r.busiest_link_bytes = lb[i];
     }
+  r.link_bytes = lb;
   if (r.busiest_link >= 0) {
     r.busiest_link_name = in.topology->link_name(r.busiest_link);
     double bw = in.topology->link(r.busiest_link).bandwidth_GBps * 1e9;

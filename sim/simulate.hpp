@@ -104,6 +104,7 @@ struct SimulationResult {
   std::string busiest_link_name;
   double busiest_link_bytes = 0;
   double busiest_link_utilization = 0;  ///< bytes / (bandwidth x iteration)
+  std::vector<double> link_bytes;     ///< bytes per topology link (index = link id) over the iteration
   std::vector<CriticalOp> critical_path;
   std::vector<TraceSlice> trace;
   std::uint64_t events = 0;           ///< simulator events executed

@@ -2,11 +2,9 @@
 // The evaluator hook: what the sweep runner calls for every grid point. An evaluator is a named,
 // thread-safe function from a point (axis values + the scenario with them applied) to metrics.
 //
-// Evaluators now: "plan" (the placement planner's closed-form all-to-all model, make_plan_evaluator).
-// To plug in the simulator: write make_simulate_evaluator() in sweep/simulate_evaluator.cpp that turns
-// SweepPoint::scenario (epsim.scenario/1) into the simulator's inputs, calls simulate(), and fills the
-// metrics marked MetricSource::simulate in metric_catalog(); then return it from make_evaluator()
-// (see the TODO there). The runner, CSV, plots, resume, shards and merge need no change.
+// Evaluators: "plan" (the placement planner's closed-form all-to-all model, make_plan_evaluator) and
+// "simulate" (one iteration replayed by the simulator, make_simulate_evaluator). The runner, CSV,
+// plots, resume, shards and merge do not depend on which.
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -45,8 +43,7 @@ struct Evaluator {
 /// Names accepted by make_evaluator.
 std::vector<std::string> evaluator_names();
 
-/// Select an evaluator by name: "plan" now. "simulate" throws UsageError until the simulator is
-/// plugged in (TODO in evaluator.cpp). Throws UsageError on an unknown name.
+/// Select an evaluator by name: "plan" or "simulate". Throws UsageError on an unknown name.
 Evaluator make_evaluator(std::string_view name);
 
 }  // namespace epsim

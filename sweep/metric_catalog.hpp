@@ -7,7 +7,8 @@
 
 namespace epsim {
 
-enum class MetricSource { plan, simulate };
+/// Which evaluator fills a metric (both: each with its own model, see the help text).
+enum class MetricSource { plan, simulate, both };
 
 struct MetricInfo {
   std::string_view name;

@@ -1,6 +1,7 @@
 #include "sweep/plan_evaluator.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <regex>
 #include <vector>
 
@@ -15,25 +16,13 @@
 #include "sweep/once_cache.hpp"
 #include "sweep/scenario_topology.hpp"
 
-#include <memory>
-
 namespace epsim {
 
 namespace {
 
-// A topology with its route table. The route table and the EP link models keep pointers to the
-// topology, so it lives on the heap and keeps its address when a Network is moved.
-struct Network {
-  std::unique_ptr<const Topology> owned;
-  const Topology& topology;
-  RouteTable routes;
-  explicit Network(Topology t, RoutingOptions r)
-      : owned(std::make_unique<const Topology>(std::move(t))), topology(*owned), routes(topology, r) {}
-};
-
 // An EP link model with the network it points into.
 struct LinkModelEntry {
-  std::shared_ptr<const Network> network;
+  RoutedTopology network;
   EpLinkModel links;
 };
 
@@ -95,7 +84,7 @@ PlanScenario read_scenario(const SweepPoint& point) {
 struct PlanEvaluator::Caches {
   OnceCache<MoeModel> models;
   OnceCache<ExpertLoads> loads;
-  OnceCache<Network> networks;
+  OnceCache<RoutedTopology> networks;
   OnceCache<LinkModelEntry> link_models;
 };
 
@@ -125,13 +114,9 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
   const int E = model->num_experts;
   const int ep = sc.settings.ep;
   const std::string net_key = sc.topology.key();
-  auto network = caches_->networks.get(net_key, [&] {
-    RoutingOptions r;
-    r.policy = sc.topology.routing;
-    return Network(build_topology(sc.topology), r);
-  });
-  if (ep > network->topology.num_gpus()) {
-    result.skipped_reason = fmt::format("EP {} exceeds the {} GPUs of the topology", ep, network->topology.num_gpus());
+  auto network = caches_->networks.get(net_key, [&] { return build_routed_topology(sc.topology); });
+  if (ep > network->topology->num_gpus()) {
+    result.skipped_reason = fmt::format("EP {} exceeds the {} GPUs of the topology", ep, network->topology->num_gpus());
     return result;
   }
   if ((E + sc.settings.redundant) % ep != 0) {
@@ -140,7 +125,7 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
     return result;
   }
   auto entry = caches_->link_models.get(fmt::format("{}|ep{}", net_key, ep), [&] {
-    return LinkModelEntry{network, EpLinkModel(network->topology, network->routes, ep)};
+    return LinkModelEntry{*network, EpLinkModel(*network->topology, *network->routes, ep)};
   });
   const EpLinkModel& links = entry->links;
   Plan plan = make_plan(links, *model, *loads, sc.settings);

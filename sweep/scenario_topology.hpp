@@ -1,6 +1,7 @@
 #pragma once
-// The cluster of a scenario's "topology" object: a generated DGX cluster (rail-optimized like a
-// DGX SuperPOD, or a classic fat tree with one leaf per group of nodes) or a topology file.
+// The cluster of a scenario's "topology" object: a DGX cluster from topology/generators
+// (rail-optimized like a DGX SuperPOD, or the fat tree of FabricKind::fat_tree) or a topology file.
+#include <memory>
 #include <string>
 
 #include "common/json_input.hpp"
@@ -10,14 +11,10 @@
 
 namespace epsim {
 
-enum class Fabric { rail_optimized, fat_tree };
-
 /// A topology as a scenario describes it. Bandwidths GB/s per direction.
 struct TopologyVariant {
   std::string file;          ///< a topology JSON file; when set the generator fields are unused
-  Fabric fabric = Fabric::rail_optimized;
-  DgxClusterOptions dgx;     ///< nodes, GPUs per node, bandwidths, spines, oversubscription
-  int nodes_per_leaf = 4;    ///< fat tree: nodes under one leaf (64-port leaf, 32 ports down)
+  DgxClusterOptions dgx;     ///< fabric, nodes, GPUs per node, bandwidths, spines, oversubscription
   RoutingPolicy routing = RoutingPolicy::shortest;
 
   /// A string that is equal for equal variants (cache key).
@@ -29,13 +26,18 @@ struct TopologyVariant {
 /// or out-of-range values, an unknown fabric or routing, "file" together with generator members.
 TopologyVariant topology_variant_from_json(const JsonCursor& at, int gpus_needed);
 
-/// A classic fat tree of DGX-class nodes: every NIC of a node goes to the same leaf, each leaf
-/// serves `nodes_per_leaf` nodes, and each of `spines` spines joins every leaf with bandwidth
-/// (leaf down-link bandwidth) / (spines x oversubscription); no spines for a single leaf. Node
-/// internals as generate_dgx_cluster. Throws std::invalid_argument on non-positive sizes.
-Topology generate_fat_tree_cluster(const DgxClusterOptions& options, int nodes_per_leaf);
-
-/// Build (or load) the topology of a variant. Throws InputError for a file that cannot be loaded.
+/// Build (generate_dgx_cluster) or load the topology of a variant. Throws InputError for a file that
+/// cannot be loaded or generator options it rejects.
 Topology build_topology(const TopologyVariant& variant);
+
+/// A topology with its route table (routing policy of the variant). Both on the heap at stable
+/// addresses: the route table and EP link models point into the topology. Immutable, shareable.
+struct RoutedTopology {
+  std::shared_ptr<const Topology> topology;
+  std::shared_ptr<const RouteTable> routes;
+};
+
+/// build_topology + RouteTable. O(G^2 x hops) for G GPUs. Throws InputError like build_topology.
+RoutedTopology build_routed_topology(const TopologyVariant& variant);
 
 }  // namespace epsim

@@ -16,19 +16,32 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Question {
-  const char* file;    ///< base name of the .dat/.gp/.png
-  const char* metric;  ///< metric_catalog() name
-  double scale;        ///< metric x scale = plotted value
+  const char* file;       ///< base name of the .dat/.gp/.png
+  const char* evaluator;  ///< drawn for sweeps of this evaluator
+  const char* metric;     ///< metric_catalog() name
+  double scale;           ///< metric x scale = plotted value
+  bool relative;          ///< plot value / value at the series' smallest EP (scaling efficiency)
   const char* title;
   const char* ylabel;
 };
 
 constexpr Question kQuestions[] = {
-    {"alltoall_vs_ep", "alltoall_us", 1e-3, "All-to-all time per iteration vs EP",
+    {"alltoall_vs_ep", "plan", "alltoall_us", 1e-3, false, "All-to-all time per iteration vs EP",
      "dispatch + combine, summed over MoE layers (ms)"},
-    {"gpu_tokens_vs_ep", "gpu_imbalance", 1.0, "GPU load imbalance vs EP", "max / mean GPU tokens (mean over layers)"},
-    {"busiest_link_util_vs_ep", "busiest_link_util", 1.0, "Busiest link utilization vs EP",
+    {"gpu_tokens_vs_ep", "plan", "gpu_imbalance", 1.0, false, "GPU load imbalance vs EP",
+     "max / mean GPU tokens (mean over layers)"},
+    {"busiest_link_util_vs_ep", "plan", "busiest_link_util", 1.0, false, "Busiest link utilization vs EP",
      "busiest link bytes / (bandwidth x all-to-all time)"},
+    {"throughput_vs_ep", "simulate", "tokens_per_s_per_gpu", 1.0, false, "Throughput per GPU vs EP (prefill: prompt tokens, decode: new tokens)",
+     "tokens/s per GPU"},
+    {"latency_vs_ep", "simulate", "latency_ms", 1.0, false, "Latency vs EP (TTFT for prefill, TPOT for decode)",
+     "TTFT or TPOT (ms)"},
+    {"scaling_efficiency_vs_ep", "simulate", "tokens_per_s_per_gpu", 1.0, true,
+     "Scaling efficiency vs linear (1 = linear)", "tok/s per GPU / that at min EP"},
+    {"exposed_comm_vs_ep", "simulate", "exposed_comm_share", 100.0, false, "Communication not hidden behind compute vs EP",
+     "exposed comm (% of iteration)"},
+    {"bottleneck_link_util_vs_ep", "simulate", "busiest_link_util", 100.0, false, "Bottleneck (most utilized) link: busy time / iteration time vs EP",
+     "busiest link busy (% of iteration)"},
 };
 
 std::string shell_quote(const std::string& s) {
@@ -76,7 +89,9 @@ std::vector<std::string> write_sweep_plots(const fs::path& out, const Json& mani
   const bool have_gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
   if (!have_gnuplot) warnings.emplace_back("gnuplot not found: wrote the .dat and .gp files of the plots, no PNG");
 
+  const std::string evaluator = manifest.contains("evaluator") ? manifest.at("evaluator").get<std::string>() : "plan";
   for (const Question& q : kQuestions) {
+    if (evaluator != q.evaluator) continue;
     // panel label -> series label -> (ep, value) points; both in first-seen (= index) order.
     std::vector<std::string> panels;
     std::vector<std::vector<std::string>> series;  // per panel
@@ -114,18 +129,22 @@ std::vector<std::string> write_sweep_plots(const fs::path& out, const Json& mani
     for (double e : ep_values) xtics += fmt::format("{}{}", xtics.empty() ? "" : ", ", e);
     std::string gp = fmt::format(
         "# {} (written by epsim sweep; run: gnuplot {}.gp)\n"
-        "set terminal pngcairo size {},{} noenhanced font ',10'\n"
+        "set terminal pngcairo size {},{} noenhanced font ',9'\n"
         "set output {}\n"
         "set multiplot layout {},{} title {}\n"
         "set logscale x 2\nset xrange [{}:{}]\nset xtics ({})\nset grid\nset key below horizontal\n"
         "set xlabel 'EP size (GPUs)'\nset ylabel {}\n",
-        q.title, q.file, 640 * cols, 420 * rows + 40, gp_quote(std::string(q.file) + ".png.tmp"), rows, cols,
+        q.title, q.file, 560 * cols, 360 * rows + 40, gp_quote(std::string(q.file) + ".png.tmp"), rows, cols,
         gp_quote(q.title), ep_values.front() / 1.25, ep_values.back() * 1.25, xtics, gp_quote(q.ylabel));
     for (std::size_t p = 0; p < panels.size(); ++p) {
       std::vector<std::string> terms;
       for (const std::string& s : series[p]) {
         auto pts = data[{panels[p], s}];
         std::stable_sort(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        if (q.relative && !pts.empty()) {
+          const double first = pts.front().second;
+          for (auto& pt : pts) pt.second = first != 0 ? pt.second / first : 0.0;
+        }
         dat += fmt::format("# panel \"{}\" series \"{}\"\n", panels[p], s);
         for (auto& [x, y] : pts) dat += fmt::format("{} {}\n", x, y);
         dat += "\n\n";

@@ -2,7 +2,10 @@
 // Plots of a sweep (gnuplot, one PNG per question) written to out/plots/: for each question a data
 // file (.dat), a script (.gp) and the picture (.png). x = EP size (log2 axis); one line per value of
 // the "placement" axis; one panel per combination of the other axes with several values.
-// Questions: all-to-all time vs EP, max/mean GPU tokens vs EP, busiest link utilization vs EP.
+// Questions of the plan evaluator: all-to-all time, max/mean GPU tokens, busiest link utilization vs
+// EP. Of the simulate evaluator: throughput per GPU, latency (TTFT/TPOT), scaling efficiency against
+// linear (throughput per GPU / that at the series' smallest EP), exposed communication share, and
+// the bottleneck (most utilized) link's utilization vs EP.
 #include <filesystem>
 #include <map>
 #include <string>

@@ -18,7 +18,7 @@ std::size_t SweepSpec::num_points() const {
   return n;
 }
 
-std::vector<std::string> scenario_path_pointers() { return {"/model", "/loads", "/topology/file"}; }
+std::vector<std::string> scenario_path_pointers() { return {"/model", "/loads", "/topology/file", "/gemm_efficiency", "/calibration"}; }
 
 std::string json_label(const Json& v) {
   if (v.is_string()) return v.get<std::string>();

@@ -106,23 +106,39 @@ TEST_CASE("inputs are parsed and routes built once per distinct input", "[sweep]
   CHECK(st.link_models_built == 4);  // one EP per topology here
 }
 
-TEST_CASE("fat tree: one leaf per node group, spine bandwidth from oversubscription", "[sweep][plan][topology]") {
+TEST_CASE("fat tree: the sweep builds topology's FabricKind::fat_tree cluster", "[sweep][plan][topology]") {
+  // A full scalable unit (32 nodes, 256 GPUs) with a 2:1 spine: 8 leaves, each with the 32 NICs of
+  // 4 whole nodes (node-major blocks of 256 / 8 NICs), uplink = 32 NICs x 50 GB/s / (8 spines x 2).
+  Json spec = phi_spec_json({{"fabric", {"fat_tree"}}, {"oversubscription", {2}}, {"nodes", {32}}});
+  SweepPoint p = make_point(parse_spec(spec), 0);
+  TopologyVariant v = topology_variant_from_json(JsonCursor(p.scenario["topology"], "t", "/topology"), 8);
+  CHECK(v.dgx.fabric == FabricKind::fat_tree);
+  Topology t = build_topology(v);
   DgxClusterOptions o;
-  o.nodes = 8;
+  o.fabric = FabricKind::fat_tree;
+  o.nodes = 32;
   o.oversubscription = 2;
-  Topology t = generate_fat_tree_cluster(o, 4);
-  CHECK(t.num_gpus() == 64);
-  // 2 leaves x 8 spines up and down links; uplink = 4 nodes x 8 NICs x 50 GB/s / (8 spines x 2) = 100 GB/s.
+  Topology want = generate_dgx_cluster(o);
+  REQUIRE(t.num_links() == want.num_links());
+  for (int l = 0; l < t.num_links(); ++l) CHECK(t.link_name(l) == want.link_name(l));
   int spine_links = 0;
   for (const Link& l : t.links())
     if (t.device(l.src).kind == DeviceKind::spine || t.device(l.dst).kind == DeviceKind::spine) {
       ++spine_links;
       CHECK(l.bandwidth_GBps == Approx(100));
     }
-  CHECK(spine_links == 2 * 8 * 2);
-  o.nodes = 4;  // one leaf: no spine
-  CHECK(generate_fat_tree_cluster(o, 4).num_links() == 4 * 8 * 6);  // per GPU: NVLink, PCIe, NIC-leaf, both ways
-  CHECK_THROWS_AS(generate_fat_tree_cluster(o, 0), std::invalid_argument);
+  CHECK(spine_links == 8 * 8 * 2);  // 8 leaves x 8 spines, both directions
+  // Node 5's NICs all sit on leaf 1 (NICs 40..47 of the SU, 32 per leaf).
+  int on_leaf1 = 0;
+  for (const Link& l : t.links())
+    if (t.device(l.src).id.rfind("node5/nic", 0) == 0 && t.device(l.dst).id == "su0/leaf1") ++on_leaf1;
+  CHECK(on_leaf1 == 8);
+  // The removed sweep-only member is rejected, naming it.
+  Json old = phi_spec_json(Json::object());
+  old["base"]["topology"]["nodes_per_leaf"] = 4;
+  SweepPoint q = make_point(parse_spec(old), 0);
+  CHECK_THROWS_WITH(topology_variant_from_json(JsonCursor(q.scenario["topology"], "t", "/topology"), 8),
+                    Catch::Contains("/topology/nodes_per_leaf"));
 
   PlanEvaluator ev;
   SweepSpec s = parse_spec(phi_spec_json({{"fabric", {"rail_optimized", "fat_tree"}}, {"ep", {16}}}));

@@ -55,6 +55,10 @@ TEST_CASE("the shipped DeepSeek-V3 spec has at least 60 points", "[sweep][spec]"
   SweepSpec s = load_sweep_spec(std::string(EPSIM_SCENARIOS_DIR) + "/sweeps/deepseek-v3-ep16-256.json");
   CHECK(s.num_points() >= 60);
   CHECK(s.name == "deepseek-v3-ep16-256");
+  CHECK(s.evaluator == "simulate");
+  SweepSpec plan = load_sweep_spec(std::string(EPSIM_SCENARIOS_DIR) + "/sweeps/deepseek-v3-ep16-256-plan.json");
+  CHECK(plan.num_points() == 60);  // 2 phases x 2 oversubscriptions x 5 EPs x 3 placements
+  CHECK(plan.evaluator == "plan");
 }
 
 TEST_CASE("spec rejections name the file and the JSON pointer", "[sweep][spec][rejections]") {

@@ -1,0 +1,209 @@
+#include "sweep/simulate_evaluator.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "placement/expert_loads.hpp"
+#include "placement/link_load.hpp"
+#include "placement/moe_model.hpp"
+#include "placement/plan.hpp"
+#include "sim/calibration.hpp"
+#include "sim/gemm_efficiency.hpp"
+#include "sim/simulate.hpp"
+#include "sweep/once_cache.hpp"
+#include "sweep/sim_point_scenario.hpp"
+
+namespace epsim {
+
+namespace {
+
+// A plan of every MoE layer with the figures the CSV reports.
+struct PlanEntry {
+  std::vector<LayerPlacement> placement;  ///< per model layer (empty for dense layers)
+  double plan_gap = -1;                   ///< < 0: no certified bound
+  double gpu_imbalance = 0;
+};
+
+// Link tiers of docs/sweep.md: nvlink, pcie, nic (an InfiniBand/Ethernet link touching a NIC) and
+// spine (switch to switch).
+std::string link_tier(const Topology& t, int l) {
+  const Link& k = t.link(l);
+  if (k.kind == LinkKind::nvlink) return "nvlink";
+  if (k.kind == LinkKind::pcie) return "pcie";
+  if (t.device(k.src).kind == DeviceKind::nic || t.device(k.dst).kind == DeviceKind::nic) return "nic";
+  return "spine";
+}
+
+// An EP link model with the routed topology it points into.
+struct LinkModelEntry {
+  RoutedTopology network;
+  EpLinkModel links;
+};
+
+}  // namespace
+
+struct SimulateEvaluator::Caches {
+  OnceCache<MoeModel> models;
+  OnceCache<ExpertLoads> loads;
+  OnceCache<RoutedTopology> networks;
+  OnceCache<LinkModelEntry> link_models;  ///< per (topology, EP): shared by the plans of all algorithms
+  OnceCache<PlanEntry> plans;
+  OnceCache<bool> files_checked;  ///< gemm efficiency and calibration files read once to surface errors
+  std::atomic<std::size_t> simulations{0};
+};
+
+SimulateEvaluator::SimulateEvaluator() : caches_(std::make_shared<Caches>()) {}
+
+SimulateEvaluatorStats SimulateEvaluator::stats() const {
+  return {caches_->models.computed(), caches_->loads.computed(), caches_->networks.computed(),
+          caches_->plans.computed(), caches_->simulations.load()};
+}
+
+PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
+  SimPoint sp = sim_point_from_sweep(point);
+  PointResult result;
+  if (!sp.skipped_reason.empty()) {
+    result.skipped_reason = sp.skipped_reason;
+    return result;
+  }
+  Scenario& sc = sp.scenario;
+  Caches& c = *caches_;
+  // Files that concern every point: errors stop the sweep (InputError), so they are read here,
+  // outside the try below that turns the simulator's rejections into skip reasons.
+  auto model = c.models.get(sc.model.string(), [&] { return load_moe_model(sc.model); });
+  auto loads = c.loads.get(sc.loads.string(), [&] { return load_expert_loads(sc.loads); });
+  c.files_checked.get("gemm:" + sc.gemm_efficiency.string(), [&] {
+    load_deepgemm_efficiency(sc.gemm_efficiency);
+    return true;
+  });
+  if (!sc.calibration.empty())
+    c.files_checked.get("cal:" + sc.calibration.string(), [&] {
+      load_calibration(sc.calibration);
+      return true;
+    });
+  try {
+    check_loads_match_model(*loads, *model);
+  } catch (const InputError& e) {
+    result.skipped_reason = fmt::format("loads do not match the model: {}", e.what());
+    return result;
+  }
+  const std::string net_key = sp.topology.key();
+  auto network = c.networks.get(net_key, [&] { return build_routed_topology(sp.topology); });
+
+  SharedScenarioParts parts;
+  parts.topology = network->topology;
+  parts.routes = network->routes;
+  parts.model = model;
+  parts.loads = loads;
+  std::shared_ptr<const PlanEntry> plan;
+  parts.plan = [&](const PlanSettings& given) {
+    PlanSettings ps = given;
+    ps.objective = sp.objective;
+    ps.seed = sp.seed;
+    ps.baseline = ps.algorithm;  // one plan per point: the placement axis gives the comparison
+    ps.lp_bounds = 0;            // combinatorial bounds only: the GLPK LP costs ~8 s per EP 16 plan
+    const std::string key = fmt::format("{}|{}|{}|ep{}|r{}|{}|o{}|s{}|t{}|d{}|c{}", net_key, sc.model.string(),
+                                        sc.loads.string(), ps.ep, ps.redundant, ps.algorithm,
+                                        static_cast<int>(ps.objective), ps.seed, ps.tokens_per_gpu,
+                                        ps.dispatch_bytes_per_element, ps.combine_bytes_per_element);
+    plan = c.plans.get(key, [&] {
+      auto entry = c.link_models.get(fmt::format("{}|ep{}", net_key, ps.ep), [&] {
+        return LinkModelEntry{*network, EpLinkModel(*network->topology, *network->routes, ps.ep)};
+      });
+      Plan made = make_plan(entry->links, *model, *loads, ps);
+      PlanEntry e;
+      e.placement.resize(static_cast<std::size_t>(model->num_layers));
+      for (LayerResult& l : made.chosen.layers) e.placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
+      if (made.chosen.sum_link_lb_s > 0) e.plan_gap = made.chosen.sum_link_s / made.chosen.sum_link_lb_s - 1;
+      e.gpu_imbalance = made.chosen.mean_imbalance;
+      return e;
+    });
+    return plan->placement;
+  };
+
+  SimulationResult r;
+  try {
+    ScenarioInputs inputs = prepare_scenario(sc, parts);
+    SimulateOptions opt;
+    opt.trace_gpus.clear();  // no trace: the sweep keeps summaries only
+    ++c.simulations;
+    r = simulate(inputs, opt);
+  } catch (const InputError& e) {
+    result.skipped_reason = fmt::format("the simulator rejects this combination: {}", e.what());
+    return result;
+  } catch (const std::invalid_argument& e) {
+    result.skipped_reason = fmt::format("the simulator's models reject this combination: {}", e.what());
+    return result;
+  }
+
+  const Topology& topo = *network->topology;
+  const double T_us = r.iteration.to_us();
+  double exposed_us = 0, dispatch_us = 0, combine_us = 0, compute_us = 0;
+  for (const LayerBreakdown& b : r.layers) {
+    exposed_us += b.exposed_comm_us;
+    dispatch_us += b.dispatch_us;
+    combine_us += b.combine_us;
+    compute_us += b.compute_us;
+  }
+  Json& m = result.metrics;
+  m["iteration_us"] = T_us;
+  m["tokens_per_s_per_gpu"] = r.throughput_tokens_per_s_per_gpu;
+  m["latency_ms"] = r.latency_ms;
+  m["latency_kind"] = r.latency_name;
+  m["exposed_comm_us"] = exposed_us;
+  if (T_us > 0) m["exposed_comm_share"] = exposed_us / T_us;
+  m["compute_us"] = compute_us;
+  m["gpus"] = r.parallel.gpus();
+  m["micro_batches"] = r.micro_batches;
+  m["sim_events"] = r.events;
+  if (r.parallel.ep > 1) {
+    m["dispatch_us"] = dispatch_us;
+    m["combine_us"] = combine_us;
+    m["alltoall_us"] = dispatch_us + combine_us;
+  }
+  if (plan) {
+    m["gpu_imbalance"] = plan->gpu_imbalance;
+    if (plan->plan_gap >= 0) m["plan_gap"] = plan->plan_gap;
+  }
+  // Link utilization = bytes / (bandwidth x iteration); the busiest link is the most utilized one
+  // (first of equals: lowest link index), which is what gates the exchanges (simulate() itself
+  // names the link with the most bytes), and the busiest link of each tier.
+  if (T_us > 0 && r.link_bytes.size() == static_cast<std::size_t>(topo.num_links())) {
+    int busiest = -1;
+    double busiest_util = 0;
+    std::map<std::string, double> tier_util = {{"nvlink", -1.0}, {"pcie", -1.0}, {"nic", -1.0}, {"spine", -1.0}};
+    for (int l = 0; l < topo.num_links(); ++l) {
+      const double bytes = r.link_bytes[static_cast<std::size_t>(l)];
+      const double util = bytes / (topo.link(l).bandwidth_GBps * 1e3 * T_us);  // GB/s x 1e9 x us x 1e-6
+      double& t = tier_util[link_tier(topo, l)];
+      t = std::max(t, util);
+      if (bytes > 0 && util > busiest_util) {
+        busiest = l;
+        busiest_util = util;
+      }
+    }
+    for (const auto& [tier, util] : tier_util)
+      if (util >= 0) m[tier + "_util"] = util;
+    if (busiest >= 0) {
+      m["busiest_link"] = topo.link_name(busiest);
+      m["busiest_link_kind"] = std::string(to_string(topo.link(busiest).kind));
+      m["busiest_link_tier"] = link_tier(topo, busiest);
+      m["busiest_link_GB"] = r.link_bytes[static_cast<std::size_t>(busiest)] / 1e9;
+      m["busiest_link_util"] = busiest_util;
+    }
+  }
+  return result;
+}
+
+Evaluator make_simulate_evaluator() {
+  auto impl = std::make_shared<const SimulateEvaluator>();
+  return Evaluator{"simulate", [impl](const SweepPoint& p) { return (*impl)(p); }};
+}
+
+}  // namespace epsim
