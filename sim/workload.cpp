@@ -63,6 +63,9 @@ class Builder {
 
  private:
   int gpu(int i) const { return base_ + i; }
+  /// EP group of stage GPU i: the stage's n_ GPUs form edp() consecutive groups of n_ / edp() GPUs
+  /// (ep x expert_tp each; one group of all stage GPUs when edp() == 1, e.g. a TP-only layout).
+  int group_of(int i) const { return i / (n_ / p_.edp()); }
 
   int compute(OpKind op, const LayerCosts& c, int mb, int i, Time d, std::vector<TaskDep> deps, int chunk = 0) {
     TaskSpec t;
@@ -112,7 +115,8 @@ class Builder {
     t.layer = c.layer;
     t.micro_batch = mb;
     t.chunk = chunk;
-    t.gpus = iota_gpus(base_ + group * p_.ep, p_.ep);
+    // Participants: the whole stage when it is one EP group (expert-TP shards included), else the group.
+    t.gpus = p_.edp() == 1 ? iota_gpus(base_, n_) : iota_gpus(base_ + group * p_.ep, p_.ep);
     t.deps = std::move(deps);
     t.backward = backward_;
     auto tokens = c.shared_tokens;
@@ -163,7 +167,7 @@ class Builder {
     for (int i = 0; i < n_; ++i) {
       int id = compute(OpKind::gate, c, mb, i, c.gate, after[static_cast<std::size_t>(i)]);
       gate_[static_cast<std::size_t>(i)] = id;
-      group_gates[static_cast<std::size_t>(i / p_.ep)].push_back(TaskDep{id, gpu(i)});
+      group_gates[static_cast<std::size_t>(group_of(i))].push_back(TaskDep{id, gpu(i)});
     }
     gates_by_mb_[mb] = gate_;
     auto& d = dispatch_by_mb_[mb];  // [chunk x edp + group]
@@ -193,7 +197,7 @@ class Builder {
                                                       {TaskDep{gates[static_cast<std::size_t>(i)], gpu(i)}});
       for (int k = 0; k < C; ++k) {
         std::vector<TaskDep> deps{TaskDep{gates[static_cast<std::size_t>(i)], gpu(i)}};
-        if (!disp.empty()) deps.push_back(TaskDep{disp[static_cast<std::size_t>(k * p_.edp() + i / p_.ep)], gpu(i)});
+        if (!disp.empty()) deps.push_back(TaskDep{disp[static_cast<std::size_t>(k * p_.edp() + group_of(i))], gpu(i)});
         experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)] =
             compute(OpKind::experts, c, mb, i, expert_time, std::move(deps), k);
       }
@@ -206,13 +210,13 @@ class Builder {
       for (int k = 0; k < C; ++k)
         for (int g = 0; g < p_.edp(); ++g) {
           std::vector<TaskDep> deps;
-          for (int i = g * p_.ep; i < (g + 1) * p_.ep; ++i) {
+          for (int i = g * (n_ / p_.edp()); i < (g + 1) * (n_ / p_.edp()); ++i) {
             deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
             if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
           }
           last[static_cast<std::size_t>(g)] = exchange(OpKind::combine, c, mb, k, 1.0 / C, std::move(deps), g);
         }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(i / p_.ep)], gpu(i)});
+      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(group_of(i))], gpu(i)});
     } else {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }
@@ -355,7 +359,7 @@ class Builder {
     const int E = p_.edp();
     std::vector<std::vector<TaskDep>> group_prev(static_cast<std::size_t>(E));
     for (int i = 0; i < n_; ++i)
-      for (const TaskDep& d : prev[static_cast<std::size_t>(i)]) group_prev[static_cast<std::size_t>(i / p_.ep)].push_back(d);
+      for (const TaskDep& d : prev[static_cast<std::size_t>(i)]) group_prev[static_cast<std::size_t>(group_of(i))].push_back(d);
     std::vector<int> comb;  // [chunk x edp + group]
     if (p_.ep > 1)
       for (int k = 0; k < C; ++k)
@@ -369,7 +373,7 @@ class Builder {
         shared[ui] = compute(OpKind::shared_experts, c, mb, i, bwd(c.shared_experts), prev[ui]);
       for (int k = 0; k < C; ++k) {
         std::vector<TaskDep> deps = prev[ui];
-        if (!comb.empty()) deps.push_back(TaskDep{comb[static_cast<std::size_t>(k * E + i / p_.ep)], gpu(i)});
+        if (!comb.empty()) deps.push_back(TaskDep{comb[static_cast<std::size_t>(k * E + group_of(i))], gpu(i)});
         experts[static_cast<std::size_t>(k)][ui] = compute(OpKind::experts, c, mb, i, expert_time, std::move(deps), k);
       }
       if (serial && c.shared_experts > Time())
@@ -386,13 +390,13 @@ class Builder {
       for (int k = 0; k < C; ++k)
         for (int g = 0; g < E; ++g) {
           std::vector<TaskDep> deps;
-          for (int i = g * p_.ep; i < (g + 1) * p_.ep; ++i) {
+          for (int i = g * (n_ / p_.edp()); i < (g + 1) * (n_ / p_.edp()); ++i) {
             deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
             if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
           }
           last[static_cast<std::size_t>(g)] = exchange(OpKind::dispatch, c, mb, k, 1.0 / C, std::move(deps), g);
         }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(i / p_.ep)], gpu(i)});
+      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(group_of(i))], gpu(i)});
     } else if (p_.expert_tp == 1) {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }

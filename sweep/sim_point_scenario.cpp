@@ -101,26 +101,29 @@ SimPoint sim_point_from_sweep(const SweepPoint& point) {
   const double batch_per_gpu = s.has("batch_per_gpu") ? static_cast<double>(s.at("batch_per_gpu").as_int(1, 1 << 24)) : 0.0;
   PhaseConfig& ph = sc.phase;
   ph.micro_batches = static_cast<int>(s.int_or("micro_batches", 2 * p.pp, 1, 4096));
-  if (phase == "train") {
-    out.skipped_reason = "phase train: training iterations are not simulated (prefill and decode are)";
-  } else if (phase == "decode") {
+  if (phase == "decode") {
     ph.kind = PhaseKind::decode;
     if (!s.has("context_length")) s.fail("a \"context_length\" (tokens in the KV cache) for decode");
     ph.context_length = s.at("context_length").as_positive();
     ph.batch = (batch_per_gpu > 0 ? batch_per_gpu : tokens) * replica_gpus;
     if (ph.batch <= 0) out.skipped_reason = "decode with 0 sequences per GPU (tokens_per_gpu 0, no batch_per_gpu)";
   } else {
-    ph.kind = PhaseKind::prefill;
-    if (tokens <= 0) out.skipped_reason = "prefill with tokens_per_gpu 0: the simulator needs a token count";
+    // Prefill, or training (forward + backward of every micro-batch; tokens_per_gpu per micro-batch).
+    ph.kind = phase == "train" ? PhaseKind::training : PhaseKind::prefill;
+    if (tokens <= 0) out.skipped_reason = phase + " with tokens_per_gpu 0: the simulator needs a token count";
     ph.sequence_length = batch_per_gpu > 0 ? tokens / batch_per_gpu
                          : s.has("sequence_length") ? s.at("sequence_length").as_positive()
                                                     : tokens;
     ph.batch = ph.sequence_length > 0 ? tokens * replica_gpus / ph.sequence_length : 0;
+    // The simulator holds a training replica's whole batch: all of its micro-batches.
+    if (ph.kind == PhaseKind::training) ph.batch *= ph.micro_batches;
   }
 
   sc.schedule = choose<ScheduleKind>(s, "schedule", ScheduleKind::overlap,
                                      {{"serial", ScheduleKind::serial}, {"overlap", ScheduleKind::overlap},
                                       {"two-batch", ScheduleKind::two_batch}});
+  if (out.skipped_reason.empty() && sc.schedule == ScheduleKind::two_batch && ph.kind == PhaseKind::training)
+    out.skipped_reason = "schedule two-batch is for inference: training pairs forward and backward, use serial or overlap";
   if (out.skipped_reason.empty() && sc.schedule == ScheduleKind::two_batch && ph.micro_batches % 2 != 0)
     out.skipped_reason = fmt::format("schedule two-batch needs an even number of micro-batches, not {}", ph.micro_batches);
   sc.chunks = static_cast<int>(s.int_or("chunks", 4, 1, 64));

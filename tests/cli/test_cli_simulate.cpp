@@ -1,4 +1,5 @@
 // Whole-command tests of `epsim simulate`: outputs, overrides, rejections and their exit codes.
+#include <cmath>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -77,5 +78,26 @@ TEST_CASE("epsim simulate rejections") {
   SECTION("missing scenario file: exit 1") {
     CliResult r = run_epsim("simulate --scenario " + dir + "/missing.json");
     CHECK(r.exit_code == 1);
+  }
+}
+
+// Every scenario shipped in scenarios/ (schema epsim.scenario/1) simulates with the analytical network:
+// exit 0, a report with a positive finite iteration time. Catches a layout (EP, TP x PP, training) that a
+// change breaks although no unit test covers its shipped form.
+TEST_CASE("every shipped scenario simulates", "[cli][simulate][scenarios]") {
+  const std::vector<std::string> shipped = {
+      "deepseek-v3/decode-ep32.json",     "deepseek-v3/prefill-ep32.json",    "deepseek-v3/prefill-ep256.json",
+      "deepseek-v3/train-ep32-pp8.json",  "ep16-vs-tp8pp2/decode-ep16.json",  "ep16-vs-tp8pp2/decode-tp8pp2.json",
+      "ep16-vs-tp8pp2/prefill-ep16.json", "ep16-vs-tp8pp2/prefill-tp8pp2.json"};
+  std::string dir = fresh_temp_dir("simulate_shipped");
+  for (const std::string& name : shipped) {
+    CliResult r = run_epsim("simulate --scenario " + kScenarios + "/" + name + " --network analytical --report " + dir +
+                            "/report.json");
+    INFO(name << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    auto report = nlohmann::json::parse(slurp(dir + "/report.json"));
+    const double iteration_us = report["iteration_us"].get<double>();
+    CHECK(std::isfinite(iteration_us));
+    CHECK(iteration_us > 0);
   }
 }

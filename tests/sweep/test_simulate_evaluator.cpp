@@ -144,7 +144,9 @@ TEST_CASE("two nodes: the busiest link is the most utilized of every tier", "[sw
 
 TEST_CASE("simulate evaluator skip reasons", "[sweep][simulate]") {
   SimulateEvaluator ev;
-  CHECK_THAT(ev(sim_point({{"phase", {"train"}}})).skipped_reason, Catch::Contains("training iterations are not simulated"));
+  Json train_two_batch = sim_spec_json({{"phase", {"train"}}});
+  train_two_batch["base"]["schedule"] = "two-batch";
+  CHECK_THAT(ev(make_point(parse_spec(train_two_batch), 0)).skipped_reason, Catch::Contains("two-batch is for inference"));
   CHECK_THAT(ev(sim_point({{"ep", {3}}})).skipped_reason, Catch::Contains("divisible by ep 3") && Catch::Contains("redundant 2"));
   CHECK_THAT(ev(sim_point({{"tokens_per_gpu", {0}}})).skipped_reason, Catch::Contains("tokens_per_gpu 0"));
   // Phi has 32 heads: TP 3 does not divide them (3 x 1 GPUs; no ep axis, so the grid keeps it).
@@ -162,6 +164,28 @@ TEST_CASE("simulate evaluator skip reasons", "[sweep][simulate]") {
   CHECK(tp.metrics["gpus"] == 8);
   CHECK(tp.metrics["tokens_per_s_per_gpu"].get<double>() > 0);
   CHECK_FALSE(tp.metrics.contains("alltoall_us"));
+}
+
+TEST_CASE("a train point simulates forward and backward of every micro-batch", "[sweep][simulate]") {
+  SimulateEvaluator ev;
+  Json spec = sim_spec_json({{"phase", {"train", "prefill"}}});
+  spec["base"]["schedule"] = "serial";
+  // Phi-3.5-MoE's 42B parameters at 16 bytes each (mixed-precision Adam) over 8 GPUs: 107 GB per GPU,
+  // more than a H100's 80 GB; a H200 (141 GB) holds them.
+  spec["base"]["gpu"] = "h200";
+  PointResult train = ev(make_point(parse_spec(spec), 0));
+  PointResult prefill = ev(make_point(parse_spec(spec), 1));
+  INFO(train.skipped_reason);
+  REQUIRE(train.skipped_reason.empty());
+  REQUIRE(prefill.skipped_reason.empty());
+  CHECK(train.metrics["latency_kind"] == "step");
+  // tokens_per_gpu is per micro-batch in training (as in epsim.scenario/1) and per iteration in
+  // prefill: with 2 micro-batches a training iteration carries 2x the prefill's tokens, and its
+  // iteration (forward + backward = 3x forward compute, plus gradient reduction and optimizer) is
+  // more than 2x longer.
+  CHECK(train.metrics["tokens_per_s_per_gpu"].get<double>() * train.metrics["iteration_us"].get<double>() ==
+        Approx(2.0 * prefill.metrics["tokens_per_s_per_gpu"].get<double>() * prefill.metrics["iteration_us"].get<double>()));
+  CHECK(train.metrics["iteration_us"].get<double>() > 2.0 * prefill.metrics["iteration_us"].get<double>());
 }
 
 TEST_CASE("simulate evaluator rejections name the point and the field", "[sweep][simulate][rejections]") {
