@@ -230,6 +230,7 @@ void FlowNetwork::resolve() {
     }
     if (link.unfrozen == 0) continue;
     link.level = link.residual / link.weight;
+    link.heap_key = link.level;
     heap.emplace_back(link.level, l);
   }
   std::make_heap(heap.begin(), heap.end(), std::greater<>());
@@ -238,7 +239,17 @@ void FlowNetwork::resolve() {
     auto [level, l] = heap.back();
     heap.pop_back();
     LinkState& link = links_[static_cast<std::size_t>(l)];
-    if (link.unfrozen == 0 || level != link.level) continue;  // stale key
+    if (link.unfrozen == 0) continue;
+    if (level != link.level) {
+      // The link's representative key is a lower bound of its level (levels rise as flows freeze
+      // elsewhere): put it back at the current level. Other keys are stale.
+      if (level == link.heap_key && level < link.level) {
+        link.heap_key = link.level;
+        heap.emplace_back(link.level, l);
+        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+      }
+      continue;
+    }
     for (const Entry& e : link.entries) {
       Flow& f = flows_[e.flow];
       if (f.frozen) continue;
@@ -252,8 +263,11 @@ void FlowNetwork::resolve() {
         if (h.link == l || m.unfrozen == 0) continue;
         // Levels never decrease (max-min); clamp rounding noise.
         double next = m.weight > 0 ? std::max(level, m.residual / m.weight) : level;
-        if (next != m.level) {
-          m.level = next;
+        m.level = next;
+        // Lazy key: a rise keeps the (lower) representative key in the heap, re-pushed when it
+        // surfaces; only a drop below it (rounding) needs a new key now.
+        if (next < m.heap_key) {
+          m.heap_key = next;
           heap.emplace_back(next, h.link);
           std::push_heap(heap.begin(), heap.end(), std::greater<>());
         }

@@ -111,7 +111,8 @@ class FlowNetwork {
     std::vector<Entry> entries;  ///< active flows' hops on this link
     double residual = 0;         ///< solver scratch: capacity not yet given to frozen flows
     double weight = 0;           ///< solver scratch: sum of unfrozen flows' weights
-    double level = 0;            ///< solver scratch: current saturation level key
+    double level = 0;            ///< solver scratch: current saturation level
+    double heap_key = 0;         ///< solver scratch: key of the link's representative heap entry (<= level)
     std::uint32_t unfrozen = 0;  ///< solver scratch: number of unfrozen entries
     std::uint32_t mark = 0;      ///< visit epoch
   };
