@@ -1,6 +1,7 @@
 #include "sim/deepep_normal.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 #include <stdexcept>
