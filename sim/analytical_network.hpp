@@ -4,6 +4,7 @@
 // use the "flow" model for contention between exchanges.
 #include <vector>
 
+#include "sim/exchange_link_load.hpp"
 #include "sim/network_model.hpp"
 
 namespace epsim {
@@ -25,10 +26,8 @@ class AnalyticalNetwork final : public NetworkModel {
  private:
   Simulator& sim_;
   const RouteTable& routes_;
-  std::vector<double> bandwidth_Bps_;
+  ExchangeLinkLoad load_;  ///< scratch B_l of the exchange being started (shared closed form)
   std::vector<double> link_bytes_;
-  std::vector<double> exchange_bytes_;  ///< scratch, all zero between calls
-  std::vector<int> touched_;            ///< scratch: links with non-zero exchange_bytes_
 };
 
 }  // namespace epsim

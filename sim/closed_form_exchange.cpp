@@ -6,39 +6,22 @@
 
 namespace epsim {
 
-ClosedFormExchange::ClosedFormExchange(const Topology& topology, const RouteTable& routes) : routes_(routes) {
-  for (const Link& l : topology.links()) bandwidth_Bps_.push_back(l.bandwidth_GBps * 1e9);
-  link_bytes_.assign(bandwidth_Bps_.size(), 0.0);
-  exchange_bytes_.assign(bandwidth_Bps_.size(), 0.0);
+ClosedFormExchange::ClosedFormExchange(const Topology& topology, const RouteTable& routes)
+    : routes_(routes), load_(topology) {
+  link_bytes_.assign(load_.bandwidth_Bps().size(), 0.0);
 }
 
 void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out) {
   detail::validate_transfers(transfers, routes_);
   out.assign(transfers.size(), Time());
-  for (const Transfer& t : transfers) {
-    if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
-    for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
-      auto l = static_cast<std::size_t>(h.link);
-      if (exchange_bytes_[l] == 0) touched_.push_back(h.link);
-      exchange_bytes_[l] += t.bytes * static_cast<double>(h.fraction);
-    }
-  }
+  load_.add_transfers(routes_, transfers);
   for (std::size_t i = 0; i < transfers.size(); ++i) {
     const Transfer& t = transfers[i];
     if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
-    double worst_ps = 0;
-    for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
-      auto l = static_cast<std::size_t>(h.link);
-      worst_ps = std::max(worst_ps, exchange_bytes_[l] * 1e12 / bandwidth_Bps_[l]);
-    }
-    out[i] = detail::route_latency(routes_, t.src_gpu, t.dst_gpu) + Time::from_ps_ceil(worst_ps);
+    out[i] = detail::route_latency(routes_, t.src_gpu, t.dst_gpu) +
+             Time::from_ps_ceil(load_.worst_ps(routes_.route(t.src_gpu, t.dst_gpu)));
   }
-  for (int l : touched_) {
-    auto k = static_cast<std::size_t>(l);
-    link_bytes_[k] += exchange_bytes_[k];
-    exchange_bytes_[k] = 0;
-  }
-  touched_.clear();
+  load_.drain([&](int l, double b) { link_bytes_[static_cast<std::size_t>(l)] += b; });
 }
 
 void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out,
@@ -52,33 +35,16 @@ void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers,
     s.key = shape;
     s.scale = scale;
     s.transfers = transfers.size();
-    for (const Transfer& t : transfers) {
-      if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
-      for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
-        auto l = static_cast<std::size_t>(h.link);
-        if (exchange_bytes_[l] == 0) touched_.push_back(h.link);
-        exchange_bytes_[l] += t.bytes * static_cast<double>(h.fraction);
-      }
-    }
+    load_.add_transfers(routes_, transfers);
     s.worst_ps.assign(transfers.size(), 0.0);
     s.latency.assign(transfers.size(), Time());
     for (std::size_t i = 0; i < transfers.size(); ++i) {
       const Transfer& t = transfers[i];
       if (t.src_gpu == t.dst_gpu || t.bytes == 0) continue;
-      double worst_ps = 0;
-      for (const RouteHop& h : routes_.route(t.src_gpu, t.dst_gpu)) {
-        auto l = static_cast<std::size_t>(h.link);
-        worst_ps = std::max(worst_ps, exchange_bytes_[l] * 1e12 / bandwidth_Bps_[l]);
-      }
-      s.worst_ps[i] = worst_ps;
+      s.worst_ps[i] = load_.worst_ps(routes_.route(t.src_gpu, t.dst_gpu));
       s.latency[i] = detail::route_latency(routes_, t.src_gpu, t.dst_gpu);
     }
-    for (int l : touched_) {
-      auto k = static_cast<std::size_t>(l);
-      s.link_bytes.emplace_back(l, exchange_bytes_[k]);
-      exchange_bytes_[k] = 0;
-    }
-    touched_.clear();
+    load_.drain([&](int l, double b) { s.link_bytes.emplace_back(l, b); });
     if (shapes_.size() == 4) shapes_.erase(shapes_.begin());
     shapes_.push_back(std::move(s));
     it = shapes_.end() - 1;
@@ -105,7 +71,7 @@ const ClosedFormExchange::Rows& ClosedFormExchange::rows(int base, int n) {
   // and summation order of the shares) are those of a per-row scan.
   RouteScratch scratch;
   std::vector<RouteHop> hops;
-  std::vector<int> pos(bandwidth_Bps_.size(), -1);
+  std::vector<int> pos(load_.bandwidth_Bps().size(), -1);
   std::vector<std::unordered_map<int, int>> out_pos(static_cast<std::size_t>(n));
   auto add = [](std::vector<RowEntry>& row, int& p, const RouteHop& h, Time lat) {
     if (p < 0) {
@@ -153,17 +119,11 @@ bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double sc
   // B_l: dispatch sends tokens[d] x scale into every d; combine sends it out of every d.
   for (int d = 0; d < n; ++d) {
     const double b = tokens[static_cast<std::size_t>(d)] * scale;
-    for (const RowEntry& e : (dispatch ? r.into : r.out_of)[static_cast<std::size_t>(d)]) {
-      auto l = static_cast<std::size_t>(e.link);
-      if (exchange_bytes_[l] == 0) touched_.push_back(e.link);
-      exchange_bytes_[l] += b * e.share;
-    }
+    for (const RowEntry& e : (dispatch ? r.into : r.out_of)[static_cast<std::size_t>(d)]) load_.add(e.link, b * e.share);
   }
-  w_time_.assign(bandwidth_Bps_.size(), Time());
-  for (int l : touched_) {
-    auto k = static_cast<std::size_t>(l);
-    w_time_[k] = Time::from_ps_ceil(exchange_bytes_[k] * 1e12 / bandwidth_Bps_[k]);  // ceil is monotone
-  }
+  w_time_.assign(load_.bandwidth_Bps().size(), Time());
+  for (int l : load_.touched())
+    w_time_[static_cast<std::size_t>(l)] = Time::from_ps_ceil(load_.link_ps(l));  // ceil is monotone
   done.assign(static_cast<std::size_t>(n), Time());
   received.assign(static_cast<std::size_t>(n), 0.0);
   double total = 0;
@@ -178,13 +138,10 @@ bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double sc
     received[static_cast<std::size_t>(g)] = dispatch ? own * (n - 1) : total - own;
   }
   A2aResult keep{&tokens, scale, dispatch, base, done, received, {}};
-  for (int l : touched_) {
-    auto k = static_cast<std::size_t>(l);
-    link_bytes_[k] += exchange_bytes_[k];
-    keep.link_bytes.emplace_back(l, exchange_bytes_[k]);
-    exchange_bytes_[k] = 0;
-  }
-  touched_.clear();
+  load_.drain([&](int l, double b) {
+    link_bytes_[static_cast<std::size_t>(l)] += b;
+    keep.link_bytes.emplace_back(l, b);
+  });
   if (recent_.size() == 4) recent_.erase(recent_.begin());
   recent_.push_back(std::move(keep));
   return true;

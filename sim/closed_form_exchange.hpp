@@ -4,6 +4,7 @@
 // all-to-all of G GPUs has G (G - 1) transfers but the workload only needs each GPU's completion.
 #include <vector>
 
+#include "sim/exchange_link_load.hpp"
 #include "sim/network_model.hpp"
 #include "sim/time.hpp"
 #include "topology/routing.hpp"
@@ -42,10 +43,8 @@ class ClosedFormExchange {
 
  private:
   const RouteTable& routes_;
-  std::vector<double> bandwidth_Bps_;
+  ExchangeLinkLoad load_;  ///< scratch B_l of the exchange being costed
   std::vector<double> link_bytes_;
-  std::vector<double> exchange_bytes_;  ///< scratch, zero between calls
-  std::vector<int> touched_;
   struct Shape {
     const void* key = nullptr;
     double scale = 0;

@@ -107,12 +107,15 @@ class CollectiveModel {
 
   const CollectiveParams& params() const { return params_; }
 
+  /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind (capped at nominal),
+  /// else nominal x the efficiency of its kind (nvlink, pcie, network).
+  double effective_bandwidth_GBps(const Link& link) const;
+
  private:
   struct Layout {
     std::vector<std::vector<int>> hosts;  // group GPUs grouped by host, in order of first appearance
   };
   Layout layout(std::span<const int> gpus) const;
-  double effective_bandwidth_GBps(const Link& link) const;
   double nvswitch_bandwidth_GBps(int gpu) const;
   double step_latency_us(bool network) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us) const;

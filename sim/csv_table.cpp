@@ -40,19 +40,23 @@ std::size_t CsvTable::column(const std::string& name) const {
   throw InputError(file, "", fmt::format("a CSV column named '{}'", name));
 }
 
-double CsvTable::number(std::size_t r, std::size_t c) const {
-  const std::string& s = rows.at(r).at(c);
+std::optional<double> parse_finite_number(const std::string& field) {
   std::size_t used = 0;
   double v = 0;
   try {
-    v = std::stod(s, &used);
+    v = std::stod(field, &used);
   } catch (const std::exception&) {
-    used = 0;
+    return std::nullopt;
   }
-  if (used == 0 || used != s.size() || !std::isfinite(v))
-    throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
-                     fmt::format("a finite number, found '{}'", s));
+  if (used == 0 || used != field.size() || !std::isfinite(v)) return std::nullopt;
   return v;
+}
+
+double CsvTable::number(std::size_t r, std::size_t c) const {
+  const std::string& s = rows.at(r).at(c);
+  if (auto v = parse_finite_number(s)) return *v;
+  throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
+                   fmt::format("a finite number, found '{}'", s));
 }
 
 CsvTable parse_csv(const std::string& text, const std::string& file) {

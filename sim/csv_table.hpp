@@ -3,6 +3,7 @@
 // provenance header) are skipped, the first other line is the header, fields are comma-separated and
 // trimmed of blanks. No quoting (the files have none).
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,11 @@ struct CsvTable {
   /// Field of row r, column c parsed as a finite number; throws InputError naming file, line, column.
   double number(std::size_t r, std::size_t c) const;
 };
+
+/// Parse a whole field as a finite number (std::stod, all characters used). std::nullopt when the
+/// field is empty, has trailing characters, or is out of range, NaN or infinite. Shared by the CSV and
+/// the nccl-tests readers.
+std::optional<double> parse_finite_number(const std::string& field);
 
 /// Parse CSV text; `file` is used in errors. Throws InputError when there is no header or a row has a
 /// different number of fields than the header.

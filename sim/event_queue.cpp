@@ -18,7 +18,7 @@ std::uint64_t make_id(std::uint32_t slot, std::uint32_t generation) {
 }  // namespace
 
 void EventQueue::reserve(std::size_t n) {
-  heap_.reserve(n);
+  heap_.reserve(n + kPad);
   slots_.reserve(n);
   sequence_.reserve(n);
   free_slots_.reserve(n);
@@ -47,7 +47,7 @@ EventId EventQueue::push(Time at, int priority, EventHandler handler) {
 
   std::uint64_t tag = (static_cast<std::uint64_t>(priority - kMinPriority) << kPriorityShift) | slot;
   heap_.push_back(Key{at.count_ps(), tag});
-  sift_up(heap_.size() - 1);
+  sift_up(heap_size() - 1);
   ++live_;
   return EventId{make_id(slot, s.generation)};
 }
@@ -69,30 +69,33 @@ bool EventQueue::cancel(EventId id) {
   --live_;
   // The slot returns to the free list when its (now dead) key leaves the heap.
   // Dead keys stay in the heap until they reach the top; rebuild when they dominate.
-  std::size_t dead = heap_.size() - live_;
+  std::size_t dead = heap_size() - live_;
   if (dead > 1024 && dead > live_) compact();
   return true;
 }
 
 std::optional<Time> EventQueue::next_time() {
   skip_dead_top();
-  if (heap_.empty()) return std::nullopt;
-  return Time::ps(heap_.front().time_ps);
+  if (heap_size() == 0) return std::nullopt;
+  return Time::ps(top().time_ps);
 }
 
 bool EventQueue::pop_into(Time& time, EventHandler& handler) {
   skip_dead_top();
-  if (heap_.empty()) return false;
-  const Key top = heap_.front();
+  if (heap_size() == 0) return false;
+  const Key first = top();
   remove_top();
-  const std::uint32_t slot = slot_of(top);
+  const std::uint32_t slot = slot_of(first);
   Slot& s = slots_[slot];
   handler = std::move(s.handler);
   s.live = 0;
   if (++s.generation == 0) s.generation = 1;
   free_slots_.push_back(slot);
   --live_;
-  time = Time::ps(top.time_ps);
+  time = Time::ps(first.time_ps);
+  // The next pop reads the new top's slot (liveness, handler): start that cache miss now, so that it
+  // overlaps with the handler the caller is about to run.
+  if (heap_size() != 0) __builtin_prefetch(&slots_[slot_of(top())]);
   return true;
 }
 
@@ -103,8 +106,8 @@ std::optional<EventQueue::Popped> EventQueue::pop() {
 }
 
 void EventQueue::skip_dead_top() {
-  while (!heap_.empty() && is_dead(heap_.front())) {
-    free_slots_.push_back(slot_of(heap_.front()));
+  while (heap_size() != 0 && is_dead(top())) {
+    free_slots_.push_back(slot_of(top()));
     remove_top();
   }
 }
@@ -115,9 +118,9 @@ void EventQueue::remove_top() {
   // belongs near the bottom).
   Key last = heap_.back();
   heap_.pop_back();
-  const std::size_t n = heap_.size();
+  const std::size_t n = heap_size();
   if (n == 0) return;
-  Key* h = heap_.data();
+  Key* h = heap();
   std::size_t hole = 0;
   for (;;) {
     std::size_t first = hole * kArity + 1;
@@ -147,7 +150,7 @@ void EventQueue::remove_top() {
 }
 
 void EventQueue::sift_up(std::size_t i) {
-  Key* h = heap_.data();
+  Key* h = heap();
   Key k = h[i];
   while (i > 0) {
     std::size_t parent = (i - 1) / kArity;
@@ -159,8 +162,8 @@ void EventQueue::sift_up(std::size_t i) {
 }
 
 void EventQueue::sift_down(std::size_t i) {
-  const std::size_t n = heap_.size();
-  Key* h = heap_.data();
+  const std::size_t n = heap_size();
+  Key* h = heap();
   Key k = h[i];
   for (;;) {
     std::size_t first = i * kArity + 1;
@@ -177,14 +180,15 @@ void EventQueue::sift_down(std::size_t i) {
 }
 
 void EventQueue::compact() {
-  std::erase_if(heap_, [this](const Key& k) {
+  auto live_end = std::remove_if(heap_.begin() + kPad, heap_.end(), [this](const Key& k) {
     if (!is_dead(k)) return false;
     free_slots_.push_back(slot_of(k));
     return true;
   });
+  heap_.erase(live_end, heap_.end());
   // Floyd's bottom-up heap construction, O(n).
-  if (heap_.size() > 1)
-    for (std::size_t i = (heap_.size() - 2) / kArity + 1; i-- > 0;) sift_down(i);
+  if (heap_size() > 1)
+    for (std::size_t i = (heap_size() - 2) / kArity + 1; i-- > 0;) sift_down(i);
 }
 
 }  // namespace epsim

@@ -1,6 +1,6 @@
 #pragma once
-// The pending-event set of one simulator: a 4-ary min-heap of 16-byte keys (time, priority, slot) over
-// a slot table that holds the handlers (one 64-byte line per slot), with lazy cancellation.
+// The pending-event set of one simulator: a 4-ary min-heap of 16-byte keys (time, priority, slot),
+// laid out so that the four children of a node share one 64-byte cache line, over a slot table that holds the handlers (one 64-byte line per slot), with lazy cancellation.
 //
 // Order: total and deterministic, by (time, priority, insertion sequence); a smaller priority runs
 // first among events at the same time; ties are broken by the order of push(). The key holds time and
@@ -18,7 +18,9 @@
 // A slot returns to the free list only when its key leaves the heap (popped, skipped dead, or dropped
 // by a rebuild), so a heap key always names the one event that owns its slot: keys need no generation.
 // Slot generations exist only to make stale EventIds harmless.
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -98,7 +100,27 @@ class EventQueue {
   void skip_dead_top();
   void compact();
 
-  std::vector<Key> heap_;
+  /// Allocator of the heap array: 64-byte aligned storage, so that with kPad leading unused keys
+  /// the four 16-byte children of every node fill exactly one cache line.
+  template <class T>
+  struct LineAllocator {
+    using value_type = T;
+    LineAllocator() = default;
+    template <class U>
+    LineAllocator(const LineAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+    template <class U>
+    bool operator==(const LineAllocator<U>&) const noexcept { return true; }
+  };
+  /// Unused keys before the root: node i lives at heap_[kPad + i], its children 4i+1..4i+4 at
+  /// byte offset 64 (i + 1) of the array.
+  static constexpr std::size_t kPad = 3;
+  std::size_t heap_size() const { return heap_.size() - kPad; }
+  Key* heap() { return heap_.data() + kPad; }
+  const Key& top() const { return heap_[kPad]; }
+
+  std::vector<Key, LineAllocator<Key>> heap_ = std::vector<Key, LineAllocator<Key>>(kPad);
   std::vector<Slot> slots_;
   std::vector<std::uint64_t> sequence_;  ///< insertion sequence of slot i's event (read on ties only)
   std::vector<std::uint32_t> free_slots_;

@@ -98,6 +98,7 @@ void FlowNetwork::activate(std::uint32_t index) {
   f.last_update = sim_.now();
   f.rate = 0;
   f.completion = EventId{};
+  batch_has_join_ = true;
   for (std::uint32_t h = 0; h < f.hops.size(); ++h) {
     LinkState& link = links_[static_cast<std::size_t>(f.hops[h].link)];
     f.hops[h].position = static_cast<std::uint32_t>(link.entries.size());
@@ -112,6 +113,8 @@ void FlowNetwork::complete(std::uint32_t index) {
     // The completion event is authoritative: whatever is left (rounding noise) has arrived.
     for (const Hop& h : f.hops) link_bytes_[static_cast<std::size_t>(h.link)] += f.remaining * h.weight;
     f.remaining = 0;
+    if (!batch_has_completion_ || f.rate < batch_min_completed_rate_) batch_min_completed_rate_ = f.rate;
+    batch_has_completion_ = true;
     for (const Hop& h : f.hops) {
       auto& entries = links_[static_cast<std::size_t>(h.link)].entries;
       Entry moved = entries.back();
@@ -175,10 +178,14 @@ void FlowNetwork::resolve() {
     }
   }
   touched_links_.clear();
+  // Flows below `floor` keep their rates (partial re-solve, see the header); 0 = re-solve all.
+  const double floor = (batch_has_completion_ && !batch_has_join_) ? batch_min_completed_rate_ : 0.0;
+  batch_has_join_ = false;
+  batch_has_completion_ = false;
   for (std::size_t next = 0; next < component_links_.size(); ++next) {
     for (const Entry& e : links_[static_cast<std::size_t>(component_links_[next])].entries) {
       Flow& f = flows_[e.flow];
-      if (f.mark == epoch_) continue;
+      if (f.mark == epoch_ || f.rate < floor) continue;
       f.mark = epoch_;
       component_flows_.push_back(e.flow);
       for (const Hop& h : f.hops) {
@@ -209,10 +216,21 @@ void FlowNetwork::resolve() {
     LinkState& link = links_[static_cast<std::size_t>(l)];
     link.residual = capacity_[static_cast<std::size_t>(l)];
     link.weight = 0;
-    for (const Entry& e : link.entries) link.weight += flows_[e.flow].hops[e.hop].weight;
-    link.unfrozen = static_cast<std::uint32_t>(link.entries.size());
+    link.unfrozen = 0;
+    for (const Entry& e : link.entries) {
+      Flow& f = flows_[e.flow];
+      const double w = f.hops[e.hop].weight;
+      if (f.mark == epoch_) {  // re-solved
+        link.weight += w;
+        ++link.unfrozen;
+      } else {  // below the floor: keeps its rate
+        f.frozen = true;
+        link.residual -= w * f.rate;
+      }
+    }
     if (link.unfrozen == 0) continue;
     link.level = link.residual / link.weight;
+    link.heap_key = link.level;
     heap.emplace_back(link.level, l);
   }
   std::make_heap(heap.begin(), heap.end(), std::greater<>());
@@ -221,7 +239,17 @@ void FlowNetwork::resolve() {
     auto [level, l] = heap.back();
     heap.pop_back();
     LinkState& link = links_[static_cast<std::size_t>(l)];
-    if (link.unfrozen == 0 || level != link.level) continue;  // stale key
+    if (link.unfrozen == 0) continue;
+    if (level != link.level) {
+      // The link's representative key is a lower bound of its level (levels rise as flows freeze
+      // elsewhere): put it back at the current level. Other keys are stale.
+      if (level == link.heap_key && level < link.level) {
+        link.heap_key = link.level;
+        heap.emplace_back(link.level, l);
+        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+      }
+      continue;
+    }
     for (const Entry& e : link.entries) {
       Flow& f = flows_[e.flow];
       if (f.frozen) continue;
@@ -235,8 +263,11 @@ void FlowNetwork::resolve() {
         if (h.link == l || m.unfrozen == 0) continue;
         // Levels never decrease (max-min); clamp rounding noise.
         double next = m.weight > 0 ? std::max(level, m.residual / m.weight) : level;
-        if (next != m.level) {
-          m.level = next;
+        m.level = next;
+        // Lazy key: a rise keeps the (lower) representative key in the heap, re-pushed when it
+        // surfaces; only a drop below it (rounding) needs a new key now.
+        if (next < m.heap_key) {
+          m.heap_key = next;
           heap.emplace_back(next, h.link);
           std::push_heap(heap.begin(), heap.end(), std::greater<>());
         }

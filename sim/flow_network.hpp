@@ -17,8 +17,16 @@
 // touched components once. A flow's completion event is cancelled and rescheduled only when its rate
 // changed. Remaining bytes are advanced lazily from the time of the flow's last rate change.
 //
-// Complexity of one re-solve: O(H log L_c) for H hops of the flows in the touched component(s) and
-// L_c links in them; flows and links outside are not visited. Memory O(links + total hops).
+// Partial re-solve. When only completions happened since the last re-solve, let v be the smallest
+// rate among the completed flows. Progressive filling raises levels monotonically and a completed
+// flow's links never saturate below its rate, so removing it leaves every stage below level v as it
+// was: flows with rate < v keep their rates exactly. Only flows with rate >= v that are connected to
+// the touched links through such flows are re-solved, on the capacity the lower flows leave. (A join
+// can lower rates at any level, so a batch with a join re-solves the whole touched component.)
+//
+// Complexity of one re-solve: O(H log L_c) for H hops of the re-solved flows and L_c links in them,
+// plus the entries of those links; flows and links outside are not visited. Memory O(links + total
+// hops).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -103,7 +111,8 @@ class FlowNetwork {
     std::vector<Entry> entries;  ///< active flows' hops on this link
     double residual = 0;         ///< solver scratch: capacity not yet given to frozen flows
     double weight = 0;           ///< solver scratch: sum of unfrozen flows' weights
-    double level = 0;            ///< solver scratch: current saturation level key
+    double level = 0;            ///< solver scratch: current saturation level
+    double heap_key = 0;         ///< solver scratch: key of the link's representative heap entry (<= level)
     std::uint32_t unfrozen = 0;  ///< solver scratch: number of unfrozen entries
     std::uint32_t mark = 0;      ///< visit epoch
   };
@@ -134,6 +143,11 @@ class FlowNetwork {
   std::vector<std::int32_t> component_links_;
   std::vector<std::uint32_t> component_flows_;
   std::vector<double> old_rates_;
+  // Batch bookkeeping for the partial re-solve (see resolve()): whether a flow joined since the last
+  // re-solve, and the smallest rate of the flows that completed since then.
+  bool batch_has_join_ = false;
+  double batch_min_completed_rate_ = 0;
+  bool batch_has_completion_ = false;
   FlowNetworkStats stats_;
 };
 

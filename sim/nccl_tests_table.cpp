@@ -22,16 +22,8 @@ bool is_integer(const std::string& s) {
 }
 
 double to_number(const std::string& s, const std::string& file, int line, const char* what) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != s.size() || !std::isfinite(v))
-    throw InputError(file, fmt::format("line {}, {}", line, what), fmt::format("a number, found '{}'", s));
-  return v;
+  if (auto v = parse_finite_number(s)) return *v;
+  throw InputError(file, fmt::format("line {}, {}", line, what), fmt::format("a number, found '{}'", s));
 }
 
 // A node or GPU count: a whole number in [0, 2^24] (a cast of any other double to int is undefined).

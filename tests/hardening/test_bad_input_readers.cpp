@@ -72,6 +72,12 @@ TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
     CHECK_THROWS_WITH(epsim::read_aws_p5_csv(f), Contains("line 2, column Nodes"));
   }
   CHECK_THROWS_WITH(epsim::parse_csv("# only a comment\n", "c.csv"), Contains("c.csv") && Contains("header"));
+  // The shared field parser behind both readers: a whole finite number or nothing.
+  CHECK(epsim::parse_finite_number("2.5e3") == 2500.0);
+  for (const char* bad : {"", "ten", "1.5x", "1e999", "nan", "inf", " "}) {
+    INFO("'" << bad << "'");
+    CHECK_FALSE(epsim::parse_finite_number(bad).has_value());
+  }
 }
 
 TEST_CASE("the JSON file reader: missing, a folder, empty, and beyond the size limit") {

@@ -180,3 +180,54 @@ TEST_CASE("Destroying a flow network cancels its pending events", "[sim][flow]")
   CHECK_FALSE(fired);
   CHECK(sim.events_executed() == 0);
 }
+
+TEST_CASE("A completion re-solves only the flows at or above its rate", "[sim][flow]") {
+  // Link 0 (capacity 1 B/s): flows a and b. Link 1 (capacity 10 B/s): flows b, c, d.
+  // Max-min: link 0 saturates first at 1/2, so a = b = 0.5; link 1 then gives c = d = (10 - 0.5) / 2
+  // = 4.75. c (4.75 B) completes at t = 1 s. Its rate 4.75 is the floor: a and b (0.5 < 4.75) keep
+  // their rates without being re-solved; only d is, and gets 10 - 0.5 = 9.5.
+  // Then d has 14.25 - 4.75 = 9.5 B left at 9.5 B/s: done at 2 s; a and b (1 B at 0.5): done at 2 s.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 10.0});
+  Time ta, tb, tc, td;
+  FlowId a = net.start_flow(path({0}), 1.0, Time{}, [&] { ta = sim.now(); });
+  FlowId b = net.start_flow(path({0, 1}), 1.0, Time{}, [&] { tb = sim.now(); });
+  FlowId c = net.start_flow(path({1}), 4.75, Time{}, [&] { tc = sim.now(); });
+  FlowId d = net.start_flow(path({1}), 14.25, Time{}, [&] { td = sim.now(); });
+  sim.run_until(Time{});
+  CHECK(net.rate(a) == 0.5);
+  CHECK(net.rate(b) == 0.5);
+  CHECK(net.rate(c) == 4.75);
+  CHECK(net.rate(d) == 4.75);
+  const auto resolved_before = net.stats().flows_resolved;  // 4: the joins re-solve everything
+  CHECK(resolved_before == 4);
+  sim.run_until(Time::s(1));
+  CHECK(tc == Time::s(1));
+  CHECK(net.rate(d) == 9.5);
+  CHECK(net.rate(a) == 0.5);
+  CHECK(net.rate(b) == 0.5);
+  CHECK(net.stats().flows_resolved - resolved_before == 1);  // d only
+  sim.run();
+  CHECK(ta == Time::s(2));
+  CHECK(tb == Time::s(2));
+  CHECK(td == Time::s(2));
+}
+
+TEST_CASE("A completion below other rates re-solves them all", "[sim][flow]") {
+  // Same links; a (0.5 B) completes first, at 1 s, with the lowest rate 0.5: every connected flow
+  // is at or above it, so b, c, d are re-solved. Levels: link 0 (b alone) 1 / 1 = 1, link 1 (b, c,
+  // d) 10 / 3; link 0 saturates first: b = 1, then c = d = (10 - 1) / 2 = 4.5.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0, 10.0});
+  FlowId b = net.start_flow(path({0, 1}), 100.0, Time{}, [] {});
+  net.start_flow(path({0}), 0.5, Time{}, [] {});
+  FlowId c = net.start_flow(path({1}), 100.0, Time{}, [] {});
+  FlowId d = net.start_flow(path({1}), 100.0, Time{}, [] {});
+  sim.run_until(Time{});
+  const auto resolved_before = net.stats().flows_resolved;
+  sim.run_until(Time::s(1));
+  CHECK(net.stats().flows_resolved - resolved_before == 3);
+  CHECK(net.rate(b) == 1.0);
+  CHECK(net.rate(c) == 4.5);
+  CHECK(net.rate(d) == 4.5);
+}
