@@ -157,7 +157,7 @@ TEST_CASE("two co-activated groups on 2 nodes: epsim puts each group on one node
   CHECK(place_epsim(p).slot_expert == best.slot_expert);
 }
 
-TEST_CASE("--max-nodes-per-token: the excess is counted per token and driven to 0 where possible", "[trace][objective]") {
+TEST_CASE("node limit (--max-nodes-per-token): the excess is counted per token and driven to 0 where possible", "[trace][objective]") {
   Fixture f;
   TraceLayer l = two_group_trace(400, 9);
   // Contiguous: expert e on rank e, node e / 8; a token's nodes = distinct e / 8 of its experts.
