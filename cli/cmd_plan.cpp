@@ -33,14 +33,18 @@ struct PlanOptions {
   std::vector<std::string> exports;  // pairs: format, file
   std::string trace;
   std::string delivery = "node-forwarding";
+  bool no_inter_layer = false;
+  bool trace_eval_only = false;
   PlanSettings settings;
 };
 
 // Trace-driven dispatch of one algorithm's placements (layers absent from the trace are skipped).
 TraceEvaluation evaluate_trace(const RouteTable& routes, const AlgorithmResult& r, const Trace& trace,
-                               double bytes_per_token, TokenDelivery delivery, const std::string& delivery_name) {
+                               double bytes_per_token, TokenDelivery delivery, const std::string& delivery_name,
+                               int max_nodes) {
   TraceEvaluation e;
   e.delivery = delivery_name;
+  e.max_nodes_limit = max_nodes;
   for (const LayerResult& l : r.layers) {
     const TraceLayer* tl = trace.find_layer(l.layer);
     if (!tl) continue;
@@ -97,13 +101,18 @@ void run_plan(const PlanOptions& o) {
     trace = load_trace(o.trace);
     check_trace_matches(*trace, model, settings.ep);
   }
-  Plan plan = make_plan(links, model, loads, settings);
+  settings.inter_layer = !o.no_inter_layer;
+  if (settings.max_nodes_per_token > 0 && !trace)
+    throw UsageError("--max-nodes-per-token needs --trace (the nodes a token reaches follow from its experts)");
+  PlanTrace plan_trace{trace ? &*trace : nullptr, &routes, delivery};
+  Plan plan = make_plan(links, model, loads, settings, trace && !o.trace_eval_only ? &plan_trace : nullptr);
   Json trace_chosen, trace_baseline;
   std::optional<TraceEvaluation> tc, tb;
   std::optional<AffinityReport> ac, ab;
   if (trace) {
-    tc = evaluate_trace(routes, plan.chosen, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery);
-    tb = evaluate_trace(routes, plan.baseline, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery);
+    const int m = settings.max_nodes_per_token;
+    tc = evaluate_trace(routes, plan.chosen, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery, m);
+    tb = evaluate_trace(routes, plan.baseline, *trace, plan.dispatch_bytes_per_token, delivery, o.delivery, m);
     if (trace->layers.size() >= 2) {
       ac = algorithm_affinity(plan.chosen, *trace, topo, plan.dispatch_bytes_per_token);
       ab = algorithm_affinity(plan.baseline, *trace, topo, plan.dispatch_bytes_per_token);
@@ -112,6 +121,12 @@ void run_plan(const PlanOptions& o) {
     trace_baseline = trace_json(*tb, ab ? &*ab : nullptr);
     trace_chosen["file"] = o.trace;
     trace_baseline["file"] = o.trace;
+    trace_chosen["optimized_on_trace"] = plan.chosen.trace_objective;
+    if (plan.chosen.trace_objective && trace->layers.size() >= 2)
+      trace_chosen["inter_layer_pass"] = {{"ran", settings.inter_layer},
+                                          {"layer_pairs", plan.chosen.inter_layer.layer_pairs},
+                                          {"layers_permuted", plan.chosen.inter_layer.layers_permuted},
+                                          {"layers_rejected", plan.chosen.inter_layer.layers_rejected}};
   }
   if (!o.out.empty()) {
     Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads, o.model});
@@ -149,6 +164,24 @@ void run_plan(const PlanOptions& o) {
       fmt::print("  {} / {}: cross-node bytes {:.3f}, bottleneck time {:.3f}\n", plan.chosen.algorithm,
                  plan.baseline.algorithm, ratio(tc->cross_node_bytes, tb->cross_node_bytes),
                  ratio(tc->sum_bottleneck_s, tb->sum_bottleneck_s));
+      auto nodes_line = [&](const std::string& name, const TraceEvaluation& e) {
+        Json n = trace_evaluation_json(e)["nodes_per_token"];
+        std::string extra = settings.max_nodes_per_token > 0
+                                ? fmt::format(", {} token-layers over {} nodes", n["tokens_over_limit"].get<double>(),
+                                              settings.max_nodes_per_token)
+                                : std::string();
+        fmt::print("  {:<12} nodes per token: mean {:.3f}, max {}{}\n", name, n["mean"].get<double>(),
+                   n["max"].get<int>(), extra);
+      };
+      nodes_line(plan.chosen.algorithm, *tc);
+      nodes_line(plan.baseline.algorithm, *tb);
+      if (plan.chosen.trace_objective)
+        fmt::print("  {} optimized on the trace ({} delivery){}\n", plan.chosen.algorithm, o.delivery,
+                   trace->layers.size() >= 2 && settings.inter_layer
+                       ? fmt::format("; inter-layer pass permuted {} of {} layers ({} rejected: objective would worsen)",
+                                     plan.chosen.inter_layer.layers_permuted, plan.chosen.inter_layer.layer_pairs,
+                                     plan.chosen.inter_layer.layers_rejected)
+                       : std::string());
       if (ac)
         fmt::print("  affinity (expert-to-expert hand-off model): same-GPU copies saved {} {:.4g} GB, {} {:.4g} GB; "
                    "same-node {} {:.4g} GB, {} {:.4g} GB\n",
@@ -194,9 +227,18 @@ void add_plan_command(CLI::App& app) {
       ->capture_default_str();
   p->add_option("--weight-bytes-per-element", o->settings.weight_bytes_per_element, "1 = FP8 expert weights")
       ->capture_default_str();
-  p->add_option("--trace", o->trace, "per-token trace (epsim.trace/1): also report trace-driven dispatch of both plans");
+  p->add_option("--trace", o->trace, "per-token trace (epsim.trace/1): epsim optimizes the trace-driven dispatch of its layers; both plans are "
+                "evaluated on it");
   p->add_option("--delivery", o->delivery, "trace delivery: per-gpu or node-forwarding (DeepEP normal kernels)")
       ->capture_default_str();
+  p->add_option("--max-nodes-per-token", o->settings.max_nodes_per_token,
+                "with --trace: epsim keeps every token at <= M nodes where it can (penalty before the objective); "
+                "0 = no limit (DeepSeek-V3 routes to topk_group = 4 groups)")
+      ->capture_default_str();
+  p->add_flag("--no-inter-layer", o->no_inter_layer,
+              "with a multi-layer --trace: skip the inter-layer affinity post-pass");
+  p->add_flag("--trace-eval-only", o->trace_eval_only,
+              "use --trace only to evaluate the plans (epsim optimizes the uniform-source model)");
   p->add_flag("--json", o->json, "print the summary as JSON instead of the table");
   p->callback([o] { run_plan(*o); });
 }

@@ -8,6 +8,7 @@
 #include "placement/link_load.hpp"
 #include "placement/objective.hpp"
 #include "placement/placement.hpp"
+#include "placement/trace_objective.hpp"
 
 namespace epsim {
 
@@ -26,6 +27,9 @@ struct PlacementProblem {
   int num_groups = 1;  ///< expert groups (DeepSeek n_group)
   ObjectiveKind objective = ObjectiveKind::link;  ///< what `epsim` minimizes
   int max_moves = 0;   ///< local-search budget of `epsim` per layer; 0 = automatic
+  /// With a trace layer (plan --trace), `epsim` minimizes the trace objective (trace_objective.hpp)
+  /// instead of the uniform-source model; null = the uniform model. Must outlive the call.
+  const TraceObjectiveInput* trace = nullptr;
 
   int num_experts() const { return static_cast<int>(load.size()); }
 };
@@ -50,6 +54,7 @@ LayerPlacement place_greedy(const PlacementProblem& problem);
 /// empty slot, and re-replicate (take a replica from an expert with a light per-replica load and
 /// give it to the expert with the heaviest). Only improving moves are accepted, so the result is
 /// never worse than the best baseline. Deterministic for a given seed. Requires problem.links.
+/// With problem.trace set, it runs the trace search of trace_search.hpp instead.
 LayerPlacement place_epsim(const PlacementProblem& problem);
 
 /// Evaluate a complete placement with the objective of `problem` (requires problem.links).

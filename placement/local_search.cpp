@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "placement/algorithms.hpp"
 #include "placement/exact.hpp"
+#include "placement/trace_search.hpp"
 
 namespace epsim {
 
@@ -204,6 +205,7 @@ ObjectiveValue evaluate_placement(const PlacementProblem& p, const LayerPlacemen
 
 LayerPlacement place_epsim(const PlacementProblem& p) {
   if (p.links == nullptr) throw std::logic_error("the epsim algorithm needs the link model");
+  if (p.trace != nullptr) return place_epsim_trace(p);
   std::vector<LayerPlacement> starts{place_greedy(p)};
   if (p.num_experts() >= p.num_gpus) starts.push_back(place_contiguous(p));
   try {

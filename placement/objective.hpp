@@ -21,11 +21,15 @@ enum class ObjectiveKind { link, gpu, balanced };
 ObjectiveKind parse_objective(std::string_view name);
 std::string_view to_string(ObjectiveKind kind);
 
-/// Score of a layer plan; smaller is better; compared lexicographically (primary, secondary).
+/// Score of a layer plan; smaller is better; compared lexicographically (penalty, primary,
+/// secondary). penalty counts violated soft constraints (with a trace and --max-nodes-per-token M:
+/// sum over tokens of max(0, nodes reached - M)); it is 0 without a trace.
 struct ObjectiveValue {
   double primary = 0;
   double secondary = 0;
+  double penalty = 0;
   bool operator<(const ObjectiveValue& o) const {
+    if (penalty != o.penalty) return penalty < o.penalty;
     // A relative tolerance keeps floating-point noise in incremental sums from deciding ties.
     const double tol = 1e-9 * std::max(1.0, std::max(primary, o.primary));
     if (primary < o.primary - tol) return true;

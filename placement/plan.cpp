@@ -5,12 +5,14 @@
 #include <cmath>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "placement/bounds.hpp"
+#include "placement/trace_objective.hpp"
 #include "common/limits.hpp"
 
 namespace epsim {
@@ -61,8 +63,23 @@ int num_hosts_of_ranks(const EpLinkModel& links) {
   return std::max(1, static_cast<int>(std::unique(hosts.begin(), hosts.end()) - hosts.begin()));
 }
 
+// The trace objective input of one layer, or nothing when the layer is not in the trace.
+std::optional<TraceObjectiveInput> trace_input(const PlanTrace* trace, const Plan& plan, int layer) {
+  if (trace == nullptr || trace->trace == nullptr) return std::nullopt;
+  const TraceLayer* tl = trace->trace->find_layer(layer);
+  if (tl == nullptr) return std::nullopt;
+  TraceObjectiveInput in;
+  in.layer = tl;
+  in.top_k = trace->trace->top_k;
+  in.routes = trace->routes;
+  in.delivery = trace->delivery;
+  in.bytes_per_token = plan.dispatch_bytes_per_token;
+  in.max_nodes_per_token = plan.settings.max_nodes_per_token;
+  return in;
+}
+
 LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const Plan& plan,
-                           const std::string& algorithm, int layer, bool with_bounds) {
+                           const std::string& algorithm, int layer, bool with_bounds, const PlanTrace* trace) {
   PlacementProblem problem;
   problem.num_gpus = plan.settings.ep;
   problem.slots_per_gpu = plan.slots_per_gpu;
@@ -75,6 +92,8 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   problem.num_groups = model.n_group;
   problem.objective = plan.settings.objective;
   problem.num_nodes = num_hosts_of_ranks(links);
+  std::optional<TraceObjectiveInput> tin = algorithm == "epsim" ? trace_input(trace, plan, layer) : std::nullopt;
+  if (tin) problem.trace = &*tin;
   std::string note;
   LayerPlacement placement = run_placement(algorithm, problem, &note);
   check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
@@ -91,7 +110,8 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
 // Plans the MoE layers on `threads` threads; layer i always lands in slot i, so the result does not
 // depend on the thread count. The first exception (in layer order) is rethrown.
 std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
-                                              const Plan& plan, const std::string& algorithm, bool with_bounds) {
+                                              const Plan& plan, const std::string& algorithm, bool with_bounds,
+                                              const PlanTrace* trace) {
   std::vector<int> layers;
   for (int layer = 0; layer < model.num_layers; ++layer)
     if (model.is_moe_layer(layer)) layers.push_back(layer);
@@ -101,7 +121,7 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   auto worker = [&] {
     for (std::size_t i = next++; i < layers.size(); i = next++) {
       try {
-        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i], with_bounds);
+        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i], with_bounds, trace);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -120,11 +140,11 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   return results;
 }
 
-AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
-                                const Plan& plan, const std::string& algorithm, bool with_bounds) {
-  AlgorithmResult out;
-  out.algorithm = algorithm;
-  out.layers = plan_layers_parallel(links, model, loads, plan, algorithm, with_bounds);
+// Totals over the layers of `out` (out.layers filled).
+void summarize(AlgorithmResult& out) {
+  out.sum_dispatch_s = out.sum_combine_s = out.max_gpu_tokens = out.sum_link_s = out.sum_link_lb_s = 0;
+  out.max_link_gap = out.max_gpu_gap = 0;
+  out.worst_layer = -1;
   double worst = -1;
   double imbalance_sum = 0;
   for (const LayerResult& r : out.layers) {
@@ -143,7 +163,68 @@ AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model,
     }
   }
   out.mean_imbalance = out.layers.empty() ? 1.0 : imbalance_sum / static_cast<double>(out.layers.size());
+}
+
+AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                                const Plan& plan, const std::string& algorithm, bool with_bounds,
+                                const PlanTrace* trace) {
+  AlgorithmResult out;
+  out.algorithm = algorithm;
+  out.layers = plan_layers_parallel(links, model, loads, plan, algorithm, with_bounds, trace);
+  summarize(out);
   return out;
+}
+
+// Inter-layer post-pass on the layers present in the trace (consecutive in trace order). A
+// permutation is acceptable when the layer's own objective (trace objective for trace layers) keeps
+// its penalty and does not raise its primary value (relative tolerance 1e-9).
+void inter_layer_pass(AlgorithmResult& result, const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                      const Plan& plan, const PlanTrace& trace) {
+  std::vector<std::size_t> index;
+  std::vector<LayerPlacement> placements;
+  std::vector<const TraceLayer*> layers;
+  for (const TraceLayer& tl : trace.trace->layers)
+    for (std::size_t i = 0; i < result.layers.size(); ++i)
+      if (result.layers[i].layer == tl.layer) {
+        index.push_back(i);
+        placements.push_back(result.layers[i].placement);
+        layers.push_back(&tl);
+      }
+  if (placements.size() < 2) return;
+  auto acceptable = [&](std::size_t j, const LayerPlacement& cand) {
+    const LayerResult& lr = result.layers[index[j]];
+    auto tin = trace_input(&trace, plan, lr.layer);
+    ObjectiveValue before, after;
+    if (tin) {
+      before = trace_objective(*tin, placements[j], model.num_experts, plan.settings.objective);
+      after = trace_objective(*tin, cand, model.num_experts, plan.settings.objective);
+    } else {
+      PlacementProblem p;
+      p.num_gpus = plan.settings.ep;
+      p.slots_per_gpu = plan.slots_per_gpu;
+      p.load = scaled_layer_load(loads.count[static_cast<std::size_t>(lr.layer)], model, plan.settings.ep,
+                                 plan.settings.tokens_per_gpu);
+      p.links = &links;
+      p.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
+      p.combine_bytes_per_token = plan.combine_bytes_per_token;
+      p.objective = plan.settings.objective;
+      before = evaluate_placement(p, placements[j]);
+      after = evaluate_placement(p, cand);
+    }
+    return after.penalty <= before.penalty && after.primary <= before.primary * (1 + 1e-9);
+  };
+  result.inter_layer = align_consecutive_layers(placements, layers, trace.trace->top_k, links.topology(), acceptable);
+  for (std::size_t j = 0; j < placements.size(); ++j) {
+    LayerResult& lr = result.layers[index[j]];
+    if (placements[j].slot_expert == lr.placement.slot_expert) continue;
+    auto load = scaled_layer_load(loads.count[static_cast<std::size_t>(lr.layer)], model, plan.settings.ep,
+                                  plan.settings.tokens_per_gpu);
+    LayerResult fresh = evaluate_layer(links, lr.layer, std::move(placements[j]), load, plan);
+    fresh.bounds = lr.bounds;
+    fresh.note = lr.note;
+    lr = std::move(fresh);
+  }
+  summarize(result);
 }
 
 }  // namespace
@@ -153,7 +234,8 @@ double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, dou
          weight_bytes_per_element;
 }
 
-Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings) {
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings,
+               const PlanTrace* trace) {
   check_loads_match_model(loads, model);
   const int E = model.num_experts;
   const int G = settings.ep;
@@ -189,10 +271,18 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoad
   plan.dispatch_bytes_per_token = model.hidden_size * settings.dispatch_bytes_per_element;
   plan.combine_bytes_per_token = model.hidden_size * settings.combine_bytes_per_element;
   for (int g = 0; g < G; ++g) plan.gpu_ids.push_back(links.topology().device(links.topology().gpu_device(g)).id);
-  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm, true);
+  if (settings.max_nodes_per_token < 0)
+    throw UsageError(fmt::format("--max-nodes-per-token must be >= 0, got {}", settings.max_nodes_per_token));
+  if (trace != nullptr && (trace->trace == nullptr || trace->routes == nullptr))
+    throw std::invalid_argument("make_plan: PlanTrace needs the trace and the routes");
+  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm, true, trace);
+  if (trace != nullptr && settings.algorithm == "epsim") {
+    plan.chosen.trace_objective = true;
+    if (settings.inter_layer) inter_layer_pass(plan.chosen, links, model, loads, plan, *trace);
+  }
   plan.baseline = settings.baseline == settings.algorithm
                       ? plan.chosen
-                      : plan_all_layers(links, model, loads, plan, settings.baseline, false);
+                      : plan_all_layers(links, model, loads, plan, settings.baseline, false, nullptr);
   return plan;
 }
 

@@ -6,6 +6,7 @@
 
 #include "placement/algorithms.hpp"
 #include "placement/expert_loads.hpp"
+#include "placement/inter_layer.hpp"
 #include "placement/layer_bounds.hpp"
 #include "placement/link_load.hpp"
 #include "placement/moe_model.hpp"
@@ -35,6 +36,19 @@ struct PlanSettings {
   /// Also solve the GLPK LP link bound per layer (slow beyond EP 16); -1 = automatic (EP <= 16).
   int lp_bounds = -1;
   int threads = 0;  ///< layers planned in parallel; 0 = hardware threads. Results do not depend on it.
+  /// With a trace: M > 0 makes `epsim` keep every token at <= M nodes where it can (a penalty
+  /// sum_t max(0, nodes(t) - M) compared before the objective); 0 = no limit.
+  int max_nodes_per_token = 0;
+  /// With a trace of >= 2 layers: run the inter-layer affinity post-pass (inter_layer.hpp) on the
+  /// `epsim` plan.
+  bool inter_layer = true;
+};
+
+/// A trace that `epsim` optimizes on (plan --trace); all pointers must outlive make_plan.
+struct PlanTrace {
+  const Trace* trace = nullptr;
+  const RouteTable* routes = nullptr;  ///< routes of the topology of the link model
+  TokenDelivery delivery = TokenDelivery::node_forwarding;
 };
 
 /// One layer under one algorithm.
@@ -66,6 +80,8 @@ struct AlgorithmResult {
   double sum_link_lb_s = 0;         ///< sum over layers of the link lower bound
   double max_link_gap = 0;          ///< max over layers of link_s / bound - 1
   double max_gpu_gap = 0;           ///< max over layers of max_gpu_tokens / bound - 1
+  bool trace_objective = false;     ///< layers in the trace were optimized on the trace objective
+  InterLayerReport inter_layer;     ///< what the inter-layer post-pass did (zeros when it did not run)
 };
 
 struct Plan {
@@ -82,7 +98,12 @@ struct Plan {
 /// Validate settings against the inputs (EP within the topology, slot count, loads matching the
 /// model) and plan every MoE layer with the chosen algorithm and the baseline. Throws InputError /
 /// UsageError with the smallest valid redundant count when slots do not divide evenly.
-Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings);
+/// With `trace` (non-null, trace checked against model and EP), the chosen algorithm `epsim`
+/// optimizes every layer present in the trace on the trace objective (trace_objective.hpp) and,
+/// with >= 2 trace layers and settings.inter_layer, runs the inter-layer post-pass; the baseline
+/// and the default (no trace) path are unchanged.
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings,
+               const PlanTrace* trace = nullptr);
 
 /// Bytes of routed-expert weights one rank holds: slots_per_gpu x MoE layers x expert bytes.
 double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, double weight_bytes_per_element);

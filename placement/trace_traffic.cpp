@@ -45,6 +45,7 @@ TraceTraffic trace_layer_traffic(const RouteTable& routes, const LayerPlacement&
   if (delivery == TokenDelivery::node_forwarding) fwd.assign(cells, 0.0);
   std::vector<int> peer_cache(static_cast<std::size_t>(ep) * static_cast<std::size_t>(std::max(H, 1)), -2);
   std::vector<int> dst, hosts_done;
+  r.nodes_histogram.assign(static_cast<std::size_t>(top_k) + 1, 0.0);
   for (int t = 0; t < layer.num_tokens(); ++t) {
     const int src = layer.source[static_cast<std::size_t>(t)];
     if (src >= ep)
@@ -61,6 +62,11 @@ TraceTraffic trace_layer_traffic(const RouteTable& routes, const LayerPlacement&
     std::sort(dst.begin(), dst.end());
     dst.erase(std::unique(dst.begin(), dst.end()), dst.end());
     const int src_host = topo.gpu_host(src);
+    hosts_done.clear();
+    for (int g : dst)
+      if (std::find(hosts_done.begin(), hosts_done.end(), topo.gpu_host(g)) == hosts_done.end())
+        hosts_done.push_back(topo.gpu_host(g));
+    r.nodes_histogram[std::min(hosts_done.size(), r.nodes_histogram.size() - 1)] += 1;
     hosts_done.clear();
     for (int g : dst) {
       if (g == src) continue;
@@ -129,6 +135,8 @@ void accumulate(TraceEvaluation& total, const TraceTraffic& layer, int layer_ind
   total.intra_node_bytes += layer.intra_node_bytes;
   total.sum_bottleneck_s += layer.bottleneck_s;
   total.sum_dispatch_s += layer.time_s();
+  if (total.nodes_histogram.size() < layer.nodes_histogram.size()) total.nodes_histogram.resize(layer.nodes_histogram.size(), 0.0);
+  for (std::size_t n = 0; n < layer.nodes_histogram.size(); ++n) total.nodes_histogram[n] += layer.nodes_histogram[n];
   if (layer.time_s() > worst_before) {
     total.worst_layer = layer_index;
     total.worst_time_s = layer.time_s();
@@ -156,6 +164,25 @@ Json trace_evaluation_json(const TraceEvaluation& e) {
   j["max_gpu_tokens"] = tidy(e.max_gpu_tokens);
   j["worst_layer"] = e.worst_layer;
   j["worst_layer_link"] = e.worst_link;
+  double tokens = 0, sum = 0, over = 0, excess = 0;
+  int max_nodes = 0;
+  for (std::size_t n = 0; n < e.nodes_histogram.size(); ++n) {
+    const double c = e.nodes_histogram[n];
+    tokens += c;
+    sum += c * static_cast<double>(n);
+    if (c > 0) max_nodes = static_cast<int>(n);
+    if (e.max_nodes_limit > 0 && static_cast<int>(n) > e.max_nodes_limit) {
+      over += c;
+      excess += c * static_cast<double>(static_cast<int>(n) - e.max_nodes_limit);
+    }
+  }
+  Json nodes = {{"mean", tidy(tokens > 0 ? sum / tokens : 0.0)}, {"max", max_nodes}, {"histogram", e.nodes_histogram}};
+  if (e.max_nodes_limit > 0) {
+    nodes["limit"] = e.max_nodes_limit;
+    nodes["tokens_over_limit"] = over;
+    nodes["excess"] = excess;
+  }
+  j["nodes_per_token"] = nodes;
   return j;
 }
 

@@ -32,6 +32,8 @@ struct TraceTraffic {
   double busiest_link_bytes = 0;
   double bottleneck_s = 0;  ///< max over links of bytes / bandwidth
   double latency_s = 0;     ///< slowest first leg that carries bytes + slowest forwarding (NVLink) leg, if any
+  /// nodes_histogram[n] = tokens whose serving GPUs lie on n distinct nodes (hosts), n = 1..top_k.
+  std::vector<double> nodes_histogram;
   double time_s() const { return bottleneck_s + latency_s; }
 };
 
@@ -57,11 +59,14 @@ struct TraceEvaluation {
   int worst_layer = -1;              ///< slowest dispatch
   double worst_time_s = 0;
   std::string worst_link;            ///< its busiest link
+  std::vector<double> nodes_histogram;  ///< summed over layers (TraceTraffic::nodes_histogram)
+  int max_nodes_limit = 0;           ///< --max-nodes-per-token M shown with the histogram; 0 = none
 };
 
 void accumulate(TraceEvaluation& total, const TraceTraffic& layer, int layer_index, const Topology& topology);
 /// {"delivery", "layers", "tokens", "cross_node_bytes", "intra_node_bytes", "sum_bottleneck_us",
-///  "sum_dispatch_us", "max_gpu_tokens", "worst_layer", "worst_layer_link"}
+///  "sum_dispatch_us", "max_gpu_tokens", "worst_layer", "worst_layer_link", "nodes_per_token":
+///  {"mean", "max", "histogram" (index = nodes), "limit", "tokens_over_limit", "excess"}}
 Json trace_evaluation_json(const TraceEvaluation& e);
 
 TokenDelivery parse_delivery(const std::string& name);  ///< per-gpu | node-forwarding (UsageError otherwise)

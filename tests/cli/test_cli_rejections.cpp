@@ -27,6 +27,10 @@ TEST_CASE("usage errors exit 2") {
   CHECK(r.err.find("smallest valid --redundant is 0") != std::string::npos);
   CHECK(plan(kTopo2, kLoads, kModel, "--ep 64").exit_code == 2);  // more than the 16 GPUs
   CHECK(plan(kTopo2, kLoads, kModel, "--ep 16 --algorithm magic").exit_code == 2);
+  // The node limit counts the nodes of a token's experts: it needs a trace.
+  CliResult m = plan(kTopo2, kLoads, kModel, "--ep 16 --max-nodes-per-token 4");
+  CHECK(m.exit_code == 2);
+  CHECK(m.err.find("--max-nodes-per-token needs --trace") != std::string::npos);
 }
 
 TEST_CASE("bad topology files exit 1 naming the file and field") {

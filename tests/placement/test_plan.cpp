@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
+#include "placement/trace_generator.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;
@@ -76,4 +77,45 @@ TEST_CASE("Loads are rescaled so that every rank originates tokens_per_gpu token
   for (double v : scaled) total += v;
   CHECK(total == Approx(3200));
   CHECK(scaled_layer_load(std::vector<double>(16, 0.0), model, 16, 100) == std::vector<double>(16, 0.0));
+}
+
+TEST_CASE("make_plan with a trace: epsim optimizes the trace layers only, baseline and other layers unchanged") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
+  RouteTable routes(topo);
+  EpLinkModel links(topo, routes, 16);
+  MoeModel model = sixteen_expert_model();
+  ExpertLoads loads;
+  loads.source = "test";
+  loads.count = {std::vector<double>(16, 10.0), std::vector<double>(16, 10.0)};
+  loads.count[0][3] = 500;
+  loads.count[1][5] = 300;
+  PlanSettings s;
+  s.ep = 16;
+  s.redundant = 16;
+  s.tokens_per_gpu = 0;
+  TraceGeneratorOptions go;
+  go.ep = 16;
+  go.tokens_per_gpu = 20;
+  go.seed = 4;
+  Trace trace;
+  trace.num_experts = 16;
+  trace.top_k = model.top_k;
+  trace.num_ranks = 16;
+  trace.layers.push_back(generate_trace_layer(loads.count[0], model, 0, go));
+  PlanTrace pt{&trace, &routes, TokenDelivery::node_forwarding};
+  Plan plain = make_plan(links, model, loads, s);
+  Plan traced = make_plan(links, model, loads, s, &pt);
+  CHECK(traced.chosen.trace_objective);
+  CHECK_FALSE(plain.chosen.trace_objective);
+  // Layer 1 is not in the trace: same plan as without it; the baseline never uses the trace.
+  CHECK(traced.chosen.layers[1].placement.slot_expert == plain.chosen.layers[1].placement.slot_expert);
+  CHECK(traced.baseline.layers[0].placement.slot_expert == plain.baseline.layers[0].placement.slot_expert);
+  // On the trace objective, layer 0 is no worse than the baseline nor than the uniform-model plan.
+  TraceObjectiveInput in{&trace.layers[0], model.top_k, &routes, TokenDelivery::node_forwarding,
+                         traced.dispatch_bytes_per_token, 0};
+  ObjectiveValue mine = trace_objective(in, traced.chosen.layers[0].placement, 16, ObjectiveKind::link);
+  CHECK_FALSE(trace_objective(in, traced.baseline.layers[0].placement, 16, ObjectiveKind::link) < mine);
+  CHECK_FALSE(trace_objective(in, plain.chosen.layers[0].placement, 16, ObjectiveKind::link) < mine);
+  s.max_nodes_per_token = -1;
+  CHECK_THROWS_AS(make_plan(links, model, loads, s, &pt), UsageError);
 }
