@@ -5,8 +5,9 @@
 //                 aggregates EP^2 routes: the step the EP cap limits)
 //   plan E      : greedy plan of a 4-layer model with E experts on 64 GPUs (+64 redundant slots)
 //   loads L x E : parse an expert-loads JSON text of L layers x E experts (memory ~ text + parsed tree)
-// Each line also gives its time and memory over the line before it in the same series (x per step),
-// the figures docs/limits.md quotes: absolute times depend on the machine and its load.
+// Each line gives wall time, CPU time (user + system of the child: what a loaded machine does not
+// inflate) and peak memory, and its CPU time and memory over the line before it in the same series
+// (x per step), the figures docs/limits.md quotes.
 // usage: bench_limits [max_gpus=16384] [max_experts=65536] [max_ep=2048]
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -31,9 +32,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Time (s) and peak resident memory (MiB) of one measurement.
+// Wall time (s), CPU time (user + system, s) and peak resident memory (MiB) of one measurement.
 struct Cost {
   double seconds = 0;
+  double cpu_seconds = 0;
   double peak_MiB = 0;
 };
 
@@ -67,9 +69,11 @@ Cost measure(const std::string& what, const std::function<std::string()>& work, 
   rusage ru{};
   ::wait4(pid, &status, 0, &ru);
   c.peak_MiB = static_cast<double>(ru.ru_maxrss) / 1024.0;
-  std::printf("  peak %8.1f MiB", c.peak_MiB);
-  if (previous && previous->seconds > 0 && previous->peak_MiB > 0)
-    std::printf("  (x%.1f time, x%.2f memory)", c.seconds / previous->seconds, c.peak_MiB / previous->peak_MiB);
+  c.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  std::printf("  cpu %8.2f s  peak %8.1f MiB", c.cpu_seconds, c.peak_MiB);
+  if (previous && previous->cpu_seconds > 0 && previous->peak_MiB > 0)
+    std::printf("  (x%.1f cpu time, x%.2f memory)", c.cpu_seconds / previous->cpu_seconds, c.peak_MiB / previous->peak_MiB);
   std::printf("\n");
   return c;
 }
