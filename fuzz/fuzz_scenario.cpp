@@ -15,8 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return epsim::fuzz::guarded([&] {
     epsim::Scenario s = epsim::scenario_from_json(*doc, epsim::fuzz::kFuzzFile);
     const epsim::ParallelConfig& p = s.parallel;
-    if (p.dp < 1 || p.tp < 1 || p.pp < 1 || p.ep < 1 || p.expert_tp < 1 || s.chunks < 1 || s.phase.micro_batches < 1) {
-      std::fprintf(stderr, "epsim fuzz: scenario accepted a parallel size, chunk or micro-batch count below 1\n");
+    if (p.dp < 1 || p.tp < 1 || p.pp < 1 || p.ep < 1 || p.expert_tp < 1 || s.chunks < 1 || s.phase.micro_batches < 1 ||
+        p.gpus() < 1) {
+      std::fprintf(stderr, "epsim fuzz: scenario accepted a parallel size, GPU, chunk or micro-batch count below 1\n");
       std::abort();
     }
     const double tokens = s.phase.tokens_per_micro_batch();
