@@ -1,5 +1,5 @@
-// Fuzz target: a whole `epsim plan` run on a tiny cluster. No plan-file reader exists yet, so the
-// input is one JSON object holding the planner's inputs:
+// Fuzz target: a whole `epsim plan` run on a tiny cluster (plan.json files themselves are fuzzed by
+// fuzz_plan_file). The input is one JSON object holding the planner's inputs:
 //   {"topology": {..epsim.topology/1..} (optional: default a 2-node x 4-GPU DGX-style cluster),
 //    "model": {..config.json..}, "loads": {"logical_count": ..},
 //    "ep": n, "redundant": r, "algorithm": "greedy", "baseline": "contiguous", "objective": "link",

@@ -14,13 +14,18 @@
 
 namespace epsim::fuzz {
 
-/// Run `body`; expected input errors are swallowed, anything else is a bug and aborts.
+/// Run `body`; expected input errors are swallowed (printed when EPSIM_FUZZ_VERBOSE is set, to see
+/// what a corpus input exercises), anything else is a bug and aborts.
 template <class Body>
 int guarded(Body&& body) {
+  static const bool verbose = std::getenv("EPSIM_FUZZ_VERBOSE") != nullptr;
   try {
     body();
-  } catch (const InputError&) {
-  } catch (const UsageError&) {
+    if (verbose) std::fprintf(stderr, "  accepted\n");
+  } catch (const InputError& e) {
+    if (verbose) std::fprintf(stderr, "  input error: %s\n", e.what());
+  } catch (const UsageError& e) {
+    if (verbose) std::fprintf(stderr, "  usage error: %s\n", e.what());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "epsim fuzz: unexpected exception (a bug): %s\n", e.what());
     std::abort();

@@ -28,8 +28,10 @@ for t in $targets; do
   corpus="$build/corpus/$t"
   mkdir -p "$corpus"
   echo "== $t: ${each}s"
+  dict=fuzz/json.dict
+  [ -f "fuzz/$t.dict" ] && dict="fuzz/$t.dict"
   # ASan's leak check stays on; UBSan aborts on the first report (-fno-sanitize-recover).
-  if ! "$build/fuzz/$t" "$corpus" "fuzz/corpus/$t" -dict=fuzz/json.dict -max_total_time="$each" -timeout=10 \
+  if ! "$build/fuzz/$t" "$corpus" "fuzz/corpus/$t" -dict="$dict" -max_total_time="$each" -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
         > "$build/$t.log" 2>&1; then
     failed="$failed $t"

@@ -1,12 +1,14 @@
 #include "sim/scenario.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "placement/algorithms.hpp"
 #include "placement/link_load.hpp"
 #include "placement/plan.hpp"
@@ -105,6 +107,10 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
   s.parallel.tp = static_cast<int>(par.int_or("tp", 1, 1, 1024));
   s.parallel.pp = static_cast<int>(par.int_or("pp", 1, 1, 1024));
   s.parallel.expert_tp = static_cast<int>(par.int_or("expert_tp", 1, 1, 1024));
+  // dp x tp x pp in 64 bits: no layout uses more GPUs than a route table serves (and gpus() stays an int).
+  const std::int64_t gpus = std::int64_t{s.parallel.dp} * s.parallel.tp * s.parallel.pp;
+  if (gpus > limits::kMaxRoutedGpus)
+    par.fail(fmt::format("dp x tp x pp at most {} GPUs (docs/limits.md), found {}", limits::kMaxRoutedGpus, gpus));
   s.parallel.ep = static_cast<int>(par.int_or("ep", s.parallel.dp * s.parallel.tp / s.parallel.expert_tp, 1, 1 << 20));
 
   JsonCursor ph = root.at("phase");

@@ -67,3 +67,27 @@ TEST_CASE("regression: top-k above the experts names the key the file uses") {
             {"intermediate_size", 32}, {"num_attention_heads", 4}};
   CHECK_THROWS_WITH(epsim::moe_model_from_json(m, "m.json"), Catch::Matchers::Contains("m.json: /moe_topk: top-k 8"));
 }
+
+// ParallelConfig::gpus() = dp x tp x pp in int: a scenario with dp 2^20, tp 1024, pp 1024 (each within
+// its own range) overflowed int (UBSan: signed integer overflow in `epsim simulate`, found by the
+// ASan/UBSan run). The product is now checked in 64 bits against kMaxRoutedGpus when the scenario is
+// parsed: exit 1 naming the file and /parallel.
+TEST_CASE("regression: dp x tp x pp beyond int is refused at /parallel") {
+  std::string dir = fresh_temp_dir("hard_parallel_overflow");
+  Json s = Json::parse(slurp(std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_scenario/regression_parallel_overflow.json"));
+  for (const char* key : {"topology", "model", "gemm_efficiency"}) s.erase(key);
+  s["topology"] = kTopo2;
+  s["model"] = kPhiModel;
+  s["gemm_efficiency"] = kScenarios + "/measurements/deepgemm_grouped_fp8_h800.csv";
+  std::string path = write_file(dir, "scenario.json", s.dump());
+  CliResult r = run_epsim("simulate --scenario " + path);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "scenario.json: /parallel"));
+  CHECK(has(r.err, "at most 16384 GPUs"));
+  // 1024 x 16 x 1 = 16384 GPUs is within the cap: parsed (then refused against the 16-GPU topology).
+  s["parallel"] = {{"dp", 1024}, {"tp", 16}, {"pp", 1}};
+  CliResult fits = run_epsim("simulate --scenario " + write_file(dir, "fits.json", s.dump()));
+  CHECK(fits.exit_code == 1);
+  CHECK(has(fits.err, "GPUs at most the 16 GPUs"));
+}

@@ -13,6 +13,7 @@
 #include "placement/moe_model.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
+#include "sweep/sweep_spec.hpp"
 
 using namespace hardening;
 using Catch::Matchers::Contains;
@@ -52,6 +53,38 @@ TEST_CASE("routes: an all-to-all above the EP cap is refused before its EP^2 rou
   epsim::RouteTable routes(big);  // the compact route table itself serves such a cluster
   CHECK_THROWS_AS(epsim::EpLinkModel(big, routes, big.num_gpus()), epsim::InputError);
   CHECK_THROWS_WITH(epsim::EpLinkModel(big, routes, big.num_gpus()), Contains("at most 4096 GPUs"));
+}
+
+TEST_CASE("routes: a cluster above the routed-GPU cap is refused before the table is built") {
+  // kMaxRoutedGpus / 8 + 1 DGX nodes of 8 GPUs = 16392 GPUs > 16384.
+  epsim::DgxClusterOptions o;
+  o.nodes = epsim::limits::kMaxRoutedGpus / 8 + 1;
+  epsim::Topology big = epsim::generate_dgx_cluster(o);
+  REQUIRE(big.num_gpus() == epsim::limits::kMaxRoutedGpus + 8);
+  CHECK_THROWS_AS(epsim::RouteTable(big), epsim::InputError);
+  CHECK_THROWS_WITH(epsim::RouteTable(big), Contains("16392 GPUs") && Contains("at most 16384") && Contains("docs/limits.md"));
+}
+
+TEST_CASE("sweep: a grid above kMaxSweepPoints is refused naming /axes, one at the cap accepted") {
+  // 4 axes: ep x 100 values, placement x 3, oversubscription x N: sizes chosen around 1,000,000.
+  auto spec = [](int ep_values, int oversubscription_values) {
+    Json ep = Json::array(), over = Json::array();
+    for (int i = 0; i < ep_values; ++i) ep.push_back(8 * (i + 1));
+    for (int i = 0; i < oversubscription_values; ++i) over.push_back(1.0 + i);
+    return Json{{"schema", "epsim.sweep/1"},
+                {"base",
+                 {{"schema", "epsim.scenario/1"},
+                  {"model", kPhiModel},
+                  {"phase", "prefill"},
+                  {"tokens_per_gpu", 1024},
+                  {"topology", {{"fabric", "rail_optimized"}}},
+                  {"parallel", {{"layout", "ep"}, {"ep", 8}}}}},
+                {"axes", {{"ep", ep}, {"oversubscription", over}}}};
+  };
+  // 1000 x 1000 = kMaxSweepPoints: accepted (no point is made while parsing).
+  CHECK(epsim::sweep_spec_from_json(spec(1000, 1000), "s.json", kScenarios).num_points() == epsim::kMaxSweepPoints);
+  CHECK_THROWS_WITH(epsim::sweep_spec_from_json(spec(1000, 1001), "s.json", kScenarios),
+                    Contains("s.json: /axes") && Contains("at most 1000000 points"));
 }
 
 TEST_CASE("epsim plan with EP above the cap exits 1 with the limit named") {
