@@ -7,22 +7,15 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/limits.hpp"
 
 namespace epsim {
 
 Json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "", "cannot open the file for reading");
-  std::error_code ec;
-  auto bytes = std::filesystem::file_size(path, ec);
-  if (!ec && bytes > limits::kMaxInputFileBytes)
-    throw InputError(path.string(), "", fmt::format("a file of at most {} MiB (found {} MiB; see docs/limits.md)",
-                                                    limits::kMaxInputFileBytes >> 20, bytes >> 20));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = read_input_file(path);
   try {
-    return Json::parse(buffer.str());
+    return Json::parse(text);
   } catch (const Json::parse_error& e) {
     throw InputError(path.string(), "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
   } catch (const Json::exception& e) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace epsim {
 namespace {
@@ -85,11 +86,7 @@ CsvTable parse_csv(const std::string& text, const std::string& file) {
 }
 
 CsvTable read_csv_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "", "cannot open the file for reading");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_csv(buffer.str(), path.string());
+  return parse_csv(read_input_file(path), path.string());
 }
 
 }  // namespace epsim

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "sim/csv_table.hpp"
 
 namespace epsim {
@@ -38,8 +39,7 @@ int count_field(const CsvTable& t, std::size_t r, std::size_t c) {
 }  // namespace
 
 std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& path, NcclTestsColumns columns) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string(), "", "cannot open the file for reading");
+  std::istringstream in(read_input_file(path));
   std::vector<NcclTestsRow> rows;
   std::string line;
   int line_no = 0;

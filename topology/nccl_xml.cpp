@@ -5,12 +5,14 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace epsim {
 
@@ -232,7 +234,8 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
   if (options.nodes < 1) throw InputError(fmt::format("--nodes must be >= 1, got {}", options.nodes));
   pt::ptree tree;
   try {
-    pt::read_xml(file, tree, pt::xml_parser::no_concat_text);
+    std::istringstream text(read_input_file(path));
+    pt::read_xml(text, tree, pt::xml_parser::no_concat_text);
   } catch (const pt::xml_parser_error& e) {
     throw InputError(file, "", fmt::format("well-formed NCCL topology XML ({} at line {})", e.message(), e.line()));
   }
