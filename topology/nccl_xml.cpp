@@ -77,9 +77,11 @@ struct Reader {
   void check_attrs(const pt::ptree& node, const std::string& element, std::initializer_list<const char*> known) {
     const pt::ptree* a = attrs(node);
     if (!a) return;
-    for (const auto& [key, value] : *a)
+    for (const auto& attr : *a) {
+      const std::string& key = attr.first;  // not a structured binding: clang 14 cannot capture those
       if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; }))
-        warnings.push_back(fmt::format("{}: unknown attribute {}=\"{}\" on <{}> ignored", file, key, value.data(), element));
+        warnings.push_back(fmt::format("{}: unknown attribute {}=\"{}\" on <{}> ignored", file, key, attr.second.data(), element));
+    }
   }
   void unknown_element(const std::string& tag, const std::string& where) {
     warnings.push_back(fmt::format("{}: unknown element <{}> inside <{}> ignored", file, tag, where));
@@ -299,6 +301,22 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
                                        r.devs[static_cast<std::size_t>(nics[static_cast<std::size_t>(k)])].label,
                                        r.devs[static_cast<std::size_t>(gpus[static_cast<std::size_t>(nic_owner[static_cast<std::size_t>(k)])])].label,
                                        r.devs[static_cast<std::size_t>(nics[static_cast<std::size_t>(unused - nic_owner.begin())])].label));
+  }
+
+  // Device ids come from <cpu numaid> and <pci busid>: each must be unique (a dump that repeats one
+  // would alias two devices).
+  {
+    std::set<std::string> seen;
+    for (const XDev& x : r.devs) {
+      if (x.kind == XKind::nic) continue;  // the ports of one multi-port NIC share its busid
+      const bool cpu = x.kind == XKind::cpu;
+      const std::string& key = cpu ? x.label : x.busid;
+      if (key.empty()) continue;
+      if (!seen.insert((cpu ? "cpu:" : "pci:") + key).second)
+        throw InputError(file, "", fmt::format("<{} {}=\"{}\"> appears twice: every <cpu numaid> and <pci busid> of a "
+                                               "switch or GPU must be unique in an NCCL topology dump", cpu ? "cpu" : "pci",
+                                               cpu ? "numaid" : "busid", key));
+    }
   }
 
   // Instantiate the nodes.

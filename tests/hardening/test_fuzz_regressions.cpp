@@ -91,3 +91,17 @@ TEST_CASE("regression: dp x tp x pp beyond int is refused at /parallel") {
   CHECK(fits.exit_code == 1);
   CHECK(has(fits.err, "GPUs at most the 16 GPUs"));
 }
+
+// fuzz_nccl_xml: a dump with two <cpu numaid="1"> (and repeated <pci busid>) built two devices with one
+// id and escaped as a non-epsim exception ("duplicate device id"); it is now an InputError naming the
+// file and the repeated element.
+TEST_CASE("regression: an NCCL topology dump that repeats a cpu numaid is refused") {
+  const std::string xml = std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_nccl_xml/regression_duplicate_cpu_numaid.xml";
+  std::string dir = fresh_temp_dir("hard_nccl_duplicate");
+  CliResult r = run_epsim("topo import " + xml + " --nodes 2 --gpu h100 --out " + dir + "/t.json");
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "regression_duplicate_cpu_numaid.xml"));
+  CHECK(has(r.err, "<cpu numaid=\"1\"> appears twice"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
+}
