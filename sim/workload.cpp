@@ -181,6 +181,27 @@ class Builder {
     prev = std::move(after);
   }
 
+  // The exchange that follows the experts (forward: combine; backward: the dispatch gradients), one per
+  // (chunk k, EP group g), gated by chunk k of the group's experts (and, serial, its shared experts);
+  // done[i] then waits for the last chunk's exchange of GPU i's group. experts: [chunk][stage GPU]
+  // task ids; shared: [stage GPU] task id or -1.
+  void exchange_after_experts(OpKind op, const LayerCosts& c, int mb, bool serial,
+                              const std::vector<std::vector<int>>& experts, const std::vector<int>& shared,
+                              std::vector<std::vector<TaskDep>>& done) {
+    const int C = static_cast<int>(experts.size()), E = p_.edp(), per_group = n_ / E;
+    std::vector<int> last(static_cast<std::size_t>(E), -1);
+    for (int k = 0; k < C; ++k)
+      for (int g = 0; g < E; ++g) {
+        std::vector<TaskDep> deps;
+        for (int i = g * per_group; i < (g + 1) * per_group; ++i) {
+          deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
+          if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
+        }
+        last[static_cast<std::size_t>(g)] = exchange(op, c, mb, k, 1.0 / C, std::move(deps), g);
+      }
+    for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(group_of(i))], gpu(i)});
+  }
+
   // Shared experts, routed experts (per chunk), combine and the expert-TP all-reduce.
   void back(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     const std::vector<int>& gates = gates_by_mb_[mb];
@@ -206,17 +227,7 @@ class Builder {
                                                       {TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)}});
     }
     if (p_.ep > 1) {
-      std::vector<int> last(static_cast<std::size_t>(p_.edp()), -1);
-      for (int k = 0; k < C; ++k)
-        for (int g = 0; g < p_.edp(); ++g) {
-          std::vector<TaskDep> deps;
-          for (int i = g * (n_ / p_.edp()); i < (g + 1) * (n_ / p_.edp()); ++i) {
-            deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
-            if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
-          }
-          last[static_cast<std::size_t>(g)] = exchange(OpKind::combine, c, mb, k, 1.0 / C, std::move(deps), g);
-        }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(group_of(i))], gpu(i)});
+      exchange_after_experts(OpKind::combine, c, mb, serial, experts, shared, done);
     } else {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }
@@ -386,17 +397,7 @@ class Builder {
       tp_collective(OpKind::ffn_all_reduce, c, mb, c.ffn_all_reduce, done);
     }
     if (p_.ep > 1) {
-      std::vector<int> last(static_cast<std::size_t>(E), -1);
-      for (int k = 0; k < C; ++k)
-        for (int g = 0; g < E; ++g) {
-          std::vector<TaskDep> deps;
-          for (int i = g * (n_ / p_.edp()); i < (g + 1) * (n_ / p_.edp()); ++i) {
-            deps.push_back(TaskDep{experts[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)], gpu(i)});
-            if (serial && shared[static_cast<std::size_t>(i)] >= 0) deps.push_back(TaskDep{shared[static_cast<std::size_t>(i)], gpu(i)});
-          }
-          last[static_cast<std::size_t>(g)] = exchange(OpKind::dispatch, c, mb, k, 1.0 / C, std::move(deps), g);
-        }
-      for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{last[static_cast<std::size_t>(group_of(i))], gpu(i)});
+      exchange_after_experts(OpKind::dispatch, c, mb, serial, experts, shared, done);
     } else if (p_.expert_tp == 1) {
       for (int i = 0; i < n_; ++i) done[static_cast<std::size_t>(i)].push_back(TaskDep{experts[static_cast<std::size_t>(C - 1)][static_cast<std::size_t>(i)], gpu(i)});
     }
