@@ -53,8 +53,8 @@ void run_simulate(const SimulateCliOptions& o) {
   SimulateOptions opt;
   opt.trace_gpus = parse_gpu_list(o.trace_gpus);
   if (!o.network.empty()) {
-    if (o.network != "analytical" && o.network != "flow")
-      throw UsageError(fmt::format("--network '{}': expected analytical or flow", o.network));
+    if (o.network != "analytical" && o.network != "flow" && o.network != "flow-per-transfer")
+      throw UsageError(fmt::format("--network '{}': expected analytical, flow or flow-per-transfer", o.network));
     opt.network = o.network;
   }
   if (!o.schedule.empty()) opt.schedule = parse_schedule(o.schedule);
@@ -90,7 +90,7 @@ void add_simulate_command(CLI::App& app) {
   c->add_option("--report", o->report, "write the report JSON (epsim.report/1) here");
   c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here");
   c->add_option("--trace-gpus", o->trace_gpus, "GPU ranks in the trace, comma-separated")->capture_default_str();
-  c->add_option("--network", o->network, "override the scenario: analytical or flow");
+  c->add_option("--network", o->network, "override the scenario: analytical, flow (one flow per GPU and destination host) or flow-per-transfer");
   c->add_option("--schedule", o->schedule, "override the scenario: serial, overlap or two-batch");
   c->add_option("--chunks", o->chunks, "override the scenario: dispatch chunks of the overlap schedule");
   c->add_option("--calibration", o->calibration, "override the scenario: calibration.json");

@@ -104,7 +104,8 @@ void FlowNetwork::activate(std::uint32_t index) {
     f.hops[h].position = static_cast<std::uint32_t>(link.entries.size());
     link.entries.push_back(Entry{index, h});
   }
-  touch_links(f);
+  joined_flows_.push_back(index);
+  request_resolve();
 }
 
 void FlowNetwork::complete(std::uint32_t index) {
@@ -115,14 +116,23 @@ void FlowNetwork::complete(std::uint32_t index) {
     f.remaining = 0;
     if (!batch_has_completion_ || f.rate < batch_min_completed_rate_) batch_min_completed_rate_ = f.rate;
     batch_has_completion_ = true;
+    bool touched = false;
     for (const Hop& h : f.hops) {
-      auto& entries = links_[static_cast<std::size_t>(h.link)].entries;
+      LinkState& link = links_[static_cast<std::size_t>(h.link)];
+      // Only a saturated link can be another flow's bottleneck: only there can rates rise.
+      if (saturated(h.link)) {
+        touched_links_.push_back(h.link);
+        touched = true;
+      }
+      auto& entries = link.entries;
       Entry moved = entries.back();
       entries[h.position] = moved;
       flows_[moved.flow].hops[moved.hop].position = h.position;
       entries.pop_back();
+      // An empty link carries nothing: reset the running sum (drops its rounding drift).
+      link.allocated = entries.empty() ? 0.0 : link.allocated - h.weight * f.rate;
     }
-    touch_links(f);
+    if (touched) request_resolve();
   }
   std::function<void()> callback = std::move(f.on_complete);
   release(index);
@@ -139,10 +149,14 @@ void FlowNetwork::release(std::uint32_t index) {
   --num_flows_;
 }
 
-void FlowNetwork::touch_links(const Flow& flow) {
-  for (const Hop& h : flow.hops) touched_links_.push_back(h.link);
+void FlowNetwork::request_resolve() {
   if (!sim_.is_pending(resolve_event_))
     resolve_event_ = sim_.schedule(sim_.now(), Simulator::kLatestPriority, [this] { resolve(); });
+}
+
+bool FlowNetwork::saturated(std::int32_t link) const {
+  const auto l = static_cast<std::size_t>(link);
+  return links_[l].allocated >= capacity_[l] * (1.0 - 1e-9);
 }
 
 void FlowNetwork::advance(Flow& f, Time now) {
@@ -162,82 +176,86 @@ void FlowNetwork::reschedule(std::uint32_t index) {
   f.completion = sim_.schedule(at, event_priority_, [this, index] { complete(index); });
 }
 
-void FlowNetwork::resolve() {
-  const Time now = sim_.now();
-  ++epoch_;
-  ++stats_.solves;
-
-  // 1. The union of the components that contain a touched link (BFS over link -> flows -> links).
-  component_links_.clear();
-  component_flows_.clear();
-  for (std::int32_t l : touched_links_) {
-    LinkState& link = links_[static_cast<std::size_t>(l)];
+void FlowNetwork::take_in(std::uint32_t index, Time now) {
+  Flow& f = flows_[index];
+  f.mark = epoch_;
+  advance(f, now);  // remaining bytes up to now at the old rate
+  f.rate_before = f.rate;
+  component_flows_.push_back(index);
+  for (const Hop& h : f.hops) {
+    LinkState& link = links_[static_cast<std::size_t>(h.link)];
     if (link.mark != epoch_) {
       link.mark = epoch_;
-      component_links_.push_back(l);
+      component_links_.push_back(h.link);
     }
+    if (link.traversed != epoch_ && saturated(h.link)) traverse(h.link);
   }
-  touched_links_.clear();
-  // Flows below `floor` keep their rates (partial re-solve, see the header); 0 = re-solve all.
-  const double floor = (batch_has_completion_ && !batch_has_join_) ? batch_min_completed_rate_ : 0.0;
-  batch_has_join_ = false;
-  batch_has_completion_ = false;
-  for (std::size_t next = 0; next < component_links_.size(); ++next) {
-    for (const Entry& e : links_[static_cast<std::size_t>(component_links_[next])].entries) {
-      Flow& f = flows_[e.flow];
-      if (f.mark == epoch_ || f.rate < floor) continue;
-      f.mark = epoch_;
-      component_flows_.push_back(e.flow);
-      for (const Hop& h : f.hops) {
-        LinkState& other = links_[static_cast<std::size_t>(h.link)];
-        if (other.mark != epoch_) {
-          other.mark = epoch_;
-          component_links_.push_back(h.link);
-        }
-      }
-    }
-  }
-  stats_.flows_resolved += component_flows_.size();
+}
 
-  // 2. Bring remaining bytes up to now at the old rates.
-  old_rates_.resize(component_flows_.size());
-  for (std::size_t k = 0; k < component_flows_.size(); ++k) {
-    Flow& f = flows_[component_flows_[k]];
-    advance(f, now);
-    old_rates_[k] = f.rate;
-    f.frozen = false;
+void FlowNetwork::traverse(std::int32_t link) {
+  LinkState& l = links_[static_cast<std::size_t>(link)];
+  l.traversed = epoch_;
+  if (l.mark != epoch_) {
+    l.mark = epoch_;
+    component_links_.push_back(link);
   }
+  frontier_.push_back(link);
+}
 
-  // 3. Progressive filling: repeatedly saturate the link with the lowest level.
-  using Item = std::pair<double, std::int32_t>;  // (level, link); min-heap with ties by link index
-  std::vector<Item> heap;
-  heap.reserve(component_links_.size());
+bool FlowNetwork::take_in_link_flows(std::int32_t link, double floor, Time now) {
+  bool added = false;
+  // Index loop: take_in may not reallocate this link's entries (no flow joins or leaves here).
+  const auto& entries = links_[static_cast<std::size_t>(link)].entries;
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    const std::uint32_t i = entries[k].flow;
+    if (flows_[i].mark == epoch_ || flows_[i].rate < floor) continue;
+    take_in(i, now);
+    added = true;
+  }
+  return added;
+}
+
+bool FlowNetwork::fill() {
+  // Residual capacity of each link: what flows outside S leave (their rates held), i.e. capacity -
+  // allocated + the old rates of S. Traversed links refresh `allocated` from their entries first.
   for (std::int32_t l : component_links_) {
     LinkState& link = links_[static_cast<std::size_t>(l)];
-    link.residual = capacity_[static_cast<std::size_t>(l)];
+    if (link.traversed == epoch_) {
+      double sum = 0;
+      for (const Entry& e : link.entries) {
+        const Flow& f = flows_[e.flow];
+        sum += f.hops[e.hop].weight * (f.mark == epoch_ ? f.rate_before : f.rate);
+      }
+      link.allocated = sum;
+    }
+    link.residual = capacity_[static_cast<std::size_t>(l)] - link.allocated;
     link.weight = 0;
     link.unfrozen = 0;
-    for (const Entry& e : link.entries) {
-      Flow& f = flows_[e.flow];
-      const double w = f.hops[e.hop].weight;
-      if (f.mark == epoch_) {  // re-solved
-        link.weight += w;
-        ++link.unfrozen;
-      } else {  // below the floor: keeps its rate
-        f.frozen = true;
-        link.residual -= w * f.rate;
-      }
-    }
-    if (link.unfrozen == 0) continue;
-    link.level = link.residual / link.weight;
-    link.heap_key = link.level;
-    heap.emplace_back(link.level, l);
   }
-  std::make_heap(heap.begin(), heap.end(), std::greater<>());
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
-    auto [level, l] = heap.back();
-    heap.pop_back();
+  for (std::uint32_t i : component_flows_) {
+    Flow& f = flows_[i];
+    f.frozen = false;
+    for (const Hop& h : f.hops) {
+      LinkState& link = links_[static_cast<std::size_t>(h.link)];
+      link.residual += h.weight * f.rate_before;
+      link.weight += h.weight;
+      ++link.unfrozen;
+    }
+  }
+  // Progressive filling: repeatedly saturate the link with the lowest level.
+  heap_.clear();
+  for (std::int32_t l : component_links_) {
+    LinkState& link = links_[static_cast<std::size_t>(l)];
+    if (link.unfrozen == 0) continue;
+    link.level = std::max(0.0, link.residual) / link.weight;
+    link.heap_key = link.level;
+    heap_.emplace_back(link.level, l);
+  }
+  std::make_heap(heap_.begin(), heap_.end(), std::greater<>());
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>());
+    auto [level, l] = heap_.back();
+    heap_.pop_back();
     LinkState& link = links_[static_cast<std::size_t>(l)];
     if (link.unfrozen == 0) continue;
     if (level != link.level) {
@@ -245,14 +263,21 @@ void FlowNetwork::resolve() {
       // elsewhere): put it back at the current level. Other keys are stale.
       if (level == link.heap_key && level < link.level) {
         link.heap_key = link.level;
-        heap.emplace_back(link.level, l);
-        std::push_heap(heap.begin(), heap.end(), std::greater<>());
+        heap_.emplace_back(link.level, l);
+        std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
       }
       continue;
     }
+    // A link that was not saturated saturates now: its other flows may be bottlenecked here. Take
+    // them in and start over (the caller scans them).
+    if (link.traversed != epoch_) {
+      traverse(l);
+      frontier_.pop_back();
+      if (take_in_link_flows(l, batch_floor_, sim_.now())) return false;
+    }
     for (const Entry& e : link.entries) {
       Flow& f = flows_[e.flow];
-      if (f.frozen) continue;
+      if (f.mark != epoch_ || f.frozen) continue;
       f.frozen = true;
       f.rate = level;
       for (const Hop& h : f.hops) {
@@ -268,16 +293,49 @@ void FlowNetwork::resolve() {
         // surfaces; only a drop below it (rounding) needs a new key now.
         if (next < m.heap_key) {
           m.heap_key = next;
-          heap.emplace_back(next, h.link);
-          std::push_heap(heap.begin(), heap.end(), std::greater<>());
+          heap_.emplace_back(next, h.link);
+          std::push_heap(heap_.begin(), heap_.end(), std::greater<>());
         }
       }
     }
   }
+  return true;
+}
 
-  // 4. Reschedule the completions whose rate changed.
-  for (std::size_t k = 0; k < component_flows_.size(); ++k)
-    if (flows_[component_flows_[k]].rate != old_rates_[k]) reschedule(component_flows_[k]);
+void FlowNetwork::resolve() {
+  const Time now = sim_.now();
+  ++epoch_;
+  ++stats_.solves;
+  component_links_.clear();
+  component_flows_.clear();
+  frontier_.clear();
+  // Flows below the floor keep their rates (partial re-solve, see the header); 0 = re-solve all.
+  batch_floor_ = (batch_has_completion_ && !batch_has_join_) ? batch_min_completed_rate_ : 0.0;
+  batch_has_join_ = false;
+  batch_has_completion_ = false;
+  for (std::int32_t l : touched_links_)
+    if (links_[static_cast<std::size_t>(l)].traversed != epoch_) traverse(l);
+  touched_links_.clear();
+  for (std::uint32_t i : joined_flows_)
+    if (flows_[i].state == State::active && flows_[i].mark != epoch_) take_in(i, now);
+  joined_flows_.clear();
+  for (;;) {
+    while (!frontier_.empty()) {
+      const std::int32_t l = frontier_.back();
+      frontier_.pop_back();
+      take_in_link_flows(l, batch_floor_, now);
+    }
+    if (fill()) break;
+    ++stats_.restarts;
+  }
+  stats_.flows_resolved += component_flows_.size();
+  // Reschedule the completions whose rate changed; keep each link's allocation current.
+  for (std::uint32_t i : component_flows_) {
+    Flow& f = flows_[i];
+    if (f.rate == f.rate_before) continue;
+    for (const Hop& h : f.hops) links_[static_cast<std::size_t>(h.link)].allocated += h.weight * (f.rate - f.rate_before);
+    reschedule(i);
+  }
 }
 
 }  // namespace epsim

@@ -20,13 +20,23 @@
 // Partial re-solve. When only completions happened since the last re-solve, let v be the smallest
 // rate among the completed flows. Progressive filling raises levels monotonically and a completed
 // flow's links never saturate below its rate, so removing it leaves every stage below level v as it
-// was: flows with rate < v keep their rates exactly. Only flows with rate >= v that are connected to
-// the touched links through such flows are re-solved, on the capacity the lower flows leave. (A join
-// can lower rates at any level, so a batch with a join re-solves the whole touched component.)
+// was: flows with rate < v keep their rates exactly. (A join can lower rates at any level, so a batch
+// with a join uses v = 0.)
+//
+// Saturated-link traversal. Each link keeps `allocated` = sum_f w_fl r_f. The re-solved set S starts
+// from the joined flows and from the links of completed flows that were saturated (allocated >=
+// c_l (1 - 1e-9)); it grows through saturated links only: every flow with rate >= v on a saturated
+// link of a flow in S joins S. An unsaturated link is no flow's bottleneck, so a flow outside S keeps
+// a bottleneck that no flow of S crosses and keeps its rate -- as long as the links of S that were not
+// traversed stay unsaturated. Progressive filling over S (the others' rates held) checks that: when
+// such a link saturates, its flows with rate >= v join S and the filling restarts. The result is the
+// same max-min allocation as a re-solve of the whole component (tests/sim/test_flow_network.cpp
+// compares against a from-scratch reference), without visiting the flows of unsaturated shared links
+// (fabric spines, PCIe) that an all-to-all crosses by the thousand.
 //
 // Complexity of one re-solve: O(H log L_c) for H hops of the re-solved flows and L_c links in them,
-// plus the entries of those links; flows and links outside are not visited. Memory O(links + total
-// hops).
+// plus the entries of the traversed (saturated) links, times the restarts (rare: a restart needs a
+// link that was unsaturated to saturate and to carry flows outside S). Memory O(links + total hops).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -49,6 +59,7 @@ struct FlowNetworkStats {
   std::uint64_t solves = 0;          ///< re-solve events executed
   std::uint64_t flows_resolved = 0;  ///< sum over re-solves of flows in the re-solved components
   std::uint64_t reschedules = 0;     ///< completion events cancelled and scheduled again
+  std::uint64_t restarts = 0;        ///< progressive fillings restarted (an untraversed link saturated)
 };
 
 /// The flow-level model over a fixed set of links. Owned by (and must not outlive) one Simulator.
@@ -103,6 +114,7 @@ class FlowNetwork {
     EventId completion;
     std::function<void()> on_complete;
     std::uint32_t generation = 1;
+    double rate_before = 0;  ///< rate when the current re-solve took it in
     std::uint32_t mark = 0;  ///< visit epoch of the last re-solve that reached it
     State state = State::free;
     bool frozen = false;
@@ -113,16 +125,22 @@ class FlowNetwork {
     double weight = 0;           ///< solver scratch: sum of unfrozen flows' weights
     double level = 0;            ///< solver scratch: current saturation level
     double heap_key = 0;         ///< solver scratch: key of the link's representative heap entry (<= level)
+    double allocated = 0;        ///< sum over active flows of weight x rate, bytes/s
     std::uint32_t unfrozen = 0;  ///< solver scratch: number of unfrozen entries
-    std::uint32_t mark = 0;      ///< visit epoch
+    std::uint32_t mark = 0;      ///< visit epoch: the link is in component_links_
+    std::uint32_t traversed = 0; ///< visit epoch: the link's flows were scanned
   };
 
   Flow* find(FlowId id);
   const Flow* find(FlowId id) const;
   void activate(std::uint32_t index);
   void complete(std::uint32_t index);
-  void touch_links(const Flow& flow);
   void request_resolve();
+  bool saturated(std::int32_t link) const;
+  void traverse(std::int32_t link);
+  bool take_in_link_flows(std::int32_t link, double floor, Time now);
+  void take_in(std::uint32_t index, Time now);
+  bool fill();
   void resolve();
   void advance(Flow& flow, Time now);
   void reschedule(std::uint32_t index);
@@ -137,16 +155,19 @@ class FlowNetwork {
   std::vector<std::uint32_t> free_flows_;
   std::size_t num_flows_ = 0;
   // Changes since the last re-solve and solver scratch (members to avoid reallocating).
-  std::vector<std::int32_t> touched_links_;
+  std::vector<std::int32_t> touched_links_;  ///< saturated links of flows completed since
+  std::vector<std::uint32_t> joined_flows_;  ///< flows that joined since
   EventId resolve_event_;
   std::uint32_t epoch_ = 0;
   std::vector<std::int32_t> component_links_;
   std::vector<std::uint32_t> component_flows_;
-  std::vector<double> old_rates_;
+  std::vector<std::int32_t> frontier_;  ///< traversed links whose flows are still to be scanned
+  std::vector<std::pair<double, std::int32_t>> heap_;  ///< progressive filling: (level, link)
   // Batch bookkeeping for the partial re-solve (see resolve()): whether a flow joined since the last
   // re-solve, and the smallest rate of the flows that completed since then.
   bool batch_has_join_ = false;
   double batch_min_completed_rate_ = 0;
+  double batch_floor_ = 0;  ///< floor of the re-solve in progress
   bool batch_has_completion_ = false;
   FlowNetworkStats stats_;
 };

@@ -1,25 +1,123 @@
 #include "sim/flow_network_model.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
+#include <numeric>
+#include <unordered_map>
 #include <utility>
 
 namespace epsim {
 
-std::vector<double> FlowNetworkModel::capacities(const Topology& topology) {
-  std::vector<double> c;
-  c.reserve(topology.links().size());
-  for (const Link& link : topology.links()) c.push_back(link.bandwidth_GBps * 1e9);
-  return c;
+namespace {
+// splitmix64 finalizer: a well-mixed 64-bit value per route (for the tie signatures).
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+FlowNetworkModel::Ties FlowNetworkModel::find_ties(const Topology& topology, const RouteTable& routes) {
+  const std::size_t num_links = topology.links().size();
+  // Signature of a link: two sums over the routes crossing it of (route hash x fraction bits); links
+  // with equal signatures are crossed by the same routes with the same fractions (up to a 2^-128
+  // collision chance).
+  std::vector<std::uint64_t> sig_a(num_links, 0), sig_b(num_links, 0);
+  RouteScratch scratch;
+  std::vector<RouteHop> hops;
+  const int g = routes.num_gpus();
+  for (int dst = 0; dst < g; ++dst) {
+    for (int src = 0; src < g; ++src) {
+      if (src == dst) continue;
+      hops.clear();
+      routes.append_route(src, dst, scratch, hops);
+      const std::uint64_t r = static_cast<std::uint64_t>(src) * static_cast<std::uint64_t>(g) + static_cast<std::uint64_t>(dst);
+      const std::uint64_t ha = mix(2 * r), hb = mix(2 * r + 1);
+      for (const RouteHop& h : hops) {
+        std::uint32_t bits = 0;
+        static_assert(sizeof(bits) == sizeof(h.fraction));
+        std::memcpy(&bits, &h.fraction, sizeof(bits));
+        const auto l = static_cast<std::size_t>(h.link);
+        sig_a[l] += ha * (bits | 1ull);
+        sig_b[l] += hb ^ (static_cast<std::uint64_t>(bits) * 0x2545f4914f6cdd1dull);
+      }
+    }
+  }
+  Ties t;
+  t.representative.resize(num_links);
+  t.capacity_Bps.resize(num_links);
+  std::unordered_map<std::uint64_t, std::vector<std::int32_t>> by_signature;
+  for (std::size_t l = 0; l < num_links; ++l) {
+    t.capacity_Bps[l] = topology.links()[l].bandwidth_GBps * 1e9;
+    t.representative[l] = static_cast<std::int32_t>(l);
+    if (sig_a[l] == 0 && sig_b[l] == 0) continue;  // on no GPU route
+    auto& candidates = by_signature[sig_a[l] ^ mix(sig_b[l])];
+    for (std::int32_t c : candidates) {
+      if (sig_a[static_cast<std::size_t>(c)] == sig_a[l] && sig_b[static_cast<std::size_t>(c)] == sig_b[l]) {
+        t.representative[l] = c;
+        t.capacity_Bps[static_cast<std::size_t>(c)] = std::min(t.capacity_Bps[static_cast<std::size_t>(c)], t.capacity_Bps[l]);
+        break;
+      }
+    }
+    if (t.representative[l] == static_cast<std::int32_t>(l)) candidates.push_back(static_cast<std::int32_t>(l));
+  }
+  return t;
 }
 
-FlowNetworkModel::FlowNetworkModel(Simulator& sim, const Topology& topology, const RouteTable& routes)
-    : sim_(sim), routes_(routes), network_(sim, capacities(topology)) {}
+FlowNetworkModel::FlowNetworkModel(Simulator& sim, const Topology& topology, const RouteTable& routes,
+                                   FlowGranularity granularity)
+    : sim_(sim),
+            routes_(routes),
+      granularity_(granularity),
+      ties_(find_ties(topology, routes)),
+      network_(sim, ties_.capacity_Bps) {
+  weight_.assign(topology.links().size(), 0.0);
+  route_index_.resize(static_cast<std::size_t>(routes.num_gpus()));
+  for (int g = 0; g < topology.num_gpus(); ++g) host_of_.push_back(topology.gpu_host(g));
+}
+
+const std::vector<double>& FlowNetworkModel::link_bytes() const {
+  const std::vector<double>& net = network_.link_bytes();
+  link_bytes_.resize(net.size());
+  for (std::size_t l = 0; l < net.size(); ++l) link_bytes_[l] = net[static_cast<std::size_t>(ties_.representative[l])];
+  return link_bytes_;
+}
+
+const FlowNetworkModel::CachedRoute& FlowNetworkModel::route(int src, int dst) {
+  auto& row = route_index_[static_cast<std::size_t>(src)];
+  if (row.empty()) row.assign(static_cast<std::size_t>(routes_.num_gpus()), -1);
+  std::int32_t& index = row[static_cast<std::size_t>(dst)];
+  if (index >= 0) return cache_[static_cast<std::size_t>(index)];
+  CachedRoute r;
+  r.begin = static_cast<std::uint32_t>(hops_.size());
+  const double latency_ns = routes_.append_route(src, dst, scratch_, hops_);
+  // Name each set of tied links once, by its representative (tied links carry equal fractions).
+  std::uint32_t out = r.begin;
+  for (std::uint32_t h = r.begin; h < hops_.size(); ++h) {
+    const std::int32_t rep = ties_.representative[static_cast<std::size_t>(hops_[h].link)];
+    bool seen = false;
+    for (std::uint32_t k = r.begin; k < out && !seen; ++k) seen = hops_[k].link == rep;
+    if (!seen) hops_[out++] = RouteHop{rep, hops_[h].fraction};
+  }
+  hops_.resize(out);
+  r.end = out;
+  r.latency = Time::from_ps_rounded(latency_ns * 1e3);
+  index = static_cast<std::int32_t>(cache_.size());
+  cache_.push_back(r);
+  return cache_.back();
+}
 
 void FlowNetworkModel::start_exchange(std::vector<Transfer> transfers,
                                       std::function<void(std::size_t)> on_transfer_done,
                                       std::function<void()> on_done) {
   auto state = detail::begin_exchange(sim_, transfers, routes_, std::move(on_transfer_done), std::move(on_done));
   if (!state) return;
+  if (granularity_ == FlowGranularity::per_destination_host) {
+    start_grouped(transfers, state);
+    return;
+  }
   const Time now = sim_.now();
   for (std::size_t i = 0; i < transfers.size(); ++i) {
     const Transfer& t = transfers[i];
@@ -27,8 +125,76 @@ void FlowNetworkModel::start_exchange(std::vector<Transfer> transfers,
       sim_.schedule(now, Simulator::kDefaultPriority, [state, i] { state->arrived(i); });
       continue;
     }
-    network_.start_flow(routes_.route(t.src_gpu, t.dst_gpu), t.bytes,
-                        detail::route_latency(routes_, t.src_gpu, t.dst_gpu), [state, i] { state->arrived(i); });
+    const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
+    network_.start_flow(std::span<const RouteHop>(hops_.data() + r.begin, r.end - r.begin), t.bytes, r.latency,
+                        [state, i] { state->arrived(i); });
+  }
+}
+
+void FlowNetworkModel::start_grouped(const std::vector<Transfer>& transfers,
+                                     const std::shared_ptr<detail::ExchangeState>& state) {
+  const Time now = sim_.now();
+  // Order the live transfers by (source, destination host, index): each run is one group.
+  std::vector<std::uint32_t> order;
+  order.reserve(transfers.size());
+  for (std::size_t i = 0; i < transfers.size(); ++i) {
+    const Transfer& t = transfers[i];
+    if (t.src_gpu == t.dst_gpu || t.bytes == 0) {
+      sim_.schedule(now, Simulator::kDefaultPriority, [state, i] { state->arrived(i); });
+      continue;
+    }
+    order.push_back(static_cast<std::uint32_t>(i));
+  }
+  auto group_key = [&](std::uint32_t i) {
+    const Transfer& t = transfers[i];
+    return std::pair<int, int>(t.src_gpu, host_of_[static_cast<std::size_t>(t.dst_gpu)]);
+  };
+  auto by_group = [&](std::uint32_t a, std::uint32_t b) { return group_key(a) < group_key(b); };
+  // Exchanges list transfers source-major already; sort only when they do not.
+  if (!std::is_sorted(order.begin(), order.end(), by_group)) std::stable_sort(order.begin(), order.end(), by_group);
+  for (std::size_t begin = 0; begin < order.size();) {
+    std::size_t end = begin + 1;
+    const auto key = group_key(order[begin]);
+    // A GPU without a host forms a group of its own with each destination.
+    if (key.second >= 0)
+      while (end < order.size() && group_key(order[end]) == key) ++end;
+    if (end - begin == 1) {
+      const std::uint32_t i = order[begin];
+      const Transfer& t = transfers[i];
+      const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
+      network_.start_flow(std::span<const RouteHop>(hops_.data() + r.begin, r.end - r.begin), t.bytes, r.latency,
+                          [state, i] { state->arrived(i); });
+      begin = end;
+      continue;
+    }
+    double total = 0;
+    for (std::size_t k = begin; k < end; ++k) total += transfers[order[k]].bytes;
+    Time latency;
+    for (std::size_t k = begin; k < end; ++k) {
+      const Transfer& t = transfers[order[k]];
+      const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
+      latency = std::max(latency, r.latency);
+      const double share = t.bytes / total;
+      for (std::uint32_t h = r.begin; h < r.end; ++h) {
+        const RouteHop& hop = hops_[h];
+        if (weight_[static_cast<std::size_t>(hop.link)] == 0) touched_.push_back(hop.link);
+        weight_[static_cast<std::size_t>(hop.link)] += share * static_cast<double>(hop.fraction);
+      }
+    }
+    merged_.clear();
+    for (std::int32_t l : touched_) {
+      // Shares sum to 1 up to rounding; a fraction must stay in (0, 1].
+      const double w = std::min(1.0, weight_[static_cast<std::size_t>(l)]);
+      if (w > 0) merged_.push_back(RouteHop{l, static_cast<float>(w) > 0 ? static_cast<float>(w) : 1e-30f});
+      weight_[static_cast<std::size_t>(l)] = 0;
+    }
+    touched_.clear();
+    std::vector<std::uint32_t> members(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                       order.begin() + static_cast<std::ptrdiff_t>(end));
+    network_.start_flow(merged_, total, latency, [state, members = std::move(members)] {
+      for (std::uint32_t i : members) state->arrived(i);
+    });
+    begin = end;
   }
 }
 

@@ -16,8 +16,10 @@ std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulato
                                 " GPUs, topology has " + std::to_string(topology.num_gpus()));
   if (name == "analytical") return std::make_unique<AnalyticalNetwork>(sim, topology, routes);
   if (name == "flow") return std::make_unique<FlowNetworkModel>(sim, topology, routes);
+  if (name == "flow-per-transfer")
+    return std::make_unique<FlowNetworkModel>(sim, topology, routes, FlowGranularity::per_transfer);
   throw std::invalid_argument("make_network_model: unknown network model '" + std::string(name) +
-                              "' (expected \"analytical\" or \"flow\")");
+                              "' (expected \"analytical\", \"flow\" or \"flow-per-transfer\")");
 }
 
 namespace detail {

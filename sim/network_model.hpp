@@ -31,13 +31,14 @@ class NetworkModel {
   /// (nothing is started then). Either callback may be empty.
   virtual void start_exchange(std::vector<Transfer> transfers, std::function<void(std::size_t)> on_transfer_done,
                               std::function<void()> on_done) = 0;
-  /// Model name ("analytical" or "flow").
+  /// Model name ("analytical", "flow" or "flow-per-transfer").
   virtual std::string_view name() const = 0;
   /// Bytes carried so far by each link (size = topology.num_links()), for utilization reports.
   virtual const std::vector<double>& link_bytes() const = 0;
 };
 
-/// Build a model by name: "analytical" or "flow". The simulator, topology and routes must outlive it.
+/// Build a model by name: "analytical", "flow" (one flow per source GPU and destination host) or
+/// "flow-per-transfer" (one flow per transfer; sim/flow_network_model.hpp). The simulator, topology and routes must outlive it.
 /// Throws std::invalid_argument on an unknown name or a topology/route table mismatch.
 std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulator& sim, const Topology& topology,
                                                  const RouteTable& routes);

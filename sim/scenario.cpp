@@ -156,7 +156,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
   s.chunks = static_cast<int>(root.int_or("chunks", 4, 1, 64));
   s.pipeline = pick<PipelineSchedule>(root, "pipeline_schedule", PipelineSchedule::one_f_one_b,
                                       {{"gpipe", PipelineSchedule::gpipe}, {"1f1b", PipelineSchedule::one_f_one_b}});
-  s.network = pick<std::string>(root, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}});
+  s.network = pick<std::string>(root, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}, {"flow-per-transfer", "flow-per-transfer"}});
   s.routing = pick<RoutingPolicy>(root, "routing", RoutingPolicy::shortest,
                                   {{"shortest", RoutingPolicy::shortest}, {"pxn", RoutingPolicy::pxn}});
   s.gpu = pick<std::string>(root, "gpu", "h100", {{"h100", "h100"}, {"h200", "h200"}, {"b200", "b200"}, {"h800", "h800"}});

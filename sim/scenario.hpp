@@ -102,7 +102,7 @@ struct Scenario {
   PhaseConfig phase;
   ScheduleKind schedule = ScheduleKind::overlap;
   PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
-  std::string network = "analytical";  ///< "analytical" or "flow"
+  std::string network = "analytical";  ///< "analytical", "flow" or "flow-per-transfer"
   RoutingPolicy routing = RoutingPolicy::shortest;
   std::string gpu = "h100";
   Precision precision = Precision::fp8;

@@ -13,7 +13,7 @@ namespace epsim {
 
 /// Run options that override or extend the scenario.
 struct SimulateOptions {
-  std::optional<std::string> network;        ///< "analytical" | "flow"; default: the scenario's
+  std::optional<std::string> network;        ///< "analytical" | "flow" | "flow-per-transfer"; default: the scenario's
   std::optional<ScheduleKind> schedule;      ///< default: the scenario's
   std::optional<int> chunks;                 ///< dispatch chunks of the overlap schedule
   std::optional<double> overlap_slowdown;    ///< default: ComputeModel::overlap_slowdown()

@@ -127,7 +127,7 @@ SimPoint sim_point_from_sweep(const SweepPoint& point) {
   if (out.skipped_reason.empty() && sc.schedule == ScheduleKind::two_batch && ph.micro_batches % 2 != 0)
     out.skipped_reason = fmt::format("schedule two-batch needs an even number of micro-batches, not {}", ph.micro_batches);
   sc.chunks = static_cast<int>(s.int_or("chunks", 4, 1, 64));
-  sc.network = choose<std::string>(s, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}});
+  sc.network = choose<std::string>(s, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}, {"flow-per-transfer", "flow-per-transfer"}});
   sc.precision = choose<Precision>(s, "precision", Precision::fp8, {{"fp8", Precision::fp8}, {"bf16", Precision::bf16}});
   sc.dispatch_bytes_per_element = bytes_per_element(sc.precision);
   if (s.has("dispatch_bytes_per_element")) sc.dispatch_bytes_per_element = s.at("dispatch_bytes_per_element").as_positive();
