@@ -49,6 +49,12 @@ class FlowNetworkModel final : public NetworkModel {
   const std::vector<double>& link_bytes() const override;
   /// The underlying flow network (rates, counters).
   const FlowNetwork& network() const { return network_; }
+  /// Topology links folded into another (tied) link's representative.
+  int tied_links() const {
+    int n = 0;
+    for (std::size_t l = 0; l < ties_.representative.size(); ++l) n += ties_.representative[l] != static_cast<std::int32_t>(l);
+    return n;
+  }
   /// The granularity flows are built with.
   FlowGranularity granularity() const { return granularity_; }
 

@@ -48,7 +48,7 @@ TEST_CASE("One transfer takes S / bottleneck + latency in both models", "[sim][n
   RouteTable routes(topo);
   REQUIRE(routes.latency_ns(0, 1) == Approx(2000.0));
   const Time expected = Time::ps(20'000'000'000) + Time::us(2);
-  for (std::string model : {"analytical", "flow"}) {
+  for (std::string model : {"analytical", "flow", "flow-per-transfer"}) {
     INFO(model);
     Run r = run_exchange(model, topo, routes, {{0, 1, 1e9}});
     CHECK(r.done[0] == expected);
@@ -63,7 +63,7 @@ TEST_CASE("Incast: 3 GPUs into 1 finishes at 3 S / bw in both models", "[sim][ne
   Topology topo = star(4, 50.0, 50.0);
   RouteTable routes(topo);
   const Time expected = Time::ms(60) + Time::us(2);
-  for (std::string model : {"analytical", "flow"}) {
+  for (std::string model : {"analytical", "flow", "flow-per-transfer"}) {
     INFO(model);
     Run r = run_exchange(model, topo, routes, {{1, 0, 1e9}, {2, 0, 1e9}, {3, 0, 1e9}});
     for (Time t : r.done) CHECK(t == expected);
@@ -77,7 +77,8 @@ TEST_CASE("Concurrent exchanges share links in the flow model only", "[sim][netw
   Topology topo = star(2, 50.0, 50.0);
   RouteTable routes(topo);
   for (auto [model, expected] : {std::pair<std::string, Time>{"analytical", Time::ms(20) + Time::us(2)},
-                                 std::pair<std::string, Time>{"flow", Time::ms(40) + Time::us(2)}}) {
+                                 std::pair<std::string, Time>{"flow", Time::ms(40) + Time::us(2)},
+                                 std::pair<std::string, Time>{"flow-per-transfer", Time::ms(40) + Time::us(2)}}) {
     INFO(model);
     Simulator sim;
     auto net = make_network_model(model, sim, topo, routes);
@@ -94,7 +95,7 @@ TEST_CASE("Concurrent exchanges share links in the flow model only", "[sim][netw
 TEST_CASE("Local, empty and zero-byte transfers complete at once", "[sim][network]") {
   Topology topo = star(2, 50.0, 50.0);
   RouteTable routes(topo);
-  for (std::string model : {"analytical", "flow"}) {
+  for (std::string model : {"analytical", "flow", "flow-per-transfer"}) {
     INFO(model);
     Run r = run_exchange(model, topo, routes, {{0, 0, 1e9}, {0, 1, 0.0}});
     CHECK(r.done == std::vector<Time>{Time{}, Time{}});
@@ -109,7 +110,7 @@ TEST_CASE("Network model factory and transfer validation", "[sim][network]") {
   RouteTable routes(topo);
   Simulator sim;
   CHECK_THROWS_AS(make_network_model("packet", sim, topo, routes), std::invalid_argument);
-  for (std::string model : {"analytical", "flow"}) {
+  for (std::string model : {"analytical", "flow", "flow-per-transfer"}) {
     auto net = make_network_model(model, sim, topo, routes);
     CHECK(net->link_bytes().size() == static_cast<std::size_t>(topo.num_links()));
     CHECK_THROWS_AS(net->start_exchange({{0, 2, 1.0}}, nullptr, nullptr), std::invalid_argument);
