@@ -86,6 +86,8 @@ DeepEpPrediction predict_deepep_normal(const RouteTable& routes, const DeepEpBen
   RouteScratch scratch;
   std::vector<int> dst, dst_nodes;
   const int gpus_per_node = gpus / nodes;
+  // NVLink-stage copies per GPU (tokens): issued (sender / forwarder) and received, self included.
+  std::vector<double> copies_out(static_cast<std::size_t>(gpus), 0.0), copies_in(static_cast<std::size_t>(gpus), 0.0);
   for (int src = 0; src < gpus; ++src) {
     std::mt19937_64 rng(bench.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(src));
     for (int t = 0; t < bench.tokens_per_gpu; ++t) {
@@ -97,6 +99,12 @@ DeepEpPrediction predict_deepep_normal(const RouteTable& routes, const DeepEpBen
       for (int g : dst) dst_nodes.push_back(g / gpus_per_node);
       node_pairs += static_cast<double>(std::unique(dst_nodes.begin(), dst_nodes.end()) - dst_nodes.begin());
       add_token_link_bytes(routes, src, dst, 1.0, TokenDelivery::node_forwarding, scratch, link_tokens);
+      // The forwarder into node n is the GPU of n on the source's rail (the source itself at home).
+      for (int g : dst) {
+        const int forwarder = (g / gpus_per_node) * gpus_per_node + src % gpus_per_node;
+        copies_out[static_cast<std::size_t>(forwarder)] += 1.0;
+        copies_in[static_cast<std::size_t>(g)] += 1.0;
+      }
     }
   }
 
@@ -118,6 +126,20 @@ DeepEpPrediction predict_deepep_normal(const RouteTable& routes, const DeepEpBen
     if (link.kind == LinkKind::nvlink) p.nvlink_time_us = std::max(p.nvlink_time_us, d * 1e6);
     if (link.kind == LinkKind::infiniband || link.kind == LinkKind::ethernet)
       p.network_time_us = std::max(p.network_time_us, d * 1e6);
+  }
+  if (bench.nvl_copy_GBps > 0) {
+    // Combine runs the copies backwards: the busiest GPU is the same, in the other direction.
+    const double busiest = std::max(*std::max_element(copies_out.begin(), copies_out.end()),
+                                    *std::max_element(copies_in.begin(), copies_in.end()));
+    const double copy_dispatch_s = busiest * fp8_bytes / (bench.nvl_copy_GBps * 1e9);
+    const double copy_combine_s = busiest * bf16_bytes / (bench.nvl_copy_GBps * 1e9);
+    p.nvl_copy_time_us = copy_dispatch_s * 1e6;
+    p.nvlink_time_us = std::max(p.nvlink_time_us, p.nvl_copy_time_us);
+    if (copy_dispatch_s > dispatch_s) {
+      dispatch_s = copy_dispatch_s;
+      p.bottleneck = LinkKind::nvlink;
+    }
+    combine_s = std::max(combine_s, copy_combine_s);
   }
   if (dispatch_s <= 0 || combine_s <= 0) throw std::invalid_argument("predict_deepep_normal: no traffic crosses a link");
   // DeepEP's counts, per rank on average: intranode = received copies; internode = node pairs.
