@@ -28,6 +28,10 @@ struct After {
 /// Radix bucket of biased time t relative to the base: 0 when equal, else 1 + the index of the
 /// highest differing bit (1..64).
 int bucket_of(std::uint64_t t, std::uint64_t base) { return std::bit_width(t ^ base); }
+
+/// refill() prefetches the slots of all entries of the bucket it splits when there are at most this
+/// many: they all come out before any other held entry. (Tuned on bench_event_queue, see docs/engine.md.)
+constexpr std::size_t kPrefetchEntries = 64;
 }  // namespace
 
 void EventQueue::reserve(std::size_t n) {
@@ -112,6 +116,8 @@ bool EventQueue::refill() {
   std::uint64_t m = src.front().time;
   for (const Entry& e : src) m = std::min(m, e.time);
   base_ = m;
+  if (src.size() <= kPrefetchEntries)
+    for (const Entry& e : src) __builtin_prefetch(&slots_[e.slot]);
   // Every entry of bucket b shares the bits of m above bit b - 1, so it lands in a bucket below b
   // (bucket 0 when its time equals m).
   std::uint64_t bits = 0;
