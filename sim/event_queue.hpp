@@ -92,6 +92,9 @@ class EventQueue {
   std::size_t size() const { return live_; }
   /// True when no live event is pending. O(1).
   bool empty() const { return live_ == 0; }
+  /// Entries held, live or cancelled but not yet dropped (diagnostics: memory is O(held), and the
+  /// sweep keeps held() <= max(2 size(), size() + 1024) after every cancel). O(1).
+  std::size_t held() const { return held_; }
 
  private:
   /// Times are stored biased (t XOR 2^63) so that unsigned order is signed-time order.
