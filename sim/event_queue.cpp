@@ -32,6 +32,9 @@ int bucket_of(std::uint64_t t, std::uint64_t base) { return std::bit_width(t ^ b
 /// refill() prefetches the slots of all entries of the bucket it splits when there are at most this
 /// many: they all come out before any other held entry. (Tuned on bench_event_queue, see docs/engine.md.)
 constexpr std::size_t kPrefetchEntries = 64;
+
+/// refill() frees a split bucket's array when its capacity exceeds this many entries.
+constexpr std::size_t kKeepCapacity = 4096;
 }  // namespace
 
 void EventQueue::reserve(std::size_t n) {
@@ -126,7 +129,12 @@ bool EventQueue::refill() {
     buckets_[j].push_back(e);
     bits |= std::uint64_t{1} << j;
   }
-  src.clear();
+  // A large bucket is split rarely (it collected entries over a long span): give its memory back so
+  // that the buckets' capacities stay O(held) rather than the sum of every bucket's peak.
+  if (src.capacity() > kKeepCapacity)
+    std::vector<Entry>().swap(src);
+  else
+    src.clear();
   nonempty_ = (nonempty_ & ~(std::uint64_t{1} << (b - 1))) | (bits >> 1);
   std::vector<Entry>& zero = buckets_[0];
   if (zero.size() > 1) std::make_heap(zero.begin(), zero.end(), After{});
