@@ -1,6 +1,7 @@
 #include "sim/event_queue.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -8,27 +9,49 @@
 namespace epsim {
 
 namespace {
-constexpr std::size_t kArity = 4;
 constexpr std::uint64_t kPriorityShift = 48;
 constexpr std::size_t kMaxSlots = 0xffffffffu;  // slot ids are 32-bit
 
 std::uint64_t make_id(std::uint32_t slot, std::uint32_t generation) {
   return (static_cast<std::uint64_t>(slot) << 32) | generation;
 }
+
+/// Heap comparator of early_ and bucket 0 ("a comes out after b"; std heaps are max-heaps). In
+/// bucket 0 all times are equal, so only `order` (priority, then sequence) decides.
+struct After {
+  template <class E>
+  bool operator()(const E& a, const E& b) const {
+    return a.time != b.time ? a.time > b.time : a.order > b.order;
+  }
+};
+
+/// Radix bucket of biased time t relative to the base: 0 when equal, else 1 + the index of the
+/// highest differing bit (1..64).
+int bucket_of(std::uint64_t t, std::uint64_t base) { return std::bit_width(t ^ base); }
+
+/// refill() prefetches the slots of all entries of the bucket it splits when there are at most this
+/// many: they all come out before any other held entry. (Tuned on bench_event_queue, see docs/engine.md.)
+constexpr std::size_t kPrefetchEntries = 64;
+
+/// refill() frees a split bucket's array when its capacity exceeds this many entries.
+constexpr std::size_t kKeepCapacity = 4096;
 }  // namespace
 
 void EventQueue::reserve(std::size_t n) {
-  heap_.reserve(n + kPad);
   slots_.reserve(n);
-  sequence_.reserve(n);
   free_slots_.reserve(n);
 }
 
 EventId EventQueue::push(Time at, int priority, EventHandler handler) {
+  const std::uint64_t t = bias(at.count_ps());
+  if (t < floor_)
+    throw std::logic_error("EventQueue::push: time " + std::to_string(at.count_ps()) +
+                           " ps is before the last popped event (" + std::to_string(unbias(floor_)) + " ps)");
   if (priority < kMinPriority || priority > kMaxPriority)
     throw std::invalid_argument("EventQueue::push: priority " + std::to_string(priority) +
                                 " outside [-32768, 32767]");
   if (!handler) throw std::invalid_argument("EventQueue::push: empty handler");
+  if (next_sequence_ >= kMaxPushes) throw std::overflow_error("EventQueue::push: 2^48 pushes in one queue");
 
   std::uint32_t slot = 0;
   if (!free_slots_.empty()) {
@@ -38,16 +61,25 @@ EventId EventQueue::push(Time at, int priority, EventHandler handler) {
     if (slots_.size() >= kMaxSlots) throw std::overflow_error("EventQueue::push: 2^32 - 1 slots in use");
     slot = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
-    sequence_.push_back(0);
   }
   Slot& s = slots_[slot];
   s.handler = std::move(handler);
   s.live = 1;
-  sequence_[slot] = next_sequence_++;
 
-  std::uint64_t tag = (static_cast<std::uint64_t>(priority - kMinPriority) << kPriorityShift) | slot;
-  heap_.push_back(Key{at.count_ps(), tag});
-  sift_up(heap_size() - 1);
+  const Entry e{t, (static_cast<std::uint64_t>(priority - kMinPriority) << kPriorityShift) | next_sequence_++,
+                slot};
+  if (t < base_) {
+    early_.push_back(e);
+    std::push_heap(early_.begin(), early_.end(), After{});
+  } else if (t == base_) {
+    buckets_[0].push_back(e);
+    std::push_heap(buckets_[0].begin(), buckets_[0].end(), After{});
+  } else {
+    const int b = bucket_of(t, base_);
+    buckets_[b].push_back(e);
+    nonempty_ |= std::uint64_t{1} << (b - 1);
+  }
+  ++held_;
   ++live_;
   return EventId{make_id(slot, s.generation)};
 }
@@ -67,35 +99,88 @@ bool EventQueue::cancel(EventId id) {
   s.live = 0;
   if (++s.generation == 0) s.generation = 1;  // 0 is reserved for "no event"
   --live_;
-  // The slot returns to the free list when its (now dead) key leaves the heap.
-  // Dead keys stay in the heap until they reach the top; rebuild when they dominate.
-  std::size_t dead = heap_size() - live_;
+  // The slot returns to the free list when its (now dead) entry is dropped. Sweep when dead entries
+  // dominate.
+  const std::size_t dead = held_ - live_;
   if (dead > 1024 && dead > live_) compact();
   return true;
 }
 
+void EventQueue::remove_front(std::vector<Entry>& heap) {
+  std::pop_heap(heap.begin(), heap.end(), After{});
+  heap.pop_back();
+  --held_;
+}
+
+bool EventQueue::refill() {
+  if (nonempty_ == 0) return false;
+  const int b = std::countr_zero(nonempty_) + 1;
+  std::vector<Entry>& src = buckets_[b];
+  std::uint64_t m = src.front().time;
+  for (const Entry& e : src) m = std::min(m, e.time);
+  base_ = m;
+  if (src.size() <= kPrefetchEntries)
+    for (const Entry& e : src) __builtin_prefetch(&slots_[e.slot]);
+  // Every entry of bucket b shares the bits of m above bit b - 1, so it lands in a bucket below b
+  // (bucket 0 when its time equals m).
+  std::uint64_t bits = 0;
+  for (const Entry& e : src) {
+    const int j = bucket_of(e.time, m);
+    buckets_[j].push_back(e);
+    bits |= std::uint64_t{1} << j;
+  }
+  // A large bucket is split rarely (it collected entries over a long span): give its memory back so
+  // that the buckets' capacities stay O(held) rather than the sum of every bucket's peak.
+  if (src.capacity() > kKeepCapacity)
+    std::vector<Entry>().swap(src);
+  else
+    src.clear();
+  nonempty_ = (nonempty_ & ~(std::uint64_t{1} << (b - 1))) | (bits >> 1);
+  std::vector<Entry>& zero = buckets_[0];
+  if (zero.size() > 1) std::make_heap(zero.begin(), zero.end(), After{});
+  return true;
+}
+
+std::vector<EventQueue::Entry>* EventQueue::live_front() {
+  for (;;) {
+    std::vector<Entry>* heap = &early_;
+    if (early_.empty()) {
+      heap = &buckets_[0];
+      if (heap->empty() && !refill()) return nullptr;
+    }
+    const std::uint32_t slot = heap->front().slot;
+    if (slots_[slot].live != 0) return heap;
+    free_slot(slot);
+    remove_front(*heap);
+  }
+}
+
 std::optional<Time> EventQueue::next_time() {
-  skip_dead_top();
-  if (heap_size() == 0) return std::nullopt;
-  return Time::ps(top().time_ps);
+  const std::vector<Entry>* heap = live_front();
+  if (heap == nullptr) return std::nullopt;
+  return Time::ps(unbias(heap->front().time));
 }
 
 bool EventQueue::pop_into(Time& time, EventHandler& handler) {
-  skip_dead_top();
-  if (heap_size() == 0) return false;
-  const Key first = top();
-  remove_top();
-  const std::uint32_t slot = slot_of(first);
-  Slot& s = slots_[slot];
+  std::vector<Entry>* heap = live_front();
+  if (heap == nullptr) return false;
+  const Entry first = heap->front();
+  remove_front(*heap);
+  Slot& s = slots_[first.slot];
   handler = std::move(s.handler);
   s.live = 0;
   if (++s.generation == 0) s.generation = 1;
-  free_slots_.push_back(slot);
+  free_slot(first.slot);
   --live_;
-  time = Time::ps(first.time_ps);
-  // The next pop reads the new top's slot (liveness, handler): start that cache miss now, so that it
+  floor_ = first.time;
+  time = Time::ps(unbias(first.time));
+  // Find the next front now and start the cache miss on its slot (liveness, handler), so that it
   // overlaps with the handler the caller is about to run.
-  if (heap_size() != 0) __builtin_prefetch(&slots_[slot_of(top())]);
+  if (early_.empty() && buckets_[0].empty()) refill();
+  if (!early_.empty())
+    __builtin_prefetch(&slots_[early_.front().slot]);
+  else if (!buckets_[0].empty())
+    __builtin_prefetch(&slots_[buckets_[0].front().slot]);
   return true;
 }
 
@@ -105,90 +190,25 @@ std::optional<EventQueue::Popped> EventQueue::pop() {
   return out;
 }
 
-void EventQueue::skip_dead_top() {
-  while (heap_size() != 0 && is_dead(top())) {
-    free_slots_.push_back(slot_of(top()));
-    remove_top();
-  }
-}
-
-void EventQueue::remove_top() {
-  // Bottom-up deletion: move the hole at the root down along the smallest children to a leaf, then
-  // sift the last key up from there (fewer comparisons than a top-down sift: the last key usually
-  // belongs near the bottom).
-  Key last = heap_.back();
-  heap_.pop_back();
-  const std::size_t n = heap_size();
-  if (n == 0) return;
-  Key* h = heap();
-  std::size_t hole = 0;
-  for (;;) {
-    std::size_t first = hole * kArity + 1;
-    if (first >= n) break;
-    std::size_t best = first;
-    if (first + kArity <= n) {  // full group of four: a tournament the compiler can turn into cmovs
-      // The grandchildren (16 keys, 256 contiguous bytes) are needed next whichever child wins.
-      const std::size_t grand = first * kArity + 1;
-      if (grand < n) {
-        __builtin_prefetch(h + grand);
-        __builtin_prefetch(h + grand + 4);
-        __builtin_prefetch(h + grand + 8);
-        __builtin_prefetch(h + grand + 12);
-      }
-      const std::size_t b01 = before(h[first + 1], h[first]) ? first + 1 : first;
-      const std::size_t b23 = before(h[first + 3], h[first + 2]) ? first + 3 : first + 2;
-      best = before(h[b23], h[b01]) ? b23 : b01;
-    } else {
-      for (std::size_t c = first + 1; c < n; ++c)
-        if (before(h[c], h[best])) best = c;
-    }
-    h[hole] = h[best];
-    hole = best;
-  }
-  h[hole] = last;
-  sift_up(hole);
-}
-
-void EventQueue::sift_up(std::size_t i) {
-  Key* h = heap();
-  Key k = h[i];
-  while (i > 0) {
-    std::size_t parent = (i - 1) / kArity;
-    if (!before(k, h[parent])) break;
-    h[i] = h[parent];
-    i = parent;
-  }
-  h[i] = k;
-}
-
-void EventQueue::sift_down(std::size_t i) {
-  const std::size_t n = heap_size();
-  Key* h = heap();
-  Key k = h[i];
-  for (;;) {
-    std::size_t first = i * kArity + 1;
-    if (first >= n) break;
-    std::size_t last = std::min(first + kArity, n);
-    std::size_t best = first;
-    for (std::size_t c = first + 1; c < last; ++c)
-      if (before(h[c], h[best])) best = c;
-    if (!before(h[best], k)) break;
-    h[i] = h[best];
-    i = best;
-  }
-  h[i] = k;
-}
-
 void EventQueue::compact() {
-  auto live_end = std::remove_if(heap_.begin() + kPad, heap_.end(), [this](const Key& k) {
-    if (!is_dead(k)) return false;
-    free_slots_.push_back(slot_of(k));
-    return true;
-  });
-  heap_.erase(live_end, heap_.end());
-  // Floyd's bottom-up heap construction, O(n).
-  if (heap_size() > 1)
-    for (std::size_t i = (heap_size() - 2) / kArity + 1; i-- > 0;) sift_down(i);
+  auto sweep = [this](std::vector<Entry>& v) {
+    auto end = std::remove_if(v.begin(), v.end(), [this](const Entry& e) {
+      if (!is_dead(e)) return false;
+      free_slot(e.slot);
+      return true;
+    });
+    held_ -= static_cast<std::size_t>(v.end() - end);
+    v.erase(end, v.end());
+  };
+  sweep(early_);
+  std::make_heap(early_.begin(), early_.end(), After{});
+  sweep(buckets_[0]);
+  std::make_heap(buckets_[0].begin(), buckets_[0].end(), After{});
+  nonempty_ = 0;
+  for (int b = 1; b < kBuckets; ++b) {
+    sweep(buckets_[b]);
+    if (!buckets_[b].empty()) nonempty_ |= std::uint64_t{1} << (b - 1);
+  }
 }
 
 }  // namespace epsim

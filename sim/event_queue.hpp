@@ -1,26 +1,38 @@
 #pragma once
-// The pending-event set of one simulator: a 4-ary min-heap of 16-byte keys (time, priority, slot),
-// laid out so that the four children of a node share one 64-byte cache line, over a slot table that holds the handlers (one 64-byte line per slot), with lazy cancellation.
+// The pending-event set of one simulator: a monotone radix heap of 24-byte entries
+// (time, priority | sequence, slot) over a slot table that holds the handlers (one 64-byte line per
+// slot), with lazy cancellation.
 //
 // Order: total and deterministic, by (time, priority, insertion sequence); a smaller priority runs
-// first among events at the same time; ties are broken by the order of push(). The key holds time and
-// priority; the insertion sequence lives in a side array and is read only when (time, priority) tie.
+// first among events at the same time; ties are broken by the order of push(). Priority and sequence
+// are packed into one 64-bit `order` word ((priority + 2^15) << 48 | sequence), so comparing two
+// entries never reads another array.
 //
-// Complexity (n = entries in the heap, live or cancelled-but-not-yet-skipped):
-//   push     O(log n)            (plus one handler move)
-//   cancel   O(1)                (marks dead and destroys the handler; the heap entry is skipped when it
-//                                 reaches the top)
-//   pop      O(log n) amortized  (skipping dead entries; they are each popped once)
-//   next_time O(1) amortized     (skips dead entries at the top)
-// When dead entries outnumber live ones (and there are more than 1024), the heap is rebuilt without
-// them in O(n), so memory stays O(live) and the amortized bounds hold.
+// Monotone: push() rejects a time before the last popped event's time (floor()), as a simulator never
+// schedules before now(). This is what makes a radix heap legal. Entries with time t >= base (the
+// time of the current minimum, set when bucket 0 is refilled) live in bucket b = bit_width(t ^ base):
+// bucket 0 holds exactly the entries at time == base, kept as a binary heap by `order`; bucket
+// b >= 1 is unsorted. When bucket 0 runs empty, the lowest non-empty bucket is scanned for its
+// minimum time, which becomes the new base, and its entries are redistributed to strictly lower
+// buckets. An entry pushed with floor() <= t < base (possible after next_time() refilled bucket 0
+// without popping, e.g. Simulator::run_until stopping before the next event) goes to a small "early"
+// binary heap by (time, order); every early entry precedes every bucketed one, so it is served first.
 //
-// A slot returns to the free list only when its key leaves the heap (popped, skipped dead, or dropped
-// by a rebuild), so a heap key always names the one event that owns its slot: keys need no generation.
-// Slot generations exist only to make stale EventIds harmless.
+// Complexity (n = entries held, live or cancelled-but-not-yet-dropped; k = entries at one time):
+//   push      O(1), or O(log k) at the current base time / into the early heap
+//   cancel    O(1)  (marks dead and destroys the handler; the entry is dropped when it reaches the front)
+//   pop       O(log k) plus O(1) amortized: an entry moves down at most 64 buckets in its lifetime
+//   next_time O(1) amortized
+// When dead entries outnumber live ones (and there are more than 1024), all buckets are swept in
+// O(n), so entries stay O(live). A split bucket keeps its array only up to 4096 entries (larger ones
+// are freed), so the arrays hold about 2x the entries (measured: docs/engine.md).
+//
+// A slot returns to the free list only when its entry is dropped (popped, skipped dead, or swept), so
+// an entry always names the one event that owns its slot: entries need no generation. Slot
+// generations exist only to make stale EventIds harmless.
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <optional>
 #include <vector>
 
@@ -39,13 +51,16 @@ struct EventId {
 
 // EventHandler (sim/event_handler.hpp): the move-only event callable; runs once, with no arguments.
 
-/// Priority queue of events with lazy cancellation (see the file comment for order and complexity).
-/// Not thread-safe; one queue per simulator.
+/// Monotone priority queue of events with lazy cancellation (see the file comment for order and
+/// complexity). Not thread-safe; one queue per simulator.
 class EventQueue {
  public:
-  /// Smallest and largest accepted priority values (16 bits, packed with the slot into the heap key).
+  /// Smallest and largest accepted priority values (16 bits, packed with the sequence into one word).
   static constexpr int kMinPriority = -32768;
   static constexpr int kMaxPriority = 32767;
+  /// Number of push() calls one queue accepts over its lifetime (the sequence has 48 bits; at
+  /// 10 M events/s this is about 325 days of pushing).
+  static constexpr std::uint64_t kMaxPushes = std::uint64_t{1} << 48;
 
   /// An event taken out of the queue.
   struct Popped {
@@ -53,10 +68,11 @@ class EventQueue {
     EventHandler handler;
   };
 
-  /// Reserve room for n pending events (heap and slot table), to avoid regrowth.
+  /// Reserve room for n pending events (slot table and free list), to avoid regrowth.
   void reserve(std::size_t n);
-  /// Add an event. O(log n). Throws std::invalid_argument when priority is outside
-  /// [kMinPriority, kMaxPriority] or the handler is empty; std::overflow_error with 2^32 - 1 slots in use.
+  /// Add an event. O(1) (O(log k) among k events at the current time). Throws std::logic_error when
+  /// at < floor(); std::invalid_argument when priority is outside [kMinPriority, kMaxPriority] or the
+  /// handler is empty; std::overflow_error with 2^32 - 1 slots in use or after kMaxPushes pushes.
   EventId push(Time at, int priority, EventHandler handler);
   /// Mark a pending event dead. O(1). Returns false (and does nothing) when the id names no pending
   /// event: already fired, already cancelled, or default-constructed.
@@ -65,67 +81,62 @@ class EventQueue {
   bool is_pending(EventId id) const;
   /// Time of the earliest live event, or std::nullopt when none. O(1) amortized.
   std::optional<Time> next_time();
-  /// Remove and return the earliest live event, or std::nullopt when none. O(log n) amortized.
+  /// Remove and return the earliest live event, or std::nullopt when none. O(1) amortized (see above).
   std::optional<Popped> pop();
   /// Like pop(), without the optional: moves the handler into `handler` and returns true, or returns
-  /// false (leaving both untouched) when no live event is pending. O(log n) amortized.
+  /// false (leaving both untouched) when no live event is pending.
   bool pop_into(Time& time, EventHandler& handler);
+  /// Earliest time push() accepts: the time of the last popped event (the most negative Time before
+  /// the first pop).
+  Time floor() const { return Time::ps(unbias(floor_)); }
   /// Number of live (pending, not cancelled) events. O(1).
   std::size_t size() const { return live_; }
   /// True when no live event is pending. O(1).
   bool empty() const { return live_ == 0; }
+  /// Entries held, live or cancelled but not yet dropped (diagnostics: memory is O(held), and the
+  /// sweep keeps held() <= max(2 size(), size() + 1024) after every cancel). O(1).
+  std::size_t held() const { return held_; }
 
  private:
-  struct Key {
-    std::int64_t time_ps;
-    std::uint64_t tag;  ///< (priority + 2^15) << 48 | slot (slot < 2^32)
+  /// Times are stored biased (t XOR 2^63) so that unsigned order is signed-time order.
+  static constexpr std::uint64_t kBias = std::uint64_t{1} << 63;
+  static std::uint64_t bias(std::int64_t t) { return static_cast<std::uint64_t>(t) ^ kBias; }
+  static std::int64_t unbias(std::uint64_t u) { return static_cast<std::int64_t>(u ^ kBias); }
+
+  struct Entry {
+    std::uint64_t time;   ///< biased time
+    std::uint64_t order;  ///< (priority + 2^15) << 48 | insertion sequence
+    std::uint32_t slot;
   };
   struct alignas(64) Slot {
     EventHandler handler;          ///< empty when the slot is free or its event was cancelled
     std::uint32_t generation = 1;  ///< of the slot's current (or next) event id; never 0
     std::uint32_t live = 0;        ///< 1 while the event is pending
   };
-  static std::uint32_t slot_of(const Key& k) { return static_cast<std::uint32_t>(k.tag); }
-  /// Key order: time, then priority (the key's top 16 bits), then insertion sequence (side array,
-  /// read only on a (time, priority) tie).
-  bool before(const Key& a, const Key& b) const {
-    if (a.time_ps != b.time_ps) return a.time_ps < b.time_ps;
-    if ((a.tag ^ b.tag) >> 48) return a.tag < b.tag;  // priorities differ
-    return sequence_[slot_of(a)] < sequence_[slot_of(b)];
-  }
-  bool is_dead(const Key& k) const { return slots_[slot_of(k)].live == 0; }
-  void sift_up(std::size_t i);
-  void sift_down(std::size_t i);
-  void remove_top();
-  void skip_dead_top();
+  static constexpr int kBuckets = 65;
+
+  bool is_dead(const Entry& e) const { return slots_[e.slot].live == 0; }
+  /// The heap (early_ or buckets_[0]) whose front is the earliest live entry, dropping dead fronts and
+  /// refilling bucket 0 as needed; nullptr when no live entry is held.
+  std::vector<Entry>* live_front();
+  /// Remove the front of early_ or buckets_[0].
+  void remove_front(std::vector<Entry>& heap);
+  /// Move the lowest non-empty bucket's minimum-time entries into bucket 0 (new base) and the rest to
+  /// lower buckets. Precondition: bucket 0 is empty. Returns false when all buckets are empty.
+  bool refill();
+  void free_slot(std::uint32_t slot) { free_slots_.push_back(slot); }
   void compact();
 
-  /// Allocator of the heap array: 64-byte aligned storage, so that with kPad leading unused keys
-  /// the four 16-byte children of every node fill exactly one cache line.
-  template <class T>
-  struct LineAllocator {
-    using value_type = T;
-    LineAllocator() = default;
-    template <class U>
-    LineAllocator(const LineAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
-    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
-    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
-    template <class U>
-    bool operator==(const LineAllocator<U>&) const noexcept { return true; }
-  };
-  /// Unused keys before the root: node i lives at heap_[kPad + i], its children 4i+1..4i+4 at
-  /// byte offset 64 (i + 1) of the array.
-  static constexpr std::size_t kPad = 3;
-  std::size_t heap_size() const { return heap_.size() - kPad; }
-  Key* heap() { return heap_.data() + kPad; }
-  const Key& top() const { return heap_[kPad]; }
-
-  std::vector<Key, LineAllocator<Key>> heap_ = std::vector<Key, LineAllocator<Key>>(kPad);
+  std::array<std::vector<Entry>, kBuckets> buckets_;
+  std::vector<Entry> early_;      ///< binary heap by (time, order): floor_ <= time < base_
+  std::uint64_t nonempty_ = 0;    ///< bit b - 1 set when buckets_[b] (b >= 1) is non-empty
+  std::uint64_t base_ = kBias;    ///< biased time of bucket 0 (time 0 at the start)
+  std::uint64_t floor_ = 0;       ///< biased time of the last popped event
   std::vector<Slot> slots_;
-  std::vector<std::uint64_t> sequence_;  ///< insertion sequence of slot i's event (read on ties only)
   std::vector<std::uint32_t> free_slots_;
   std::uint64_t next_sequence_ = 0;
   std::size_t live_ = 0;
+  std::size_t held_ = 0;  ///< entries in all buckets and early_, live or dead
 };
 
 }  // namespace epsim

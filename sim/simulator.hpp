@@ -3,8 +3,10 @@
 // instances may run in one process (one per thread; an instance is not thread-safe).
 //
 // Event order: (time, priority, insertion sequence), smaller first; see sim/event_queue.hpp.
-// Complexity (n = pending events): schedule O(log n); cancel O(1); step O(log n) amortized plus the
-// handler; run / run_until O(k log n) for k executed events plus the handlers; now() O(1).
+// Complexity (a monotone radix heap, see sim/event_queue.hpp; k = events at one instant): schedule
+// O(1) (O(log k) at the current instant); cancel O(1); step O(log k) plus O(1) amortized, plus the
+// handler; run / run_until that per executed event; now() O(1). Scheduling before now() is rejected
+// here (std::logic_error); the queue relies on it (EventQueue::push rejects times before its last pop).
 #include <cstdint>
 #include <utility>
 
@@ -25,7 +27,7 @@ class Simulator {
   static constexpr int kEarliestPriority = EventQueue::kMinPriority;
   static constexpr int kLatestPriority = EventQueue::kMaxPriority;
 
-  /// Schedule handler at absolute time `at` with a priority class. O(log n). The handler is any
+  /// Schedule handler at absolute time `at` with a priority class. O(1) amortized. The handler is any
   /// callable `void()` (move-only captures allowed); captures up to 48 bytes are stored without
   /// allocation (see sim/event_handler.hpp).
   /// Throws std::logic_error when at < now(); std::invalid_argument on a bad priority or empty handler.
