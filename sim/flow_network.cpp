@@ -33,7 +33,9 @@ FlowNetwork::~FlowNetwork() {
 }
 
 FlowId FlowNetwork::start_flow(std::span<const RouteHop> route, double bytes, Time latency,
-                               std::function<void()> on_complete) {
+                               std::function<void()> on_complete, double share) {
+  if (!std::isfinite(share) || share < 1)
+    throw std::invalid_argument("FlowNetwork::start_flow: share must be finite and >= 1, got " + std::to_string(share));
   if (!std::isfinite(bytes) || bytes < 0)
     throw std::invalid_argument("FlowNetwork::start_flow: bytes must be finite and >= 0, got " + std::to_string(bytes));
   if (latency < Time{}) throw std::invalid_argument("FlowNetwork::start_flow: negative latency");
@@ -63,6 +65,8 @@ FlowId FlowNetwork::start_flow(std::span<const RouteHop> route, double bytes, Ti
   f.on_complete = std::move(on_complete);
   f.state = State::waiting;
   f.frozen = false;
+  f.share = share;
+  f.level = 0;
   ++num_flows_;
   FlowId id{(static_cast<std::uint64_t>(index) << 32) | f.generation};
 
@@ -114,7 +118,7 @@ void FlowNetwork::complete(std::uint32_t index) {
     // The completion event is authoritative: whatever is left (rounding noise) has arrived.
     for (const Hop& h : f.hops) link_bytes_[static_cast<std::size_t>(h.link)] += f.remaining * h.weight;
     f.remaining = 0;
-    if (!batch_has_completion_ || f.rate < batch_min_completed_rate_) batch_min_completed_rate_ = f.rate;
+    if (!batch_has_completion_ || f.level < batch_min_completed_level_) batch_min_completed_level_ = f.level;
     batch_has_completion_ = true;
     bool touched = false;
     for (const Hop& h : f.hops) {
@@ -208,7 +212,7 @@ bool FlowNetwork::take_in_link_flows(std::int32_t link, double floor, Time now) 
   const auto& entries = links_[static_cast<std::size_t>(link)].entries;
   for (std::size_t k = 0; k < entries.size(); ++k) {
     const std::uint32_t i = entries[k].flow;
-    if (flows_[i].mark == epoch_ || flows_[i].rate < floor) continue;
+    if (flows_[i].mark == epoch_ || flows_[i].level < floor) continue;
     take_in(i, now);
     added = true;
   }
@@ -238,7 +242,7 @@ bool FlowNetwork::fill() {
     for (const Hop& h : f.hops) {
       LinkState& link = links_[static_cast<std::size_t>(h.link)];
       link.residual += h.weight * f.rate_before;
-      link.weight += h.weight;
+      link.weight += h.weight * f.share;
       ++link.unfrozen;
     }
   }
@@ -279,11 +283,12 @@ bool FlowNetwork::fill() {
       Flow& f = flows_[e.flow];
       if (f.mark != epoch_ || f.frozen) continue;
       f.frozen = true;
-      f.rate = level;
+      f.level = level;
+      f.rate = level * f.share;
       for (const Hop& h : f.hops) {
         LinkState& m = links_[static_cast<std::size_t>(h.link)];
-        m.residual -= h.weight * level;
-        m.weight -= h.weight;
+        m.residual -= h.weight * f.rate;
+        m.weight -= h.weight * f.share;
         --m.unfrozen;
         if (h.link == l || m.unfrozen == 0) continue;
         // Levels never decrease (max-min); clamp rounding noise.
@@ -310,7 +315,7 @@ void FlowNetwork::resolve() {
   component_flows_.clear();
   frontier_.clear();
   // Flows below the floor keep their rates (partial re-solve, see the header); 0 = re-solve all.
-  batch_floor_ = (batch_has_completion_ && !batch_has_join_) ? batch_min_completed_rate_ : 0.0;
+  batch_floor_ = (batch_has_completion_ && !batch_has_join_) ? batch_min_completed_level_ : 0.0;
   batch_has_join_ = false;
   batch_has_completion_ = false;
   for (std::int32_t l : touched_links_)

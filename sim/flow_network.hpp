@@ -4,10 +4,10 @@
 // of flows that share links (transitively) with the flows that started or ended.
 //
 // Model. Link l has capacity c_l (bytes/s). Flow f has a route of hops (l, w_fl) with 0 < w <= 1
-// (ECMP splitting: a flow of rate r_f puts w_fl * r_f bytes/s on l). Rates satisfy
-//   sum_f w_fl * r_f <= c_l for every link, and are max-min fair: progressive filling raises all
-//   unfrozen rates together to the level lambda; link l saturates at
-//   lambda_l = (c_l - sum_{frozen f} w_fl r_f) / (sum_{unfrozen f} w_fl);
+// (ECMP splitting: a flow of rate r_f puts w_fl * r_f bytes/s on l) and a share k_f >= 1 (default 1).
+// Rates satisfy sum_f w_fl * r_f <= c_l for every link, and are weighted max-min fair: progressive
+//   filling raises all unfrozen rates together as r_f = k_f lambda; link l saturates at
+//   lambda_l = (c_l - sum_{frozen f} w_fl r_f) / (sum_{unfrozen f} w_fl k_f);
 //   the link with the smallest lambda_l freezes its unfrozen flows at that level; repeat.
 // A flow started at t0 with latency d joins the network at t0 + d (its first byte) and completes when
 // its bytes have crossed at its (piecewise-constant) rate; completion time is rounded up to the ps.
@@ -18,14 +18,14 @@
 // changed. Remaining bytes are advanced lazily from the time of the flow's last rate change.
 //
 // Partial re-solve. When only completions happened since the last re-solve, let v be the smallest
-// rate among the completed flows. Progressive filling raises levels monotonically and a completed
+// level (rate / share) among the completed flows. Progressive filling raises levels monotonically and a completed
 // flow's links never saturate below its rate, so removing it leaves every stage below level v as it
-// was: flows with rate < v keep their rates exactly. (A join can lower rates at any level, so a batch
+// was: flows with level < v keep their rates exactly. (A join can lower rates at any level, so a batch
 // with a join uses v = 0.)
 //
 // Saturated-link traversal. Each link keeps `allocated` = sum_f w_fl r_f. The re-solved set S starts
 // from the joined flows and from the links of completed flows that were saturated (allocated >=
-// c_l (1 - 1e-9)); it grows through saturated links only: every flow with rate >= v on a saturated
+// c_l (1 - 1e-9)); it grows through saturated links only: every flow with level >= v on a saturated
 // link of a flow in S joins S. An unsaturated link is no flow's bottleneck, so a flow outside S keeps
 // a bottleneck that no flow of S crosses and keeps its rate -- as long as the links of S that were not
 // traversed stay unsaturated. Progressive filling over S (the others' rates held) checks that: when
@@ -76,8 +76,11 @@ class FlowNetwork {
   /// Start a flow at sim.now(): `bytes` (finite, >= 0) over `route` (link indices in range, fractions
   /// in (0, 1]; throws std::invalid_argument otherwise), first byte after `latency` (>= 0).
   /// on_complete runs inside the completion event. A flow with 0 bytes or an empty route completes
-  /// exactly at now + latency without occupying links. O(route length) plus one event.
-  FlowId start_flow(std::span<const RouteHop> route, double bytes, Time latency, std::function<void()> on_complete);
+  /// exactly at now + latency without occupying links. `share` (finite, >= 1): the flow's weight in
+  /// the max-min sharing, as if it were `share` flows on its route (rate = share x level; a flow that
+  /// stands for a group of transfers). O(route length) plus one event.
+  FlowId start_flow(std::span<const RouteHop> route, double bytes, Time latency, std::function<void()> on_complete,
+                    double share = 1.0);
 
   /// Current rate of a flow, bytes/s; 0 when it has not joined yet, has completed, or is waiting for
   /// the re-solve at the current instant. O(1).
@@ -115,6 +118,9 @@ class FlowNetwork {
     std::function<void()> on_complete;
     std::uint32_t generation = 1;
     double rate_before = 0;  ///< rate when the current re-solve took it in
+    double share = 1;        ///< max-min weight: rate = share x level
+    double level = 0;        ///< level it froze at in its last re-solve (compared exactly: flows
+                             ///< frozen at one link share this double, which rate / share may not)
     std::uint32_t mark = 0;  ///< visit epoch of the last re-solve that reached it
     State state = State::free;
     bool frozen = false;
@@ -164,9 +170,9 @@ class FlowNetwork {
   std::vector<std::int32_t> frontier_;  ///< traversed links whose flows are still to be scanned
   std::vector<std::pair<double, std::int32_t>> heap_;  ///< progressive filling: (level, link)
   // Batch bookkeeping for the partial re-solve (see resolve()): whether a flow joined since the last
-  // re-solve, and the smallest rate of the flows that completed since then.
+  // re-solve, and the smallest level (rate / share) of the flows that completed since then.
   bool batch_has_join_ = false;
-  double batch_min_completed_rate_ = 0;
+  double batch_min_completed_level_ = 0;
   double batch_floor_ = 0;  ///< floor of the re-solve in progress
   bool batch_has_completion_ = false;
   FlowNetworkStats stats_;

@@ -191,9 +191,11 @@ void FlowNetworkModel::start_grouped(const std::vector<Transfer>& transfers,
     touched_.clear();
     std::vector<std::uint32_t> members(order.begin() + static_cast<std::ptrdiff_t>(begin),
                                        order.begin() + static_cast<std::ptrdiff_t>(end));
+    // The group weighs as many flows as it has members in the max-min sharing.
+    const double share = static_cast<double>(members.size());
     network_.start_flow(merged_, total, latency, [state, members = std::move(members)] {
       for (std::uint32_t i : members) state->arrived(i);
-    });
+    }, share);
     begin = end;
   }
 }

@@ -12,8 +12,9 @@
 // the flow completes, after the slowest member's route latency. This cuts the flows of an all-to-all
 // from G (G - 1) to about G x hosts (8x fewer on 8-GPU hosts) and the hops per exchange about 4x; the
 // price is that, within one (GPU, host) group, a small member no longer finishes before a large one,
-// and on a shared link a group counts as one flow however many members it has (docs/simulator.md
-// "Flow network" gives the measured difference against per_transfer).
+// and a group's share in the max-min sharing is its member count, as if each member were its own flow
+// on the shared links (docs/simulator.md "Flow network" gives the measured difference against
+// per_transfer).
 //
 // Tied links (exact). Two links are tied when every GPU-pair route of the table crosses both with the
 // same fraction, or neither: the ECMP fan of a leaf over its spines, or of the spines into one leaf.

@@ -168,7 +168,8 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
   Simulator sim;
   auto net = make_network_model(r.network, sim, *in.topology, *in.routes);
   StreamExecutor ex(p.gpus(), r.overlap_slowdown, Time::from_ps_rounded(opt.exchange_overhead_us * 1e6));
-  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks}, ex);
+  // Under the flow models the gradient reductions' ring traffic shares links with the all-to-alls.
+  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks, r.network != "analytical"}, ex);
   std::unique_ptr<ClosedFormExchange> closed;
   if (r.network == "analytical" && opt.closed_form_analytical)
     closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);

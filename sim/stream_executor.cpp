@@ -252,6 +252,12 @@ void StreamExecutor::start_exchange_transfers(int task) {
 void StreamExecutor::finish_on(int task, int gpu) {
   Task& t = tasks_[static_cast<std::size_t>(task)];
   const Time now = sim_->now();
+  // An exchange with a least duration (a collective whose traffic also runs through the network):
+  // a GPU whose transfers are done early ends at start + duration.
+  if (t.spec.kind == TaskKind::exchange && now < t.start + t.spec.duration) {
+    sim_->schedule(t.start + t.spec.duration, Simulator::kDefaultPriority, [this, task, gpu] { finish_on(task, gpu); });
+    return;
+  }
   const bool comm = t.spec.kind != TaskKind::compute;
   if (t.num_streams > 0) {
     intervals_[static_cast<std::size_t>(gpu)].push_back(StreamInterval{task, comm, t.start, now});

@@ -63,7 +63,8 @@ struct TaskSpec {
   int chunk = 0;        ///< chunk index inside a chunked exchange / expert pass
   bool backward = false;///< training backward pass
   std::vector<int> gpus;  ///< compute: exactly one GPU; collective/exchange: the participants
-  Time duration;          ///< compute (nominal) and collective durations
+  Time duration;          ///< compute (nominal) and collective durations; exchange: the least time
+                          ///< from the task's start to each GPU's end (0 = none)
   /// exchange only: builds the transfers when the task starts (keeps the graph small). Transfers
   /// between GPUs that are not participants are an error (std::invalid_argument).
   std::function<std::vector<Transfer>()> make_transfers;

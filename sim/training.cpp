@@ -26,6 +26,49 @@ std::vector<PipelineSlot> pipeline_order(PipelineSchedule schedule, int pp, int 
   return out;
 }
 
+namespace {
+void set_ring_bytes(GradReduction& g, double bytes, bool scatter) {
+  g.bytes = bytes;
+  g.reduce_phases = scatter ? 1 : 2;
+}
+}  // namespace
+
+std::vector<Transfer> reduction_traffic(const Topology& topology, const std::vector<int>& gpus, double bytes,
+                                        int phases) {
+  if (!(bytes >= 0) || phases < 1) throw std::invalid_argument("reduction_traffic: need bytes >= 0 and phases >= 1");
+  for (int g : gpus)
+    if (g < 0 || g >= topology.num_gpus()) throw std::invalid_argument("reduction_traffic: GPU rank out of range");
+  std::vector<Transfer> out;
+  if (gpus.size() < 2 || bytes == 0) return out;
+  // Members per host, hosts in order of first appearance (a GPU without a host is its own host).
+  std::vector<std::vector<int>> hosts;
+  std::map<int, std::size_t> host_index;
+  for (int g : gpus) {
+    const int h = topology.gpu_host(g);
+    const int key = h >= 0 ? h : -1 - g;
+    auto [it, added] = host_index.emplace(key, hosts.size());
+    if (added) hosts.emplace_back();
+    hosts[it->second].push_back(g);
+  }
+  std::map<std::pair<int, int>, double> sent;
+  const double num_hosts = static_cast<double>(hosts.size());
+  for (std::size_t h = 0; h < hosts.size(); ++h) {
+    const auto& members = hosts[h];
+    const double share = bytes / static_cast<double>(members.size());
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      for (std::size_t j = 0; j < members.size(); ++j)
+        if (i != j) sent[{members[i], members[j]}] += phases * share;
+      if (hosts.size() > 1) {
+        const auto& next = hosts[(h + 1) % hosts.size()];
+        sent[{members[i], next[i % next.size()]}] += phases * (num_hosts - 1) / num_hosts * share;
+      }
+    }
+  }
+  out.reserve(sent.size());
+  for (const auto& [ends, b] : sent) out.push_back(Transfer{ends.first, ends.second, b});
+  return out;
+}
+
 std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const CollectiveModel& coll, int layer,
                                                  int stage) {
   const Scenario& s = in.scenario;
@@ -45,6 +88,7 @@ std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const
       } else {
         g.time = Time::from_ps_ceil(coll.cost(CollectiveKind::all_reduce, g.gpus, bytes).time_us * 1e6);
       }
+      set_ring_bytes(g, bytes, scatter);
       out.push_back(std::move(g));
     }
   }
@@ -74,6 +118,7 @@ std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const
       } else {
         g.time = us(coll.cost(CollectiveKind::all_reduce, g.gpus, bytes));
       }
+      set_ring_bytes(g, bytes, scatter);
       g.expert = true;
       out.push_back(std::move(g));
     }
@@ -95,6 +140,7 @@ std::vector<GradReduction> layer_grad_reductions(const ScenarioInputs& in, const
         GradReduction g;
         for (int r : ranks) g.gpus.push_back(stage * n + grp * p.ep + r);
         g.time = us(coll.cost(CollectiveKind::all_reduce, g.gpus, expert_bytes));
+        set_ring_bytes(g, expert_bytes, false);
         g.expert = true;
         out.push_back(std::move(g));
       }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sim/collectives.hpp"
+#include "sim/network_model.hpp"
 #include "sim/scenario.hpp"
 #include "sim/time.hpp"
 
@@ -31,7 +32,19 @@ struct GradReduction {
   Time time;          ///< CollectiveModel cost of the reduction
   Time gather_time;   ///< reduce_scatter: the all-gather of the updated parameters (0 otherwise)
   bool expert = false;///< expert replicas (else dense parameters over the DP group)
+  double bytes = 0;        ///< gradient bytes reduced (S)
+  int reduce_phases = 1;   ///< 1: reduce-scatter, 2: all-reduce (for reduction_traffic)
 };
+
+/// The link traffic of a bandwidth-optimal hierarchical reduction of `bytes` (S) over `gpus`, as one
+/// exchange's transfers. Per phase (reduce-scatter, or all-gather; an all-reduce is 2 phases): inside
+/// each host of g members, every member sends S / g to each other member ((g - 1) / g x S out per
+/// GPU, NVLink); across the N hosts, every member sends (N - 1) / N x S / g to its peer on the next
+/// host (same local index, modulo that host's member count: the rail ring of NCCL's tree / PAT and
+/// hierarchical algorithms). Transfers with equal ends are merged. Empty for one GPU. Throws
+/// std::invalid_argument on a GPU rank out of range, bytes < 0 or phases < 1.
+std::vector<Transfer> reduction_traffic(const Topology& topology, const std::vector<int>& gpus, double bytes,
+                                        int phases);
 
 /// The gradient reductions of one layer (in `stage`): for each tp rank j, the dense parameters of the
 /// layer (layer_dense_params x 2 bytes, BF16 gradients) over the dp GPUs of the stage with tp rank j,

@@ -414,13 +414,22 @@ class Builder {
   // The layer's gradient reductions, each on its GPUs' data-parallel stream (no compute or EP
   // stream; one reduction at a time per GPU), after the layer's backward on every participant.
   void reduce_layer(const LayerCosts& c, const std::vector<std::vector<TaskDep>>& after) {
-    for (const GradReduction& g : c.grad_reductions) grad_task(OpKind::grad_sync, c.layer, g.gpus, g.time, after, {});
+    for (const GradReduction& g : c.grad_reductions)
+      grad_task(OpKind::grad_sync, c.layer, g.gpus, g.time, g.bytes, g.reduce_phases, after, {});
   }
 
-  int grad_task(OpKind op, int layer, const std::vector<int>& gpus, Time d, const std::vector<std::vector<TaskDep>>& after,
-                const std::vector<int>& per_gpu_task) {
+  // A gradient reduction or parameter all-gather of `bytes` over `gpus` taking time d (collective
+  // model); with cfg_.reductions_on_network, an exchange of its reduction_traffic (`phases` phases)
+  // that lasts at least d.
+  int grad_task(OpKind op, int layer, const std::vector<int>& gpus, Time d, double bytes, int phases,
+                const std::vector<std::vector<TaskDep>>& after, const std::vector<int>& per_gpu_task) {
     TaskSpec t;
     t.kind = TaskKind::collective;
+    if (cfg_.reductions_on_network && gpus.size() > 1 && bytes > 0) {
+      t.kind = TaskKind::exchange;
+      const Topology* topo = in_.topology.get();
+      t.make_transfers = [topo, gpus, bytes, phases] { return reduction_traffic(*topo, gpus, bytes, phases); };
+    }
     t.op = op;
     t.layer = layer;
     t.micro_batch = m_ - 1;
@@ -467,7 +476,8 @@ class Builder {
     }
     for (int layer = l0; layer < l1; ++layer)
       for (const GradReduction& g : costs_[static_cast<std::size_t>(layer)].grad_reductions)
-        if (g.gather_time > Time()) grad_task(OpKind::param_all_gather, layer, g.gpus, g.gather_time, {}, step);
+        if (g.gather_time > Time())
+          grad_task(OpKind::param_all_gather, layer, g.gpus, g.gather_time, g.bytes, 1, {}, step);
   }
 
   const ScenarioInputs& in_;

@@ -37,6 +37,11 @@ struct LayerCosts {
 struct WorkloadConfig {
   ScheduleKind schedule = ScheduleKind::overlap;
   int chunks = 1;  ///< dispatch chunks (overlap schedule; 1 for serial and two-batch)
+  /// Training: each gradient reduction (and parameter all-gather) also sends its traffic
+  /// (reduction_traffic, sim/training.hpp) through the network model, as an exchange that lasts at
+  /// least the collective model's time; under the flow models that traffic shares links with the
+  /// all-to-alls. false: a fixed-time collective that uses no link.
+  bool reductions_on_network = false;
 };
 
 /// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).

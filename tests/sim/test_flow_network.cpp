@@ -140,6 +140,23 @@ TEST_CASE("Only the touched component is re-solved", "[sim][flow]") {
   CHECK(t0 == Time::s(10));
 }
 
+TEST_CASE("A flow with share k gets k times the rate of a plain flow", "[sim][flow]") {
+  // One link of 1 B/s: flow a with share 3, flow b with share 1. Level lambda = 1 / (3 + 1) = 1/4:
+  // a = 3/4, b = 1/4. Sizes 3 B and 2 B: a ends at 3 / (3/4) = 4 s having let b send 1 B; b alone
+  // at 1 B/s sends its last 1 B by 5 s.
+  Simulator sim;
+  FlowNetwork net(sim, {1.0});
+  Time ta, tb;
+  FlowId a = net.start_flow(path({0}), 3.0, Time{}, [&] { ta = sim.now(); }, 3.0);
+  FlowId b = net.start_flow(path({0}), 2.0, Time{}, [&] { tb = sim.now(); });
+  sim.run_until(Time{});
+  CHECK(net.rate(a) == 0.75);
+  CHECK(net.rate(b) == 0.25);
+  sim.run();
+  CHECK(ta == Time::s(4));
+  CHECK(tb == Time::s(5));
+}
+
 TEST_CASE("Latency delays the first byte; zero bytes complete after the latency", "[sim][flow]") {
   // 1e6 B at 1e11 B/s after 1 us: 1 + 1e6/1e11 s = 1 + 10 = 11 us.
   Simulator sim;
@@ -170,6 +187,9 @@ TEST_CASE("Flow network rejects bad inputs", "[sim][flow]") {
   CHECK_THROWS_AS(net.start_flow(path({0}), std::numeric_limits<double>::quiet_NaN(), Time{}, [] {}),
                   std::invalid_argument);
   CHECK_THROWS_AS(net.start_flow(path({0}), 1.0, -Time::ns(1), [] {}), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(path({0}), 1.0, Time{}, [] {}, 0.5), std::invalid_argument);
+  CHECK_THROWS_AS(net.start_flow(path({0}), 1.0, Time{}, [] {}, std::numeric_limits<double>::infinity()),
+                  std::invalid_argument);
   CHECK(net.num_flows() == 0);
 }
 
@@ -243,6 +263,7 @@ struct RefFlow {
   std::vector<RouteHop> route;
   double start_s = 0;
   double bytes = 0;
+  double share = 1;
 };
 
 std::vector<double> reference_max_min(const std::vector<double>& cap, const std::vector<RefFlow>& flows,
@@ -260,7 +281,7 @@ std::vector<double> reference_max_min(const std::vector<double>& cap, const std:
       for (int f : active)
         if (!frozen[static_cast<std::size_t>(f)])
           for (const RouteHop& h : flows[static_cast<std::size_t>(f)].route)
-            if (h.link == static_cast<int>(l)) w += h.fraction;
+            if (h.link == static_cast<int>(l)) w += h.fraction * flows[static_cast<std::size_t>(f)].share;
       if (w > 0 && residual[l] / w < best) {
         best = residual[l] / w;
         best_link = static_cast<int>(l);
@@ -274,8 +295,8 @@ std::vector<double> reference_max_min(const std::vector<double>& cap, const std:
       for (const RouteHop& h : fl.route) on = on || h.link == best_link;
       if (!on) continue;
       frozen[static_cast<std::size_t>(f)] = 1;
-      rate[static_cast<std::size_t>(f)] = best;
-      for (const RouteHop& h : fl.route) residual[static_cast<std::size_t>(h.link)] -= best * h.fraction;
+      rate[static_cast<std::size_t>(f)] = best * fl.share;
+      for (const RouteHop& h : fl.route) residual[static_cast<std::size_t>(h.link)] -= best * fl.share * h.fraction;
     }
   }
 }
@@ -308,7 +329,7 @@ std::vector<double> reference_completions(const std::vector<double>& cap, const 
 
 TEST_CASE("Incremental re-solves match a from-scratch max-min reference on random networks", "[sim][flow]") {
   // Random networks (explicit seeds): 12 links of 1..10 GB/s, 60 flows over 1..4 random links with
-  // random ECMP-like fractions, random sizes and start times. The reference recomputes every rate from
+  // random ECMP-like fractions, random sizes and start times, a quarter with max-min shares 2..7. The reference recomputes every rate from
   // scratch at every start and completion; the FlowNetwork re-solves partially (completion floors,
   // saturated-link traversal). Every completion time must agree to 1e-6 relative (the network rounds
   // each completion up to the ps and carries remaining bytes across rate changes).
@@ -328,6 +349,7 @@ TEST_CASE("Incremental re-solves match a from-scratch max-min reference on rando
       }
       for (int l : links) f.route.push_back(RouteHop{l, u01(rng) < 0.3 ? 0.5f : 1.0f});
       f.bytes = 1e6 * (0.1 + 10.0 * u01(rng));
+      f.share = u01(rng) < 0.25 ? 1.0 + static_cast<double>(rng() % 7) : 1.0;  // a quarter weigh 2..7
       // A third of the flows start together at 0, the rest at random microseconds.
       f.start_s = u01(rng) < 0.33 ? 0.0 : 1e-6 * std::floor(2000.0 * u01(rng));
     }
@@ -337,7 +359,8 @@ TEST_CASE("Incremental re-solves match a from-scratch max-min reference on rando
     std::vector<double> got(flows.size(), -1.0);
     for (std::size_t i = 0; i < flows.size(); ++i) {
       sim.schedule(Time::from_ps_rounded(flows[i].start_s * 1e12), 0, [&, i] {
-        net.start_flow(flows[i].route, flows[i].bytes, Time{}, [&, i] { got[i] = sim.now().to_seconds(); });
+        net.start_flow(flows[i].route, flows[i].bytes, Time{}, [&, i] { got[i] = sim.now().to_seconds(); },
+                       flows[i].share);
       });
     }
     sim.run();

@@ -388,3 +388,57 @@ TEST_CASE("the shipped training scenario parses", "[training]") {
   CHECK(s.training.overlap_grad_reduce);
   CHECK(s.pipeline == PipelineSchedule::one_f_one_b);
 }
+
+TEST_CASE("reduction_traffic: hierarchical reduce-scatter / all-reduce bytes", "[training]") {
+  // 2 hosts x 2 GPUs (ranks 0, 1 on node 0; 8, 9 on node 1 of the 2-node DGX), S = 1000 B.
+  // Per phase: inside a host each GPU sends S / g = 500 B to its host peer; across the N = 2 hosts
+  // each sends (N - 1) / N x S / g = 250 B to the GPU with its local index on the next host.
+  // All-reduce (2 phases): 1000 B inside, 500 B across.
+  Scenario s = qwen_training(16, 1, 1);
+  ScenarioInputs in = prepare_scenario(s);
+  const Topology& topo = *in.topology;
+  auto sent = [](const std::vector<Transfer>& t, int a, int b) {
+    double x = 0;
+    for (const Transfer& e : t)
+      if (e.src_gpu == a && e.dst_gpu == b) x += e.bytes;
+    return x;
+  };
+  std::vector<Transfer> ar = reduction_traffic(topo, {0, 1, 8, 9}, 1000.0, 2);
+  CHECK(ar.size() == 8);  // 4 intra-host + 4 cross-host transfers
+  CHECK(sent(ar, 0, 1) == 1000.0);
+  CHECK(sent(ar, 9, 8) == 1000.0);
+  CHECK(sent(ar, 0, 8) == 500.0);
+  CHECK(sent(ar, 9, 1) == 500.0);
+  CHECK(sent(ar, 0, 9) == 0.0);
+  std::vector<Transfer> rs = reduction_traffic(topo, {0, 1, 8, 9}, 1000.0, 1);
+  CHECK(sent(rs, 1, 0) == 500.0);
+  CHECK(sent(rs, 1, 9) == 250.0);
+  // One host of 4: (g - 1) / g x S out per GPU per phase, S / 4 = 250 B to each peer; nothing across.
+  std::vector<Transfer> one = reduction_traffic(topo, {0, 1, 2, 3}, 1000.0, 1);
+  CHECK(one.size() == 12);
+  for (const Transfer& t : one) CHECK(t.bytes == 250.0);
+  CHECK(reduction_traffic(topo, {5}, 1000.0, 2).empty());
+  CHECK_THROWS_AS(reduction_traffic(topo, {0, 99}, 1000.0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(reduction_traffic(topo, {0, 1}, -1.0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(reduction_traffic(topo, {0, 1}, 1000.0, 0), std::invalid_argument);
+}
+
+TEST_CASE("under the flow models gradient reductions load the links and last at least their collective time",
+          "[training]") {
+  // No overlap: each layer's all-reduce runs alone on the network after the backward. Its traffic
+  // (reduction_traffic: 1.75 S over NVLink and S / 8 over the NIC per GPU) drains well within the
+  // collective model's time, so every reduction lasts exactly that time, as with the analytical
+  // network (where it is a fixed-time collective): same reduction totals. Under flow its bytes are on
+  // the links: the link bytes grow by the reductions' traffic.
+  Scenario s = qwen_training(16, 1, 1);
+  ScenarioInputs in = prepare_scenario(s);
+  SimulateOptions a = exact(), f = exact();
+  a.network = "analytical";
+  f.network = "flow";
+  SimulationResult ra = simulate(in, a), rf = simulate(in, f);
+  CHECK(rf.grad_reduce_us == Approx(ra.grad_reduce_us).epsilon(1e-9));
+  double bytes_a = 0, bytes_f = 0;
+  for (double b : ra.link_bytes) bytes_a += b;
+  for (double b : rf.link_bytes) bytes_f += b;
+  CHECK(bytes_f > bytes_a);
+}
