@@ -15,15 +15,25 @@ namespace fs = std::filesystem;
 Json sweep_manifest(const SweepSpec& spec) {
   Json axes = Json::array();
   for (const SweepAxis& a : spec.axes) {
-    Json values = Json::array();
-    for (const AxisValue& v : a.values) values.push_back(v.value);
-    axes.push_back({{"name", a.name}, {"values", values}});
+    Json values = Json::array(), sets = Json::array();
+    bool any_set = false;
+    for (const AxisValue& v : a.values) {
+      values.push_back(v.value);
+      sets.push_back(v.set);
+      any_set = any_set || !v.set.empty();
+    }
+    Json axis = {{"name", a.name}, {"values", values}};
+    if (any_set) axis["set"] = sets;
+    axes.push_back(axis);
   }
+  // The base scenario (paths resolved) and every axis value's "set" are part of the sweep's identity:
+  // a resumed folder must hold points of the same scenarios, not only of the same axis labels.
   return {{"schema", "epsim.sweep-results/1"},
           {"name", spec.name},
           {"evaluator", spec.evaluator},
           {"num_points", spec.num_points()},
-          {"axes", axes}};
+          {"axes", axes},
+          {"base", spec.base}};
 }
 
 Json point_record(const SweepPoint& point, const PointResult& result) {
@@ -61,7 +71,7 @@ void prepare_results_folder(const fs::path& out, const Json& manifest) {
     if (existing != manifest)
       throw InputError(file.string(), "",
                        "the manifest of this sweep: the folder holds results of a different sweep (other name, "
-                       "evaluator or axes); use another --out or delete the folder");
+                       "evaluator, base scenario or axes); use another --out or delete the folder");
     return;
   }
   write_file_atomic(file, manifest.dump(1) + "\n");

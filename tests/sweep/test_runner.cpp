@@ -156,6 +156,11 @@ TEST_CASE("a results folder of another sweep is refused", "[sweep][runner][rejec
   SweepSpec other = parse_spec(phi_spec_json({{"ep", {1, 2}}}));
   CHECK_THROWS_WITH(run_sweep(other, c.evaluator(), options(out, 1)), Catch::Contains("different sweep"));
   CHECK_THROWS_AS(run_sweep(counting_spec(), c.evaluator(), options(out, 0)), UsageError);
+  // Same name and axes, another base scenario (e.g. another network or NIC bandwidth): refused, not
+  // resumed with the old points' numbers.
+  SweepSpec changed_base = counting_spec();
+  changed_base.base["network"] = "flow";
+  CHECK_THROWS_WITH(run_sweep(changed_base, c.evaluator(), options(out, 1)), Catch::Contains("different sweep"));
 }
 
 TEST_CASE("merge refuses folders of different sweeps and conflicting points", "[sweep][runner][rejections]") {
