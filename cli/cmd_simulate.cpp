@@ -1,4 +1,5 @@
 // `epsim simulate`: replay one iteration of a scenario; report JSON, Chrome trace and a table.
+#include <algorithm>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -27,6 +28,9 @@ struct SimulateCliOptions {
   std::string calibration;
   int chunks = 0;
   bool json = false;
+  // Which overrides were given on the command line (an empty or zero value given is an error, not
+  // "use the scenario's").
+  bool trace_gpus_given = false, network_given = false, schedule_given = false, chunks_given = false;
 };
 
 std::vector<int> parse_gpu_list(const std::string& s) {
@@ -52,15 +56,22 @@ void run_simulate(const SimulateCliOptions& o) {
   if (!o.trace.empty()) check_writable(o.trace);
   SimulateOptions opt;
   opt.trace_gpus = parse_gpu_list(o.trace_gpus);
-  if (!o.network.empty()) {
+  if (o.network_given) {
     if (o.network != "analytical" && o.network != "flow" && o.network != "flow-per-transfer")
       throw UsageError(fmt::format("--network '{}': expected analytical, flow or flow-per-transfer", o.network));
     opt.network = o.network;
   }
-  if (!o.schedule.empty()) opt.schedule = parse_schedule(o.schedule);
-  if (o.chunks < 0 || o.chunks > 64) throw UsageError("--chunks: expected 1 to 64");
-  if (o.chunks > 0) opt.chunks = o.chunks;
+  if (o.schedule_given) opt.schedule = parse_schedule(o.schedule);
+  if (o.chunks_given) {
+    if (o.chunks < 1 || o.chunks > 64) throw UsageError(fmt::format("--chunks {}: expected 1 to 64", o.chunks));
+    opt.chunks = o.chunks;
+  }
   Scenario s = load_scenario(o.scenario);
+  // The default trace GPUs (0,1) are clipped to the scenario's GPUs (a one-GPU scenario traces GPU 0).
+  if (!o.trace_gpus_given)
+    opt.trace_gpus.erase(std::remove_if(opt.trace_gpus.begin(), opt.trace_gpus.end(),
+                                        [&](int g) { return g >= s.parallel.gpus(); }),
+                         opt.trace_gpus.end());
   if (!o.calibration.empty()) s.calibration = o.calibration;
   if (opt.schedule == ScheduleKind::two_batch && s.phase.micro_batches % 2 != 0)
     throw UsageError(fmt::format("--schedule two-batch needs an even number of micro-batches ({} has {})", o.scenario,
@@ -95,7 +106,13 @@ void add_simulate_command(CLI::App& app) {
   c->add_option("--chunks", o->chunks, "override the scenario: dispatch chunks of the overlap schedule");
   c->add_option("--calibration", o->calibration, "override the scenario: calibration.json");
   c->add_flag("--json", o->json, "print the report JSON instead of the table");
-  c->callback([o] { run_simulate(*o); });
+  c->callback([o, c] {
+    o->trace_gpus_given = c->count("--trace-gpus") > 0;
+    o->network_given = c->count("--network") > 0;
+    o->schedule_given = c->count("--schedule") > 0;
+    o->chunks_given = c->count("--chunks") > 0;
+    run_simulate(*o);
+  });
 }
 
 }  // namespace epsim::cli

@@ -75,6 +75,30 @@ TEST_CASE("epsim simulate rejections") {
     CHECK(r.exit_code == 1);
     CHECK(r.err.find("/parallel/ep") != std::string::npos);
   }
+  SECTION("empty or zero overrides given on the command line: usage errors, not ignored") {
+    for (const char* bad : {"--network ''", "--network flowx", "--schedule ''", "--chunks 0", "--chunks 65"}) {
+      INFO(bad);
+      CliResult r = run_epsim("simulate --scenario " + kDecode + " " + bad);
+      CHECK(r.exit_code == 2);
+    }
+  }
+  SECTION("a one-GPU scenario runs with the default trace GPUs (0,1 clipped to GPU 0)") {
+    std::ofstream(dir + "/one.topo.json")
+        << R"({"schema": "epsim.topology/1", "name": "one", "hosts": ["node0"], "devices": [{"id": "node0/gpu0",
+             "kind": "gpu", "model": "h100", "host": "node0", "rail": 0}], "links": []})";
+    nlohmann::json doc = {{"schema", "epsim.scenario/1"},
+                          {"topology", dir + "/one.topo.json"},
+                          {"model", kScenarios + "/models/qwen3-30b-a3b.config.json"},
+                          {"gemm_efficiency", kScenarios + "/measurements/deepgemm_grouped_fp8_h800.csv"},
+                          {"parallel", {{"dp", 1}, {"ep", 1}}},
+                          {"phase", {{"kind", "prefill"}, {"sequence_length", 2048}, {"batch", 2}, {"micro_batches", 2}}},
+                          {"precision", "fp8"}};
+    std::ofstream(dir + "/one.json") << doc.dump();
+    CliResult r = run_epsim("simulate --scenario " + dir + "/one.json --trace " + dir + "/one.trace.json");
+    CHECK(r.exit_code == 0);
+    CliResult explicit_gpu1 = run_epsim("simulate --scenario " + dir + "/one.json --trace-gpus 0,1");
+    CHECK(explicit_gpu1.exit_code == 2);  // asked for explicitly: still an error
+  }
   SECTION("missing scenario file: exit 1") {
     CliResult r = run_epsim("simulate --scenario " + dir + "/missing.json");
     CHECK(r.exit_code == 1);
