@@ -146,7 +146,25 @@ StreamMetrics stream_metrics(const StreamExecutor& ex, int gpu) {
   return m;
 }
 
+namespace {
+SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOptions& opt);
+}  // namespace
+
 SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) {
+  try {
+    return simulate_unchecked(in, opt);
+  } catch (const std::overflow_error& e) {
+    // Simulated time is int64 picoseconds (about 106 days): only absurd inputs (a link of 1e-9 GB/s,
+    // a latency of 1e16 ns) get there. Name the scenario rather than report an internal error.
+    throw InputError(in.scenario.file, "",
+                     std::string("an iteration that fits simulated time (int64 picoseconds, about 106 days); the "
+                                 "simulation overflowed (") +
+                         e.what() + "): check the topology's link bandwidths and latencies and the scenario's sizes");
+  }
+}
+
+namespace {
+SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOptions& opt) {
   const Scenario& sc = in.scenario;
   const ParallelConfig& p = sc.parallel;
   SimulationResult r;
@@ -293,5 +311,6 @@ SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) 
   }
   return r;
 }
+}  // namespace
 
 }  // namespace epsim

@@ -99,6 +99,21 @@ TEST_CASE("epsim simulate rejections") {
     CliResult explicit_gpu1 = run_epsim("simulate --scenario " + dir + "/one.json --trace-gpus 0,1");
     CHECK(explicit_gpu1.exit_code == 2);  // asked for explicitly: still an error
   }
+  SECTION("a topology so slow that the iteration overflows simulated time: exit 1 naming the scenario") {
+    // One link at 1e-12 GB/s: a 7 KB token copy takes ~7e15 s, past int64 picoseconds (~106 days).
+    auto doc = nlohmann::json::parse(slurp(kDecode));
+    auto topo = nlohmann::json::parse(slurp(kScenarios + "/ep16-vs-tp8pp2/" + doc["topology"].get<std::string>()));
+    for (auto& link : topo["links"]) link["bandwidth_GBps"] = 1e-12;
+    std::ofstream(dir + "/slow.topo.json") << topo.dump();
+    doc["topology"] = dir + "/slow.topo.json";
+    for (const char* k : {"model", "gemm_efficiency"}) doc[k] = kScenarios + "/ep16-vs-tp8pp2/" + doc[k].get<std::string>();
+    std::ofstream(dir + "/slow.json") << doc.dump();
+    CliResult r = run_epsim("simulate --scenario " + dir + "/slow.json --report " + dir + "/slow.report.json");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("slow.json") != std::string::npos);
+    CHECK(r.err.find("simulated time") != std::string::npos);
+    CHECK_FALSE(std::ifstream(dir + "/slow.report.json").good());  // no half-written report
+  }
   SECTION("missing scenario file: exit 1") {
     CliResult r = run_epsim("simulate --scenario " + dir + "/missing.json");
     CHECK(r.exit_code == 1);
