@@ -10,6 +10,11 @@ namespace epsim {
 
 std::vector<std::string> evaluator_names() { return {"plan", "simulate"}; }
 
+std::string point_scenario_label(const SweepPoint& point) {
+  return point.spec_file.empty() ? fmt::format("scenario of sweep point {}", point.index)
+                                 : fmt::format("{}, scenario of sweep point {}", point.spec_file, point.index);
+}
+
 Evaluator make_evaluator(std::string_view name) {
   if (name == "plan") return make_plan_evaluator();
   if (name == "simulate") return make_simulate_evaluator();

@@ -21,7 +21,12 @@ struct SweepPoint {
   std::size_t index = 0;
   Json axes;
   Json scenario;
+  std::string spec_file;  ///< the sweep spec, for messages (may be empty)
 };
+
+/// Name of a point's scenario in error messages: "<spec>, scenario of sweep point <index>" (the spec's
+/// /base with the point's axis values and "set" objects applied).
+std::string point_scenario_label(const SweepPoint& point);
 
 /// Metrics of one point (name -> number/string; names from metric_catalog(), absent = unknown), or a
 /// skip reason (non-empty: the point is an invalid combination; metrics are then ignored).
@@ -34,10 +39,13 @@ struct PointResult {
 /// inputs that are wrong for every point (e.g. an unreadable model file): the sweep stops.
 using PointEvaluator = std::function<PointResult(const SweepPoint&)>;
 
-/// A named evaluator.
+/// A named evaluator. `check` (optional, thread-safe) reads a point's scenario the way `evaluate`
+/// does without evaluating it, throwing the same InputError for a malformed one; the runner calls it
+/// before it creates the results folder.
 struct Evaluator {
   std::string name;
   PointEvaluator evaluate;
+  std::function<void(const SweepPoint&)> check = nullptr;
 };
 
 /// Names accepted by make_evaluator.

@@ -25,6 +25,7 @@ std::vector<std::size_t> point_axis_indices(const SweepSpec& spec, std::size_t i
 SweepPoint make_point(const SweepSpec& spec, std::size_t index) {
   SweepPoint p;
   p.index = index;
+  p.spec_file = spec.file;
   p.axes = Json::object();
   p.scenario = spec.base;
   std::vector<std::size_t> idx = point_axis_indices(spec, index);

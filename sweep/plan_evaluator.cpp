@@ -36,7 +36,7 @@ struct PlanScenario {
 };
 
 PlanScenario read_scenario(const SweepPoint& point) {
-  const std::string file = fmt::format("scenario of sweep point {}", point.index);
+  const std::string file = point_scenario_label(point);
   JsonCursor s(point.scenario, file);
   s.require_object();
   PlanScenario out;
@@ -168,7 +168,8 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
 
 Evaluator make_plan_evaluator() {
   auto impl = std::make_shared<const PlanEvaluator>();
-  return Evaluator{"plan", [impl](const SweepPoint& p) { return (*impl)(p); }};
+  return Evaluator{"plan", [impl](const SweepPoint& p) { return (*impl)(p); },
+                   [](const SweepPoint& p) { (void)read_scenario(p); }};
 }
 
 }  // namespace epsim

@@ -36,6 +36,15 @@ SweepRunResult run_sweep(const SweepSpec& spec, const Evaluator& evaluator, cons
   if (o.threads < 1) throw UsageError(fmt::format("-j {}: expected at least 1 thread", o.threads));
   const auto start = std::chrono::steady_clock::now();
   const Json manifest = sweep_manifest(spec);
+  // Read every point's scenario (up to 10,000 of this shard's) before the results folder exists, so
+  // that a malformed base or axis "set" stops the sweep without leaving an empty folder behind.
+  if (evaluator.check) {
+    std::size_t checked = 0;
+    for (std::size_t index : shard_points(spec.num_points(), o.shard)) {
+      if (++checked > 10'000) break;
+      evaluator.check(make_point(spec, index));
+    }
+  }
   prepare_results_folder(o.out, manifest);
 
   SweepRunResult result;

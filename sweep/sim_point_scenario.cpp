@@ -40,7 +40,7 @@ T choose(const JsonCursor& c, const char* key, T fallback, std::initializer_list
 }  // namespace
 
 SimPoint sim_point_from_sweep(const SweepPoint& point) {
-  const std::string file = fmt::format("scenario of sweep point {}", point.index);
+  const std::string file = point_scenario_label(point);
   JsonCursor s(point.scenario, file);
   s.require_object();
   for (const auto& [key, value] : point.scenario.items())

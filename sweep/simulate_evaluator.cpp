@@ -203,7 +203,8 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
 
 Evaluator make_simulate_evaluator() {
   auto impl = std::make_shared<const SimulateEvaluator>();
-  return Evaluator{"simulate", [impl](const SweepPoint& p) { return (*impl)(p); }};
+  return Evaluator{"simulate", [impl](const SweepPoint& p) { return (*impl)(p); },
+                   [](const SweepPoint& p) { (void)sim_point_from_sweep(p); }};
 }
 
 }  // namespace epsim

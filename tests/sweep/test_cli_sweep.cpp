@@ -65,6 +65,9 @@ TEST_CASE("epsim sweep exit codes", "[sweep][cli][rejections]") {
   // The simulate evaluator needs a GEMM efficiency table, which this plan spec lacks: exit 1, named.
   CHECK(sim.exit_code == 1);
   CHECK_THAT(sim.err, Catch::Contains("scenario of sweep point 0") && Catch::Contains("gemm_efficiency"));
+  // ... named with the spec file, and found before the results folder is created (nothing left behind).
+  CHECK_THAT(sim.err, Catch::Contains("spec.json, scenario of sweep point 0"));
+  CHECK_FALSE(fs::exists(dir / "s"));
   CHECK(run_epsim("sweep " + good + " --evaluator magic --out " + (dir / "m").string()).exit_code == 2);
   CHECK(run_epsim("sweep " + good + " -j 0 --out " + (dir / "j").string()).exit_code == 2);
   CHECK(run_epsim("merge " + (dir / "none").string()).exit_code == 1);
