@@ -72,6 +72,7 @@ void read_devices(const JsonCursor& root, Topology& topo) {
     dev.kind = *parsed;
     if (d.has("host")) {
       std::string host = d.at("host").as_string();
+      if (host.empty()) d.at("host").fail("expected a non-empty host id");
       auto h = topo.find_host(host);
       if (!h) h = topo.add_host(host);  // hosts may be declared implicitly by their devices
       dev.host = *h;

@@ -65,6 +65,9 @@ TEST_CASE("duplicate ids and dangling links", "[validate]") {
   Json self = two_host_doc();
   self["links"][0]["dst"] = "a/gpu0";
   CHECK_THROWS_WITH(load(self), Catch::Contains("/links/0"));
+  Json empty_host = two_host_doc();
+  empty_host["devices"][0]["host"] = "";
+  CHECK_THROWS_WITH(load(empty_host), Catch::Contains("/devices/0/host") && Catch::Contains("non-empty host id"));
 }
 
 TEST_CASE("disconnected GPUs are named", "[validate]") {
