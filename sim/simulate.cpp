@@ -281,12 +281,18 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   }
 
   // Links.
+  // The busiest link is the one busy longest (bytes / bandwidth; ties: the lower index), so a thin
+  // link that carries few bytes but gates the iteration is named, as in the sweep CSV.
   const auto& lb = closed ? closed->link_bytes() : net->link_bytes();
-  for (std::size_t i = 0; i < lb.size(); ++i)
-    if (lb[i] > 0 && (r.busiest_link < 0 || lb[i] > r.busiest_link_bytes)) {
+  double busiest_s = 0;
+  for (std::size_t i = 0; i < lb.size(); ++i) {
+    const double busy_s = lb[i] / (in.topology->link(static_cast<int>(i)).bandwidth_GBps * 1e9);
+    if (lb[i] > 0 && (r.busiest_link < 0 || busy_s > busiest_s)) {
       r.busiest_link = static_cast<int>(i);
       r.busiest_link_bytes = lb[i];
+      busiest_s = busy_s;
     }
+  }
   r.link_bytes = lb;
   if (r.busiest_link >= 0) {
     r.busiest_link_name = in.topology->link_name(r.busiest_link);

@@ -136,6 +136,18 @@ TEST_CASE("flow (one flow per GPU and host) stays within 1% of flow-per-transfer
   CHECK(g.events < e.events);
 }
 
+TEST_CASE("the busiest link is the one busy longest, not the one with most bytes", "[simulate]") {
+  // busiest = argmax_l bytes_l / bandwidth_l; utilization = bytes / (bandwidth x iteration).
+  Scenario s = ep16_scenario();
+  ScenarioInputs in = prepare_scenario(s);
+  SimulationResult r = simulate(in, SimulateOptions{});
+  REQUIRE(r.busiest_link >= 0);
+  auto busy_s = [&](std::size_t l) { return r.link_bytes[l] / (in.topology->link(static_cast<int>(l)).bandwidth_GBps * 1e9); };
+  for (std::size_t l = 0; l < r.link_bytes.size(); ++l) CHECK(busy_s(l) <= busy_s(static_cast<std::size_t>(r.busiest_link)));
+  CHECK(r.busiest_link_utilization ==
+        Approx(busy_s(static_cast<std::size_t>(r.busiest_link)) / r.iteration.to_seconds()));
+}
+
 TEST_CASE("the closed-form analytical exchanges give the AnalyticalNetwork's times", "[simulate]") {
   Scenario s = ep16_scenario();
   s.phase.micro_batches = 2;
