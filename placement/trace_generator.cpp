@@ -10,17 +10,11 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/splitmix.hpp"
 
 namespace epsim {
 
 namespace {
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 struct Sampler {
   int E, k, G, TG, gs, N;

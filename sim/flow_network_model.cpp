@@ -7,17 +7,9 @@
 #include <unordered_map>
 #include <utility>
 
-namespace epsim {
+#include "common/splitmix.hpp"
 
-namespace {
-// splitmix64 finalizer: a well-mixed 64-bit value per route (for the tie signatures).
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-}  // namespace
+namespace epsim {
 
 FlowNetworkModel::Ties FlowNetworkModel::find_ties(const Topology& topology, const RouteTable& routes) {
   const std::size_t num_links = topology.links().size();
@@ -34,7 +26,7 @@ FlowNetworkModel::Ties FlowNetworkModel::find_ties(const Topology& topology, con
       hops.clear();
       routes.append_route(src, dst, scratch, hops);
       const std::uint64_t r = static_cast<std::uint64_t>(src) * static_cast<std::uint64_t>(g) + static_cast<std::uint64_t>(dst);
-      const std::uint64_t ha = mix(2 * r), hb = mix(2 * r + 1);
+      const std::uint64_t ha = splitmix64(2 * r), hb = splitmix64(2 * r + 1);
       for (const RouteHop& h : hops) {
         std::uint32_t bits = 0;
         static_assert(sizeof(bits) == sizeof(h.fraction));
@@ -53,7 +45,7 @@ FlowNetworkModel::Ties FlowNetworkModel::find_ties(const Topology& topology, con
     t.capacity_Bps[l] = topology.links()[l].bandwidth_GBps * 1e9;
     t.representative[l] = static_cast<std::int32_t>(l);
     if (sig_a[l] == 0 && sig_b[l] == 0) continue;  // on no GPU route
-    auto& candidates = by_signature[sig_a[l] ^ mix(sig_b[l])];
+    auto& candidates = by_signature[sig_a[l] ^ splitmix64(sig_b[l])];
     for (std::int32_t c : candidates) {
       if (sig_a[static_cast<std::size_t>(c)] == sig_a[l] && sig_b[static_cast<std::size_t>(c)] == sig_b[l]) {
         t.representative[l] = c;
