@@ -1,7 +1,7 @@
 #pragma once
 // Flow-level network model: flows share link capacity max-min fairly (progressive filling with
-// fractional route weights), and rates are re-solved incrementally, only for the connected component
-// of flows that share links (transitively) with the flows that started or ended.
+// fractional route weights and per-flow shares), and rates are re-solved incrementally, only for the
+// flows whose rates can change when flows start or end (see "Saturated-link traversal").
 //
 // Model. Link l has capacity c_l (bytes/s). Flow f has a route of hops (l, w_fl) with 0 < w <= 1
 // (ECMP splitting: a flow of rate r_f puts w_fl * r_f bytes/s on l) and a share k_f >= 1 (default 1).
@@ -13,14 +13,14 @@
 // its bytes have crossed at its (piecewise-constant) rate; completion time is rounded up to the ps.
 //
 // Events. Changes at one instant (flows joining, flows completing) are coalesced: the first change
-// schedules one re-solve event at (now, Simulator::kLatestPriority); it re-solves the union of the
-// touched components once. A flow's completion event is cancelled and rescheduled only when its rate
+// schedules one re-solve event at (now, Simulator::kLatestPriority), which re-solves once for all of
+// them. A flow's completion event is cancelled and rescheduled only when its rate
 // changed. Remaining bytes are advanced lazily from the time of the flow's last rate change.
 //
 // Partial re-solve. When only completions happened since the last re-solve, let v be the smallest
-// level (rate / share) among the completed flows. Progressive filling raises levels monotonically and a completed
-// flow's links never saturate below its rate, so removing it leaves every stage below level v as it
-// was: flows with level < v keep their rates exactly. (A join can lower rates at any level, so a batch
+// level (rate / share) among the completed flows. Progressive filling raises levels monotonically and
+// a completed flow's links never saturate below its level, so removing it leaves every stage below
+// level v as it was: flows with level < v keep their rates exactly. (A join can lower rates at any level, so a batch
 // with a join uses v = 0.)
 //
 // Saturated-link traversal. Each link keeps `allocated` = sum_f w_fl r_f. The re-solved set S starts
@@ -29,7 +29,7 @@
 // link of a flow in S joins S. An unsaturated link is no flow's bottleneck, so a flow outside S keeps
 // a bottleneck that no flow of S crosses and keeps its rate -- as long as the links of S that were not
 // traversed stay unsaturated. Progressive filling over S (the others' rates held) checks that: when
-// such a link saturates, its flows with rate >= v join S and the filling restarts. The result is the
+// such a link saturates, its flows with level >= v join S and the filling restarts. The result is the
 // same max-min allocation as a re-solve of the whole component (tests/sim/test_flow_network.cpp
 // compares against a from-scratch reference), without visiting the flows of unsaturated shared links
 // (fabric spines, PCIe) that an all-to-all crosses by the thousand.
