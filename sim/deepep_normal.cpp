@@ -99,9 +99,13 @@ DeepEpPrediction predict_deepep_normal(const RouteTable& routes, const DeepEpBen
       for (int g : dst) dst_nodes.push_back(g / gpus_per_node);
       node_pairs += static_cast<double>(std::unique(dst_nodes.begin(), dst_nodes.end()) - dst_nodes.begin());
       add_token_link_bytes(routes, src, dst, 1.0, TokenDelivery::node_forwarding, scratch, link_tokens);
-      // The forwarder into node n is the GPU of n on the source's rail (the source itself at home).
+      // The NVLink-stage sender of each copy, as add_token_link_bytes routes it: at home the source
+      // itself; elsewhere the destination host's GPU on the source's rail (RouteTable::rail_peer),
+      // or the source when that host has none (sent directly).
       for (int g : dst) {
-        const int forwarder = (g / gpus_per_node) * gpus_per_node + src % gpus_per_node;
+        const int host = topo.gpu_host(g);
+        const int peer = host == topo.gpu_host(src) ? -1 : routes.rail_peer(src, host);
+        const int forwarder = peer >= 0 ? peer : src;
         copies_out[static_cast<std::size_t>(forwarder)] += 1.0;
         copies_in[static_cast<std::size_t>(g)] += 1.0;
       }

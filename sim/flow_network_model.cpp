@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
-#include <numeric>
 #include <unordered_map>
 #include <utility>
 
@@ -61,7 +61,7 @@ FlowNetworkModel::Ties FlowNetworkModel::find_ties(const Topology& topology, con
 FlowNetworkModel::FlowNetworkModel(Simulator& sim, const Topology& topology, const RouteTable& routes,
                                    FlowGranularity granularity)
     : sim_(sim),
-            routes_(routes),
+      routes_(routes),
       granularity_(granularity),
       ties_(find_ties(topology, routes)),
       network_(sim, ties_.capacity_Bps) {
@@ -106,27 +106,8 @@ void FlowNetworkModel::start_exchange(std::vector<Transfer> transfers,
                                       std::function<void()> on_done) {
   auto state = detail::begin_exchange(sim_, transfers, routes_, std::move(on_transfer_done), std::move(on_done));
   if (!state) return;
-  if (granularity_ == FlowGranularity::per_destination_host) {
-    start_grouped(transfers, state);
-    return;
-  }
   const Time now = sim_.now();
-  for (std::size_t i = 0; i < transfers.size(); ++i) {
-    const Transfer& t = transfers[i];
-    if (t.src_gpu == t.dst_gpu || t.bytes == 0) {
-      sim_.schedule(now, Simulator::kDefaultPriority, [state, i] { state->arrived(i); });
-      continue;
-    }
-    const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
-    network_.start_flow(std::span<const RouteHop>(hops_.data() + r.begin, r.end - r.begin), t.bytes, r.latency,
-                        [state, i] { state->arrived(i); });
-  }
-}
-
-void FlowNetworkModel::start_grouped(const std::vector<Transfer>& transfers,
-                                     const std::shared_ptr<detail::ExchangeState>& state) {
-  const Time now = sim_.now();
-  // Order the live transfers by (source, destination host, index): each run is one group.
+  // The transfers that cross links; local and empty ones arrive now.
   std::vector<std::uint32_t> order;
   order.reserve(transfers.size());
   for (std::size_t i = 0; i < transfers.size(); ++i) {
@@ -137,18 +118,21 @@ void FlowNetworkModel::start_grouped(const std::vector<Transfer>& transfers,
     }
     order.push_back(static_cast<std::uint32_t>(i));
   }
+  // Groups: runs of equal (source, destination host) in (source, host, index) order; per transfer,
+  // or for a destination without a host, every transfer is its own group.
+  const bool grouped = granularity_ == FlowGranularity::per_destination_host;
   auto group_key = [&](std::uint32_t i) {
     const Transfer& t = transfers[i];
     return std::pair<int, int>(t.src_gpu, host_of_[static_cast<std::size_t>(t.dst_gpu)]);
   };
   auto by_group = [&](std::uint32_t a, std::uint32_t b) { return group_key(a) < group_key(b); };
   // Exchanges list transfers source-major already; sort only when they do not.
-  if (!std::is_sorted(order.begin(), order.end(), by_group)) std::stable_sort(order.begin(), order.end(), by_group);
+  if (grouped && !std::is_sorted(order.begin(), order.end(), by_group))
+    std::stable_sort(order.begin(), order.end(), by_group);
   for (std::size_t begin = 0; begin < order.size();) {
     std::size_t end = begin + 1;
     const auto key = group_key(order[begin]);
-    // A GPU without a host forms a group of its own with each destination.
-    if (key.second >= 0)
+    if (grouped && key.second >= 0)
       while (end < order.size() && group_key(order[end]) == key) ++end;
     if (end - begin == 1) {
       const std::uint32_t i = order[begin];
@@ -156,40 +140,43 @@ void FlowNetworkModel::start_grouped(const std::vector<Transfer>& transfers,
       const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
       network_.start_flow(std::span<const RouteHop>(hops_.data() + r.begin, r.end - r.begin), t.bytes, r.latency,
                           [state, i] { state->arrived(i); });
-      begin = end;
-      continue;
+    } else {
+      start_group(transfers, std::span<const std::uint32_t>(order.data() + begin, end - begin), state);
     }
-    double total = 0;
-    for (std::size_t k = begin; k < end; ++k) total += transfers[order[k]].bytes;
-    Time latency;
-    for (std::size_t k = begin; k < end; ++k) {
-      const Transfer& t = transfers[order[k]];
-      const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
-      latency = std::max(latency, r.latency);
-      const double share = t.bytes / total;
-      for (std::uint32_t h = r.begin; h < r.end; ++h) {
-        const RouteHop& hop = hops_[h];
-        if (weight_[static_cast<std::size_t>(hop.link)] == 0) touched_.push_back(hop.link);
-        weight_[static_cast<std::size_t>(hop.link)] += share * static_cast<double>(hop.fraction);
-      }
-    }
-    merged_.clear();
-    for (std::int32_t l : touched_) {
-      // Shares sum to 1 up to rounding; a fraction must stay in (0, 1].
-      const double w = std::min(1.0, weight_[static_cast<std::size_t>(l)]);
-      if (w > 0) merged_.push_back(RouteHop{l, static_cast<float>(w) > 0 ? static_cast<float>(w) : 1e-30f});
-      weight_[static_cast<std::size_t>(l)] = 0;
-    }
-    touched_.clear();
-    std::vector<std::uint32_t> members(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                                       order.begin() + static_cast<std::ptrdiff_t>(end));
-    // The group weighs as many flows as it has members in the max-min sharing.
-    const double share = static_cast<double>(members.size());
-    network_.start_flow(merged_, total, latency, [state, members = std::move(members)] {
-      for (std::uint32_t i : members) state->arrived(i);
-    }, share);
     begin = end;
   }
+}
+
+void FlowNetworkModel::start_group(const std::vector<Transfer>& transfers, std::span<const std::uint32_t> members,
+                                   const std::shared_ptr<detail::ExchangeState>& state) {
+  double total = 0;
+  for (std::uint32_t i : members) total += transfers[i].bytes;
+  Time latency;
+  for (std::uint32_t i : members) {
+    const Transfer& t = transfers[i];
+    const CachedRoute& r = route(t.src_gpu, t.dst_gpu);
+    latency = std::max(latency, r.latency);
+    const double share = t.bytes / total;
+    for (std::uint32_t h = r.begin; h < r.end; ++h) {
+      const RouteHop& hop = hops_[h];
+      if (weight_[static_cast<std::size_t>(hop.link)] == 0) touched_.push_back(hop.link);
+      weight_[static_cast<std::size_t>(hop.link)] += share * static_cast<double>(hop.fraction);
+    }
+  }
+  merged_.clear();
+  for (std::int32_t l : touched_) {
+    // Shares sum to 1 up to rounding; a fraction must stay in (0, 1] also as a float.
+    const double w = std::min(1.0, weight_[static_cast<std::size_t>(l)]);
+    if (w > 0) merged_.push_back(RouteHop{l, std::max(static_cast<float>(w), std::numeric_limits<float>::min())});
+    weight_[static_cast<std::size_t>(l)] = 0;
+  }
+  touched_.clear();
+  // The group weighs as many flows as it has members in the max-min sharing.
+  network_.start_flow(merged_, total, latency,
+                      [state, ids = std::vector<std::uint32_t>(members.begin(), members.end())] {
+                        for (std::uint32_t i : ids) state->arrived(i);
+                      },
+                      static_cast<double>(members.size()));
 }
 
 }  // namespace epsim

@@ -23,6 +23,7 @@
 // fat tree crosses ~6 links instead of ~18. Ties are found once, from a 128-bit signature per link
 // summed over all routes (O(G^2 H) at construction); link_bytes() reports every tied link's bytes.
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "sim/flow_network.hpp"
@@ -73,7 +74,9 @@ class FlowNetworkModel final : public NetworkModel {
   };
   static Ties find_ties(const Topology& topology, const RouteTable& routes);
   const CachedRoute& route(int src, int dst);
-  void start_grouped(const std::vector<Transfer>& transfers, const std::shared_ptr<detail::ExchangeState>& state);
+  /// One flow for `members` (indices into transfers, >= 2, same source and destination host).
+  void start_group(const std::vector<Transfer>& transfers, std::span<const std::uint32_t> members,
+                   const std::shared_ptr<detail::ExchangeState>& state);
 
   Simulator& sim_;
   std::vector<int> host_of_;  ///< host index of each GPU rank (-1: none)
