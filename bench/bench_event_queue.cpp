@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/simulator.hpp"
+#include "sim/engine/simulator.hpp"
 
 namespace {
 

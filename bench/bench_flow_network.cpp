@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "sim/flow_network_model.hpp"
+#include "sim/network/flow_network_model.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 

@@ -23,7 +23,7 @@
 #include <fmt/format.h>
 
 #include "common/json_input.hpp"
-#include "placement/expert_loads.hpp"
+#include "model/expert_loads.hpp"
 #include "placement/plan.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"

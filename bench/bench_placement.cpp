@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "placement/algorithms.hpp"
+#include "placement/algorithms/algorithms.hpp"
 #include "placement/plan.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"

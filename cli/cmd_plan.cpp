@@ -13,8 +13,8 @@
 #include "placement/export.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
-#include "placement/trace.hpp"
-#include "placement/trace_traffic.hpp"
+#include "model/trace.hpp"
+#include "comm/trace_traffic.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
 

@@ -7,8 +7,8 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
-#include "placement/trace.hpp"
-#include "placement/trace_generator.hpp"
+#include "model/trace.hpp"
+#include "model/trace_generator.hpp"
 
 namespace epsim::cli {
 

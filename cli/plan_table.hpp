@@ -3,7 +3,7 @@
 // algorithm side by side.
 #include <string>
 
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 #include "placement/plan.hpp"
 
 namespace epsim::cli {

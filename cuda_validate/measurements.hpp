@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/json_input.hpp"
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 
 namespace epsim::validate {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Per-pair all-to-all byte counts of one layer of a plan (plan.json, schema "epsim.plan/1"), the
-// traffic model of placement/link_load.hpp made integral so that real buffers can be sized.
+// traffic model of comm/link_load.hpp made integral so that real buffers can be sized.
 // Under data-parallel attention every EP rank originates an equal share of the tokens that rank d
 // computes, so in dispatch
 //   tokens(s -> d) = T_d / n        (n = EP ranks; T_d = gpu_tokens[d])
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/json_input.hpp"
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 
 namespace epsim::validate {
 

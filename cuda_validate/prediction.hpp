@@ -1,5 +1,5 @@
 #pragma once
-// Predicted vs measured: the planner's closed-form model (placement/link_load.hpp: busiest link
+// Predicted vs measured: the planner's closed-form model (comm/link_load.hpp: busiest link
 // bytes / bandwidth + slowest route latency) applied to what the harness measured.
 // Host-only: no CUDA.
 #include <string>

@@ -1,6 +1,6 @@
 // Fuzz target: SGLang expert-distribution JSON -> expert_loads_from_json.
 #include "fuzz_support.hpp"
-#include "placement/expert_loads.hpp"
+#include "model/expert_loads.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = epsim::fuzz::parse_json(data, size);

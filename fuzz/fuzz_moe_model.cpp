@@ -1,6 +1,6 @@
 // Fuzz target: Hugging Face config.json -> moe_model_from_json (and the derived counts it offers).
 #include "fuzz_support.hpp"
-#include "placement/moe_model.hpp"
+#include "model/moe_model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = epsim::fuzz::parse_json(data, size);

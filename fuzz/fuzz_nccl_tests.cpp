@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "fuzz_support.hpp"
-#include "sim/csv_table.hpp"
-#include "sim/nccl_tests_table.hpp"
+#include "measurements/csv_table.hpp"
+#include "measurements/nccl_tests_table.hpp"
 
 namespace {
 const std::filesystem::path& temp_path() {

@@ -9,7 +9,7 @@
 
 #include "cuda_validate/plan_traffic.hpp"
 #include "fuzz_support.hpp"
-#include "sim/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace {
 const std::filesystem::path& temp_path() {

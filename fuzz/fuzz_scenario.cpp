@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "fuzz_support.hpp"
-#include "placement/moe_model.hpp"
-#include "sim/scenario.hpp"
+#include "model/moe_model.hpp"
+#include "sim/scenario/scenario.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const epsim::MoeModel model = epsim::load_moe_model(EPSIM_FUZZ_INPUTS_DIR "/tiny_model.json");

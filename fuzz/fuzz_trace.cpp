@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "fuzz_support.hpp"
-#include "placement/trace.hpp"
+#include "model/trace.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = epsim::fuzz::parse_json(data, size);

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "common/json_input.hpp"
-#include "placement/placement.hpp"
-#include "placement/trace.hpp"
+#include "model/layer_placement.hpp"
+#include "model/trace.hpp"
 #include "topology/topology.hpp"
 
 namespace epsim {

@@ -1,7 +1,7 @@
 #pragma once
 // Deployable forms of a plan: SGLang's --init-expert-location file and EPLB's arrays.
 #include "common/json_input.hpp"
-#include "placement/moe_model.hpp"
+#include "model/moe_model.hpp"
 #include "placement/plan.hpp"
 
 namespace epsim {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 
 namespace epsim {
 

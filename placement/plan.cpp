@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/bounds.hpp"
+#include "placement/bounds/bounds.hpp"
 #include "placement/trace_objective.hpp"
 #include "common/limits.hpp"
 

@@ -4,12 +4,12 @@
 #include <string>
 #include <vector>
 
-#include "placement/algorithms.hpp"
-#include "placement/expert_loads.hpp"
-#include "placement/inter_layer.hpp"
-#include "placement/layer_bounds.hpp"
-#include "placement/link_load.hpp"
-#include "placement/moe_model.hpp"
+#include "placement/algorithms/algorithms.hpp"
+#include "model/expert_loads.hpp"
+#include "placement/algorithms/inter_layer.hpp"
+#include "placement/bounds/layer_bounds.hpp"
+#include "comm/link_load.hpp"
+#include "model/moe_model.hpp"
 
 namespace epsim {
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/trace_traffic.hpp"
+#include "comm/trace_traffic.hpp"
 
 namespace epsim {
 

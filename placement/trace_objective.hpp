@@ -25,11 +25,11 @@
 #include <utility>
 #include <vector>
 
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 #include "placement/objective.hpp"
-#include "placement/placement.hpp"
-#include "placement/trace.hpp"
-#include "topology/node_forwarding.hpp"
+#include "model/layer_placement.hpp"
+#include "model/trace.hpp"
+#include "comm/node_forwarding.hpp"
 #include "topology/routing.hpp"
 
 namespace epsim {

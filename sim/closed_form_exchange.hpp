@@ -1,12 +1,12 @@
 #pragma once
-// The analytical network's closed form (sim/analytical_network.hpp) evaluated directly, without one
+// The analytical network's closed form (sim/network/analytical_network.hpp) evaluated directly, without one
 // simulator event per transfer: the fast path of `epsim simulate --network analytical`, where an
 // all-to-all of G GPUs has G (G - 1) transfers but the workload only needs each GPU's completion.
 #include <vector>
 
 #include "sim/exchange_link_load.hpp"
-#include "sim/network_model.hpp"
-#include "sim/time.hpp"
+#include "sim/network/network_model.hpp"
+#include "sim/engine/time.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/calibration.hpp"
+#include "sim/scenario/calibration.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "topology/node_forwarding.hpp"
+#include "comm/node_forwarding.hpp"
 
 namespace epsim {
 namespace {

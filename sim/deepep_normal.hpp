@@ -2,7 +2,7 @@
 // Prediction of the bottleneck bandwidth that DeepEP's normal-kernel benchmarks report
 // (tests/test_intranode.py and tests/test_internode.py of github.com/deepseek-ai/DeepEP), built from
 // epsim's own pieces: the topology's links and routes, DeepEP node forwarding
-// (topology/node_forwarding.hpp) and the link efficiencies of CollectiveParams. Used by the
+// (comm/node_forwarding.hpp) and the link efficiencies of CollectiveParams. Used by the
 // validation in docs/validation.md against scenarios/measurements/deepep_normal_kernels_h800.csv.
 #include <cstdint>
 #include <string>

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "sim/network_model.hpp"
+#include "sim/network/network_model.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 

@@ -5,9 +5,9 @@
 #include <numeric>
 
 #include "common/error.hpp"
-#include "sim/attention_cost.hpp"
-#include "sim/network_model.hpp"
-#include "sim/workload.hpp"
+#include "sim/compute/attention_cost.hpp"
+#include "sim/network/network_model.hpp"
+#include "sim/workload/workload.hpp"
 
 namespace epsim {
 

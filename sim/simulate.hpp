@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/scenario.hpp"
-#include "sim/stream_executor.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/workload/stream_executor.hpp"
 
 namespace epsim {
 

@@ -8,9 +8,9 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/expert_loads.hpp"
-#include "placement/link_load.hpp"
-#include "placement/moe_model.hpp"
+#include "model/expert_loads.hpp"
+#include "comm/link_load.hpp"
+#include "model/moe_model.hpp"
 #include "placement/objective.hpp"
 #include "placement/plan.hpp"
 #include "sweep/once_cache.hpp"

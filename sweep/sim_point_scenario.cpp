@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/algorithms.hpp"
-#include "sim/compute_model.hpp"
+#include "placement/algorithms/algorithms.hpp"
+#include "sim/compute/compute_model.hpp"
 
 namespace epsim {
 

@@ -1,12 +1,12 @@
 #pragma once
 // Translation of a sweep point's scenario (the sweep's epsim.scenario/1 fields, docs/sweep.md) into
-// the simulator's Scenario (sim/scenario.hpp): layout -> dp/tp/pp/ep, phase + tokens or batch per
+// the simulator's Scenario (sim/scenario/scenario.hpp): layout -> dp/tp/pp/ep, phase + tokens or batch per
 // GPU -> PhaseConfig, the generated cluster -> TopologyVariant.
 #include <cstdint>
 #include <string>
 
 #include "placement/objective.hpp"
-#include "sim/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sweep/evaluator.hpp"
 #include "sweep/scenario_topology.hpp"
 

@@ -9,12 +9,12 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/expert_loads.hpp"
-#include "placement/link_load.hpp"
-#include "placement/moe_model.hpp"
+#include "model/expert_loads.hpp"
+#include "comm/link_load.hpp"
+#include "model/moe_model.hpp"
 #include "placement/plan.hpp"
-#include "sim/calibration.hpp"
-#include "sim/gemm_efficiency.hpp"
+#include "sim/scenario/calibration.hpp"
+#include "sim/compute/gemm_efficiency.hpp"
 #include "sim/simulate.hpp"
 #include "sweep/once_cache.hpp"
 #include "sweep/sim_point_scenario.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 // The "simulate" evaluator: each point's scenario is translated into the simulator's Scenario
-// (sim/scenario.hpp), prepared with shared inputs and replayed by simulate() (one prefill or decode
+// (sim/scenario/scenario.hpp), prepared with shared inputs and replayed by simulate() (one prefill or decode
 // iteration, event by event). Fills the simulate metrics of metric_catalog() and the plan metrics it
 // also knows (busiest link, plan gap, GPU imbalance). Fields and translation: docs/sweep.md.
 #include <cstddef>

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/algorithms.hpp"
+#include "placement/algorithms/algorithms.hpp"
 
 namespace epsim {
 

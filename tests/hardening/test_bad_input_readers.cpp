@@ -8,9 +8,9 @@
 #include "common/error.hpp"
 #include "common/json_input.hpp"
 #include "hardening_support.hpp"
-#include "sim/calibration.hpp"
-#include "sim/csv_table.hpp"
-#include "sim/nccl_tests_table.hpp"
+#include "sim/scenario/calibration.hpp"
+#include "measurements/csv_table.hpp"
+#include "measurements/nccl_tests_table.hpp"
 
 using namespace hardening;
 using Catch::Matchers::Contains;

@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "hardening_support.hpp"
-#include "placement/moe_model.hpp"
+#include "model/moe_model.hpp"
 #include "placement/plan.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "placement/algorithms.hpp"
+#include "placement/algorithms/algorithms.hpp"
 
 using namespace epsim;
 

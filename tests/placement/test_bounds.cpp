@@ -1,4 +1,4 @@
-// Tests of the certified lower bounds (placement/bounds.hpp). Each expected value states its equation.
+// Tests of the certified lower bounds (placement/bounds/bounds.hpp). Each expected value states its equation.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "placement/bounds.hpp"
+#include "placement/bounds/bounds.hpp"
 
 using epsim::InputError;
 

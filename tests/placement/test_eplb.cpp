@@ -1,4 +1,4 @@
-// Tests of the EPLB port (placement/eplb.hpp) against DeepSeek's worked example and hand-checked cases.
+// Tests of the EPLB port (placement/algorithms/eplb.hpp) against DeepSeek's worked example and hand-checked cases.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "placement/eplb.hpp"
-#include "placement/placement.hpp"
+#include "placement/algorithms/eplb.hpp"
+#include "model/layer_placement.hpp"
 
 using epsim::InputError;
 

@@ -2,9 +2,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "placement/algorithms.hpp"
-#include "placement/exact.hpp"
-#include "placement/layer_bounds.hpp"
+#include "placement/algorithms/algorithms.hpp"
+#include "placement/algorithms/exact.hpp"
+#include "placement/bounds/layer_bounds.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 

@@ -1,4 +1,4 @@
-// Tests of the exact MILP (placement/exact.hpp) on the EPLB README loads and hand-solved cases.
+// Tests of the exact MILP (placement/algorithms/exact.hpp) on the EPLB README loads and hand-solved cases.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "placement/bounds.hpp"
-#include "placement/eplb.hpp"
-#include "placement/exact.hpp"
-#include "placement/placement.hpp"
+#include "placement/bounds/bounds.hpp"
+#include "placement/algorithms/eplb.hpp"
+#include "placement/algorithms/exact.hpp"
+#include "model/layer_placement.hpp"
 
 using epsim::InputError;
 

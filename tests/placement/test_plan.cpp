@@ -3,7 +3,7 @@
 #include "common/error.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
-#include "placement/trace_generator.hpp"
+#include "model/trace_generator.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;

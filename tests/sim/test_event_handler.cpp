@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "sim/event_handler.hpp"
-#include "sim/simulator.hpp"
+#include "sim/engine/event_handler.hpp"
+#include "sim/engine/simulator.hpp"
 
 using epsim::EventHandler;
 using epsim::EventId;

@@ -1,4 +1,4 @@
-// Tests of the monotone radix-heap EventQueue (sim/event_queue.hpp) used directly, without Simulator.
+// Tests of the monotone radix-heap EventQueue (sim/engine/event_queue.hpp) used directly, without Simulator.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -12,8 +12,8 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/event_queue.hpp"
-#include "sim/simulator.hpp"
+#include "sim/engine/event_queue.hpp"
+#include "sim/engine/simulator.hpp"
 
 using epsim::EventId;
 using epsim::EventQueue;

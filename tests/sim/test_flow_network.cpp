@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "sim/flow_network.hpp"
+#include "sim/network/flow_network.hpp"
 
 using epsim::FlowId;
 using epsim::FlowNetwork;

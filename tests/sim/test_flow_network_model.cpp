@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/flow_network_model.hpp"
+#include "sim/network/flow_network_model.hpp"
 #include "topology/generators.hpp"
 
 using epsim::DeviceKind;

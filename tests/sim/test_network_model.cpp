@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/network_model.hpp"
+#include "sim/network/network_model.hpp"
 
 using namespace epsim;
 

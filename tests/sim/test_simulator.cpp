@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "sim/simulator.hpp"
+#include "sim/engine/simulator.hpp"
 
 using epsim::EventId;
 using epsim::Simulator;

@@ -3,7 +3,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "sim/time.hpp"
+#include "sim/engine/time.hpp"
 
 using epsim::Time;
 

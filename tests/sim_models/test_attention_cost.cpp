@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "sim/attention_cost.hpp"
+#include "sim/compute/attention_cost.hpp"
 
 using namespace epsim;
 

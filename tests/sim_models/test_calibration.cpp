@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "sim/calibration.hpp"
+#include "sim/scenario/calibration.hpp"
 
 using namespace epsim;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/compute_model.hpp"
+#include "sim/compute/compute_model.hpp"
 
 using namespace epsim;
 

@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "sim/csv_table.hpp"
+#include "measurements/csv_table.hpp"
 #include "sim/deepep_normal.hpp"
-#include "sim/gpu_spec.hpp"
+#include "model/gpu_spec.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "sim/gpu_spec.hpp"
+#include "model/gpu_spec.hpp"
 
 using namespace epsim;
 

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "sim/collectives.hpp"
-#include "sim/nccl_tests_table.hpp"
+#include "measurements/nccl_tests_table.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;

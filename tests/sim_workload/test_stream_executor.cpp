@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/simulate.hpp"
-#include "sim/stream_executor.hpp"
+#include "sim/workload/stream_executor.hpp"
 
 using namespace epsim;
 

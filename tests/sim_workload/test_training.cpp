@@ -9,10 +9,10 @@
 
 #include "common/error.hpp"
 #include "sim/closed_form_exchange.hpp"
-#include "sim/network_model.hpp"
+#include "sim/network/network_model.hpp"
 #include "sim/simulate.hpp"
-#include "sim/training.hpp"
-#include "sim/workload.hpp"
+#include "sim/workload/training.hpp"
+#include "sim/workload/workload.hpp"
 
 using namespace epsim;
 

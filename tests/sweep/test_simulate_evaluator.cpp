@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
-#include "placement/link_load.hpp"
+#include "comm/link_load.hpp"
 #include "placement/plan.hpp"
 #include "sim/simulate.hpp"
 #include "sweep/grid.hpp"

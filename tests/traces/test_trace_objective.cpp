@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "placement/affinity.hpp"
-#include "placement/algorithms.hpp"
-#include "placement/inter_layer.hpp"
+#include "placement/algorithms/algorithms.hpp"
+#include "placement/algorithms/inter_layer.hpp"
 #include "placement/trace_objective.hpp"
-#include "placement/trace_search.hpp"
-#include "placement/trace_traffic.hpp"
+#include "placement/algorithms/trace_search.hpp"
+#include "comm/trace_traffic.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;

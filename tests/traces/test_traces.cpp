@@ -1,4 +1,4 @@
-// Traces (placement/trace*, affinity): format, generator, trace-driven dispatch, affinity.
+// Traces (model/trace*, affinity): format, generator, trace-driven dispatch, affinity.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -8,11 +8,11 @@
 
 #include "common/error.hpp"
 #include "placement/affinity.hpp"
-#include "placement/trace.hpp"
-#include "placement/trace_generator.hpp"
-#include "placement/trace_traffic.hpp"
+#include "model/trace.hpp"
+#include "model/trace_generator.hpp"
+#include "comm/trace_traffic.hpp"
 #include "topology/generators.hpp"
-#include "topology/node_forwarding.hpp"
+#include "comm/node_forwarding.hpp"
 
 using namespace epsim;
 

@@ -1,0 +1,92 @@
+#include "measurements/csv_table.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/input_file.hpp"
+
+namespace epsim {
+namespace {
+
+std::string trim(std::string_view s) {
+  const char* blanks = " \t\r\n";
+  auto b = s.find_first_not_of(blanks);
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(blanks);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    auto comma = line.find(',', start);
+    out.push_back(trim(std::string_view(line).substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t CsvTable::column(const std::string& name) const {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == name) return i;
+  throw InputError(file, "", fmt::format("a CSV column named '{}'", name));
+}
+
+std::optional<double> parse_finite_number(const std::string& field) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(field, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (used == 0 || used != field.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+double CsvTable::number(std::size_t r, std::size_t c) const {
+  const std::string& s = rows.at(r).at(c);
+  if (auto v = parse_finite_number(s)) return *v;
+  throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
+                   fmt::format("a finite number, found '{}'", s));
+}
+
+CsvTable parse_csv(const std::string& text, const std::string& file) {
+  CsvTable t;
+  t.file = file;
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::string trimmed = trim(line);
+    if (trimmed.empty() || trimmed.front() == '#') continue;
+    auto fields = split(trimmed);
+    if (t.columns.empty()) {
+      t.columns = std::move(fields);
+      continue;
+    }
+    if (fields.size() != t.columns.size())
+      throw InputError(file, fmt::format("line {}", line_no),
+                       fmt::format("{} comma-separated fields as in the header, found {}", t.columns.size(), fields.size()));
+    t.rows.push_back(std::move(fields));
+    t.line_numbers.push_back(line_no);
+  }
+  if (t.columns.empty()) throw InputError(file, "", "a CSV header line");
+  return t;
+}
+
+CsvTable read_csv_file(const std::filesystem::path& path) {
+  return parse_csv(read_input_file(path), path.string());
+}
+
+}  // namespace epsim

@@ -1,0 +1,85 @@
+#include "measurements/nccl_tests_table.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/input_file.hpp"
+#include "measurements/csv_table.hpp"
+
+namespace epsim {
+namespace {
+
+bool is_integer(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+double to_number(const std::string& s, const std::string& file, int line, const char* what) {
+  if (auto v = parse_finite_number(s)) return *v;
+  throw InputError(file, fmt::format("line {}, {}", line, what), fmt::format("a number, found '{}'", s));
+}
+
+// A node or GPU count: a whole number in [0, 2^24] (a cast of any other double to int is undefined).
+int count_field(const CsvTable& t, std::size_t r, std::size_t c) {
+  double v = t.number(r, c);
+  if (!(v >= 0 && v <= 16777216.0 && v == std::floor(v)))
+    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers.at(r), t.columns.at(c)),
+                     fmt::format("a whole count in [0, 16777216], found {}", v));
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& path, NcclTestsColumns columns) {
+  std::istringstream in(read_input_file(path));
+  std::vector<NcclTestsRow> rows;
+  std::string line;
+  int line_no = 0;
+  const std::size_t base = columns == NcclTestsColumns::out_of_place ? 5 : 9;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    for (std::string w; fields >> w;) f.push_back(w);
+    if (f.empty() || f[0][0] == '#' || !is_integer(f[0])) continue;
+    if (f.size() < 13)
+      throw InputError(path.string(), fmt::format("line {}", line_no), "13 fields of an nccl-tests data line");
+    NcclTestsRow r;
+    r.bytes = to_number(f[0], path.string(), line_no, "size");
+    r.time_us = to_number(f[base], path.string(), line_no, "time");
+    r.algbw_GBps = to_number(f[base + 1], path.string(), line_no, "algbw");
+    r.busbw_GBps = to_number(f[base + 2], path.string(), line_no, "busbw");
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path, NcclTestsColumns columns) {
+  CsvTable t = read_csv_file(path);
+  const bool out = columns == NcclTestsColumns::out_of_place;
+  std::size_t c_nodes = t.column("Nodes"), c_gpus = t.column("GPUs"), c_size = t.column("size(MB)");
+  std::size_t c_alg = t.column(out ? "out algbw(GB/s)" : "in algbw(GB/s)");
+  std::size_t c_bus = t.column(out ? "out busbw(GB/s)" : "in busbw(GB/s)");
+  std::vector<NcclTestsRow> rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    NcclTestsRow row;
+    row.nodes = count_field(t, r, c_nodes);
+    row.gpus = count_field(t, r, c_gpus);
+    row.bytes = t.number(r, c_size) * 1048576.0;
+    row.algbw_GBps = t.number(r, c_alg);
+    row.busbw_GBps = t.number(r, c_bus);
+    row.time_us = row.algbw_GBps > 0 ? row.bytes / (row.algbw_GBps * 1e9) * 1e6 : 0.0;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace epsim

@@ -1,0 +1,53 @@
+#include "model/layer_placement.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim {
+
+std::vector<int> LayerPlacement::replica_counts(int num_experts) const {
+  std::vector<int> r(static_cast<std::size_t>(num_experts), 0);
+  for (int e : slot_expert)
+    if (e >= 0 && e < num_experts) ++r[static_cast<std::size_t>(e)];
+  return r;
+}
+
+std::vector<int> LayerPlacement::gpus_of_expert(int expert) const {
+  std::vector<int> gpus;
+  for (std::size_t p = 0; p < slot_expert.size(); ++p)
+    if (slot_expert[p] == expert) gpus.push_back(gpu_of_slot(static_cast<int>(p)));
+  return gpus;
+}
+
+std::vector<double> gpu_token_loads(const LayerPlacement& placement, const std::vector<double>& load) {
+  auto replicas = placement.replica_counts(static_cast<int>(load.size()));
+  std::vector<double> out(static_cast<std::size_t>(placement.num_gpus), 0.0);
+  for (std::size_t p = 0; p < placement.slot_expert.size(); ++p) {
+    int e = placement.slot_expert[p];
+    if (e < 0) continue;
+    out[static_cast<std::size_t>(placement.gpu_of_slot(static_cast<int>(p)))] +=
+        load[static_cast<std::size_t>(e)] / replicas[static_cast<std::size_t>(e)];
+  }
+  return out;
+}
+
+void check_placement(const LayerPlacement& pl, int num_experts, const std::string& what) {
+  if (static_cast<int>(pl.slot_expert.size()) != pl.num_gpus * pl.slots_per_gpu)
+    throw InputError(fmt::format("{}: {} slots, expected {} GPUs x {} slots", what, pl.slot_expert.size(), pl.num_gpus,
+                                 pl.slots_per_gpu));
+  for (int e : pl.slot_expert)
+    if (e < -1 || e >= num_experts) throw InputError(fmt::format("{}: slot holds unknown expert {}", what, e));
+  auto replicas = pl.replica_counts(num_experts);
+  for (int e = 0; e < num_experts; ++e)
+    if (replicas[static_cast<std::size_t>(e)] == 0) throw InputError(fmt::format("{}: expert {} has no slot", what, e));
+  for (int g = 0; g < pl.num_gpus; ++g)
+    for (int a = 0; a < pl.slots_per_gpu; ++a)
+      for (int b = a + 1; b < pl.slots_per_gpu; ++b) {
+        int ea = pl.slot_expert[static_cast<std::size_t>(g * pl.slots_per_gpu + a)];
+        if (ea >= 0 && ea == pl.slot_expert[static_cast<std::size_t>(g * pl.slots_per_gpu + b)])
+          throw InputError(fmt::format("{}: GPU {} holds two replicas of expert {}", what, g, ea));
+      }
+}
+
+}  // namespace epsim

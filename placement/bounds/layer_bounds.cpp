@@ -1,0 +1,156 @@
+#include "placement/bounds/layer_bounds.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "placement/bounds/bounds.hpp"
+
+namespace epsim {
+
+namespace {
+
+// Smallest and second-smallest coefficient of every link over all ranks (ranks whose routes miss
+// the link count as 0), and which rank has the smallest, so that min over g' != g is O(1).
+struct LinkMins {
+  std::vector<double> min1, min2;
+  std::vector<int> argmin;
+};
+
+LinkMins link_minimums(const EpLinkModel& links, Exchange direction) {
+  const auto L = static_cast<std::size_t>(links.num_links());
+  const int G = links.ep();
+  std::vector<int> touched(L, 0);
+  LinkMins m{std::vector<double>(L, std::numeric_limits<double>::infinity()),
+             std::vector<double>(L, std::numeric_limits<double>::infinity()), std::vector<int>(L, -1)};
+  auto offer = [&](std::size_t l, double c, int g) {
+    if (c < m.min1[l]) {
+      m.min2[l] = m.min1[l];
+      m.min1[l] = c;
+      m.argmin[l] = g;
+    } else if (c < m.min2[l]) {
+      m.min2[l] = c;
+    }
+  };
+  for (int g = 0; g < G; ++g)
+    for (const auto& [l, c] : direction == Exchange::dispatch ? links.into(g) : links.out_of(g)) {
+      offer(static_cast<std::size_t>(l), c, g);
+      ++touched[static_cast<std::size_t>(l)];
+    }
+  for (std::size_t l = 0; l < L; ++l) {
+    // Ranks that do not touch the link contribute 0: at least G - touched of them.
+    if (touched[l] < G) {
+      int zeros = G - touched[l];
+      if (zeros >= 2) {
+        m.min1[l] = m.min2[l] = 0.0;
+        m.argmin[l] = -1;
+      } else {
+        offer(l, 0.0, -2);  // one rank (unknown which: not the argmin) has 0
+      }
+    }
+  }
+  return m;
+}
+
+double phase_bound(const EpLinkModel& links, Exchange direction, double gpu_lb, double total, double bytes_per_token) {
+  if (total <= 0) return 0.0;
+  const int G = links.ep();
+  const double scale = bytes_per_token / G;
+  LinkMins mins = link_minimums(links, direction);
+  // Links that every rank crosses (m > 0) matter for every g; collect them once.
+  std::vector<int> shared;
+  for (int l = 0; l < links.num_links(); ++l)
+    if (mins.min2[static_cast<std::size_t>(l)] > 0) shared.push_back(l);
+  double best = std::numeric_limits<double>::infinity();
+  std::vector<double> c_of(static_cast<std::size_t>(links.num_links()), 0.0);
+  for (int g = 0; g < G; ++g) {
+    const LinkRow& row = direction == Exchange::dispatch ? links.into(g) : links.out_of(g);
+    for (const auto& [l, c] : row) c_of[static_cast<std::size_t>(l)] = c;
+    auto others_min = [&](int l) {
+      auto i = static_cast<std::size_t>(l);
+      return mins.argmin[i] == g ? mins.min2[i] : mins.min1[i];
+    };
+    // max over lines a_l + b_l tau of (tau c + (W - tau) m) / bw, minimized over tau in [gpu_lb, W]:
+    // a convex piecewise-linear function of tau; ternary search is exact enough, then shave.
+    auto value = [&](double tau) {
+      double v = 0;
+      for (const auto& [l, c] : row) v = std::max(v, (tau * c + (total - tau) * others_min(l)) / links.bandwidth_Bps(l));
+      for (int l : shared) v = std::max(v, (tau * c_of[static_cast<std::size_t>(l)] + (total - tau) * others_min(l)) /
+                                               links.bandwidth_Bps(l));
+      return v;
+    };
+    bool increasing = true;
+    for (const auto& [l, c] : row) increasing = increasing && c >= others_min(l);
+    for (int l : shared) increasing = increasing && c_of[static_cast<std::size_t>(l)] >= others_min(l);
+    double lo = std::min(gpu_lb, total), hi = total, v;
+    if (increasing) {
+      v = value(lo);
+    } else {
+      for (int it = 0; it < 100; ++it) {
+        double a = lo + (hi - lo) / 3, b = hi - (hi - lo) / 3;
+        if (value(a) <= value(b)) hi = b;
+        else lo = a;
+      }
+      // The true minimum lies in [lo, hi]; every line is within its slope x (hi - lo) of value(lo).
+      v = std::min(value(lo), value(hi)) * (1 - 1e-9);
+    }
+    best = std::min(best, v);
+    for (const auto& [l, c] : row) c_of[static_cast<std::size_t>(l)] = 0.0;
+  }
+  return best * scale * (1 - 1e-12);
+}
+
+double lp_phase_bound(const EpLinkModel& links, Exchange direction, const std::vector<double>& load, int slots,
+                      double bytes_per_token) {
+  std::vector<std::vector<std::pair<int, double>>> coef(static_cast<std::size_t>(links.ep()));
+  const double scale = bytes_per_token / links.ep();
+  for (int g = 0; g < links.ep(); ++g)
+    for (const auto& [l, c] : direction == Exchange::dispatch ? links.into(g) : links.out_of(g))
+      coef[static_cast<std::size_t>(g)].emplace_back(l, c * scale);
+  std::vector<double> bw(static_cast<std::size_t>(links.num_links()));
+  for (int l = 0; l < links.num_links(); ++l) bw[static_cast<std::size_t>(l)] = links.bandwidth_Bps(l);
+  return link_time_lower_bound(load, links.ep(), slots, coef, bw).best_s;
+}
+
+}  // namespace
+
+double full_slots_bound(const std::vector<double>& load, int num_gpus, int slots_per_gpu) {
+  const auto E = load.size();
+  if (static_cast<std::size_t>(num_gpus) * static_cast<std::size_t>(slots_per_gpu) != E || E == 0) return 0.0;
+  std::vector<double> sorted(load);
+  std::sort(sorted.begin(), sorted.end());
+  // The rank holding the hottest expert (sorted.back()) fills its other S - 1 slots with distinct
+  // other experts, at least the S - 1 lightest ones.
+  double sum = sorted.back();
+  for (int i = 0; i + 1 < slots_per_gpu; ++i) sum += sorted[static_cast<std::size_t>(i)];
+  return sum;
+}
+
+LayerBounds layer_lower_bounds(const EpLinkModel& links, const std::vector<double>& load, int slots_per_gpu,
+                               double dispatch_bytes_per_token, double combine_bytes_per_token, bool lp) {
+  LayerBounds b;
+  GpuLoadBounds gpu = gpu_load_lower_bounds(load, links.ep(), slots_per_gpu, false);
+  b.gpu_tokens = gpu.best;
+  b.gpu_tight = gpu.tight;
+  double full = full_slots_bound(load, links.ep(), slots_per_gpu);
+  if (full > b.gpu_tokens) {
+    b.gpu_tokens = full;
+    b.gpu_tight = "full-slots";
+    gpu.best = full;
+  }
+  const double total = std::accumulate(load.begin(), load.end(), 0.0);
+  b.link_s = phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token) +
+             phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token);
+  b.link_tight = "busiest-rank";
+  if (lp && total > 0) {
+    double v = lp_phase_bound(links, Exchange::dispatch, load, slots_per_gpu, dispatch_bytes_per_token) +
+               lp_phase_bound(links, Exchange::combine, load, slots_per_gpu, combine_bytes_per_token);
+    if (v > b.link_s) {
+      b.link_s = v;
+      b.link_tight = "lp";
+    }
+  }
+  return b;
+}
+
+}  // namespace epsim

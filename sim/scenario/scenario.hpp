@@ -1,0 +1,191 @@
+#pragma once
+// Scenario files (schema "epsim.scenario/1", docs/formats.md): what `epsim simulate` replays, and the
+// inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
+// sweep) can share them.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/json_input.hpp"
+#include "model/expert_loads.hpp"
+#include "model/moe_model.hpp"
+#include "model/layer_placement.hpp"
+#include "placement/plan.hpp"
+#include "sim/collectives.hpp"
+#include "sim/compute/compute_model.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+inline constexpr const char* kScenarioSchema = "epsim.scenario/1";
+
+/// Parallel layout. GPU rank of (stage, replica, tp rank) = stage x dp x tp + replica x tp + tp rank:
+/// a PP stage occupies dp x tp consecutive GPU ranks. Attention is data-parallel over dp replicas and
+/// tensor-parallel over tp GPUs; the MoE layers of a stage use its dp x tp GPUs as ep EP ranks of
+/// expert_tp GPUs each (ep x expert_tp = dp x tp). Training may use EP groups smaller than the stage
+/// (expert_tp = 1, ep dividing dp x tp): the stage's GPUs form edp() consecutive EP groups of ep GPUs
+/// that hold the same experts (expert-data-parallel replicas).
+struct ParallelConfig {
+  int dp = 1;
+  int tp = 1;
+  int pp = 1;
+  int ep = 1;
+  int expert_tp = 1;
+  int gpus() const { return dp * tp * pp; }
+  int gpus_per_stage() const { return dp * tp; }
+  /// EP groups per stage = expert-data-parallel size: dp x tp / (ep x expert_tp) (1 for inference).
+  int edp() const { return dp * tp / (ep * expert_tp); }
+};
+
+enum class PhaseKind { prefill, decode, training };
+enum class ScheduleKind { serial, overlap, two_batch };
+enum class PipelineSchedule { gpipe, one_f_one_b };
+
+/// The work of one iteration, per DP replica.
+struct PhaseConfig {
+  PhaseKind kind = PhaseKind::prefill;
+  double sequence_length = 0;  ///< prefill/training: tokens per sequence
+  double batch = 0;            ///< prefill: sequences per replica; decode: sequences per replica
+  double context_length = 0;   ///< decode: tokens already in the KV cache
+  int micro_batches = 1;       ///< the replica's batch is split into this many micro-batches
+  /// Tokens one replica processes in one micro-batch (prefill/training: sequence x batch / m;
+  /// decode: batch / m).
+  double tokens_per_micro_batch() const;
+};
+
+/// How data-parallel gradients are reduced in training.
+enum class GradReduce {
+  all_reduce,      ///< all-reduce the BF16 gradients; every rank keeps the whole optimizer state
+  reduce_scatter,  ///< ZeRO-1 / distributed optimizer: reduce-scatter the gradients, each rank updates
+                   ///< 1/N of the parameters (optimizer states sharded N ways), then all-gathers them
+};
+
+/// Mixed-precision Adam (Megatron-LM, DeepSpeed): bytes held per parameter. BF16 weights 2 + BF16
+/// gradients 2 + FP32 master weights 4 + FP32 Adam m 4 + FP32 Adam v 4 = 16 bytes/parameter.
+/// With precision fp8 the GEMMs quantize the BF16 weights on the fly (DeepSeek-V3's FP8 recipe keeps
+/// BF16/FP32 copies too); FP8 weight caches are not counted.
+inline constexpr double kTrainWeightBytesPerParam = 2.0;
+inline constexpr double kTrainGradBytesPerParam = 2.0;
+inline constexpr double kOptimizerStateBytesPerParam = 12.0;
+/// HBM bytes the Adam step moves per parameter it updates: read the BF16 gradient 2, read and write
+/// the FP32 master weight 8, m 8 and v 8, write the BF16 weight 2 = 28 (one fused kernel, an assumption).
+inline constexpr double kOptimizerStepBytesPerParam = 28.0;
+/// Backward compute / forward compute of every op: dgrad and wgrad GEMMs have each the forward GEMM's
+/// FLOPs (2 x M x N x K), so backward = 2 x forward (Narayanan et al., 2021, eq. 2: 3 passes of
+/// 2 x FLOPs). Applied to attention too (FlashAttention-2's backward is closer to 2.5 x; not modelled).
+inline constexpr double kBackwardComputeFactor = 2.0;
+
+/// Training options (scenario field `training`, only with phase.kind = training).
+struct TrainingConfig {
+  /// Reduce a layer's gradients as soon as its backward is done for the last micro-batch, on a
+  /// separate communication stream, while earlier layers run their backward (Megatron-LM
+  /// --overlap-grad-reduce, PyTorch DDP buckets). Default true. false: every reduction starts after
+  /// the stage's whole backward.
+  bool overlap_grad_reduce = true;
+  GradReduce grad_reduce = GradReduce::all_reduce;
+};
+
+/// A parsed scenario file (paths already resolved against the scenario's folder).
+struct Scenario {
+  std::string file;                   ///< the scenario file (for messages)
+  std::filesystem::path topology;
+  std::filesystem::path model;
+  std::filesystem::path loads;        ///< empty: uniform loads
+  std::filesystem::path plan;         ///< empty: make_plan with placement_algorithm
+  std::filesystem::path calibration;  ///< empty: none
+  std::filesystem::path gemm_efficiency;  ///< DeepGEMM CSV of GEMM efficiency vs tokens per expert
+  ParallelConfig parallel;
+  PhaseConfig phase;
+  ScheduleKind schedule = ScheduleKind::overlap;
+  PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
+  std::string network = "analytical";  ///< "analytical", "flow" or "flow-per-transfer"
+  RoutingPolicy routing = RoutingPolicy::shortest;
+  std::string gpu = "h100";
+  Precision precision = Precision::fp8;
+  std::string placement_algorithm = "greedy";
+  int redundant = 0;                   ///< redundant expert slots when planning
+  int chunks = 4;                      ///< dispatch chunks of the overlap schedule
+  double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
+  double combine_bytes_per_element = 2.0;   ///< BF16 combine
+  TrainingConfig training;              ///< phase.kind = training only
+};
+
+ScheduleKind parse_schedule(std::string_view name);  ///< "serial" | "overlap" | "two-batch"; UsageError
+std::string_view to_string(ScheduleKind s);
+std::string_view to_string(PhaseKind p);
+std::string_view to_string(PipelineSchedule p);
+std::string_view to_string(GradReduce g);  ///< "all_reduce" | "reduce_scatter"
+
+/// Parse a scenario document (paths relative to `file`'s folder). Checks the schema, types, names
+/// and ranges of every field; throws InputError naming file + JSON pointer. Cross-checks against the
+/// topology and model are done by prepare_scenario().
+Scenario scenario_from_json(const Json& doc, const std::string& file);
+/// Read and parse a scenario file. Throws InputError.
+Scenario load_scenario(const std::filesystem::path& path);
+
+/// Everything a simulation reads, loaded and validated once; immutable and shareable between threads.
+struct ScenarioInputs {
+  Scenario scenario;
+  std::shared_ptr<const Topology> topology;
+  std::shared_ptr<const RouteTable> routes;
+  MoeModel model;
+  ExpertLoads loads;  ///< per model layer; uniform (1 per expert) when the scenario names none
+  /// placement[layer] of every MoE layer (empty for dense layers), EP ranks 0..ep-1 of each stage.
+  std::vector<LayerPlacement> placement;
+  ComputeModel compute;
+  CollectiveParams collective_params;
+};
+
+/// Load the files of a scenario, plan the placement when none is given, and validate the whole:
+/// dp x tp x pp within the topology's GPUs, ep x expert_tp == dp x tp, (experts + redundant) % ep == 0,
+/// heads % tp == 0, micro-batches vs schedule, and memory per GPU (expert weights + attention weights
+/// + KV cache + activations <= HBM; suggests expert_tp when one expert does not fit). Throws
+/// InputError naming the scenario file and field.
+ScenarioInputs prepare_scenario(const Scenario& scenario);
+
+/// Inputs already built elsewhere, shared between many scenarios (a sweep). A null member is loaded
+/// or built from the scenario as usual.
+struct SharedScenarioParts {
+  std::shared_ptr<const Topology> topology;  ///< replaces loading scenario.topology (may be empty then)
+  std::shared_ptr<const RouteTable> routes;  ///< routes of `topology` with scenario.routing; needs topology
+  std::shared_ptr<const MoeModel> model;     ///< replaces load_moe_model(scenario.model)
+  std::shared_ptr<const ExpertLoads> loads;  ///< replaces load_expert_loads(scenario.loads)
+  /// When ep > 1 and no plan file: called after every check passed with the settings make_plan would
+  /// get; returns placement[layer] (empty for dense layers). May throw.
+  std::function<std::vector<LayerPlacement>(const PlanSettings&)> plan;
+};
+
+/// prepare_scenario with some inputs given (same checks, same errors, same result for equal inputs).
+ScenarioInputs prepare_scenario(const Scenario& scenario, const SharedScenarioParts& parts);
+
+/// Memory one GPU needs, bytes (what prepare_scenario checks). Training: weights in BF16 and
+/// gradients and optimizer states per kTrain*BytesPerParam; no KV cache.
+struct MemoryEstimate {
+  double expert_weights = 0;
+  double other_weights = 0;  ///< attention, shared experts, dense FFN, gate (sharded by tp)
+  double kv_cache = 0;
+  double activations = 0;
+  double gradients = 0;         ///< training only
+  double optimizer_states = 0;  ///< training only (sharded over the DP group with reduce_scatter)
+  double total() const { return expert_weights + other_weights + kv_cache + activations + gradients + optimizer_states; }
+};
+/// Parameters one GPU holds, split by how their gradients are reduced (training).
+struct GpuParams {
+  double dense = 0;   ///< attention, shared experts, gate, dense FFN of the stage's layers, / tp
+  double expert = 0;  ///< routed-expert slots of the stage's MoE layers, / expert_tp
+};
+/// Parameters of one GPU of the largest stage (ceil(layers / pp) layers). slots_per_gpu: expert
+/// slots of one EP rank.
+GpuParams gpu_params(const Scenario& scenario, const MoeModel& model, int slots_per_gpu);
+/// Dense parameters of one layer on one GPU (/ tp): attention, and shared experts + gate (MoE
+/// layer) or the dense FFN.
+double layer_dense_params(const MoeModel& model, int layer, int tp);
+
+/// Memory of the busiest GPU for a scenario and model. slots_per_gpu: expert slots of one EP rank.
+MemoryEstimate estimate_memory(const Scenario& scenario, const MoeModel& model, int slots_per_gpu);
+
+}  // namespace epsim

@@ -1,0 +1,179 @@
+// prepare_scenario: load the files a scenario names, plan the placement, validate the whole.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "placement/algorithms/algorithms.hpp"
+#include "comm/link_load.hpp"
+#include "placement/plan.hpp"
+#include "sim/scenario/calibration.hpp"
+#include "sim/compute/gemm_efficiency.hpp"
+#include "model/gpu_spec.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "topology/topology_json.hpp"
+
+namespace epsim {
+
+namespace {
+
+ExpertLoads uniform_loads(const MoeModel& m) {
+  ExpertLoads l;
+  l.source = "uniform";
+  l.count.assign(static_cast<std::size_t>(m.num_layers), std::vector<double>(static_cast<std::size_t>(m.num_experts), 0.0));
+  for (int layer = 0; layer < m.num_layers; ++layer)
+    if (m.is_moe_layer(layer)) std::fill(l.count[static_cast<std::size_t>(layer)].begin(), l.count[static_cast<std::size_t>(layer)].end(), 1.0);
+  return l;
+}
+
+// Placements from plan.json (schema epsim.plan/1): layers[].layer and layers[].slot_expert.
+std::vector<LayerPlacement> read_plan(const std::filesystem::path& path, const MoeModel& m, int ep) {
+  Json doc = read_json_file(path);
+  JsonCursor root(doc, path.string());
+  if (root.at("schema").as_string() != "epsim.plan/1") root.at("schema").fail("\"epsim.plan/1\"");
+  JsonCursor settings = root.at("settings");
+  if (settings.at("ep").as_int(1, 1 << 20) != ep)
+    settings.at("ep").fail(fmt::format("the scenario's ep ({})", ep));
+  int slots = static_cast<int>(settings.at("slots_per_gpu").as_int(1, 1 << 20));
+  std::vector<LayerPlacement> out(static_cast<std::size_t>(m.num_layers));
+  JsonCursor layers = root.at("layers");
+  for (std::size_t i = 0; i < layers.array_size(); ++i) {
+    JsonCursor l = layers.at(i);
+    int layer = static_cast<int>(l.at("layer").as_int(0, m.num_layers - 1));
+    if (!m.is_moe_layer(layer)) l.at("layer").fail("a MoE layer of the model");
+    JsonCursor se = l.at("slot_expert");
+    if (se.array_size() != static_cast<std::size_t>(slots * ep)) se.fail(fmt::format("{} slots (ep x slots_per_gpu)", slots * ep));
+    LayerPlacement p;
+    p.num_gpus = ep;
+    p.slots_per_gpu = slots;
+    for (std::size_t k = 0; k < se.array_size(); ++k)
+      p.slot_expert.push_back(static_cast<int>(se.at(k).as_int(-1, m.num_experts - 1)));
+    check_placement(p, m.num_experts, fmt::format("{} layer {}", path.string(), layer));
+    out[static_cast<std::size_t>(layer)] = std::move(p);
+  }
+  for (int layer = 0; layer < m.num_layers; ++layer)
+    if (m.is_moe_layer(layer) && out[static_cast<std::size_t>(layer)].slot_expert.empty())
+      layers.fail(fmt::format("an entry for MoE layer {}", layer));
+  return out;
+}
+
+}  // namespace
+
+ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, SharedScenarioParts{}); }
+
+ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
+  const std::string& f = s.file;
+  const ParallelConfig& p = s.parallel;
+  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(load_topology(s.topology));
+  MoeModel model = parts.model ? *parts.model : load_moe_model(s.model);
+  if (p.gpus() > topology->num_gpus())
+    throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
+                                                 p.tp, p.pp, p.gpus(), topology->num_gpus(),
+                                                 s.topology.empty() ? topology->name : s.topology.string()));
+  if (p.ep * p.expert_tp > p.gpus_per_stage() || p.gpus_per_stage() % (p.ep * p.expert_tp) != 0 ||
+      (s.phase.kind != PhaseKind::training && p.edp() != 1))
+    throw InputError(f, "/parallel/ep", fmt::format("ep x expert_tp = dp x tp = {} (training: or a divisor of it)",
+                                                    p.gpus_per_stage()));
+  if (model.num_attention_heads % p.tp != 0)
+    throw InputError(f, "/parallel/tp", fmt::format("a divisor of the model's {} attention heads", model.num_attention_heads));
+  if (p.pp > model.num_layers)
+    throw InputError(f, "/parallel/pp", fmt::format("at most the model's {} layers", model.num_layers));
+  if (p.expert_tp > 1 && model.moe_intermediate_size % p.expert_tp != 0)
+    throw InputError(f, "/parallel/expert_tp", fmt::format("a divisor of moe_intermediate_size {}", model.moe_intermediate_size));
+  const int slots_total = model.num_experts + s.redundant;
+  if (p.ep > 1 && slots_total % p.ep != 0)
+    throw InputError(f, "/placement/redundant",
+                     fmt::format("(experts {} + redundant {}) divisible by ep {}: e.g. redundant {}", model.num_experts,
+                                 s.redundant, p.ep, smallest_valid_redundant(model.num_experts, p.ep)));
+  if (p.ep > model.num_experts + s.redundant)
+    throw InputError(f, "/parallel/ep", fmt::format("at most the {} expert slots", slots_total));
+  if (s.phase.kind != PhaseKind::decode && s.phase.micro_batches > s.phase.sequence_length * s.phase.batch)
+    throw InputError(f, "/phase/micro_batches", "at most the tokens of the batch");
+  if (s.phase.kind == PhaseKind::decode && s.phase.micro_batches > s.phase.batch)
+    throw InputError(f, "/phase/micro_batches",
+                     fmt::format("at most batch_per_gpu ({}): a decode micro-batch holds whole sequences", s.phase.batch));
+
+  GpuSpec gpu = gpu_spec(s.gpu);
+  const int slots_per_gpu = p.ep > 1 ? slots_total / p.ep : model.num_experts;
+  MemoryEstimate mem = estimate_memory(s, model, slots_per_gpu);
+  const double hbm = gpu.hbm_GB * 1e9;
+  const bool training = s.phase.kind == PhaseKind::training;
+  const double one_expert =
+      model.expert_weight_elements() *
+      (training ? kTrainWeightBytesPerParam + kTrainGradBytesPerParam + kOptimizerStateBytesPerParam
+                : bytes_per_element(s.precision));
+  if (one_expert / p.expert_tp > hbm)
+    throw InputError(f, "/parallel/expert_tp",
+                     fmt::format("an expert_tp of at least {}: one expert ({:.1f} GB) does not fit the {} GB of a {}",
+                                 static_cast<int>(std::ceil(one_expert / hbm)), one_expert / 1e9, gpu.hbm_GB, gpu.name));
+  if (training && mem.total() > hbm)
+    throw InputError(f, "/parallel",
+                     fmt::format("a layout that fits a {} ({} GB) for training: one GPU needs {:.1f} GB (weights {:.1f} "
+                                 "(experts {:.1f}), gradients {:.1f}, optimizer states {:.1f} at 16 bytes/parameter of "
+                                 "mixed-precision Adam, activations {:.1f}); raise ep, tp or pp, lower "
+                                 "phase.tokens_per_gpu, or set training.grad_reduce to reduce_scatter",
+                                 gpu.name, gpu.hbm_GB, mem.total() / 1e9, (mem.expert_weights + mem.other_weights) / 1e9,
+                                 mem.expert_weights / 1e9, mem.gradients / 1e9, mem.optimizer_states / 1e9,
+                                 mem.activations / 1e9));
+  if (mem.total() > hbm)
+    throw InputError(f, "/parallel",
+                     fmt::format("a layout that fits a {} ({} GB): one GPU needs {:.1f} GB (experts {:.1f}, other weights "
+                                 "{:.1f}, KV cache {:.1f}, activations {:.1f}); raise ep, tp, pp or expert_tp",
+                                 gpu.name, gpu.hbm_GB, mem.total() / 1e9, mem.expert_weights / 1e9,
+                                 mem.other_weights / 1e9, mem.kv_cache / 1e9, mem.activations / 1e9));
+
+  ExpertLoads loads = parts.loads ? *parts.loads : s.loads.empty() ? uniform_loads(model) : load_expert_loads(s.loads);
+  check_loads_match_model(loads, model);
+
+  std::shared_ptr<const RouteTable> routes = parts.routes;
+  if (!routes) {
+    RoutingOptions ro;
+    ro.policy = s.routing;
+    routes = std::make_shared<const RouteTable>(*topology, ro);
+  }
+
+  std::vector<LayerPlacement> placement;
+  if (!s.plan.empty()) {
+    placement = read_plan(s.plan, model, p.ep);
+  } else if (p.ep > 1) {
+    PlanSettings ps;
+    ps.ep = p.ep;
+    ps.redundant = s.redundant;
+    ps.algorithm = s.placement_algorithm;
+    ps.baseline = "contiguous";
+    ps.tokens_per_gpu = s.phase.tokens_per_micro_batch() * p.expert_tp / p.tp;
+    ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
+    ps.combine_bytes_per_element = s.combine_bytes_per_element;
+    ps.threads = 1;  // simulate() may itself run on many threads (sweeps)
+    if (parts.plan) {
+      placement = parts.plan(ps);
+    } else {
+      EpLinkModel links(*topology, *routes, p.ep);
+      Plan plan = make_plan(links, model, loads, ps);
+      placement.resize(static_cast<std::size_t>(model.num_layers));
+      for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
+    }
+  } else {
+    placement.resize(static_cast<std::size_t>(model.num_layers));
+    for (int layer = 0; layer < model.num_layers; ++layer) {
+      if (!model.is_moe_layer(layer)) continue;
+      LayerPlacement& lp = placement[static_cast<std::size_t>(layer)];
+      lp.num_gpus = 1;
+      lp.slots_per_gpu = model.num_experts;
+      for (int e = 0; e < model.num_experts; ++e) lp.slot_expert.push_back(e);
+    }
+  }
+
+  ComputeModel compute(gpu, load_deepgemm_efficiency(s.gemm_efficiency));
+  CollectiveParams cp;
+  if (!s.calibration.empty()) {
+    Calibration cal = load_calibration(s.calibration);
+    compute = compute.calibrated(cal);
+    cp = with_calibration(cp, cal);
+  }
+  return ScenarioInputs{s, std::move(topology), std::move(routes), std::move(model), std::move(loads),
+                        std::move(placement), std::move(compute), std::move(cp)};
+}
+
+}  // namespace epsim

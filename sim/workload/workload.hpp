@@ -1,0 +1,55 @@
+#pragma once
+// The workload of one iteration as a task graph on per-GPU compute and communication streams: per
+// layer and micro-batch attention (+ TP all-reduce), gate, dispatch, routed experts, shared experts,
+// combine; dense layers; pipeline stages with activation sends; training backward and gradient sync.
+// The schedule (serial / overlap / two-batch) decides dependencies and issue order.
+#include <memory>
+#include <vector>
+
+#include "sim/collectives.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/workload/stream_executor.hpp"
+#include "sim/workload/training.hpp"
+
+namespace epsim {
+
+/// Durations of one layer's ops for one micro-batch (nominal compute time, without overlap slowdown).
+struct LayerCosts {
+  int layer = 0;
+  bool moe = false;
+  Time attention;         ///< per GPU (TP-sharded)
+  Time tp_all_reduce;     ///< after attention when tp > 1 (0 otherwise)
+  Time gate;              ///< router GEMM, per GPU
+  Time shared_experts;    ///< per GPU (0 when the model has none)
+  Time ffn_all_reduce;    ///< after the (expert-TP or dense-TP) FFN when sharded (0 otherwise)
+  Time dense_ffn;         ///< dense layers only
+  std::vector<Time> expert_chunk;  ///< per EP rank: routed-expert GEMMs of one chunk of the dispatch
+  std::vector<double> gpu_tokens;  ///< per EP rank: token-expert pairs it computes (whole micro-batch)
+  /// gpu_tokens shared by the layer's exchanges (their transfer generators and shape key).
+  std::shared_ptr<const std::vector<double>> shared_tokens;
+  double dispatch_bytes_per_token = 0;
+  double combine_bytes_per_token = 0;
+  /// Training: the layer's data-parallel gradient reductions (layer_grad_reductions).
+  std::vector<GradReduction> grad_reductions;
+};
+
+/// How the workload is laid out (derived from a scenario and a schedule).
+struct WorkloadConfig {
+  ScheduleKind schedule = ScheduleKind::overlap;
+  int chunks = 1;  ///< dispatch chunks (overlap schedule; 1 for serial and two-batch)
+  /// Training: each gradient reduction (and parameter all-gather) also sends its traffic
+  /// (reduction_traffic, sim/workload/training.hpp) through the network model, as an exchange that lasts at
+  /// least the collective model's time; under the flow models that traffic shares links with the
+  /// all-to-alls. false: a fixed-time collective that uses no link.
+  bool reductions_on_network = false;
+};
+
+/// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).
+/// Equations in docs/simulator.md. Throws std::invalid_argument from the models on bad values.
+std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& collectives, int chunks);
+
+/// Add the whole iteration to `executor` (which must have in.scenario.parallel.gpus() GPUs or more).
+void build_workload(const ScenarioInputs& in, const std::vector<LayerCosts>& costs, const WorkloadConfig& config,
+                    StreamExecutor& executor);
+
+}  // namespace epsim
