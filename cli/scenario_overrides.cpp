@@ -55,7 +55,16 @@ void set_checked(Json& doc, const ParamSpec& f, Json value, const std::string& f
   } catch (const InputError& e) {
     throw UsageError(e.what());
   }
-  doc[Json::json_pointer(f.pointer)] = std::move(value);
+  // Every enclosing field present in the scenario must be an object (e.g. /topology/nic_GBps needs a
+  // generated cluster, not a topology file).
+  const Json::json_pointer jp(f.pointer);
+  for (Json::json_pointer parent = jp.parent_pointer(); !parent.empty(); parent = parent.parent_pointer())
+    if (doc.contains(parent) && !doc.at(parent).is_object())
+      throw UsageError(fmt::format("{}: the scenario's {} is not an object (e.g. a topology file instead of a "
+                                   "generated cluster), so {} cannot be set",
+                                   flag, parent.to_string(), f.pointer));
+  if (!doc.is_object()) throw UsageError(fmt::format("{}: the scenario is not a JSON object", flag));
+  doc[jp] = std::move(value);
 }
 
 }  // namespace
