@@ -293,16 +293,21 @@ KernelTable read_kernel_table(const std::filesystem::path& path, KernelTableKind
       ax.erase(std::unique(ax.begin(), ax.end()), ax.end());
     }
     LatencyGrid grid(axes);
-    std::map<std::vector<std::size_t>, int> seen;
+    std::size_t points = 1;
+    for (const auto& ax : axes) points *= ax.size();
+    std::vector<int> seen(points, 0);  // line of the row on each grid point (0: none yet)
+    std::vector<std::size_t> idx(d);
     for (const auto* row : rows) {
-      std::vector<std::size_t> idx(d);
-      for (std::size_t a = 0; a < d; ++a)
+      std::size_t f = 0;
+      for (std::size_t a = 0; a < d; ++a) {
         idx[a] = static_cast<std::size_t>(std::lower_bound(axes[a].begin(), axes[a].end(), row->x[a]) - axes[a].begin());
-      auto [it, fresh] = seen.emplace(idx, row->line);
-      if (!fresh)
+        f = f * axes[a].size() + idx[a];
+      }
+      if (seen[f] != 0)
         throw InputError(t.file, fmt::format("line {}", row->line),
                          fmt::format("one row per {} and {}; line {} has the same", fmt::join(s.keys, "/"),
-                                     fmt::join(s.axes, ", "), it->second));
+                                     fmt::join(s.axes, ", "), seen[f]));
+      seen[f] = row->line;
       grid.set(idx, row->us);
     }
     out.grids.emplace(key, std::move(grid));
