@@ -54,6 +54,7 @@ struct SimulateEvaluator::Caches {
   OnceCache<RoutedTopology> networks;
   OnceCache<LinkModelEntry> link_models;  ///< per (topology, EP): shared by the plans of all algorithms
   OnceCache<PlanEntry> plans;
+  OnceCache<std::shared_ptr<const KernelTableModel>> kernels;  ///< per (folder, GPU): the kernel tables every point of that GPU shares
   OnceCache<bool> files_checked;  ///< gemm efficiency and calibration files read once to surface errors
   std::atomic<std::size_t> simulations{0};
 };
@@ -104,6 +105,9 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
   parts.routes = network->routes;
   parts.model = model;
   parts.loads = loads;
+  if (!sc.serving.kernel_tables_off && sc.phase.kind != PhaseKind::training)
+    parts.kernels = *c.kernels.get(fmt::format("{}|{}", sc.serving.kernel_tables.string(), sc.gpu),
+                                   [&] { return load_scenario_kernels(sc); });
   std::shared_ptr<const PlanEntry> plan;
   parts.plan = [&](const PlanSettings& given) {
     PlanSettings ps = given;  // plan_settings(sc): objective and seed included

@@ -151,6 +151,12 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
   s.redundant = get("/placement/redundant").get<int>();
   s.objective = parse_objective(get("/placement/objective").get<std::string>());
   s.seed = get("/placement/seed").get<std::uint64_t>();
+  s.serving.kernel_tables = resolve(doc, "/kernel_tables", base);
+  s.serving.kernel_tables_off = get("/compute").get<std::string>() == "roofline";
+  s.serving.attention_backend = get("/attention_backend").get<std::string>();
+  s.serving.mtp_draft_tokens = get("/mtp/draft_tokens").get<int>();
+  s.serving.mtp_acceptance_rate = get("/mtp/acceptance_rate").get<double>();
+  s.serving.decode_step_overhead_us = get("/decode_step_overhead_us").get<double>();
   s.training.overlap_grad_reduce = get("/training/overlap_grad_reduce").get<bool>();
   s.training.grad_reduce =
       enum_from_name<GradReduce>(get("/training/grad_reduce").get<std::string>(), grad_reduce_names(), "grad_reduce");

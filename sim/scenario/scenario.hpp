@@ -18,6 +18,7 @@
 #include "placement/objective.hpp"
 #include "sim/compute/compute_model.hpp"
 #include "sim/scenario/scenario_topology.hpp"
+#include "sim/compute/kernel_tables.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 
@@ -91,6 +92,27 @@ struct TrainingConfig {
   GradReduce grad_reduce = GradReduce::all_reduce;
 };
 
+/// Serving settings (docs/compute_model.md "Kernel tables" and docs/simulator.md "The serving step"):
+/// scenario fields /kernel_tables, /compute, /attention_backend, /mtp, /decode_step_overhead_us
+/// (sim/scenario/scenario_params.cpp holds their defaults and ranges).
+struct ServingConfig {
+  /// Folder with kernel_tables.json; empty: the tables shipped for `gpu` (H100, H200; H800 uses H100's),
+  /// none for other GPUs (rooflines then).
+  std::filesystem::path kernel_tables;
+  bool kernel_tables_off = false;  ///< true: rooflines only (the model before kernel tables)
+  /// MLA kernels: "fa3" (SGLang's default on Hopper) or "flashinfer" (both measured in the tables).
+  std::string attention_backend = "fa3";
+  /// Multi-token prediction: draft tokens per step and the acceptance probability of each draft token
+  /// given the previous one was accepted (tokens per step = 1 + sum_{i=1..d} a^i).
+  int mtp_draft_tokens = 0;
+  double mtp_acceptance_rate = 0;
+  /// Fixed cost per decode step on every GPU, us: CUDA-graph launch and scheduler time not hidden by the
+  /// engine. 0: SGLang's overlap scheduler runs step n + 1's scheduling while step n runs (SGLang v0.4
+  /// "zero-overhead batch scheduler", lmsys.org/blog/2024-12-04-sglang-v0-4), and the tables' decode
+  /// kernels were timed graph-replayed, so their launch cost is inside them.
+  double decode_step_overhead_us = 0;
+};
+
 /// A parsed scenario file (paths already resolved against the scenario's folder).
 struct Scenario {
   std::string file;                   ///< the scenario file (for messages)
@@ -117,6 +139,7 @@ struct Scenario {
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   TrainingConfig training;              ///< phase.kind = training only
+  ServingConfig serving;                ///< prefill / decode only
 };
 
 /// Names of the enumerations above, in enum order: the one list each that the parameter table, the
@@ -162,7 +185,13 @@ struct ScenarioInputs {
   std::vector<LayerPlacement> placement;
   ComputeModel compute;
   CollectiveParams collective_params;
+  /// Measured kernel tables of the GPU (null: rooflines only). Shared, immutable.
+  std::shared_ptr<const KernelTableModel> kernels;
 };
+
+/// The kernel tables a scenario uses (ServingConfig::kernel_tables or the shipped tables of its GPU), or
+/// null when it uses none. Throws InputError from the table readers.
+std::shared_ptr<const KernelTableModel> load_scenario_kernels(const Scenario& scenario);
 
 /// Load the files of a scenario, plan the placement when none is given, and validate the whole:
 /// dp x tp x pp within the topology's GPUs, ep x expert_tp == dp x tp, (experts + redundant) % ep == 0,
@@ -178,6 +207,7 @@ struct SharedScenarioParts {
   std::shared_ptr<const RouteTable> routes;  ///< routes of `topology` with scenario.routing; needs topology
   std::shared_ptr<const MoeModel> model;     ///< replaces load_moe_model(scenario.model)
   std::shared_ptr<const ExpertLoads> loads;  ///< replaces load_expert_loads(scenario.loads)
+  std::shared_ptr<const KernelTableModel> kernels;  ///< replaces load_scenario_kernels(scenario)
   /// When ep > 1 and no plan file: called after every check passed with the settings make_plan would
   /// get; returns placement[layer] (empty for dense layers). May throw.
   std::function<std::vector<LayerPlacement>(const PlanSettings&)> plan;

@@ -166,8 +166,18 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     compute = compute.calibrated(cal);
     cp = with_calibration(cp, cal);
   }
-  return ScenarioInputs{s, std::move(topology), std::move(routes), std::move(model), std::move(loads),
-                        std::move(placement), std::move(compute), std::move(cp)};
+  std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
+  return ScenarioInputs{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
+                        std::move(placement), std::move(compute), std::move(cp), std::move(kernels)};
+}
+
+std::shared_ptr<const KernelTableModel> load_scenario_kernels(const Scenario& s) {
+  if (s.serving.kernel_tables_off || s.phase.kind == PhaseKind::training) return nullptr;
+  const GpuSpec gpu = gpu_spec(s.gpu);
+  const std::string folder =
+      s.serving.kernel_tables.empty() ? default_kernel_tables_folder(gpu.name) : s.serving.kernel_tables.string();
+  if (folder.empty()) return nullptr;
+  return std::make_shared<const KernelTableModel>(read_kernel_tables(folder, kernel_tables_gpu(gpu.name)), gpu);
 }
 
 }  // namespace epsim

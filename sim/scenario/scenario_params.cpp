@@ -186,6 +186,32 @@ std::vector<ParamSpec> build() {
   add(choice("/placement/objective", objective_names(), "link", "what the planner minimizes"));
   add(integer("/placement/seed", "", 1, 0, 9007199254740992.0 /* 2^53, exact in JSON */, "seed of the placement search"));
 
+  // Serving (prefill and decode): compute from measured kernel tables, the engine's step.
+  const std::vector<std::string> serving_phases = {"prefill", "decode"};
+  note(when(add(field("/kernel_tables", ParamType::path, "", nullptr,
+                      "folder with kernel_tables.json (measured GEMM, MLA, MoE, MLP tables; docs/compute_model.md)")),
+            "/phase/kind", serving_phases),
+       "the shipped tables of /gpu (h100, h200; h800 uses h100's), none for other GPUs");
+  with_alias(when(add(choice("/compute", {"kernel-tables", "roofline"}, "kernel-tables",
+                             "op times from the kernel tables (roofline outside their range), or rooflines only")),
+                  "/phase/kind", serving_phases),
+             "compute");
+  when(add(choice("/attention_backend", {"fa3", "flashinfer"}, "fa3",
+                  "MLA kernels of the tables (SGLang's fa3 default on Hopper)")),
+       "/phase/kind", serving_phases);
+  when(add(field("/mtp", ParamType::object, "", nullptr, "multi-token prediction (DeepSeek-V3 MTP draft tokens)")),
+       "/phase/kind", {"decode"});
+  add(integer("/mtp/draft_tokens", "tokens", 0, 0, 16, "draft tokens per step"));
+  ParamSpec& accept = add(field("/mtp/acceptance_rate", ParamType::number, "", 0.0,
+                                "probability that a draft token is accepted given the previous one was"));
+  accept.min = 0;
+  accept.max = 1;
+  when(add(field("/decode_step_overhead_us", ParamType::number, "us", 0.0,
+                 "fixed cost per decode step (graph launch, scheduling) not hidden by the engine; 0: SGLang's "
+                 "overlap scheduler hides it")),
+       "/phase/kind", {"decode"})
+      .min = 0;
+
   // Training.
   when(add(field("/training", ParamType::object, "", nullptr, "training options")), "/phase/kind", {"training"});
   add(field("/training/overlap_grad_reduce", ParamType::boolean, "", true,
