@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -52,6 +53,8 @@ std::vector<int> parse_gpu_list(const std::string& s) {
 }
 
 void run_simulate(const SimulateCliOptions& o) {
+  const std::vector<PathArg> outputs{{"--report", o.report}, {"--trace", o.trace}};
+  check_output_paths({{"--scenario", o.scenario}, {"--calibration", o.calibration}}, outputs);
   if (!o.report.empty()) check_writable(o.report);
   if (!o.trace.empty()) check_writable(o.trace);
   SimulateOptions opt;
@@ -67,6 +70,14 @@ void run_simulate(const SimulateCliOptions& o) {
     opt.chunks = o.chunks;
   }
   Scenario s = load_scenario(o.scenario);
+  // The files the scenario names are inputs too.
+  check_output_paths({{"the scenario's topology", s.topology.string()},
+                      {"the scenario's model", s.model.string()},
+                      {"the scenario's loads", s.loads.string()},
+                      {"the scenario's plan", s.plan.string()},
+                      {"the scenario's calibration", s.calibration.string()},
+                      {"the scenario's gemm_efficiency", s.gemm_efficiency.string()}},
+                     outputs);
   // The default trace GPUs (0,1) are clipped to the scenario's GPUs (a one-GPU scenario traces GPU 0).
   if (!o.trace_gpus_given)
     opt.trace_gpus.erase(std::remove_if(opt.trace_gpus.begin(), opt.trace_gpus.end(),
@@ -97,14 +108,14 @@ void run_simulate(const SimulateCliOptions& o) {
 void add_simulate_command(CLI::App& app) {
   auto o = std::make_shared<SimulateCliOptions>();
   CLI::App* c = app.add_subcommand("simulate", "Replay one iteration of a scenario (epsim.scenario/1) event by event");
-  c->add_option("--scenario", o->scenario, "scenario JSON (docs/formats.md)")->required();
-  c->add_option("--report", o->report, "write the report JSON (epsim.report/1) here");
-  c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here");
+  c->add_option("--scenario", o->scenario, "scenario JSON (docs/formats.md)")->required()->check(non_empty_path());
+  c->add_option("--report", o->report, "write the report JSON (epsim.report/1) here")->check(non_empty_path());
+  c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here")->check(non_empty_path());
   c->add_option("--trace-gpus", o->trace_gpus, "GPU ranks in the trace, comma-separated")->capture_default_str();
   c->add_option("--network", o->network, "override the scenario: analytical, flow (one flow per GPU and destination host) or flow-per-transfer");
   c->add_option("--schedule", o->schedule, "override the scenario: serial, overlap or two-batch");
   c->add_option("--chunks", o->chunks, "override the scenario: dispatch chunks of the overlap schedule");
-  c->add_option("--calibration", o->calibration, "override the scenario: calibration.json");
+  c->add_option("--calibration", o->calibration, "override the scenario: calibration.json")->check(non_empty_path());
   c->add_flag("--json", o->json, "print the report JSON instead of the table");
   c->callback([o, c] {
     o->trace_gpus_given = c->count("--trace-gpus") > 0;

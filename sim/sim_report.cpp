@@ -205,7 +205,15 @@ std::string format_report_table(const SimulationResult& r) {
     ++e.first;
     e.second += c.end_us - c.start_us;
   }
-  o += fmt::format("critical path: {} ops ending on GPU {}:", r.critical_path.size(), r.critical_gpu);
+  // Where the path ends: its last op's GPU (a compute op), or the op itself (an exchange or collective
+  // of several GPUs). Not r.critical_gpu: when GPUs finish together that is the lowest of them.
+  std::string ending;
+  if (!r.critical_path.empty()) {
+    const CriticalOp& last = r.critical_path.back();
+    ending = last.gpu >= 0 ? fmt::format(" ending on GPU {}", last.gpu)
+                           : fmt::format(" ending with {}", op_label(last.op, last.layer, last.micro_batch, last.chunk));
+  }
+  o += fmt::format("critical path: {} ops{}:", r.critical_path.size(), ending);
   for (const auto& [name, e] : per_op) o += fmt::format(" {} x{} {:.1f} us;", name, e.first, e.second);
   o += "\n";
   const std::size_t n = r.critical_path.size();
