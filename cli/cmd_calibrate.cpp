@@ -12,6 +12,7 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "cuda_validate/calibration.hpp"
 #include "cuda_validate/measurements.hpp"
 #include "cuda_validate/plan_traffic.hpp"
@@ -37,7 +38,7 @@ void run_calibrate(const CalibrateOptions& o) {
   check_writable(o.out);
   validate::Measurements m = validate::load_measurements(o.measurements);
   validate::Calibration c = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
-  write_file_atomic(o.out, validate::calibration_to_json(c).dump(1) + "\n");
+  write_file_atomic(o.out, json_output_text(validate::calibration_to_json(c), 1, "the calibration"));
   fmt::print("calibration of {} from {} ({} GPUs)\n", c.gpu, o.measurements, m.num_gpus);
   for (const auto& [cls, l] : c.links)
     fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", cls,

@@ -12,6 +12,7 @@
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "placement/affinity.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/export.hpp"
@@ -146,11 +147,11 @@ void run_plan(const PlanOptions& o) {
       doc["summary"]["trace"] = trace_chosen;
       doc["baseline_summary"]["trace"] = trace_baseline;
     }
-    write_file_atomic(o.out, doc.dump(1) + "\n");
+    write_file_atomic(o.out, json_output_text(doc, 1, "the plan"));
   }
   for (std::size_t i = 0; i < o.exports.size(); i += 2) {
     Json doc = o.exports[i] == "sglang" ? export_sglang(plan, model) : export_eplb(plan);
-    write_file_atomic(o.exports[i + 1], doc.dump() + "\n");
+    write_file_atomic(o.exports[i + 1], json_output_text(doc, -1, "the " + o.exports[i] + " export"));
     if (!o.json) fmt::print("wrote {} ({} format)\n", o.exports[i + 1], o.exports[i]);
   }
   if (o.json) {
@@ -160,7 +161,7 @@ void run_plan(const PlanOptions& o) {
       j["summary"]["trace"] = trace_chosen;
       j["baseline_summary"]["trace"] = trace_baseline;
     }
-    fmt::print("{}\n", j.dump(1));
+    fmt::print("{}", json_output_text(j, 1, "the plan summary"));
   } else {
     fmt::print("{}", format_plan_table(plan, links));
     if (trace) {

@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/sim_report.hpp"
 #include "sim/simulate.hpp"
@@ -92,10 +93,10 @@ void run_simulate(const SimulateCliOptions& o) {
       throw UsageError(fmt::format("--trace-gpus: GPU {} is not among the {} GPUs of the scenario", g, s.parallel.gpus()));
   ScenarioInputs in = prepare_scenario(s);
   SimulationResult r = simulate(in, opt);
-  if (!o.report.empty()) write_file_atomic(o.report, report_to_json(r).dump(1) + "\n");
-  if (!o.trace.empty()) write_file_atomic(o.trace, trace_to_json(r).dump() + "\n");
+  if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
+  if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r), -1, "the trace"));
   if (o.json) {
-    fmt::print("{}\n", report_to_json(r).dump(1));
+    fmt::print("{}", json_output_text(report_to_json(r), 1, "the report"));
   } else {
     fmt::print("{}", format_report_table(r));
     if (!o.report.empty()) fmt::print("wrote {}\n", o.report);

@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "topology/generators.hpp"
 #include "topology/nccl_xml.hpp"
 #include "topology/topology_dot.hpp"
@@ -41,7 +42,7 @@ void write_topology(const Topology& topo, const std::string& out, const std::str
                                  source, out, e.what()));
   }
   for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
-  write_file_atomic(out, doc.dump(1) + "\n");
+  write_file_atomic(out, json_output_text(doc, 1, "the topology"));
   fmt::print("wrote {}: {} hosts, {} GPUs, {} devices, {} directed links\n", out, topo.num_hosts(), topo.num_gpus(),
              topo.num_devices(), topo.num_links());
 }

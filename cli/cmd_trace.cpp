@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "common/limits.hpp"
 #include "model/trace.hpp"
 #include "model/trace_generator.hpp"
@@ -72,7 +73,8 @@ void run_generate(const TraceOptions& o) {
   Trace trace = generate_trace(loads, model, gen, &fits);
   write_file_atomic(o.out, trace_to_json_text(trace) + "\n");
   if (!o.per_source_out.empty())
-    write_file_atomic(o.per_source_out, per_source_loads_to_json(trace_per_source_loads(trace, model.num_layers)).dump() + "\n");
+    write_file_atomic(o.per_source_out, json_output_text(per_source_loads_to_json(trace_per_source_loads(trace, model.num_layers)), -1,
+                                                        "the per-source loads"));
   double worst = 0, l1 = 0;
   int worst_layer = -1, max_it = 0;
   for (const LayerFit& f : fits) {

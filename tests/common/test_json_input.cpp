@@ -1,8 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
 #include "common/error.hpp"
 #include "common/json_budget.hpp"
 #include "common/json_input.hpp"
+#include "common/json_output.hpp"
 #include "common/limits.hpp"
 
 using namespace epsim;
@@ -76,4 +81,13 @@ TEST_CASE("check_json_text: a document whose parsed form passes kMaxJsonParsedBy
   JsonTextShape s = check_json_text(R"([1, "short", "a string longer than fifteen"])", "s.json");
   CHECK(s.max_depth == 1);
   CHECK(s.parsed_bytes == 16 + 32 + 80 + 48 + 48 + 48);
+}
+
+TEST_CASE("json_output_text: inf or NaN in an output is an internal error naming its pointer, never a null") {
+  Json ok = {{"a", 1.5}, {"b", {1, 2}}};
+  CHECK(json_output_text(ok, -1, "the plan") == "{\"a\":1.5,\"b\":[1,2]}\n");
+  Json bad = {{"layers", {{{"time_us", 1.0}}, {{"time_us", std::numeric_limits<double>::infinity()}}}}};
+  CHECK_THROWS_AS(json_output_text(bad, 1, "the plan"), std::logic_error);
+  CHECK_THROWS_WITH(json_output_text(bad, 1, "the plan"), Catch::Contains("the plan") && Catch::Contains("/layers/1/time_us"));
+  CHECK_THROWS_WITH(json_output_text(Json(std::nan("")), 1, "x"), Catch::Contains("at /"));
 }
