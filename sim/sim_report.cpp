@@ -39,6 +39,8 @@ Json report_to_json(const SimulationResult& r) {
                    {"micro_batches", r.micro_batches},
                    {"chunks", r.chunks},
                    {"overlap_slowdown", tidy(r.overlap_slowdown)}};
+  // Present only when micro-batches were repeated rather than all simulated (simulate.hpp).
+  if (r.micro_batches_simulated > 0) j["settings"]["micro_batches_simulated"] = r.micro_batches_simulated;
   j["iteration_us"] = tidy(r.iteration.to_us());
   j["iteration_ps"] = r.iteration.count_ps();
   j["tokens_per_iteration"] = tidy(r.tokens_per_iteration);
@@ -145,6 +147,10 @@ std::string format_report_table(const SimulationResult& r) {
   o += fmt::format("{} | {} schedule | {} network | dp {} tp {} pp {} ep {} expert_tp {} | {} GPUs | {} micro-batches, {} chunks\n",
                    to_string(r.phase), to_string(r.schedule), r.network, p.dp, p.tp, p.pp, p.ep, p.expert_tp, p.gpus(),
                    r.micro_batches, r.chunks);
+  if (r.micro_batches_simulated > 0)
+    o += fmt::format("({} micro-batches simulated; the others repeat micro-batch 0 exactly: pp = 1 training, "
+                     "docs/simulator.md)\n",
+                     r.micro_batches_simulated);
   o += fmt::format("iteration {:.3f} ms | {} {:.3f} ms | throughput {:.0f} tokens/s ({:.0f} per GPU) | {} tokens\n",
                    r.iteration.to_ms(), r.latency_name, r.latency_ms, r.throughput_tokens_per_s,
                    r.throughput_tokens_per_s_per_gpu, r.tokens_per_iteration);

@@ -118,7 +118,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
                                  {{"prefill", PhaseKind::prefill}, {"decode", PhaseKind::decode},
                                   {"training", PhaseKind::training}});
   if (!ph.has("kind")) ph.at("kind");
-  s.phase.micro_batches = static_cast<int>(ph.int_or("micro_batches", 1, 1, 4096));
+  s.phase.micro_batches = static_cast<int>(ph.int_or("micro_batches", 1, 1, 1 << 16));
   if (s.phase.kind == PhaseKind::decode) {
     reject_unknown_keys(ph, {"kind", "batch_per_gpu", "context_length", "micro_batches"});
     s.phase.batch = ph.at("batch_per_gpu").as_positive();
