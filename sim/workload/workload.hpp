@@ -51,7 +51,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
 
 /// Tasks of a workload and the memory they take while simulated, known before it is built.
 struct WorkloadSize {
-  std::int64_t tasks = 0;          ///< within a few percent of what build_workload adds (exact for prefill/decode)
+  std::int64_t tasks = 0;          ///< at least what build_workload adds (exact for prefill/decode with shared experts)
   std::uint64_t memory_bytes = 0;  ///< tasks x kWorkloadBytesPerTask (+ training pp = 1 barrier deps)
 };
 /// Resident memory per task while simulated: ~455 B measured (DeepSeek-V3 prefill EP 32, 16 to 64
