@@ -32,9 +32,8 @@ struct SimulateOptions {
 };
 
 /// Most tasks one simulation builds (~512 B each while simulated: ~4 GiB at the cap); above it
-/// simulate() refuses with the estimate (docs/limits.md). kWarnSimTasks: the CLI warns (~1 GiB).
+/// simulate() refuses with the estimate (docs/limits.md).
 inline constexpr std::int64_t kMaxSimTasks = 1ll << 23;
-inline constexpr std::int64_t kWarnSimTasks = 1ll << 21;
 
 /// One layer, at the critical GPU (the one whose compute stream finishes last), summed over
 /// micro-batches. Times in us.
