@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
+#include "common/names.hpp"
 #include "topology/generators.hpp"
 #include "topology/nccl_xml.hpp"
 #include "topology/topology_dot.hpp"
@@ -90,9 +92,11 @@ void run_import(const ImportOptions& o) {
   check_output_paths({{"file", o.file}}, {{"--out", o.out}});
   check_writable(o.out);
   NcclImportOptions nccl = o.nccl;
-  if (o.fabric == "rail-optimized") nccl.fabric = FabricKind::rail_optimized;
-  else if (o.fabric == "fat-tree") nccl.fabric = FabricKind::fat_tree;
-  else throw UsageError(fmt::format("--fabric must be rail-optimized or fat-tree, got '{}'", o.fabric));
+  try {
+    nccl.fabric = parse_fabric(o.fabric);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--fabric: {}", e.what()));
+  }
   if (nccl.nodes < 1 || nccl.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", nccl.nodes));
   if (std::string why = link_range_error(nccl.default_nic_GBps, 0.0); !why.empty()) throw UsageError("--nic-GBps: " + why);
   NcclImport imported = import_nccl_xml(o.file, nccl);
@@ -159,7 +163,7 @@ void add_topo_commands(CLI::App& app) {
       ->required()
       ->check(non_empty_path());
   i->add_option("--nodes", imp->nccl.nodes, "identical nodes")->required();
-  i->add_option("--fabric", imp->fabric, "rail-optimized or fat-tree")->capture_default_str();
+  i->add_option("--fabric", imp->fabric, names_text(fabric_names()))->capture_default_str();
   i->add_option("--gpu", imp->nccl.gpu_model, "GPU model for PCIe skeletons: h100, h200, a100, b200");
   i->add_option("--nic-GBps", imp->nccl.default_nic_GBps, "NIC bandwidth when the file gives none, GB/s")
       ->capture_default_str()

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   epsim::cli::add_sweep_commands(app);
   epsim::cli::add_simulate_command(app);
   epsim::cli::add_trace_commands(app);
+  epsim::cli::add_schema_commands(app);
   if (std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
     fmt::print(stderr, "{}\nRun with --help for more information.\n", unknown);
     return 2;

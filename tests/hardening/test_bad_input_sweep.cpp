@@ -110,13 +110,7 @@ TEST_CASE("bad-input sweep: every command x every bad input: exit 0/1/2, < 10 s,
   Json scenario = Json::parse(slurp(inputs + "/tiny_scenario.json"));
   for (const char* k : {"topology", "model", "loads", "gemm_efficiency"})
     scenario[k] = inputs + "/" + scenario[k].get<std::string>();
-  const Json spec = {{"schema", "epsim.sweep/1"},
-                     {"evaluator", "plan"},
-                     {"base",
-                      {{"schema", "epsim.scenario/1"}, {"model", kPhiModel}, {"loads", kPhiLoads}, {"phase", "prefill"},
-                       {"tokens_per_gpu", 1024}, {"topology", {{"fabric", "rail_optimized"}}},
-                       {"parallel", {{"layout", "ep"}, {"ep", 16}}}}},
-                     {"axes", {{"ep", {16}}}}};
+  const Json spec = {{"schema", "epsim.sweep/2"}, {"evaluator", "plan"}, {"base", scenario}, {"axes", {{"ep", {8}}}}};
   const std::string trace = out_dir + "/valid_trace.json";
   REQUIRE(run_epsim("trace generate --loads " + kPhiLoads + " --model " + kPhiModel + " --ep 16 --tokens-per-gpu 4 --out " +
                     trace).exit_code == 0);

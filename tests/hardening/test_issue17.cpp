@@ -64,7 +64,7 @@ TEST_CASE("issue 17 item 1: deep nesting is a named error in every reader, never
   CHECK(has(r.err, "nested at most 64 deep"));
   CHECK_FALSE(std::filesystem::exists(dir + "/o.json"));
   // A sweep spec whose base holds an array nested 100,000 deep (was SIGSEGV with 2 GB resident).
-  std::string spec = R"({"schema": "epsim.sweep/1", "base": {"x": )" + std::string(100000, '[') + std::string(100000, ']') +
+  std::string spec = R"({"schema": "epsim.sweep/2", "base": {"x": )" + std::string(100000, '[') + std::string(100000, ']') +
                      R"(}, "axes": {"ep": [8]}})";
   r = run_epsim("sweep " + write_file(dir, "deep.json", spec) + " --out " + dir + "/results");
   CHECK(r.exit_code == 1);
