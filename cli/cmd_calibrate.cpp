@@ -8,9 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "cuda_validate/calibration.hpp"
 #include "cuda_validate/measurements.hpp"
 #include "cuda_validate/plan_traffic.hpp"
@@ -32,10 +34,11 @@ struct CalibrateOptions {
 void run_calibrate(const CalibrateOptions& o) {
   if (o.gemm_dtype != "bf16" && o.gemm_dtype != "fp8")
     throw UsageError(fmt::format("--gemm-dtype '{}': expected bf16 or fp8", o.gemm_dtype));
+  check_output_paths({{"measurements", o.measurements}}, {{"--out", o.out}});
   check_writable(o.out);
   validate::Measurements m = validate::load_measurements(o.measurements);
   validate::Calibration c = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
-  write_file_atomic(o.out, validate::calibration_to_json(c).dump(1) + "\n");
+  write_file_atomic(o.out, json_output_text(validate::calibration_to_json(c), 1, "the calibration"));
   fmt::print("calibration of {} from {} ({} GPUs)\n", c.gpu, o.measurements, m.num_gpus);
   for (const auto& [cls, l] : c.links)
     fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", cls,
@@ -120,15 +123,19 @@ void add_calibrate_commands(CLI::App& app) {
   auto c = std::make_shared<CalibrateOptions>();
   CLI::App* cal = app.add_subcommand("calibrate", "Fit link latency/bandwidth, GEMM efficiency and overlap slowdown "
                                                   "to measurements of epsim_cuda_validate");
-  cal->add_option("measurements", c->measurements, "measurements.json (schema epsim.measurements/1)")->required();
-  cal->add_option("--out", c->out, "calibration.json to write")->required();
+  cal->add_option("measurements", c->measurements, "measurements.json (schema epsim.measurements/1)")
+      ->required()
+      ->check(non_empty_path());
+  cal->add_option("--out", c->out, "calibration.json to write")->required()->check(non_empty_path());
   cal->add_option("--gemm-dtype", c->gemm_dtype, "GEMM samples that give the efficiency table: bf16 or fp8")
       ->capture_default_str();
   cal->callback([c] { run_calibrate(*c); });
 
   auto v = std::make_shared<ValidateOptions>();
   CLI::App* val = app.add_subcommand("validate", "Print measured vs predicted (closed-form link model) times");
-  val->add_option("measurements", v->measurements, "measurements.json (schema epsim.measurements/1)")->required();
+  val->add_option("measurements", v->measurements, "measurements.json (schema epsim.measurements/1)")
+      ->required()
+      ->check(non_empty_path());
   val->add_option("--topology", v->topology,
                   "topology JSON with the measured GPU count (default: generated DGX nodes of 8 GPUs)");
   val->add_option("--plan", v->plan, "plan.json the measurements replayed (its EP size must match num_gpus)");

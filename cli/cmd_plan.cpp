@@ -1,15 +1,20 @@
 // `epsim plan`: topology + model + expert loads -> placement plan (plan.json) and a table.
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "placement/affinity.hpp"
+#include "placement/algorithms/algorithms.hpp"
 #include "placement/export.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
@@ -73,13 +78,21 @@ AffinityReport algorithm_affinity(const AlgorithmResult& r, const Trace& trace, 
 }
 
 void run_plan(const PlanOptions& o) {
-  if (!o.out.empty()) check_writable(o.out);
   if (o.exports.size() % 2 != 0) throw UsageError("--export takes a format and a file: --export sglang FILE");
+  std::vector<PathArg> outputs{{"--out", o.out}};
   for (std::size_t i = 0; i < o.exports.size(); i += 2) {
     if (o.exports[i] != "sglang" && o.exports[i] != "eplb")
       throw UsageError(fmt::format("--export {}: expected sglang or eplb", o.exports[i]));
-    check_writable(o.exports[i + 1]);
+    if (o.exports[i + 1].empty()) throw UsageError(fmt::format("--export {}: an empty path", o.exports[i]));
+    outputs.push_back({"--export " + o.exports[i], o.exports[i + 1]});
   }
+  check_output_paths({{"--topology", o.topology}, {"--loads", o.loads}, {"--model", o.model}, {"--trace", o.trace}},
+                     outputs);
+  if (o.settings.hbm_reserve_GiB >= o.settings.hbm_GiB)
+    throw UsageError(fmt::format("--hbm-reserve-GiB {} must be below --hbm-GiB {}", o.settings.hbm_reserve_GiB,
+                                 o.settings.hbm_GiB));
+  for (const PathArg& out : outputs)
+    if (!out.path.empty()) check_writable(out.path);
   RoutingOptions routing;
   if (o.routing == "shortest") routing.policy = RoutingPolicy::shortest;
   else if (o.routing == "pxn") routing.policy = RoutingPolicy::pxn;
@@ -98,7 +111,7 @@ void run_plan(const PlanOptions& o) {
   EpLinkModel links(topo, routes, settings.ep);
   std::optional<Trace> trace;
   if (!o.trace.empty()) {
-    trace = load_trace(o.trace);
+    trace = load_trace(o.trace, &model, settings.ep);
     check_trace_matches(*trace, model, settings.ep);
   }
   settings.inter_layer = !o.no_inter_layer;
@@ -134,11 +147,11 @@ void run_plan(const PlanOptions& o) {
       doc["summary"]["trace"] = trace_chosen;
       doc["baseline_summary"]["trace"] = trace_baseline;
     }
-    write_file_atomic(o.out, doc.dump(1) + "\n");
+    write_file_atomic(o.out, json_output_text(doc, 1, "the plan"));
   }
   for (std::size_t i = 0; i < o.exports.size(); i += 2) {
     Json doc = o.exports[i] == "sglang" ? export_sglang(plan, model) : export_eplb(plan);
-    write_file_atomic(o.exports[i + 1], doc.dump() + "\n");
+    write_file_atomic(o.exports[i + 1], json_output_text(doc, -1, "the " + o.exports[i] + " export"));
     if (!o.json) fmt::print("wrote {} ({} format)\n", o.exports[i + 1], o.exports[i]);
   }
   if (o.json) {
@@ -148,7 +161,7 @@ void run_plan(const PlanOptions& o) {
       j["summary"]["trace"] = trace_chosen;
       j["baseline_summary"]["trace"] = trace_baseline;
     }
-    fmt::print("{}\n", j.dump(1));
+    fmt::print("{}", json_output_text(j, 1, "the plan summary"));
   } else {
     fmt::print("{}", format_plan_table(plan, links));
     if (trace) {
@@ -198,16 +211,23 @@ void run_plan(const PlanOptions& o) {
 void add_plan_command(CLI::App& app) {
   auto o = std::make_shared<PlanOptions>();
   CLI::App* p = app.add_subcommand("plan", "Place experts (with replicas) on the EP GPUs of a topology");
-  p->add_option("--topology", o->topology, "topology JSON")->required();
-  p->add_option("--loads", o->loads, "expert loads, SGLang format {\"logical_count\": [layer][expert]}")->required();
-  p->add_option("--model", o->model, "Hugging Face config.json of the MoE model")->required();
-  p->add_option("--ep", o->settings.ep, "EP size (GPU ranks 0..ep-1 of the topology); default: all GPUs");
+  p->add_option("--topology", o->topology, "topology JSON")->required()->check(non_empty_path());
+  p->add_option("--loads", o->loads, "expert loads, SGLang format {\"logical_count\": [layer][expert]}")
+      ->required()
+      ->check(non_empty_path());
+  p->add_option("--model", o->model, "Hugging Face config.json of the MoE model")->required()->check(non_empty_path());
+  p->add_option("--ep", o->settings.ep, "EP size (GPU ranks 0..ep-1 of the topology); default: all GPUs")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
   p->add_option("--redundant", o->settings.redundant, "extra slots for replicas of hot experts")->capture_default_str();
-  p->add_option("--algorithm", o->settings.algorithm, "contiguous, greedy or epsim (topology-aware local search)")
+  p->add_option("--algorithm", o->settings.algorithm,
+                fmt::format("{} (epsim: topology-aware local search; docs/placement.md)",
+                            fmt::join(placement_algorithm_names(), ", ")))
       ->capture_default_str();
   p->add_option("--objective", o->objective, "what epsim minimizes: link, gpu or balanced")->capture_default_str();
   p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")->capture_default_str();
-  p->add_option("--baseline", o->settings.baseline, "algorithm shown beside the chosen one")->capture_default_str();
+  p->add_option("--baseline", o->settings.baseline,
+                fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))
+      ->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
                 "tokens each GPU originates per iteration (loads are rescaled to it); 0 = use counts as is")
       ->capture_default_str();
@@ -216,19 +236,24 @@ void add_plan_command(CLI::App& app) {
   p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element, "2 = BF16 combine")
       ->capture_default_str();
   p->add_option("--routing", o->routing, "shortest (ECMP) or pxn")->capture_default_str();
-  p->add_option("--seed", o->settings.seed, "seed of randomized algorithms")->capture_default_str();
-  p->add_option("--out", o->out, "write plan.json here");
+  p->add_option("--seed", o->settings.seed, "seed of randomized algorithms")
+      ->capture_default_str()
+      ->check(non_negative_integer());
+  p->add_option("--out", o->out, "write plan.json here")->check(non_empty_path());
   p->add_option("--export", o->exports, "also write a deployable form: sglang FILE (--init-expert-location) or eplb FILE")
       ->type_size(2)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  p->add_option("--hbm-GiB", o->settings.hbm_GiB, "GPU memory")->capture_default_str();
+  p->add_option("--hbm-GiB", o->settings.hbm_GiB, "GPU memory")->capture_default_str()->check(finite_positive());
   p->add_option("--hbm-reserve-GiB", o->settings.hbm_reserve_GiB,
                 "memory kept for attention/dense weights, KV cache and activations")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_non_negative());
   p->add_option("--weight-bytes-per-element", o->settings.weight_bytes_per_element, "1 = FP8 expert weights")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_positive());
   p->add_option("--trace", o->trace, "per-token trace (epsim.trace/1): epsim optimizes the trace-driven dispatch of its layers; both plans are "
-                "evaluated on it");
+                "evaluated on it")
+      ->check(non_empty_path());
   p->add_option("--delivery", o->delivery, "trace delivery: per-gpu or node-forwarding (DeepEP normal kernels)")
       ->capture_default_str();
   p->add_option("--max-nodes-per-token", o->settings.max_nodes_per_token,

@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/scenario_overrides.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "common/json_input.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/sim_report.hpp"
@@ -49,6 +51,8 @@ std::vector<int> parse_gpu_list(const std::string& s) {
 }
 
 void run_simulate(const SimulateCliOptions& o) {
+  const std::vector<PathArg> outputs{{"--report", o.report}, {"--trace", o.trace}};
+  check_output_paths({{"--scenario", o.scenario}}, outputs);
   if (!o.report.empty()) check_writable(o.report);
   if (!o.trace.empty()) check_writable(o.trace);
   SimulateOptions opt;
@@ -62,6 +66,14 @@ void run_simulate(const SimulateCliOptions& o) {
     if (!o.overrides.any()) throw;
     throw UsageError(fmt::format("{} (with the command-line overrides {})", e.what(), o.overrides.describe()));
   }
+  // The files the scenario names are inputs too.
+  check_output_paths({{"the scenario's topology", s.topology.string()},
+                      {"the scenario's model", s.model.string()},
+                      {"the scenario's loads", s.loads.string()},
+                      {"the scenario's plan", s.plan.string()},
+                      {"the scenario's calibration", s.calibration.string()},
+                      {"the scenario's gemm_efficiency", s.gemm_efficiency.string()}},
+                     outputs);
   // The default trace GPUs (0,1) are clipped to the scenario's GPUs (a one-GPU scenario traces GPU 0).
   if (!o.trace_gpus_given)
     opt.trace_gpus.erase(std::remove_if(opt.trace_gpus.begin(), opt.trace_gpus.end(),
@@ -72,10 +84,10 @@ void run_simulate(const SimulateCliOptions& o) {
       throw UsageError(fmt::format("--trace-gpus: GPU {} is not among the {} GPUs of the scenario", g, s.parallel.gpus()));
   ScenarioInputs in = prepare_scenario(s);
   SimulationResult r = simulate(in, opt);
-  if (!o.report.empty()) write_file_atomic(o.report, report_to_json(r).dump(1) + "\n");
-  if (!o.trace.empty()) write_file_atomic(o.trace, trace_to_json(r).dump() + "\n");
+  if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
+  if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r), -1, "the trace"));
   if (o.json) {
-    fmt::print("{}\n", report_to_json(r).dump(1));
+    fmt::print("{}", json_output_text(report_to_json(r), 1, "the report"));
   } else {
     fmt::print("{}", format_report_table(r));
     if (!o.report.empty()) fmt::print("wrote {}\n", o.report);
@@ -88,9 +100,9 @@ void run_simulate(const SimulateCliOptions& o) {
 void add_simulate_command(CLI::App& app) {
   auto o = std::make_shared<SimulateCliOptions>();
   CLI::App* c = app.add_subcommand("simulate", "Replay one iteration of a scenario (epsim.scenario/1) event by event");
-  c->add_option("--scenario", o->scenario, "scenario JSON (docs/formats.md)")->required();
-  c->add_option("--report", o->report, "write the report JSON (epsim.report/1) here");
-  c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here");
+  c->add_option("--scenario", o->scenario, "scenario JSON (docs/formats.md)")->required()->check(non_empty_path());
+  c->add_option("--report", o->report, "write the report JSON (epsim.report/1) here")->check(non_empty_path());
+  c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here")->check(non_empty_path());
   c->add_option("--trace-gpus", o->trace_gpus, "GPU ranks in the trace, comma-separated")->capture_default_str();
   c->add_flag("--json", o->json, "print the report JSON instead of the table");
   o->overrides.add_flags(*c);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "sweep/evaluator.hpp"
@@ -21,14 +22,18 @@ namespace epsim::cli {
 
 namespace {
 
-// Set by the SIGINT handler. A signal handler can only reach a static object; this is the only
-// mutable static of the sweep, and the library sees it as a const cancellation token.
-std::atomic<bool> sigint_received{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the SIGINT flag must be async-signal-safe");
+// Set by the SIGINT/SIGTERM handler (Ctrl-C; Slurm sends SIGTERM at a job's time limit). A signal
+// handler can only reach a static object; these are the only mutable statics of the sweep, and the
+// library sees the flag as a const cancellation token.
+std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
+              "the stop flag must be async-signal-safe");
 
-extern "C" void on_sigint(int) {
-  sigint_received.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+extern "C" void on_stop_signal(int sig) {
+  stop_signal.store(sig);
+  stop_requested.store(true);
+  std::signal(sig, SIG_DFL);  // a second signal ends the process at once
 }
 
 struct SweepOptions {
@@ -50,6 +55,7 @@ void print_warnings(const std::vector<std::string>& warnings) {
 }
 
 void run_sweep_command(const SweepOptions& o) {
+  check_output_paths({{"spec", o.spec}}, {{"--out", o.out}});
   Shard shard = parse_shard(o.shard);
   SweepSpec spec = load_sweep_spec(o.spec);
   if (!o.evaluator.empty()) spec.evaluator = o.evaluator;
@@ -60,32 +66,40 @@ void run_sweep_command(const SweepOptions& o) {
   run.out = o.out;
   run.threads = o.threads;
   run.shard = shard;
-  run.cancel = &sigint_received;
+  run.cancel = &stop_requested;
   run.plots = !o.no_plots;
   run.on_progress = [&printer](const SweepProgress& p) { printer.update(p); };
-  sigint_received.store(false);
-  auto previous = std::signal(SIGINT, on_sigint);
+  stop_requested.store(false);
+  stop_signal.store(0);
+  auto previous_int = std::signal(SIGINT, on_stop_signal);
+  auto previous_term = std::signal(SIGTERM, on_stop_signal);
+  auto restore = [&] {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  };
   SweepRunResult r;
   try {
     r = run_sweep(spec, evaluator, run);
   } catch (...) {
     printer.finish();
-    std::signal(SIGINT, previous);
+    restore();
     throw;
   }
   printer.finish();
-  std::signal(SIGINT, previous);
+  restore();
   print_warnings(r.warnings);
   const SweepProgress& p = r.progress;
   fmt::print("{} points ({} run now, {} already done, {} skipped) in {:.1f} s; wrote {}\n", p.reused + p.evaluated,
              p.evaluated, p.reused, p.skipped, p.elapsed_s, r.csv.string());
   if (r.cancelled) {
-    fmt::print(stderr, "epsim: interrupted: {} of {} points done and kept in {}; run the same command to resume\n",
-               p.reused + p.evaluated, p.total, (run.out / "points").string());
+    const int sig = stop_signal.load() == SIGTERM ? SIGTERM : SIGINT;
+    fmt::print(stderr, "epsim: {}: {} of {} points done and kept in {}; run the same command to resume\n",
+               sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted", p.reused + p.evaluated, p.total,
+               (run.out / "points").string());
     std::fflush(stdout);
     std::fflush(stderr);
-    std::signal(SIGINT, SIG_DFL);
-    std::raise(SIGINT);  // exit the way an interrupted program does (status 130 in a shell)
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);  // exit the way a signalled program does (status 130 / 143 in a shell)
   }
 }
 
@@ -102,9 +116,11 @@ void run_merge_command(const MergeOptions& o) {
 void add_sweep_commands(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* s = app.add_subcommand("sweep", "Run a what-if grid of scenarios (spec: epsim.sweep/1, docs/sweep.md)");
-  s->add_option("spec", o->spec, "sweep spec JSON")->required();
+  s->add_option("spec", o->spec, "sweep spec JSON")->required()->check(non_empty_path());
   s->add_option("-j,--threads", o->threads, "points evaluated in parallel")->capture_default_str();
-  s->add_option("--out", o->out, "results folder (points/, sweep.csv, plots/); reruns resume it")->capture_default_str();
+  s->add_option("--out", o->out, "results folder (points/, sweep.csv, plots/); reruns resume it")
+      ->capture_default_str()
+      ->check(non_empty_path());
   s->add_option("--shard", o->shard, "run only the points with index % n == i (i/n), e.g. for a Slurm job array")
       ->capture_default_str();
   s->add_option("--evaluator", o->evaluator, "override the spec's evaluator (plan or simulate)");

@@ -8,9 +8,11 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "common/names.hpp"
 #include "topology/generators.hpp"
 #include "topology/nccl_xml.hpp"
@@ -30,9 +32,19 @@ struct GenerateOptions {
   DgxClusterOptions dgx;
 };
 
-void write_topology(const Topology& topo, const std::string& out) {
-  for (const auto& w : validate_topology(topo, out)) fmt::print(stderr, "warning: {}\n", w);
-  write_file_atomic(out, topology_to_json(topo).dump(1) + "\n");
+// Write a generated or imported topology, but only one that `topo validate` accepts: the JSON is read
+// back by the topology reader and validated before it is written.
+void write_topology(const Topology& topo, const std::string& out, const std::string& source) {
+  const Json doc = topology_to_json(topo);
+  std::vector<std::string> warnings;
+  try {
+    warnings = validate_topology(topology_from_json(doc, out), out);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("the topology built from {} fails its own validation, so {} is not written: {}",
+                                 source, out, e.what()));
+  }
+  for (const auto& w : warnings) fmt::print(stderr, "warning: {}\n", w);
+  write_file_atomic(out, json_output_text(doc, 1, "the topology"));
   fmt::print("wrote {}: {} hosts, {} GPUs, {} devices, {} directed links\n", out, topo.num_hosts(), topo.num_gpus(),
              topo.num_devices(), topo.num_links());
 }
@@ -46,6 +58,11 @@ void run_generate(const GenerateOptions& o) {
   if (dgx.spines < 1 || dgx.spines > 4096) throw UsageError(fmt::format("--spines must be in [1, 4096], got {}", dgx.spines));
   if (!(dgx.nic_GBps > 0 && std::isfinite(dgx.nic_GBps)))
     throw UsageError(fmt::format("--nic-GBps must be finite and > 0, got {}", dgx.nic_GBps));
+  if (std::string why = link_range_error(dgx.nic_GBps, 0.0); !why.empty()) throw UsageError("--nic-GBps: " + why);
+  if (dgx.cores < 1 || dgx.cores > 4096) throw UsageError(fmt::format("--cores must be in [1, 4096], got {}", dgx.cores));
+  if (dgx.oversubscription > 1000)
+    throw UsageError(fmt::format("--oversubscription must be at most 1000 (leaf up-links of 1/1000 of the down-links), "
+                                 "got {}", dgx.oversubscription));
   if (dgx.spine_radix < 0 || dgx.spine_radix == 1) throw UsageError("--spine-radix must be 0 (unlimited) or >= 2");
   Topology topo;
   if (o.kind == "dgx-h100" || o.kind == "dgx-h200" || o.kind == "fat-tree") {
@@ -63,7 +80,7 @@ void run_generate(const GenerateOptions& o) {
   } else {
     throw UsageError(fmt::format("unknown topology kind '{}' (expected dgx-h100, dgx-h200, fat-tree, nvl72 or dgx1-mesh)", o.kind));
   }
-  write_topology(topo, o.out);
+  write_topology(topo, o.out, "the generator " + o.kind);
 }
 
 struct ImportOptions {
@@ -72,6 +89,7 @@ struct ImportOptions {
 };
 
 void run_import(const ImportOptions& o) {
+  check_output_paths({{"file", o.file}}, {{"--out", o.out}});
   check_writable(o.out);
   NcclImportOptions nccl = o.nccl;
   try {
@@ -80,10 +98,11 @@ void run_import(const ImportOptions& o) {
     throw UsageError(fmt::format("--fabric: {}", e.what()));
   }
   if (nccl.nodes < 1 || nccl.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", nccl.nodes));
+  if (std::string why = link_range_error(nccl.default_nic_GBps, 0.0); !why.empty()) throw UsageError("--nic-GBps: " + why);
   NcclImport imported = import_nccl_xml(o.file, nccl);
   if (imported.skeleton) fmt::print("{} is a PCIe skeleton (no <gpu>/<nvlink>): GPUs filled as {}\n", o.file, nccl.gpu_model);
   for (const auto& w : imported.warnings) fmt::print(stderr, "warning: {}\n", w);
-  write_topology(imported.topology, o.out);
+  write_topology(imported.topology, o.out, o.file);
 }
 
 void run_show(const std::string& file) {
@@ -109,6 +128,7 @@ void run_validate(const std::string& file) {
 }
 
 void run_dot(const std::string& file, const std::string& out) {
+  check_output_paths({{"file", file}}, {{"--out", out}});
   if (!out.empty()) check_writable(out);
   Topology topo = load_topology(file);
   std::ostringstream dot;
@@ -128,7 +148,7 @@ void add_topo_commands(CLI::App& app) {
   g->add_option("kind", gen->kind, "dgx-h100, dgx-h200, fat-tree, nvl72 or dgx1-mesh")->required();
   g->add_option("--nodes", gen->dgx.nodes, "number of 8-GPU nodes (dgx-*, fat-tree)")->capture_default_str();
   g->add_option("--racks", gen->racks, "number of GB200 NVL72 racks (nvl72)")->capture_default_str();
-  g->add_option("--out", gen->out, "output topology JSON")->required();
+  g->add_option("--out", gen->out, "output topology JSON")->required()->check(non_empty_path());
   g->add_option("--spines", gen->dgx.spines, "spine switches (per spine group)")->capture_default_str();
   g->add_option("--spine-radix", gen->dgx.spine_radix, "ports per spine; a core tier joins spine groups when leaves exceed radix/2 (0 = unlimited)")
       ->capture_default_str();
@@ -139,28 +159,32 @@ void add_topo_commands(CLI::App& app) {
 
   auto imp = std::make_shared<ImportOptions>();
   CLI::App* i = topo->add_subcommand("import", "Build a cluster from an NCCL topology XML node description");
-  i->add_option("file", imp->file, "NCCL topology XML (NCCL_TOPO_FILE / NCCL_TOPO_DUMP_FILE format)")->required();
+  i->add_option("file", imp->file, "NCCL topology XML (NCCL_TOPO_FILE / NCCL_TOPO_DUMP_FILE format)")
+      ->required()
+      ->check(non_empty_path());
   i->add_option("--nodes", imp->nccl.nodes, "identical nodes")->required();
   i->add_option("--fabric", imp->fabric, names_text(fabric_names()))->capture_default_str();
   i->add_option("--gpu", imp->nccl.gpu_model, "GPU model for PCIe skeletons: h100, h200, a100, b200");
-  i->add_option("--nic-GBps", imp->nccl.default_nic_GBps, "NIC bandwidth when the file gives none, GB/s")->capture_default_str();
-  i->add_option("--out", imp->out, "output topology JSON")->required();
+  i->add_option("--nic-GBps", imp->nccl.default_nic_GBps, "NIC bandwidth when the file gives none, GB/s")
+      ->capture_default_str()
+      ->check(finite_positive());
+  i->add_option("--out", imp->out, "output topology JSON")->required()->check(non_empty_path());
   i->callback([imp] { run_import(*imp); });
 
   auto show_file = std::make_shared<std::string>();
   CLI::App* s = topo->add_subcommand("show", "Summarize a topology file");
-  s->add_option("file", *show_file, "topology JSON")->required();
+  s->add_option("file", *show_file, "topology JSON")->required()->check(non_empty_path());
   s->callback([show_file] { run_show(*show_file); });
 
   auto validate_file = std::make_shared<std::string>();
   CLI::App* v = topo->add_subcommand("validate", "Check a topology file");
-  v->add_option("file", *validate_file, "topology JSON")->required();
+  v->add_option("file", *validate_file, "topology JSON")->required()->check(non_empty_path());
   v->callback([validate_file] { run_validate(*validate_file); });
 
   auto dot_args = std::make_shared<std::pair<std::string, std::string>>();
   CLI::App* d = topo->add_subcommand("dot", "Write a topology as Graphviz DOT (render with dot -Tpng)");
-  d->add_option("file", dot_args->first, "topology JSON")->required();
-  d->add_option("--out", dot_args->second, "output DOT file (default: stdout)");
+  d->add_option("file", dot_args->first, "topology JSON")->required()->check(non_empty_path());
+  d->add_option("--out", dot_args->second, "output DOT file (default: stdout)")->check(non_empty_path());
   d->callback([dot_args] { run_dot(dot_args->first, dot_args->second); });
 }
 

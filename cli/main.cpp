@@ -2,12 +2,42 @@
 // (0 success, 1 invalid input, 2 usage error, 3 internal error).
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+
+namespace {
+
+// The first word where a subcommand is expected that names none ("epsim foo", "epsim topo shwo"), as a
+// message naming it and the commands there are; empty when every such word is a command (CLI11 alone
+// would say "A subcommand is required").
+std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  CLI::App* level = &app;
+  std::string path = "epsim";
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.empty() || word[0] == '-') return {};  // an option: CLI11's own messages
+    std::vector<std::string> names;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : level->get_subcommands([](CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+      if (sub->get_name() == word) next = sub;
+    }
+    if (names.empty()) return {};  // this level takes arguments, not commands
+    if (!next) return fmt::format("{}: unknown command '{}' (expected one of: {})", path, word, fmt::join(names, ", "));
+    level = next;
+    path += " " + word;
+  }
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"epsim: plan and simulate expert parallelism of MoE models on GPU clusters"};
@@ -22,6 +52,10 @@ int main(int argc, char** argv) {
   epsim::cli::add_trace_commands(app);
   epsim::cli::add_schema_commands(app);
   epsim::cli::add_predict_command(app);
+  if (std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
+    fmt::print(stderr, "{}\nRun with --help for more information.\n", unknown);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

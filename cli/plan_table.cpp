@@ -49,24 +49,30 @@ std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int gr
                      "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers;\n"
                      "gap = largest (link time / certified lower bound - 1) of the layers: the plan is at most this far "
                      "from the optimum\n\n");
-  out += fmt::format("{:<12} | {:^19} | {:^19} | {:^21} | {:>6} | {}\n", "layers", "GPU max/mean", "link us", "a2a us",
-                     "gap", "busiest link (" + b + ")");
-  out += fmt::format("{:<12} | {:>9} {:>9} | {:>9} {:>9} | {:>10} {:>10} | {:>6} |\n", "", a.substr(0, 9), b.substr(0, 9),
-                     a.substr(0, 9), b.substr(0, 9), a.substr(0, 10), b.substr(0, 10), b.substr(0, 6));
-  out += std::string(119, '-') + "\n";
+  // Columns as wide as the algorithm names (contiguous: 10 characters), never cut.
+  const std::size_t wa = std::max<std::size_t>(9, a.size()), wb = std::max<std::size_t>(9, b.size());
+  const std::size_t wa2 = std::max<std::size_t>(10, a.size()), wb2 = std::max<std::size_t>(10, b.size());
+  const std::size_t wg = std::max<std::size_t>(6, b.size());
+  out += fmt::format("{:<12} | {:^{}} | {:^{}} | {:^{}} | {:>{}} | {}\n", "layers", "GPU max/mean", wa + wb + 1,
+                     "link us", wa + wb + 1, "a2a us", wa2 + wb2 + 1, "gap", wg, "busiest link (" + b + ")");
+  out += fmt::format("{:<12} | {:>{}} {:>{}} | {:>{}} {:>{}} | {:>{}} {:>{}} | {:>{}} |\n", "", a, wa, b, wb, a, wa, b, wb,
+                     a, wa2, b, wb2, b, wg);
+  const std::size_t rule = 12 + 3 + (wa + wb + 1) * 2 + 6 + (wa2 + wb2 + 1) + 3 + wg + 3 + 40;
+  out += std::string(rule, '-') + "\n";
   const auto n = plan.chosen.layers.size();
   auto row = [&](const std::string& label, std::size_t begin, std::size_t end) {
     GroupStats sa = stats(plan.baseline, begin, end);
     GroupStats sb = stats(plan.chosen, begin, end);
-    return fmt::format("{:<12} | {:>9.2f} {:>9.2f} | {:>9.1f} {:>9.1f} | {:>10.1f} {:>10.1f} | {:>5.1f}% | {}\n", label,
-                       sa.imbalance, sb.imbalance, sa.max_link_us, sb.max_link_us, sa.a2a_us, sb.a2a_us, sb.gap * 100,
+    return fmt::format("{:<12} | {:>{}.2f} {:>{}.2f} | {:>{}.1f} {:>{}.1f} | {:>{}.1f} {:>{}.1f} | {:>{}.1f}% | {}\n", label,
+                       sa.imbalance, wa, sb.imbalance, wb, sa.max_link_us, wa, sb.max_link_us, wb, sa.a2a_us, wa2,
+                       sb.a2a_us, wb2, sb.gap * 100, wg - 1,
                        sb.busiest_link >= 0 ? links.topology().link_name(sb.busiest_link) : "-");
   };
   for (std::size_t i = 0; i < n; i += static_cast<std::size_t>(group_size)) {
     std::size_t end = std::min(n, i + static_cast<std::size_t>(group_size));
     out += row(fmt::format("{}-{}", plan.chosen.layers[i].layer, plan.chosen.layers[end - 1].layer), i, end);
   }
-  out += std::string(119, '-') + "\n";
+  out += std::string(rule, '-') + "\n";
   out += row("total", 0, n);
   double base = plan.baseline.sum_dispatch_s + plan.baseline.sum_combine_s;
   double chosen = plan.chosen.sum_dispatch_s + plan.chosen.sum_combine_s;

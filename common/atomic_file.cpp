@@ -21,7 +21,8 @@ std::filesystem::path parent_or_dot(const std::filesystem::path& path) {
   return parent.empty() ? std::filesystem::path(".") : parent;
 }
 
-int open_temp(const std::filesystem::path& path, std::string& temp_name) {
+// A temporary file next to `path`; `shown` names the output in messages (the path as given).
+int open_temp(const std::filesystem::path& path, const std::filesystem::path& shown, std::string& temp_name) {
   std::string leaf = ".";
   leaf.append(path.filename().string()).append(".tmpXXXXXX");
   std::string pattern = (parent_or_dot(path) / leaf).string();
@@ -29,27 +30,42 @@ int open_temp(const std::filesystem::path& path, std::string& temp_name) {
   buf.push_back('\0');
   int fd = ::mkstemp(buf.data());
   if (fd < 0) {
-    throw InputError(path.string(), "", fmt::format("cannot write the output file: {}", std::strerror(errno)));
+    throw InputError(shown.string(), "", fmt::format("cannot write the output file: {}", std::strerror(errno)));
   }
   temp_name = buf.data();
   return fd;
 }
 }  // namespace
 
-void check_writable(const std::filesystem::path& path) {
-  if (path.empty()) throw InputError("", "", "an output path is empty");
+std::filesystem::path resolve_output_path(const std::filesystem::path& path) {
+  std::filesystem::path p = path;
+  std::error_code ec;
+  for (int hops = 0; std::filesystem::is_symlink(p, ec); ++hops) {
+    if (hops == 40) throw InputError(path.string(), "", "a path that does not loop (more than 40 symbolic links)");
+    std::filesystem::path target = std::filesystem::read_symlink(p, ec);
+    if (ec) break;
+    p = target.is_absolute() ? target : parent_or_dot(p) / target;
+  }
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(p, ec), ec);
+  return ec ? p.lexically_normal() : canonical;
+}
+
+void check_writable(const std::filesystem::path& given) {
+  if (given.empty()) throw InputError("", "", "an output path is empty");
+  const std::filesystem::path path = resolve_output_path(given);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
-    throw InputError(path.string(), "", "expected a file path for the output, found a directory");
+    throw InputError(given.string(), "", "expected a file path for the output, found a directory");
   std::string temp;
-  int fd = open_temp(path, temp);
+  int fd = open_temp(path, given, temp);
   ::close(fd);
   ::unlink(temp.c_str());
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+void write_file_atomic(const std::filesystem::path& given, std::string_view content) {
+  const std::filesystem::path path = resolve_output_path(given);
   std::string temp;
-  int fd = open_temp(path, temp);
+  int fd = open_temp(path, given, temp);
   std::size_t written = 0;
   while (written < content.size()) {
     ssize_t n = ::write(fd, content.data() + written, content.size() - written);
@@ -58,7 +74,7 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
       int err = errno;
       ::close(fd);
       ::unlink(temp.c_str());
-      throw InputError(path.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+      throw InputError(given.string(), "", fmt::format("write failed: {}", std::strerror(err)));
     }
     written += static_cast<std::size_t>(n);
   }
@@ -68,17 +84,17 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
     int err = errno;
     ::close(fd);
     ::unlink(temp.c_str());
-    throw InputError(path.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+    throw InputError(given.string(), "", fmt::format("write failed: {}", std::strerror(err)));
   }
   if (::close(fd) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    throw InputError(path.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+    throw InputError(given.string(), "", fmt::format("write failed: {}", std::strerror(err)));
   }
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    throw InputError(path.string(), "", fmt::format("cannot rename the output into place: {}", std::strerror(err)));
+    throw InputError(given.string(), "", fmt::format("cannot rename the output into place: {}", std::strerror(err)));
   }
 }
 

@@ -3,26 +3,88 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
+#include "common/json_budget.hpp"
 #include "common/limits.hpp"
 
 namespace epsim {
 
-Json read_json_file(const std::filesystem::path& path) {
-  const std::string text = read_input_file(path);
+namespace {
+
+// Parser callback that refuses a key repeated in one object (nlohmann keeps the last value silently)
+// and knows the JSON pointer of every value it is told about. Events (nlohmann's callback parser):
+// object_start/array_start before a container, key before a member's value, value after a scalar,
+// object_end/array_end after a container.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(std::string file) : file_(std::move(file)) {}
+
+  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        frames_.push_back(Frame{event == Json::parse_event_t::array_start, 0, {}, {}});
+        break;
+      case Json::parse_event_t::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second)
+          throw InputError(file_, pointer(), fmt::format("key \"{}\" appears twice in one object (a JSON reader "
+                                                         "would silently keep one of the values)", f.key));
+        break;
+      }
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        frames_.pop_back();
+        next_element();
+        break;
+      case Json::parse_event_t::value:
+        next_element();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::size_t index = 0;  // arrays: elements completed so far
+    std::string key;        // objects: the current member
+    std::unordered_set<std::string> keys;
+  };
+  void next_element() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+  std::string pointer() const {
+    std::string p;
+    for (const Frame& f : frames_) p += "/" + (f.array ? std::to_string(f.index) : json_pointer_escape(f.key));
+    return p;
+  }
+  std::string file_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
+Json parse_json_text(std::string_view text, const std::string& file) {
+  check_json_text(text, file);
   try {
-    return Json::parse(text);
+    return Json::parse(text, DuplicateKeyCheck(file));
   } catch (const Json::parse_error& e) {
-    throw InputError(path.string(), "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
+    throw InputError(file, "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
   } catch (const Json::exception& e) {
     // e.g. a number too large for a double (1e400): JSON allows it, epsim needs finite numbers.
-    throw InputError(path.string(), "", fmt::format("expected a finite number: {}", e.what()));
+    throw InputError(file, "", fmt::format("expected a finite number: {}", e.what()));
   }
 }
+
+Json read_json_file(const std::filesystem::path& path) { return parse_json_text(read_input_file(path), path.string()); }
 
 std::string json_pointer_escape(std::string_view key) {
   std::string out;

@@ -12,9 +12,13 @@ namespace epsim {
 
 using Json = nlohmann::json;
 
-/// Parse a whole JSON file. Throws InputError naming the file (and byte offset) when it cannot be
-/// read or is not valid JSON.
+/// Parse a whole JSON file. Throws InputError naming the file (and byte offset, line or JSON pointer)
+/// when it cannot be read (common/input_file.hpp: size cap), is not valid JSON, nests deeper than
+/// limits::kMaxJsonDepth, would take more than limits::kMaxJsonParsedBytes once parsed
+/// (common/json_budget.hpp), or repeats a key inside one object (named with its pointer).
 Json read_json_file(const std::filesystem::path& path);
+/// The same checks on a text already in memory; `file` names it in messages.
+Json parse_json_text(std::string_view text, const std::string& file);
 
 /// A position inside a parsed JSON document: the file it came from and the JSON pointer of `node`.
 /// Accessors throw InputError naming file + pointer + expectation. Cheap to copy (holds a reference).

@@ -7,9 +7,25 @@ namespace epsim::limits {
 
 /// Largest input file read (JSON, CSV, text), bytes: parsed JSON takes several times its size.
 inline constexpr std::uintmax_t kMaxInputFileBytes = 512ull << 20;
+/// Deepest nesting of a JSON or XML input (arrays/objects, elements). epsim's deepest format (a sweep
+/// axis holding a scenario fragment) nests ~8 levels and an NCCL dump ~8; 64 leaves room and keeps every
+/// recursive routine (copy, dump, compare, property-tree walk) thousands of frames below a stack overflow.
+inline constexpr int kMaxJsonDepth = 64;
+inline constexpr int kMaxXmlDepth = 64;
+/// Largest estimated memory of one parsed JSON document (common/json_budget.hpp): the largest trace
+/// `trace generate` writes with DeepSeek-V3 defaults (58 layers, EP 32 x 4096 tokens) parses to ~1.0 GiB;
+/// a read then peaks at the file (<= 512 MiB) + 2 GiB + what the reader builds from it.
+inline constexpr std::uint64_t kMaxJsonParsedBytes = 2ull << 30;
 /// Devices and directed links of one topology file (a 4096-node DGX cluster has ~71k devices, ~213k directed links).
 inline constexpr std::int64_t kMaxDevices = 1 << 20;
 inline constexpr std::int64_t kMaxLinks = 1 << 22;
+/// Physical ranges of a link (topology files, generators, NCCL import). Bandwidth: 1 MB/s (far below
+/// any PCIe/NVLink/Ethernet link) to 100 TB/s (50x an NVLink 5 GPU's 1.8 TB/s); latency: 0 to 1 s
+/// (a cross-continent round trip is ~0.1 s). Outside these ranges, times of a byte count lose their
+/// meaning (1e-320 GB/s is a denormal; 1.7e308 ns overflows any sum to infinity).
+inline constexpr double kMinLinkBandwidthGBps = 1e-3;
+inline constexpr double kMaxLinkBandwidthGBps = 1e5;
+inline constexpr double kMaxLinkLatencyNs = 1e9;
 /// GPUs a route table serves (the compact per-destination table: ~G^2/16 bytes; 16384 GPUs ~ 16 MiB).
 inline constexpr int kMaxRoutedGpus = 16384;
 /// EP ranks of one all-to-all link model (EpLinkModel aggregates EP^2 routes; 4096 ranks ~ 16.8M
@@ -23,5 +39,10 @@ inline constexpr std::int64_t kMaxLoadCounts = 1 << 24;
 /// Largest token count of one expert in a loads file, and largest --tokens-per-gpu: far above any real
 /// measurement, low enough that bytes = tokens x hidden x bytes per element stay finite in a double.
 inline constexpr double kMaxTokenCount = 1e15;
+/// Token-expert ids of one generated trace (layers x tokens x (top_k + 1): expert ids and source
+/// ranks). 2^27 ids hold DeepSeek-V3 prefill at EP 32 x 4096 tokens per GPU (58 x 131072 x 9 = 68.4M)
+/// with room; the generator also refuses a trace whose file epsim could not read back
+/// (kMaxJsonParsedBytes) and states its memory estimate (model/trace_generator.hpp).
+inline constexpr std::int64_t kMaxTraceIds = 1ll << 27;
 
 }  // namespace epsim::limits

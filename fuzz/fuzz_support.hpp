@@ -8,6 +8,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/json_input.hpp"
@@ -36,12 +37,12 @@ int guarded(Body&& body) {
   return 0;
 }
 
-/// Parse bytes as read_json_file() does (it maps every parser exception to InputError); nullopt when
-/// the bytes are not JSON epsim accepts.
+/// Parse bytes with read_json_file()'s checks (syntax, depth, parsed size, duplicate keys: all
+/// InputError); nullopt when the bytes are not JSON epsim accepts.
 inline std::optional<Json> parse_json(const std::uint8_t* data, std::size_t size) {
   try {
-    return Json::parse(data, data + size);
-  } catch (const Json::exception&) {
+    return parse_json_text(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz-input.json");
+  } catch (const InputError&) {
     return std::nullopt;
   }
 }

@@ -33,19 +33,21 @@ ExpertLoads expert_loads_from_json(const Json& doc, const std::string& file) {
     else if (n != width) row.fail(fmt::format("layer {} has {} experts but layer 0 has {} (ragged rows)", l, n, width));
     auto& out = loads.count[l];
     out.resize(n);
-    for (std::size_t e = 0; e < n; ++e) {
-      const Json& v = row.node()[e];
-      if (v.is_number() && v.get<double>() >= 0 && v.get<double>() <= limits::kMaxTokenCount) {
-        out[e] = v.get<double>();  // fast path; the cursor below reports the error otherwise
-      } else {
-        JsonCursor c = row.at(e);
-        out[e] = c.as_non_negative();
-        if (out[e] > limits::kMaxTokenCount)
-          c.fail(fmt::format("a token count <= {:g} (see docs/limits.md), found {:g}", limits::kMaxTokenCount, out[e]));
-      }
-    }
+    for (std::size_t e = 0; e < n; ++e) out[e] = read_token_count(row, e);
   }
   return loads;
+}
+
+double read_token_count(const JsonCursor& row, std::size_t i) {
+  const Json& v = row.node()[i];
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() <= static_cast<std::uint64_t>(limits::kMaxTokenCount))
+    return static_cast<double>(v.get<std::uint64_t>());  // fast path: a whole count in range
+  JsonCursor c = row.at(i);
+  const double x = c.as_non_negative();
+  if (x > limits::kMaxTokenCount)
+    c.fail(fmt::format("a token count <= {:g} (see docs/limits.md), found {:g}", limits::kMaxTokenCount, x));
+  if (x != std::floor(x)) c.fail(fmt::format("a whole token count (loads count tokens), found {:g}", x));
+  return x;
 }
 
 ExpertLoads load_expert_loads(const std::filesystem::path& path) {

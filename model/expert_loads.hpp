@@ -20,9 +20,13 @@ struct ExpertLoads {
   int num_experts() const { return count.empty() ? 0 : static_cast<int>(count.front().size()); }
 };
 
+/// Element i of the array at `row`: a whole token count in [0, limits::kMaxTokenCount] (an integer, or
+/// a number with no fraction such as 3.0). Throws InputError at the element otherwise.
+double read_token_count(const JsonCursor& row, std::size_t i);
+
 /// Parse SGLang's expert-distribution format {"logical_count": [layer][expert]}. Throws InputError
-/// naming the file and pointer for: missing key, a non-array, ragged rows, negative or non-finite
-/// counts, no layers.
+/// naming the file and pointer for: missing key, a non-array, ragged rows, negative, fractional or
+/// non-finite counts, no layers.
 ExpertLoads expert_loads_from_json(const Json& doc, const std::string& file);
 ExpertLoads load_expert_loads(const std::filesystem::path& path);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include <fmt/format.h>
@@ -38,7 +39,22 @@ std::vector<int> read_int_array(const JsonCursor& c, int lo, int hi, const char*
 
 }  // namespace
 
-Trace trace_from_json(const Json& doc, const std::string& file) {
+namespace {
+// num_experts, top_k and num_ranks of a trace against the model and EP size.
+void check_trace_header(const Trace& trace, const MoeModel& model, int ep) {
+  if (trace.num_experts != model.num_experts)
+    throw InputError(trace.file, "/num_experts",
+                     fmt::format("{} routed experts as in the model ({}), got {}", model.num_experts, model.name,
+                                 trace.num_experts));
+  if (trace.top_k != model.top_k)
+    throw InputError(trace.file, "/top_k",
+                     fmt::format("top_k {} as in the model ({}), got {}", model.top_k, model.name, trace.top_k));
+  if (trace.num_ranks != ep)
+    throw InputError(trace.file, "/num_ranks", fmt::format("{} EP ranks (--ep), got {}", ep, trace.num_ranks));
+}
+}  // namespace
+
+Trace trace_from_json(const Json& doc, const std::string& file, const MoeModel* model, int ep) {
   JsonCursor root(doc, file);
   root.require_object();
   std::string schema = root.at("schema").as_string();
@@ -48,6 +64,7 @@ Trace trace_from_json(const Json& doc, const std::string& file) {
   t.num_experts = static_cast<int>(root.at("num_experts").as_int(1, 1 << 20));
   t.top_k = static_cast<int>(root.at("top_k").as_int(1, t.num_experts));
   t.num_ranks = static_cast<int>(root.at("num_ranks").as_int(1, 1 << 20));
+  if (model) check_trace_header(t, *model, ep);  // before the layers: their ids are checked against these
   JsonCursor layers = root.at("layers");
   std::size_t n = layers.array_size();
   int previous = -1;
@@ -77,7 +94,9 @@ Trace trace_from_json(const Json& doc, const std::string& file) {
   return t;
 }
 
-Trace load_trace(const std::filesystem::path& path) { return trace_from_json(read_json_file(path), path.string()); }
+Trace load_trace(const std::filesystem::path& path, const MoeModel* model, int ep) {
+  return trace_from_json(read_json_file(path), path.string(), model, ep);
+}
 
 Json trace_to_json(const Trace& trace) {
   Json out = Json::object();
@@ -97,16 +116,38 @@ Json trace_to_json(const Trace& trace) {
   return out;
 }
 
+std::string trace_to_json_text(const Trace& trace) {
+  std::size_t ids = 0;
+  for (const TraceLayer& l : trace.layers) ids += l.source.size() + l.experts.size();
+  std::string out;
+  out.reserve(ids * 4 + 128);
+  auto ints = [&out](const std::vector<int>& v) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      fmt::format_to(std::back_inserter(out), "{}", v[i]);
+    }
+    out.push_back(']');
+  };
+  // nlohmann::json keeps object keys sorted: layers, num_experts, num_ranks, schema, top_k; and per
+  // layer experts, layer, source.
+  out += "{\"layers\":[";
+  for (std::size_t i = 0; i < trace.layers.size(); ++i) {
+    const TraceLayer& l = trace.layers[i];
+    if (i > 0) out.push_back(',');
+    out += "{\"experts\":";
+    ints(l.experts);
+    fmt::format_to(std::back_inserter(out), ",\"layer\":{},\"source\":", l.layer);
+    ints(l.source);
+    out.push_back('}');
+  }
+  fmt::format_to(std::back_inserter(out), "],\"num_experts\":{},\"num_ranks\":{},\"schema\":\"{}\",\"top_k\":{}}}",
+                 trace.num_experts, trace.num_ranks, kTraceSchema, trace.top_k);
+  return out;
+}
+
 void check_trace_matches(const Trace& trace, const MoeModel& model, int ep) {
-  if (trace.num_experts != model.num_experts)
-    throw InputError(trace.file, "/num_experts",
-                     fmt::format("{} routed experts as in the model ({}), got {}", model.num_experts, model.name,
-                                 trace.num_experts));
-  if (trace.top_k != model.top_k)
-    throw InputError(trace.file, "/top_k",
-                     fmt::format("top_k {} as in the model ({}), got {}", model.top_k, model.name, trace.top_k));
-  if (trace.num_ranks != ep)
-    throw InputError(trace.file, "/num_ranks", fmt::format("{} EP ranks (--ep), got {}", ep, trace.num_ranks));
+  check_trace_header(trace, model, ep);
   for (std::size_t i = 0; i < trace.layers.size(); ++i) {
     int l = trace.layers[i].layer;
     if (l >= model.num_layers || !model.is_moe_layer(l))
@@ -154,11 +195,7 @@ PerSourceLoads per_source_loads_from_json(const Json& doc, const std::string& fi
         row.fail(fmt::format("layer {} rank {} has {} experts but layer 0 rank 0 has {} (ragged rows)", l, s, n, width));
       auto& dst = out.count[l][s];
       dst.resize(n);
-      for (std::size_t e = 0; e < n; ++e) {
-        const Json& v = row.node()[e];
-        if (v.is_number() && v.get<double>() >= 0 && std::isfinite(v.get<double>())) dst[e] = v.get<double>();
-        else dst[e] = row.at(e).as_non_negative();
-      }
+      for (std::size_t e = 0; e < n; ++e) dst[e] = read_token_count(row, e);
     }
   }
   return out;
@@ -167,6 +204,9 @@ PerSourceLoads per_source_loads_from_json(const Json& doc, const std::string& fi
 ExpertLoads expert_loads_any_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
   root.require_object();
+  if (root.has("logical_count") && root.has("per_source_count"))
+    root.at("per_source_count")
+        .fail("either \"logical_count\" or \"per_source_count\", not both (one would be ignored)");
   if (root.has("logical_count")) return expert_loads_from_json(doc, file);
   if (root.has("per_source_count")) return per_source_loads_from_json(doc, file).total();
   throw InputError(root.file(), "/logical_count",

@@ -43,11 +43,16 @@ struct Trace {
 /// Parse a trace. Throws InputError naming the file and JSON pointer for: wrong schema, non-positive
 /// num_experts/top_k/num_ranks, top_k > num_experts, a source rank outside [0, num_ranks), an expert
 /// outside [0, num_experts), the same expert twice in one token, experts.size() != top_k x
-/// source.size(), and layer indices that are negative, repeated or not ascending.
-Trace trace_from_json(const Json& doc, const std::string& file);
-Trace load_trace(const std::filesystem::path& path);
+/// source.size(), and layer indices that are negative, repeated or not ascending. With `model`, the
+/// header (num_experts, top_k, num_ranks) is checked against the model and `ep` first, so a trace of
+/// another model is named at /num_experts rather than at its first out-of-range expert id.
+Trace trace_from_json(const Json& doc, const std::string& file, const MoeModel* model = nullptr, int ep = 0);
+Trace load_trace(const std::filesystem::path& path, const MoeModel* model = nullptr, int ep = 0);
 /// Compact form (one flat array per layer). Deterministic.
 Json trace_to_json(const Trace& trace);
+/// trace_to_json(trace).dump(), byte for byte, written straight from the vectors: no JSON document is
+/// built, so writing a trace takes its text and nothing more (a document would take 16-32 B per id).
+std::string trace_to_json_text(const Trace& trace);
 
 /// Check a trace against a model (experts, top_k, layers are MoE layers) and an EP size (num_ranks).
 /// Throws InputError naming the trace file.

@@ -5,11 +5,15 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <limits>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/json_budget.hpp"
+#include "common/limits.hpp"
 #include "common/splitmix.hpp"
 
 namespace epsim {
@@ -133,6 +137,9 @@ TraceLayer generate_trace_layer(const std::vector<double>& target_in, const MoeM
     throw InputError(fmt::format("model {}: topk_group {} groups of {} experts cannot supply top_k = {}", model.name,
                                  s.TG, s.gs, s.k));
   if (o.ep < 1 || o.tokens_per_gpu < 1) throw InputError("trace generator: ep and tokens_per_gpu must be >= 1");
+  if (static_cast<std::int64_t>(o.ep) * o.tokens_per_gpu > std::numeric_limits<int>::max())
+    throw InputError(fmt::format("trace generator: at most {} tokens per layer (ep x tokens per GPU)",
+                                 std::numeric_limits<int>::max()));
   s.N = o.ep * o.tokens_per_gpu;
   double total = std::accumulate(target_in.begin(), target_in.end(), 0.0);
   if (!(total > 0)) throw InputError(fmt::format("layer {}: loads are all zero", layer));
@@ -173,9 +180,62 @@ TraceLayer generate_trace_layer(const std::vector<double>& target_in, const MoeM
   return out;
 }
 
+void check_trace_options(const TraceGeneratorOptions& o) {
+  if (o.ep < 1 || o.tokens_per_gpu < 1)
+    throw InputError(fmt::format("trace generator: ep and tokens_per_gpu must be >= 1, got {} and {}", o.ep, o.tokens_per_gpu));
+  if (!(std::isfinite(o.tolerance) && o.tolerance >= 0))
+    throw InputError(fmt::format("trace generator: tolerance must be finite and >= 0, got {}", o.tolerance));
+  if (!(std::isfinite(o.min_target_count) && o.min_target_count >= 0))
+    throw InputError(fmt::format("trace generator: min_target_count must be finite and >= 0, got {}", o.min_target_count));
+  if (o.max_iterations < 1 || o.max_iterations > kMaxTraceIterations)
+    throw InputError(fmt::format("trace generator: max_iterations must be in [1, {}], got {}", kMaxTraceIterations,
+                                 o.max_iterations));
+  if (o.threads < 0) throw InputError(fmt::format("trace generator: threads must be >= 0, got {}", o.threads));
+}
+
+TraceSize check_trace_size(const ExpertLoads& loads, const MoeModel& model, const TraceGeneratorOptions& o) {
+  check_loads_match_model(loads, model);
+  TraceSize s;
+  for (int l = 0; l < loads.num_layers(); ++l) {
+    const auto& row = loads.count[static_cast<std::size_t>(l)];
+    if (model.is_moe_layer(l) && std::accumulate(row.begin(), row.end(), 0.0) > 0) ++s.layers;
+  }
+  s.tokens_per_layer = static_cast<std::int64_t>(o.ep) * o.tokens_per_gpu;
+  const auto k = static_cast<std::int64_t>(model.top_k);
+  // In double: the product of three int-sized factors may pass 2^63 before it is refused.
+  const double ids = static_cast<double>(s.layers) * static_cast<double>(s.tokens_per_layer) * static_cast<double>(k + 1);
+  auto digits = [](std::int64_t max_value) { return static_cast<std::uint64_t>(fmt::formatted_size("{}", max_value)); };
+  const std::uint64_t per_token_text = static_cast<std::uint64_t>(k) * (digits(model.num_experts - 1) + 1) +
+                                       digits(o.ep - 1) + 1;
+  const double text = static_cast<double>(s.layers) * static_cast<double>(s.tokens_per_layer) *
+                      static_cast<double>(per_token_text);
+  const double memory = 4.0 * ids + text;
+  auto refuse = [&](const std::string& what) {
+    throw InputError(fmt::format(
+        "trace of {} MoE layers x {} ranks x {} tokens x (top_k {} + 1) = {:.3g} ids (~{:.1f} GiB in memory while "
+        "written, ~{:.1f} GiB of JSON): {} (docs/limits.md)",
+        s.layers, o.ep, o.tokens_per_gpu, k, ids, memory / 1073741824.0, text / 1073741824.0, what));
+  };
+  if (s.tokens_per_layer > std::numeric_limits<int>::max())
+    refuse(fmt::format("at most {} tokens per layer (ep x tokens per GPU)", std::numeric_limits<int>::max()));
+  if (ids > static_cast<double>(limits::kMaxTraceIds))
+    refuse(fmt::format("at most {} ids (2^27) in one trace", limits::kMaxTraceIds));
+  s.ids = static_cast<std::int64_t>(ids);
+  s.text_bytes = static_cast<std::uint64_t>(text);
+  s.memory_bytes = static_cast<std::uint64_t>(memory);
+  const auto n = static_cast<std::uint64_t>(s.tokens_per_layer);
+  const std::uint64_t per_layer = 16 + 96 * 3 + json_array_parsed_bytes(n) + json_array_parsed_bytes(n * static_cast<std::uint64_t>(k));
+  s.parsed_bytes = static_cast<std::uint64_t>(s.layers) * per_layer;
+  if (s.parsed_bytes > limits::kMaxJsonParsedBytes)
+    refuse(fmt::format("epsim could not read it back (it would parse to ~{} MiB, above the {} MiB of one JSON input)",
+                       s.parsed_bytes >> 20, limits::kMaxJsonParsedBytes >> 20));
+  return s;
+}
+
 Trace generate_trace(const ExpertLoads& loads, const MoeModel& model, const TraceGeneratorOptions& o,
                      std::vector<LayerFit>* fits) {
-  check_loads_match_model(loads, model);
+  check_trace_options(o);
+  check_trace_size(loads, model, o);
   std::vector<int> layers;
   for (int l = 0; l < loads.num_layers(); ++l) {
     const auto& row = loads.count[static_cast<std::size_t>(l)];
@@ -189,12 +249,18 @@ Trace generate_trace(const ExpertLoads& loads, const MoeModel& model, const Trac
   std::vector<LayerFit> f(layers.size());
   std::vector<std::exception_ptr> errors(layers.size());
   std::atomic<std::size_t> next{0};
+  std::mutex progress;
+  int done = 0;
   auto work = [&] {
     for (std::size_t i; (i = next.fetch_add(1)) < layers.size();) {
       try {
         t.layers[i] = generate_trace_layer(loads.count[static_cast<std::size_t>(layers[i])], model, layers[i], o, &f[i]);
       } catch (...) {
         errors[i] = std::current_exception();
+      }
+      if (o.on_layer_done) {
+        std::lock_guard<std::mutex> lock(progress);
+        o.on_layer_done(++done, static_cast<int>(layers.size()));
       }
     }
   };

@@ -39,6 +39,8 @@ Json report_to_json(const SimulationResult& r) {
                    {"micro_batches", r.micro_batches},
                    {"chunks", r.chunks},
                    {"overlap_slowdown", tidy(r.overlap_slowdown)}};
+  // Present only when micro-batches were repeated rather than all simulated (simulate.hpp).
+  if (r.micro_batches_simulated > 0) j["settings"]["micro_batches_simulated"] = r.micro_batches_simulated;
   j["iteration_us"] = tidy(r.iteration.to_us());
   j["iteration_ps"] = r.iteration.count_ps();
   j["tokens_per_iteration"] = tidy(r.tokens_per_iteration);
@@ -159,6 +161,10 @@ std::string format_report_table(const SimulationResult& r) {
   o += fmt::format("{} | {} schedule | {} network | dp {} tp {} pp {} ep {} expert_tp {} | {} GPUs | {} micro-batches, {} chunks\n",
                    to_string(r.phase), to_string(r.schedule), r.network, p.dp, p.tp, p.pp, p.ep, p.expert_tp, p.gpus(),
                    r.micro_batches, r.chunks);
+  if (r.micro_batches_simulated > 0)
+    o += fmt::format("({} micro-batches simulated; the others repeat micro-batch 0 exactly: pp = 1 training, "
+                     "docs/simulator.md)\n",
+                     r.micro_batches_simulated);
   o += fmt::format("iteration {:.3f} ms | {} {:.3f} ms | throughput {:.0f} tokens/s ({:.0f} per GPU) | {} tokens\n",
                    r.iteration.to_ms(), r.latency_name, r.latency_ms, r.throughput_tokens_per_s,
                    r.throughput_tokens_per_s_per_gpu, r.tokens_per_iteration);
@@ -230,7 +236,15 @@ std::string format_report_table(const SimulationResult& r) {
     ++e.first;
     e.second += c.end_us - c.start_us;
   }
-  o += fmt::format("critical path: {} ops ending on GPU {}:", r.critical_path.size(), r.critical_gpu);
+  // Where the path ends: its last op's GPU (a compute op), or the op itself (an exchange or collective
+  // of several GPUs). Not r.critical_gpu: when GPUs finish together that is the lowest of them.
+  std::string ending;
+  if (!r.critical_path.empty()) {
+    const CriticalOp& last = r.critical_path.back();
+    ending = last.gpu >= 0 ? fmt::format(" ending on GPU {}", last.gpu)
+                           : fmt::format(" ending with {}", op_label(last.op, last.layer, last.micro_batch, last.chunk));
+  }
+  o += fmt::format("critical path: {} ops{}:", r.critical_path.size(), ending);
   for (const auto& [name, e] : per_op) o += fmt::format(" {} x{} {:.1f} us;", name, e.first, e.second);
   o += "\n";
   const std::size_t n = r.critical_path.size();

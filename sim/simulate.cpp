@@ -4,6 +4,8 @@
 #include <memory>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "common/error.hpp"
 #include "sim/compute/attention_cost.hpp"
 #include "sim/compute/kernel_tables.hpp"
@@ -151,8 +153,96 @@ namespace {
 SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOptions& opt);
 }  // namespace
 
+namespace {
+
+// The scenario with `m` of its micro-batches (of the same size: the batch scaled with them).
+ScenarioInputs with_micro_batches(const ScenarioInputs& in, int m) {
+  ScenarioInputs out = in;
+  out.scenario.phase.batch = in.scenario.phase.batch / in.scenario.phase.micro_batches * m;
+  out.scenario.phase.micro_batches = m;
+  return out;
+}
+
+// K identical micro-batches of a pp = 1 training step from the runs of 1 and 2 (simulate() header):
+// every additive figure x(K) = x(1) + (K - 1) x (x(2) - x(1)); the trace and critical path are those
+// of the 2-micro-batch run with the last micro-batch moved (K - 2) x T_micro later.
+SimulationResult repeat_micro_batches(const ScenarioInputs& in, const SimulationResult& r1, SimulationResult r) {
+  const int K = in.scenario.phase.micro_batches;
+  const double k = K - 1;
+  auto ext = [k](double x1, double x2) { return x1 + k * (x2 - x1); };
+  const Time t_micro = r.iteration - r1.iteration;
+  const Time shift = t_micro * (K - 2);
+  const double flops2 = r.model_flops, T2 = r.iteration.to_seconds();
+  r.micro_batches = K;
+  r.micro_batches_simulated = 2;
+  r.iteration = r1.iteration + t_micro * (K - 1);
+  const double T_s = r.iteration.to_seconds();
+  r.tokens_per_iteration = ext(r1.tokens_per_iteration, r.tokens_per_iteration);
+  r.throughput_tokens_per_s = T_s > 0 ? r.tokens_per_iteration / T_s : 0;
+  r.throughput_tokens_per_s_per_gpu = r.throughput_tokens_per_s / r.parallel.gpus();
+  r.latency_ms = r.iteration.to_ms();
+  for (std::size_t l = 0; l < r.layers.size(); ++l) {
+    LayerBreakdown& b = r.layers[l];
+    const LayerBreakdown& a = r1.layers[l];
+    for (auto f : {&LayerBreakdown::compute_us, &LayerBreakdown::dispatch_us, &LayerBreakdown::combine_us,
+                   &LayerBreakdown::other_comm_us, &LayerBreakdown::exposed_comm_us, &LayerBreakdown::bubble_us,
+                   &LayerBreakdown::backward_compute_us, &LayerBreakdown::grad_reduce_us,
+                   &LayerBreakdown::grad_reduce_exposed_us})
+      b.*f = ext(a.*f, b.*f);
+  }
+  for (std::size_t g = 0; g < r.gpus.size(); ++g) {
+    GpuSummary& b = r.gpus[g];
+    const GpuSummary& a = r1.gpus[g];
+    for (auto f : {&GpuSummary::compute_busy_us, &GpuSummary::expert_compute_us, &GpuSummary::comm_busy_us,
+                   &GpuSummary::dispatch_received_bytes, &GpuSummary::combine_received_bytes, &GpuSummary::routed_tokens})
+      b.*f = ext(a.*f, b.*f);
+    b.compute_idle_us = r.iteration.to_us() - b.compute_busy_us;
+  }
+  for (std::size_t i = 0; i < r.link_bytes.size(); ++i) r.link_bytes[i] = ext(r1.link_bytes[i], r.link_bytes[i]);
+  r.busiest_link = -1;
+  double busiest_s = 0;
+  for (std::size_t i = 0; i < r.link_bytes.size(); ++i) {  // the rule of simulate_unchecked
+    const double busy_s = r.link_bytes[i] / (in.topology->link(static_cast<int>(i)).bandwidth_GBps * 1e9);
+    if (r.link_bytes[i] > 0 && (r.busiest_link < 0 || busy_s > busiest_s)) {
+      r.busiest_link = static_cast<int>(i);
+      r.busiest_link_bytes = r.link_bytes[i];
+      busiest_s = busy_s;
+    }
+  }
+  if (r.busiest_link >= 0) {
+    r.busiest_link_name = in.topology->link_name(r.busiest_link);
+    r.busiest_link_utilization = T_s > 0 ? busiest_s / T_s : 0;
+  }
+  for (auto f : {&SimulationResult::forward_compute_us, &SimulationResult::backward_compute_us,
+                 &SimulationResult::grad_reduce_us, &SimulationResult::grad_reduce_exposed_us,
+                 &SimulationResult::optimizer_us, &SimulationResult::param_gather_us, &SimulationResult::model_flops})
+    r.*f = ext(r1.*f, r.*f);
+  r.mfu = flops2 > 0 && T_s > 0 ? r.mfu * (r.model_flops / flops2) * (T2 / T_s) : 0;
+  for (CriticalOp& c : r.critical_path)
+    if (c.micro_batch == 1) {
+      c.micro_batch = K - 1;
+      c.start_us += shift.to_us();
+      c.end_us += shift.to_us();
+    }
+  for (TraceSlice& t : r.trace)
+    if (t.micro_batch == 1) {
+      t.micro_batch = K - 1;
+      t.start = t.start + shift;
+      t.end = t.end + shift;
+    }
+  return r;
+}
+
+}  // namespace
+
 SimulationResult simulate(const ScenarioInputs& in, const SimulateOptions& opt) {
   try {
+    const PhaseConfig& ph = in.scenario.phase;
+    if (opt.repeat_micro_batches && ph.kind == PhaseKind::training && in.scenario.parallel.pp == 1 &&
+        ph.micro_batches >= 3) {
+      const SimulationResult r1 = simulate_unchecked(with_micro_batches(in, 1), opt);
+      return repeat_micro_batches(in, r1, simulate_unchecked(with_micro_batches(in, 2), opt));
+    }
     return simulate_unchecked(in, opt);
   } catch (const std::overflow_error& e) {
     // Simulated time is int64 picoseconds (about 106 days): only absurd inputs (a link of 1e-9 GB/s,
@@ -190,6 +280,14 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
+  const WorkloadConfig config{r.schedule, r.chunks, r.network != "analytical"};
+  const WorkloadSize size = estimate_workload_size(in, config, r.micro_batches);
+  if (size.tasks > kMaxSimTasks)
+    throw InputError(sc.file, "/phase/micro_batches",
+                     fmt::format("a task graph of at most {} tasks (docs/limits.md); {} micro-batches x {} chunks of "
+                                 "{} layers on {} GPUs would build ~{} tasks (~{:.1f} GiB)",
+                                 kMaxSimTasks, r.micro_batches, r.chunks, in.model.num_layers, p.gpus(), size.tasks,
+                                 static_cast<double>(size.memory_bytes) / 1073741824.0));
   CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
   ComputeNotices notices;
   std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, &notices);
@@ -200,7 +298,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   auto net = make_network_model(r.network, sim, *in.topology, *in.routes);
   StreamExecutor ex(p.gpus(), r.overlap_slowdown, Time::from_ps_rounded(opt.exchange_overhead_us * 1e6));
   // Under the flow models the gradient reductions' ring traffic shares links with the all-to-alls.
-  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks, r.network != "analytical"}, ex);
+  build_workload(in, costs, config, ex);
   std::unique_ptr<ClosedFormExchange> closed;
   if (r.network == "analytical" && opt.closed_form_analytical)
     closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);

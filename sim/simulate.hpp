@@ -25,7 +25,15 @@ struct SimulateOptions {
   /// With the analytical network, evaluate exchanges in closed form (one event per GPU instead of
   /// one per transfer; identical times). false: go through AnalyticalNetwork (tests compare both).
   bool closed_form_analytical = true;
+  /// Training with pp = 1 and 3 or more micro-batches: simulate 1 and 2 micro-batches and extend
+  /// exactly to all of them (every micro-batch but the last takes the same time: see simulate()), so
+  /// time and memory do not grow with their number. false: build every micro-batch (tests compare both).
+  bool repeat_micro_batches = true;
 };
+
+/// Most tasks one simulation builds (~512 B each while simulated: ~4 GiB at the cap); above it
+/// simulate() refuses with the estimate (docs/limits.md).
+inline constexpr std::int64_t kMaxSimTasks = 1ll << 23;
 
 /// One layer, at the critical GPU (the one whose compute stream finishes last), summed over
 /// micro-batches. Times in us.
@@ -132,6 +140,8 @@ struct SimulationResult {
   std::vector<TraceSlice> trace;
   std::uint64_t events = 0;           ///< simulator events executed
   int tasks = 0;
+  /// Micro-batches built and simulated when fewer than micro_batches (repeat_micro_batches); 0 = all.
+  int micro_batches_simulated = 0;
   // Training only (0 otherwise), at the critical GPU (the one that finishes last):
   double forward_compute_us = 0;      ///< forward compute-stream time
   double backward_compute_us = 0;     ///< backward compute-stream time
@@ -147,7 +157,14 @@ struct SimulationResult {
 };
 
 /// Simulate one iteration. Throws InputError for a scenario the simulator does not model (named
-/// field), std::invalid_argument from the models.
+/// field), or one whose task graph would pass kMaxSimTasks (naming /phase/micro_batches and the
+/// estimate), std::invalid_argument from the models.
+/// Training with pp = 1: micro-batches run one after another (each waits for the previous one on every
+/// GPU), so every one but the last takes the same time T_micro and the step is
+/// K x T_micro + final = T(1) + (K - 1) x (T(2) - T(1)), exactly, where T(m) is the step of m
+/// micro-batches; every additive figure (busy times, bytes, per-layer sums) extends the same way.
+/// With options.repeat_micro_batches and K >= 3 only 1 and 2 micro-batches are simulated; the trace
+/// and the critical path then show the first micro-batch and the last one (moved to its place).
 SimulationResult simulate(const ScenarioInputs& inputs, const SimulateOptions& options = {});
 
 /// Stream-level metrics of an executed graph (used by simulate and by tests of the executor):

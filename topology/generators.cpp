@@ -3,10 +3,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "topology/validate.hpp"
 
 namespace epsim {
 
@@ -35,10 +39,13 @@ int leaf_of(const DgxClusterOptions& o, int local, int g, int nodes_in_su) {
 
 Topology generate_dgx_cluster(const DgxClusterOptions& o) {
   if (o.nodes < 1 || o.gpus_per_node < 1 || o.nodes_per_su < 1 || o.spines < 1 || o.cores < 1 || o.spine_radix < 0)
-    throw std::invalid_argument("nodes, gpus_per_node, nodes_per_su, spines and cores must be >= 1");
-  if (!(o.nvlink_GBps > 0 && o.nic_GBps > 0 && o.pcie_GBps > 0))
-    throw std::invalid_argument("bandwidths must be > 0");
-  if (!(o.oversubscription >= 1.0)) throw std::invalid_argument("oversubscription must be >= 1");
+    throw InputError(fmt::format("generated cluster: nodes, gpus_per_node, nodes_per_su, spines and cores must be >= 1 "
+                                 "(got {}, {}, {}, {}, {})",
+                                 o.nodes, o.gpus_per_node, o.nodes_per_su, o.spines, o.cores));
+  for (double bw : {o.nvlink_GBps, o.nic_GBps, o.pcie_GBps})
+    if (std::string why = link_range_error(bw, 0.0); !why.empty()) throw InputError("generated cluster: " + why);
+  if (!(o.oversubscription >= 1.0 && std::isfinite(o.oversubscription)))
+    throw InputError(fmt::format("generated cluster: oversubscription must be finite and >= 1, got {}", o.oversubscription));
 
   Topology topo;
   topo.name = !o.name.empty() ? o.name

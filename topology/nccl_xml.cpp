@@ -13,6 +13,7 @@
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
+#include "topology/xml_check.hpp"
 
 namespace epsim {
 
@@ -49,6 +50,7 @@ struct XDev {
 };
 
 struct Reader {
+  Reader(std::string f, const NcclImportOptions& o) : file(std::move(f)), options(o) {}
   std::string file;
   const NcclImportOptions& options;
   std::vector<XDev> devs;
@@ -56,6 +58,9 @@ struct Reader {
   bool any_gpu_element = false;
   bool warned_classless = false;
   int nics_without_speed = 0;
+  // Values the file leaves out and the importer assumes: counted, then one warning each (assumption_warnings).
+  int pcie_speed_assumed = 0, pcie_width_assumed = 0, nvlink_count_assumed = 0;
+  std::string first_pcie_speed, first_pcie_width, first_nvlink_count;
 
   const pt::ptree* attrs(const pt::ptree& node) const {
     auto it = node.find("<xmlattr>");
@@ -103,8 +108,46 @@ struct Reader {
         continue;
       }
       check_attrs(child, "nvlink", {"target", "count", "tclass"});
-      gpu.nvlinks.push_back(XNvlink{attr(child, "target"), int_attr(child, "nvlink", "count", 1), attr(child, "tclass")});
+      XNvlink l{attr(child, "target"), int_attr(child, "nvlink", "count", 1), attr(child, "tclass")};
+      if (attr(child, "count").empty() && nvlink_count_assumed++ == 0) first_nvlink_count = gpu.busid;
+      if (l.count == 0) {
+        warnings.push_back(fmt::format("{}: <nvlink target=\"{}\" count=\"0\"> of GPU {} dropped (no links)", file,
+                                       l.target, gpu.busid));
+        continue;
+      }
+      if (!l.target.empty() && l.target == gpu.busid) {
+        warnings.push_back(fmt::format("{}: <nvlink target=\"{}\"> of GPU {} targets the GPU itself: dropped (a GPU "
+                                       "does not send NVLink traffic to itself)",
+                                       file, l.target, gpu.busid));
+        continue;
+      }
+      gpu.nvlinks.push_back(std::move(l));
     }
+  }
+
+  // PCIe bandwidth of <pci> `node` to its parent, counting what NCCL's rules assume.
+  double pcie_up_GBps(const pt::ptree& node, const std::string& busid) {
+    const std::string speed = attr(node, "link_speed");
+    const int width = int_attr(node, "pci", "link_width", 0);
+    bool known = false;
+    const double bw = nccl_pcie_GBps(speed, width, &known);
+    if (!known && pcie_speed_assumed++ == 0) first_pcie_speed = busid;
+    if (width <= 0 && pcie_width_assumed++ == 0) first_pcie_width = busid;
+    return bw;
+  }
+
+  // One warning per kind of assumed value (how many, the first one).
+  void assumption_warnings() {
+    if (pcie_speed_assumed > 0)
+      warnings.push_back(fmt::format("{}: {} <pci> without a known link_speed (first {}) taken at NCCL's fallback of "
+                                     "Gen3 (60 per lane: 12 GB/s at x16)",
+                                     file, pcie_speed_assumed, first_pcie_speed));
+    if (pcie_width_assumed > 0)
+      warnings.push_back(fmt::format("{}: {} <pci> with link_width 0 or none (first {}) taken as x16 (NCCL's rule)", file,
+                                     pcie_width_assumed, first_pcie_width));
+    if (nvlink_count_assumed > 0)
+      warnings.push_back(fmt::format("{}: {} <nvlink> without count (first of GPU {}) taken as 1 link", file,
+                                     nvlink_count_assumed, first_nvlink_count));
   }
 
   void read_nics(const pt::ptree& nic, int parent, double up_GBps, const std::string& busid) {
@@ -125,7 +168,11 @@ struct Reader {
       add(d);
       ++nets;
     }
-    if (nets == 0) add(XDev{XKind::nic, parent, 0, up_GBps, busid, busid, 0, options.default_nic_GBps, {}});
+    if (nets == 0) {
+      add(XDev{XKind::nic, parent, 0, up_GBps, busid, busid, 0, options.default_nic_GBps, {}});
+      warnings.push_back(fmt::format("{}: <nic> of {} has no <net speed>: taking {} GB/s", file,
+                                     busid.empty() ? std::string("a CPU") : busid, options.default_nic_GBps));
+    }
   }
 
   void read_pci(const pt::ptree& node, int parent) {
@@ -133,7 +180,7 @@ struct Reader {
                               "subsystem_device", "max_link_speed", "max_link_width"});
     const std::string busid = attr(node, "busid");
     const std::string cls = attr(node, "class");
-    const double up = nccl_pcie_GBps(attr(node, "link_speed"), int_attr(node, "pci", "link_width", 16));
+    const double up = pcie_up_GBps(node, busid);
     bool has_children = false;
     for (const auto& [tag, child] : node) has_children |= tag == "pci" || tag == "gpu" || tag == "nic";
     for (const auto& [tag, child] : node)
@@ -207,6 +254,61 @@ bool skeleton_model(const std::string& model, int& links, int& sm) {
   return false;
 }
 
+// GPU model a compute capability (sm x 10) names, for labels: the first of its family.
+std::string model_of_sm(int sm) {
+  switch (sm) {
+    case 100: return "b200";
+    case 90: return "h100";
+    case 80: return "a100";
+    case 70: return "v100";
+    case 60: return "p100";
+    default: return fmt::format("sm{}", sm);
+  }
+}
+
+// The GPU model label of every GPU (indexed like r.devs; empty for other devices), from its sm
+// attribute. A GPU without sm takes the given model's sm (warned) or is refused; a given model of
+// another family than the file's sm is overruled by the file (warned once); NVLinks on a GPU whose sm
+// has none (< 60) are refused.
+std::vector<std::string> gpu_models(Reader& r, const NcclImportOptions& o, const std::string& file) {
+  std::vector<std::string> labels(r.devs.size());
+  if (!r.any_gpu_element) return labels;  // a skeleton: every GPU is the given model
+  int model_links = 0, model_sm = 0;
+  const bool model_known = !o.gpu_model.empty() && skeleton_model(o.gpu_model, model_links, model_sm);
+  bool warned_missing = false, warned_mismatch = false;
+  for (std::size_t i = 0; i < r.devs.size(); ++i) {
+    XDev& x = r.devs[i];
+    if (x.kind != XKind::gpu) continue;
+    if (x.sm <= 0) {
+      if (!model_known)
+        throw InputError(file, "", fmt::format("<gpu> of <pci busid=\"{}\"> has sm \"0\" or none: expected the GPU's "
+                                               "compute capability x 10 as NCCL writes it (90 = H100/H200, 80 = A100, "
+                                               "100 = B200), or a GPU model given with the file",
+                                               x.busid));
+      x.sm = model_sm;
+      if (!warned_missing)
+        r.warnings.push_back(fmt::format("{}: GPUs without sm (first {}) taken as {} (sm {})", file, x.busid,
+                                         o.gpu_model, model_sm));
+      warned_missing = true;
+    }
+    if (!x.nvlinks.empty() && nccl_nvlink_GBps(x.sm) <= 0)
+      throw InputError(file, "", fmt::format("<gpu> of <pci busid=\"{}\"> has NVLinks but sm {}: NVLink needs sm >= 60 "
+                                             "(P100 and later)",
+                                             x.busid, x.sm));
+    if (o.gpu_model.empty() || (model_known && model_sm == x.sm)) {
+      labels[i] = o.gpu_model.empty() ? model_of_sm(x.sm) : o.gpu_model;
+    } else {
+      labels[i] = model_of_sm(x.sm);
+      if (!warned_mismatch)
+        r.warnings.push_back(fmt::format("{}: the GPU model {} does not match sm {} of GPU {} in the file: GPUs labelled "
+                                         "{} as the file says",
+                                         file, o.gpu_model, x.sm, x.busid, labels[i]));
+      warned_mismatch = true;
+    }
+  }
+  return labels;
+}
+
 }  // namespace
 
 double nccl_nvlink_GBps(int sm) {
@@ -218,15 +320,19 @@ double nccl_nvlink_GBps(int sm) {
   return 0.0;
 }
 
-double nccl_pcie_GBps(const std::string& link_speed, int width) {
+double nccl_pcie_GBps(const std::string& link_speed, int width, bool* speed_known) {
   double gts = 0;
   auto [p, ec] = std::from_chars(link_speed.data(), link_speed.data() + link_speed.size(), gts);
   (void)p;
   int lane = 60;  // NCCL's fallback (Gen3) when the speed is missing or unknown
+  if (speed_known) *speed_known = false;
   if (ec == std::errc()) {
     static constexpr std::pair<double, int> kTable[] = {{2.5, 15}, {5, 30}, {8, 60}, {16, 120}, {32, 240}, {64, 480}};
     for (auto [rate, value] : kTable)
-      if (std::abs(gts - rate) < 1e-6) lane = value;
+      if (std::abs(gts - rate) < 1e-6) {
+        lane = value;
+        if (speed_known) *speed_known = true;
+      }
   }
   return (width <= 0 ? 16 : width) * lane / 80.0;
 }
@@ -236,15 +342,19 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
   if (options.nodes < 1) throw InputError(fmt::format("--nodes must be >= 1, got {}", options.nodes));
   pt::ptree tree;
   try {
-    std::istringstream text(read_input_file(path));
+    const std::string bytes = read_input_file(path);
+    check_xml_text(bytes, file);
+    std::istringstream text(bytes);
     pt::read_xml(text, tree, pt::xml_parser::no_concat_text);
   } catch (const pt::xml_parser_error& e) {
     throw InputError(file, "", fmt::format("well-formed NCCL topology XML ({} at line {})", e.message(), e.line()));
   }
   auto root = tree.find("system");
   if (root == tree.not_found()) throw InputError(file, "", "a <system> root element (NCCL topology XML)");
-  Reader r{file, options, {}, {}};
+  Reader r(file, options);
   r.read_system(root->second);
+  r.assumption_warnings();
+  const std::vector<std::string> labels = gpu_models(r, options, file);
 
   NcclImport out;
   out.skeleton = !r.any_gpu_element;
@@ -344,8 +454,7 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
           d.kind = DeviceKind::gpu;
           d.id = fmt::format("node{}/gpu{}", n, gi++);
           d.rail = gpu_nic[g];
-          d.model = !options.gpu_model.empty() ? options.gpu_model
-                    : x.sm == 90 ? "h100" : x.sm == 80 ? "a100" : x.sm == 100 ? "b200" : fmt::format("sm{}", x.sm);
+          d.model = out.skeleton ? options.gpu_model : labels[i];
           break;
         }
         case XKind::nic: d.kind = DeviceKind::nic; d.rail = ni; d.id = fmt::format("node{}/nic{}", n, ni++); break;
@@ -378,6 +487,12 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
                                            file, l.target, l.tclass, x.label));
         }
       }
+      if (n == 0 && !x.nvlinks.empty() && to_switch <= 0 &&
+          std::none_of(x.nvlinks.begin(), x.nvlinks.end(), [&](const XNvlink& l) {
+            return gpu_by_busid.count(l.target) > 0 && l.tclass.rfind("0x03", 0) == 0;
+          }))
+        r.warnings.push_back(fmt::format("{}: GPU {} keeps none of its <nvlink>: its traffic inside the node goes over PCIe",
+                                         file, x.label));
       if (to_switch > 0) {
         if (nvswitch < 0)
           nvswitch = topo.add_device(Device{fmt::format("node{}/nvswitch", n), DeviceKind::nvswitch, host, -1, ""});

@@ -43,13 +43,21 @@ struct NcclImport {
 /// Per-link NVLink bandwidth (GB/s per direction) for a CUDA SM version (NCCL topo.h table above);
 /// 0 when unknown.
 double nccl_nvlink_GBps(int sm);
-/// PCIe bandwidth (GB/s) of a link_speed string ("32.0 GT/s PCIe") and width, as NCCL computes it.
-double nccl_pcie_GBps(const std::string& link_speed, int width);
+/// PCIe bandwidth (GB/s) of a link_speed string ("32.0 GT/s PCIe") and width, as NCCL computes it;
+/// *speed_known (when given) says whether the speed was one of the table's or NCCL's fallback was taken.
+double nccl_pcie_GBps(const std::string& link_speed, int width, bool* speed_known = nullptr);
 
 /// Parse `path` and build `options.nodes` copies of the node plus the fabric. Throws InputError
-/// naming the file for malformed XML, a root other than <system>, a non-numeric attribute NCCL reads
-/// as a number (naming element and attribute), no GPU, or a skeleton without options.gpu_model
-/// (or an unknown model).
+/// naming the file for malformed XML (a closing tag that does not match, nesting deeper than
+/// limits::kMaxXmlDepth: topology/xml_check.hpp), a root other than <system>, a non-numeric attribute
+/// NCCL reads as a number (naming element and attribute), no GPU, a <gpu> without sm (or sm="0")
+/// when no GPU model is given, NVLinks on a GPU whose sm has none (< 60), or a skeleton without
+/// options.gpu_model (or an unknown model).
+/// Warns (NcclImport::warnings) on every value it assumes (PCIe speed or width, NVLink count, NIC
+/// speed, a GPU's sm) and on what it drops: an <nvlink> with count 0, one that targets its own GPU,
+/// one whose target is neither an NVSwitch nor a GPU of the file. GPU models come from sm (90 h100,
+/// 80 a100, 100 b200, 70 v100, 60 p100); a given GPU model of the same sm names the variant (h200),
+/// one of another sm is overruled by the file (warned).
 NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOptions& options);
 
 }  // namespace epsim

@@ -102,7 +102,9 @@ void read_links(const JsonCursor& root, Topology& topo) {
     auto parsed = parse_link_kind(kind);
     if (!parsed) l.at("kind").fail(fmt::format("unknown link kind \"{}\" (expected nvlink, pcie, infiniband or ethernet)", kind));
     double bandwidth = l.at("bandwidth_GBps").as_positive();
+    if (std::string why = link_range_error(bandwidth, 0.0); !why.empty()) l.at("bandwidth_GBps").fail(why);
     double latency = l.has("latency_ns") ? l.at("latency_ns").as_non_negative() : 0.0;
+    if (std::string why = link_range_error(1.0, latency); !why.empty()) l.at("latency_ns").fail(why);
     bool bidirectional = l.bool_or("bidirectional", true);
     if (bidirectional)
       topo.add_bidirectional(src, dst, *parsed, bandwidth, latency);

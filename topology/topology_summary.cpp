@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "topology/validate.hpp"
+
 namespace epsim {
 
 TopologySummary summarize_topology(const Topology& topo) {
@@ -27,6 +29,9 @@ TopologySummary summarize_topology(const Topology& topo) {
   // Per-host injection and per-GPU share.
   std::vector<double> host_injection(static_cast<std::size_t>(std::max(1, topo.num_hosts())), 0.0);
   double host_nic = 0;
+  // NICs no GPU uses (validate.hpp unused_nics) carry no GPU's traffic: not in the per-GPU share.
+  std::vector<char> unused(static_cast<std::size_t>(topo.num_devices()), 0);
+  for (int nic : unused_nics(topo)) unused[static_cast<std::size_t>(nic)] = 1;
   for (int li = 0; li < topo.num_links(); ++li) {
     const Link& l = topo.link(li);
     const Device& a = topo.device(l.src);
@@ -34,7 +39,7 @@ TopologySummary summarize_topology(const Topology& topo) {
     if (a.host >= 0 && b.host < 0 && is_network_link(l.kind)) {
       s.nic_to_leaf_GBps += l.bandwidth_GBps;
       host_injection[static_cast<std::size_t>(a.host)] += l.bandwidth_GBps;
-      if (a.host == g0.host) host_nic += l.bandwidth_GBps;
+      if (a.host == g0.host && !unused[static_cast<std::size_t>(l.src)]) host_nic += l.bandwidth_GBps;
     }
     if (a.kind == DeviceKind::leaf && (b.kind == DeviceKind::spine || b.kind == DeviceKind::core))
       s.leaf_up_GBps += l.bandwidth_GBps;

@@ -14,7 +14,8 @@ struct TopologySummary {
   double gpu_nvlink_GBps = 0;    ///< NVLink egress of GPU 0
   double gpu_pcie_GBps = 0;      ///< PCIe egress of GPU 0
   double gpu_network_GBps = 0;   ///< scale-out injection per GPU on GPU 0's host: bandwidth of
-                                 ///< its host's links into the fabric / GPUs on the host
+                                 ///< its host's links into the fabric / GPUs on the host; NICs no
+                                 ///< GPU uses (validate.hpp unused_nics) left out
   double nic_to_leaf_GBps = 0;   ///< sum of host -> fabric link bandwidth
   double leaf_up_GBps = 0;       ///< sum of leaf -> spine/core link bandwidth
   double oversubscription = 0;   ///< nic_to_leaf / leaf_up (0 without a spine tier)

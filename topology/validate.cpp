@@ -2,10 +2,14 @@
 
 #include <cmath>
 #include <deque>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
@@ -35,6 +39,35 @@ std::vector<char> reachable(const Topology& topo, int start, bool backward) {
 
 }  // namespace
 
+std::string link_range_error(double bandwidth_GBps, double latency_ns) {
+  if (!(bandwidth_GBps >= limits::kMinLinkBandwidthGBps && bandwidth_GBps <= limits::kMaxLinkBandwidthGBps))
+    return fmt::format("expected a bandwidth of {} to {} GB/s per direction (1 MB/s to 100 TB/s; docs/limits.md), "
+                       "found {}",
+                       limits::kMinLinkBandwidthGBps, limits::kMaxLinkBandwidthGBps, bandwidth_GBps);
+  if (!(latency_ns >= 0 && latency_ns <= limits::kMaxLinkLatencyNs))
+    return fmt::format("expected a latency of 0 to {} ns (1 s; docs/limits.md), found {}", limits::kMaxLinkLatencyNs,
+                       latency_ns);
+  return {};
+}
+
+std::vector<int> unused_nics(const Topology& topo) {
+  // Per host: GPUs per rail.
+  std::map<std::pair<int, int>, int> gpus_on_rail;  // (host, rail) -> GPUs
+  std::set<int> sharing_hosts;
+  for (int g = 0; g < topo.num_gpus(); ++g) {
+    const Device& d = topo.device(topo.gpu_device(g));
+    if (d.host < 0 || d.rail < 0) continue;
+    if (++gpus_on_rail[{d.host, d.rail}] == 2) sharing_hosts.insert(d.host);
+  }
+  std::vector<int> out;
+  for (int i = 0; i < topo.num_devices(); ++i) {
+    const Device& d = topo.device(i);
+    if (d.kind == DeviceKind::nic && d.rail >= 0 && sharing_hosts.count(d.host) && !gpus_on_rail.count({d.host, d.rail}))
+      out.push_back(i);
+  }
+  return out;
+}
+
 std::vector<std::string> validate_topology(const Topology& topo, const std::string& source) {
   std::vector<std::string> warnings;
   if (topo.num_gpus() == 0) throw InputError(source, "/devices", "expected at least one device of kind \"gpu\"");
@@ -46,6 +79,8 @@ std::vector<std::string> validate_topology(const Topology& topo, const std::stri
     if (!std::isfinite(l.latency_ns) || l.latency_ns < 0)
       throw InputError(source, "", fmt::format("link {}: latency_ns must be finite and >= 0, found {}",
                                                topo.link_name(i), l.latency_ns));
+    if (std::string why = link_range_error(l.bandwidth_GBps, l.latency_ns); !why.empty())
+      throw InputError(source, "", fmt::format("link {}: {}", topo.link_name(i), why));
   }
   // Strong connectivity among GPUs: every GPU reaches GPU 0 and GPU 0 reaches every GPU.
   int g0 = topo.gpu_device(0);
@@ -98,6 +133,20 @@ std::vector<std::string> validate_topology(const Topology& topo, const std::stri
   for (int i = 0; i < topo.num_devices(); ++i)
     if (topo.out_links(i).empty() && topo.in_links(i).empty())
       warnings.push_back(fmt::format("device {} has no links", topo.device(i).id));
+  for (int nic : unused_nics(topo)) {
+    const Device& n = topo.device(nic);
+    std::map<int, std::vector<std::string>> by_rail;
+    for (int g = 0; g < topo.num_gpus(); ++g) {
+      const Device& d = topo.device(topo.gpu_device(g));
+      if (d.host == n.host && d.rail >= 0) by_rail[d.rail].push_back(d.id);
+    }
+    std::string shared;
+    for (const auto& [rail, ids] : by_rail)
+      if (ids.size() >= 2 && shared.empty()) shared = fmt::format("{} share rail {}", fmt::join(ids, ", "), rail);
+    warnings.push_back(fmt::format("NIC {} (rail {}) is unused: no GPU of its host has rail {} while {} (a "
+                                   "mis-detected PCIe topology?); `topo show` leaves it out of the network per GPU",
+                                   n.id, n.rail, n.rail, shared));
+  }
   return warnings;
 }
 

@@ -121,7 +121,9 @@ std::vector<ParamSpec> build() {
                                "decode: tokens already in each KV cache (required)")),
                   "/phase/kind", {"decode"}),
              "context_length");
-  with_alias(add(integer("/phase/micro_batches", "", 1, 1, 4096,
+  // 65536: pp = 1 training builds 2 micro-batches whatever their number (sim/simulate.hpp); otherwise
+  // simulate() refuses a task graph above kMaxSimTasks (docs/limits.md).
+  with_alias(add(integer("/phase/micro_batches", "", 1, 1, 1 << 16,
                          "the replica's batch is split into this many micro-batches (pipeline, two-batch overlap)")),
              "micro_batches");
 

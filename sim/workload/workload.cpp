@@ -320,6 +320,12 @@ class Builder {
           const auto mb = static_cast<std::size_t>(slot.micro_batch);
           if ((slot.backward ? bwd_stage[mb] : fwd_stage[mb]) != st) break;
           if (!slot.backward) {
+            // pp = 1: micro-batches are gradient-accumulation steps, each after the previous one has
+            // finished on every GPU, so that every micro-batch but the last takes the same time
+            // (simulate() repeats them instead of building them all: docs/simulator.md "Training").
+            if (P == 1 && mb > 0)
+              for (auto& deps : fwd_in[mb])
+                for (const auto& gpu_deps : bwd_in[mb - 1]) deps.insert(deps.end(), gpu_deps.begin(), gpu_deps.end());
             forward_stage(st, slot.micro_batch, fwd_in[mb]);
             if (st + 1 < P) {
               send(slot.micro_batch, +1, fwd_in[mb]);
@@ -520,6 +526,28 @@ class Builder {
 };
 
 }  // namespace
+
+WorkloadSize estimate_workload_size(const ScenarioInputs& in, const WorkloadConfig& config, int micro_batches) {
+  const ParallelConfig& p = in.scenario.parallel;
+  const std::int64_t n = p.gpus_per_stage(), C = p.ep > 1 ? config.chunks : 1, edp = p.edp();
+  const std::int64_t tp_ops = p.tp > 1 ? p.dp : 0, etp_ops = p.expert_tp > 1 ? p.dp : 0;
+  const std::int64_t exchanges = p.ep > 1 ? 2 * C * edp : 0;
+  // Per micro-batch, every layer once (on its stage's n GPUs): MoE = attention, gate, shared experts and
+  // C expert chunks per GPU + dispatch/combine per chunk and EP group + TP collectives; dense =
+  // attention and FFN per GPU + two TP collectives. Training doubles it (backward mirrors forward).
+  std::int64_t per_mb = p.pp - 1 + n;  // activation sends; the LM head of every GPU of the last stage
+  for (int l = 0; l < in.model.num_layers; ++l)
+    per_mb += in.model.is_moe_layer(l) ? n * (3 + C) + exchanges + tp_ops + etp_ops : 2 * n + 2 * tp_ops;
+  const bool training = in.scenario.phase.kind == PhaseKind::training;
+  if (training) per_mb *= 2;
+  WorkloadSize s;
+  s.tasks = per_mb * micro_batches + n /* a decode step's overhead task per GPU */ +
+            (training ? (n + 4 * in.model.num_layers) * p.pp : 0);
+  s.memory_bytes = static_cast<std::uint64_t>(s.tasks) * kWorkloadBytesPerTask;
+  if (training && p.pp == 1)  // the micro-batch barrier: n x n dependencies per micro-batch
+    s.memory_bytes += static_cast<std::uint64_t>(n * n) * 8 * static_cast<std::uint64_t>(micro_batches);
+  return s;
+}
 
 void build_workload(const ScenarioInputs& in, const std::vector<LayerCosts>& costs, const WorkloadConfig& config,
                     StreamExecutor& executor) {

@@ -3,6 +3,7 @@
 // layer and micro-batch attention (+ TP all-reduce), gate, dispatch, routed experts, shared experts,
 // combine; dense layers; pipeline stages with activation sends; training backward and gradient sync.
 // The schedule (serial / overlap / two-batch) decides dependencies and issue order.
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -60,6 +61,19 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
 /// Tokens one sequence adds per decode step with multi-token prediction: 1 + sum_{i=1..d} a^i (each
 /// draft token accepted with probability a given the previous one was; d = 0: 1).
 double mtp_tokens_per_step(const ServingConfig& serving);
+
+/// Tasks of a workload and the memory they take while simulated, known before it is built.
+struct WorkloadSize {
+  std::int64_t tasks = 0;          ///< at least what build_workload adds (exact for prefill/decode with shared experts)
+  std::uint64_t memory_bytes = 0;  ///< tasks x kWorkloadBytesPerTask (+ training pp = 1 barrier deps)
+};
+/// Resident memory per task while simulated: ~455 B measured (DeepSeek-V3 prefill EP 32, 16 to 64
+/// micro-batches, analytical network: 196 MB per 437k tasks; docs/limits.md), rounded up.
+inline constexpr std::uint64_t kWorkloadBytesPerTask = 512;
+
+/// Size of the workload of `micro_batches` micro-batches of `in` under `config` (config.chunks as
+/// simulate() resolves it). O(layers).
+WorkloadSize estimate_workload_size(const ScenarioInputs& in, const WorkloadConfig& config, int micro_batches);
 
 /// Add the whole iteration to `executor` (which must have in.scenario.parallel.gpus() GPUs or more).
 void build_workload(const ScenarioInputs& in, const std::vector<LayerCosts>& costs, const WorkloadConfig& config,

@@ -99,8 +99,9 @@ TEST_CASE("epsim simulate rejections") {
     CliResult explicit_gpu1 = run_epsim("simulate --scenario " + dir + "/one.json --trace-gpus 0,1");
     CHECK(explicit_gpu1.exit_code == 2);  // asked for explicitly: still an error
   }
-  SECTION("a topology so slow that the iteration overflows simulated time: exit 1 naming the scenario") {
-    // One link at 1e-12 GB/s: a 7 KB token copy takes ~7e15 s, past int64 picoseconds (~106 days).
+  SECTION("a topology too slow to be physical: exit 1 naming the topology file and the range, no report") {
+    // Links at 1e-12 GB/s would take a 7 KB token copy ~7e15 s, past int64 picoseconds (~106 days); the
+    // topology reader refuses bandwidths below 1e-3 GB/s (docs/limits.md) before any simulation.
     auto doc = nlohmann::json::parse(slurp(kDecode));
     auto topo = nlohmann::json::parse(slurp(kScenarios + "/ep16-vs-tp8pp2/" + doc["topology"].get<std::string>()));
     for (auto& link : topo["links"]) link["bandwidth_GBps"] = 1e-12;
@@ -110,8 +111,9 @@ TEST_CASE("epsim simulate rejections") {
     std::ofstream(dir + "/slow.json") << doc.dump();
     CliResult r = run_epsim("simulate --scenario " + dir + "/slow.json --report " + dir + "/slow.report.json");
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("slow.json") != std::string::npos);
-    CHECK(r.err.find("simulated time") != std::string::npos);
+    CHECK(r.err.find("slow.topo.json") != std::string::npos);
+    CHECK(r.err.find("bandwidth_GBps") != std::string::npos);
+    CHECK(r.err.find("0.001 to 100000 GB/s") != std::string::npos);
     CHECK_FALSE(std::ifstream(dir + "/slow.report.json").good());  // no half-written report
   }
   SECTION("missing scenario file: exit 1") {

@@ -61,6 +61,8 @@ TEST_CASE("trace loader accepts the compact format and round-trips", "[trace]") 
   CHECK(t.layers[0].num_tokens() == 3);
   CHECK(t.layers[1].token_experts(2, 2)[0] == 3);
   CHECK(trace_to_json(trace_from_json(trace_to_json(t), "x")) == trace_to_json(t));
+  // The streamed text is the document's dump, byte for byte.
+  CHECK(trace_to_json_text(t) == trace_to_json(t).dump());
   PerSourceLoads ps = trace_per_source_loads(t, 3);
   CHECK(ps.count[1][1][3] == 2);
   CHECK(ps.count[1][0][0] == 1);
@@ -205,6 +207,15 @@ TEST_CASE("generator is deterministic for a seed and matches loads", "[trace][ge
   // Platform-independent uniform: the top 53 bits.
   CHECK(uniform_from_bits(~0ull) < 1.0);
   CHECK(uniform_from_bits(1ull << 11) == 0x1.0p-53);
+}
+
+TEST_CASE("a trace of another model is named at /num_experts before its expert ids are read", "[trace]") {
+  // good_trace has num_experts 4; against a 2-expert model its expert id 3 would be out of range, but
+  // the header is checked first.
+  MoeModel m = small_model(2, 2, 1, 1);
+  m.num_layers = 3;
+  CHECK_THROWS_WITH(trace_from_json(good_trace(), "t.json", &m, 2),
+                    Catch::Contains("t.json: /num_experts") && Catch::Contains("2 routed experts"));
 }
 
 TEST_CASE("inter-layer affinity counts shared tokens and co-located copies", "[trace][affinity]") {

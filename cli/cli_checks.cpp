@@ -1,0 +1,92 @@
+#include "cli/cli_checks.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "common/atomic_file.hpp"
+#include "common/error.hpp"
+
+namespace epsim::cli {
+
+namespace {
+
+// The number in `s`, or NaN when `s` is not one number.
+double parse_number(const std::string& s) {
+  if (s.empty()) return std::nan("");
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nan("");
+  return v;
+}
+
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  std::error_code ec;
+  if (std::filesystem::exists(a, ec) && std::filesystem::exists(b, ec)) {
+    const bool eq = std::filesystem::equivalent(a, b, ec);
+    if (!ec) return eq;
+  }
+  return resolve_output_path(a) == resolve_output_path(b);
+}
+
+}  // namespace
+
+const CLI::Validator& non_empty_path() {
+  static const CLI::Validator v(
+      [](std::string& s) { return s.empty() ? std::string("an empty path") : std::string(); }, "PATH");
+  return v;
+}
+
+const CLI::Validator& finite_positive() {
+  static const CLI::Validator v(
+      [](std::string& s) {
+        const double x = parse_number(s);
+        return std::isfinite(x) && x > 0 ? std::string() : fmt::format("{}: expected a finite number > 0", s);
+      },
+      "");
+  return v;
+}
+
+const CLI::Validator& finite_non_negative() {
+  static const CLI::Validator v(
+      [](std::string& s) {
+        const double x = parse_number(s);
+        return std::isfinite(x) && x >= 0 ? std::string() : fmt::format("{}: expected a finite number >= 0", s);
+      },
+      "");
+  return v;
+}
+
+const CLI::Validator& non_negative_integer() {
+  static const CLI::Validator v(
+      [](std::string& s) {
+        bool digits = !s.empty();
+        for (char c : s) digits &= std::isdigit(static_cast<unsigned char>(c)) != 0;
+        return digits ? std::string() : fmt::format("{}: expected an integer >= 0", s);
+      },
+      "");
+  return v;
+}
+
+void check_output_paths(const std::vector<PathArg>& inputs, const std::vector<PathArg>& outputs) {
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const PathArg& out = outputs[i];
+    if (out.path.empty()) continue;
+    for (const PathArg& in : inputs)
+      if (!in.path.empty() && same_file(out.path, in.path))
+        throw UsageError(fmt::format("{} {} is the input {} ({}): refusing to overwrite an input; write to another file",
+                                     out.flag, out.path, in.flag, in.path));
+    for (std::size_t j = 0; j < i; ++j)
+      if (!outputs[j].path.empty() && same_file(out.path, outputs[j].path))
+        throw UsageError(fmt::format("{} and {} name the same file ({}): one output would replace the other",
+                                     outputs[j].flag, out.flag, out.path));
+  }
+}
+
+}  // namespace epsim::cli

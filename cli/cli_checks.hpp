@@ -1,0 +1,33 @@
+#pragma once
+// Checks every command applies to its command line: value validators for CLI11 options (a path that is
+// not empty, a finite positive number, a non-negative integer that cannot wrap) and the output-path
+// rules (no output is an input, no two outputs are one file; docs/limits.md "Outputs").
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace epsim::cli {
+
+/// A path given on the command line must not be empty (`--out ''`).
+const CLI::Validator& non_empty_path();
+/// A finite number > 0 (refuses nan, inf, 0, negatives).
+const CLI::Validator& finite_positive();
+/// A finite number >= 0.
+const CLI::Validator& finite_non_negative();
+/// Digits only: refuses "-1", which CLI11 would wrap to 2^64 - 1 for an unsigned option.
+const CLI::Validator& non_negative_integer();
+
+/// A path argument and the flag (or argument name) that gave it, for messages.
+struct PathArg {
+  std::string flag;
+  std::string path;  ///< empty: not given (skipped)
+};
+
+/// Throws UsageError when an output resolves (symlinks followed; hard links compared by file identity)
+/// to one of the inputs ("--out x.json is the input --loads"), or two outputs resolve to one file
+/// ("--out and --export name the same file"). Outputs that do not exist yet are compared by their
+/// resolved path.
+void check_output_paths(const std::vector<PathArg>& inputs, const std::vector<PathArg>& outputs);
+
+}  // namespace epsim::cli
