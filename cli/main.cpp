@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.allow_extras(false);
   epsim::cli::add_plan_command(app);
+  epsim::cli::add_evaluate_command(app);
   epsim::cli::add_topo_commands(app);
   epsim::cli::add_calibrate_commands(app);
   epsim::cli::add_sweep_commands(app);

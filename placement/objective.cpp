@@ -24,6 +24,14 @@ std::string_view to_string(ObjectiveKind kind) {
   return "link";
 }
 
+RobustKind parse_robust(std::string_view name) {
+  if (name == "mean") return RobustKind::mean;
+  if (name == "max") return RobustKind::max;
+  throw UsageError(fmt::format("unknown robust objective '{}' (expected mean or max)", name));
+}
+
+std::string_view to_string(RobustKind kind) { return kind == RobustKind::max ? "max" : "mean"; }
+
 LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
                                ObjectiveKind kind, double token_lb, double link_lb_s)
     : model_(&model),

@@ -21,6 +21,15 @@ enum class ObjectiveKind { link, gpu, balanced };
 ObjectiveKind parse_objective(std::string_view name);
 std::string_view to_string(ObjectiveKind kind);
 
+/// How a plan over several load windows (plan --loads A --loads B ...) combines the windows:
+/// mean = the mean over windows of the objective's primary value (expected cost of a window drawn
+/// uniformly); max = the largest over windows of primary_w / scale_w, scale_w > 0 the window's own
+/// certified lower bound, i.e. the worst window's distance from what that window alone allows.
+enum class RobustKind { mean, max };
+/// Parse "mean" | "max"; throws UsageError otherwise.
+RobustKind parse_robust(std::string_view name);
+std::string_view to_string(RobustKind kind);
+
 /// Score of a layer plan; smaller is better; compared lexicographically (penalty, primary,
 /// secondary). penalty counts violated soft constraints (with a trace and --max-nodes-per-token M:
 /// sum over tokens of max(0, nodes reached - M)); it is 0 without a trace.
