@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "placement/algorithms/node_local.hpp"
 
 namespace epsim {
 
@@ -234,6 +235,30 @@ LayerPlacement coactivation_start(const PlacementProblem& p, const TraceLayer& l
   return pl;
 }
 
+LayerPlacement node_copy_start(const PlacementProblem& p) {
+  const int E = p.num_experts(), G = p.num_gpus, S = p.slots_per_gpu;
+  const auto nodes = ranks_by_node(p.trace->routes->topology(), G);
+  for (const auto& n : nodes)
+    if (static_cast<int>(n.size()) * S < E) throw InputError("node-copy start: a node has fewer slots than experts");
+  // Every node is a node-local problem holding all experts: place_node_local_greedy per node.
+  std::vector<int> node_of_gpu(static_cast<std::size_t>(G));
+  for (std::size_t n = 0; n < nodes.size(); ++n)
+    for (int g : nodes[n]) node_of_gpu[static_cast<std::size_t>(g)] = static_cast<int>(n);
+  LayerPlacement pl{G, S, std::vector<int>(static_cast<std::size_t>(G) * S, -1)};
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    PlacementProblem one = p;
+    one.trace = nullptr;
+    one.windows.clear();
+    one.node_of_gpu = node_of_gpu;
+    one.expert_node.assign(static_cast<std::size_t>(E), static_cast<int>(n));
+    LayerPlacement part = place_node_local_greedy(one);
+    for (int g : nodes[n])
+      for (int s = 0; s < S; ++s)
+        pl.slot_expert[static_cast<std::size_t>(g * S + s)] = part.slot_expert[static_cast<std::size_t>(g * S + s)];
+  }
+  return pl;
+}
+
 LayerPlacement place_epsim_trace(const PlacementProblem& p) {
   if (p.trace == nullptr || p.links == nullptr) throw std::logic_error("place_epsim_trace needs the trace and link model");
   PlacementProblem uniform = p;
@@ -250,6 +275,11 @@ LayerPlacement place_epsim_trace(const PlacementProblem& p) {
     starts.push_back(coactivation_start(p, *p.trace->layer, p.trace->top_k));
   } catch (const InputError&) {
     // The node's replicas could not be packed: the other starts remain.
+  }
+  try {
+    starts.push_back(node_copy_start(p));
+  } catch (const InputError&) {
+    // Some node has fewer slots than experts: no node can serve every token itself.
   }
   // `balanced` divides the link time by the smallest start's link time (a scale, not a bound).
   double norm = 0;

@@ -14,6 +14,7 @@
 #include "placement/trace_objective.hpp"
 #include "placement/algorithms/trace_search.hpp"
 #include "comm/trace_traffic.hpp"
+#include "model/trace_generator.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;
@@ -231,4 +232,50 @@ TEST_CASE("inter-layer pass aligns layer l+1's nodes with layer l's and reports 
   CHECK(pls[0].slot_expert == pa.slot_expert);
   std::multiset<int> before_set(pb.slot_expert.begin(), pb.slot_expert.end()), after_set(pls[1].slot_expert.begin(), pls[1].slot_expert.end());
   CHECK(before_set == after_set);
+}
+
+TEST_CASE("per-gpu delivery, 8 equal experts on 2 nodes x 4 GPUs, 16 slots: 0 cross-node bytes", "[trace][objective]") {
+  // Every node has 8 slots for the 8 experts: a full copy on each node serves every token on its own
+  // node, so a plan with 0 cross-node bytes exists (and is link-optimal: NVLink only).
+  DgxClusterOptions o;
+  o.nodes = 2;
+  o.gpus_per_node = 4;
+  Topology topo = generate_dgx_cluster(o);
+  RouteTable routes(topo);
+  EpLinkModel links(topo, routes, 8);
+  MoeModel m;
+  m.name = "eight";
+  m.num_layers = 1;
+  m.hidden_size = 7168;
+  m.num_experts = 8;
+  m.top_k = 8;  // every token uses every expert (with top_k 2 the search alone found 0 bytes)
+  m.moe_intermediate_size = 512;
+  m.num_attention_heads = 8;
+  ExpertLoads loads;
+  loads.source = "equal";
+  loads.count = {std::vector<double>(8, 100.0)};
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    TraceGeneratorOptions g;
+    g.ep = 8;
+    g.tokens_per_gpu = 800;  // 6400 tokens
+    g.seed = seed;
+    g.threads = 1;
+    Trace trace = generate_trace(loads, m, g);
+    REQUIRE(trace.layers.size() == 1);
+    TraceObjectiveInput in{&trace.layers[0], 8, &routes, TokenDelivery::per_gpu, 7168, 0};
+    PlacementProblem p;
+    p.num_gpus = 8;
+    p.slots_per_gpu = 2;
+    p.load = std::vector<double>(8, 6400.0);
+    p.links = &links;
+    p.dispatch_bytes_per_token = 7168;
+    p.combine_bytes_per_token = 2 * 7168;
+    p.seed = seed;
+    p.num_nodes = 2;
+    p.trace = &in;
+    LayerPlacement pl = place_epsim(p);
+    TraceTraffic t = trace_layer_traffic(routes, pl, trace.layers[0], 8, 8, 7168, TokenDelivery::per_gpu);
+    INFO("seed " << seed);
+    CHECK(t.cross_node_bytes == 0);
+  }
 }
