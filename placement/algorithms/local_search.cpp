@@ -9,6 +9,7 @@
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/algorithms/exact.hpp"
 #include "placement/algorithms/node_local.hpp"
+#include "placement/algorithms/replica_packing.hpp"
 #include "placement/algorithms/trace_search.hpp"
 
 namespace epsim {
@@ -271,6 +272,13 @@ LayerPlacement place_epsim(const PlacementProblem& p) {
     starts.push_back(place_eplb(p, nullptr));
   } catch (const InputError&) {
     // EPLB's preconditions (e.g. slots a multiple of ranks) do not hold: the other starts remain.
+  }
+  if (p.num_gpus * p.slots_per_gpu > p.num_experts()) {
+    try {
+      starts.push_back(place_replica_packing(p));
+    } catch (const InputError&) {
+      // A replica found no GPU without its expert: the other starts remain.
+    }
   }
   // Node-local replicas: only starts that keep every replica on its expert's node.
   starts.erase(std::remove_if(starts.begin(), starts.end(),
