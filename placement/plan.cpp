@@ -359,6 +359,11 @@ AlgorithmResult evaluate_placements(const EpLinkModel& links, const MoeModel& mo
   return out;
 }
 
+PlacementProblem make_layer_problem(const EpLinkModel& links, const MoeModel& model, const Windows& windows,
+                                    const Plan& plan, int layer) {
+  return layer_problem(links, model, windows, plan, layer);
+}
+
 std::vector<LayerPlacement> placements_by_layer(const AlgorithmResult& result, const MoeModel& model) {
   std::vector<LayerPlacement> out(static_cast<std::size_t>(model.num_layers));
   for (const LayerResult& l : result.layers) out[static_cast<std::size_t>(l.layer)] = l.placement;

@@ -132,6 +132,11 @@ AlgorithmResult evaluate_placements(const EpLinkModel& links, const MoeModel& mo
 /// The placements of a result by model layer (size model.num_layers; dense layers empty).
 std::vector<LayerPlacement> placements_by_layer(const AlgorithmResult& result, const MoeModel& model);
 
+/// The placement problem of one MoE layer as make_plan builds it (windows as in the robust
+/// make_plan; `plan` from prepare_plan).
+PlacementProblem make_layer_problem(const EpLinkModel& links, const MoeModel& model,
+                                    const std::vector<const ExpertLoads*>& windows, const Plan& plan, int layer);
+
 /// Check the settings of a plan against the model and the link model and fill the plan's derived
 /// fields (slots per GPU, bytes per token, GPU ids); make_plan calls it. Throws as make_plan.
 Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSettings& settings);

@@ -42,6 +42,9 @@ struct PlacementProblem {
   /// Empty = any rank may hold any expert.
   std::vector<int> expert_node;
   std::vector<int> node_of_gpu;
+  /// Warm start (rebalancing): when set, `epsim` searches from this placement only, so that the
+  /// result differs from it only by the moves that improved it. Must outlive the call.
+  const LayerPlacement* warm_start = nullptr;
 
   int num_experts() const { return static_cast<int>(load.size()); }
   bool node_local() const { return !expert_node.empty(); }

@@ -266,6 +266,7 @@ ObjectiveValue evaluate_placement(const PlacementProblem& p, const LayerPlacemen
 LayerPlacement place_epsim(const PlacementProblem& p) {
   if (p.links == nullptr) throw std::logic_error("the epsim algorithm needs the link model");
   if (p.trace != nullptr) return place_epsim_trace(p);
+  if (p.warm_start != nullptr) return LocalSearch(p, *p.warm_start).run();
   std::vector<LayerPlacement> starts{place_greedy(p)};
   if (p.num_experts() >= p.num_gpus) starts.push_back(place_contiguous(p));
   try {

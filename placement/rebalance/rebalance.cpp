@@ -100,22 +100,24 @@ RebalanceReport run_rebalancing(const EpLinkModel& links, const RouteTable& rout
     report.rebalanced_total_s += w.rebalanced_window_s;
     if (K > 0 && t % K == 0) {
       ExpertLoads stats = pooled_counts(windows, t - K, t);
-      Plan fresh = make_plan(links, model, stats, plan_settings);
       std::vector<LayerPlacement> next = current;
-      for (LayerResult& lr : fresh.chosen.layers) {
-        const auto layer = static_cast<std::size_t>(lr.layer);
-        PlacementProblem p;
-        p.num_gpus = plan_settings.ep;
-        p.slots_per_gpu = shape.slots_per_gpu;
-        p.load = scaled_layer_load(stats.count[layer], model, plan_settings.ep, plan_settings.tokens_per_gpu);
-        p.links = &links;
-        p.dispatch_bytes_per_token = shape.dispatch_bytes_per_token;
-        p.combine_bytes_per_token = shape.combine_bytes_per_token;
-        p.objective = plan_settings.objective;
-        const ObjectiveValue planned = evaluate_placement(p, lr.placement);
-        next[layer] = match_placement(current[layer], lr.placement, [&](const LayerPlacement& c) {
-          return !(planned < evaluate_placement(p, c));
-        });
+      if (settings.warm) {
+        for (int layer = 0; layer < model.num_layers; ++layer) {
+          if (!model.is_moe_layer(layer)) continue;
+          PlacementProblem p = make_layer_problem(links, model, {&stats}, shape, layer);
+          p.warm_start = &current[sz(layer)];
+          next[sz(layer)] = match_placement(current[sz(layer)], place_epsim(p), [](const LayerPlacement&) { return false; });
+        }
+      } else {
+        Plan fresh = make_plan(links, model, stats, plan_settings);
+        for (LayerResult& lr : fresh.chosen.layers) {
+          const auto layer = static_cast<std::size_t>(lr.layer);
+          PlacementProblem p = make_layer_problem(links, model, {&stats}, shape, lr.layer);
+          const ObjectiveValue planned = evaluate_placement(p, lr.placement);
+          next[layer] = match_placement(current[layer], lr.placement, [&](const LayerPlacement& c) {
+            return !(planned < evaluate_placement(p, c));
+          });
+        }
       }
       last = plan_migration(routes, current, next, bytes_per_replica);
       RebalanceEvent ev;

@@ -18,6 +18,10 @@ struct RebalanceSettings {
   int every = 0;                  ///< K: rebalance at the end of windows K, 2K, ...; 0 = never
   bool overlapped = false;        ///< copies share the links with the next window's serving
   int iterations_per_window = 1;  ///< iterations served in every window (> 0)
+  /// How a rebalance re-plans: warm = `epsim`'s local search started from the current placement
+  /// (only improving moves, so few copies); fresh = a new plan (plan_settings.algorithm), re-labelled
+  /// by match_placement.
+  bool warm = true;
 };
 
 /// Cost of one iteration under given placements ([model layer]) and loads.
@@ -64,9 +68,9 @@ struct RebalanceReport {
 /// Serve `windows` (>= 1) in order; `initial` ([model layer], e.g. planned on the first window) is
 /// the placement of window 1 and of the whole static run. At the end of window t = K, 2K, ...
 /// (t <= windows): the per-expert counts of windows t-K+1..t are summed (what a deployment's
-/// counter accumulates), make_plan(plan_settings) plans on them, every layer is re-labelled by
-/// match_placement (accepted when the layer's objective on those loads does not get worse), and
-/// plan_migration prices the copies (bytes per replica = expert weights at
+/// counter accumulates) and every layer is re-planned on them: warm, `epsim`'s local search from the
+/// current placement; fresh, make_plan(plan_settings) re-labelled by match_placement (accepted when
+/// the layer's objective on those loads does not get worse). plan_migration prices the copies (bytes per replica = expert weights at
 /// plan_settings.weight_bytes_per_element). cost(placements, loads) gives an iteration's time.
 RebalanceReport run_rebalancing(const EpLinkModel& links, const RouteTable& routes, const MoeModel& model,
                                 const std::vector<const ExpertLoads*>& windows, const PlanSettings& plan_settings,
