@@ -13,5 +13,6 @@ void add_calibrate_commands(CLI::App& app);  // calibrate, validate
 void add_sweep_commands(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_trace_commands(CLI::App& app);  // trace generate
+void add_schema_commands(CLI::App& app);  // schema scenario | sweep-axes
 
 }  // namespace epsim::cli

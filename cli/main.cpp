@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   epsim::cli::add_sweep_commands(app);
   epsim::cli::add_simulate_command(app);
   epsim::cli::add_trace_commands(app);
+  epsim::cli::add_schema_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

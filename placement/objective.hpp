@@ -17,6 +17,8 @@ namespace epsim {
 
 enum class ObjectiveKind { link, gpu, balanced };
 
+/// Names of the objectives ("link", "gpu", "balanced"), in enum order.
+const std::vector<std::string>& objective_names();
 /// Parse "link" | "gpu" | "balanced"; throws UsageError otherwise.
 ObjectiveKind parse_objective(std::string_view name);
 std::string_view to_string(ObjectiveKind kind);
@@ -26,6 +28,8 @@ std::string_view to_string(ObjectiveKind kind);
 /// uniformly); max = the largest over windows of primary_w / scale_w, scale_w > 0 the window's own
 /// certified lower bound, i.e. the worst window's distance from what that window alone allows.
 enum class RobustKind { mean, max };
+/// "mean", "max" in enum order.
+const std::vector<std::string>& robust_names();
 /// Parse "mean" | "max"; throws UsageError otherwise.
 RobustKind parse_robust(std::string_view name);
 std::string_view to_string(RobustKind kind);

@@ -15,7 +15,9 @@
 #include "model/layer_placement.hpp"
 #include "placement/plan.hpp"
 #include "sim/collectives.hpp"
+#include "placement/objective.hpp"
 #include "sim/compute/compute_model.hpp"
+#include "sim/scenario/scenario_topology.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 
@@ -92,7 +94,8 @@ struct TrainingConfig {
 /// A parsed scenario file (paths already resolved against the scenario's folder).
 struct Scenario {
   std::string file;                   ///< the scenario file (for messages)
-  std::filesystem::path topology;
+  std::filesystem::path topology;     ///< topology file; empty when `cluster` is generated
+  std::optional<DgxClusterOptions> cluster;  ///< the generated cluster when "topology" is an object
   std::filesystem::path model;
   std::filesystem::path loads;        ///< empty: uniform loads
   std::filesystem::path plan;         ///< empty: make_plan with placement_algorithm
@@ -108,22 +111,43 @@ struct Scenario {
   Precision precision = Precision::fp8;
   std::string placement_algorithm = "greedy";
   int redundant = 0;                   ///< redundant expert slots when planning
+  ObjectiveKind objective = ObjectiveKind::link;  ///< what the planner minimizes
+  std::uint64_t seed = 1;              ///< seed of the placement search
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   TrainingConfig training;              ///< phase.kind = training only
 };
 
-ScheduleKind parse_schedule(std::string_view name);  ///< "serial" | "overlap" | "two-batch"; UsageError
+/// Names of the enumerations above, in enum order: the one list each that the parameter table, the
+/// parsers, the help texts and the docs use.
+const std::vector<std::string>& schedule_names();           ///< serial, overlap, two-batch
+const std::vector<std::string>& phase_names();              ///< prefill, decode, training
+const std::vector<std::string>& pipeline_schedule_names();  ///< gpipe, 1f1b
+const std::vector<std::string>& grad_reduce_names();        ///< all_reduce, reduce_scatter
+
+ScheduleKind parse_schedule(std::string_view name);  ///< a schedule_names() entry; UsageError otherwise
 std::string_view to_string(ScheduleKind s);
 std::string_view to_string(PhaseKind p);
 std::string_view to_string(PipelineSchedule p);
-std::string_view to_string(GradReduce g);  ///< "all_reduce" | "reduce_scatter"
+std::string_view to_string(GradReduce g);
 
-/// Parse a scenario document (paths relative to `file`'s folder). Checks the schema, types, names
-/// and ranges of every field; throws InputError naming file + JSON pointer. Cross-checks against the
-/// topology and model are done by prepare_scenario().
-Scenario scenario_from_json(const Json& doc, const std::string& file);
+/// Parse a scenario document (paths relative to `file`'s folder). Checks every field against the
+/// parameter table (sim/scenario/scenario_params.hpp: types, names, ranges, unknown keys, conditional
+/// fields) and the rules between fields (phase fields, ep x expert_tp = dp x tp, an even number of
+/// micro-batches for two-batch); throws InputError naming file + JSON pointer. Cross-checks against
+/// the topology and model are done by prepare_scenario(). A scenario inside another document (a
+/// sweep's base) passes its pointer as `at`: errors name `at` + the field, and relative paths stay
+/// relative to the working directory (the caller resolved them).
+Scenario scenario_from_json(const Json& doc, const std::string& file, const std::string& at = "");
+
+/// The cluster of a scenario: its topology file, or its generated cluster, with its routing policy.
+TopologyVariant topology_variant(const Scenario& scenario);
+
+/// The settings the planner gets for a scenario without a plan file: EP size, redundant slots,
+/// algorithm, objective, seed, wire bytes, and tokens per EP rank = tokens of one micro-batch of a
+/// replica x expert_tp / tp. The caller sets baseline, bounds and threads.
+PlanSettings plan_settings(const Scenario& scenario);
 /// Read and parse a scenario file. Throws InputError.
 Scenario load_scenario(const std::filesystem::path& path);
 

@@ -40,7 +40,7 @@ ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, 
 ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(load_topology(s.topology));
+  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(build_topology(topology_variant(s)));
   MoeModel model = parts.model ? *parts.model : load_moe_model(s.model);
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
@@ -112,14 +112,8 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   if (!s.plan.empty()) {
     placement = read_plan(s.plan, model, p.ep);
   } else if (p.ep > 1) {
-    PlanSettings ps;
-    ps.ep = p.ep;
-    ps.redundant = s.redundant;
-    ps.algorithm = s.placement_algorithm;
+    PlanSettings ps = plan_settings(s);
     ps.baseline = "contiguous";
-    ps.tokens_per_gpu = s.phase.tokens_per_micro_batch() * p.expert_tp / p.tp;
-    ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
-    ps.combine_bytes_per_element = s.combine_bytes_per_element;
     ps.threads = 1;  // simulate() may itself run on many threads (sweeps)
     if (parts.plan) {
       placement = parts.plan(ps);
