@@ -27,7 +27,7 @@ struct PlanOptions {
   std::string topology;
   std::vector<std::string> loads;
   std::string model;
-  std::string robust = "mean";
+  std::string robust = "max";
   std::string replicas = "any";
   bool no_holdout = false;
   std::string out;

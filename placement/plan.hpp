@@ -42,8 +42,10 @@ struct PlanSettings {
   /// With a trace of >= 2 layers: run the inter-layer affinity post-pass (inter_layer.hpp) on the
   /// `epsim` plan.
   bool inter_layer = true;
-  /// Several load windows: how `epsim` combines them (objective.hpp RobustKind).
-  RobustKind robust = RobustKind::mean;
+  /// Several load windows: how `epsim` combines them (objective.hpp RobustKind). max is the
+  /// default: out of sample it is 1.5-2.2 points closer to each window's own plan than mean on the
+  /// DeepSeek-V3 windows (bench_robust, docs/placement.md).
+  RobustKind robust = RobustKind::max;
   /// Node-local replicas (algorithms/node_local.hpp): every replica of an expert on the node that
   /// holds its group; needs the model's n_group >= 2. Honoured by epsim and greedy (and by eplb's
   /// hierarchical policy by construction); contiguous ignores it.
