@@ -1,4 +1,5 @@
-// Placement benchmark on the real DeepSeek-V3 loads: for EP 32..256 on rail-optimized DGX H100
+// Placement benchmark on the real DeepSeek-V3 loads: for EP 32..256 (R = the smallest valid
+// redundancy >= EP, and R = 0) on rail-optimized DGX H100
 // clusters, per algorithm, the max link time and max GPU load summed over the 58 MoE layers relative
 // to the certified lower bounds, the worst layer's link gap, the cross-node bytes relative to
 // contiguous, and the planning time relative to contiguous's, all from the same run.
@@ -73,9 +74,8 @@ int main(int argc, char** argv) {
     Topology topo = generate_dgx_cluster(cluster);
     RouteTable routes(topo);
     EpLinkModel links(topo, routes, ep);
-    std::vector<int> redundants;
-    if (ep < 256) redundants.push_back(32 + smallest_valid_redundant(model.num_experts + 32, ep));
-    redundants.push_back(0);
+    // The smallest valid redundancy >= EP (issue 16: one spare slot per GPU at least), and none.
+    std::vector<int> redundants{ep + smallest_valid_redundant(model.num_experts + ep, ep), 0};
     for (int r : redundants) {
       PlanSettings s;
       s.ep = ep;

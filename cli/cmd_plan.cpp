@@ -16,6 +16,7 @@
 #include "placement/affinity.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/export.hpp"
+#include "placement/holdout.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_json.hpp"
 #include "model/trace.hpp"
@@ -29,8 +30,11 @@ namespace {
 
 struct PlanOptions {
   std::string topology;
-  std::string loads;
+  std::vector<std::string> loads;
   std::string model;
+  std::string robust = "max";
+  std::string replicas = "any";
+  bool no_holdout = false;
   std::string out;
   std::string routing = "shortest";
   bool json = false;
@@ -42,23 +46,6 @@ struct PlanOptions {
   bool trace_eval_only = false;
   PlanSettings settings;
 };
-
-// Trace-driven dispatch of one algorithm's placements (layers absent from the trace are skipped).
-TraceEvaluation evaluate_trace(const RouteTable& routes, const AlgorithmResult& r, const Trace& trace,
-                               double bytes_per_token, TokenDelivery delivery, const std::string& delivery_name,
-                               int max_nodes) {
-  TraceEvaluation e;
-  e.delivery = delivery_name;
-  e.max_nodes_limit = max_nodes;
-  for (const LayerResult& l : r.layers) {
-    const TraceLayer* tl = trace.find_layer(l.layer);
-    if (!tl) continue;
-    TraceTraffic t = trace_layer_traffic(routes, l.placement, *tl, trace.top_k, trace.num_experts, bytes_per_token, delivery);
-    accumulate(e, t, l.layer, routes.topology());
-    e.tokens += tl->num_tokens();
-  }
-  return e;
-}
 
 Json trace_json(const TraceEvaluation& e, const AffinityReport* a) {
   Json j = trace_evaluation_json(e);
@@ -86,8 +73,9 @@ void run_plan(const PlanOptions& o) {
     if (o.exports[i + 1].empty()) throw UsageError(fmt::format("--export {}: an empty path", o.exports[i]));
     outputs.push_back({"--export " + o.exports[i], o.exports[i + 1]});
   }
-  check_output_paths({{"--topology", o.topology}, {"--loads", o.loads}, {"--model", o.model}, {"--trace", o.trace}},
-                     outputs);
+  std::vector<PathArg> inputs = {{"--topology", o.topology}, {"--model", o.model}, {"--trace", o.trace}};
+  for (const std::string& loads : o.loads) inputs.push_back({"--loads", loads});
+  check_output_paths(inputs, outputs);
   if (o.settings.hbm_reserve_GiB >= o.settings.hbm_GiB)
     throw UsageError(fmt::format("--hbm-reserve-GiB {} must be below --hbm-GiB {}", o.settings.hbm_reserve_GiB,
                                  o.settings.hbm_GiB));
@@ -99,11 +87,22 @@ void run_plan(const PlanOptions& o) {
   else throw UsageError(fmt::format("--routing '{}': expected shortest or pxn", o.routing));
   Topology topo = load_topology(o.topology);
   MoeModel model = load_moe_model(o.model);
-  ExpertLoads loads = load_expert_loads_any(o.loads);
+  std::vector<ExpertLoads> windows;
+  for (const std::string& file : o.loads) {
+    windows.push_back(load_expert_loads_any(file));
+    check_loads_match_model(windows.back(), model);
+  }
+  std::vector<const ExpertLoads*> window_ptrs;
+  for (const ExpertLoads& w : windows) window_ptrs.push_back(&w);
   TokenDelivery delivery = parse_delivery(o.delivery);
-  check_loads_match_model(loads, model);
   PlanSettings settings = o.settings;
   settings.objective = parse_objective(o.objective);
+  settings.robust = parse_robust(o.robust);
+  if (o.replicas != "any" && o.replicas != "node-local")
+    throw UsageError(fmt::format("--replicas '{}': expected any or node-local", o.replicas));
+  settings.node_local_replicas = o.replicas == "node-local";
+  if (windows.size() > 1 && !o.trace.empty())
+    throw UsageError("--trace is one window of traffic: give one --loads with it");
   if (settings.ep == 0) settings.ep = topo.num_gpus();
   if (settings.ep < 1 || settings.ep > topo.num_gpus())
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
@@ -118,7 +117,9 @@ void run_plan(const PlanOptions& o) {
   if (settings.max_nodes_per_token > 0 && !trace)
     throw UsageError("--max-nodes-per-token needs --trace (the nodes a token reaches follow from its experts)");
   PlanTrace plan_trace{trace ? &*trace : nullptr, &routes, delivery};
-  Plan plan = make_plan(links, model, loads, settings, trace && !o.trace_eval_only ? &plan_trace : nullptr);
+  Plan plan = make_plan(links, model, window_ptrs, settings, trace && !o.trace_eval_only ? &plan_trace : nullptr);
+  std::vector<WindowFigures> holdout;
+  if (windows.size() > 1 && !o.no_holdout) holdout = holdout_figures(links, model, window_ptrs, settings, plan);
   Json trace_chosen, trace_baseline;
   std::optional<TraceEvaluation> tc, tb;
   std::optional<AffinityReport> ac, ab;
@@ -142,7 +143,9 @@ void run_plan(const PlanOptions& o) {
                                           {"layers_rejected", plan.chosen.inter_layer.layers_rejected}};
   }
   if (!o.out.empty()) {
-    Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads, o.model});
+    Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads.front(), o.model});
+    if (o.loads.size() > 1) doc["inputs"]["loads"] = o.loads;
+    if (!holdout.empty()) doc["summary"]["windows"] = holdout_json(holdout, settings);
     if (trace) {
       doc["summary"]["trace"] = trace_chosen;
       doc["baseline_summary"]["trace"] = trace_baseline;
@@ -157,6 +160,7 @@ void run_plan(const PlanOptions& o) {
   if (o.json) {
     Json j = {{"summary", algorithm_summary_json(plan.chosen, links)},
               {"baseline_summary", algorithm_summary_json(plan.baseline, links)}};
+    if (!holdout.empty()) j["summary"]["windows"] = holdout_json(holdout, settings);
     if (trace) {
       j["summary"]["trace"] = trace_chosen;
       j["baseline_summary"]["trace"] = trace_baseline;
@@ -164,6 +168,7 @@ void run_plan(const PlanOptions& o) {
     fmt::print("{}", json_output_text(j, 1, "the plan summary"));
   } else {
     fmt::print("{}", format_plan_table(plan, links));
+    if (windows.size() > 1) fmt::print("{}", format_windows_table(plan, holdout));
     if (trace) {
       auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
       fmt::print("trace {} ({} layers, {} tokens per layer, {} delivery, dispatch only):\n", o.trace, tc->layers,
@@ -212,9 +217,20 @@ void add_plan_command(CLI::App& app) {
   auto o = std::make_shared<PlanOptions>();
   CLI::App* p = app.add_subcommand("plan", "Place experts (with replicas) on the EP GPUs of a topology");
   p->add_option("--topology", o->topology, "topology JSON")->required()->check(non_empty_path());
-  p->add_option("--loads", o->loads, "expert loads, SGLang format {\"logical_count\": [layer][expert]}")
+  p->add_option("--loads", o->loads,
+                "expert loads, SGLang format {\"logical_count\": [layer][expert]}; repeat for several windows (robust plan)")
       ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->check(non_empty_path());
+  p->add_option("--robust", o->robust,
+                "with several --loads: minimize the mean over windows, or the max of each window's link time over its "
+                "certified bound")
+      ->capture_default_str();
+  p->add_option("--replicas", o->replicas,
+                "any, or node-local: every replica on the node holding its expert's group (needs n_group in the model)")
+      ->capture_default_str();
+  p->add_flag("--no-holdout", o->no_holdout,
+              "with several --loads: skip the leave-one-window-out figures (2 x windows further plans)");
   p->add_option("--model", o->model, "Hugging Face config.json of the MoE model")->required()->check(non_empty_path());
   p->add_option("--ep", o->settings.ep, "EP size (GPU ranks 0..ep-1 of the topology); default: all GPUs")
       ->check(CLI::Range(1, std::numeric_limits<int>::max()));

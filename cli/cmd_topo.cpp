@@ -53,6 +53,8 @@ void run_generate(const GenerateOptions& o) {
   check_writable(o.out);
   DgxClusterOptions dgx = o.dgx;
   if (dgx.nodes < 1 || dgx.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", dgx.nodes));
+  if (dgx.gpus_per_node < 1 || dgx.gpus_per_node > 72)
+    throw UsageError(fmt::format("--gpus-per-node must be in [1, 72], got {}", dgx.gpus_per_node));
   if (!(dgx.oversubscription >= 1.0 && std::isfinite(dgx.oversubscription)))
     throw UsageError("--oversubscription must be finite and >= 1");
   if (dgx.spines < 1 || dgx.spines > 4096) throw UsageError(fmt::format("--spines must be in [1, 4096], got {}", dgx.spines));
@@ -146,7 +148,9 @@ void add_topo_commands(CLI::App& app) {
   auto gen = std::make_shared<GenerateOptions>();
   CLI::App* g = topo->add_subcommand("generate", "Write a generated cluster topology (JSON)");
   g->add_option("kind", gen->kind, "dgx-h100, dgx-h200, fat-tree, nvl72 or dgx1-mesh")->required();
-  g->add_option("--nodes", gen->dgx.nodes, "number of 8-GPU nodes (dgx-*, fat-tree)")->capture_default_str();
+  g->add_option("--nodes", gen->dgx.nodes, "number of nodes (dgx-*, fat-tree)")->capture_default_str();
+  g->add_option("--gpus-per-node", gen->dgx.gpus_per_node, "GPUs (and rails) per node (dgx-*, fat-tree)")
+      ->capture_default_str();
   g->add_option("--racks", gen->racks, "number of GB200 NVL72 racks (nvl72)")->capture_default_str();
   g->add_option("--out", gen->out, "output topology JSON")->required()->check(non_empty_path());
   g->add_option("--spines", gen->dgx.spines, "spine switches (per spine group)")->capture_default_str();

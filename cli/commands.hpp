@@ -6,6 +6,8 @@
 namespace epsim::cli {
 
 void add_plan_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
+void add_rebalance_command(CLI::App& app);
 void add_topo_commands(CLI::App& app);
 void add_calibrate_commands(CLI::App& app);  // calibrate, validate
 void add_sweep_commands(CLI::App& app);

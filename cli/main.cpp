@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.allow_extras(false);
   epsim::cli::add_plan_command(app);
+  epsim::cli::add_evaluate_command(app);
+  epsim::cli::add_rebalance_command(app);
   epsim::cli::add_topo_commands(app);
   epsim::cli::add_calibrate_commands(app);
   epsim::cli::add_sweep_commands(app);

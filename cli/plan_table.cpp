@@ -93,4 +93,40 @@ std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int gr
   return out;
 }
 
+TraceEvaluation evaluate_trace(const RouteTable& routes, const AlgorithmResult& r, const Trace& trace,
+                               double bytes_per_token, TokenDelivery delivery, const std::string& delivery_name,
+                               int max_nodes) {
+  TraceEvaluation e;
+  e.delivery = delivery_name;
+  e.max_nodes_limit = max_nodes;
+  for (const LayerResult& l : r.layers) {
+    const TraceLayer* tl = trace.find_layer(l.layer);
+    if (!tl) continue;
+    TraceTraffic t = trace_layer_traffic(routes, l.placement, *tl, trace.top_k, trace.num_experts, bytes_per_token, delivery);
+    accumulate(e, t, l.layer, routes.topology());
+    e.tokens += tl->num_tokens();
+  }
+  return e;
+}
+
+std::string format_windows_table(const Plan& plan, const std::vector<WindowFigures>& holdout) {
+  std::string out = fmt::format("\nplanned on {} load windows (--robust {}); the table above evaluates the plans on their "
+                                "mean load\n",
+                                plan.windows.size(), to_string(plan.settings.robust));
+  if (holdout.empty()) {
+    for (const auto& w : plan.windows) out += fmt::format("  {}\n", w);
+    return out;
+  }
+  out += "link time summed over layers on each window, relative to a plan made on that window alone (own plan):\n"
+         "in-sample = this plan; held-out = a plan made on the other windows (leave-one-window-out)\n";
+  out += fmt::format("  {:<40} {:>10} {:>10} {:>13} {:>13}\n", "window", "in-sample", "held-out", "own plan us",
+                     "bound us");
+  for (const WindowFigures& w : holdout) {
+    auto rel = [&](double v) { return w.own_s > 0 ? v / w.own_s : 0.0; };
+    out += fmt::format("  {:<40} {:>10.4f} {:>10.4f} {:>13.1f} {:>13.1f}\n", w.source, rel(w.in_sample_s),
+                       rel(w.holdout_s), w.own_s * 1e6, w.bound_s * 1e6);
+  }
+  return out;
+}
+
 }  // namespace epsim::cli

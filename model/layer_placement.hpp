@@ -13,6 +13,8 @@ struct LayerPlacement {
   int slots_per_gpu = 0;
   std::vector<int> slot_expert;
 
+  bool operator==(const LayerPlacement&) const = default;
+
   int gpu_of_slot(int slot) const { return slot / slots_per_gpu; }
   /// replicas[e] = number of slots holding expert e (size num_experts).
   std::vector<int> replica_counts(int num_experts) const;

@@ -24,6 +24,21 @@ ObjectiveKind parse_objective(std::string_view name) {
 
 std::string_view to_string(ObjectiveKind kind) { return name_of(kind, objective_names()); }
 
+const std::vector<std::string>& robust_names() {
+  static const std::vector<std::string> names = {"mean", "max"};
+  return names;
+}
+
+RobustKind parse_robust(std::string_view name) {
+  try {
+    return enum_from_name<RobustKind>(name, robust_names(), "robust objective");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::string_view to_string(RobustKind kind) { return name_of(kind, robust_names()); }
+
 LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
                                ObjectiveKind kind, double token_lb, double link_lb_s)
     : model_(&model),

@@ -23,6 +23,17 @@ const std::vector<std::string>& objective_names();
 ObjectiveKind parse_objective(std::string_view name);
 std::string_view to_string(ObjectiveKind kind);
 
+/// How a plan over several load windows (plan --loads A --loads B ...) combines the windows:
+/// mean = the mean over windows of the objective's primary value (expected cost of a window drawn
+/// uniformly); max = the largest over windows of primary_w / scale_w, scale_w > 0 the window's own
+/// certified lower bound, i.e. the worst window's distance from what that window alone allows.
+enum class RobustKind { mean, max };
+/// "mean", "max" in enum order.
+const std::vector<std::string>& robust_names();
+/// Parse "mean" | "max"; throws UsageError otherwise.
+RobustKind parse_robust(std::string_view name);
+std::string_view to_string(RobustKind kind);
+
 /// Score of a layer plan; smaller is better; compared lexicographically (penalty, primary,
 /// secondary). penalty counts violated soft constraints (with a trace and --max-nodes-per-token M:
 /// sum over tokens of max(0, nodes reached - M)); it is 0 without a trace.

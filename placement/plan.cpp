@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "placement/algorithms/node_local.hpp"
 #include "placement/bounds/bounds.hpp"
 #include "placement/trace_objective.hpp"
 #include "common/limits.hpp"
@@ -78,13 +79,36 @@ std::optional<TraceObjectiveInput> trace_input(const PlanTrace* trace, const Pla
   return in;
 }
 
-LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const Plan& plan,
-                           const std::string& algorithm, int layer, bool with_bounds, const PlanTrace* trace) {
+LayerBounds bounds_of(const EpLinkModel& links, const std::vector<double>& load, const Plan& plan) {
+  bool lp = plan.settings.lp_bounds < 0 ? plan.settings.ep <= 16 : plan.settings.lp_bounds > 0;
+  return layer_lower_bounds(links, load, plan.slots_per_gpu, plan.dispatch_bytes_per_token, plan.combine_bytes_per_token,
+                            lp);
+}
+
+using Windows = std::vector<const ExpertLoads*>;
+
+// One layer's placement problem over the windows: load = the mean of the windows' scaled loads;
+// with >= 2 windows also each window's load (and for RobustKind::max its certified link bound).
+PlacementProblem layer_problem(const EpLinkModel& links, const MoeModel& model, const Windows& windows, const Plan& plan,
+                               int layer) {
   PlacementProblem problem;
   problem.num_gpus = plan.settings.ep;
   problem.slots_per_gpu = plan.slots_per_gpu;
-  problem.load = scaled_layer_load(loads.count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
-                                   plan.settings.tokens_per_gpu);
+  problem.load.assign(static_cast<std::size_t>(model.num_experts), 0.0);
+  for (const ExpertLoads* w : windows) {
+    auto l = scaled_layer_load(w->count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
+                               plan.settings.tokens_per_gpu);
+    for (std::size_t e = 0; e < l.size(); ++e) problem.load[e] += l[e] / static_cast<double>(windows.size());
+    if (windows.size() > 1) problem.windows.push_back(std::move(l));
+  }
+  problem.robust = plan.settings.robust;
+  if (windows.size() > 1 && problem.robust == RobustKind::max)
+    for (const auto& l : problem.windows) {
+      double b = layer_lower_bounds(links, l, plan.slots_per_gpu, plan.dispatch_bytes_per_token,
+                                    plan.combine_bytes_per_token, false)
+                     .link_s;
+      problem.window_scale.push_back(b > 0 ? b : 1.0);
+    }
   problem.links = &links;
   problem.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
   problem.combine_bytes_per_token = plan.combine_bytes_per_token;
@@ -92,6 +116,15 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   problem.num_groups = model.n_group;
   problem.objective = plan.settings.objective;
   problem.num_nodes = num_hosts_of_ranks(links);
+  problem.node_of_gpu = node_of_ranks(links.topology(), plan.settings.ep);
+  if (plan.settings.node_local_replicas)
+    problem.expert_node = assign_groups_to_nodes(problem.load, model.n_group, problem.node_of_gpu, plan.slots_per_gpu);
+  return problem;
+}
+
+LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const Windows& windows, const Plan& plan,
+                           const std::string& algorithm, int layer, bool with_bounds, const PlanTrace* trace) {
+  PlacementProblem problem = layer_problem(links, model, windows, plan, layer);
   std::optional<TraceObjectiveInput> tin = algorithm == "epsim" ? trace_input(trace, plan, layer) : std::nullopt;
   if (tin) problem.trace = &*tin;
   std::string note;
@@ -99,17 +132,13 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
   LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
   r.note = std::move(note);
-  if (with_bounds) {
-    bool lp = plan.settings.lp_bounds < 0 ? plan.settings.ep <= 16 : plan.settings.lp_bounds > 0;
-    r.bounds = layer_lower_bounds(links, problem.load, plan.slots_per_gpu, plan.dispatch_bytes_per_token,
-                                  plan.combine_bytes_per_token, lp);
-  }
+  if (with_bounds) r.bounds = bounds_of(links, problem.load, plan);
   return r;
 }
 
 // Plans the MoE layers on `threads` threads; layer i always lands in slot i, so the result does not
 // depend on the thread count. The first exception (in layer order) is rethrown.
-std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const Windows& loads,
                                               const Plan& plan, const std::string& algorithm, bool with_bounds,
                                               const PlanTrace* trace) {
   std::vector<int> layers;
@@ -165,7 +194,7 @@ void summarize(AlgorithmResult& out) {
   out.mean_imbalance = out.layers.empty() ? 1.0 : imbalance_sum / static_cast<double>(out.layers.size());
 }
 
-AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const Windows& loads,
                                 const Plan& plan, const std::string& algorithm, bool with_bounds,
                                 const PlanTrace* trace) {
   AlgorithmResult out;
@@ -234,9 +263,7 @@ double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, dou
          weight_bytes_per_element;
 }
 
-Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings,
-               const PlanTrace* trace) {
-  check_loads_match_model(loads, model);
+Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSettings& settings) {
   const int E = model.num_experts;
   const int G = settings.ep;
   if (G < 1 || G > links.topology().num_gpus())
@@ -264,26 +291,83 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoad
         links.topology().device(links.topology().gpu_device(0)).id, slots_per_gpu, model.num_moe_layers(),
         model.expert_weight_elements() * settings.weight_bytes_per_element / 1e6, weights / 1073741824.0,
         (weights - budget) / 1073741824.0, budget / 1073741824.0, settings.hbm_GiB, settings.hbm_reserve_GiB));
+  if (settings.max_nodes_per_token < 0)
+    throw UsageError(fmt::format("--max-nodes-per-token must be >= 0, got {}", settings.max_nodes_per_token));
+  if (settings.node_local_replicas && model.n_group < 2)
+    throw InputError(fmt::format("node-local replicas keep every replica on the node of its expert's group, but the "
+                                 "model {} has no expert groups (n_group = {}); give a config.json with n_group >= 2 "
+                                 "or place replicas on any node",
+                                 model.name, model.n_group));
   Plan plan;
   plan.settings = settings;
   plan.num_experts = E;
-  plan.slots_per_gpu = (E + settings.redundant) / G;
+  plan.slots_per_gpu = slots_per_gpu;
   plan.dispatch_bytes_per_token = model.hidden_size * settings.dispatch_bytes_per_element;
   plan.combine_bytes_per_token = model.hidden_size * settings.combine_bytes_per_element;
   for (int g = 0; g < G; ++g) plan.gpu_ids.push_back(links.topology().device(links.topology().gpu_device(g)).id);
-  if (settings.max_nodes_per_token < 0)
-    throw UsageError(fmt::format("--max-nodes-per-token must be >= 0, got {}", settings.max_nodes_per_token));
+  return plan;
+}
+
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings,
+               const PlanTrace* trace) {
+  return make_plan(links, model, Windows{&loads}, settings, trace);
+}
+
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const Windows& windows, const PlanSettings& settings,
+               const PlanTrace* trace) {
+  if (windows.empty()) throw std::invalid_argument("make_plan: no load window");
+  for (const ExpertLoads* w : windows) check_loads_match_model(*w, model);
+  if (trace != nullptr && windows.size() > 1)
+    throw UsageError("a per-token trace is one window of traffic: plan on a trace with one loads file");
+  Plan plan = prepare_plan(links, model, settings);
+  for (const ExpertLoads* w : windows) plan.windows.push_back(w->source);
   if (trace != nullptr && (trace->trace == nullptr || trace->routes == nullptr))
     throw std::invalid_argument("make_plan: PlanTrace needs the trace and the routes");
-  plan.chosen = plan_all_layers(links, model, loads, plan, settings.algorithm, true, trace);
+  plan.chosen = plan_all_layers(links, model, windows, plan, settings.algorithm, true, trace);
   if (trace != nullptr && settings.algorithm == "epsim") {
     plan.chosen.trace_objective = true;
-    if (settings.inter_layer) inter_layer_pass(plan.chosen, links, model, loads, plan, *trace);
+    if (settings.inter_layer) inter_layer_pass(plan.chosen, links, model, *windows.front(), plan, *trace);
   }
   plan.baseline = settings.baseline == settings.algorithm
                       ? plan.chosen
-                      : plan_all_layers(links, model, loads, plan, settings.baseline, false, nullptr);
+                      : plan_all_layers(links, model, windows, plan, settings.baseline, false, nullptr);
   return plan;
+}
+
+AlgorithmResult evaluate_placements(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                                    const Plan& plan, const std::vector<LayerPlacement>& placements,
+                                    const std::string& name, bool with_bounds) {
+  check_loads_match_model(loads, model);
+  AlgorithmResult out;
+  out.algorithm = name;
+  for (int layer = 0; layer < model.num_layers; ++layer) {
+    if (!model.is_moe_layer(layer)) continue;
+    if (static_cast<std::size_t>(layer) >= placements.size() || placements[static_cast<std::size_t>(layer)].slot_expert.empty())
+      throw InputError(fmt::format("{}: no placement for MoE layer {}", name, layer));
+    const LayerPlacement& pl = placements[static_cast<std::size_t>(layer)];
+    if (pl.num_gpus != plan.settings.ep || pl.slots_per_gpu != plan.slots_per_gpu)
+      throw InputError(fmt::format("{}: layer {} has {} GPUs x {} slots, expected EP {} x {} slots", name, layer,
+                                   pl.num_gpus, pl.slots_per_gpu, plan.settings.ep, plan.slots_per_gpu));
+    check_placement(pl, model.num_experts, fmt::format("{} layer {}", name, layer));
+    auto load = scaled_layer_load(loads.count[static_cast<std::size_t>(layer)], model, plan.settings.ep,
+                                  plan.settings.tokens_per_gpu);
+    LayerResult r = evaluate_layer(links, layer, pl, load, plan);
+    if (with_bounds) r.bounds = bounds_of(links, load, plan);
+    out.layers.push_back(std::move(r));
+  }
+  summarize(out);
+  return out;
+}
+
+PlacementProblem make_layer_problem(const EpLinkModel& links, const MoeModel& model, const Windows& windows,
+                                    const Plan& plan, int layer) {
+  return layer_problem(links, model, windows, plan, layer);
+}
+
+std::vector<LayerPlacement> placements_by_layer(const AlgorithmResult& result, const MoeModel& model) {
+  std::vector<LayerPlacement> out(static_cast<std::size_t>(model.num_layers));
+  for (const LayerResult& l : result.layers) out[static_cast<std::size_t>(l.layer)] = l.placement;
+  return out;
 }
 
 }  // namespace epsim

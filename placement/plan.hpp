@@ -42,6 +42,14 @@ struct PlanSettings {
   /// With a trace of >= 2 layers: run the inter-layer affinity post-pass (inter_layer.hpp) on the
   /// `epsim` plan.
   bool inter_layer = true;
+  /// Several load windows: how `epsim` combines them (objective.hpp RobustKind). max is the
+  /// default: out of sample it is 1.5-2.2 points closer to each window's own plan than mean on the
+  /// DeepSeek-V3 windows (bench_robust, docs/placement.md).
+  RobustKind robust = RobustKind::max;
+  /// Node-local replicas (algorithms/node_local.hpp): every replica of an expert on the node that
+  /// holds its group; needs the model's n_group >= 2. Honoured by epsim and greedy (and by eplb's
+  /// hierarchical policy by construction); contiguous ignores it.
+  bool node_local_replicas = false;
 };
 
 /// A trace that `epsim` optimizes on (plan --trace); all pointers must outlive make_plan.
@@ -86,6 +94,7 @@ struct AlgorithmResult {
 
 struct Plan {
   PlanSettings settings;
+  std::vector<std::string> windows;  ///< sources of the load windows planned on (>= 1)
   int num_experts = 0;
   int slots_per_gpu = 0;
   double dispatch_bytes_per_token = 0;
@@ -104,6 +113,35 @@ struct Plan {
 /// and the default (no trace) path are unchanged.
 Plan make_plan(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads, const PlanSettings& settings,
                const PlanTrace* trace = nullptr);
+
+/// Robust plan over several load windows (>= 1; one window is make_plan above): every window is
+/// rescaled per layer as make_plan rescales its loads, the baselines and `epsim`'s starts use their
+/// mean, and `epsim` minimizes the windows' objectives combined by settings.robust (for
+/// RobustKind::max each window's link time is divided by that window's certified link bound).
+/// The results (chosen and baseline) are evaluated on the mean load. Throws InputError naming the
+/// window whose layer or expert count disagrees with the model, and UsageError when a trace is
+/// combined with more than one window.
+Plan make_plan(const EpLinkModel& links, const MoeModel& model, const std::vector<const ExpertLoads*>& windows,
+               const PlanSettings& settings, const PlanTrace* trace = nullptr);
+
+/// Evaluate given placements ([model layer], as PlanFile::layers) on loads, with the bytes per token
+/// and tokens per GPU of `plan` (plan.settings, plan.*_bytes_per_token) and, with_bounds, the
+/// certified bounds of these loads. The result is named `name`.
+AlgorithmResult evaluate_placements(const EpLinkModel& links, const MoeModel& model, const ExpertLoads& loads,
+                                    const Plan& plan, const std::vector<LayerPlacement>& placements,
+                                    const std::string& name, bool with_bounds);
+
+/// The placements of a result by model layer (size model.num_layers; dense layers empty).
+std::vector<LayerPlacement> placements_by_layer(const AlgorithmResult& result, const MoeModel& model);
+
+/// The placement problem of one MoE layer as make_plan builds it (windows as in the robust
+/// make_plan; `plan` from prepare_plan).
+PlacementProblem make_layer_problem(const EpLinkModel& links, const MoeModel& model,
+                                    const std::vector<const ExpertLoads*>& windows, const Plan& plan, int layer);
+
+/// Check the settings of a plan against the model and the link model and fill the plan's derived
+/// fields (slots per GPU, bytes per token, GPU ids); make_plan calls it. Throws as make_plan.
+Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSettings& settings);
 
 /// Bytes of routed-expert weights one rank holds: slots_per_gpu x MoE layers x expert bytes.
 double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, double weight_bytes_per_element);

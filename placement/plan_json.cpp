@@ -53,6 +53,22 @@ Json algorithm_summary_json(const AlgorithmResult& r, const EpLinkModel& links) 
   return j;
 }
 
+Json holdout_json(const std::vector<WindowFigures>& windows, const PlanSettings& settings) {
+  Json list = Json::array();
+  for (const WindowFigures& w : windows) {
+    Json j = Json::object();
+    j["loads"] = w.source;
+    j["in_sample_link_us"] = tidy(w.in_sample_s * 1e6);
+    j["held_out_link_us"] = tidy(w.holdout_s * 1e6);
+    j["own_plan_link_us"] = tidy(w.own_s * 1e6);
+    j["link_lower_bound_us"] = tidy(w.bound_s * 1e6);
+    j["in_sample_over_own"] = w.own_s > 0 ? tidy(w.in_sample_s / w.own_s) : 0.0;
+    j["held_out_over_own"] = w.own_s > 0 ? tidy(w.holdout_s / w.own_s) : 0.0;
+    list.push_back(std::move(j));
+  }
+  return {{"robust", std::string(to_string(settings.robust))}, {"windows", std::move(list)}};
+}
+
 Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& inputs) {
   Json out = Json::object();
   out["schema"] = kPlanSchema;
@@ -69,6 +85,9 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
                      {"combine_bytes_per_token", plan.combine_bytes_per_token},
                      {"objective", std::string(to_string(s.objective))},
                      {"seed", s.seed}};
+  // Written only when they differ from the defaults, so that single-window plans keep their form.
+  if (plan.windows.size() > 1) out["settings"]["robust"] = std::string(to_string(s.robust));
+  if (s.node_local_replicas) out["settings"]["replicas"] = "node-local";
   out["gpus"] = plan.gpu_ids;
   Json layers = Json::array();
   for (const LayerResult& l : plan.chosen.layers) {

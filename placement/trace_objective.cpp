@@ -207,24 +207,121 @@ void TraceLayerState::change_slots(const std::vector<std::pair<int, int>>& slot_
   for (int t : undo_tokens_) {
     const int* srv = &serving_[static_cast<std::size_t>(t) * k_];
     undo_serving_.insert(undo_serving_.end(), srv, srv + k_);
-    add_token(t, -1);
   }
   for (const auto& [slot, e] : slot_expert) placement_.slot_expert[static_cast<std::size_t>(slot)] = e;
   for (int e : undo_experts_) set_expert_gpus(e);
   const TraceLayer& L = *in_.layer;
-  for (int t : undo_tokens_) {
+  for (std::size_t i = 0; i < undo_tokens_.size(); ++i) {
+    const int t = undo_tokens_[i];
     auto ex = L.token_experts(t, k_);
+    int* srv = &serving_[static_cast<std::size_t>(t) * k_];
     for (int j = 0; j < k_; ++j) {
-      const auto& gpus = expert_gpus_[static_cast<std::size_t>(ex[j])];
+      const int e = ex[static_cast<std::size_t>(j)];
+      if (std::find(undo_experts_.begin(), undo_experts_.end(), e) == undo_experts_.end()) continue;
+      const auto& gpus = expert_gpus_[static_cast<std::size_t>(e)];
       if (gpus.empty()) throw std::logic_error("trace objective: a move removed an expert's last replica");
-      serving_[static_cast<std::size_t>(t) * k_ + j] = serving_rank(gpus, L.source[static_cast<std::size_t>(t)], t, *topo_);
+      srv[j] = serving_rank(gpus, L.source[static_cast<std::size_t>(t)], t, *topo_);
     }
-    add_token(t, +1);
+    token_delta(t, &undo_serving_[i * static_cast<std::size_t>(k_)], srv);
   }
   for (int g = 0; g < ep_; ++g)
     if (gpu_tokens_[static_cast<std::size_t>(g)] != before[static_cast<std::size_t>(g)])
       undo_gpu_.emplace_back(g, before[static_cast<std::size_t>(g)]);
   apply_pair_deltas(+1);
+}
+
+// The change of one token's copies when its serving GPUs go from old_srv to new_srv (k each):
+// add_token(t, -1) with old_srv followed by add_token(t, +1) with new_srv, computed from the
+// positions that changed only. A destination GPU is dropped (added) when no position of the new
+// (old) serving holds it; a node-forwarding host copy (source -> rail peer) is dropped (added)
+// when no destination of the new (old) set lies on that host.
+void TraceLayerState::token_delta(int t, const int* old_srv, const int* new_srv) {
+  bool changed = false;
+  for (int j = 0; j < k_ && !changed; ++j) changed = old_srv[j] != new_srv[j];
+  if (!changed) return;
+  const int src = in_.layer->source[static_cast<std::size_t>(t)];
+  const int shost = host_of_rank_[static_cast<std::size_t>(src)];
+  const bool nf = in_.delivery == TokenDelivery::node_forwarding;
+  int excess_before = 0;
+  if (in_.max_nodes_per_token > 0) excess_before = std::max(0, nodes_of(old_srv) - in_.max_nodes_per_token);
+  auto holds = [&](const int* srv, int g) {
+    for (int j = 0; j < k_; ++j)
+      if (srv[j] == g) return true;
+    return false;
+  };
+  // Does the set `srv` hold a destination (not the source) on host h that is reached through h's
+  // rail peer? Only asked for forwarded hosts (nf, h != shost, peer >= 0).
+  auto host_needed = [&](const int* srv, int h) {
+    for (int j = 0; j < k_; ++j)
+      if (srv[j] != src && host_of_rank_[static_cast<std::size_t>(srv[j])] == h) return true;
+    return false;
+  };
+  auto bump = [&](int s, int d, double sign) {
+    int id = pair_id(s, d);
+    if (pair_delta_[static_cast<std::size_t>(id)] == 0.0) touched_pairs_.push_back(id);
+    pair_delta_[static_cast<std::size_t>(id)] += sign;
+  };
+  auto peer_of = [&](int h) {
+    if (!nf || h < 0 || h == shost) return -1;
+    int& c = peer_cache_[static_cast<std::size_t>(src) * static_cast<std::size_t>(H_) + static_cast<std::size_t>(h)];
+    if (c == -2) c = in_.routes->rail_peer(src, h);
+    return c;
+  };
+  // One destination g leaving (sign -1) or joining (+1): its own pair (direct, or the forwarding
+  // leg from its host's rail peer); host copies are settled per host below.
+  auto move_dest = [&](int g, double sign) {
+    if (g == src) return;
+    const int h = host_of_rank_[static_cast<std::size_t>(g)];
+    const int peer = peer_of(h);
+    if (peer < 0) bump(src, g, sign);
+    else if (g != peer) bump(peer, g, sign);
+  };
+  for (int j = 0; j < k_; ++j) {
+    if (old_srv[j] == new_srv[j]) continue;
+    gpu_tokens_[static_cast<std::size_t>(old_srv[j])] -= 1;
+    gpu_tokens_[static_cast<std::size_t>(new_srv[j])] += 1;
+  }
+  // Distinct destinations dropped and added (each counted once: first position holding it).
+  for (int j = 0; j < k_; ++j) {
+    const int g = old_srv[j];
+    bool first = true;
+    for (int i = 0; i < j && first; ++i) first = old_srv[i] != g;
+    if (first && !holds(new_srv, g)) move_dest(g, -1);
+  }
+  for (int j = 0; j < k_; ++j) {
+    const int g = new_srv[j];
+    bool first = true;
+    for (int i = 0; i < j && first; ++i) first = new_srv[i] != g;
+    if (first && !holds(old_srv, g)) move_dest(g, +1);
+  }
+  // Host copies (source -> rail peer of host h): once per forwarded host that the old or the new
+  // set reaches; only hosts of changed positions can differ.
+  scratch_hosts_.clear();
+  for (int j = 0; j < k_; ++j) {
+    if (old_srv[j] == new_srv[j]) continue;
+    for (int g : {old_srv[j], new_srv[j]}) {
+      const int h = host_of_rank_[static_cast<std::size_t>(g)];
+      if (std::find(scratch_hosts_.begin(), scratch_hosts_.end(), h) != scratch_hosts_.end()) continue;
+      scratch_hosts_.push_back(h);
+      const int peer = peer_of(h);
+      if (peer < 0) continue;
+      const bool before = host_needed(old_srv, h), after = host_needed(new_srv, h);
+      if (before != after) bump(src, peer, after ? +1.0 : -1.0);
+    }
+  }
+  if (in_.max_nodes_per_token > 0)
+    excess_ += std::max(0, nodes_of(new_srv) - in_.max_nodes_per_token) - excess_before;
+}
+
+int TraceLayerState::nodes_of(const int* srv) const {
+  int n = 0;
+  for (int j = 0; j < k_; ++j) {
+    const int h = host_of_rank_[static_cast<std::size_t>(srv[j])];
+    bool seen = false;
+    for (int i = 0; i < j && !seen; ++i) seen = host_of_rank_[static_cast<std::size_t>(srv[i])] == h;
+    n += !seen;
+  }
+  return n;
 }
 
 void TraceLayerState::revert() {
@@ -254,6 +351,14 @@ double TraceLayerState::bottleneck_s() const {
   double m = 0;
   for (std::size_t l = 0; l < link_bytes_.size(); ++l) m = std::max(m, link_bytes_[l] * inv_bw_[l]);
   return m;
+}
+
+int TraceLayerState::bottleneck_link() const {
+  int best = -1;
+  double m = 0;
+  for (std::size_t l = 0; l < link_bytes_.size(); ++l)
+    if (link_bytes_[l] * inv_bw_[l] > m) m = link_bytes_[l] * inv_bw_[l], best = static_cast<int>(l);
+  return best;
 }
 
 double TraceLayerState::cross_node_bytes() const { return std::max(0.0, cross_bytes_); }

@@ -59,6 +59,7 @@ class TraceLayerState {
 
   ObjectiveValue value() const;
   double bottleneck_s() const;      ///< max_l bytes(l) / bw(l)
+  int bottleneck_link() const;      ///< a link l with the largest bytes(l) / bw(l); -1 when no byte moves
   double cross_node_bytes() const;  ///< bytes on links that leave a host
   double max_gpu_tokens() const;
   double mean_gpu_tokens() const;
@@ -72,6 +73,8 @@ class TraceLayerState {
  private:
   int pair_id(int s, int d);
   void add_token(int t, double sign);
+  void token_delta(int t, const int* old_serving, const int* new_serving);
+  int nodes_of(const int* serving) const;
   void apply_pair_deltas(double sign);
   void set_expert_gpus(int e);
 

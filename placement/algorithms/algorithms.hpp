@@ -30,8 +30,29 @@ struct PlacementProblem {
   /// With a trace layer (plan --trace), `epsim` minimizes the trace objective (trace_objective.hpp)
   /// instead of the uniform-source model; null = the uniform model. Must outlive the call.
   const TraceObjectiveInput* trace = nullptr;
+  /// Robust planning over several load windows (plan --loads A --loads B ...): every window's load
+  /// per expert (each of size E; `load` is then their mean, which the baselines and starts use).
+  /// Empty = the single window `load`. `epsim` minimizes the windows' objectives combined by
+  /// `robust`; window_scale[w] > 0 (size = windows) is RobustKind::max's per-window scale.
+  std::vector<std::vector<double>> windows;
+  RobustKind robust = RobustKind::mean;
+  std::vector<double> window_scale;
+  /// Node-local replicas (--replicas node-local): expert_node[e] = the only node whose ranks may
+  /// hold expert e (size E), node_of_gpu[g] = node of rank g (size G), nodes numbered 0..N-1.
+  /// Empty = any rank may hold any expert.
+  std::vector<int> expert_node;
+  std::vector<int> node_of_gpu;
+  /// Warm start (rebalancing): when set, `epsim` searches from this placement only, so that the
+  /// result differs from it only by the moves that improved it. Must outlive the call.
+  const LayerPlacement* warm_start = nullptr;
 
   int num_experts() const { return static_cast<int>(load.size()); }
+  bool node_local() const { return !expert_node.empty(); }
+  /// May rank `gpu` hold expert e (-1, an empty slot, may go anywhere)?
+  bool allowed(int gpu, int e) const {
+    return e < 0 || expert_node.empty() ||
+           expert_node[static_cast<std::size_t>(e)] == node_of_gpu[static_cast<std::size_t>(gpu)];
+  }
 };
 
 /// Smallest number of redundant slots that makes num_experts + R a multiple of num_gpus:

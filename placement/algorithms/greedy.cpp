@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "placement/algorithms/algorithms.hpp"
+#include "placement/algorithms/node_local.hpp"
 
 namespace epsim {
 
@@ -31,6 +32,7 @@ std::vector<int> greedy_replica_counts(const std::vector<double>& load, int tota
 }  // namespace
 
 LayerPlacement place_greedy(const PlacementProblem& p) {
+  if (p.node_local()) return place_node_local_greedy(p);
   const int E = p.num_experts();
   const int G = p.num_gpus;
   const int S = p.slots_per_gpu;

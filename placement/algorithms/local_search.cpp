@@ -8,6 +8,8 @@
 #include "common/error.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/algorithms/exact.hpp"
+#include "placement/algorithms/node_local.hpp"
+#include "placement/algorithms/replica_packing.hpp"
 #include "placement/algorithms/trace_search.hpp"
 
 namespace epsim {
@@ -60,12 +62,36 @@ class SearchState {
 // Uniform integer in [0, n) from a 64-bit engine, identical on every platform.
 int pick(std::mt19937_64& rng, int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); }
 
+// The windows a search evaluates: the single load, or every window of a robust problem.
+std::vector<const std::vector<double>*> search_windows(const PlacementProblem& p) {
+  std::vector<const std::vector<double>*> w;
+  if (p.windows.empty()) w.push_back(&p.load);
+  for (const auto& l : p.windows) w.push_back(&l);
+  return w;
+}
+
+// Objective of a placement over the windows (one evaluator per window, in the order of
+// search_windows): the single window's value, or the RobustKind combination of their primaries
+// (penalties added, secondaries summed).
+ObjectiveValue combined_value(const PlacementProblem& p, const std::vector<LayerEvaluator>& evals) {
+  if (evals.size() == 1) return evals.front().value();
+  ObjectiveValue out;
+  for (std::size_t w = 0; w < evals.size(); ++w) {
+    ObjectiveValue v = evals[w].value();
+    out.penalty += v.penalty;
+    out.secondary += v.secondary;
+    if (p.robust == RobustKind::mean) out.primary += v.primary / static_cast<double>(evals.size());
+    else out.primary = std::max(out.primary, v.primary / p.window_scale[w]);
+  }
+  return out;
+}
+
 class LocalSearch {
  public:
   LocalSearch(const PlacementProblem& p, LayerPlacement start)
-      : p_(p), state_(p, std::move(start)), eval_(make_evaluator(p)), rng_(p.seed) {
-    eval_.reset(gpu_token_loads(state_.placement(), p.load));
-    best_ = eval_.value();
+      : p_(p), state_(p, std::move(start)), windows_(search_windows(p)), rng_(p.seed) {
+    for (std::size_t w = 0; w < windows_.size(); ++w) evals_.push_back(make_evaluator(p));
+    reset_evaluators();
   }
 
   // Iterated local search: hill-climb until `patience` moves bring nothing, then restart from the
@@ -74,7 +100,7 @@ class LocalSearch {
     const int slots = p_.num_gpus * p_.slots_per_gpu;
     // Budget and patience grow with the slots (more replicas to arrange) and are bounded so that a
     // layer of EP 256 stays well under 100 ms.
-    const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(12000, 1500 + 12 * slots);
+    const int budget = (p_.max_moves > 0 ? p_.max_moves : std::min(12000, 1500 + 12 * slots)) * (p_.windows.empty() ? 1 : 8);
     const int rounds = 6;
     const int per_round = budget / rounds;
     const int patience = std::max(200, per_round / 3);
@@ -96,6 +122,13 @@ class LocalSearch {
   }
 
  private:
+  using Deltas = std::vector<std::pair<int, double>>;
+
+  void reset_evaluators() {
+    for (std::size_t w = 0; w < windows_.size(); ++w) evals_[w].reset(gpu_token_loads(state_.placement(), *windows_[w]));
+    best_ = combined_value(p_, evals_);
+  }
+
   // Restart from `from` with max(2, G / 4) random feasible swaps applied regardless of the objective.
   void perturb(const LayerPlacement& from) {
     state_ = SearchState(p_, from);
@@ -107,30 +140,42 @@ class LocalSearch {
         int sa = a * S + pick(rng_, S), sb = b * S + pick(rng_, S);
         int ea = state_.expert_at(sa), eb = state_.expert_at(sb);
         if (ea == eb || (ea >= 0 && state_.holds(b, ea)) || (eb >= 0 && state_.holds(a, eb))) continue;
+        if (!p_.allowed(b, ea) || !p_.allowed(a, eb)) continue;
         state_.set_slot(sa, eb);
         state_.set_slot(sb, ea);
       }
     }
-    eval_.reset(gpu_token_loads(state_.placement(), p_.load));
-    best_ = eval_.value();
+    reset_evaluators();
   }
 
   // Accept the move if it improves the objective; otherwise undo the token deltas (the caller
-  // undoes the placement change when this returns false).
-  bool accept_or_revert(const std::vector<std::pair<int, double>>& deltas) {
-    for (const auto& [g, d] : deltas) eval_.apply_delta(g, d);
-    ObjectiveValue v = eval_.value();
+  // undoes the placement change when this returns false). deltas(load) gives the move's token
+  // changes per rank under one window's expert loads.
+  template <typename DeltaFn>
+  bool accept_or_revert(DeltaFn deltas) {
+    std::vector<Deltas> applied(windows_.size());
+    for (std::size_t w = 0; w < windows_.size(); ++w) {
+      applied[w] = deltas(*windows_[w]);
+      for (const auto& [g, d] : applied[w]) evals_[w].apply_delta(g, d);
+    }
+    ObjectiveValue v = combined_value(p_, evals_);
     if (v < best_) {
       best_ = v;
       return true;
     }
-    for (const auto& [g, d] : deltas) eval_.apply_delta(g, -d);
+    for (std::size_t w = 0; w < windows_.size(); ++w)
+      for (const auto& [g, d] : applied[w]) evals_[w].apply_delta(g, -d);
     return false;
   }
 
+  // Busiest rank of the first window (the single window, or the first of a robust problem).
   int busiest_rank() const {
-    const auto& t = eval_.gpu_tokens();
+    const auto& t = evals_.front().gpu_tokens();
     return static_cast<int>(std::max_element(t.begin(), t.end()) - t.begin());
+  }
+
+  double share(const std::vector<double>& load, int e, int replicas) const {
+    return e < 0 ? 0.0 : load[static_cast<std::size_t>(e)] / replicas;
   }
 
   bool try_swap() {
@@ -143,9 +188,14 @@ class LocalSearch {
     int ea = state_.expert_at(sa), eb = state_.expert_at(sb);
     if (ea == eb) return false;
     if ((ea >= 0 && state_.holds(b, ea)) || (eb >= 0 && state_.holds(a, eb))) return false;
-    double d = state_.share(eb) - state_.share(ea);
-    if (d == 0.0) return false;
-    if (!accept_or_revert({{a, d}, {b, -d}})) return false;
+    if (!p_.allowed(b, ea) || !p_.allowed(a, eb)) return false;
+    const int ra = ea >= 0 ? state_.replicas(ea) : 1, rb = eb >= 0 ? state_.replicas(eb) : 1;
+    if (windows_.size() == 1 && state_.share(eb) - state_.share(ea) == 0.0) return false;
+    bool ok = accept_or_revert([&](const std::vector<double>& load) {
+      double d = share(load, eb, rb) - share(load, ea, ra);
+      return Deltas{{a, d}, {b, -d}};
+    });
+    if (!ok) return false;
     state_.set_slot(sa, eb);
     state_.set_slot(sb, ea);
     return true;
@@ -168,19 +218,25 @@ class LocalSearch {
     int slot = pick(rng_, G * S);
     int y = state_.expert_at(slot);
     int g = slot / S;
-    if (y == x || state_.holds(g, x)) return false;
+    if (y == x || state_.holds(g, x) || !p_.allowed(g, x)) return false;
     if (y >= 0 && state_.replicas(y) < 2) return false;
-    const double old_x = state_.share(x), new_x = p_.load[static_cast<std::size_t>(x)] / (state_.replicas(x) + 1);
-    std::vector<std::pair<int, double>> deltas;
-    for (int gg : state_.placement().gpus_of_expert(x)) deltas.emplace_back(gg, new_x - old_x);
-    deltas.emplace_back(g, new_x);
-    if (y >= 0) {
-      const double old_y = state_.share(y), new_y = p_.load[static_cast<std::size_t>(y)] / (state_.replicas(y) - 1);
-      deltas.emplace_back(g, -old_y);
-      for (int gg : state_.placement().gpus_of_expert(y))
-        if (gg != g) deltas.emplace_back(gg, new_y - old_y);
-    }
-    if (!accept_or_revert(deltas)) return false;
+    const int rx = state_.replicas(x), ry = y >= 0 ? state_.replicas(y) : 0;
+    const std::vector<int> gx = state_.placement().gpus_of_expert(x);
+    const std::vector<int> gy = y >= 0 ? state_.placement().gpus_of_expert(y) : std::vector<int>{};
+    bool ok = accept_or_revert([&](const std::vector<double>& load) {
+      const double old_x = load[static_cast<std::size_t>(x)] / rx, new_x = load[static_cast<std::size_t>(x)] / (rx + 1);
+      Deltas deltas;
+      for (int gg : gx) deltas.emplace_back(gg, new_x - old_x);
+      deltas.emplace_back(g, new_x);
+      if (y >= 0) {
+        const double old_y = load[static_cast<std::size_t>(y)] / ry, new_y = load[static_cast<std::size_t>(y)] / (ry - 1);
+        deltas.emplace_back(g, -old_y);
+        for (int gg : gy)
+          if (gg != g) deltas.emplace_back(gg, new_y - old_y);
+      }
+      return deltas;
+    });
+    if (!ok) return false;
     state_.set_slot(slot, x);
     state_.add_replica(x, 1);
     if (y >= 0) state_.add_replica(y, -1);
@@ -189,7 +245,8 @@ class LocalSearch {
 
   const PlacementProblem& p_;
   SearchState state_;
-  LayerEvaluator eval_;
+  std::vector<const std::vector<double>*> windows_;
+  std::vector<LayerEvaluator> evals_;
   std::mt19937_64 rng_;
   ObjectiveValue best_;
 };
@@ -198,14 +255,18 @@ class LocalSearch {
 
 ObjectiveValue evaluate_placement(const PlacementProblem& p, const LayerPlacement& placement) {
   if (p.links == nullptr) throw std::logic_error("evaluate_placement needs the link model");
-  LayerEvaluator eval = make_evaluator(p);
-  eval.reset(gpu_token_loads(placement, p.load));
-  return eval.value();
+  std::vector<LayerEvaluator> evals;
+  for (const std::vector<double>* load : search_windows(p)) {
+    evals.push_back(make_evaluator(p));
+    evals.back().reset(gpu_token_loads(placement, *load));
+  }
+  return combined_value(p, evals);
 }
 
 LayerPlacement place_epsim(const PlacementProblem& p) {
   if (p.links == nullptr) throw std::logic_error("the epsim algorithm needs the link model");
   if (p.trace != nullptr) return place_epsim_trace(p);
+  if (p.warm_start != nullptr) return LocalSearch(p, *p.warm_start).run();
   std::vector<LayerPlacement> starts{place_greedy(p)};
   if (p.num_experts() >= p.num_gpus) starts.push_back(place_contiguous(p));
   try {
@@ -213,11 +274,22 @@ LayerPlacement place_epsim(const PlacementProblem& p) {
   } catch (const InputError&) {
     // EPLB's preconditions (e.g. slots a multiple of ranks) do not hold: the other starts remain.
   }
+  if (p.num_gpus * p.slots_per_gpu > p.num_experts()) {
+    try {
+      starts.push_back(place_replica_packing(p));
+    } catch (const InputError&) {
+      // A replica found no GPU without its expert: the other starts remain.
+    }
+  }
+  // Node-local replicas: only starts that keep every replica on its expert's node.
+  starts.erase(std::remove_if(starts.begin(), starts.end(),
+                              [&](const LayerPlacement& s) { return !respects_node_local(p, s); }),
+               starts.end());
   // Tiny instances with a replica choice (E < G x S <= 16, the EPLB example's size): the exact
   // solver's min-max-load placement is a start too. Without redundant slots its packing search can
   // take seconds, so it is not used there. The search is bounded by nodes; the 1 s safety limit of
   // its GLPK fallback is the only wall-clock dependence (not reached on such sizes in our tests).
-  if (p.num_gpus * p.slots_per_gpu <= 16 && p.num_experts() < p.num_gpus * p.slots_per_gpu) {
+  if (p.num_gpus * p.slots_per_gpu <= 16 && p.num_experts() < p.num_gpus * p.slots_per_gpu && !p.node_local()) {
     try {
       starts.push_back(exact_min_max_load(p.load, p.num_gpus, p.slots_per_gpu, 1.0, 20000).placement);
     } catch (const std::exception&) {

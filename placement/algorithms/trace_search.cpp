@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "placement/algorithms/node_local.hpp"
 
 namespace epsim {
 
@@ -42,17 +43,19 @@ class TraceSearch {
 
   LayerPlacement run() {
     const int slots = p_.num_gpus * p_.slots_per_gpu;
-    // A trace move costs O(tokens of the experts it touches x top_k) (about 1-2 ms per move at EP 256
-    // with 16384 tokens per layer on the 2-core dev machine), far more than a uniform-model move, so
-    // the budget is smaller: at EP 256 1168 moves, which reached 180.6 us of the bottleneck time
-    // that 6000 moves bring to 176.0 us on layers 3-4 of the generated DeepSeek-V3 trace.
-    const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(2000, 400 + 3 * slots);
+    // A trace move costs O(tokens of the experts it touches) (about 0.3 ms per move at EP 256 with
+    // 16384 tokens per layer on the 2-core dev machine), far more than a uniform-model move, so the
+    // budget is smaller: 556 moves at EP 256. Measured on layers 3-6 of the generated DeepSeek-V3
+    // trace (prefill_in4096, 64 tokens per GPU, seed 1, node forwarding): the sum of the four
+    // bottleneck times is 321 us after 556 moves with bottleneck swaps, 310 us after 1168, and was
+    // 347 us after 1168 moves without them (docs/placement.md).
+    const int budget = p_.max_moves > 0 ? p_.max_moves : std::min(1000, 300 + slots);
     const int patience = std::max(300, budget / 3);
     const bool spare = slots > p_.num_experts();
     int since = 0;
     for (int move = 0; move < budget && since < patience; ++move) {
       const auto r = rng_() % 10;
-      bool improved = r < 5 ? targeted_swap() : (r < 8 || !spare) ? random_swap() : rereplicate();
+      bool improved = r < 4 ? bottleneck_swap() : r < 7 ? targeted_swap() : (r < 9 || !spare) ? random_swap() : rereplicate();
       since = improved ? 0 : since + 1;
     }
     return st_.placement();
@@ -98,6 +101,28 @@ class TraceSearch {
     if (G < 2) return false;
     int a = pick(rng_, G), b = pick(rng_, G - 1);
     if (b >= a) ++b;
+    return swap_slots(a * S() + pick(rng_, S()), b * S() + pick(rng_, S()));
+  }
+
+  // A replica on the node (host) at an end of the busiest link is swapped with a random slot on
+  // another node: moves load off the bottleneck directly.
+  bool bottleneck_swap() {
+    const int l = st_.bottleneck_link();
+    if (l < 0 || nodes_.size() < 2) return random_swap();
+    const Topology& topo = p_.trace->routes->topology();
+    const Link& link = topo.link(l);
+    int host = topo.device(link.dst).host;
+    if (host < 0) host = topo.device(link.src).host;
+    int node = -1;
+    for (std::size_t n = 0; n < nodes_.size() && node < 0; ++n)
+      if (topo.gpu_host(nodes_[n].front()) == host) node = static_cast<int>(n);
+    if (node < 0) return random_swap();
+    const auto& ranks = nodes_[static_cast<std::size_t>(node)];
+    const int a = ranks[static_cast<std::size_t>(pick(rng_, static_cast<int>(ranks.size())))];
+    int other = pick(rng_, static_cast<int>(nodes_.size()) - 1);
+    if (other >= node) ++other;
+    const auto& dst = nodes_[static_cast<std::size_t>(other)];
+    const int b = dst[static_cast<std::size_t>(pick(rng_, static_cast<int>(dst.size())))];
     return swap_slots(a * S() + pick(rng_, S()), b * S() + pick(rng_, S()));
   }
 
@@ -234,6 +259,30 @@ LayerPlacement coactivation_start(const PlacementProblem& p, const TraceLayer& l
   return pl;
 }
 
+LayerPlacement node_copy_start(const PlacementProblem& p) {
+  const int E = p.num_experts(), G = p.num_gpus, S = p.slots_per_gpu;
+  const auto nodes = ranks_by_node(p.trace->routes->topology(), G);
+  for (const auto& n : nodes)
+    if (static_cast<int>(n.size()) * S < E) throw InputError("node-copy start: a node has fewer slots than experts");
+  // Every node is a node-local problem holding all experts: place_node_local_greedy per node.
+  std::vector<int> node_of_gpu(static_cast<std::size_t>(G));
+  for (std::size_t n = 0; n < nodes.size(); ++n)
+    for (int g : nodes[n]) node_of_gpu[static_cast<std::size_t>(g)] = static_cast<int>(n);
+  LayerPlacement pl{G, S, std::vector<int>(static_cast<std::size_t>(G) * S, -1)};
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    PlacementProblem one = p;
+    one.trace = nullptr;
+    one.windows.clear();
+    one.node_of_gpu = node_of_gpu;
+    one.expert_node.assign(static_cast<std::size_t>(E), static_cast<int>(n));
+    LayerPlacement part = place_node_local_greedy(one);
+    for (int g : nodes[n])
+      for (int s = 0; s < S; ++s)
+        pl.slot_expert[static_cast<std::size_t>(g * S + s)] = part.slot_expert[static_cast<std::size_t>(g * S + s)];
+  }
+  return pl;
+}
+
 LayerPlacement place_epsim_trace(const PlacementProblem& p) {
   if (p.trace == nullptr || p.links == nullptr) throw std::logic_error("place_epsim_trace needs the trace and link model");
   PlacementProblem uniform = p;
@@ -250,6 +299,11 @@ LayerPlacement place_epsim_trace(const PlacementProblem& p) {
     starts.push_back(coactivation_start(p, *p.trace->layer, p.trace->top_k));
   } catch (const InputError&) {
     // The node's replicas could not be packed: the other starts remain.
+  }
+  try {
+    starts.push_back(node_copy_start(p));
+  } catch (const InputError&) {
+    // Some node has fewer slots than experts: no node can serve every token itself.
   }
   // `balanced` divides the link time by the smallest start's link time (a scale, not a bound).
   double norm = 0;

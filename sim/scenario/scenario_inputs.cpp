@@ -8,6 +8,7 @@
 #include "placement/algorithms/algorithms.hpp"
 #include "comm/link_load.hpp"
 #include "placement/plan.hpp"
+#include "placement/plan_reader.hpp"
 #include "sim/scenario/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "model/gpu_spec.hpp"
@@ -27,35 +28,9 @@ ExpertLoads uniform_loads(const MoeModel& m) {
   return l;
 }
 
-// Placements from plan.json (schema epsim.plan/1): layers[].layer and layers[].slot_expert.
+// Placements from plan.json (placement/plan_reader.hpp); its settings.ep must equal the scenario's EP.
 std::vector<LayerPlacement> read_plan(const std::filesystem::path& path, const MoeModel& m, int ep) {
-  Json doc = read_json_file(path);
-  JsonCursor root(doc, path.string());
-  if (root.at("schema").as_string() != "epsim.plan/1") root.at("schema").fail("\"epsim.plan/1\"");
-  JsonCursor settings = root.at("settings");
-  if (settings.at("ep").as_int(1, 1 << 20) != ep)
-    settings.at("ep").fail(fmt::format("the scenario's ep ({})", ep));
-  int slots = static_cast<int>(settings.at("slots_per_gpu").as_int(1, 1 << 20));
-  std::vector<LayerPlacement> out(static_cast<std::size_t>(m.num_layers));
-  JsonCursor layers = root.at("layers");
-  for (std::size_t i = 0; i < layers.array_size(); ++i) {
-    JsonCursor l = layers.at(i);
-    int layer = static_cast<int>(l.at("layer").as_int(0, m.num_layers - 1));
-    if (!m.is_moe_layer(layer)) l.at("layer").fail("a MoE layer of the model");
-    JsonCursor se = l.at("slot_expert");
-    if (se.array_size() != static_cast<std::size_t>(slots * ep)) se.fail(fmt::format("{} slots (ep x slots_per_gpu)", slots * ep));
-    LayerPlacement p;
-    p.num_gpus = ep;
-    p.slots_per_gpu = slots;
-    for (std::size_t k = 0; k < se.array_size(); ++k)
-      p.slot_expert.push_back(static_cast<int>(se.at(k).as_int(-1, m.num_experts - 1)));
-    check_placement(p, m.num_experts, fmt::format("{} layer {}", path.string(), layer));
-    out[static_cast<std::size_t>(layer)] = std::move(p);
-  }
-  for (int layer = 0; layer < m.num_layers; ++layer)
-    if (m.is_moe_layer(layer) && out[static_cast<std::size_t>(layer)].slot_expert.empty())
-      layers.fail(fmt::format("an entry for MoE layer {}", layer));
-  return out;
+  return read_plan_file(path, m, ep, fmt::format("the scenario's ep ({})", ep)).layers;
 }
 
 }  // namespace

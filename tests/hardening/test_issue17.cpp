@@ -382,7 +382,7 @@ TEST_CASE("issue 17 item 17: clear messages", "[issue17]") {
   CliResult r = run_epsim("foo");
   CHECK(r.exit_code == 2);
   CHECK(has(r.err, "unknown command 'foo'"));
-  CHECK(has(r.err, "plan, topo"));
+  CHECK(has(r.err, "plan, evaluate, rebalance, topo"));
   r = run_epsim("topo shwo x.json");
   CHECK(r.exit_code == 2);
   CHECK(has(r.err, "epsim topo: unknown command 'shwo'"));

@@ -14,6 +14,8 @@
 #include "placement/trace_objective.hpp"
 #include "placement/algorithms/trace_search.hpp"
 #include "comm/trace_traffic.hpp"
+#include "common/error.hpp"
+#include "model/trace_generator.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;
@@ -231,4 +233,105 @@ TEST_CASE("inter-layer pass aligns layer l+1's nodes with layer l's and reports 
   CHECK(pls[0].slot_expert == pa.slot_expert);
   std::multiset<int> before_set(pb.slot_expert.begin(), pb.slot_expert.end()), after_set(pls[1].slot_expert.begin(), pls[1].slot_expert.end());
   CHECK(before_set == after_set);
+}
+
+TEST_CASE("per-gpu delivery, 8 equal experts on 2 nodes x 4 GPUs, 16 slots: 0 cross-node bytes", "[trace][objective]") {
+  // Every node has 8 slots for the 8 experts: a full copy on each node serves every token on its own
+  // node, so a plan with 0 cross-node bytes exists (and is link-optimal: NVLink only).
+  DgxClusterOptions o;
+  o.nodes = 2;
+  o.gpus_per_node = 4;
+  Topology topo = generate_dgx_cluster(o);
+  RouteTable routes(topo);
+  EpLinkModel links(topo, routes, 8);
+  MoeModel m;
+  m.name = "eight";
+  m.num_layers = 1;
+  m.hidden_size = 7168;
+  m.num_experts = 8;
+  m.top_k = 8;  // every token uses every expert (with top_k 2 the search alone found 0 bytes)
+  m.moe_intermediate_size = 512;
+  m.num_attention_heads = 8;
+  ExpertLoads loads;
+  loads.source = "equal";
+  loads.count = {std::vector<double>(8, 100.0)};
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    TraceGeneratorOptions g;
+    g.ep = 8;
+    g.tokens_per_gpu = 800;  // 6400 tokens
+    g.seed = seed;
+    g.threads = 1;
+    Trace trace = generate_trace(loads, m, g);
+    REQUIRE(trace.layers.size() == 1);
+    TraceObjectiveInput in{&trace.layers[0], 8, &routes, TokenDelivery::per_gpu, 7168, 0};
+    PlacementProblem p;
+    p.num_gpus = 8;
+    p.slots_per_gpu = 2;
+    p.load = std::vector<double>(8, 6400.0);
+    p.links = &links;
+    p.dispatch_bytes_per_token = 7168;
+    p.combine_bytes_per_token = 2 * 7168;
+    p.seed = seed;
+    p.num_nodes = 2;
+    p.trace = &in;
+    LayerPlacement pl = place_epsim(p);
+    TraceTraffic t = trace_layer_traffic(routes, pl, trace.layers[0], 8, 8, 7168, TokenDelivery::per_gpu);
+    INFO("seed " << seed);
+    CHECK(t.cross_node_bytes == 0);
+  }
+}
+
+TEST_CASE("incremental trace state under random swaps and re-replications equals the full evaluation",
+          "[trace][objective]") {
+  // 4 nodes x 4 GPUs, 3 slots each (48 slots, 16 experts): replicas change serving GPUs of many
+  // tokens at once, and several destinations of one token share a host.
+  DgxClusterOptions o;
+  o.nodes = 4;
+  o.gpus_per_node = 4;
+  Topology topo = generate_dgx_cluster(o);
+  RouteTable routes(topo);
+  TraceLayer l = two_group_trace(400, 17);
+  LayerPlacement p{16, 3, {}};
+  for (int s = 0; s < 48; ++s) p.slot_expert.push_back(s < 16 ? s : (s % 5 == 0 ? -1 : (s * 7) % 16));
+  for (int g = 0; g < 16; ++g)  // no duplicates on a GPU: clear repeats
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < a; ++b)
+        if (p.slot_expert[static_cast<std::size_t>(g * 3 + a)] == p.slot_expert[static_cast<std::size_t>(g * 3 + b)])
+          p.slot_expert[static_cast<std::size_t>(g * 3 + a)] = -1;
+  check_placement(p, 16, "start");
+  for (auto d : {TokenDelivery::per_gpu, TokenDelivery::node_forwarding}) {
+    TraceObjectiveInput in{&l, 4, &routes, d, kBytes, 2};
+    TraceLayerState st(in, p, 16, ObjectiveKind::link);
+    std::mt19937_64 rng(5);
+    int checked = 0;
+    for (int move = 0; move < 300; ++move) {
+      LayerPlacement cand = st.placement();
+      std::vector<std::pair<int, int>> change;
+      if (rng() % 2 == 0) {
+        int a = static_cast<int>(rng() % 48), b = static_cast<int>(rng() % 48);
+        change = {{a, cand.slot_expert[static_cast<std::size_t>(b)]}, {b, cand.slot_expert[static_cast<std::size_t>(a)]}};
+      } else {
+        change = {{static_cast<int>(rng() % 48), static_cast<int>(rng() % 17) - 1}};
+      }
+      for (const auto& [slot, e] : change) cand.slot_expert[static_cast<std::size_t>(slot)] = e;
+      bool ok = true;
+      try {
+        check_placement(cand, 16, "candidate");
+      } catch (const InputError&) {
+        ok = false;
+      }
+      if (!ok) continue;
+      st.change_slots(change);
+      if (move % 4 == 0) st.revert();
+      TraceTraffic ref = trace_layer_traffic(routes, st.placement(), l, 4, 16, kBytes, d);
+      for (std::size_t k = 0; k < ref.link_bytes.size(); ++k) REQUIRE(st.link_bytes()[k] == Approx(ref.link_bytes[k]).margin(1e-6));
+      CHECK(st.cross_node_bytes() == Approx(ref.cross_node_bytes).margin(1e-6));
+      CHECK(st.gpu_tokens() == std::vector<double>(ref.gpu_tokens.begin(), ref.gpu_tokens.end()));
+      double excess = 0;  // M = 2
+      for (std::size_t n = 3; n < ref.nodes_histogram.size(); ++n) excess += ref.nodes_histogram[n] * static_cast<double>(n - 2);
+      CHECK(st.excess_nodes() == excess);
+      ++checked;
+    }
+    CHECK(checked > 50);
+  }
 }

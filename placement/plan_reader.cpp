@@ -1,0 +1,56 @@
+#include "placement/plan_reader.hpp"
+
+#include <fmt/format.h>
+
+#include "common/json_input.hpp"
+
+namespace epsim {
+
+PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, int expected_ep,
+                        const std::string& expected_ep_what) {
+  Json doc = read_json_file(path);
+  JsonCursor root(doc, path.string());
+  if (root.at("schema").as_string() != "epsim.plan/1") root.at("schema").fail("\"epsim.plan/1\"");
+  JsonCursor settings = root.at("settings");
+  PlanFile out;
+  out.ep = static_cast<int>(settings.at("ep").as_int(1, 1 << 20));
+  if (expected_ep > 0 && out.ep != expected_ep)
+    settings.at("ep").fail(expected_ep_what.empty() ? fmt::format("EP {}", expected_ep) : expected_ep_what);
+  out.slots_per_gpu = static_cast<int>(settings.at("slots_per_gpu").as_int(1, 1 << 20));
+  const long long slots = static_cast<long long>(out.ep) * out.slots_per_gpu;
+  if (slots < m.num_experts)
+    settings.at("slots_per_gpu").fail(fmt::format("ep x slots_per_gpu >= the model's {} experts", m.num_experts));
+  out.redundant = static_cast<int>(slots - m.num_experts);
+  if (settings.has("tokens_per_gpu")) out.tokens_per_gpu = settings.at("tokens_per_gpu").as_non_negative();
+  if (settings.has("dispatch_bytes_per_token"))
+    out.dispatch_bytes_per_token = settings.at("dispatch_bytes_per_token").as_positive();
+  if (settings.has("combine_bytes_per_token"))
+    out.combine_bytes_per_token = settings.at("combine_bytes_per_token").as_positive();
+  if (settings.has("num_experts") && settings.at("num_experts").as_int(1, 1 << 20) != m.num_experts)
+    settings.at("num_experts").fail(fmt::format("the model's {} experts", m.num_experts));
+  out.layers.assign(static_cast<std::size_t>(m.num_layers), LayerPlacement{});
+  JsonCursor layers = root.at("layers");
+  for (std::size_t i = 0; i < layers.array_size(); ++i) {
+    JsonCursor l = layers.at(i);
+    int layer = static_cast<int>(l.at("layer").as_int(0, m.num_layers - 1));
+    if (!m.is_moe_layer(layer)) l.at("layer").fail("a MoE layer of the model");
+    if (!out.layers[static_cast<std::size_t>(layer)].slot_expert.empty())
+      l.at("layer").fail(fmt::format("a layer not listed before (layer {} appears twice)", layer));
+    JsonCursor se = l.at("slot_expert");
+    if (se.array_size() != static_cast<std::size_t>(slots))
+      se.fail(fmt::format("{} slots (ep x slots_per_gpu)", slots));
+    LayerPlacement p;
+    p.num_gpus = out.ep;
+    p.slots_per_gpu = out.slots_per_gpu;
+    for (std::size_t k = 0; k < se.array_size(); ++k)
+      p.slot_expert.push_back(static_cast<int>(se.at(k).as_int(-1, m.num_experts - 1)));
+    check_placement(p, m.num_experts, fmt::format("{} /layers/{}", path.string(), i));
+    out.layers[static_cast<std::size_t>(layer)] = std::move(p);
+  }
+  for (int layer = 0; layer < m.num_layers; ++layer)
+    if (m.is_moe_layer(layer) && out.layers[static_cast<std::size_t>(layer)].slot_expert.empty())
+      layers.fail(fmt::format("an entry for MoE layer {}", layer));
+  return out;
+}
+
+}  // namespace epsim

@@ -1,0 +1,83 @@
+// epsim evaluate, robust plan, rebalance, replica constraints and eplb on the command line (issue 16).
+#include <catch2/catch.hpp>
+
+#include "cli_runner.hpp"
+
+namespace {
+const std::string kData = EPSIM_TEST_DATA_DIR;
+
+// 2 nodes x 4 GPUs (written by epsim topo generate into `dir`).
+std::string two_by_four(const std::string& dir) {
+  std::string t = dir + "/t.json";
+  REQUIRE(run_epsim("topo generate dgx-h100 --nodes 2 --gpus-per-node 4 --out " + t).exit_code == 0);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("cli: [800,0,...] on 2 x 4 GPUs: any 100, node-local 200, eplb exits 0", "[cli][planner]") {
+  std::string dir = fresh_temp_dir("replicas");
+  std::string base = "plan --topology " + two_by_four(dir) + " --model " + kData + "/model_8e_2g.config.json --loads " +
+                     kData + "/loads_one_hot8.json --ep 8 --redundant 8 --tokens-per-gpu 0 --objective gpu --json";
+  CliResult any = run_epsim(base);
+  REQUIRE(any.exit_code == 0);
+  CHECK(any.out.find("\"max_gpu_tokens\": 100.0") != std::string::npos);
+  CliResult local = run_epsim(base + " --replicas node-local");
+  INFO(local.err);
+  REQUIRE(local.exit_code == 0);
+  CHECK(local.out.find("\"max_gpu_tokens\": 200.0") != std::string::npos);
+  CHECK(run_epsim(base + " --algorithm eplb").exit_code == 0);
+  CHECK(run_epsim(base + " --baseline eplb").exit_code == 0);
+  // No groups in the model: node-local is an input error that says so.
+  CliResult bad = run_epsim("plan --topology " + dir + "/t.json --model " + kData +
+                            "/model_8e_nogroups.config.json --loads " + kData +
+                            "/loads_one_hot8.json --ep 8 --redundant 8 --replicas node-local");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("no expert groups") != std::string::npos);
+  CHECK(run_epsim("plan --topology " + dir + "/t.json --model " + kData + "/model_8e_2g.config.json --loads " + kData +
+                  "/loads_one_hot8.json --ep 8 --replicas somewhere")
+            .exit_code == 2);
+}
+
+TEST_CASE("cli: evaluate a plan on other loads; robust plan over two windows", "[cli][planner]") {
+  std::string dir = fresh_temp_dir("evaluate");
+  std::string topo = two_by_four(dir);
+  std::string common = " --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --ep 8 --redundant 8";
+  REQUIRE(run_epsim("plan" + common + " --loads " + kData + "/loads_one_hot8.json --out " + dir + "/p.json").exit_code == 0);
+  CliResult e = run_epsim("evaluate --plan " + dir + "/p.json --topology " + topo + " --model " + kData +
+                          "/model_8e_2g.config.json --loads " + kData + "/loads_ramp8.json --baseline epsim --json");
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(e.out.find("\"baseline_summary\"") != std::string::npos);
+  // A plan of EP 8 on a 4-GPU topology: exit 1 naming both.
+  REQUIRE(run_epsim("topo generate dgx-h100 --nodes 1 --gpus-per-node 4 --out " + dir + "/t4.json").exit_code == 0);
+  CliResult wrong = run_epsim("evaluate --plan " + dir + "/p.json --topology " + dir + "/t4.json --model " + kData +
+                              "/model_8e_2g.config.json --loads " + kData + "/loads_ramp8.json");
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.err.find("EP 8") != std::string::npos);
+  CliResult robust = run_epsim("plan" + common + " --loads " + kData + "/loads_one_hot8.json --loads " + kData +
+                               "/loads_ramp8.json --robust max");
+  INFO(robust.err);
+  REQUIRE(robust.exit_code == 0);
+  CHECK(robust.out.find("held-out") != std::string::npos);
+  // A window with another expert count is named.
+  CliResult mismatch = run_epsim("plan" + common + " --loads " + kData + "/loads_one_hot8.json --loads " + kData +
+                                 "/loads_phi16.json");
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.err.find("loads_phi16.json") != std::string::npos);
+}
+
+TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
+  std::string dir = fresh_temp_dir("rebalance");
+  std::string topo = two_by_four(dir);
+  std::string a = kData + "/loads_one_hot8.json", b = kData + "/loads_ramp8.json";
+  CliResult r = run_epsim("rebalance --topology " + topo + " --model " + kData +
+                          "/model_8e_2g.config.json --ep 8 --redundant 8 --window " + a + " --window " + b +
+                          " --window " + a + " --window " + b + " --every 2 --json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("\"after_window\": 2") != std::string::npos);
+  CHECK(r.out.find("\"after_window\": 4") != std::string::npos);
+  CHECK(run_epsim("rebalance --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --window " + a +
+                  " --every -1")
+            .exit_code == 2);
+}
