@@ -138,7 +138,8 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     placement = read_plan(s.plan, model, p.ep);
   } else if (p.ep > 1) {
     PlanSettings ps = plan_settings(s);
-    ps.baseline = "contiguous";
+    ps.baseline = ps.algorithm;  // placement only: no baseline plan
+    ps.lp_bounds = 0;            // and no GLPK bound (8 s per EP 16 layer set); the bounds do not change the placement
     ps.threads = 1;  // simulate() may itself run on many threads (sweeps)
     if (parts.plan) {
       placement = parts.plan(ps);
