@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/json_output.hpp"
 #include "common/json_input.hpp"
+#include "sim/disaggregation.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/sim_report.hpp"
 #include "sim/simulate.hpp"
@@ -83,6 +84,19 @@ void run_simulate(const SimulateCliOptions& o) {
     if (g >= s.parallel.gpus())
       throw UsageError(fmt::format("--trace-gpus: GPU {} is not among the {} GPUs of the scenario", g, s.parallel.gpus()));
   ScenarioInputs in = prepare_scenario(s);
+  if (s.disaggregation) {  // a pair of pools: this scenario is the prefill pool (the trace is of it)
+    const DisaggregatedResult r = simulate_disaggregated(in, opt);
+    if (!o.report.empty()) write_file_atomic(o.report, report_to_json(r).dump(1) + "\n");
+    if (!o.trace.empty()) write_file_atomic(o.trace, trace_to_json(r.prefill).dump() + "\n");
+    if (o.json) {
+      fmt::print("{}\n", report_to_json(r).dump(1));
+    } else {
+      fmt::print("{}", format_report_table(r));
+      if (!o.report.empty()) fmt::print("wrote {}\n", o.report);
+      if (!o.trace.empty()) fmt::print("wrote {} (prefill pool)\n", o.trace);
+    }
+    return;
+  }
   SimulationResult r = simulate(in, opt);
   if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
   if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r), -1, "the trace"));

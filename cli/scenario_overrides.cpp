@@ -36,6 +36,11 @@ Json value_for(const ParamSpec& f, const std::string& text, const std::string& f
         throw UsageError(fmt::format("{} '{}': expected a number", flag, text));
       }
     }
+    case ParamType::number_list: {  // a JSON array, e.g. [2000,3000]
+      Json v = Json::parse(text, nullptr, false);
+      if (v.is_discarded() || !v.is_array()) throw UsageError(fmt::format("{} '{}': expected a JSON array of numbers", flag, text));
+      return v;
+    }
     case ParamType::boolean:
       if (text == "true") return true;
       if (text == "false") return false;

@@ -123,6 +123,15 @@ void check_param_value(const ParamSpec& s, const JsonCursor& at) {
     case ParamType::boolean:
       (void)at.as_bool();
       return;
+    case ParamType::number_list: {
+      if (!at.node().is_array() || at.node().empty()) at.fail(fmt::format("a non-empty {}", param_type_text(s)));
+      for (std::size_t i = 0; i < at.node().size(); ++i) {
+        const JsonCursor e = at.at(i);
+        const double v = e.as_number();
+        if (v < s.min || (s.min_exclusive && v == s.min) || v > s.max) e.fail(fmt::format("a number in {}", param_type_text(s)));
+      }
+      return;
+    }
   }
 }
 
@@ -149,6 +158,12 @@ std::string param_type_text(const ParamSpec& s) {
     case ParamType::boolean: return "boolean";
     case ParamType::integer:
       return fmt::format("integer in [{}, {}]", number_text(s.min), number_text(s.max));
+    case ParamType::number_list: {
+      ParamSpec one = s;
+      one.type = ParamType::number;
+      const std::string each = param_type_text(one);
+      return "list of " + (each == "number" ? std::string("numbers") : "numbers" + each.substr(6));
+    }
     case ParamType::number: {
       if (std::isinf(s.min) && std::isinf(s.max)) return "number";
       if (std::isinf(s.max)) return fmt::format("number {} {}", s.min_exclusive ? ">" : ">=", number_text(s.min));
@@ -210,7 +225,7 @@ Json param_table_json(ParamTable table) {
     e["pointer"] = s.pointer;
     e["type"] = param_type_text(s);
     if (!s.choices.empty()) e["choices"] = s.choices;
-    if (s.type == ParamType::integer || s.type == ParamType::number) {
+    if (s.type == ParamType::integer || s.type == ParamType::number || s.type == ParamType::number_list) {
       if (!std::isinf(s.min)) e["min"] = s.min;
       if (!std::isinf(s.max)) e["max"] = s.max;
     }

@@ -23,6 +23,7 @@ enum class ParamType {
   integer,         ///< an integer in [min, max]
   number,          ///< a finite number in [min, max] (min excluded when min_exclusive)
   boolean,         ///< true or false
+  number_list,     ///< a non-empty array of finite numbers, each in [min, max] (min excluded when min_exclusive)
   constant,        ///< exactly the string `choices[0]` (a schema id)
 };
 

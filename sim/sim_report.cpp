@@ -258,4 +258,62 @@ std::string format_report_table(const SimulationResult& r) {
   return o;
 }
 
+namespace {
+
+Json pair_to_json(const PoolPair& p) {
+  return Json{{"input_tokens_per_request", tidy(p.input_tokens)},
+              {"output_tokens_per_request", tidy(p.output_tokens)},
+              {"prefill_input_tokens_per_s_per_node", tidy(p.prefill_input_tokens_per_s_per_node)},
+              {"decode_output_tokens_per_s_per_node", tidy(p.decode_output_tokens_per_s_per_node)},
+              {"prefill_requests_per_s_per_node", tidy(p.prefill_requests_per_s_per_node)},
+              {"decode_requests_per_s_per_node", tidy(p.decode_requests_per_s_per_node)},
+              {"prefill_nodes_per_decode_node", tidy(p.prefill_nodes_per_decode_node)},
+              {"requests_per_s_per_node", tidy(p.requests_per_s_per_node)},
+              {"input_tokens_per_s_per_node", tidy(p.input_tokens_per_s_per_node)},
+              {"output_tokens_per_s_per_node", tidy(p.output_tokens_per_s_per_node)},
+              {"ttft_ms", tidy(p.ttft_ms)},
+              {"tpot_ms", tidy(p.tpot_ms)},
+              {"kv_transfer",
+               {{"bytes_per_token", tidy(p.kv_bytes_per_token)},
+                {"bytes_per_request", tidy(p.kv_bytes_per_request)},
+                {"ms_per_request", tidy(p.kv_transfer_ms)},
+                {"prefill_nic_fraction", tidy(p.prefill_kv_nic_fraction)},
+                {"decode_nic_fraction", tidy(p.decode_kv_nic_fraction)},
+                {"prefill_rate_scale", tidy(p.prefill_rate_scale)},
+                {"decode_rate_scale", tidy(p.decode_rate_scale)}}}};
+}
+
+}  // namespace
+
+Json report_to_json(const DisaggregatedResult& r) {
+  Json j = report_to_json(r.prefill);
+  Json d = pair_to_json(r.pair);
+  d["decode_scenario"] = r.decode_file;
+  d["notices"] = r.notices;
+  d["decode"] = report_to_json(r.decode);
+  j["disaggregation"] = std::move(d);
+  return j;
+}
+
+std::string format_report_table(const DisaggregatedResult& r) {
+  const PoolPair& p = r.pair;
+  std::string o = "prefill pool\n" + format_report_table(r.prefill);
+  o += "\ndecode pool (" + r.decode_file + ")\n" + format_report_table(r.decode);
+  o += fmt::format("\ndisaggregated pair: {:g} input + {:g} output tokens per request\n", p.input_tokens, p.output_tokens);
+  o += fmt::format("prefill {:.0f} input tokens/s per node ({:.3f} requests/s) | decode {:.0f} output tokens/s per node "
+                   "({:.3f} requests/s)\n",
+                   p.prefill_input_tokens_per_s_per_node, p.prefill_requests_per_s_per_node,
+                   p.decode_output_tokens_per_s_per_node, p.decode_requests_per_s_per_node);
+  o += fmt::format("balanced: {:.3f} prefill nodes per decode node | {:.3f} requests/s per node | {:.0f} input and {:.0f} "
+                   "output tokens/s per node | TTFT {:.3f} ms | TPOT {:.3f} ms\n",
+                   p.prefill_nodes_per_decode_node, p.requests_per_s_per_node, p.input_tokens_per_s_per_node,
+                   p.output_tokens_per_s_per_node, p.ttft_ms, p.tpot_ms);
+  o += fmt::format("KV transfer: {:.0f} bytes per token, {:.3f} ms per request; NIC share prefill {:.1f}% (rate x {:.3f}), "
+                   "decode {:.1f}% (rate x {:.3f})\n",
+                   p.kv_bytes_per_token, p.kv_transfer_ms, 100 * p.prefill_kv_nic_fraction, p.prefill_rate_scale,
+                   100 * p.decode_kv_nic_fraction, p.decode_rate_scale);
+  for (const std::string& n : r.notices) o += "note: " + n + "\n";
+  return o;
+}
+
 }  // namespace epsim

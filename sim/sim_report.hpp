@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/json_input.hpp"
+#include "sim/disaggregation.hpp"
 #include "sim/simulate.hpp"
 
 namespace epsim {
@@ -21,5 +22,12 @@ Json trace_to_json(const SimulationResult& result);
 /// The stdout table: throughput, latency, per-layer breakdown, GPU idle time, busiest link and GPU,
 /// the critical path summarized per op kind.
 std::string format_report_table(const SimulationResult& result);
+
+/// A disaggregated pair: the prefill pool's report with a "disaggregation" member holding the pair's
+/// figures (docs/formats.md) and the decode pool's whole report under "decode".
+Json report_to_json(const DisaggregatedResult& result);
+
+/// The stdout table of a pair: the prefill pool's table, the decode pool's, then the pair.
+std::string format_report_table(const DisaggregatedResult& result);
 
 }  // namespace epsim

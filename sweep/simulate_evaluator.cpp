@@ -76,6 +76,10 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
     return result;
   }
   if (sc.loads.empty()) throw InputError(point_scenario_label(point), "/loads", "a loads file for the simulate evaluator");
+  if (sc.disaggregation)  // a sweep point is one pool: sweep each pool's scenario, pair them with simulate
+    throw InputError(point_scenario_label(point), "/disaggregation",
+                     "a scenario without /disaggregation (a sweep evaluates one pool; sweep the prefill and the decode "
+                     "scenario each, or simulate the pair)");
   const TopologyVariant topology = topology_variant(sc);
   Caches& c = *caches_;
   // Files that concern every point: errors stop the sweep (InputError), so they are read here,

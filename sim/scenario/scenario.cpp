@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/limits.hpp"
 #include "common/names.hpp"
+#include "sim/scenario/replica_lengths.hpp"
 #include "sim/scenario/scenario_params.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "comm/link_load.hpp"
@@ -157,6 +158,34 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
   s.serving.mtp_draft_tokens = get("/mtp/draft_tokens").get<int>();
   s.serving.mtp_acceptance_rate = get("/mtp/acceptance_rate").get<double>();
   s.serving.decode_step_overhead_us = get("/decode_step_overhead_us").get<double>();
+  if (doc.contains("replica_lengths")) {
+    JsonCursor rl = root.at("replica_lengths");
+    if (rl.has("lengths") == rl.has("distribution"))
+      rl.fail("either lengths (one per DP replica) or distribution, not both");
+    if (rl.has("lengths")) {
+      for (const char* key : {"cv", "seed"})
+        if (rl.has(key)) rl.at(key).fail("no cv or seed with explicit lengths (they shape a drawn distribution)");
+      if (rl.at("lengths").node().size() != static_cast<std::size_t>(p.dp))
+        rl.at("lengths").fail(fmt::format("one length per DP replica: {} (dp), found {}", p.dp, rl.at("lengths").node().size()));
+      s.serving.replica_lengths = rl.at("lengths").node().get<std::vector<double>>();
+    } else {
+      const auto dist = enum_from_name<LengthDistribution>(get("/replica_lengths/distribution").get<std::string>(),
+                                                           length_distribution_names(), "length distribution");
+      const double cv = get("/replica_lengths/cv").get<double>();
+      if (dist == LengthDistribution::uniform && !(cv < kMaxUniformCv))
+        rl.at("cv").fail("a cv below 1/sqrt(3) = 0.577 for uniform lengths (lengths stay positive)");
+      const double mean = s.phase.kind == PhaseKind::decode ? s.phase.context_length : s.phase.sequence_length;
+      s.serving.replica_lengths =
+          draw_replica_lengths(dist, p.dp, mean, cv, get("/replica_lengths/seed").get<std::uint64_t>());
+    }
+  }
+  if (doc.contains("disaggregation")) {
+    DisaggregationConfig d;
+    d.decode_scenario = resolve(doc, "/disaggregation/decode_scenario", base);
+    d.output_tokens = get("/disaggregation/output_tokens").get<double>();
+    d.kv_bytes_per_element = get("/disaggregation/kv_bytes_per_element").get<double>();
+    s.disaggregation = d;
+  }
   s.training.overlap_grad_reduce = get("/training/overlap_grad_reduce").get<bool>();
   s.training.grad_reduce =
       enum_from_name<GradReduce>(get("/training/grad_reduce").get<std::string>(), grad_reduce_names(), "grad_reduce");
@@ -262,8 +291,12 @@ MemoryEstimate estimate_memory(const Scenario& s, const MoeModel& m, int slots_p
     return e;
   }
   const double kv_per_token = kv_cache_bytes_per_token(m, 2.0) * layers_per_stage / p.tp;
-  if (s.phase.kind == PhaseKind::decode)
-    e.kv_cache = s.phase.batch * (s.phase.context_length + 1) * kv_per_token;
+  if (s.phase.kind == PhaseKind::decode) {
+    // The busiest GPU holds the longest replica's caches.
+    double context = s.serving.replica_lengths.empty() ? s.phase.context_length : 0;
+    for (double l : s.serving.replica_lengths) context = std::max(context, l);
+    e.kv_cache = s.phase.batch * (context + 1) * kv_per_token;
+  }
   else
     e.kv_cache = s.phase.sequence_length * s.phase.batch * kv_per_token;
   // Activations in flight: a micro-batch's hidden states (BF16) x (top_k dispatched copies + 4 buffers).

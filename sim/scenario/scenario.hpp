@@ -111,6 +111,20 @@ struct ServingConfig {
   /// "zero-overhead batch scheduler", lmsys.org/blog/2024-12-04-sglang-v0-4), and the tables' decode
   /// kernels were timed graph-replayed, so their launch cost is inside them.
   double decode_step_overhead_us = 0;
+  /// Length per DP replica (scenario field /replica_lengths, explicit or drawn at parse time): prefill the
+  /// length of the replica's sequences, decode its KV length; empty: every replica at the phase's length.
+  std::vector<double> replica_lengths;
+};
+
+/// Prefill-decode disaggregation (scenario field /disaggregation, prefill scenarios only): the scenario is
+/// the prefill pool and `decode_scenario` the decode pool; `epsim simulate` runs both and pairs them
+/// (sim/disaggregation.hpp, docs/simulator.md "Disaggregated prefill and decode pools").
+struct DisaggregationConfig {
+  std::filesystem::path decode_scenario;  ///< a scenario with phase decode (resolved against this file's folder)
+  double output_tokens = 0;               ///< mean output tokens per request (> 0)
+  /// Bytes per KV-cache element sent from the prefill to the decode pool: 2 = BF16, SGLang's default KV
+  /// dtype for DeepSeek-V3 (kv_cache_dtype "auto" = the model's dtype).
+  double kv_bytes_per_element = 2;
 };
 
 /// A parsed scenario file (paths already resolved against the scenario's folder).
@@ -140,6 +154,7 @@ struct Scenario {
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   TrainingConfig training;              ///< phase.kind = training only
   ServingConfig serving;                ///< prefill / decode only
+  std::optional<DisaggregationConfig> disaggregation;  ///< prefill only
 };
 
 /// Names of the enumerations above, in enum order: the one list each that the parameter table, the

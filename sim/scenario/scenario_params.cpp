@@ -10,6 +10,7 @@
 #include "placement/objective.hpp"
 #include "sim/compute/compute_model.hpp"
 #include "sim/network/network_model.hpp"
+#include "sim/scenario/replica_lengths.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
@@ -213,6 +214,31 @@ std::vector<ParamSpec> build() {
                  "overlap scheduler hides it")),
        "/phase/kind", {"decode"})
       .min = 0;
+
+  when(add(field("/replica_lengths", ParamType::object, "", nullptr,
+                 "sequence lengths per DP attention replica: each replica's attention costs its own length, the "
+                 "slowest gates the layer (give lengths or distribution)")),
+       "/phase/kind", serving_phases);
+  ParamSpec& lengths = add(field("/replica_lengths/lengths", ParamType::number_list, "tokens", nullptr,
+                                 "one length per DP replica (prefill: its sequences' length; decode: its KV length)"));
+  lengths.min = 0;
+  lengths.min_exclusive = true;
+  add(choice("/replica_lengths/distribution", length_distribution_names(), nullptr,
+             "draw each replica's length, mean = the phase's sequence_length (prefill) or context_length (decode)"));
+  ParamSpec& cv = add(field("/replica_lengths/cv", ParamType::number, "", 0.5,
+                            "coefficient of variation of the drawn lengths (uniform: below 1/sqrt(3) = 0.577)"));
+  cv.min = 0;
+  add(integer("/replica_lengths/seed", "", 1, 0, 4294967295.0, "seed of the draw"));
+
+  // Prefill-decode disaggregation: this scenario is the prefill pool, paired with a decode pool.
+  when(add(field("/disaggregation", ParamType::object, "", nullptr,
+                 "prefill-decode disaggregation: this scenario is the prefill pool of a pair (docs/simulator.md)")),
+       "/phase/kind", {"prefill"});
+  required(add(field("/disaggregation/decode_scenario", ParamType::path, "", nullptr,
+                     "scenario of the decode pool (phase decode, the same model)")));
+  required(add(positive("/disaggregation/output_tokens", "tokens", nullptr, "mean output tokens per request")));
+  add(positive("/disaggregation/kv_bytes_per_element", "bytes", 2.0,
+               "bytes per KV-cache element sent from the prefill to the decode pool (BF16: SGLang's default)"));
 
   // Training.
   when(add(field("/training", ParamType::object, "", nullptr, "training options")), "/phase/kind", {"training"});

@@ -2,6 +2,7 @@
 // per layer and micro-batch"; the training gradient reductions: docs/simulator.md "Training").
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <optional>
 
@@ -58,29 +59,31 @@ class TableCosts {
     return gemm(T, 2 * width, h, weights_) + gemm(T, h, width, weights_);
   }
 
-  // MLA module + the fused q_a / kv_a projection (the tables measure the module without it).
-  double attention(double rows, double seqs, double prefix) const {
+  // MLA module + the fused q_a / kv_a projection (the tables measure the module without it). Decode: rows
+  // query rows over kv_len cached tokens; prefill: seqs sequences of rows / seqs new tokens after prefix.
+  double attention(double rows, double seqs, double prefix, double kv_len) const {
     const MoeModel& m = in_.model;
     const ServingConfig& sv = in_.scenario.serving;
     const double qkv_a = gemm(rows, m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim, m.hidden_size, weights_);
     const std::optional<double> core =
-        decode_ ? kt_->mla_decode_us(m, rows, in_.scenario.phase.context_length, heads_, sv.attention_backend, notices_)
+        decode_ ? kt_->mla_decode_us(m, rows, kv_len, heads_, sv.attention_backend, notices_)
                 : kt_->mla_prefill_us(m, seqs, rows / seqs, prefix, heads_, sv.attention_backend, notices_);
     return qkv_a + *core;
   }
 
-  // Per micro-batch: prefill splits by tokens (a sequence longer than a micro-batch continues in the
-  // next one with the earlier part as prefix); decode by sequences (T query rows at the context length).
-  std::vector<Time> attention_by_mb(double T) const {
+  // Per micro-batch at length L (prefill: of the sequences; decode: of the KV caches): prefill splits by
+  // tokens (a sequence longer than a micro-batch continues in the next one with the earlier part as
+  // prefix); decode by sequences (T query rows at KV length L).
+  std::vector<Time> attention_by_mb(double T, double L) const {
     const PhaseConfig& ph = in_.scenario.phase;
     std::vector<Time> out;
     for (int mb = 0; mb < ph.micro_batches; ++mb) {
       if (decode_) {
-        out.push_back(us(attention(T, T, 0)));
-      } else if (T >= ph.sequence_length) {
-        out.push_back(us(attention(T, T / ph.sequence_length, 0)));
+        out.push_back(us(attention(T, T, 0, L)));
+      } else if (T >= L) {
+        out.push_back(us(attention(T, T / L, 0, 0)));
       } else {
-        out.push_back(us(attention(T, 1, std::fmod(mb * T, ph.sequence_length))));
+        out.push_back(us(attention(T, 1, std::fmod(mb * T, L), 0)));
       }
     }
     return out;
@@ -136,7 +139,7 @@ class TableCosts {
     std::vector<double> local(static_cast<std::size_t>(std::max(1.0, std::floor(slots))),
                               S * p.dp * m.top_k / static_cast<double>(m.num_experts));
     const double experts = this->experts(local, m).value_or(0);
-    const double one = attention(S, S, 0) + gemm(S, m.num_experts, m.hidden_size, GemmDtype::bf16) +
+    const double one = attention(S, S, 0, in_.scenario.phase.context_length) + gemm(S, m.num_experts, m.hidden_size, GemmDtype::bf16) +
                        mlp(S, static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts) + experts +
                        gemm(S, m.vocab_size, m.hidden_size, GemmDtype::bf16);
     return sv.mtp_draft_tokens * one;
@@ -174,23 +177,38 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   const KernelTableModel* kt = s.phase.kind == PhaseKind::training ? nullptr : in.kernels.get();
   const TableCosts tc(in, kt, notices);
 
-  // Attention of one micro-batch on one GPU (TP-sharded: FLOPs and bytes / tp), BF16 core.
-  OpCost attn;
-  if (s.phase.kind == PhaseKind::decode) {
-    attn = attention_decode(m, T, s.phase.context_length, wb, 2.0);
-  } else {
-    OpCost one = attention_prefill(m, s.phase.sequence_length, wb, 2.0);
-    const double weights = attention_weight_elements(m) * wb;
-    const double seqs = T / s.phase.sequence_length;
-    attn = OpCost{one.flops * seqs, weights + (one.bytes - weights) * seqs};
-  }
-  attn.flops /= p.tp;
-  attn.bytes /= p.tp;
-  Time attention = us(cm.attention_time_us(attn, Precision::bf16, kAttentionKernels));
-  std::vector<Time> attention_by_mb;
-  if (tc.mla()) {
-    attention_by_mb = tc.attention_by_mb(T);
-    attention = attention_by_mb.front();
+  // Attention of each micro-batch on one GPU at length L (prefill: of the sequences; decode: of the KV
+  // caches): the MLA tables per micro-batch, else one roofline time (TP-sharded: FLOPs and bytes / tp,
+  // BF16 core) for every micro-batch.
+  auto attention_at = [&](double L) {
+    if (tc.mla()) return tc.attention_by_mb(T, L);
+    OpCost attn;
+    if (decode) {
+      attn = attention_decode(m, T, L, wb, 2.0);
+    } else {
+      OpCost one = attention_prefill(m, L, wb, 2.0);
+      const double weights = attention_weight_elements(m) * wb;
+      const double seqs = T / L;
+      attn = OpCost{one.flops * seqs, weights + (one.bytes - weights) * seqs};
+    }
+    attn.flops /= p.tp;
+    attn.bytes /= p.tp;
+    return std::vector<Time>(static_cast<std::size_t>(s.phase.micro_batches),
+                             us(cm.attention_time_us(attn, Precision::bf16, kAttentionKernels)));
+  };
+  const double phase_length = decode ? s.phase.context_length : s.phase.sequence_length;
+  std::vector<Time> attention_by_mb = attention_at(phase_length);
+  const Time attention = attention_by_mb.front();
+  if (!tc.mla()) attention_by_mb.clear();  // one time for every micro-batch
+  // DP-attention imbalance: each replica at its own length (equal lengths share one computation).
+  std::vector<std::vector<Time>> attention_by_replica;
+  {
+    std::map<double, std::vector<Time>> at_length;
+    for (double L : s.serving.replica_lengths) {
+      auto it = at_length.find(L);
+      if (it == at_length.end()) it = at_length.emplace(L, attention_at(L)).first;
+      attention_by_replica.push_back(it->second);
+    }
   }
   std::vector<int> tp_group = iota_gpus(0, p.tp);
   const double act_bytes = T * m.hidden_size * 2.0;  // BF16 hidden states of the micro-batch
@@ -210,6 +228,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     c.moe = m.is_moe_layer(layer);
     c.attention = attention;
     c.attention_by_mb = attention_by_mb;
+    c.attention_by_replica = attention_by_replica;
     c.tp_all_reduce = tp_ar;
     if (!c.moe) {
       double tokens[1] = {T};

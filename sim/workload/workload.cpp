@@ -78,7 +78,10 @@ class Builder {
   /// (ep x expert_tp each; one group of all stage GPUs when edp() == 1, e.g. a TP-only layout).
   int group_of(int i) const { return i / (n_ / p_.edp()); }
 
-  static Time attention_of(const LayerCosts& c, int mb) {
+  // Attention of micro-batch mb on stage GPU i (of DP replica i / tp).
+  Time attention_of(const LayerCosts& c, int mb, int i) const {
+    if (!c.attention_by_replica.empty())
+      return c.attention_by_replica[static_cast<std::size_t>(i / p_.tp)][static_cast<std::size_t>(mb)];
     return c.attention_by_mb.empty() ? c.attention : c.attention_by_mb[static_cast<std::size_t>(mb)];
   }
 
@@ -176,7 +179,7 @@ class Builder {
   void front(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     std::vector<std::vector<TaskDep>> after(static_cast<std::size_t>(n_));
     for (int i = 0; i < n_; ++i)
-      after[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::attention, c, mb, i, attention_of(c, mb), prev[static_cast<std::size_t>(i)]), gpu(i)}};
+      after[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::attention, c, mb, i, attention_of(c, mb, i), prev[static_cast<std::size_t>(i)]), gpu(i)}};
     if (p_.tp > 1) tp_collective(OpKind::tp_all_reduce, c, mb, c.tp_all_reduce, after);
     if (!c.moe) {
       for (int i = 0; i < n_; ++i)

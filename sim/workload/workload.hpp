@@ -22,6 +22,9 @@ struct LayerCosts {
   /// Per micro-batch when they differ (prefill with a sequence split between micro-batches: the later
   /// part attends to the earlier one); empty: `attention` for every micro-batch.
   std::vector<Time> attention_by_mb;
+  /// DP-attention imbalance (ServingConfig::replica_lengths): [replica][micro-batch] for the GPUs of each DP
+  /// replica; empty: attention_by_mb / attention for every replica.
+  std::vector<std::vector<Time>> attention_by_replica;
   /// Last layer only: LM head and sampling of each micro-batch (empty: none), and the fixed per-step
   /// cost once per iteration (decode).
   std::vector<Time> lm_head_by_mb;

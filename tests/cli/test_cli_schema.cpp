@@ -94,4 +94,18 @@ TEST_CASE("simulate overrides come from the parameter table") {
   CHECK_THAT(odd.err, Catch::Contains("even number of micro-batches") && Catch::Contains("--schedule two-batch"));
   CliResult eq = run_epsim("simulate --scenario " + kDecode + " --set chunks");
   CHECK(eq.exit_code == 2);
+  // A list field through --set as a JSON array: one KV length per DP replica (dp 16); all at the scenario's own
+  // context (2048) is the scenario itself, one replica at 8192 makes the step longer (it gates every MoE layer).
+  const std::string same = "'/replica_lengths/lengths=[2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,"
+                           "2048,2048,2048]'";
+  auto plain = iteration("");
+  auto equal = iteration("--set " + same);
+  CHECK(equal["iteration_ps"] == plain["iteration_ps"]);
+  std::string one_long = same;
+  one_long.replace(one_long.find("2048"), 4, "8192");
+  auto longer = iteration("--set " + one_long);
+  CHECK(longer["iteration_ps"].get<long long>() > plain["iteration_ps"].get<long long>());
+  CliResult list = run_epsim("simulate --scenario " + kDecode + " --set /replica_lengths/lengths=2048");
+  CHECK(list.exit_code == 2);
+  CHECK_THAT(list.err, Catch::Contains("expected a JSON array of numbers"));
 }

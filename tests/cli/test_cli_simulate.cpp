@@ -142,3 +142,30 @@ TEST_CASE("every shipped scenario simulates", "[cli][simulate][scenarios]") {
     CHECK(iteration_us > 0);
   }
 }
+
+TEST_CASE("epsim simulate of a disaggregated pair reports both pools and the balanced pair") {
+  std::string dir = fresh_temp_dir("simulate_pair");
+  const std::string pair = kScenarios + "/deepseek-v3/pd-prefill-ep32.json";
+  CliResult r = run_epsim("simulate --scenario " + pair + " --report " + dir + "/report.json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("prefill pool") != std::string::npos);
+  CHECK(r.out.find("decode pool (") != std::string::npos);
+  CHECK(r.out.find("prefill nodes per decode node") != std::string::npos);
+  auto report = nlohmann::json::parse(slurp(dir + "/report.json"));
+  CHECK(report["settings"]["phase"] == "prefill");
+  const auto& d = report["disaggregation"];
+  CHECK(d["decode"]["settings"]["phase"] == "decode");
+  CHECK(d["input_tokens_per_request"] == 4096);
+  CHECK(d["output_tokens_per_request"] == 100);
+  // DeepSeek-V3's BF16 KV cache: (kv_lora 512 + rope 64) x 2 B x 61 layers = 70,272 B per token.
+  CHECK(d["kv_transfer"]["bytes_per_token"] == 70272);
+  // The pool rates are the pools' own per-node throughputs (the NICs are not saturated here).
+  CHECK(d["prefill_input_tokens_per_s_per_node"].get<double>() ==
+        Approx(report["throughput_tokens_per_s_per_node"].get<double>()).margin(1e-3));
+  CHECK(d["decode_output_tokens_per_s_per_node"].get<double>() ==
+        Approx(d["decode"]["throughput_tokens_per_s_per_node"].get<double>()).margin(1e-3));
+  // The balanced pair: 1 / (1 / r_p + 1 / r_d) requests/s per node.
+  const double rp = d["prefill_requests_per_s_per_node"].get<double>(), rd = d["decode_requests_per_s_per_node"].get<double>();
+  CHECK(d["requests_per_s_per_node"].get<double>() == Approx(1 / (1 / rp + 1 / rd)).epsilon(1e-4));
+}

@@ -203,3 +203,63 @@ TEST_CASE("kernel tables: a two-layer decode step from tiny tables, computed by 
   CHECK(r.notices.empty());
   CHECK(r.compute_source.find("kernel tables") == 0);
 }
+
+TEST_CASE("kernel tables: DP-attention imbalance, each replica at its own KV length, computed by hand",
+          "[kernel_tables][simulate][replica_lengths]") {
+  const auto dir = temp_dir("replica_lengths");
+  // Two DP replicas on two GPUs (ep 2, two of the four experts each). Tables (ms): qkv_a GEMM 0.012; router
+  // 0.005; LM head 0.008; MLA decode (128 heads, 4 rows) at KV 100: 0.05, at KV 400: 0.08; grouped GEMM of
+  // one GPU (2 local experts; 4 tokens x 2 replicas x top-2 / 2 GPUs = 8 pairs, i.e. num_tokens 8 at EP 2)
+  // 0.03; MLP of 4 tokens: width 2048 0.02, width 1024 0.01.
+  write(dir, "gemm.csv",
+        "gemm_dtype,m,n,k,latency_ms\nfp8_block,4,2112,7168,0.012\nbfloat16,4,4,7168,0.005\nbfloat16,4,1024,7168,0.008\n");
+  write(dir, "mla.csv", std::string(kMlaHeader) +
+                            "SGLang,0.5.10,NVIDIA H100 80GB HBM3,mla_generation,fa3,m,a,fp8_block,fp8,fp8_block,128,4,100,1,0,0.05\n"
+                            "SGLang,0.5.10,NVIDIA H100 80GB HBM3,mla_generation,fa3,m,a,fp8_block,fp8,fp8_block,128,4,400,1,0,0.08\n");
+  write(dir, "moe.csv",
+        "framework,version,device,op_name,kernel_source,moe_dtype,num_tokens,hidden_size,inter_size,topk,num_experts,"
+        "moe_tp_size,moe_ep_size,distribution,latency\n"
+        "SGLang,0.5.10,NVIDIA H100 80GB HBM3,moe_generation,deepepmoe,fp8_block,8,7168,1024,2,4,1,2,uniform,0.03\n");
+  write(dir, "mlp.csv",
+        "framework,version,device,op_name,kernel_source,quant_type,num_token,hidden_size,intermediate_size,avg_ms\n"
+        "SGLang,0.5.6,NVIDIA H100 80GB HBM3,mlp,deepseek_v3,fp8_block,4,7168,2048,0.02\n"
+        "SGLang,0.5.6,NVIDIA H100 80GB HBM3,mlp,deepseek_v3,fp8_block,4,7168,1024,0.01\n");
+  write(dir, "kernel_tables.json",
+        R"({"schema": "epsim.kernel_tables/1", "gpu": "H100", "tables": {"gemm": "gemm.csv", "mla_generation": "mla.csv",
+            "moe_generation": "moe.csv", "mlp": "mlp.csv"}})");
+  write(dir, "model.json",
+        R"({"model_type": "deepseek_v3", "num_hidden_layers": 2, "hidden_size": 7168, "n_routed_experts": 4,
+            "num_experts_per_tok": 2, "moe_intermediate_size": 1024, "intermediate_size": 2048, "n_shared_experts": 1,
+            "first_k_dense_replace": 1, "moe_layer_freq": 1, "num_attention_heads": 128, "num_key_value_heads": 128,
+            "vocab_size": 1024, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128,
+            "qk_rope_head_dim": 64, "v_head_dim": 128, "n_group": 1, "topk_group": 1})");
+  auto run = [&](double l0, double l1) {
+    const Json doc = {{"schema", "epsim.scenario/1"},
+                      {"topology", {{"nodes", 1}, {"gpus_per_node", 2}}},
+                      {"model", (dir / "model.json").string()},
+                      {"gemm_efficiency", std::string(EPSIM_SCENARIOS_DIR) + "/measurements/deepgemm_grouped_fp8_h800.csv"},
+                      {"parallel", {{"dp", 2}, {"ep", 2}}},
+                      {"phase", {{"kind", "decode"}, {"batch_per_gpu", 4}, {"context_length", 100}}},
+                      {"replica_lengths", {{"lengths", {l0, l1}}}},
+                      {"schedule", "serial"},
+                      {"precision", "fp8"}};
+    Scenario s = scenario_from_json(doc, (dir / "scenario.json").string());
+    s.serving.kernel_tables = dir;
+    SimulateOptions opt;
+    opt.trace_gpus = {0};
+    return simulate(prepare_scenario(s), opt);
+  };
+  const SimulationResult mixed = run(100, 400), short_both = run(100, 100), long_both = run(400, 400);
+  // Compute of GPU r: layer 0 attention a_r + dense MLP 20; layer 1 attention a_r + router 5 + shared 10 + experts
+  // 30; LM head 8 + sampling (4 rows x 1024 x 4 B x 2 / 3.35e12 B/s). a_r = qkv_a 12 + MLA(KV of replica r):
+  // 62 us at KV 100, 92 us at KV 400.
+  const double sampling = 4.0 * 1024 * 4 * 2 / 3.35e12 * 1e6;
+  CHECK(mixed.gpus[0].compute_busy_us == Approx(2 * 62 + 20 + 5 + 10 + 30 + 8 + sampling).margin(1e-5));
+  CHECK(mixed.gpus[1].compute_busy_us == Approx(2 * 92 + 20 + 5 + 10 + 30 + 8 + sampling).margin(1e-5));
+  // The slowest replica gates the layer: the dispatch of layer 1 waits for GPU 1's router (92 + 20 + 92 + 5 us
+  // against 62 + 20 + 62 + 5), and everything after it is the same in the three runs. So the mixed step is the
+  // all-long step, and 2 x (92 - 62) = 60 us longer than the all-short one.
+  CHECK(mixed.iteration.to_us() == Approx(long_both.iteration.to_us()).margin(1e-6));
+  CHECK(mixed.iteration.to_us() - short_both.iteration.to_us() == Approx(60).margin(1e-5));
+  CHECK(mixed.notices.empty());
+}

@@ -209,6 +209,11 @@ TEST_CASE("simulate evaluator rejections name the spec or the point and the fiel
   CHECK_THAT(error_of(gpu), Contains("/base/gpu"));
   Json layout = sim_spec_json({{"layout", {"tp0xpp2"}}});
   CHECK_THAT(error_of(layout), Contains("/axes/layout/0"));
+  // A disaggregated pair is two scenarios: a sweep point is one pool.
+  Json pair = sim_spec_json(Json::object());
+  pair["base"]["disaggregation"] = {{"decode_scenario", "deepseek-v3/decode-ep32.json"}, {"output_tokens", 100}};
+  CHECK_THAT(error_of(pair), Contains("scenario of sweep point 0") && Contains("/disaggregation") &&
+                                 Contains("a sweep evaluates one pool"));
 }
 
 TEST_CASE("simulate shares topologies, models, loads and plans across points", "[sweep][simulate]") {
