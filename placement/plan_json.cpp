@@ -68,6 +68,7 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
                      {"dispatch_bytes_per_token", plan.dispatch_bytes_per_token},
                      {"combine_bytes_per_token", plan.combine_bytes_per_token},
                      {"objective", std::string(to_string(s.objective))},
+                     {"exchange_kernel", std::string(to_string(links.kernel().kind))},
                      {"seed", s.seed}};
   out["gpus"] = plan.gpu_ids;
   Json layers = Json::array();

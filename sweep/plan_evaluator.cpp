@@ -1,3 +1,4 @@
+#include "comm/token_router.hpp"
 #include "sweep/plan_evaluator.hpp"
 
 #include <algorithm>
@@ -124,8 +125,13 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
                                         E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
     return result;
   }
-  auto entry = caches_->link_models.get(fmt::format("{}|ep{}", net_key, ep), [&] {
-    return LinkModelEntry{*network, EpLinkModel(*network->topology, *network->routes, ep)};
+  // The plan's exchange kernel (deepep-normal, as `epsim plan`) with the model's routing de-duplication.
+  auto entry = caches_->link_models.get(fmt::format("{}|ep{}|{}", net_key, ep, sc.model), [&] {
+    const Topology& t = *network->topology;
+    return LinkModelEntry{
+        *network, EpLinkModel(t, *network->routes, ep, default_kernel_params(ExchangeKernelKind::deepep_normal),
+                              uniform_routing_statistics(model->num_experts, model->top_k, model->n_group,
+                                                         model->topk_group, ep, ep_gpus_per_node(t, ep)))};
   });
   const EpLinkModel& links = entry->links;
   Plan plan = make_plan(links, *model, *loads, sc.settings);
