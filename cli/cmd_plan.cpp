@@ -98,9 +98,7 @@ void run_plan(const PlanOptions& o) {
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
   RouteTable routes(topo, routing);
   const ExchangeKernelKind kernel = parse_exchange_kernel(o.exchange_kernel);
-  EpLinkModel links(topo, routes, settings.ep, default_kernel_params(kernel),
-                    uniform_routing_statistics(model.num_experts, model.top_k, model.n_group, model.topk_group,
-                                               settings.ep, ep_gpus_per_node(topo, settings.ep)));
+  EpLinkModel links = planner_link_model(topo, routes, settings.ep, model, default_kernel_params(kernel));
   std::optional<Trace> trace;
   if (!o.trace.empty()) {
     trace = load_trace(o.trace);

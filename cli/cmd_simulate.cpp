@@ -26,6 +26,7 @@ struct SimulateCliOptions {
   std::string network;
   std::string schedule;
   std::string calibration;
+  std::string exchange_kernel;
   int chunks = 0;
   bool json = false;
   // Which overrides were given on the command line (an empty or zero value given is an error, not
@@ -62,6 +63,7 @@ void run_simulate(const SimulateCliOptions& o) {
     opt.network = o.network;
   }
   if (o.schedule_given) opt.schedule = parse_schedule(o.schedule);
+  if (!o.exchange_kernel.empty()) opt.exchange_kernel = parse_exchange_kernel(o.exchange_kernel);
   if (o.chunks_given) {
     if (o.chunks < 1 || o.chunks > 64) throw UsageError(fmt::format("--chunks {}: expected 1 to 64", o.chunks));
     opt.chunks = o.chunks;
@@ -103,6 +105,9 @@ void add_simulate_command(CLI::App& app) {
   c->add_option("--trace-gpus", o->trace_gpus, "GPU ranks in the trace, comma-separated")->capture_default_str();
   c->add_option("--network", o->network, "override the scenario: analytical, flow (one flow per GPU and destination host) or flow-per-transfer");
   c->add_option("--schedule", o->schedule, "override the scenario: serial, overlap or two-batch");
+  c->add_option("--exchange-kernel", o->exchange_kernel,
+                 "EP exchange kernel: nccl, deepep-normal, deepep-ll, nvlink-one-sided or hierarchical (default: "
+                 "deepep-ll for decode, deepep-normal otherwise)");
   c->add_option("--chunks", o->chunks, "override the scenario: dispatch chunks of the overlap schedule");
   c->add_option("--calibration", o->calibration, "override the scenario: calibration.json");
   c->add_flag("--json", o->json, "print the report JSON instead of the table");

@@ -1,6 +1,8 @@
 #include "comm/link_load.hpp"
+#include "comm/kernel_legs.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -52,9 +54,9 @@ std::pair<double, double> sm_copies_per_selection(KernelDelivery delivery, const
 }  // namespace
 
 EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int ep, ExchangeKernelParams kernel,
-                         ExchangeRouting routing)
-    : topology_(&topology), ep_(ep), kernel_(std::move(kernel)), routing_(routing) {
-  if (ep < 1 || ep > topology.num_gpus())
+                         ExchangeRouting routing, int base)
+    : topology_(&topology), ep_(ep), base_(base), kernel_(std::move(kernel)), routing_(routing) {
+  if (base < 0 || ep < 1 || base + ep > topology.num_gpus())
     throw InputError(fmt::format("EP size {} must be between 1 and the topology's {} GPUs", ep, topology.num_gpus()));
   if (ep > limits::kMaxEpRanks)
     throw InputError(fmt::format("EP {} GPUs: epsim evaluates all-to-alls over at most {} GPUs (docs/limits.md); the "
@@ -76,7 +78,7 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     intra_[l] = is_network_link(link.kind) ? 0 : 1;
   }
   std::map<int, int> per_host;
-  for (int g = 0; g < ep; ++g) ++per_host[topology.gpu_host(g)];
+  for (int g = base; g < base + ep; ++g) ++per_host[topology.gpu_host(g)];
   nodes_ = static_cast<int>(per_host.size());
   for (const auto& [h, n] : per_host) gpus_per_node_ = std::max(gpus_per_node_, n);
 
@@ -88,15 +90,16 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
   RouteScratch scratch;
   std::vector<RouteHop> hops;
   enum { kOne = 0, kGpu = 1, kNode = 2 };
-  auto leg = [&](int a, int b, int cls, std::array<RowBuilder, 3>& row) {
+  auto leg = [&](int a, int b, int cls, std::array<RowBuilder, 3>& row) {  // GPU ranks
     if (a == b) return;
     hops.clear();
     routes.append_route(a, b, scratch, hops);
     row[static_cast<std::size_t>(cls)].add(hops, 1.0);
   };
-  for (int d = 0; d < ep; ++d) {
+  for (int dr = 0; dr < ep; ++dr) {
+    const int d = base + dr;
     const int hd = topology.gpu_host(d);
-    for (int s = 0; s < ep; ++s) {
+    for (int s = base; s < base + ep; ++s) {
       if (s == d) continue;
       const int hs = topology.gpu_host(s);
       switch (delivery) {
@@ -108,7 +111,8 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
           break;
         }
         case KernelDelivery::node_forwarding: {
-          const int p = hs == hd || hd < 0 ? -1 : routes.rail_peer(s, hd);
+          int p = hs == hd || hd < 0 ? -1 : routes.rail_peer(s, hd);
+          if (p < base || p >= base + ep) p = -1;  // no rail peer inside the EP group: sent directly
           if (p < 0) {
             leg(s, d, kGpu, in_row);
             leg(d, s, kGpu, out_row);
@@ -121,7 +125,8 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
           break;
         }
         case KernelDelivery::two_phase: {
-          const int q = hs == hd || hs < 0 ? -1 : routes.rail_peer(d, hs);
+          int q = hs == hd || hs < 0 ? -1 : routes.rail_peer(d, hs);
+          if (q < base || q >= base + ep) q = -1;
           if (q < 0) {
             leg(s, d, kOne, in_row);
             leg(d, s, kOne, out_row);
@@ -136,8 +141,8 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
       }
     }
     for (std::size_t c = 0; c < 3; ++c) {
-      in_row[c].flush(into_class_[static_cast<std::size_t>(d)][c]);
-      out_row[c].flush(out_class_[static_cast<std::size_t>(d)][c]);
+      in_row[c].flush(into_class_[static_cast<std::size_t>(dr)][c]);
+      out_row[c].flush(out_class_[static_cast<std::size_t>(dr)][c]);
     }
   }
   combine_rows();
@@ -261,7 +266,8 @@ double exchange_time_lower_bound_s(const EpLinkModel& model, double link_s_lb, d
     b.sent_bytes = 0;
     return (phase_time(p, model.kernel().sms, a).time_us + phase_time(p, model.kernel().sms, b).latency_us) * 1e-6;
   }
-  return phase_time(p, model.kernel().sms, s).time_us * 1e-6;
+  const double notify = direction == Exchange::dispatch ? notify_time_us(model.kernel(), model.nodes()) : 0.0;
+  return (phase_time(p, model.kernel().sms, s).time_us + notify) * 1e-6;
 }
 
 ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& link_bytes,
@@ -291,9 +297,32 @@ ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& 
     cost.busiest_link = s.bottleneck_link;
     cost.bottleneck_s = s.link_s;
   }
+  // deepep-normal's notify (metadata all-to-all) runs before every dispatch.
+  if (direction == Exchange::dispatch && cost.phase.time_us > 0) {
+    const double n = notify_time_us(model.kernel(), model.nodes());
+    cost.phase.time_us += n;
+    cost.phase.latency_us += n;
+  }
   if (cost.busiest_link >= 0) cost.busiest_link_bytes = link_bytes[static_cast<std::size_t>(cost.busiest_link)];
   cost.latency_s = cost.phase.latency_us * 1e-6;
   return cost;
+}
+
+double kernel_latency_us(const ExchangeKernelParams& kernel, bool dispatch, const Topology& topology, int base, int ep,
+                         int experts) {
+  std::map<int, int> per_host;
+  for (int g = base; g < base + ep && g < topology.num_gpus(); ++g) ++per_host[topology.gpu_host(g)];
+  int gpn = 1;
+  for (const auto& [h, n] : per_host) gpn = std::max(gpn, h < 0 ? 1 : n);
+  const int nodes = static_cast<int>(per_host.size());
+  const KernelPhaseParams& p = dispatch ? kernel.dispatch : kernel.combine;
+  const int e = experts > 0 ? experts : ep;
+  const bool nvlink = kernel.kind != ExchangeKernelKind::deepep_ll || kernel.nvlink_for_same_node;
+  const int near = nvlink ? std::min(ep, gpn) : 1;
+  double us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(std::max(1, nodes))) +
+              p.per_remote_expert_us * e * (ep - near) / ep + p.per_peer_us * (ep - 1);
+  if (dispatch) us += notify_time_us(kernel, nodes);
+  return us;
 }
 
 }  // namespace epsim

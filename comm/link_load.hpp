@@ -48,11 +48,13 @@ class EpLinkModel {
  public:
   /// Throws InputError if ep < 1 or ep exceeds the topology's GPUs or limits::kMaxEpRanks, or the
   /// kernel's parameters are invalid (validate_kernel_params).
+  /// base: GPU rank of EP rank 0 (the group is GPU ranks base..base+ep-1).
   EpLinkModel(const Topology& topology, const RouteTable& routes, int ep,
               ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal),
-              ExchangeRouting routing = {});
+              ExchangeRouting routing = {}, int base = 0);
 
   int ep() const { return ep_; }
+  int base() const { return base_; }
   int num_links() const { return static_cast<int>(nominal_Bps_.size()); }
   /// Hosts among the EP ranks and the most EP ranks on one host.
   int nodes() const { return nodes_; }
@@ -87,6 +89,7 @@ class EpLinkModel {
   void combine_rows();
   const Topology* topology_;
   int ep_;
+  int base_ = 0;
   int nodes_ = 1;
   int gpus_per_node_ = 1;
   ExchangeKernelParams kernel_;
@@ -138,7 +141,8 @@ double exchange_time_lower_bound_s(const EpLinkModel& model, double link_s_lb, d
                                    double max_rank_tokens_lb, double bytes_per_token, Exchange direction);
 
 /// Evaluate an all-to-all (bytes from exchange_link_bytes with the same gpu_tokens and bytes_per_token).
-/// gpu >= 0: the time at which that rank has sent and received its part.
+/// gpu >= 0: the time at which that rank has sent and received its part. A dispatch includes
+/// deepep-normal's notify phase (notify_time_us).
 ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& link_bytes,
                            const std::vector<double>& gpu_tokens, double bytes_per_token, Exchange direction,
                            int gpu = -1);

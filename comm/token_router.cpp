@@ -127,4 +127,11 @@ ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, 
   return routing_statistics(router, pl, gpus_per_node, tokens, seed);
 }
 
+EpLinkModel planner_link_model(const Topology& topology, const RouteTable& routes, int ep, const MoeModel& model,
+                               ExchangeKernelParams kernel) {
+  return EpLinkModel(topology, routes, ep, std::move(kernel),
+                     uniform_routing_statistics(model.num_experts, model.top_k, model.n_group, model.topk_group, ep,
+                                                ep_gpus_per_node(topology, ep)));
+}
+
 }  // namespace epsim

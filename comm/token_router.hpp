@@ -15,6 +15,7 @@
 
 #include "comm/link_load.hpp"
 #include "model/layer_placement.hpp"
+#include "model/moe_model.hpp"
 
 namespace epsim {
 
@@ -54,5 +55,10 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
 /// what the planner assumes before it has a placement.
 ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
                                            int gpus_per_node, int tokens = 4096, std::uint64_t seed = 1);
+
+/// The EP group model the planner uses for `model` on ranks 0..ep-1 of the topology: the kernel's
+/// rows with the model's uniform-routing de-duplication (uniform_routing_statistics).
+EpLinkModel planner_link_model(const Topology& topology, const RouteTable& routes, int ep, const MoeModel& model,
+                               ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal));
 
 }  // namespace epsim

@@ -182,15 +182,19 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   r.overlap_slowdown = opt.overlap_slowdown.value_or(in.compute.overlap_slowdown());
 
   CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
-  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks);
+  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, opt.routing);
+  const ExchangeKernelKind kernel_kind =
+      opt.kernel_params ? opt.kernel_params->kind
+                        : opt.exchange_kernel.value_or(default_exchange_kernel(sc.phase.kind == PhaseKind::decode));
+  const ExchangeKernelParams kernel = opt.kernel_params.value_or(default_kernel_params(kernel_kind));
+  r.exchange_kernel = std::string(to_string(kernel.kind));
   Simulator sim;
   auto net = make_network_model(r.network, sim, *in.topology, *in.routes);
   StreamExecutor ex(p.gpus(), r.overlap_slowdown, Time::from_ps_rounded(opt.exchange_overhead_us * 1e6));
   // Under the flow models the gradient reductions' ring traffic shares links with the all-to-alls.
-  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks, r.network != "analytical"}, ex);
+  build_workload(in, costs, WorkloadConfig{r.schedule, r.chunks, r.network != "analytical", kernel}, ex);
   std::unique_ptr<ClosedFormExchange> closed;
-  if (r.network == "analytical" && opt.closed_form_analytical)
-    closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);
+  if (r.network == "analytical") closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes, kernel);
   ex.run(sim, net.get(), closed.get());
   r.events = sim.events_executed();
   r.tasks = ex.num_tasks();

@@ -127,11 +127,7 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
   }
   // The plan's exchange kernel (deepep-normal, as `epsim plan`) with the model's routing de-duplication.
   auto entry = caches_->link_models.get(fmt::format("{}|ep{}|{}", net_key, ep, sc.model), [&] {
-    const Topology& t = *network->topology;
-    return LinkModelEntry{
-        *network, EpLinkModel(t, *network->routes, ep, default_kernel_params(ExchangeKernelKind::deepep_normal),
-                              uniform_routing_statistics(model->num_experts, model->top_k, model->n_group,
-                                                         model->topk_group, ep, ep_gpus_per_node(t, ep)))};
+    return LinkModelEntry{*network, planner_link_model(*network->topology, *network->routes, ep, *model)};
   });
   const EpLinkModel& links = entry->links;
   Plan plan = make_plan(links, *model, *loads, sc.settings);

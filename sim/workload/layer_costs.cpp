@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "comm/token_router.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
 #include "sim/workload/training.hpp"
@@ -26,7 +27,8 @@ std::vector<int> iota_gpus(int base, int n) {
 
 }  // namespace
 
-std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& coll, int chunks) {
+std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& coll, int chunks,
+                                    const RoutingSampling& sampling) {
   const Scenario& s = in.scenario;
   const ParallelConfig& p = s.parallel;
   const MoeModel& m = in.model;
@@ -102,6 +104,13 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     }
     c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
+    // Per-token routing: sample tokens with the model's router rule from this layer's loads and
+    // count the copies the placement's de-duplication leaves (comm/token_router.hpp).
+    if (sampling.tokens > 0) {
+      TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, load);
+      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens,
+                                     sampling.seed + static_cast<std::uint64_t>(layer));
+    }
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
   }

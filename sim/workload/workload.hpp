@@ -3,6 +3,7 @@
 // layer and micro-batch attention (+ TP all-reduce), gate, dispatch, routed experts, shared experts,
 // combine; dense layers; pipeline stages with activation sends; training backward and gradient sync.
 // The schedule (serial / overlap / two-batch) decides dependencies and issue order.
+#include "comm/link_load.hpp"
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct LayerCosts {
   std::shared_ptr<const std::vector<double>> shared_tokens;
   double dispatch_bytes_per_token = 0;
   double combine_bytes_per_token = 0;
+  /// De-duplication of the layer's routing under the exchange kernel (comm/token_router.hpp).
+  ExchangeRouting routing;
   /// Training: the layer's data-parallel gradient reductions (layer_grad_reductions).
   std::vector<GradReduction> grad_reductions;
 };
@@ -42,11 +45,21 @@ struct WorkloadConfig {
   /// least the collective model's time; under the flow models that traffic shares links with the
   /// all-to-alls. false: a fixed-time collective that uses no link.
   bool reductions_on_network = false;
+  /// The EP exchange kernel of dispatch and combine (comm/exchange_kernel.hpp).
+  ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal);
+};
+
+/// Per-token routing of the exchanges: `tokens` sampled per MoE layer (0: no de-duplication) with the
+/// model's router rule from the layer's loads, seeded with seed + layer.
+struct RoutingSampling {
+  int tokens = 2048;
+  std::uint64_t seed = 1;
 };
 
 /// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).
 /// Equations in docs/simulator.md. Throws std::invalid_argument from the models on bad values.
-std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& collectives, int chunks);
+std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& collectives, int chunks,
+                                    const RoutingSampling& sampling = {});
 
 /// Add the whole iteration to `executor` (which must have in.scenario.parallel.gpus() GPUs or more).
 void build_workload(const ScenarioInputs& in, const std::vector<LayerCosts>& costs, const WorkloadConfig& config,
