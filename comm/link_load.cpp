@@ -248,7 +248,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
   return s;
 }
 
-double exchange_time_lower_bound_s(const EpLinkModel& model, double link_s_lb, double total, double max_tokens_lb,
+double exchange_time_s(const EpLinkModel& model, double link_s_lb, double total, double max_tokens_lb,
                                    double bytes_per_token, Exchange direction) {  // header added by exchange_load_terms
   if (total <= 0) return 0;
   ExchangeLoadSummary s = exchange_load_terms(model, total, max_tokens_lb, bytes_per_token);

@@ -134,10 +134,12 @@ ExchangeLoadSummary exchange_load_summary(const EpLinkModel& model, const std::v
 ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, double max_rank_tokens,
                                         double bytes_per_token);
 
-/// Lower bound of exchange_cost(...).time_s() over placements whose busiest link time is at least
-/// link_s_lb and busiest rank computes at least max_rank_tokens_lb (the closed form is non-decreasing
-/// in both), seconds.
-double exchange_time_lower_bound_s(const EpLinkModel& model, double link_s_lb, double total,
+/// The closed form of one direction given its busiest link time link_s_lb (seconds), the selections
+/// `total` and the busiest rank's max_rank_tokens_lb, seconds (notify included for a dispatch): what
+/// exchange_cost gives (the planner's inner loop calls this). Non-decreasing in link_s and the busiest
+/// rank's tokens, so with lower bounds of both it is a lower bound of the time. Hierarchical: both
+/// phases' latencies plus the closed form of the busiest link (a lower bound only).
+double exchange_time_s(const EpLinkModel& model, double link_s_lb, double total,
                                    double max_rank_tokens_lb, double bytes_per_token, Exchange direction);
 
 /// Evaluate an all-to-all (bytes from exchange_link_bytes with the same gpu_tokens and bytes_per_token).

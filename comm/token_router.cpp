@@ -19,7 +19,7 @@ TokenRouter::TokenRouter(int experts, int top_k, int n_group, int topk_group, st
     throw std::invalid_argument("TokenRouter: the allowed groups hold fewer than top_k experts");
   if (!weights.empty() && static_cast<int>(weights.size()) != experts)
     throw std::invalid_argument("TokenRouter: weights must have one entry per expert");
-  log_w_.assign(static_cast<std::size_t>(experts), 0.0);
+  inv_w_.assign(static_cast<std::size_t>(experts), 1.0);
   bool any = false;
   for (double w : weights) {
     if (!(w >= 0) || !std::isfinite(w)) throw std::invalid_argument("TokenRouter: negative or non-finite weight");
@@ -28,31 +28,38 @@ TokenRouter::TokenRouter(int experts, int top_k, int n_group, int topk_group, st
   if (any)
     for (int e = 0; e < experts; ++e) {
       const double w = weights[static_cast<std::size_t>(e)];
-      log_w_[static_cast<std::size_t>(e)] = w > 0 ? std::log(w) : -std::numeric_limits<double>::infinity();
+      inv_w_[static_cast<std::size_t>(e)] = w > 0 ? 1.0 / w : 0.0;
     }
   score_.resize(static_cast<std::size_t>(experts));
 }
 
 void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
-  std::uniform_real_distribution<double> u(std::numeric_limits<double>::min(), 1.0);
-  for (int e = 0; e < experts_; ++e)
-    score_[static_cast<std::size_t>(e)] = log_w_[static_cast<std::size_t>(e)] - std::log(-std::log(u(rng)));
+  // key_e = E_e / w_e with E_e ~ Exp(1): the k smallest keys are a Plackett-Luce draw of k experts
+  // with probabilities proportional to w (Efraimidis-Spirakis); the score log(w_e) - log(E_e) of the
+  // file comment is -log(key_e), computed only where group scores need it. One log per expert.
+  constexpr double kInvTwo64 = 1.0 / 18446744073709551616.0;
+  for (int e = 0; e < experts_; ++e) {
+    const double u = (static_cast<double>(rng() >> 11) + 0.5) * (kInvTwo64 * 2048.0);  // (0, 1)
+    const double w = inv_w_[static_cast<std::size_t>(e)];
+    score_[static_cast<std::size_t>(e)] = w > 0 ? -std::log(u) * w : std::numeric_limits<double>::infinity();
+  }
   candidates_.clear();
   if (n_group_ > 1 && topk_group_ < n_group_) {
     const int per = experts_ / n_group_;
     groups_.clear();
     for (int g = 0; g < n_group_; ++g) {
-      double a = -std::numeric_limits<double>::infinity(), b = a;
+      double a = std::numeric_limits<double>::infinity(), b = a;  // two smallest keys
       for (int e = g * per; e < (g + 1) * per; ++e) {
-        const double s = score_[static_cast<std::size_t>(e)];
-        if (s > a) {
+        const double k = score_[static_cast<std::size_t>(e)];
+        if (k < a) {
           b = a;
-          a = s;
-        } else if (s > b) {
-          b = s;
+          a = k;
+        } else if (k < b) {
+          b = k;
         }
       }
-      groups_.emplace_back(group_score_ == GroupScore::max || per < 2 ? a : a + b, g);
+      const double sa = -std::log(a), sb = -std::log(b);
+      groups_.emplace_back(group_score_ == GroupScore::max || per < 2 ? sa : sa + sb, g);
     }
     std::partial_sort(groups_.begin(), groups_.begin() + topk_group_, groups_.end(), std::greater<>());
     for (int k = 0; k < topk_group_; ++k) {
@@ -62,7 +69,7 @@ void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
   } else {
     for (int e = 0; e < experts_; ++e) candidates_.emplace_back(score_[static_cast<std::size_t>(e)], e);
   }
-  std::nth_element(candidates_.begin(), candidates_.begin() + (top_k_ - 1), candidates_.end(), std::greater<>());
+  std::nth_element(candidates_.begin(), candidates_.begin() + (top_k_ - 1), candidates_.end());
   out.assign(static_cast<std::size_t>(top_k_), 0);
   for (int k = 0; k < top_k_; ++k) out[static_cast<std::size_t>(k)] = candidates_[static_cast<std::size_t>(k)].second;
 }
@@ -78,24 +85,28 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
     if (placement.slot_expert[p] >= 0)
       gpus_of[static_cast<std::size_t>(placement.slot_expert[p])].push_back(placement.gpu_of_slot(static_cast<int>(p)));
   std::mt19937_64 rng(seed);
-  std::vector<int> chosen, gpus, nodes;
+  std::vector<int> chosen;
+  // Stamps instead of sorting: a GPU / node counts once per token (token index + 1 marks it seen).
+  std::vector<int> gpu_seen(static_cast<std::size_t>(std::max(1, placement.num_gpus)), 0);
+  std::vector<int> node_seen(static_cast<std::size_t>(std::max(1, placement.num_gpus / gpus_per_node + 1)), 0);
   double gpu_copies = 0, node_copies = 0, selections = 0;
   for (int t = 0; t < tokens; ++t) {
     router.route(rng, chosen);
-    gpus.clear();
     for (int e : chosen) {
       const auto& r = gpus_of[static_cast<std::size_t>(e)];
       if (r.empty()) continue;
-      gpus.push_back(r[static_cast<std::size_t>(rng() % r.size())]);
+      const int g = r.size() == 1 ? r[0] : r[static_cast<std::size_t>(rng() % r.size())];
+      selections += 1;
+      if (gpu_seen[static_cast<std::size_t>(g)] != t + 1) {
+        gpu_seen[static_cast<std::size_t>(g)] = t + 1;
+        gpu_copies += 1;
+      }
+      const auto n = static_cast<std::size_t>(g / gpus_per_node);
+      if (node_seen[n] != t + 1) {
+        node_seen[n] = t + 1;
+        node_copies += 1;
+      }
     }
-    selections += static_cast<double>(gpus.size());
-    std::sort(gpus.begin(), gpus.end());
-    gpus.erase(std::unique(gpus.begin(), gpus.end()), gpus.end());
-    gpu_copies += static_cast<double>(gpus.size());
-    nodes.clear();
-    for (int g : gpus) nodes.push_back(g / gpus_per_node);
-    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());  // gpus sorted: nodes sorted
-    node_copies += static_cast<double>(nodes.size());
   }
   ExchangeRouting r;
   r.experts = experts;

@@ -40,7 +40,7 @@ class TokenRouter {
  private:
   int experts_, top_k_, n_group_, topk_group_;
   GroupScore group_score_;
-  std::vector<double> log_w_;
+  std::vector<double> inv_w_;  ///< 1 / weight (0: never chosen)
   std::vector<double> score_;
   std::vector<std::pair<double, int>> groups_, candidates_;
 };
