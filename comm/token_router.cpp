@@ -118,7 +118,7 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
 }
 
 ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
-                                           int gpus_per_node, int tokens, std::uint64_t seed) {
+                                           int gpus_per_node, int tokens, std::uint64_t seed, GroupScore group_score) {
   LayerPlacement pl;
   pl.num_gpus = ep;
   pl.slots_per_gpu = (experts + ep - 1) / ep;
@@ -134,7 +134,7 @@ ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, 
       }
     }
   }
-  TokenRouter router(experts, top_k, n_group, topk_group);
+  TokenRouter router(experts, top_k, n_group, topk_group, {}, group_score);
   return routing_statistics(router, pl, gpus_per_node, tokens, seed);
 }
 

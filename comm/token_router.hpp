@@ -54,7 +54,8 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
 /// The same for experts laid out contiguously (expert e on rank e x ep / experts) under uniform scores:
 /// what the planner assumes before it has a placement.
 ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
-                                           int gpus_per_node, int tokens = 4096, std::uint64_t seed = 1);
+                                           int gpus_per_node, int tokens = 4096, std::uint64_t seed = 1,
+                                           GroupScore group_score = GroupScore::top2_sum);
 
 /// The EP group model the planner uses for `model` on ranks 0..ep-1 of the topology: the kernel's
 /// rows with the model's uniform-routing de-duplication (uniform_routing_statistics).
