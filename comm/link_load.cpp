@@ -75,7 +75,7 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     nominal_Bps_[l] = link.bandwidth_GBps * 1e9;
     dispatch_Bps_[l] = effective_bandwidth_Bps(kernel_.dispatch, link);
     combine_Bps_[l] = effective_bandwidth_Bps(kernel_.combine, link);
-    intra_[l] = is_network_link(link.kind) ? 0 : 1;
+    intra_[l] = link.kind == LinkKind::nvlink ? 1 : 0;  // hierarchical phase 1; PCIe belongs to the NIC path
   }
   std::map<int, int> per_host;
   for (int g = base; g < base + ep; ++g) ++per_host[topology.gpu_host(g)];

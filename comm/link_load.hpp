@@ -78,7 +78,7 @@ class EpLinkModel {
     return direction == Exchange::dispatch ? kernel_.dispatch : kernel_.combine;
   }
   const ExchangeRouting& routing() const { return routing_; }
-  /// Whether the link is an NVLink/PCIe (phase 1 of hierarchical) rather than a network link.
+  /// Whether the link is an NVLink (phase 1 of hierarchical) rather than on the NIC path (PCIe, network).
   bool intra_node_link(int link) const { return intra_[static_cast<std::size_t>(link)] != 0; }
   const Topology& topology() const { return *topology_; }
   /// The same model with other de-duplication factors (same routes and kernel): rows recombined in
@@ -123,8 +123,8 @@ struct ExchangeCost {
 
 /// What the closed form needs for this exchange at the GPU that finishes last (gpu < 0) or at one
 /// rank (gpu >= 0: only the links of its row, its own SM work and self copy). link_bytes from
-/// exchange_link_bytes with the same gpu_tokens and bytes_per_token. `intra`: only NVLink/PCIe links
-/// (1), only network links (0), all (-1).
+/// exchange_link_bytes with the same gpu_tokens and bytes_per_token. `intra`: only NVLink links
+/// (1), only the others (0), all (-1).
 ExchangeLoadSummary exchange_load_summary(const EpLinkModel& model, const std::vector<double>& link_bytes,
                                           const std::vector<double>& gpu_tokens, double bytes_per_token,
                                           Exchange direction, int gpu = -1, int intra = -1);
