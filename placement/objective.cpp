@@ -61,20 +61,39 @@ void LayerEvaluator::apply_delta(int rank, double delta) {
   for (const auto& [l, c] : model_->out_of(rank)) combine_bytes_[static_cast<std::size_t>(l)] += dc * c;
 }
 
-double LayerEvaluator::link_time_s() const {
+double LayerEvaluator::phase_times_s(double dispatch_link_s, double combine_link_s) const {
   // The kernel's closed form (comm/exchange_cost.hpp) of both directions, one after the other.
-  return exchange_cost(*model_, dispatch_bytes_, tokens_, dispatch_bytes_per_token_, Exchange::dispatch).time_s() +
-         exchange_cost(*model_, combine_bytes_, tokens_, combine_bytes_per_token_, Exchange::combine).time_s();
+  if (model_->kernel().kind == ExchangeKernelKind::hierarchical)  // two phases: split by link kind
+    return exchange_cost(*model_, dispatch_bytes_, tokens_, dispatch_bytes_per_token_, Exchange::dispatch).time_s() +
+           exchange_cost(*model_, combine_bytes_, tokens_, combine_bytes_per_token_, Exchange::combine).time_s();
+  double total = 0, most = 0;
+  for (double t : tokens_) {
+    total += t;
+    most = std::max(most, t);
+  }
+  return exchange_time_s(*model_, dispatch_link_s, total, most, dispatch_bytes_per_token_, Exchange::dispatch) +
+         exchange_time_s(*model_, combine_link_s, total, most, combine_bytes_per_token_, Exchange::combine);
+}
+
+double LayerEvaluator::link_time_s() const {
+  double d = 0, c = 0;
+  for (std::size_t l = 0; l < inv_dispatch_bw_.size(); ++l) {
+    d = std::max(d, dispatch_bytes_[l] * inv_dispatch_bw_[l]);
+    c = std::max(c, combine_bytes_[l] * inv_combine_bw_[l]);
+  }
+  return phase_times_s(d, c);
 }
 
 ObjectiveValue LayerEvaluator::value() const {
-  double squares = 0;
+  double d = 0, c = 0, squares = 0;
   for (std::size_t l = 0; l < inv_dispatch_bw_.size(); ++l) {
     double td = dispatch_bytes_[l] * inv_dispatch_bw_[l];
     double tc = combine_bytes_[l] * inv_combine_bw_[l];
+    d = std::max(d, td);
+    c = std::max(c, tc);
     squares += td * td + tc * tc;
   }
-  double link = link_time_s();
+  double link = phase_times_s(d, c);
   double tokens_max = *std::max_element(tokens_.begin(), tokens_.end());
   switch (kind_) {
     case ObjectiveKind::link: return {link, squares};

@@ -57,6 +57,7 @@ class LayerEvaluator {
   const std::vector<double>& gpu_tokens() const { return tokens_; }
 
  private:
+  double phase_times_s(double dispatch_link_s, double combine_link_s) const;
   const EpLinkModel* model_;
   double dispatch_bytes_per_token_;
   double combine_bytes_per_token_;

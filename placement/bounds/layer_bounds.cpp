@@ -153,8 +153,8 @@ LayerBounds layer_lower_bounds(const EpLinkModel& links, const std::vector<doubl
   }
   // The bounds above are on the busiest-link times; the kernel's closed form is non-decreasing in
   // them and in the busiest rank's tokens, so evaluating it there bounds the exchange times.
-  b.link_s = exchange_time_lower_bound_s(links, d_lb, total, gpu.best, dispatch_bytes_per_token, Exchange::dispatch) +
-             exchange_time_lower_bound_s(links, c_lb, total, gpu.best, combine_bytes_per_token, Exchange::combine);
+  b.link_s = exchange_time_s(links, d_lb, total, gpu.best, dispatch_bytes_per_token, Exchange::dispatch) +
+             exchange_time_s(links, c_lb, total, gpu.best, combine_bytes_per_token, Exchange::combine);
   return b;
 }
 

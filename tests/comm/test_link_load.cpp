@@ -44,6 +44,9 @@ ExchangeKernelParams round_kernel(ExchangeKernelKind kind) {
     p->ethernet_efficiency = 0.8;
   }
   k.sms = 10;
+  k.header_bytes_per_token = 0;  // tokens of exactly B bytes
+  k.notify_latency_us = 0;       // no deepep-normal notify phase (tested apart)
+  k.notify_per_log2_node_us = 0;
   return k;
 }
 }  // namespace
