@@ -108,8 +108,8 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     // count the copies the placement's de-duplication leaves (comm/token_router.hpp).
     if (sampling.tokens > 0) {
       TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, load);
-      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens,
-                                     sampling.seed + static_cast<std::uint64_t>(layer));
+      // One seed for every layer: identical loads and placements give identical exchanges.
+      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens, sampling.seed);
     }
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));

@@ -50,7 +50,7 @@ struct WorkloadConfig {
 };
 
 /// Per-token routing of the exchanges: `tokens` sampled per MoE layer (0: no de-duplication) with the
-/// model's router rule from the layer's loads, seeded with seed + layer.
+/// model's router rule from the layer's loads, each layer seeded with `seed`.
 struct RoutingSampling {
   int tokens = 1024;  ///< 1024 x top-k selections: de-duplication factors within ~1% (binomial error)
   std::uint64_t seed = 1;
