@@ -35,17 +35,18 @@ double process_cpu_s() {
 // spec, serial vs two-batch).
 SweepSpec default_spec(const std::string& evaluator) {
   const std::string dir = EPSIM_SCENARIOS_DIR;
-  Json base = {{"model", "models/deepseek-v3.config.json"},
+  Json base = {{"schema", "epsim.scenario/1"},
+               {"model", "models/deepseek-v3.config.json"},
                {"loads", "loads/deepseek-v3/prefill_in4096.json"},
-               {"tokens_per_gpu", 4096},
-               {"topology", {{"fabric", "rail_optimized"}}},
-               {"parallel", {{"ep", 16}}}};
+               {"gemm_efficiency", "measurements/deepgemm_grouped_fp8_h800.csv"},
+               {"phase", {{"kind", "prefill"}, {"tokens_per_gpu", 4096}, {"micro_batches", 2}}},
+               {"topology", {{"fabric", "rail-optimized"}}},
+               {"parallel", {{"dp", 16}, {"ep", 16}}}};
   Json axes = {{"oversubscription", {1, 2}}, {"ep", {16, 32, 64}}, {"placement", {"contiguous", "greedy", "epsim"}}};
   if (evaluator == "simulate") {
-    base["gemm_efficiency"] = "measurements/deepgemm_grouped_fp8_h800.csv";
     axes = {{"ep", {16, 32, 64}}, {"schedule", {"serial", "two-batch"}}, {"placement", {"contiguous", "eplb", "epsim"}}};
   }
-  Json doc = {{"schema", "epsim.sweep/1"}, {"name", "bench-" + evaluator}, {"evaluator", evaluator},
+  Json doc = {{"schema", "epsim.sweep/2"}, {"name", "bench-" + evaluator}, {"evaluator", evaluator},
               {"base", base}, {"axes", axes}};
   return sweep_spec_from_json(doc, "bench spec", dir);
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/names.hpp"
 #include "topology/generators.hpp"
 #include "topology/nccl_xml.hpp"
 #include "topology/topology_dot.hpp"
@@ -72,9 +74,11 @@ struct ImportOptions {
 void run_import(const ImportOptions& o) {
   check_writable(o.out);
   NcclImportOptions nccl = o.nccl;
-  if (o.fabric == "rail-optimized") nccl.fabric = FabricKind::rail_optimized;
-  else if (o.fabric == "fat-tree") nccl.fabric = FabricKind::fat_tree;
-  else throw UsageError(fmt::format("--fabric must be rail-optimized or fat-tree, got '{}'", o.fabric));
+  try {
+    nccl.fabric = parse_fabric(o.fabric);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(fmt::format("--fabric: {}", e.what()));
+  }
   if (nccl.nodes < 1 || nccl.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", nccl.nodes));
   NcclImport imported = import_nccl_xml(o.file, nccl);
   if (imported.skeleton) fmt::print("{} is a PCIe skeleton (no <gpu>/<nvlink>): GPUs filled as {}\n", o.file, nccl.gpu_model);
@@ -137,7 +141,7 @@ void add_topo_commands(CLI::App& app) {
   CLI::App* i = topo->add_subcommand("import", "Build a cluster from an NCCL topology XML node description");
   i->add_option("file", imp->file, "NCCL topology XML (NCCL_TOPO_FILE / NCCL_TOPO_DUMP_FILE format)")->required();
   i->add_option("--nodes", imp->nccl.nodes, "identical nodes")->required();
-  i->add_option("--fabric", imp->fabric, "rail-optimized or fat-tree")->capture_default_str();
+  i->add_option("--fabric", imp->fabric, names_text(fabric_names()))->capture_default_str();
   i->add_option("--gpu", imp->nccl.gpu_model, "GPU model for PCIe skeletons: h100, h200, a100, b200");
   i->add_option("--nic-GBps", imp->nccl.default_nic_GBps, "NIC bandwidth when the file gives none, GB/s")->capture_default_str();
   i->add_option("--out", imp->out, "output topology JSON")->required();

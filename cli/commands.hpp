@@ -11,5 +11,9 @@ void add_calibrate_commands(CLI::App& app);  // calibrate, validate
 void add_sweep_commands(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_trace_commands(CLI::App& app);  // trace generate
+void add_schema_commands(CLI::App& app);  // schema scenario | sweep-axes
+void add_predict_command(CLI::App& app);  // the `predict` parent
+/// predict gemm | mla | moe (cmd_predict_compute.cpp), added to the `predict` parent.
+void add_predict_compute_commands(CLI::App& predict);
 
 }  // namespace epsim::cli

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   epsim::cli::add_sweep_commands(app);
   epsim::cli::add_simulate_command(app);
   epsim::cli::add_trace_commands(app);
+  epsim::cli::add_schema_commands(app);
+  epsim::cli::add_predict_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,6 +16,11 @@ constexpr std::array<std::string_view, 5> kNames = {"nccl", "deepep-normal", "de
 
 std::span<const std::string_view> exchange_kernel_names() { return kNames; }
 
+const std::vector<std::string>& exchange_kernel_name_list() {
+  static const std::vector<std::string> names(kNames.begin(), kNames.end());
+  return names;
+}
+
 std::string_view to_string(ExchangeKernelKind kind) { return kNames[static_cast<std::size_t>(kind)]; }
 
 ExchangeKernelKind parse_exchange_kernel(std::string_view name) {

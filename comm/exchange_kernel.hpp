@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace epsim {
 
@@ -18,6 +19,8 @@ enum class ExchangeKernelKind {
 
 /// Names in the order of the enum: "nccl", "deepep-normal", "deepep-ll", "nvlink-one-sided", "hierarchical".
 std::span<const std::string_view> exchange_kernel_names();
+/// The same names as strings (the scenario parameter table's choice list).
+const std::vector<std::string>& exchange_kernel_name_list();
 std::string_view to_string(ExchangeKernelKind kind);
 /// Parse a kernel name; throws UsageError listing the valid names.
 ExchangeKernelKind parse_exchange_kernel(std::string_view name);

@@ -1,4 +1,4 @@
-// Fuzz target: sweep spec (epsim.sweep/1) -> sweep_spec_from_json with relative paths resolved
+// Fuzz target: sweep spec (epsim.sweep/2) -> sweep_spec_from_json with relative paths resolved
 // against scenarios/sweeps/ (so the committed seed's base files exist), then the first and last grid
 // points, their structural skip reason and the results manifest. A base given as a file name is read
 // (read_json_file, size-capped); axis paths are only checked for existence.
@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)epsim::sweep_manifest(spec).dump();
     for (std::size_t index : {std::size_t{0}, n - 1}) {
       epsim::SweepPoint point = epsim::make_point(spec, index);
-      (void)epsim::structural_skip_reason(point);
+      (void)epsim::structural_skip_reason(spec, point);
     }
   });
 }

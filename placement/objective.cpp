@@ -1,3 +1,4 @@
+#include "common/names.hpp"
 #include "placement/objective.hpp"
 
 #include <algorithm>
@@ -8,21 +9,20 @@
 
 namespace epsim {
 
-ObjectiveKind parse_objective(std::string_view name) {
-  if (name == "link") return ObjectiveKind::link;
-  if (name == "gpu") return ObjectiveKind::gpu;
-  if (name == "balanced") return ObjectiveKind::balanced;
-  throw UsageError(fmt::format("unknown objective '{}' (expected link, gpu or balanced)", name));
+const std::vector<std::string>& objective_names() {
+  static const std::vector<std::string> names = {"link", "gpu", "balanced"};
+  return names;
 }
 
-std::string_view to_string(ObjectiveKind kind) {
-  switch (kind) {
-    case ObjectiveKind::link: return "link";
-    case ObjectiveKind::gpu: return "gpu";
-    case ObjectiveKind::balanced: return "balanced";
+ObjectiveKind parse_objective(std::string_view name) {
+  try {
+    return enum_from_name<ObjectiveKind>(name, objective_names(), "objective");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
   }
-  return "link";
 }
+
+std::string_view to_string(ObjectiveKind kind) { return name_of(kind, objective_names()); }
 
 LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
                                ObjectiveKind kind, double token_lb, double link_lb_s)

@@ -18,6 +18,8 @@ namespace epsim {
 
 enum class ObjectiveKind { link, gpu, balanced };
 
+/// Names of the objectives ("link", "gpu", "balanced"), in enum order.
+const std::vector<std::string>& objective_names();
 /// Parse "link" | "gpu" | "balanced"; throws UsageError otherwise.
 ObjectiveKind parse_objective(std::string_view name);
 std::string_view to_string(ObjectiveKind kind);

@@ -45,7 +45,21 @@ Json report_to_json(const SimulationResult& r) {
   j["tokens_per_iteration"] = tidy(r.tokens_per_iteration);
   j["throughput_tokens_per_s"] = tidy(r.throughput_tokens_per_s);
   j["throughput_tokens_per_s_per_gpu"] = tidy(r.throughput_tokens_per_s_per_gpu);
+  j["throughput_tokens_per_s_per_node"] = tidy(r.throughput_tokens_per_s_per_node);
+  j["nodes"] = r.nodes;
+  if (r.phase == PhaseKind::decode) j["tokens_per_step"] = tidy(r.tokens_per_step);
   j["latency"] = {{"kind", r.latency_name}, {"ms", tidy(r.latency_ms)}};
+  j["compute_source"] = r.compute_source;
+  j["step"] = {{"gpu", r.critical_gpu},
+               {"attention_us", tidy(r.step.attention_us)},
+               {"moe_gemm_us", tidy(r.step.moe_gemm_us)},
+               {"other_compute_us", tidy(r.step.other_compute_us)},
+               {"dispatch_us", tidy(r.step.dispatch_us)},
+               {"combine_us", tidy(r.step.combine_us)},
+               {"other_comm_us", tidy(r.step.other_comm_us)},
+               {"exposed_comm_us", tidy(r.step.exposed_comm_us)},
+               {"overheads_us", tidy(r.step.overheads_us)}};
+  j["notices"] = r.notices;
   j["pipeline_bubble_fraction"] = tidy(r.pipeline_bubble_fraction);
   j["critical_gpu"] = r.critical_gpu;
   j["busiest_gpu"] = r.busiest_gpu;
@@ -149,6 +163,17 @@ std::string format_report_table(const SimulationResult& r) {
   o += fmt::format("iteration {:.3f} ms | {} {:.3f} ms | throughput {:.0f} tokens/s ({:.0f} per GPU) | {} tokens\n",
                    r.iteration.to_ms(), r.latency_name, r.latency_ms, r.throughput_tokens_per_s,
                    r.throughput_tokens_per_s_per_gpu, r.tokens_per_iteration);
+  o += fmt::format("{:.0f} {} tokens/s per node ({} nodes){} | compute: {}\n", r.throughput_tokens_per_s_per_node,
+                   r.phase == PhaseKind::decode ? "output" : r.phase == PhaseKind::prefill ? "input" : "training",
+                   r.nodes, r.phase == PhaseKind::decode ? fmt::format(" | {:.3f} tokens per sequence per step", r.tokens_per_step) : "",
+                   r.compute_source);
+  const StepBreakdown& st = r.step;
+  o += fmt::format("step at GPU {}, ms: attention {:.3f} | MoE GEMM {:.3f} | other compute {:.3f} | dispatch {:.3f} | "
+                   "combine {:.3f} | other comm {:.3f} | exposed comm {:.3f} | overheads {:.3f}\n",
+                   r.critical_gpu, st.attention_us / 1e3, st.moe_gemm_us / 1e3, st.other_compute_us / 1e3,
+                   st.dispatch_us / 1e3, st.combine_us / 1e3, st.other_comm_us / 1e3, st.exposed_comm_us / 1e3,
+                   st.overheads_us / 1e3);
+  for (const std::string& n : r.notices) o += "note: " + n + "\n";
   if (p.pp > 1) o += fmt::format("pipeline bubble (p-1)/(m+p-1) = {:.3f}\n", r.pipeline_bubble_fraction);
   const bool training = r.phase == PhaseKind::training;
   if (training)

@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "sim/compute/attention_cost.hpp"
+#include "sim/compute/kernel_tables.hpp"
 #include "sim/network/network_model.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -179,13 +180,26 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   if (r.schedule == ScheduleKind::two_batch && r.micro_batches % 2 != 0)
     throw InputError(sc.file, "/phase/micro_batches", "an even number of micro-batches for schedule two-batch");
   r.chunks = (r.schedule == ScheduleKind::overlap && p.ep > 1) ? opt.chunks.value_or(sc.chunks) : 1;
-  r.overlap_slowdown = opt.overlap_slowdown.value_or(in.compute.overlap_slowdown());
+  // SMs the exchange kernels hold while compute overlaps them (sim/compute/kernel_tables.hpp): serving
+  // uses DeepEP normal in prefill and low-latency in decode; training and calibrated runs keep the
+  // compute model's factor.
+  double slowdown = in.compute.overlap_slowdown();
+  if (sc.phase.kind != PhaseKind::training && !in.compute.params().overlap_slowdown) {
+    const int held = exchange_kernel_sms_held(sc.phase.kind == PhaseKind::decode);
+    slowdown = static_cast<double>(in.compute.gpu().num_sms) / (in.compute.gpu().num_sms - held);
+  }
+  r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
   CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
-  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, opt.routing);
+  ComputeNotices notices;
+  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, &notices, opt.routing);
+  r.notices = notices.messages();
+  r.compute_source = in.kernels && sc.phase.kind != PhaseKind::training ? "kernel tables " + in.kernels->tables().folder
+                                                                         : std::string("roofline");
   const ExchangeKernelKind kernel_kind =
       opt.kernel_params ? opt.kernel_params->kind
-                        : opt.exchange_kernel.value_or(default_exchange_kernel(sc.phase.kind == PhaseKind::decode));
+                        : opt.exchange_kernel.value_or(sc.exchange_kernel.value_or(
+                              default_exchange_kernel(sc.phase.kind == PhaseKind::decode)));
   const ExchangeKernelParams kernel = opt.kernel_params.value_or(default_kernel_params(kernel_kind));
   r.exchange_kernel = std::string(to_string(kernel.kind));
   Simulator sim;
@@ -202,9 +216,17 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   const double T_s = r.iteration.to_seconds();
 
   const PhaseConfig& ph = sc.phase;
-  r.tokens_per_iteration = p.dp * (ph.kind == PhaseKind::decode ? ph.batch : ph.batch * ph.sequence_length);
+  r.tokens_per_step = ph.kind == PhaseKind::decode ? mtp_tokens_per_step(sc.serving) : 1.0;
+  r.tokens_per_iteration = p.dp * (ph.kind == PhaseKind::decode ? ph.batch * r.tokens_per_step : ph.batch * ph.sequence_length);
   r.throughput_tokens_per_s = T_s > 0 ? r.tokens_per_iteration / T_s : 0;
   r.throughput_tokens_per_s_per_gpu = r.throughput_tokens_per_s / p.gpus();
+  {
+    std::vector<int> hosts;
+    for (int g = 0; g < p.gpus(); ++g) hosts.push_back(in.topology->gpu_host(g));
+    std::sort(hosts.begin(), hosts.end());
+    r.nodes = static_cast<int>(std::unique(hosts.begin(), hosts.end()) - hosts.begin());
+    r.throughput_tokens_per_s_per_node = r.nodes > 0 ? r.throughput_tokens_per_s / r.nodes : 0;
+  }
   r.latency_name = ph.kind == PhaseKind::decode ? "tpot" : ph.kind == PhaseKind::prefill ? "ttft" : "step";
   r.latency_ms = r.iteration.to_ms();
   r.pipeline_bubble_fraction = static_cast<double>(p.pp - 1) / (r.micro_batches + p.pp - 1);
@@ -282,6 +304,28 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
     }
     const int l0 = stage * L / p.pp, l1 = (stage + 1) * L / p.pp;
     for (int l = l0; l < l1; ++l) r.layers[static_cast<std::size_t>(l)].bubble_us = bubble / (l1 - l0);
+  }
+
+  // The step at the iteration's critical GPU.
+  {
+    Split s = split(ex.intervals(r.critical_gpu));
+    for (const auto& i : s.compute) {
+      const double d = (i.end - i.start).to_us();
+      switch (ex.spec(i.task).op) {
+        case OpKind::attention: r.step.attention_us += d; break;
+        case OpKind::experts: r.step.moe_gemm_us += d; break;
+        case OpKind::lm_head:
+        case OpKind::step_overhead: r.step.overheads_us += d; break;
+        default: r.step.other_compute_us += d;
+      }
+    }
+    std::vector<Time> exposed = uncovered(s.comm, s.compute);
+    for (std::size_t k = 0; k < s.comm.size(); ++k) {
+      const double d = (s.comm[k].end - s.comm[k].start).to_us();
+      const OpKind op = ex.spec(s.comm[k].task).op;
+      (op == OpKind::dispatch ? r.step.dispatch_us : op == OpKind::combine ? r.step.combine_us : r.step.other_comm_us) += d;
+      r.step.exposed_comm_us += exposed[k].to_us();
+    }
   }
 
   // Links.

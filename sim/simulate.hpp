@@ -83,6 +83,19 @@ struct TraceSlice {
   Time end;
 };
 
+/// One iteration at the critical GPU (the one whose streams finish last), summed over layers and
+/// micro-batches, us. Compute columns are wall time on the compute stream (overlap slowdown included).
+struct StepBreakdown {
+  double attention_us = 0;       ///< attention blocks (MLA / GQA, with their projections)
+  double moe_gemm_us = 0;        ///< routed-expert grouped GEMMs
+  double other_compute_us = 0;   ///< gate, shared experts, dense FFNs
+  double dispatch_us = 0;        ///< dispatch exchanges (start to arrival at this GPU)
+  double combine_us = 0;
+  double other_comm_us = 0;      ///< TP all-reduces, pipeline sends
+  double exposed_comm_us = 0;    ///< communication while the compute stream is idle
+  double overheads_us = 0;       ///< LM head, sampling, MTP draft, per-step overhead
+};
+
 /// The result of one simulated iteration.
 struct SimulationResult {
   std::string scenario_file;
@@ -98,6 +111,16 @@ struct SimulationResult {
   double tokens_per_iteration = 0;    ///< all replicas (prefill: prompt tokens; decode: new tokens)
   double throughput_tokens_per_s = 0;
   double throughput_tokens_per_s_per_gpu = 0;
+  /// Per node of the topology (GPUs used / their hosts): prefill input tokens/s per node, decode
+  /// output tokens/s per node, the units deployments publish.
+  double throughput_tokens_per_s_per_node = 0;
+  int nodes = 0;                      ///< hosts of the GPUs used
+  double tokens_per_step = 1;         ///< decode: tokens one sequence gains per step (MTP: 1 + sum a^i)
+  StepBreakdown step;
+  /// Where compute times come from: "kernel tables <folder>" or "roofline".
+  std::string compute_source;
+  /// Look-ups outside the measured kernel tables (one line per table, once per run).
+  std::vector<std::string> notices;
   std::string latency_name;           ///< "ttft" (prefill), "tpot" (decode), "step" (training)
   double latency_ms = 0;
   double pipeline_bubble_fraction = 0;  ///< (p - 1) / (m + p - 1)

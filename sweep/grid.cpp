@@ -1,7 +1,6 @@
 #include "sweep/grid.hpp"
 
 #include <charconv>
-#include <regex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -33,7 +32,8 @@ SweepPoint make_point(const SweepSpec& spec, std::size_t index) {
     const SweepAxis& axis = spec.axes[a];
     const AxisValue& v = axis.values[idx[a]];
     p.axes[axis.name] = v.value;
-    p.scenario[Json::json_pointer(std::string(axis.info->pointer))] = v.scenario_value;
+    for (const auto& [pointer, value] : axis_writes(axis.info, v.scenario_value))
+      p.scenario[Json::json_pointer(pointer)] = value;
   }
   // "set" overrides after all axis values, so that an axis value may refine another axis' default.
   for (std::size_t a = 0; a < spec.axes.size(); ++a)
@@ -60,40 +60,30 @@ std::vector<std::size_t> shard_points(std::size_t num_points, const Shard& shard
   return out;
 }
 
-namespace {
-
-// An integer field of the scenario, or `fallback` when absent or not an integer (the evaluator
-// reports ill-typed fields; this check only needs well-formed ones).
-long long int_field(const Json& scenario, const char* pointer, long long fallback) {
-  Json::json_pointer jp(pointer);
-  if (!scenario.contains(jp) || !scenario.at(jp).is_number_integer()) return fallback;
-  return scenario.at(jp).get<long long>();
-}
-
-}  // namespace
-
-std::string structural_skip_reason(const SweepPoint& point) {
-  const Json& s = point.scenario;
-  if (s.contains(Json::json_pointer("/topology/file"))) return "";  // the evaluator checks a given topology
-  long long ep = int_field(s, "/parallel/ep", 0);
-  long long nodes = int_field(s, "/topology/nodes", 0);
-  long long gpn = int_field(s, "/topology/gpus_per_node", 8);
-  std::string layout = "ep";
-  if (s.contains(Json::json_pointer("/parallel/layout")) && s.at(Json::json_pointer("/parallel/layout")).is_string())
-    layout = s.at(Json::json_pointer("/parallel/layout")).get<std::string>();
-  if (layout == "ep") {
-    if (nodes > 0 && ep > nodes * gpn)
-      return fmt::format("EP {} needs more GPUs than {} nodes x {} = {}", ep, nodes, gpn, nodes * gpn);
-    return "";
+std::string structural_skip_reason(const SweepSpec& spec, const SweepPoint& point) {
+  // A TP x PP baseline runs on T x P GPUs whatever the EP axis says: it is compared at EP T x P only.
+  std::string layout;
+  long long ep = 0;
+  for (const SweepAxis& axis : spec.axes) {
+    const Json& v = point.axes.at(axis.name);
+    if (axis.info.kind == AxisKind::layout && v.is_string() && v.get<std::string>() != "ep") layout = v.get<std::string>();
+    if (axis.info.kind == AxisKind::ep && v.is_number_integer()) ep = v.get<long long>();
   }
-  static const std::regex re("tp([0-9]+)xpp([0-9]+)");
-  std::smatch m;
-  if (!std::regex_match(layout, m, re)) return "";
-  long long gpus = std::stoll(m[1].str()) * std::stoll(m[2].str());
-  if (ep > 0 && ep != gpus)
+  const Json& s = point.scenario;
+  auto integer = [&](const char* pointer, long long fallback) {
+    const Json::json_pointer jp{std::string(pointer)};
+    return s.contains(jp) && s.at(jp).is_number_integer() ? s.at(jp).get<long long>() : fallback;
+  };
+  const long long gpus = integer("/parallel/dp", 1) * integer("/parallel/tp", 1) * integer("/parallel/pp", 1);
+  if (!layout.empty() && ep != 0 && ep != gpus)
     return fmt::format("baseline {} runs on {} GPUs; it is compared at EP {} only", layout, gpus, gpus);
-  if (nodes > 0 && gpus > nodes * gpn)
-    return fmt::format("baseline {} needs more GPUs than {} nodes x {} = {}", layout, nodes, gpn, nodes * gpn);
+  // A generated cluster with a given node count that is too small for the layout.
+  const long long nodes = integer("/topology/nodes", 0), per_node = integer("/topology/gpus_per_node", 8);
+  if (nodes > 0 && gpus > nodes * per_node)
+    return layout.empty() ? fmt::format("EP {} needs more GPUs than {} nodes x {} = {}", ep == 0 ? gpus : ep, nodes,
+                                        per_node, nodes * per_node)
+                          : fmt::format("baseline {} needs more GPUs than {} nodes x {} = {}", layout, nodes, per_node,
+                                        nodes * per_node);
   return "";
 }
 

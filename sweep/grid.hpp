@@ -33,8 +33,8 @@ Shard parse_shard(std::string_view text);
 std::vector<std::size_t> shard_points(std::size_t num_points, const Shard& shard);
 
 /// Why a point is an invalid combination regardless of the evaluator, or "" when it is not:
-/// EP or a TP x PP baseline that needs more GPUs than the given nodes have, a baseline whose GPU
-/// count differs from the point's EP (baselines are compared at equal GPU count only).
-std::string structural_skip_reason(const SweepPoint& point);
+/// a layout that needs more GPUs than the given nodes have, a TP x PP baseline (layout axis) whose
+/// GPU count differs from the point's ep axis value (baselines are compared at equal GPU count only).
+std::string structural_skip_reason(const SweepSpec& spec, const SweepPoint& point);
 
 }  // namespace epsim

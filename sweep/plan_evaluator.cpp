@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <regex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,7 +14,8 @@
 #include "placement/objective.hpp"
 #include "placement/plan.hpp"
 #include "sweep/once_cache.hpp"
-#include "sweep/scenario_topology.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_topology.hpp"
 
 namespace epsim {
 
@@ -31,52 +31,26 @@ struct LinkModelEntry {
 struct PlanScenario {
   std::string model;
   std::string loads;
-  std::string layout = "ep";
+  bool has_exchange = true;  ///< false for a TP x PP baseline (ep 1): nothing to plan
+  std::string layout;        ///< "tp<T>xpp<P>" when !has_exchange
   TopologyVariant topology;
   PlanSettings settings;
 };
 
+// Throws InputError for a point whose scenario breaks a rule of the format.
 PlanScenario read_scenario(const SweepPoint& point) {
-  const std::string file = point_scenario_label(point);
-  JsonCursor s(point.scenario, file);
-  s.require_object();
+  const std::string label = point_scenario_label(point);
+  const Scenario sc = scenario_from_json(point.scenario, label);
   PlanScenario out;
-  if (!s.has("model")) s.fail("a \"model\" path");
-  if (!s.has("loads")) s.fail("a \"loads\" path");
-  out.model = s.at("model").as_string();
-  out.loads = s.at("loads").as_string();
-  PlanSettings& st = out.settings;
-  st.tokens_per_gpu = s.has("tokens_per_gpu") ? s.at("tokens_per_gpu").as_non_negative() : st.tokens_per_gpu;
-  if (s.has("dispatch_bytes_per_element")) st.dispatch_bytes_per_element = s.at("dispatch_bytes_per_element").as_positive();
-  if (s.has("combine_bytes_per_element")) st.combine_bytes_per_element = s.at("combine_bytes_per_element").as_positive();
-  int gpus_needed = 0;
-  if (!s.has("parallel")) s.fail("a \"parallel\" object with \"ep\"");
-  JsonCursor par = s.at("parallel");
-  par.require_object();
-  out.layout = par.string_or("layout", "ep");
-  static const std::regex baseline("tp([0-9]+)xpp([0-9]+)");
-  std::smatch m;
-  if (out.layout == "ep") {
-    if (!par.has("ep")) par.fail("an \"ep\" size");
-    st.ep = static_cast<int>(par.at("ep").as_int(1, 1 << 20));
-    gpus_needed = st.ep;
-  } else if (std::regex_match(out.layout, m, baseline)) {
-    gpus_needed = std::stoi(m[1].str()) * std::stoi(m[2].str());
-  } else {
-    par.at("layout").fail("\"ep\" or \"tp<T>xpp<P>\"");
-  }
-  st.redundant = static_cast<int>(par.int_or("redundant", 0, 0, 1 << 20));
-  JsonCursor placement = s.has("placement") ? s.at("placement") : JsonCursor(Json::object(), file, "/placement");
-  if (s.has("placement")) {
-    placement.require_object();
-    st.algorithm = placement.string_or("algorithm", st.algorithm);
-    st.objective = parse_objective(placement.string_or("objective", "link"));
-    st.seed = static_cast<std::uint64_t>(placement.int_or("seed", 1, 0, INT64_MAX));
-  }
-  st.baseline = st.algorithm;  // one plan per point: the algorithm axis gives the comparison
-  st.threads = 1;              // the sweep parallelizes over points
-  if (!s.has("topology")) s.fail("a \"topology\" object");
-  out.topology = topology_variant_from_json(s.at("topology"), gpus_needed);
+  out.model = sc.model.string();
+  if (sc.loads.empty()) throw InputError(label, "/loads", "a loads file for the plan evaluator");
+  out.loads = sc.loads.string();
+  out.has_exchange = sc.parallel.ep > 1 || sc.parallel.tp * sc.parallel.pp == 1;
+  out.layout = fmt::format("tp{}xpp{}", sc.parallel.tp, sc.parallel.pp);
+  out.topology = topology_variant(sc);
+  out.settings = plan_settings(sc);
+  out.settings.baseline = out.settings.algorithm;  // one plan per point: the algorithm axis gives the comparison
+  out.settings.threads = 1;                         // the sweep parallelizes over points
   return out;
 }
 
@@ -97,9 +71,15 @@ PlanEvaluatorStats PlanEvaluator::stats() const {
 }
 
 PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
-  PlanScenario sc = read_scenario(point);
   PointResult result;
-  if (sc.layout != "ep") {
+  PlanScenario sc;
+  try {
+    sc = read_scenario(point);
+  } catch (const InputError& e) {
+    result.skipped_reason = fmt::format("the scenario of this point is invalid: {}", e.what());
+    return result;
+  }
+  if (!sc.has_exchange) {
     result.skipped_reason = fmt::format("{} has no all-to-all to plan; TP x PP baselines need the simulate evaluator",
                                         sc.layout);
     return result;
@@ -170,8 +150,7 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
 
 Evaluator make_plan_evaluator() {
   auto impl = std::make_shared<const PlanEvaluator>();
-  return Evaluator{"plan", [impl](const SweepPoint& p) { return (*impl)(p); },
-                   [](const SweepPoint& p) { (void)read_scenario(p); }};
+  return Evaluator{"plan", [impl](const SweepPoint& p) { return (*impl)(p); }};
 }
 
 }  // namespace epsim

@@ -73,7 +73,7 @@ SweepRunResult run_sweep(const SweepSpec& spec, const Evaluator& evaluator, cons
       try {
         SweepPoint p = make_point(spec, pending[i]);
         PointResult r;
-        r.skipped_reason = structural_skip_reason(p);
+        r.skipped_reason = structural_skip_reason(spec, p);
         if (r.skipped_reason.empty()) r = evaluator.evaluate(p);
         Json record = point_record(p, r);
         // Round-trip through the stored text so that fresh and resumed rows are the same values.

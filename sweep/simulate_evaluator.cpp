@@ -18,7 +18,7 @@
 #include "sim/compute/gemm_efficiency.hpp"
 #include "sim/simulate.hpp"
 #include "sweep/once_cache.hpp"
-#include "sweep/sim_point_scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 namespace epsim {
 
@@ -55,6 +55,7 @@ struct SimulateEvaluator::Caches {
   OnceCache<RoutedTopology> networks;
   OnceCache<LinkModelEntry> link_models;  ///< per (topology, EP): shared by the plans of all algorithms
   OnceCache<PlanEntry> plans;
+  OnceCache<std::shared_ptr<const KernelTableModel>> kernels;  ///< per (folder, GPU): the kernel tables every point of that GPU shares
   OnceCache<bool> files_checked;  ///< gemm efficiency and calibration files read once to surface errors
   std::atomic<std::size_t> simulations{0};
 };
@@ -67,13 +68,16 @@ SimulateEvaluatorStats SimulateEvaluator::stats() const {
 }
 
 PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
-  SimPoint sp = sim_point_from_sweep(point);
   PointResult result;
-  if (!sp.skipped_reason.empty()) {
-    result.skipped_reason = sp.skipped_reason;
+  Scenario sc;
+  try {
+    sc = scenario_from_json(point.scenario, point_scenario_label(point));
+  } catch (const InputError& e) {
+    result.skipped_reason = fmt::format("the scenario of this point is invalid: {}", e.what());
     return result;
   }
-  Scenario& sc = sp.scenario;
+  if (sc.loads.empty()) throw InputError(point_scenario_label(point), "/loads", "a loads file for the simulate evaluator");
+  const TopologyVariant topology = topology_variant(sc);
   Caches& c = *caches_;
   // Files that concern every point: errors stop the sweep (InputError), so they are read here,
   // outside the try below that turns the simulator's rejections into skip reasons.
@@ -94,19 +98,20 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
     result.skipped_reason = fmt::format("loads do not match the model: {}", e.what());
     return result;
   }
-  const std::string net_key = sp.topology.key();
-  auto network = c.networks.get(net_key, [&] { return build_routed_topology(sp.topology); });
+  const std::string net_key = topology.key();
+  auto network = c.networks.get(net_key, [&] { return build_routed_topology(topology); });
 
   SharedScenarioParts parts;
   parts.topology = network->topology;
   parts.routes = network->routes;
   parts.model = model;
   parts.loads = loads;
+  if (!sc.serving.kernel_tables_off && sc.phase.kind != PhaseKind::training)
+    parts.kernels = *c.kernels.get(fmt::format("{}|{}", sc.serving.kernel_tables.string(), sc.gpu),
+                                   [&] { return load_scenario_kernels(sc); });
   std::shared_ptr<const PlanEntry> plan;
   parts.plan = [&](const PlanSettings& given) {
-    PlanSettings ps = given;
-    ps.objective = sp.objective;
-    ps.seed = sp.seed;
+    PlanSettings ps = given;  // plan_settings(sc): objective and seed included
     ps.baseline = ps.algorithm;  // one plan per point: the placement axis gives the comparison
     ps.lp_bounds = 0;            // combinatorial bounds only: the GLPK LP costs ~8 s per EP 16 plan
     const std::string key = fmt::format("{}|{}|{}|ep{}|r{}|{}|o{}|s{}|t{}|d{}|c{}", net_key, sc.model.string(),
@@ -206,8 +211,7 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
 
 Evaluator make_simulate_evaluator() {
   auto impl = std::make_shared<const SimulateEvaluator>();
-  return Evaluator{"simulate", [impl](const SweepPoint& p) { return (*impl)(p); },
-                   [](const SweepPoint& p) { (void)sim_point_from_sweep(p); }};
+  return Evaluator{"simulate", [impl](const SweepPoint& p) { return (*impl)(p); }};
 }
 
 }  // namespace epsim

@@ -1,12 +1,13 @@
 #include "sweep/sweep_spec.hpp"
 
 #include <algorithm>
-#include <regex>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "placement/algorithms/algorithms.hpp"
+#include "common/param_table.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_params.hpp"
 
 namespace epsim {
 
@@ -18,7 +19,12 @@ std::size_t SweepSpec::num_points() const {
   return n;
 }
 
-std::vector<std::string> scenario_path_pointers() { return {"/model", "/loads", "/topology/file", "/gemm_efficiency", "/calibration"}; }
+std::vector<std::string> scenario_path_pointers() {
+  std::vector<std::string> out;
+  for (const ParamSpec& f : scenario_params())
+    if (f.type == ParamType::path || f.type == ParamType::path_or_object) out.push_back(f.pointer);
+  return out;
+}
 
 std::string json_label(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -43,7 +49,7 @@ Json resolve_path(const JsonCursor& c, const fs::path& dir) {
   if (s.empty()) c.fail("a non-empty file path");
   fs::path p(s);
   if (p.is_relative()) p = dir / p;
-  p = p.lexically_normal();
+  p = fs::absolute(p).lexically_normal();
   std::error_code ec;
   if (!fs::is_regular_file(p, ec)) c.fail(fmt::format("an existing file (relative paths start at {}); {} is not one",
                                                       dir.empty() ? "." : dir.string(), p.string()));
@@ -56,73 +62,40 @@ void resolve_scenario_paths(Json& scenario, const JsonCursor& at, const fs::path
     Json::json_pointer jp(ptr);
     if (!scenario.contains(jp)) continue;
     const Json& v = scenario.at(jp);
-    if (v.is_null()) continue;
+    if (!v.is_string()) continue;  // a generated topology (object); other types are rejected later
     JsonCursor c(v, at.file(), at.pointer() + ptr);
     scenario[jp] = resolve_path(c, dir);
   }
 }
 
-void check_value_kind(const JsonCursor& c, AxisKind kind) {
-  switch (kind) {
-    case AxisKind::path:
-    case AxisKind::text:
-      if (c.as_string().empty()) c.fail("a non-empty string");
-      return;
-    case AxisKind::phase: {
-      std::string s = c.as_string();
-      if (s != "prefill" && s != "decode" && s != "train") c.fail("\"prefill\", \"decode\" or \"train\"");
-      return;
-    }
-    case AxisKind::fabric: {
-      std::string s = c.as_string();
-      if (s != "rail_optimized" && s != "fat_tree") c.fail("\"rail_optimized\" or \"fat_tree\"");
-      return;
-    }
-    case AxisKind::layout: {
-      static const std::regex re("ep|tp[1-9][0-9]*xpp[1-9][0-9]*");
-      if (!std::regex_match(c.as_string(), re)) c.fail("\"ep\" or a baseline \"tp<T>xpp<P>\" such as \"tp8xpp2\"");
-      return;
-    }
-    case AxisKind::algorithm: {
-      auto names = placement_algorithm_names();
-      if (std::find(names.begin(), names.end(), c.as_string()) == names.end())
-        c.fail(fmt::format("a placement algorithm: {}", fmt::join(names, ", ")));
-      return;
-    }
-    case AxisKind::count: (void)c.as_int(1, 1 << 20); return;
-    case AxisKind::count0: (void)c.as_int(0, 1 << 20); return;
-    case AxisKind::non_negative: (void)c.as_non_negative(); return;
-    case AxisKind::positive: (void)c.as_positive(); return;
-    case AxisKind::at_least_one:
-      if (c.as_number() < 1) c.fail("a number >= 1");
-      return;
-  }
-}
-
 AxisValue parse_axis_value(const JsonCursor& c, const AxisInfo& info, const fs::path& dir) {
+  const ParamTable table = scenario_params();
   AxisValue v;
+  v.set = Json::object();
   JsonCursor value_at = c;
-  if (c.node().is_object()) {
+  if (c.node().is_object() && info.field->type != ParamType::object) {
     value_at = c.at("value");
-    v.set = Json::object();
     if (c.has("set")) {
       JsonCursor set = c.at("set");
       set.require_object();
       for (const auto& [key, val] : set.node().items()) {
         JsonCursor entry(val, c.file(), set.pointer() + "/" + json_pointer_escape(key));
-        if (key.empty() || key.front() != '/') entry.fail("a key that is a JSON pointer into the scenario (\"/loads\")");
-        v.set[key] = is_path_pointer(key) ? resolve_path(entry, dir) : val;
+        const ParamSpec* f = find_param(table, key);
+        if (!f || f->type == ParamType::constant)
+          entry.fail(fmt::format("a key that is the JSON pointer of a scenario field (unknown field '{}'; "
+                                 "`epsim schema scenario` lists them)", key));
+        check_param_value(*f, entry);
+        v.set[key] = is_path_pointer(key) && val.is_string() ? resolve_path(entry, dir) : val;
       }
     }
     for (const auto& [key, val] : c.node().items())
       if (key != "value" && key != "set")
         JsonCursor(val, c.file(), c.pointer() + "/" + json_pointer_escape(key)).fail("only \"value\" and \"set\" members");
-  } else {
-    v.set = Json::object();
   }
-  check_value_kind(value_at, info.kind);
+  check_axis_value(info, value_at);
   v.value = value_at.node();
-  v.scenario_value = info.kind == AxisKind::path ? resolve_path(value_at, dir) : v.value;
+  const bool path = info.kind == AxisKind::field && is_path_pointer(info.field->pointer) && v.value.is_string();
+  v.scenario_value = path ? resolve_path(value_at, dir) : v.value;
   v.label = json_label(v.value);
   return v;
 }
@@ -134,8 +107,12 @@ SweepSpec sweep_spec_from_json(const Json& doc, const std::string& file, const f
   root.require_object();
   SweepSpec spec;
   spec.file = file;
-  if (!root.has("schema") || root.at("schema").node() != "epsim.sweep/1")
-    (root.has("schema") ? root.at("schema") : root).fail("\"schema\": \"epsim.sweep/1\"");
+  if (!root.has("schema") || root.at("schema").node() != kSweepSchema) {
+    if (root.has("schema") && root.at("schema").node() == "epsim.sweep/1")
+      root.at("schema").fail(fmt::format("\"{}\": since /2 the base is a scenario exactly as `epsim simulate` reads "
+                                         "it and axes are scenario fields (docs/sweep.md)", kSweepSchema));
+    (root.has("schema") ? root.at("schema") : root).fail(fmt::format("\"schema\": \"{}\"", kSweepSchema));
+  }
   for (const auto& [key, val] : doc.items())
     if (key != "schema" && key != "name" && key != "base" && key != "axes" && key != "evaluator" && key != "description")
       JsonCursor(val, file, "/" + json_pointer_escape(key))
@@ -160,34 +137,54 @@ SweepSpec sweep_spec_from_json(const Json& doc, const std::string& file, const f
   } else {
     base.fail("a scenario object or the path of a scenario file");
   }
-  if (spec.base.contains("schema") && spec.base["schema"] != "epsim.scenario/1")
-    JsonCursor(spec.base["schema"], file, "/base/schema").fail("\"epsim.scenario/1\"");
+  // The base is a whole scenario that `epsim simulate --scenario` runs as it is.
+  if (base.node().is_string()) (void)scenario_from_json(spec.base, base.node().get<std::string>(), "");
+  else (void)scenario_from_json(spec.base, file, "/base");
 
   if (!root.has("axes")) root.fail("\"axes\": an object of axis name -> list of values");
   JsonCursor axes = root.at("axes");
   axes.require_object();
-  for (const auto& [key, val] : axes.node().items())
-    if (!find_axis(key)) {
-      std::vector<std::string> names;
-      for (const AxisInfo& a : axis_catalog()) names.emplace_back(a.name);
-      JsonCursor(val, file, axes.pointer() + "/" + json_pointer_escape(key))
-          .fail(fmt::format("a known axis: {}", fmt::join(names, ", ")));
-    }
-  for (const AxisInfo& info : axis_catalog()) {
-    if (!axes.has(info.name)) continue;
-    JsonCursor list = axes.at(info.name);
-    if (!list.node().is_array() || list.node().empty()) list.fail("a non-empty array of values");
+  for (const auto& [key, val] : axes.node().items()) {
     SweepAxis axis;
-    axis.info = &info;
-    axis.name = std::string(info.name);
+    JsonCursor list(val, file, axes.pointer() + "/" + json_pointer_escape(key));
+    if (!find_axis(key, axis.info)) {
+      std::vector<std::string> names;
+      for (const AxisInfo& a : named_axes()) names.push_back(a.name);
+      list.fail(fmt::format("a JSON pointer into the scenario (`epsim schema scenario`) or a named axis: {}",
+                            fmt::join(names, ", ")));
+    }
+    axis.name = key;
+    if (!list.node().is_array() || list.node().empty()) list.fail("a non-empty array of values");
     for (std::size_t i = 0; i < list.array_size(); ++i) {
-      AxisValue v = parse_axis_value(list.at(i), info, base_dir);
+      AxisValue v = parse_axis_value(list.at(i), axis.info, base_dir);
       for (const AxisValue& prev : axis.values)
         if (prev.value == v.value) list.at(i).fail(fmt::format("a value not listed before in {}", list.pointer()));
+      // The base with this value applied must still be a scenario of the table's fields and types.
+      Json probe = spec.base;
+      for (const auto& [ptr, w] : axis_writes(axis.info, v.scenario_value)) probe[Json::json_pointer(ptr)] = w;
+      for (const auto& [ptr, w] : v.set.items()) probe[Json::json_pointer(ptr)] = w;
+      check_document(probe, fmt::format("{} (its base with {} applied)", file, list.at(i).pointer()), scenario_params(),
+                     "/base");
       axis.values.push_back(std::move(v));
     }
     spec.axes.push_back(std::move(axis));
   }
+  std::stable_sort(spec.axes.begin(), spec.axes.end(), [](const SweepAxis& a, const SweepAxis& b) {
+    return a.info.order != b.info.order ? a.info.order < b.info.order : a.name < b.name;
+  });
+  // One axis per field: two axes may not write the same field (the ep and layout shorthands excepted:
+  // a baseline overrides the EP layout on purpose, see axis_catalog.hpp).
+  for (std::size_t a = 0; a < spec.axes.size(); ++a)
+    for (std::size_t b = a + 1; b < spec.axes.size(); ++b) {
+      const AxisInfo &x = spec.axes[a].info, &y = spec.axes[b].info;
+      if ((x.kind == AxisKind::ep && y.kind == AxisKind::layout) || (x.kind == AxisKind::layout && y.kind == AxisKind::ep))
+        continue;
+      for (const auto& [px, vx] : axis_writes(x, spec.axes[a].values.front().scenario_value))
+        for (const auto& [py, vy] : axis_writes(y, spec.axes[b].values.front().scenario_value))
+          if (px == py)
+            axes.fail(fmt::format("one axis per scenario field ({} and {} both set {})", spec.axes[a].name,
+                                  spec.axes[b].name, px));
+    }
   // Product without overflow.
   std::size_t n = 1;
   for (const SweepAxis& a : spec.axes) {

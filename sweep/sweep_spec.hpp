@@ -21,8 +21,8 @@ struct AxisValue {
 };
 
 struct SweepAxis {
-  const AxisInfo* info = nullptr;  ///< its catalog entry (name, scenario pointer, kind)
-  std::string name;
+  AxisInfo info;                    ///< what the axis writes (axis_catalog.hpp)
+  std::string name;                 ///< its key in the spec (a pointer, an alias or a shorthand)
   std::vector<AxisValue> values;    ///< non-empty, distinct
 };
 
@@ -31,25 +31,32 @@ struct SweepSpec {
   std::string name;        ///< "name" of the spec, else the file stem
   std::string evaluator = "plan";
   Json base;               ///< base scenario with its paths resolved
-  std::vector<SweepAxis> axes;  ///< only the axes present in the spec, in axis_catalog() order
+  std::vector<SweepAxis> axes;  ///< only the axes present in the spec, in the scenario table's order of their fields
 
   /// Number of grid points = product of the axis sizes (1 when there are no axes).
   std::size_t num_points() const;
 };
 
+/// The schema id of a sweep spec.
+inline constexpr const char* kSweepSchema = "epsim.sweep/2";
+
 /// Largest grid accepted (points).
 inline constexpr std::size_t kMaxSweepPoints = 1'000'000;
 
 /// Parse a spec. `file` names it in errors; relative paths are resolved against `base_dir` (the
-/// spec's folder). Throws InputError naming file + JSON pointer for: wrong/missing schema, missing
-/// or ill-typed base, a base file that cannot be read, missing/empty axes, an unknown axis, an empty
-/// or duplicated value list, a value of the wrong kind (see AxisKind), a "set" that is not an object
-/// of JSON pointers, a path that does not exist, an unknown evaluator, a grid over kMaxSweepPoints.
+/// spec's folder) and made absolute. Throws InputError naming file + JSON pointer for: wrong/missing
+/// schema (epsim.sweep/1 named as the old format), missing base, a base that is not a valid scenario
+/// (scenario_from_json), a base file that cannot be read, missing/empty axes, an unknown axis, an
+/// empty or duplicated value list, a value the axis' field rejects, a "set" key that is not a
+/// scenario field's pointer or a value it rejects, a base that an axis value or its set makes
+/// ill-typed, two axes of one field, a path that does not exist, an unknown evaluator, a grid over
+/// kMaxSweepPoints. Rules between fields (e.g. ep x expert_tp = dp x tp) are checked per point:
+/// the evaluators record a point that breaks one as skipped, with the reason.
 SweepSpec sweep_spec_from_json(const Json& doc, const std::string& file, const std::filesystem::path& base_dir);
 /// Read and parse a spec file.
 SweepSpec load_sweep_spec(const std::filesystem::path& path);
 
-/// Scenario fields that hold file paths (resolved against the file that wrote them).
+/// Scenario fields that hold file paths (resolved against the file that wrote them, made absolute).
 std::vector<std::string> scenario_path_pointers();
 
 /// CSV label of a JSON scalar: strings as is, integers in decimal, other numbers in shortest

@@ -1,3 +1,4 @@
+#include "common/names.hpp"
 #include "topology/generators.hpp"
 
 #include <algorithm>
@@ -8,6 +9,14 @@
 #include <fmt/format.h>
 
 namespace epsim {
+
+const std::vector<std::string>& fabric_names() {
+  static const std::vector<std::string> names = {"rail-optimized", "fat-tree"};
+  return names;
+}
+FabricKind parse_fabric(std::string_view name) { return enum_from_name<FabricKind>(name, fabric_names(), "fabric"); }
+std::string_view to_string(FabricKind fabric) { return name_of(fabric, fabric_names()); }
+
 
 namespace {
 

@@ -1,6 +1,8 @@
 #pragma once
 // Generators for standard systems (written by `epsim topo generate`).
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "topology/topology.hpp"
 
@@ -22,6 +24,12 @@ enum class FabricKind {
   fat_tree,        ///< NICs of an SU numbered node-major and spread over the SU's leaves in blocks,
                    ///< so a leaf holds all NICs of a few nodes (any-to-any, not rail-aligned)
 };
+
+/// Names of the fabrics ("rail-optimized", "fat-tree"), in enum order; the one list parsers and docs use.
+const std::vector<std::string>& fabric_names();
+/// The fabric named `name`; throws std::invalid_argument naming the valid ones.
+FabricKind parse_fabric(std::string_view name);
+std::string_view to_string(FabricKind fabric);
 
 /// Options of generate_dgx_cluster (also used for GB200 NVL72 racks; see nvl72_options()).
 /// Core tier: when spine_radix > 0 and the leaves exceed spine_radix / 2 (half of a spine's ports

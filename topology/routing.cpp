@@ -1,3 +1,4 @@
+#include "common/names.hpp"
 #include "topology/routing.hpp"
 
 #include <algorithm>
@@ -11,6 +12,16 @@
 #include "common/limits.hpp"
 
 namespace epsim {
+
+const std::vector<std::string>& routing_policy_names() {
+  static const std::vector<std::string> names = {"shortest", "pxn"};
+  return names;
+}
+RoutingPolicy parse_routing_policy(std::string_view name) {
+  return enum_from_name<RoutingPolicy>(name, routing_policy_names(), "routing policy");
+}
+std::string_view to_string(RoutingPolicy policy) { return name_of(policy, routing_policy_names()); }
+
 
 namespace {
 constexpr int kUnreached = std::numeric_limits<int>::max();

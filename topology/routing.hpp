@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <span>
 #include <unordered_map>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "topology/topology.hpp"
@@ -40,6 +42,12 @@ enum class RoutingPolicy {
   pxn,       ///< NCCL PXN: hop over NVLink to the GPU on the source's host whose rail is the
              ///< destination's, then leave through that GPU's NIC
 };
+
+/// Names of the routing policies ("shortest", "pxn"), in enum order; the one list parsers and docs use.
+const std::vector<std::string>& routing_policy_names();
+/// The policy named `name`; throws std::invalid_argument naming the valid ones.
+RoutingPolicy parse_routing_policy(std::string_view name);
+std::string_view to_string(RoutingPolicy policy);
 
 /// Options of a RouteTable.
 struct RoutingOptions {

@@ -1,9 +1,17 @@
+#include "common/names.hpp"
 #include "sim/compute/compute_model.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace epsim {
+
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> names = {"bf16", "fp8"};
+  return names;
+}
+Precision parse_precision(std::string_view name) { return enum_from_name<Precision>(name, precision_names(), "precision"); }
+std::string_view to_string(Precision p) { return name_of(p, precision_names()); }
 
 double bytes_per_element(Precision p) { return p == Precision::fp8 ? 1.0 : 2.0; }
 

@@ -3,6 +3,9 @@
 // of compute that overlaps communication kernels. Times in microseconds.
 #include <optional>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "model/moe_model.hpp"
 #include "sim/compute/attention_cost.hpp"
@@ -15,6 +18,12 @@ namespace epsim {
 /// Tensor-core input precision of a GEMM. Bytes per element: bf16 = 2, fp8 = 1 (per-128 scales are
 /// under 1% of the bytes and are ignored).
 enum class Precision { bf16, fp8 };
+
+/// Names of the precisions ("bf16", "fp8"), in enum order.
+const std::vector<std::string>& precision_names();
+/// The precision named `name`; throws std::invalid_argument naming the valid ones.
+Precision parse_precision(std::string_view name);
+std::string_view to_string(Precision p);
 
 /// Bytes per element of a precision (bf16 2, fp8 1).
 double bytes_per_element(Precision p);

@@ -9,6 +9,11 @@
 
 namespace epsim {
 
+const std::vector<std::string>& network_model_names() {
+  static const std::vector<std::string> names = {"analytical", "flow", "flow-per-transfer"};
+  return names;
+}
+
 std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulator& sim, const Topology& topology,
                                                  const RouteTable& routes) {
   if (routes.num_gpus() != topology.num_gpus())

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,10 @@ class NetworkModel {
 /// Build a model by name: "analytical", "flow" (one flow per source GPU and destination host) or
 /// "flow-per-transfer" (one flow per transfer; sim/network/flow_network_model.hpp). The simulator, topology and routes must outlive it.
 /// Throws std::invalid_argument on an unknown name or a topology/route table mismatch.
+/// The network models make_network_model builds, by name: "analytical", "flow", "flow-per-transfer"
+/// (the one list that parsers, help texts and docs use).
+const std::vector<std::string>& network_model_names();
+
 std::unique_ptr<NetworkModel> make_network_model(std::string_view name, Simulator& sim, const Topology& topology,
                                                  const RouteTable& routes);
 

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cmath>
-#include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/limits.hpp"
+#include "common/names.hpp"
+#include "sim/scenario/scenario_params.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "comm/link_load.hpp"
 #include "placement/plan.hpp"
@@ -25,112 +27,89 @@ double PhaseConfig::tokens_per_micro_batch() const {
   return total / micro_batches;
 }
 
+const std::vector<std::string>& schedule_names() {
+  static const std::vector<std::string> names = {"serial", "overlap", "two-batch"};
+  return names;
+}
+const std::vector<std::string>& phase_names() {
+  static const std::vector<std::string> names = {"prefill", "decode", "training"};
+  return names;
+}
+const std::vector<std::string>& pipeline_schedule_names() {
+  static const std::vector<std::string> names = {"gpipe", "1f1b"};
+  return names;
+}
+const std::vector<std::string>& grad_reduce_names() {
+  static const std::vector<std::string> names = {"all_reduce", "reduce_scatter"};
+  return names;
+}
+
 ScheduleKind parse_schedule(std::string_view name) {
-  if (name == "serial") return ScheduleKind::serial;
-  if (name == "overlap") return ScheduleKind::overlap;
-  if (name == "two-batch") return ScheduleKind::two_batch;
-  throw UsageError(fmt::format("schedule '{}': expected serial, overlap or two-batch", name));
-}
-std::string_view to_string(ScheduleKind s) {
-  switch (s) {
-    case ScheduleKind::serial: return "serial";
-    case ScheduleKind::overlap: return "overlap";
-    case ScheduleKind::two_batch: return "two-batch";
+  try {
+    return enum_from_name<ScheduleKind>(name, schedule_names(), "schedule");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
   }
-  return "serial";
 }
-std::string_view to_string(PhaseKind p) {
-  switch (p) {
-    case PhaseKind::prefill: return "prefill";
-    case PhaseKind::decode: return "decode";
-    case PhaseKind::training: return "training";
-  }
-  return "prefill";
-}
-std::string_view to_string(PipelineSchedule p) { return p == PipelineSchedule::gpipe ? "gpipe" : "1f1b"; }
-std::string_view to_string(GradReduce g) { return g == GradReduce::all_reduce ? "all_reduce" : "reduce_scatter"; }
+std::string_view to_string(ScheduleKind s) { return name_of(s, schedule_names()); }
+std::string_view to_string(PhaseKind p) { return name_of(p, phase_names()); }
+std::string_view to_string(PipelineSchedule p) { return name_of(p, pipeline_schedule_names()); }
+std::string_view to_string(GradReduce g) { return name_of(g, grad_reduce_names()); }
 
 namespace {
 
-void reject_unknown_keys(const JsonCursor& c, const std::set<std::string>& allowed) {
-  c.require_object();
-  for (auto it = c.node().begin(); it != c.node().end(); ++it)
-    if (!allowed.count(it.key()))
-      c.at(it.key()).fail(fmt::format("a known field (unknown key '{}')", it.key()));
-}
-
-std::filesystem::path resolve(const JsonCursor& c, const std::string& key, const std::filesystem::path& base) {
-  if (!c.has(key)) return {};
-  std::filesystem::path p = c.at(key).as_string();
-  if (p.empty()) c.at(key).fail("a non-empty path");
+// A path field resolved against the scenario's folder (absolute paths stay); empty when absent.
+std::filesystem::path resolve(const Json& doc, const char* pointer, const std::filesystem::path& base) {
+  const Json::json_pointer jp{std::string(pointer)};
+  if (!doc.contains(jp) || !doc.at(jp).is_string()) return {};
+  std::filesystem::path p = doc.at(jp).get<std::string>();
   return p.is_absolute() ? p : base / p;
-}
-
-template <typename T>
-T pick(const JsonCursor& c, const std::string& key, T fallback,
-       std::initializer_list<std::pair<const char*, T>> names) {
-  if (!c.has(key)) return fallback;
-  std::string v = c.at(key).as_string();
-  std::string list;
-  for (const auto& [n, t] : names) {
-    if (v == n) return t;
-    list += (list.empty() ? "" : ", ") + std::string(n);
-  }
-  c.at(key).fail("one of " + list);
 }
 
 }  // namespace
 
-Scenario scenario_from_json(const Json& doc, const std::string& file) {
-  JsonCursor root(doc, file);
-  reject_unknown_keys(root, {"schema", "name", "description", "topology", "model", "loads", "plan", "calibration", "gemm_efficiency",
-                             "parallel", "phase", "schedule", "chunks", "pipeline_schedule", "network", "routing",
-                             "gpu", "precision", "placement", "dispatch_bytes_per_element",
-                             "combine_bytes_per_element", "training"});
-  if (root.at("schema").as_string() != kScenarioSchema) root.at("schema").fail(std::string("\"") + kScenarioSchema + "\"");
-  const std::filesystem::path base = std::filesystem::path(file).parent_path();
+Scenario scenario_from_json(const Json& doc, const std::string& file, const std::string& at) {
+  const ParamTable table = scenario_params();
+  check_document(doc, file, table, at);  // types, names, ranges, unknown keys, conditional fields
+  auto get = [&](const char* pointer) { return param_or_default(doc, table, pointer); };
+  JsonCursor root(doc, file, at);
+  const std::filesystem::path base = at.empty() ? std::filesystem::path(file).parent_path() : std::filesystem::path();
   Scenario s;
   s.file = file;
-  s.topology = resolve(root, "topology", base);
-  if (s.topology.empty()) root.at("topology");  // throws: missing
-  s.model = resolve(root, "model", base);
-  if (s.model.empty()) root.at("model");
-  s.loads = resolve(root, "loads", base);
-  s.plan = resolve(root, "plan", base);
-  s.calibration = resolve(root, "calibration", base);
-  s.gemm_efficiency = resolve(root, "gemm_efficiency", base);
-  if (s.gemm_efficiency.empty()) root.at("gemm_efficiency");
+  s.topology = resolve(doc, "/topology", base);
+  s.model = resolve(doc, "/model", base);
+  s.loads = resolve(doc, "/loads", base);
+  s.plan = resolve(doc, "/plan", base);
+  s.calibration = resolve(doc, "/calibration", base);
+  s.gemm_efficiency = resolve(doc, "/gemm_efficiency", base);
 
-  JsonCursor par = root.at("parallel");
-  reject_unknown_keys(par, {"dp", "tp", "pp", "ep", "expert_tp"});
-  s.parallel.dp = static_cast<int>(par.int_or("dp", 1, 1, 1 << 20));
-  s.parallel.tp = static_cast<int>(par.int_or("tp", 1, 1, 1024));
-  s.parallel.pp = static_cast<int>(par.int_or("pp", 1, 1, 1024));
-  s.parallel.expert_tp = static_cast<int>(par.int_or("expert_tp", 1, 1, 1024));
+  ParallelConfig& p = s.parallel;
+  p.dp = get("/parallel/dp").get<int>();
+  p.tp = get("/parallel/tp").get<int>();
+  p.pp = get("/parallel/pp").get<int>();
+  p.expert_tp = get("/parallel/expert_tp").get<int>();
   // dp x tp x pp in 64 bits: no layout uses more GPUs than a route table serves (and gpus() stays an int).
-  const std::int64_t gpus = std::int64_t{s.parallel.dp} * s.parallel.tp * s.parallel.pp;
+  const std::int64_t gpus = std::int64_t{p.dp} * p.tp * p.pp;
   if (gpus > limits::kMaxRoutedGpus)
-    par.fail(fmt::format("dp x tp x pp at most {} GPUs (docs/limits.md), found {}", limits::kMaxRoutedGpus, gpus));
-  s.parallel.ep = static_cast<int>(par.int_or("ep", s.parallel.dp * s.parallel.tp / s.parallel.expert_tp, 1, 1 << 20));
+    root.at("parallel").fail(fmt::format("dp x tp x pp at most {} GPUs (docs/limits.md), found {}", limits::kMaxRoutedGpus, gpus));
+  const Json ep = get("/parallel/ep");
+  p.ep = ep.is_null() ? p.dp * p.tp / p.expert_tp : ep.get<int>();
+  if (doc.at("topology").is_object()) s.cluster = cluster_from_json(doc.at("topology"), static_cast<int>(gpus));
 
   JsonCursor ph = root.at("phase");
-  s.phase.kind = pick<PhaseKind>(ph, "kind", PhaseKind::prefill,
-                                 {{"prefill", PhaseKind::prefill}, {"decode", PhaseKind::decode},
-                                  {"training", PhaseKind::training}});
-  if (!ph.has("kind")) ph.at("kind");
-  s.phase.micro_batches = static_cast<int>(ph.int_or("micro_batches", 1, 1, 4096));
+  s.phase.kind = enum_from_name<PhaseKind>(get("/phase/kind").get<std::string>(), phase_names(), "phase");
+  s.phase.micro_batches = get("/phase/micro_batches").get<int>();
   if (s.phase.kind == PhaseKind::decode) {
-    reject_unknown_keys(ph, {"kind", "batch_per_gpu", "context_length", "micro_batches"});
-    s.phase.batch = ph.at("batch_per_gpu").as_positive();
+    s.phase.batch = ph.at("batch_per_gpu").as_positive();  // required for decode
     s.phase.context_length = ph.at("context_length").as_positive();
   } else {
-    reject_unknown_keys(ph, {"kind", "tokens_per_gpu", "sequence_length", "batch", "micro_batches"});
     if (ph.has("tokens_per_gpu")) {
-      double tokens = ph.at("tokens_per_gpu").as_positive();
+      const double tokens = ph.at("tokens_per_gpu").as_positive();
+      if (ph.has("batch")) ph.at("batch").fail("either tokens_per_gpu or batch, not both");
       s.phase.sequence_length = ph.has("sequence_length") ? ph.at("sequence_length").as_positive() : tokens;
       s.phase.batch = tokens / s.phase.sequence_length;
-      if (ph.has("batch")) ph.at("batch").fail("either tokens_per_gpu or batch, not both");
     } else {
+      if (!ph.has("sequence_length") && !ph.has("batch")) ph.at("tokens_per_gpu");  // throws: missing
       s.phase.sequence_length = ph.at("sequence_length").as_positive();
       s.phase.batch = ph.at("batch").as_positive();
     }
@@ -139,55 +118,78 @@ Scenario scenario_from_json(const Json& doc, const std::string& file) {
   }
 
   // EP layout (after the phase: training may replicate EP groups inside a stage).
-  const int stage_gpus = s.parallel.dp * s.parallel.tp, ep_gpus = s.parallel.ep * s.parallel.expert_tp;
+  JsonCursor par = root.has("parallel") ? root.at("parallel") : JsonCursor(doc, file, at + "/parallel");
+  auto fail_ep = [&](const std::string& expected) {
+    if (root.has("parallel") && par.has("ep")) par.at("ep").fail(expected);
+    throw InputError(file, at + "/parallel/ep", expected);
+  };
+  const int stage_gpus = p.dp * p.tp, ep_gpus = p.ep * p.expert_tp;
   if (s.phase.kind == PhaseKind::training && ep_gpus != stage_gpus) {
-    if (stage_gpus % ep_gpus != 0 || s.parallel.expert_tp != 1)
-      par.at("ep").fail(fmt::format("ep dividing dp x tp = {} with expert_tp = 1 (training: dp x tp / ep EP groups "
-                                    "per stage replicate the experts), or ep x expert_tp = dp x tp", stage_gpus));
+    if (stage_gpus % ep_gpus != 0 || p.expert_tp != 1)
+      fail_ep(fmt::format("ep dividing dp x tp = {} with expert_tp = 1 (training: dp x tp / ep EP groups "
+                          "per stage replicate the experts), or ep x expert_tp = dp x tp", stage_gpus));
   } else if (ep_gpus != stage_gpus) {
-    par.at("ep").fail(fmt::format("ep x expert_tp = dp x tp = {} (EP ranks are the attention GPUs of a stage)", stage_gpus));
+    fail_ep(fmt::format("ep x expert_tp = dp x tp = {} (EP ranks are the attention GPUs of a stage)", stage_gpus));
   }
-  if (s.parallel.expert_tp > 1 && s.parallel.ep > 1)
+  if (p.expert_tp > 1 && p.ep > 1)
     par.at("expert_tp").fail("expert_tp = 1 when ep > 1 (expert TP is modelled for ep = 1 only)");
 
-  s.schedule = pick<ScheduleKind>(root, "schedule", ScheduleKind::overlap,
-                                  {{"serial", ScheduleKind::serial}, {"overlap", ScheduleKind::overlap},
-                                   {"two-batch", ScheduleKind::two_batch}});
-  s.chunks = static_cast<int>(root.int_or("chunks", 4, 1, 64));
-  s.pipeline = pick<PipelineSchedule>(root, "pipeline_schedule", PipelineSchedule::one_f_one_b,
-                                      {{"gpipe", PipelineSchedule::gpipe}, {"1f1b", PipelineSchedule::one_f_one_b}});
-  s.network = pick<std::string>(root, "network", "analytical", {{"analytical", "analytical"}, {"flow", "flow"}, {"flow-per-transfer", "flow-per-transfer"}});
-  s.routing = pick<RoutingPolicy>(root, "routing", RoutingPolicy::shortest,
-                                  {{"shortest", RoutingPolicy::shortest}, {"pxn", RoutingPolicy::pxn}});
-  s.gpu = pick<std::string>(root, "gpu", "h100", {{"h100", "h100"}, {"h200", "h200"}, {"b200", "b200"}, {"h800", "h800"}});
-  s.precision = pick<Precision>(root, "precision", Precision::fp8, {{"fp8", Precision::fp8}, {"bf16", Precision::bf16}});
-  s.dispatch_bytes_per_element = root.number_or("dispatch_bytes_per_element", bytes_per_element(s.precision));
-  s.combine_bytes_per_element = root.number_or("combine_bytes_per_element", 2.0);
-  if (!(s.dispatch_bytes_per_element > 0)) root.at("dispatch_bytes_per_element").fail("a number > 0");
-  if (!(s.combine_bytes_per_element > 0)) root.at("combine_bytes_per_element").fail("a number > 0");
-  if (root.has("placement")) {
-    JsonCursor pl = root.at("placement");
-    reject_unknown_keys(pl, {"algorithm", "redundant"});
-    s.placement_algorithm = pl.string_or("algorithm", "greedy");
-    auto names = placement_algorithm_names();
-    if (std::find(names.begin(), names.end(), s.placement_algorithm) == names.end())
-      pl.at("algorithm").fail(fmt::format("one of {}", fmt::join(names, ", ")));
-    s.redundant = static_cast<int>(pl.int_or("redundant", 0, 0, 1 << 20));
-  }
-  if (root.has("training")) {
-    JsonCursor tr = root.at("training");
-    if (s.phase.kind != PhaseKind::training) tr.fail("no training options unless phase.kind is \"training\"");
-    reject_unknown_keys(tr, {"overlap_grad_reduce", "grad_reduce"});
-    s.training.overlap_grad_reduce = tr.bool_or("overlap_grad_reduce", true);
-    s.training.grad_reduce = pick<GradReduce>(tr, "grad_reduce", GradReduce::all_reduce,
-                                              {{"all_reduce", GradReduce::all_reduce},
-                                               {"reduce_scatter", GradReduce::reduce_scatter}});
-  }
+  s.schedule = parse_schedule(get("/schedule").get<std::string>());
+  s.chunks = get("/chunks").get<int>();
+  s.pipeline = enum_from_name<PipelineSchedule>(get("/pipeline_schedule").get<std::string>(), pipeline_schedule_names(),
+                                                "pipeline schedule");
+  s.network = get("/network").get<std::string>();
+  s.routing = parse_routing_policy(get("/routing").get<std::string>());
+  if (const Json& k = get("/exchange_kernel"); k.is_string()) s.exchange_kernel = parse_exchange_kernel(k.get<std::string>());
+  s.gpu = doc.contains("gpu") ? doc.at("gpu").get<std::string>()
+          : s.cluster       ? s.cluster->gpu_model
+                            : get("/gpu").get<std::string>();
+  s.precision = parse_precision(get("/precision").get<std::string>());
+  const Json dispatch = get("/dispatch_bytes_per_element");
+  s.dispatch_bytes_per_element = dispatch.is_null() ? bytes_per_element(s.precision) : dispatch.get<double>();
+  s.combine_bytes_per_element = get("/combine_bytes_per_element").get<double>();
+  s.placement_algorithm = get("/placement/algorithm").get<std::string>();
+  s.redundant = get("/placement/redundant").get<int>();
+  s.objective = parse_objective(get("/placement/objective").get<std::string>());
+  s.seed = get("/placement/seed").get<std::uint64_t>();
+  s.serving.kernel_tables = resolve(doc, "/kernel_tables", base);
+  s.serving.kernel_tables_off = get("/compute").get<std::string>() == "roofline";
+  s.serving.attention_backend = get("/attention_backend").get<std::string>();
+  s.serving.mtp_draft_tokens = get("/mtp/draft_tokens").get<int>();
+  s.serving.mtp_acceptance_rate = get("/mtp/acceptance_rate").get<double>();
+  s.serving.decode_step_overhead_us = get("/decode_step_overhead_us").get<double>();
+  s.training.overlap_grad_reduce = get("/training/overlap_grad_reduce").get<bool>();
+  s.training.grad_reduce =
+      enum_from_name<GradReduce>(get("/training/grad_reduce").get<std::string>(), grad_reduce_names(), "grad_reduce");
   if (s.phase.kind == PhaseKind::training && s.schedule == ScheduleKind::two_batch)
     root.at("schedule").fail("serial or overlap for training (two-batch pairs forward micro-batches only)");
-  if (s.schedule == ScheduleKind::two_batch && s.phase.micro_batches % 2 != 0)
-    ph.at("micro_batches").fail("an even number of micro-batches for schedule two-batch");
+  if (s.schedule == ScheduleKind::two_batch && s.phase.micro_batches % 2 != 0) {
+    const std::string expected = "an even number of micro-batches for schedule two-batch";
+    if (ph.has("micro_batches")) ph.at("micro_batches").fail(expected);
+    throw InputError(file, at + "/phase/micro_batches", expected);
+  }
   return s;
+}
+
+TopologyVariant topology_variant(const Scenario& s) {
+  TopologyVariant v;
+  v.file = s.topology.string();
+  if (s.cluster) v.dgx = *s.cluster;
+  v.routing = s.routing;
+  return v;
+}
+
+PlanSettings plan_settings(const Scenario& s) {
+  PlanSettings ps;
+  ps.ep = s.parallel.ep;
+  ps.redundant = s.redundant;
+  ps.algorithm = s.placement_algorithm;
+  ps.objective = s.objective;
+  ps.seed = s.seed;
+  ps.tokens_per_gpu = s.phase.tokens_per_micro_batch() * s.parallel.expert_tp / s.parallel.tp;
+  ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
+  ps.combine_bytes_per_element = s.combine_bytes_per_element;
+  return ps;
 }
 
 Scenario load_scenario(const std::filesystem::path& path) {

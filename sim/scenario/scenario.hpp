@@ -2,6 +2,7 @@
 // Scenario files (schema "epsim.scenario/1", docs/formats.md): what `epsim simulate` replays, and the
 // inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
 // sweep) can share them.
+#include "comm/exchange_kernel.hpp"
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -15,7 +16,10 @@
 #include "model/layer_placement.hpp"
 #include "placement/plan.hpp"
 #include "sim/collectives.hpp"
+#include "placement/objective.hpp"
 #include "sim/compute/compute_model.hpp"
+#include "sim/scenario/scenario_topology.hpp"
+#include "sim/compute/kernel_tables.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 
@@ -89,10 +93,32 @@ struct TrainingConfig {
   GradReduce grad_reduce = GradReduce::all_reduce;
 };
 
+/// Serving settings (docs/compute_model.md "Kernel tables" and docs/simulator.md "The serving step"):
+/// scenario fields /kernel_tables, /compute, /attention_backend, /mtp, /decode_step_overhead_us
+/// (sim/scenario/scenario_params.cpp holds their defaults and ranges).
+struct ServingConfig {
+  /// Folder with kernel_tables.json; empty: the tables shipped for `gpu` (H100, H200; H800 uses H100's),
+  /// none for other GPUs (rooflines then).
+  std::filesystem::path kernel_tables;
+  bool kernel_tables_off = false;  ///< true: rooflines only (the model before kernel tables)
+  /// MLA kernels: "fa3" (SGLang's default on Hopper) or "flashinfer" (both measured in the tables).
+  std::string attention_backend = "fa3";
+  /// Multi-token prediction: draft tokens per step and the acceptance probability of each draft token
+  /// given the previous one was accepted (tokens per step = 1 + sum_{i=1..d} a^i).
+  int mtp_draft_tokens = 0;
+  double mtp_acceptance_rate = 0;
+  /// Fixed cost per decode step on every GPU, us: CUDA-graph launch and scheduler time not hidden by the
+  /// engine. 0: SGLang's overlap scheduler runs step n + 1's scheduling while step n runs (SGLang v0.4
+  /// "zero-overhead batch scheduler", lmsys.org/blog/2024-12-04-sglang-v0-4), and the tables' decode
+  /// kernels were timed graph-replayed, so their launch cost is inside them.
+  double decode_step_overhead_us = 0;
+};
+
 /// A parsed scenario file (paths already resolved against the scenario's folder).
 struct Scenario {
   std::string file;                   ///< the scenario file (for messages)
-  std::filesystem::path topology;
+  std::filesystem::path topology;     ///< topology file; empty when `cluster` is generated
+  std::optional<DgxClusterOptions> cluster;  ///< the generated cluster when "topology" is an object
   std::filesystem::path model;
   std::filesystem::path loads;        ///< empty: uniform loads
   std::filesystem::path plan;         ///< empty: make_plan with placement_algorithm
@@ -104,26 +130,50 @@ struct Scenario {
   PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
   std::string network = "analytical";  ///< "analytical", "flow" or "flow-per-transfer"
   RoutingPolicy routing = RoutingPolicy::shortest;
+  /// EP exchange kernel; empty = the phase's default (default_exchange_kernel).
+  std::optional<ExchangeKernelKind> exchange_kernel;
   std::string gpu = "h100";
   Precision precision = Precision::fp8;
   std::string placement_algorithm = "greedy";
   int redundant = 0;                   ///< redundant expert slots when planning
+  ObjectiveKind objective = ObjectiveKind::link;  ///< what the planner minimizes
+  std::uint64_t seed = 1;              ///< seed of the placement search
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   TrainingConfig training;              ///< phase.kind = training only
+  ServingConfig serving;                ///< prefill / decode only
 };
 
-ScheduleKind parse_schedule(std::string_view name);  ///< "serial" | "overlap" | "two-batch"; UsageError
+/// Names of the enumerations above, in enum order: the one list each that the parameter table, the
+/// parsers, the help texts and the docs use.
+const std::vector<std::string>& schedule_names();           ///< serial, overlap, two-batch
+const std::vector<std::string>& phase_names();              ///< prefill, decode, training
+const std::vector<std::string>& pipeline_schedule_names();  ///< gpipe, 1f1b
+const std::vector<std::string>& grad_reduce_names();        ///< all_reduce, reduce_scatter
+
+ScheduleKind parse_schedule(std::string_view name);  ///< a schedule_names() entry; UsageError otherwise
 std::string_view to_string(ScheduleKind s);
 std::string_view to_string(PhaseKind p);
 std::string_view to_string(PipelineSchedule p);
-std::string_view to_string(GradReduce g);  ///< "all_reduce" | "reduce_scatter"
+std::string_view to_string(GradReduce g);
 
-/// Parse a scenario document (paths relative to `file`'s folder). Checks the schema, types, names
-/// and ranges of every field; throws InputError naming file + JSON pointer. Cross-checks against the
-/// topology and model are done by prepare_scenario().
-Scenario scenario_from_json(const Json& doc, const std::string& file);
+/// Parse a scenario document (paths relative to `file`'s folder). Checks every field against the
+/// parameter table (sim/scenario/scenario_params.hpp: types, names, ranges, unknown keys, conditional
+/// fields) and the rules between fields (phase fields, ep x expert_tp = dp x tp, an even number of
+/// micro-batches for two-batch); throws InputError naming file + JSON pointer. Cross-checks against
+/// the topology and model are done by prepare_scenario(). A scenario inside another document (a
+/// sweep's base) passes its pointer as `at`: errors name `at` + the field, and relative paths stay
+/// relative to the working directory (the caller resolved them).
+Scenario scenario_from_json(const Json& doc, const std::string& file, const std::string& at = "");
+
+/// The cluster of a scenario: its topology file, or its generated cluster, with its routing policy.
+TopologyVariant topology_variant(const Scenario& scenario);
+
+/// The settings the planner gets for a scenario without a plan file: EP size, redundant slots,
+/// algorithm, objective, seed, wire bytes, and tokens per EP rank = tokens of one micro-batch of a
+/// replica x expert_tp / tp. The caller sets baseline, bounds and threads.
+PlanSettings plan_settings(const Scenario& scenario);
 /// Read and parse a scenario file. Throws InputError.
 Scenario load_scenario(const std::filesystem::path& path);
 
@@ -138,7 +188,13 @@ struct ScenarioInputs {
   std::vector<LayerPlacement> placement;
   ComputeModel compute;
   CollectiveParams collective_params;
+  /// Measured kernel tables of the GPU (null: rooflines only). Shared, immutable.
+  std::shared_ptr<const KernelTableModel> kernels;
 };
+
+/// The kernel tables a scenario uses (ServingConfig::kernel_tables or the shipped tables of its GPU), or
+/// null when it uses none. Throws InputError from the table readers.
+std::shared_ptr<const KernelTableModel> load_scenario_kernels(const Scenario& scenario);
 
 /// Load the files of a scenario, plan the placement when none is given, and validate the whole:
 /// dp x tp x pp within the topology's GPUs, ep x expert_tp == dp x tp, (experts + redundant) % ep == 0,
@@ -154,6 +210,7 @@ struct SharedScenarioParts {
   std::shared_ptr<const RouteTable> routes;  ///< routes of `topology` with scenario.routing; needs topology
   std::shared_ptr<const MoeModel> model;     ///< replaces load_moe_model(scenario.model)
   std::shared_ptr<const ExpertLoads> loads;  ///< replaces load_expert_loads(scenario.loads)
+  std::shared_ptr<const KernelTableModel> kernels;  ///< replaces load_scenario_kernels(scenario)
   /// When ep > 1 and no plan file: called after every check passed with the settings make_plan would
   /// get; returns placement[layer] (empty for dense layers). May throw.
   std::function<std::vector<LayerPlacement>(const PlanSettings&)> plan;

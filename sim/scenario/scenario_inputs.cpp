@@ -66,7 +66,7 @@ ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, 
 ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(load_topology(s.topology));
+  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(build_topology(topology_variant(s)));
   MoeModel model = parts.model ? *parts.model : load_moe_model(s.model);
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
@@ -138,14 +138,9 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   if (!s.plan.empty()) {
     placement = read_plan(s.plan, model, p.ep);
   } else if (p.ep > 1) {
-    PlanSettings ps;
-    ps.ep = p.ep;
-    ps.redundant = s.redundant;
-    ps.algorithm = s.placement_algorithm;
-    ps.baseline = "contiguous";
-    ps.tokens_per_gpu = s.phase.tokens_per_micro_batch() * p.expert_tp / p.tp;
-    ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
-    ps.combine_bytes_per_element = s.combine_bytes_per_element;
+    PlanSettings ps = plan_settings(s);
+    ps.baseline = ps.algorithm;  // placement only: no baseline plan
+    ps.lp_bounds = 0;            // and no GLPK bound (8 s per EP 16 layer set); the bounds do not change the placement
     ps.threads = 1;  // simulate() may itself run on many threads (sweeps)
     if (parts.plan) {
       placement = parts.plan(ps);
@@ -153,7 +148,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
       // The phase's default exchange kernel (deepep-ll for decode, deepep-normal otherwise).
       EpLinkModel links = planner_link_model(
           *topology, *routes, p.ep, model,
-          default_kernel_params(default_exchange_kernel(s.phase.kind == PhaseKind::decode)));
+          default_kernel_params(s.exchange_kernel.value_or(default_exchange_kernel(s.phase.kind == PhaseKind::decode))));
       Plan plan = make_plan(links, model, loads, ps);
       placement.resize(static_cast<std::size_t>(model.num_layers));
       for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
@@ -176,8 +171,18 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     compute = compute.calibrated(cal);
     cp = with_calibration(cp, cal);
   }
-  return ScenarioInputs{s, std::move(topology), std::move(routes), std::move(model), std::move(loads),
-                        std::move(placement), std::move(compute), std::move(cp)};
+  std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
+  return ScenarioInputs{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
+                        std::move(placement), std::move(compute), std::move(cp), std::move(kernels)};
+}
+
+std::shared_ptr<const KernelTableModel> load_scenario_kernels(const Scenario& s) {
+  if (s.serving.kernel_tables_off || s.phase.kind == PhaseKind::training) return nullptr;
+  const GpuSpec gpu = gpu_spec(s.gpu);
+  const std::string folder =
+      s.serving.kernel_tables.empty() ? default_kernel_tables_folder(gpu.name) : s.serving.kernel_tables.string();
+  if (folder.empty()) return nullptr;
+  return std::make_shared<const KernelTableModel>(read_kernel_tables(folder, kernel_tables_gpu(gpu.name)), gpu);
 }
 
 }  // namespace epsim

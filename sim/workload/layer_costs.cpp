@@ -1,11 +1,14 @@
 // layer_costs(): durations of one layer's ops for one micro-batch (docs/simulator.md, "Workload
 // per layer and micro-batch"; the training gradient reductions: docs/simulator.md "Training").
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "comm/token_router.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
+#include "sim/compute/kernel_tables.hpp"
 #include "sim/workload/training.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -25,16 +28,152 @@ std::vector<int> iota_gpus(int base, int n) {
   return g;
 }
 
+// Op times from the kernel tables (docs/simulator.md "The serving step"); rooflines where a table does
+// not cover an op. All times in us, per GPU.
+class TableCosts {
+ public:
+  TableCosts(const ScenarioInputs& in, const KernelTableModel* kt, ComputeNotices* notices)
+      : in_(in), kt_(kt), notices_(notices),
+        weights_(in.scenario.precision == Precision::fp8 ? GemmDtype::fp8_block : GemmDtype::bf16),
+        decode_(in.scenario.phase.kind == PhaseKind::decode),
+        heads_(static_cast<double>(in.model.num_attention_heads) / in.scenario.parallel.tp) {}
+
+  bool on() const { return kt_ != nullptr; }
+  bool mla() const {
+    if (!kt_ || !kt_->covers_mla(in_.model)) return false;
+    const KernelTable* t = kt_->tables().find(decode_ ? KernelTableKind::mla_generation : KernelTableKind::mla_context);
+    return t && t->grid(in_.scenario.serving.attention_backend);
+  }
+
+  double gemm(double m, double n, double k, GemmDtype d) const {
+    if (!(m > 0)) return 0;
+    if (auto v = kt_->gemm_us(m, n, k, d, notices_)) return *v;
+    return in_.compute.gemm_time_us(m, n, k, d == GemmDtype::bf16 ? Precision::bf16 : Precision::fp8);
+  }
+
+  // SwiGLU MLP of `width` over T tokens: the MLP table, else its gate_up and down GEMMs.
+  double mlp(double T, double width) const {
+    if (!(T > 0)) return 0;
+    if (auto v = kt_->mlp_us(in_.model, T, width, notices_)) return *v;
+    const double h = in_.model.hidden_size;
+    return gemm(T, 2 * width, h, weights_) + gemm(T, h, width, weights_);
+  }
+
+  // MLA module + the fused q_a / kv_a projection (the tables measure the module without it).
+  double attention(double rows, double seqs, double prefix) const {
+    const MoeModel& m = in_.model;
+    const ServingConfig& sv = in_.scenario.serving;
+    const double qkv_a = gemm(rows, m.q_lora_rank + m.kv_lora_rank + m.qk_rope_head_dim, m.hidden_size, weights_);
+    const std::optional<double> core =
+        decode_ ? kt_->mla_decode_us(m, rows, in_.scenario.phase.context_length, heads_, sv.attention_backend, notices_)
+                : kt_->mla_prefill_us(m, seqs, rows / seqs, prefix, heads_, sv.attention_backend, notices_);
+    return qkv_a + *core;
+  }
+
+  // Per micro-batch: prefill splits by tokens (a sequence longer than a micro-batch continues in the
+  // next one with the earlier part as prefix); decode by sequences (T query rows at the context length).
+  std::vector<Time> attention_by_mb(double T) const {
+    const PhaseConfig& ph = in_.scenario.phase;
+    std::vector<Time> out;
+    for (int mb = 0; mb < ph.micro_batches; ++mb) {
+      if (decode_) {
+        out.push_back(us(attention(T, T, 0)));
+      } else if (T >= ph.sequence_length) {
+        out.push_back(us(attention(T, T / ph.sequence_length, 0)));
+      } else {
+        out.push_back(us(attention(T, 1, std::fmod(mb * T, ph.sequence_length))));
+      }
+    }
+    return out;
+  }
+
+  // Grouped GEMM of one GPU's local experts (token counts per slot); nullopt when the tables do not
+  // cover the model (rooflines then).
+  std::optional<double> experts(const std::vector<double>& local, const MoeModel& expert_model) const {
+    if (!kt_) return std::nullopt;
+    double pairs = 0, active = 0;
+    for (double t : local) {
+      pairs += t;
+      active += t > 0 ? 1 : 0;
+    }
+    // Rows received = token-expert pairs (the dispatch's convention: one copy per expert).
+    return decode_ ? kt_->moe_decode_us(expert_model, active, pairs, notices_)
+                   : kt_->moe_prefill_us(expert_model, active, pairs, pairs, notices_);
+  }
+
+  // Rows of the LM head per micro-batch: decode every query row; prefill the last token of every
+  // sequence that ends in the micro-batch.
+  std::vector<double> lm_head_rows(double T) const {
+    const PhaseConfig& ph = in_.scenario.phase;
+    std::vector<double> rows;
+    for (int mb = 0; mb < ph.micro_batches; ++mb) {
+      if (decode_ || T >= ph.sequence_length) rows.push_back(decode_ ? T : std::floor(T / ph.sequence_length));
+      else rows.push_back(std::fmod((mb + 1) * T, ph.sequence_length) == 0 ? 1.0 : 0.0);
+    }
+    return rows;
+  }
+
+  // LM head (BF16 GEMM rows x vocab x hidden, data-parallel as SGLang's large-EP setup) and sampling
+  // (reading the FP32 logits twice: softmax and the draw, an HBM roofline), plus the MTP draft module's
+  // forwards in decode.
+  double lm_head(double rows) const {
+    const MoeModel& m = in_.model;
+    if (!(rows > 0) || m.vocab_size <= 0) return 0;
+    const double head = gemm(rows, m.vocab_size, m.hidden_size, GemmDtype::bf16);
+    const double sampling = rows * m.vocab_size * 4.0 * 2.0 / (in_.compute.gpu().hbm_TBps * 1e12) * 1e6;
+    return head + sampling + (decode_ ? mtp_draft(rows) : 0.0);
+  }
+
+ private:
+  // d forwards of DeepSeek's MTP module (one MLA + MoE layer and the LM head) on the step's sequences,
+  // experts taken as balanced; its dispatch and combine are not modelled (docs/simulator.md).
+  double mtp_draft(double rows) const {
+    const ServingConfig& sv = in_.scenario.serving;
+    if (sv.mtp_draft_tokens <= 0 || !mla()) return 0;
+    const MoeModel& m = in_.model;
+    const ParallelConfig& p = in_.scenario.parallel;
+    const double S = rows / (1.0 + sv.mtp_draft_tokens);
+    const double slots = static_cast<double>(m.num_experts) / p.ep;
+    std::vector<double> local(static_cast<std::size_t>(std::max(1.0, std::floor(slots))),
+                              S * p.dp * m.top_k / static_cast<double>(m.num_experts));
+    const double experts = this->experts(local, m).value_or(0);
+    const double one = attention(S, S, 0) + gemm(S, m.num_experts, m.hidden_size, GemmDtype::bf16) +
+                       mlp(S, static_cast<double>(m.shared_intermediate_size) * m.num_shared_experts) + experts +
+                       gemm(S, m.vocab_size, m.hidden_size, GemmDtype::bf16);
+    return sv.mtp_draft_tokens * one;
+  }
+
+  const ScenarioInputs& in_;
+  const KernelTableModel* kt_;
+  ComputeNotices* notices_;
+  GemmDtype weights_;
+  bool decode_;
+  double heads_;
+};
+
 }  // namespace
 
+double mtp_tokens_per_step(const ServingConfig& sv) {
+  double tokens = 1, a_i = 1;
+  for (int i = 1; i <= sv.mtp_draft_tokens; ++i) {
+    a_i *= sv.mtp_acceptance_rate;
+    tokens += a_i;
+  }
+  return tokens;
+}
+
 std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& coll, int chunks,
-                                    const RoutingSampling& sampling) {
+                                    ComputeNotices* notices, const RoutingSampling& sampling) {
   const Scenario& s = in.scenario;
   const ParallelConfig& p = s.parallel;
   const MoeModel& m = in.model;
   const ComputeModel& cm = in.compute;
-  const double T = s.phase.tokens_per_micro_batch();  // tokens of one replica in one micro-batch
+  const bool decode = s.phase.kind == PhaseKind::decode;
+  // Tokens of one replica in one micro-batch; a decode step with d draft tokens verifies 1 + d per sequence.
+  const double T = s.phase.tokens_per_micro_batch() * (decode ? 1.0 + s.serving.mtp_draft_tokens : 1.0);
   const double wb = bytes_per_element(s.precision);
+  const KernelTableModel* kt = s.phase.kind == PhaseKind::training ? nullptr : in.kernels.get();
+  const TableCosts tc(in, kt, notices);
 
   // Attention of one micro-batch on one GPU (TP-sharded: FLOPs and bytes / tp), BF16 core.
   OpCost attn;
@@ -48,7 +187,12 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   }
   attn.flops /= p.tp;
   attn.bytes /= p.tp;
-  const Time attention = us(cm.attention_time_us(attn, Precision::bf16, kAttentionKernels));
+  Time attention = us(cm.attention_time_us(attn, Precision::bf16, kAttentionKernels));
+  std::vector<Time> attention_by_mb;
+  if (tc.mla()) {
+    attention_by_mb = tc.attention_by_mb(T);
+    attention = attention_by_mb.front();
+  }
   std::vector<int> tp_group = iota_gpus(0, p.tp);
   const double act_bytes = T * m.hidden_size * 2.0;  // BF16 hidden states of the micro-batch
   const Time tp_ar = p.tp > 1 ? us(coll.cost(CollectiveKind::all_reduce, tp_group, act_bytes).time_us) : Time();
@@ -66,18 +210,22 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     c.layer = layer;
     c.moe = m.is_moe_layer(layer);
     c.attention = attention;
+    c.attention_by_mb = attention_by_mb;
     c.tp_all_reduce = tp_ar;
     if (!c.moe) {
       double tokens[1] = {T};
-      c.dense_ffn = us(cm.expert_ffn_time_us(tokens, dense_model, s.precision));
+      c.dense_ffn = tc.on() ? us(tc.mlp(T, dense_model.moe_intermediate_size))
+                            : us(cm.expert_ffn_time_us(tokens, dense_model, s.precision));
       c.ffn_all_reduce = tp_ar;
       out.push_back(std::move(c));
       continue;
     }
-    c.gate = us(cm.gemm_time_us(T, m.num_experts, m.hidden_size, Precision::bf16));
+    c.gate = tc.on() ? us(tc.gemm(T, m.num_experts, m.hidden_size, GemmDtype::bf16))
+                     : us(cm.gemm_time_us(T, m.num_experts, m.hidden_size, Precision::bf16));
     if (m.num_shared_experts > 0 && m.shared_intermediate_size > 0) {
       double tokens[1] = {T};
-      c.shared_experts = us(cm.expert_ffn_time_us(tokens, shared_model, s.precision));
+      c.shared_experts = tc.on() ? us(tc.mlp(T, shared_model.moe_intermediate_size))
+                                 : us(cm.expert_ffn_time_us(tokens, shared_model, s.precision));
     }
     c.ffn_all_reduce = p.expert_tp > 1 ? tp_ar : Time();
     // Tokens each EP rank originates: dp x T tokens per stage over the ep x edp GPUs of its EP groups.
@@ -99,8 +247,11 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
         local.push_back(t / chunks);
         c.gpu_tokens[static_cast<std::size_t>(r)] += t;
       }
-      if (c.gpu_tokens[static_cast<std::size_t>(r)] > 0)
-        c.expert_chunk[static_cast<std::size_t>(r)] = us(cm.expert_ffn_time_us(local, expert_model, s.precision));
+      if (c.gpu_tokens[static_cast<std::size_t>(r)] > 0) {
+        const std::optional<double> table = tc.experts(local, expert_model);
+        c.expert_chunk[static_cast<std::size_t>(r)] =
+            us(table ? *table : cm.expert_ffn_time_us(local, expert_model, s.precision));
+      }
     }
     c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
@@ -113,6 +264,11 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     }
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
+  }
+  if (tc.on() && !out.empty()) {
+    LayerCosts& last = out.back();
+    for (double rows : tc.lm_head_rows(T)) last.lm_head_by_mb.push_back(us(tc.lm_head(rows)));
+    if (decode) last.step_overhead = us(s.serving.decode_step_overhead_us);
   }
   if (s.phase.kind == PhaseKind::training)
     for (int st = 0; st < p.pp; ++st)

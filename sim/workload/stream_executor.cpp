@@ -22,6 +22,8 @@ std::string_view to_string(OpKind kind) {
     case OpKind::grad_sync: return "grad_sync";
     case OpKind::optimizer: return "optimizer";
     case OpKind::param_all_gather: return "param_all_gather";
+    case OpKind::lm_head: return "lm_head";
+    case OpKind::step_overhead: return "step_overhead";
     case OpKind::fixed: return "op";
   }
   return "op";

@@ -34,6 +34,8 @@ enum class OpKind : std::uint8_t {
   grad_sync,      ///< data-parallel gradient reduce-scatter / all-reduce (collective)
   optimizer,      ///< optimizer step (compute, memory-bound)
   param_all_gather, ///< all-gather of updated parameters after a sharded optimizer step (collective)
+  lm_head,        ///< LM head GEMM and sampling after the last layer (compute)
+  step_overhead,  ///< fixed per-step cost of a decode step (graph launch, scheduler; compute stream)
   fixed,          ///< generic op (tests)
 };
 

@@ -58,8 +58,19 @@ class Builder {
         }
         if (stage + 1 < p_.pp)
           for (int mb : mbs) send_to_next_stage(mb, prev[static_cast<std::size_t>(mb)]);
+        else
+          for (int mb : mbs) tail(costs_[static_cast<std::size_t>(L - 1)], mb, prev[static_cast<std::size_t>(mb)]);
       }
     }
+    // Fixed per-step cost of the last stage's GPUs after their last micro-batch.
+    const LayerCosts& last = costs_[static_cast<std::size_t>(L - 1)];
+    if (last.step_overhead > Time())
+      for (int i = 0; i < n_; ++i) {
+        std::vector<TaskDep> deps;
+        for (int mb = 0; mb < m_; ++mb)
+          for (const TaskDep& d : prev[static_cast<std::size_t>(mb)][static_cast<std::size_t>(i)]) deps.push_back(d);
+        compute(OpKind::step_overhead, last, m_ - 1, i, last.step_overhead, std::move(deps));
+      }
   }
 
  private:
@@ -67,6 +78,18 @@ class Builder {
   /// EP group of stage GPU i: the stage's n_ GPUs form edp() consecutive groups of n_ / edp() GPUs
   /// (ep x expert_tp each; one group of all stage GPUs when edp() == 1, e.g. a TP-only layout).
   int group_of(int i) const { return i / (n_ / p_.edp()); }
+
+  static Time attention_of(const LayerCosts& c, int mb) {
+    return c.attention_by_mb.empty() ? c.attention : c.attention_by_mb[static_cast<std::size_t>(mb)];
+  }
+
+  // LM head and sampling of micro-batch mb after the last layer (serving; none when not set).
+  void tail(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
+    if (c.lm_head_by_mb.empty() || !(c.lm_head_by_mb[static_cast<std::size_t>(mb)] > Time())) return;
+    for (int i = 0; i < n_; ++i)
+      prev[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::lm_head, c, mb, i, c.lm_head_by_mb[static_cast<std::size_t>(mb)],
+                                                           prev[static_cast<std::size_t>(i)]), gpu(i)}};
+  }
 
   int compute(OpKind op, const LayerCosts& c, int mb, int i, Time d, std::vector<TaskDep> deps, int chunk = 0) {
     TaskSpec t;
@@ -162,7 +185,7 @@ class Builder {
   void front(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     std::vector<std::vector<TaskDep>> after(static_cast<std::size_t>(n_));
     for (int i = 0; i < n_; ++i)
-      after[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::attention, c, mb, i, c.attention, prev[static_cast<std::size_t>(i)]), gpu(i)}};
+      after[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::attention, c, mb, i, attention_of(c, mb), prev[static_cast<std::size_t>(i)]), gpu(i)}};
     if (p_.tp > 1) tp_collective(OpKind::tp_all_reduce, c, mb, c.tp_all_reduce, after);
     if (!c.moe) {
       for (int i = 0; i < n_; ++i)

@@ -19,6 +19,13 @@ struct LayerCosts {
   int layer = 0;
   bool moe = false;
   Time attention;         ///< per GPU (TP-sharded)
+  /// Per micro-batch when they differ (prefill with a sequence split between micro-batches: the later
+  /// part attends to the earlier one); empty: `attention` for every micro-batch.
+  std::vector<Time> attention_by_mb;
+  /// Last layer only: LM head and sampling of each micro-batch (empty: none), and the fixed per-step
+  /// cost once per iteration (decode).
+  std::vector<Time> lm_head_by_mb;
+  Time step_overhead;
   Time tp_all_reduce;     ///< after attention when tp > 1 (0 otherwise)
   Time gate;              ///< router GEMM, per GPU
   Time shared_experts;    ///< per GPU (0 when the model has none)
@@ -58,8 +65,13 @@ struct RoutingSampling {
 
 /// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).
 /// Equations in docs/simulator.md. Throws std::invalid_argument from the models on bad values.
+/// notices: where look-ups outside the kernel tables are recorded (may be null).
 std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& collectives, int chunks,
-                                    const RoutingSampling& sampling = {});
+                                    ComputeNotices* notices = nullptr, const RoutingSampling& sampling = {});
+
+/// Tokens one sequence adds per decode step with multi-token prediction: 1 + sum_{i=1..d} a^i (each
+/// draft token accepted with probability a given the previous one was; d = 0: 1).
+double mtp_tokens_per_step(const ServingConfig& serving);
 
 /// Add the whole iteration to `executor` (which must have in.scenario.parallel.gpus() GPUs or more).
 void build_workload(const ScenarioInputs& in, const std::vector<LayerCosts>& costs, const WorkloadConfig& config,

@@ -109,17 +109,17 @@ namespace {
 // A plan sweep of 2 EP sizes x 3 placement algorithms = 6 points (Phi-3.5-MoE, 16 experts).
 std::string write_sweep_spec(const std::string& dir) {
   nlohmann::json spec = {
-      {"schema", "epsim.sweep/1"},
+      {"schema", "epsim.sweep/2"},
       {"name", "determinism"},
       {"evaluator", "plan"},
       {"base",
        {{"schema", "epsim.scenario/1"},
         {"model", kPhiModel},
         {"loads", kPhiLoads},
-        {"phase", "prefill"},
-        {"tokens_per_gpu", 1024},
-        {"topology", {{"fabric", "rail_optimized"}}},
-        {"parallel", {{"layout", "ep"}, {"ep", 8}}},
+        {"gemm_efficiency", kScenarios + "/measurements/deepgemm_grouped_fp8_h800.csv"},
+        {"phase", {{"kind", "prefill"}, {"tokens_per_gpu", 1024}}},
+        {"topology", {{"fabric", "rail-optimized"}}},
+        {"parallel", {{"dp", 8}, {"ep", 8}}},
         {"placement", {{"algorithm", "greedy"}, {"seed", 5}}}}},
       {"axes", {{"ep", {8, 16}}, {"placement", {"contiguous", "greedy", "epsim"}}}}};
   return write_file(dir, "spec.json", spec.dump(1));

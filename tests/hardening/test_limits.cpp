@@ -71,14 +71,14 @@ TEST_CASE("sweep: a grid above kMaxSweepPoints is refused naming /axes, one at t
     Json ep = Json::array(), over = Json::array();
     for (int i = 0; i < ep_values; ++i) ep.push_back(8 * (i + 1));
     for (int i = 0; i < oversubscription_values; ++i) over.push_back(1.0 + i);
-    return Json{{"schema", "epsim.sweep/1"},
+    return Json{{"schema", "epsim.sweep/2"},
                 {"base",
                  {{"schema", "epsim.scenario/1"},
                   {"model", kPhiModel},
-                  {"phase", "prefill"},
-                  {"tokens_per_gpu", 1024},
-                  {"topology", {{"fabric", "rail_optimized"}}},
-                  {"parallel", {{"layout", "ep"}, {"ep", 8}}}}},
+                  {"gemm_efficiency", "measurements/deepgemm_grouped_fp8_h800.csv"},
+                  {"phase", {{"kind", "prefill"}, {"tokens_per_gpu", 1024}}},
+                  {"topology", {{"fabric", "rail-optimized"}}},
+                  {"parallel", {{"dp", 8}, {"ep", 8}}}}},
                 {"axes", {{"ep", ep}, {"oversubscription", over}}}};
   };
   // 1000 x 1000 = kMaxSweepPoints: accepted (no point is made while parsing).

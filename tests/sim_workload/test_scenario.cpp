@@ -111,3 +111,51 @@ TEST_CASE("prepare_scenario checks the layout against the topology, model and me
     CHECK(in.placement[0].slot_expert.empty());   // dense layer
   }
 }
+
+TEST_CASE("serving, placement and generated-cluster fields are read from the table with their defaults", "[scenario]") {
+  Scenario s = scenario_from_json(valid_doc(), "/data/s.json");
+  // Table defaults (sim/scenario/scenario_params.cpp).
+  CHECK_FALSE(s.serving.kernel_tables_off);
+  CHECK(s.serving.attention_backend == "fa3");
+  CHECK(s.serving.mtp_draft_tokens == 0);
+  CHECK(s.serving.decode_step_overhead_us == 0);
+  CHECK(s.objective == ObjectiveKind::link);
+  CHECK(s.seed == 1);
+  CHECK_FALSE(s.cluster);
+  Json d = valid_doc();
+  d["phase"] = {{"kind", "decode"}, {"batch_per_gpu", 64}, {"context_length", 2000}, {"micro_batches", 2}};
+  d["compute"] = "roofline";
+  d["kernel_tables"] = "tables";
+  d["mtp"] = {{"draft_tokens", 1}, {"acceptance_rate", 0.8}};
+  d["decode_step_overhead_us"] = 30;
+  d["placement"]["objective"] = "balanced";
+  d["placement"]["seed"] = 7;
+  d["topology"] = {{"fabric", "fat-tree"}, {"nic_GBps", 25}};
+  d.erase("gpu");
+  s = scenario_from_json(d, "/data/s.json");
+  CHECK(s.serving.kernel_tables_off);
+  CHECK(s.serving.kernel_tables == std::filesystem::path("/data/tables"));
+  CHECK(s.serving.mtp_draft_tokens == 1);
+  CHECK(s.serving.mtp_acceptance_rate == 0.8);
+  CHECK(s.serving.decode_step_overhead_us == 30);
+  CHECK(s.objective == ObjectiveKind::balanced);
+  CHECK(s.seed == 7);
+  REQUIRE(s.cluster);
+  CHECK(s.cluster->fabric == FabricKind::fat_tree);
+  CHECK(s.cluster->nic_GBps == 25);
+  CHECK(s.cluster->nodes == 2);  // just enough for dp 16 x tp 1 x pp 1 on 8-GPU nodes
+  CHECK(s.topology.empty());
+  CHECK(s.gpu == "h100");  // the generated cluster's gpu_model
+  // Conditional fields: MTP and the decode step overhead only in decode; kernel tables not in training.
+  d = valid_doc();
+  d["mtp"] = {{"draft_tokens", 1}};
+  CHECK_THAT(error_of(d), Catch::Contains("/mtp") && Catch::Contains("unless /phase/kind is decode"));
+  d = valid_doc();
+  d["mtp"] = Json::object();
+  d["phase"] = {{"kind", "decode"}, {"batch_per_gpu", 64}, {"context_length", 2000}, {"micro_batches", 2}};
+  d["mtp"]["acceptance_rate"] = 1.5;
+  CHECK_THAT(error_of(d), Catch::Contains("/mtp/acceptance_rate"));
+  d = valid_doc();
+  d["topology"] = {{"fabric", "rail_optimized"}};
+  CHECK_THAT(error_of(d), Catch::Contains("/topology/fabric") && Catch::Contains("rail-optimized, fat-tree"));
+}

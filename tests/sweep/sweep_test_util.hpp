@@ -9,10 +9,14 @@
 
 namespace epsim::test {
 
-/// A base scenario: Phi-3.5-MoE with the synthetic 16-expert loads, EP 8 on a generated cluster.
+/// A base scenario: Phi-3.5-MoE with the synthetic 16-expert loads, prefill of 1024 tokens per GPU in
+/// 2 micro-batches, EP 8 (dp 8) on a generated rail-optimized cluster, greedy placement.
 Json phi_base();
-/// {"schema": "epsim.sweep/1", "name": "t", "base": phi_base(), "axes": axes}.
+/// {"schema": "epsim.sweep/2", "name": "t", "base": phi_base(), "axes": axes}.
 Json phi_spec_json(const Json& axes);
+/// A "phase" axis value that switches to decode: {"value": "decode", "set": {"/phase": {kind decode,
+/// batch_per_gpu, context_length, micro_batches 2}}}.
+Json decode_value(double batch_per_gpu, double context_length);
 /// Parse with paths relative to scenarios/.
 SweepSpec parse_spec(const Json& doc);
 /// A fresh, empty folder under the temp dir, unique to this process and name.

@@ -17,6 +17,7 @@ std::string write_spec(const fs::path& dir, const epsim::Json& axes) {
   fs::create_directories(dir);
   epsim::Json spec = epsim::test::phi_spec_json(axes);
   spec["base"]["model"] = std::string(EPSIM_SCENARIOS_DIR) + "/models/phi-3.5-moe-instruct.config.json";
+  spec["base"]["gemm_efficiency"] = std::string(EPSIM_SCENARIOS_DIR) + "/measurements/deepgemm_grouped_fp8_h800.csv";
   std::string path = (dir / "spec.json").string();
   std::ofstream(path) << spec.dump(1);
   return path;
@@ -61,12 +62,16 @@ TEST_CASE("epsim sweep exit codes", "[sweep][cli][rejections]") {
   CHECK_THAT(r.err, Catch::Contains("spec.json: /axes/ep/0:"));
   std::string good = write_spec(dir / "good", {{"ep", {8}}});
   CHECK(run_epsim("sweep " + good + " --shard 2/2").exit_code == 2);
-  CliResult sim = run_epsim("sweep " + good + " --evaluator simulate --out " + (dir / "s").string());
-  // The simulate evaluator needs a GEMM efficiency table, which this plan spec lacks: exit 1, named.
+  // A base that is not a whole scenario (no GEMM efficiency table): exit 1, named with the spec file
+  // and the base's pointer, before the results folder is created (nothing left behind).
+  epsim::Json no_gemm = epsim::test::phi_spec_json({{"ep", {8}}});
+  no_gemm["base"].erase("gemm_efficiency");
+  no_gemm["base"]["model"] = std::string(EPSIM_SCENARIOS_DIR) + "/models/phi-3.5-moe-instruct.config.json";
+  fs::create_directories(dir / "ng");
+  std::ofstream((dir / "ng" / "spec.json").string()) << no_gemm.dump(1);
+  CliResult sim = run_epsim("sweep " + (dir / "ng" / "spec.json").string() + " --evaluator simulate --out " + (dir / "s").string());
   CHECK(sim.exit_code == 1);
-  CHECK_THAT(sim.err, Catch::Contains("scenario of sweep point 0") && Catch::Contains("gemm_efficiency"));
-  // ... named with the spec file, and found before the results folder is created (nothing left behind).
-  CHECK_THAT(sim.err, Catch::Contains("spec.json, scenario of sweep point 0"));
+  CHECK_THAT(sim.err, Catch::Contains("spec.json: /base/gemm_efficiency:"));
   CHECK_FALSE(fs::exists(dir / "s"));
   CHECK(run_epsim("sweep " + good + " --evaluator magic --out " + (dir / "m").string()).exit_code == 2);
   CHECK(run_epsim("sweep " + good + " -j 0 --out " + (dir / "j").string()).exit_code == 2);

@@ -12,7 +12,7 @@
 #include "sweep/grid.hpp"
 #include "sweep/merge.hpp"
 #include "sweep/runner.hpp"
-#include "sweep/sim_point_scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sweep/simulate_evaluator.hpp"
 #include "sweep_test_util.hpp"
 #include "topology/generators.hpp"
@@ -25,60 +25,59 @@ using epsim::test::read_text;
 
 namespace {
 
-// Phi-3.5-MoE (16 experts, top-2, 32 layers, 32 heads) with what the simulator also needs.
+// Phi-3.5-MoE (16 experts, top-2, 32 layers, 32 heads), two-batch overlap.
 Json sim_spec_json(const Json& axes) {
   Json base = phi_base();
-  base["gemm_efficiency"] = "measurements/deepgemm_grouped_fp8_h800.csv";
-  base["context_length"] = 2048;
   base["schedule"] = "two-batch";
-  return {{"schema", "epsim.sweep/1"}, {"name", "s"}, {"evaluator", "simulate"}, {"base", base}, {"axes", axes}};
+  return {{"schema", "epsim.sweep/2"}, {"name", "s"}, {"evaluator", "simulate"}, {"base", base}, {"axes", axes}};
 }
+
+// The scenario the simulate evaluator reads for a point (what simulate would read).
+Scenario scenario_of(const SweepPoint& p) { return scenario_from_json(p.scenario, point_scenario_label(p)); }
 
 SweepPoint sim_point(const Json& axes, std::size_t index = 0) { return make_point(parse_spec(sim_spec_json(axes)), index); }
 
+// The error of parsing `spec`, or else the skip reason of its first point.
 std::string error_of(const Json& spec) {
   try {
     SimulateEvaluator ev;
-    ev(make_point(parse_spec(spec), 0));
+    return ev(make_point(parse_spec(spec), 0)).skipped_reason;
   } catch (const InputError& e) {
     return e.what();
   }
-  return "";
 }
 
 }  // namespace
 
-TEST_CASE("layouts and work per GPU translate into the simulator's scenario", "[sweep][simulate]") {
-  // EP 8: dp 8 x tp 1 x pp 1, one EP rank per GPU; prefill of 1024 tokens per GPU as one sequence.
-  SimPoint ep = sim_point_from_sweep(sim_point(Json::object()));
-  CHECK(ep.scenario.parallel.dp == 8);
-  CHECK(ep.scenario.parallel.ep == 8);
-  CHECK(ep.scenario.parallel.gpus() == 8);
-  CHECK(ep.scenario.phase.sequence_length == 1024);
-  CHECK(ep.scenario.phase.batch == 1);
-  CHECK(ep.scenario.phase.micro_batches == 2);  // 2 x pp
-  CHECK(ep.scenario.schedule == ScheduleKind::two_batch);
-  CHECK(ep.topology.dgx.nodes == 1);  // ceil(8 GPUs / 8 per node)
-  // TP 4 x PP 2 without EP: one replica of 8 GPUs, experts sharded 4 ways; same tokens per GPU, so
-  // the replica holds 8 x 1024 prompt tokens = 8 sequences of 1024; 2 x pp = 4 micro-batches.
-  Json tp = sim_spec_json({{"layout", {"tp4xpp2"}}});
-  SimPoint b = sim_point_from_sweep(make_point(parse_spec(tp), 0));
-  CHECK(b.scenario.parallel.dp == 1);
-  CHECK(b.scenario.parallel.tp == 4);
-  CHECK(b.scenario.parallel.pp == 2);
-  CHECK(b.scenario.parallel.ep == 1);
-  CHECK(b.scenario.parallel.expert_tp == 4);
-  CHECK(b.scenario.phase.batch == 8);
-  CHECK(b.scenario.phase.micro_batches == 4);
-  // Decode: batch_per_gpu sequences per GPU (default tokens_per_gpu) over the context.
-  Json dec = sim_spec_json({{"phase", {"decode"}}, {"batch_per_gpu", {64}}});
-  SimPoint d = sim_point_from_sweep(make_point(parse_spec(dec), 0));
-  CHECK(d.scenario.phase.kind == PhaseKind::decode);
-  CHECK(d.scenario.phase.batch == 64);
-  CHECK(d.scenario.phase.context_length == 2048);
-  // Prefill with batch_per_gpu: sequences of tokens_per_gpu / batch_per_gpu = 1024 / 4 = 256 tokens.
-  Json pre = sim_spec_json({{"batch_per_gpu", {4}}});
-  CHECK(sim_point_from_sweep(make_point(parse_spec(pre), 0)).scenario.phase.sequence_length == 256);
+TEST_CASE("a point's scenario is read as simulate reads it: axes and shorthands", "[sweep][simulate]") {
+  // EP 8: dp 8 x tp 1 x pp 1, one EP rank per GPU; prefill of 1024 tokens per replica as one sequence.
+  Scenario ep = scenario_of(sim_point(Json::object()));
+  CHECK(ep.parallel.dp == 8);
+  CHECK(ep.parallel.ep == 8);
+  CHECK(ep.parallel.gpus() == 8);
+  CHECK(ep.phase.sequence_length == 1024);
+  CHECK(ep.phase.batch == 1);
+  CHECK(ep.phase.micro_batches == 2);
+  CHECK(ep.schedule == ScheduleKind::two_batch);
+  REQUIRE(ep.cluster);
+  CHECK(ep.cluster->nodes == 1);  // ceil(8 GPUs / 8 per node)
+  // TP 4 x PP 2 without EP: one replica of 8 GPUs, experts sharded 4 ways; the phase is per replica.
+  Scenario b = scenario_of(sim_point({{"layout", {"tp4xpp2"}}}));
+  CHECK(b.parallel.dp == 1);
+  CHECK(b.parallel.tp == 4);
+  CHECK(b.parallel.pp == 2);
+  CHECK(b.parallel.ep == 1);
+  CHECK(b.parallel.expert_tp == 4);
+  CHECK(b.phase.batch == 1);
+  // Decode: batch_per_gpu sequences per replica over the context.
+  Scenario d = scenario_of(sim_point({{"phase", {epsim::test::decode_value(64, 2048)}}}));
+  CHECK(d.phase.kind == PhaseKind::decode);
+  CHECK(d.phase.batch == 64);
+  CHECK(d.phase.context_length == 2048);
+  // A field's pointer as an axis: sequences of 256 tokens = 4 sequences of the 1024 tokens.
+  Scenario pre = scenario_of(sim_point({{"/phase/sequence_length", {256}}}));
+  CHECK(pre.phase.sequence_length == 256);
+  CHECK(pre.phase.batch == 4);
 }
 
 TEST_CASE("simulate metrics equal simulate() on the same inputs", "[sweep][simulate]") {
@@ -144,20 +143,19 @@ TEST_CASE("two nodes: the busiest link is the most utilized of every tier", "[sw
 
 TEST_CASE("simulate evaluator skip reasons", "[sweep][simulate]") {
   SimulateEvaluator ev;
-  Json train_two_batch = sim_spec_json({{"phase", {"train"}}});
-  train_two_batch["base"]["schedule"] = "two-batch";
-  CHECK_THAT(ev(make_point(parse_spec(train_two_batch), 0)).skipped_reason, Catch::Contains("two-batch is for inference"));
+  Json train_two_batch = sim_spec_json({{"phase", {"training"}}});
+  CHECK_THAT(ev(make_point(parse_spec(train_two_batch), 0)).skipped_reason,
+             Catch::Contains("/schedule") && Catch::Contains("serial or overlap for training"));
   CHECK_THAT(ev(sim_point({{"ep", {3}}})).skipped_reason, Catch::Contains("divisible by ep 3") && Catch::Contains("redundant 2"));
-  CHECK_THAT(ev(sim_point({{"tokens_per_gpu", {0}}})).skipped_reason, Catch::Contains("tokens_per_gpu 0"));
   // Phi has 32 heads: TP 3 does not divide them (3 x 1 GPUs; no ep axis, so the grid keeps it).
   CHECK_THAT(ev(sim_point({{"layout", {"tp3xpp1"}}})).skipped_reason, Catch::Contains("/parallel/tp"));
-  Json odd = sim_spec_json(Json::object());
-  odd["base"]["micro_batches"] = 3;
-  CHECK_THAT(ev(make_point(parse_spec(odd), 0)).skipped_reason, Catch::Contains("even number of micro-batches, not 3"));
+  CHECK_THAT(ev(sim_point({{"micro_batches", {3}}})).skipped_reason,
+             Catch::Contains("/phase/micro_batches") && Catch::Contains("even number of micro-batches"));
   Json mismatch = sim_spec_json({{"model", {"models/deepseek-v3.config.json"}}});
   CHECK_THAT(ev(make_point(parse_spec(mismatch), 0)).skipped_reason, Catch::Contains("loads do not match the model"));
   // Decode of 1024 sequences per GPU over 2048-token contexts: the KV cache exceeds the 80 GB of HBM.
-  CHECK_THAT(ev(sim_point({{"phase", {"decode"}}})).skipped_reason, Catch::Contains("a layout that fits a H100 (80 GB)"));
+  CHECK_THAT(ev(sim_point({{"phase", {epsim::test::decode_value(1024, 2048)}}})).skipped_reason,
+             Catch::Contains("a layout that fits a H100 (80 GB)"));
   // A baseline runs: TP 8 x PP 1 on one node, experts sharded 8 ways, no all-to-all.
   PointResult tp = ev(sim_point({{"layout", {"tp8xpp1"}}}));
   REQUIRE(tp.skipped_reason.empty());
@@ -168,7 +166,7 @@ TEST_CASE("simulate evaluator skip reasons", "[sweep][simulate]") {
 
 TEST_CASE("a train point simulates forward and backward of every micro-batch", "[sweep][simulate]") {
   SimulateEvaluator ev;
-  Json spec = sim_spec_json({{"phase", {"train", "prefill"}}});
+  Json spec = sim_spec_json({{"phase", {"training", "prefill"}}});
   spec["base"]["schedule"] = "serial";
   // Phi-3.5-MoE's 42B parameters at 16 bytes each (mixed-precision Adam) over 8 GPUs: 107 GB per GPU,
   // more than a H100's 80 GB; a H200 (141 GB) holds them.
@@ -188,31 +186,29 @@ TEST_CASE("a train point simulates forward and backward of every micro-batch", "
   CHECK(train.metrics["iteration_us"].get<double>() > 2.0 * prefill.metrics["iteration_us"].get<double>());
 }
 
-TEST_CASE("simulate evaluator rejections name the point and the field", "[sweep][simulate][rejections]") {
+TEST_CASE("simulate evaluator rejections name the spec or the point and the field", "[sweep][simulate][rejections]") {
   using Catch::Contains;
   Json unknown = sim_spec_json(Json::object());
   unknown["base"]["micro_batch"] = 2;
-  CHECK_THAT(error_of(unknown), Contains("scenario of sweep point 0: /micro_batch"));
+  CHECK_THAT(error_of(unknown), Contains("spec.json: /base/micro_batch"));
   Json schedule = sim_spec_json({{"schedule", {"pipelined"}}});
-  CHECK_THAT(error_of(schedule), Contains("/schedule") && Contains("two-batch"));
+  CHECK_THAT(error_of(schedule), Contains("/axes/schedule/0") && Contains("two-batch"));
   Json no_gemm = sim_spec_json(Json::object());
   no_gemm["base"].erase("gemm_efficiency");
-  CHECK_THAT(error_of(no_gemm), Contains("gemm_efficiency"));
-  Json no_ctx = sim_spec_json({{"phase", {"decode"}}});
-  no_ctx["base"].erase("context_length");
-  CHECK_THAT(error_of(no_ctx), Contains("context_length"));
+  CHECK_THAT(error_of(no_gemm), Contains("/base/gemm_efficiency"));
+  Json no_ctx = sim_spec_json({{"phase", {{{"value", "decode"}, {"set", {{"/phase", {{"kind", "decode"}, {"batch_per_gpu", 8}}}}}}}}});
+  CHECK_THAT(error_of(no_ctx), Contains("scenario of sweep point 0") && Contains("/phase/context_length"));
   Json network = sim_spec_json(Json::object());
   network["base"]["network"] = "packet";
-  CHECK_THAT(error_of(network), Contains("/network") && Contains("analytical, flow"));
+  CHECK_THAT(error_of(network), Contains("/base/network") && Contains("analytical, flow"));
   Json objective = sim_spec_json(Json::object());
   objective["base"]["placement"]["objective"] = "speed";
-  CHECK_THAT(error_of(objective), Contains("/placement/objective"));
+  CHECK_THAT(error_of(objective), Contains("/base/placement/objective"));
   Json gpu = sim_spec_json(Json::object());
   gpu["base"]["gpu"] = "a100";
-  CHECK_THAT(error_of(gpu), Contains("/gpu"));
-  Json layout = sim_spec_json(Json::object());
-  layout["base"]["parallel"]["layout"] = "tp0xpp2";
-  CHECK_THAT(error_of(layout), Contains("/parallel/layout"));
+  CHECK_THAT(error_of(gpu), Contains("/base/gpu"));
+  Json layout = sim_spec_json({{"layout", {"tp0xpp2"}}});
+  CHECK_THAT(error_of(layout), Contains("/axes/layout/0"));
 }
 
 TEST_CASE("simulate shares topologies, models, loads and plans across points", "[sweep][simulate]") {
@@ -230,7 +226,7 @@ TEST_CASE("simulate shares topologies, models, loads and plans across points", "
 
 TEST_CASE("the simulate sweep CSV is identical with -j 1, -j 2 and two merged shards", "[sweep][simulate][runner]") {
   // 2 phases x 3 EPs x 2 placements = 12 points; EP 3 is skipped (16 experts do not divide).
-  Json decode = {{"value", "decode"}, {"set", {{"/tokens_per_gpu", 64}}}};
+  Json decode = epsim::test::decode_value(64, 2048);
   Json doc = sim_spec_json({{"phase", {"prefill", decode}}, {"ep", {3, 8, 16}}, {"placement", {"greedy", "epsim"}}});
   SweepSpec spec = parse_spec(doc);
   auto opts = [](const std::filesystem::path& out, int threads, Shard shard) {
@@ -273,7 +269,7 @@ TEST_CASE("topology axes reach the simulated cluster", "[sweep][simulate][topolo
   CHECK(ev(make_point(os, 1)).metrics["iteration_us"].get<double>() >=
         ev(make_point(os, 0)).metrics["iteration_us"].get<double>());
   // Fat tree and explicit node counts run; EP 16 on 1 node is skipped by the simulator's check.
-  SweepSpec fat = parse_spec(sim_spec_json({{"fabric", {"fat_tree"}}, {"nodes", {1, 4}}, {"ep", {16}}}));
+  SweepSpec fat = parse_spec(sim_spec_json({{"fabric", {"fat-tree"}}, {"nodes", {1, 4}}, {"ep", {16}}}));
   CHECK_THAT(ev(make_point(fat, 0)).skipped_reason, Catch::Contains("at most the 8 GPUs"));
   PointResult four = ev(make_point(fat, 1));
   REQUIRE(four.skipped_reason.empty());

@@ -1,0 +1,13 @@
+// `epsim predict`: the cost of one operation from epsim's models, without a scenario. The compute
+// subcommands (gemm, mla, moe) are in cmd_predict_compute.cpp; the communication ones join this parent.
+#include "cli/commands.hpp"
+
+namespace epsim::cli {
+
+void add_predict_command(CLI::App& app) {
+  CLI::App* predict = app.add_subcommand("predict", "Predict the time of one operation (GEMM, MLA, MoE grouped GEMM)");
+  predict->require_subcommand(1);
+  add_predict_compute_commands(*predict);
+}
+
+}  // namespace epsim::cli

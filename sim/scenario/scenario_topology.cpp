@@ -1,0 +1,62 @@
+#include "sim/scenario/scenario_topology.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "sim/scenario/scenario_params.hpp"
+#include "topology/topology_json.hpp"
+
+namespace epsim {
+
+std::string TopologyVariant::key() const {
+  if (!file.empty()) return fmt::format("file:{}:{}", file, static_cast<int>(routing));
+  const DgxClusterOptions& o = dgx;
+  return fmt::format("{}:{}x{}:{}:nv{}:nic{}:pcie{}:su{}:sp{}:os{}:lat{},{},{}:r{}", static_cast<int>(o.fabric), o.nodes,
+                     o.gpus_per_node, o.gpu_model, o.nvlink_GBps, o.nic_GBps, o.pcie_GBps, o.nodes_per_su, o.spines,
+                     o.oversubscription, o.nvlink_latency_ns, o.pcie_latency_ns, o.ib_latency_ns,
+                     static_cast<int>(routing));
+}
+
+DgxClusterOptions cluster_from_json(const Json& topology_object, int gpus_needed) {
+  // The members' defaults come from the scenario's parameter table (which takes them from
+  // DgxClusterOptions), read through a document holding just this object.
+  const Json doc = {{"topology", topology_object}};
+  const ParamTable table = scenario_params();
+  auto get = [&](const char* member) { return param_or_default(doc, table, std::string("/topology/") + member); };
+  DgxClusterOptions o;
+  o.fabric = parse_fabric(get("fabric").get<std::string>());
+  o.gpus_per_node = get("gpus_per_node").get<int>();
+  const Json nodes = get("nodes");
+  o.nodes = nodes.is_null() ? std::max(1, (gpus_needed + o.gpus_per_node - 1) / o.gpus_per_node) : nodes.get<int>();
+  o.gpu_model = get("gpu_model").get<std::string>();
+  o.nvlink_GBps = get("nvlink_GBps").get<double>();
+  o.nic_GBps = get("nic_GBps").get<double>();
+  o.pcie_GBps = get("pcie_GBps").get<double>();
+  o.nodes_per_su = get("nodes_per_su").get<int>();
+  o.spines = get("spines").get<int>();
+  o.oversubscription = get("oversubscription").get<double>();
+  return o;
+}
+
+Topology build_topology(const TopologyVariant& v) {
+  if (!v.file.empty()) return load_topology(v.file);
+  try {
+    return generate_dgx_cluster(v.dgx);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(fmt::format("topology of the scenario: {}", e.what()));
+  }
+}
+
+RoutedTopology build_routed_topology(const TopologyVariant& v) {
+  RoutedTopology r;
+  r.topology = std::make_shared<const Topology>(build_topology(v));
+  RoutingOptions ro;
+  ro.policy = v.routing;
+  r.routes = std::make_shared<const RouteTable>(*r.topology, ro);
+  return r;
+}
+
+}  // namespace epsim
