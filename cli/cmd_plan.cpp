@@ -21,6 +21,7 @@
 #include "placement/plan_json.hpp"
 #include "model/trace.hpp"
 #include "comm/trace_traffic.hpp"
+#include "comm/token_router.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
 
@@ -39,6 +40,7 @@ struct PlanOptions {
   std::string routing = "shortest";
   bool json = false;
   std::string objective = "link";
+  std::string exchange_kernel = "deepep-normal";
   std::vector<std::string> exports;  // pairs: format, file
   std::string trace;
   std::string delivery = "node-forwarding";
@@ -107,7 +109,8 @@ void run_plan(const PlanOptions& o) {
   if (settings.ep < 1 || settings.ep > topo.num_gpus())
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
   RouteTable routes(topo, routing);
-  EpLinkModel links(topo, routes, settings.ep);
+  const ExchangeKernelKind kernel = parse_exchange_kernel(o.exchange_kernel);
+  EpLinkModel links = planner_link_model(topo, routes, settings.ep, model, default_kernel_params(kernel));
   std::optional<Trace> trace;
   if (!o.trace.empty()) {
     trace = load_trace(o.trace, &model, settings.ep);
@@ -240,6 +243,10 @@ void add_plan_command(CLI::App& app) {
                             fmt::join(placement_algorithm_names(), ", ")))
       ->capture_default_str();
   p->add_option("--objective", o->objective, "what epsim minimizes: link, gpu or balanced")->capture_default_str();
+  p->add_option("--exchange-kernel", o->exchange_kernel,
+                "EP exchange kernel whose cost the link objective minimizes: nccl, deepep-normal, deepep-ll, "
+                "nvlink-one-sided or hierarchical (docs/simulator.md)")
+      ->capture_default_str();
   p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")->capture_default_str();
   p->add_option("--baseline", o->settings.baseline,
                 fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))

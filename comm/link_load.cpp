@@ -1,6 +1,10 @@
 #include "comm/link_load.hpp"
+#include "comm/kernel_legs.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -9,90 +13,316 @@
 
 namespace epsim {
 
-EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int ep) : topology_(&topology), ep_(ep) {
-  if (ep < 1 || ep > topology.num_gpus())
+namespace {
+
+// Accumulates the legs of one rank's row in a dense scratch and compresses them to a sorted LinkRow.
+class RowBuilder {
+ public:
+  explicit RowBuilder(std::size_t links) : dense_(links, 0.0) {}
+  void add(const std::vector<RouteHop>& hops, double weight) {
+    for (const RouteHop& h : hops) {
+      auto l = static_cast<std::size_t>(h.link);
+      if (dense_[l] == 0.0) touched_.push_back(h.link);
+      dense_[l] += weight * h.fraction;
+    }
+  }
+  void flush(LinkRow& row) {
+    std::sort(touched_.begin(), touched_.end());
+    row.clear();
+    row.reserve(touched_.size());
+    for (int l : touched_) {
+      row.emplace_back(l, dense_[static_cast<std::size_t>(l)]);
+      dense_[static_cast<std::size_t>(l)] = 0.0;
+    }
+    touched_.clear();
+  }
+
+ private:
+  std::vector<double> dense_;
+  std::vector<int> touched_;
+};
+
+// Copies sent and received per selection through the kernel's SMs (ExchangeLoadSummary::sm_bytes).
+std::pair<double, double> sm_copies_per_selection(KernelDelivery delivery, const ExchangeRouting& r) {
+  switch (delivery) {
+    case KernelDelivery::node_forwarding: return {r.node_factor, r.gpu_factor};
+    case KernelDelivery::per_gpu: return {r.gpu_factor, r.gpu_factor};
+    default: return {1.0, 1.0};
+  }
+}
+
+}  // namespace
+
+EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int ep, ExchangeKernelParams kernel,
+                         ExchangeRouting routing, int base)
+    : topology_(&topology), ep_(ep), base_(base), kernel_(std::move(kernel)), routing_(routing) {
+  if (base < 0 || ep < 1 || base + ep > topology.num_gpus())
     throw InputError(fmt::format("EP size {} must be between 1 and the topology's {} GPUs", ep, topology.num_gpus()));
   if (ep > limits::kMaxEpRanks)
     throw InputError(fmt::format("EP {} GPUs: epsim evaluates all-to-alls over at most {} GPUs (docs/limits.md); the "
                                  "EP^2 routes of a larger one do not fit this machine's time and memory budget",
                                  ep, limits::kMaxEpRanks));
+  validate_kernel_params(kernel_, "exchange kernel " + std::string(to_string(kernel_.kind)));
+  if (!(routing_.gpu_factor > 0 && routing_.gpu_factor <= 1 && routing_.node_factor > 0 && routing_.node_factor <= 1))
+    throw std::invalid_argument("EpLinkModel: de-duplication factors must be in (0, 1]");
   const auto L = static_cast<std::size_t>(topology.num_links());
-  bandwidth_Bps_.resize(L);
-  for (std::size_t l = 0; l < L; ++l) bandwidth_Bps_[l] = topology.link(static_cast<int>(l)).bandwidth_GBps * 1e9;
-  into_.resize(static_cast<std::size_t>(ep));
-  out_of_.resize(static_cast<std::size_t>(ep));
-  latency_into_s_.assign(static_cast<std::size_t>(ep), 0.0);
-  latency_out_s_.assign(static_cast<std::size_t>(ep), 0.0);
-  std::vector<double> dense_in(L, 0.0), dense_out(L, 0.0);
-  std::vector<int> touched_in, touched_out;
-  auto compress = [](std::vector<double>& dense, std::vector<int>& touched, LinkRow& row) {
-    std::sort(touched.begin(), touched.end());
-    row.reserve(touched.size());
-    for (int l : touched) {
-      row.emplace_back(l, dense[static_cast<std::size_t>(l)]);
-      dense[static_cast<std::size_t>(l)] = 0.0;
-    }
-    touched.clear();
-  };
+  nominal_Bps_.resize(L);
+  dispatch_Bps_.resize(L);
+  combine_Bps_.resize(L);
+  intra_.resize(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    const Link& link = topology.link(static_cast<int>(l));
+    nominal_Bps_[l] = link.bandwidth_GBps * 1e9;
+    dispatch_Bps_[l] = effective_bandwidth_Bps(kernel_.dispatch, link);
+    combine_Bps_[l] = effective_bandwidth_Bps(kernel_.combine, link);
+    intra_[l] = link.kind == LinkKind::nvlink ? 1 : 0;  // hierarchical phase 1; PCIe belongs to the NIC path
+  }
+  std::map<int, int> per_host;
+  for (int g = base; g < base + ep; ++g) ++per_host[topology.gpu_host(g)];
+  nodes_ = static_cast<int>(per_host.size());
+  for (const auto& [h, n] : per_host) gpus_per_node_ = std::max(gpus_per_node_, n);
+
+  into_class_.resize(static_cast<std::size_t>(ep));
+  out_class_.resize(static_cast<std::size_t>(ep));
+  const KernelDelivery delivery = kernel_delivery(kernel_.kind);
+  std::array<RowBuilder, 3> in_row = {RowBuilder(L), RowBuilder(L), RowBuilder(L)};
+  std::array<RowBuilder, 3> out_row = {RowBuilder(L), RowBuilder(L), RowBuilder(L)};
   RouteScratch scratch;
   std::vector<RouteHop> hops;
-  for (int d = 0; d < ep; ++d) {
-    for (int s = 0; s < ep; ++s) {
+  enum { kOne = 0, kGpu = 1, kNode = 2 };
+  auto leg = [&](int a, int b, int cls, std::array<RowBuilder, 3>& row) {  // GPU ranks
+    if (a == b) return;
+    hops.clear();
+    routes.append_route(a, b, scratch, hops);
+    row[static_cast<std::size_t>(cls)].add(hops, 1.0);
+  };
+  for (int dr = 0; dr < ep; ++dr) {
+    const int d = base + dr;
+    const int hd = topology.gpu_host(d);
+    for (int s = base; s < base + ep; ++s) {
       if (s == d) continue;
-      hops.clear();
-      double lat_in = routes.append_route(s, d, scratch, hops);
-      for (const RouteHop& h : hops) {
-        auto l = static_cast<std::size_t>(h.link);
-        if (dense_in[l] == 0.0) touched_in.push_back(h.link);
-        dense_in[l] += h.fraction;
+      const int hs = topology.gpu_host(s);
+      switch (delivery) {
+        case KernelDelivery::per_expert:
+        case KernelDelivery::per_gpu: {
+          const int cls = delivery == KernelDelivery::per_gpu ? kGpu : kOne;
+          leg(s, d, cls, in_row);
+          leg(d, s, cls, out_row);
+          break;
+        }
+        case KernelDelivery::node_forwarding: {
+          int p = hs == hd || hd < 0 ? -1 : routes.rail_peer(s, hd);
+          if (p < base || p >= base + ep) p = -1;  // no rail peer inside the EP group: sent directly
+          if (p < 0) {
+            leg(s, d, kGpu, in_row);
+            leg(d, s, kGpu, out_row);
+          } else {
+            leg(s, p, kNode, in_row);
+            leg(p, d, kGpu, in_row);
+            leg(d, p, kGpu, out_row);
+            leg(p, s, kNode, out_row);
+          }
+          break;
+        }
+        case KernelDelivery::two_phase: {
+          int q = hs == hd || hs < 0 ? -1 : routes.rail_peer(d, hs);
+          if (q < base || q >= base + ep) q = -1;
+          if (q < 0) {
+            leg(s, d, kOne, in_row);
+            leg(d, s, kOne, out_row);
+          } else {
+            leg(s, q, kOne, in_row);
+            leg(q, d, kOne, in_row);
+            leg(d, q, kOne, out_row);
+            leg(q, s, kOne, out_row);
+          }
+          break;
+        }
       }
-      hops.clear();
-      double lat_out = routes.append_route(d, s, scratch, hops);
-      for (const RouteHop& h : hops) {
-        auto l = static_cast<std::size_t>(h.link);
-        if (dense_out[l] == 0.0) touched_out.push_back(h.link);
-        dense_out[l] += h.fraction;
-      }
-      latency_into_s_[static_cast<std::size_t>(d)] = std::max(latency_into_s_[static_cast<std::size_t>(d)], lat_in * 1e-9);
-      latency_out_s_[static_cast<std::size_t>(d)] = std::max(latency_out_s_[static_cast<std::size_t>(d)], lat_out * 1e-9);
     }
-    compress(dense_in, touched_in, into_[static_cast<std::size_t>(d)]);
-    compress(dense_out, touched_out, out_of_[static_cast<std::size_t>(d)]);
+    for (std::size_t c = 0; c < 3; ++c) {
+      in_row[c].flush(into_class_[static_cast<std::size_t>(dr)][c]);
+      out_row[c].flush(out_class_[static_cast<std::size_t>(dr)][c]);
+    }
   }
+  combine_rows();
+}
+
+void EpLinkModel::combine_rows() {
+  const double w[3] = {1.0, routing_.gpu_factor, routing_.node_factor};
+  into_.assign(static_cast<std::size_t>(ep_), LinkRow{});
+  out_of_.assign(static_cast<std::size_t>(ep_), LinkRow{});
+  RowBuilder b(nominal_Bps_.size());
+  std::vector<RouteHop> one(1);
+  for (std::size_t d = 0; d < static_cast<std::size_t>(ep_); ++d) {
+    for (auto [cls, dst] : {std::pair{&into_class_, &into_}, std::pair{&out_class_, &out_of_}}) {
+      for (std::size_t c = 0; c < 3; ++c)
+        for (const auto& [l, coef] : (*cls)[d][c]) {
+          one[0] = RouteHop{l, 1.0f};
+          b.add(one, coef * w[c]);
+        }
+      b.flush((*dst)[d]);
+    }
+  }
+}
+
+EpLinkModel EpLinkModel::with_routing(ExchangeRouting routing) const {
+  if (!(routing.gpu_factor > 0 && routing.gpu_factor <= 1 && routing.node_factor > 0 && routing.node_factor <= 1))
+    throw std::invalid_argument("EpLinkModel: de-duplication factors must be in (0, 1]");
+  EpLinkModel m = *this;
+  m.routing_ = routing;
+  m.combine_rows();
+  return m;
+}
+
+int ep_gpus_per_node(const Topology& topology, int ep) {
+  std::map<int, int> per_host;
+  for (int g = 0; g < std::min(ep, topology.num_gpus()); ++g) ++per_host[topology.gpu_host(g)];
+  int most = 1;
+  for (const auto& [h, n] : per_host) most = std::max(most, h < 0 ? 1 : n);
+  return most;
 }
 
 std::vector<double> exchange_link_bytes(const EpLinkModel& model, const std::vector<double>& gpu_tokens,
                                         double bytes_per_token, Exchange direction) {
   std::vector<double> bytes(static_cast<std::size_t>(model.num_links()), 0.0);
-  const double per_token = bytes_per_token / model.ep();
+  const double per_token = (bytes_per_token + model.kernel().header_bytes_per_token) / model.ep();
   for (int d = 0; d < model.ep(); ++d) {
     double t = gpu_tokens[static_cast<std::size_t>(d)];
     if (t == 0.0) continue;
-    const LinkRow& row = direction == Exchange::dispatch ? model.into(d) : model.out_of(d);
-    for (const auto& [l, c] : row) bytes[static_cast<std::size_t>(l)] += t * per_token * c;
+    for (const auto& [l, c] : model.row(d, direction)) bytes[static_cast<std::size_t>(l)] += t * per_token * c;
   }
   return bytes;
 }
 
-ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& link_bytes,
-                           const std::vector<double>& gpu_tokens, Exchange direction) {
-  ExchangeCost cost;
-  for (int l = 0; l < model.num_links(); ++l) {
-    double b = link_bytes[static_cast<std::size_t>(l)];
-    if (b <= 0) continue;
-    double t = b / model.bandwidth_Bps(l);
-    if (t > cost.bottleneck_s) {
-      cost.bottleneck_s = t;
-      cost.busiest_link = l;
-      cost.busiest_link_bytes = b;
+ExchangeLoadSummary exchange_load_summary(const EpLinkModel& model, const std::vector<double>& link_bytes,
+                                          const std::vector<double>& gpu_tokens, double bytes_per_token,
+                                          Exchange direction, int gpu, int intra) {
+  ExchangeLoadSummary s;
+  auto offer = [&](int l) {
+    if (intra >= 0 && model.intra_node_link(l) != (intra == 1)) return;
+    const double b = link_bytes[static_cast<std::size_t>(l)];
+    if (b <= 0) return;
+    const double t = b / model.bandwidth_Bps(l, direction);
+    if (t > s.link_s) {
+      s.link_s = t;
+      s.bottleneck_link = l;
     }
+  };
+  if (gpu < 0) {
+    for (int l = 0; l < model.num_links(); ++l) offer(l);
+  } else {
+    for (const auto& [l, c] : model.into(gpu)) offer(l);
+    for (const auto& [l, c] : model.out_of(gpu)) offer(l);
   }
-  if (cost.busiest_link < 0) return cost;  // nothing crosses the network
-  for (int d = 0; d < model.ep(); ++d)
-    if (gpu_tokens[static_cast<std::size_t>(d)] > 0)
-      cost.latency_s = std::max(cost.latency_s, direction == Exchange::dispatch ? model.latency_into_s(d)
-                                                                                 : model.latency_out_of_s(d));
+  const double total = std::accumulate(gpu_tokens.begin(), gpu_tokens.end(), 0.0);
+  double max_tokens = 0;
+  if (gpu >= 0) max_tokens = gpu_tokens[static_cast<std::size_t>(gpu)];
+  else
+    for (double t : gpu_tokens) max_tokens = std::max(max_tokens, t);
+  ExchangeLoadSummary terms = exchange_load_terms(model, total, max_tokens, bytes_per_token);
+  terms.link_s = s.link_s;
+  terms.bottleneck_link = s.bottleneck_link;
+  s = terms;
+  if (total <= 0) s = ExchangeLoadSummary{};
+  return s;
+}
+
+ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, double max_tokens,
+                                        double bytes_per_token) {
+  ExchangeLoadSummary s;
+  const int ep = model.ep();
+  bytes_per_token += model.kernel().header_bytes_per_token;
+  const auto [send_f, recv_f] = sm_copies_per_selection(kernel_delivery(model.kernel().kind), model.routing());
+  const double sent_sel = total / ep;  // selections each rank originates (data-parallel attention)
+  s.sm_bytes = bytes_per_token * (sent_sel * send_f + max_tokens * recv_f);
+  s.self_bytes = bytes_per_token * max_tokens / ep;
+  s.sent_bytes = bytes_per_token * sent_sel * (ep - 1) / ep;
+  s.peer_message_bytes = bytes_per_token * sent_sel / ep;
+  s.peers = ep - 1;
+  s.nodes = model.nodes();
+  const int experts = model.routing().experts > 0 ? model.routing().experts : ep;
+  const bool nvlink = model.kernel().kind != ExchangeKernelKind::deepep_ll || model.kernel().nvlink_for_same_node;
+  const int near = nvlink ? std::min(ep, model.gpus_per_node()) : 1;
+  s.remote_experts = static_cast<double>(experts) * (ep - near) / ep;
+  return s;
+}
+
+double exchange_time_s(const EpLinkModel& model, double link_s_lb, double total, double max_tokens_lb,
+                                   double bytes_per_token, Exchange direction) {  // header added by exchange_load_terms
+  if (total <= 0) return 0;
+  ExchangeLoadSummary s = exchange_load_terms(model, total, max_tokens_lb, bytes_per_token);
+  s.link_s = link_s_lb;
+  const KernelPhaseParams& p = model.phase(direction);
+  if (model.kernel().kind == ExchangeKernelKind::hierarchical && model.nodes() > 1) {
+    // Both phases' latencies are paid; the busiest link belongs to one of them.
+    ExchangeLoadSummary a = s, b = s;
+    a.peers = model.gpus_per_node() - 1;
+    a.nodes = 1;
+    b.peers = model.nodes() - 1;
+    b.link_s = 0;
+    b.self_bytes = 0;
+    b.sm_bytes = 0;
+    b.sent_bytes = 0;
+    return (phase_time(p, model.kernel().sms, a).time_us + phase_time(p, model.kernel().sms, b).latency_us) * 1e-6;
+  }
+  const double notify = direction == Exchange::dispatch ? notify_time_us(model.kernel(), model.nodes()) : 0.0;
+  return (phase_time(p, model.kernel().sms, s).time_us + notify) * 1e-6;
+}
+
+ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& link_bytes,
+                           const std::vector<double>& gpu_tokens, double bytes_per_token, Exchange direction, int gpu) {
+  ExchangeCost cost;
+  const KernelPhaseParams& p = model.phase(direction);
+  const int sms = model.kernel().sms;
+  if (model.kernel().kind == ExchangeKernelKind::hierarchical && model.nodes() > 1) {
+    ExchangeLoadSummary a = exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 1);
+    ExchangeLoadSummary b = exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 0);
+    a.peers = model.gpus_per_node() - 1;
+    a.nodes = 1;
+    b.peers = model.nodes() - 1;
+    b.self_bytes = 0;
+    b.peer_message_bytes *= model.gpus_per_node();  // one rail message carries the node's copies
+    PhaseTime ta = phase_time(p, sms, a), tb = phase_time(p, sms, b);
+    cost.phase = tb;
+    cost.phase.time_us = ta.time_us + tb.time_us;
+    cost.phase.latency_us = ta.latency_us + tb.latency_us;
+    cost.phase.link_us = ta.link_us + tb.link_us;
+    const ExchangeLoadSummary& worst = a.link_s > b.link_s ? a : b;
+    cost.busiest_link = worst.bottleneck_link;
+    cost.bottleneck_s = worst.link_s;
+  } else {
+    ExchangeLoadSummary s = exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu);
+    cost.phase = phase_time(p, sms, s);
+    cost.busiest_link = s.bottleneck_link;
+    cost.bottleneck_s = s.link_s;
+  }
+  // deepep-normal's notify (metadata all-to-all) runs before every dispatch.
+  if (direction == Exchange::dispatch && cost.phase.time_us > 0) {
+    const double n = notify_time_us(model.kernel(), model.nodes());
+    cost.phase.time_us += n;
+    cost.phase.latency_us += n;
+  }
+  if (cost.busiest_link >= 0) cost.busiest_link_bytes = link_bytes[static_cast<std::size_t>(cost.busiest_link)];
+  cost.latency_s = cost.phase.latency_us * 1e-6;
   return cost;
+}
+
+double kernel_latency_us(const ExchangeKernelParams& kernel, bool dispatch, const Topology& topology, int base, int ep,
+                         int experts) {
+  std::map<int, int> per_host;
+  for (int g = base; g < base + ep && g < topology.num_gpus(); ++g) ++per_host[topology.gpu_host(g)];
+  int gpn = 1;
+  for (const auto& [h, n] : per_host) gpn = std::max(gpn, h < 0 ? 1 : n);
+  const int nodes = static_cast<int>(per_host.size());
+  const KernelPhaseParams& p = dispatch ? kernel.dispatch : kernel.combine;
+  const int e = experts > 0 ? experts : ep;
+  const bool nvlink = kernel.kind != ExchangeKernelKind::deepep_ll || kernel.nvlink_for_same_node;
+  const int near = nvlink ? std::min(ep, gpn) : 1;
+  double us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(std::max(1, nodes))) +
+              p.per_remote_expert_us * e * (ep - near) / ep + p.per_peer_us * (ep - 1);
+  if (dispatch) us += notify_time_us(kernel, nodes);
+  return us;
 }
 
 }  // namespace epsim

@@ -14,10 +14,12 @@ std::vector<Comparison> compare_with_model(const Measurements& m, const Topology
                      fmt::format("at most the {} GPUs of the topology, found {}", topology.num_gpus(), m.num_gpus));
   std::vector<Comparison> out;
   if (!m.alltoall.empty()) {
-    EpLinkModel links(topology, routes, m.num_gpus);
+    // The harness times NCCL all-to-all-v (ncclSend/ncclRecv groups): the nccl kernel model.
+    EpLinkModel links(topology, routes, m.num_gpus, default_kernel_params(ExchangeKernelKind::nccl));
     for (const AllToAllSample& s : m.alltoall) {
       auto bytes = exchange_link_bytes(links, s.gpu_tokens, static_cast<double>(s.bytes_per_token), s.direction);
-      ExchangeCost cost = exchange_cost(links, bytes, s.gpu_tokens, s.direction);
+      ExchangeCost cost =
+          exchange_cost(links, bytes, s.gpu_tokens, static_cast<double>(s.bytes_per_token), s.direction);
       out.push_back({fmt::format("alltoallv {} layer {}", s.direction == Exchange::dispatch ? "dispatch" : "combine",
                                  s.layer),
                      s.time_us, cost.time_s() * 1e6});

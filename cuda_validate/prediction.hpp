@@ -1,6 +1,6 @@
 #pragma once
-// Predicted vs measured: the planner's closed-form model (comm/link_load.hpp: busiest link
-// bytes / bandwidth + slowest route latency) applied to what the harness measured.
+// Predicted vs measured: the nccl exchange kernel's closed form (comm/link_load.hpp,
+// comm/exchange_cost.hpp) applied to what the harness measured.
 // Host-only: no CUDA.
 #include <string>
 #include <vector>
@@ -22,7 +22,7 @@ struct Comparison {
 
 /// Closed-form predictions of the all-to-all-v and p2p samples on `topology` (GPU ranks
 /// 0..num_gpus-1 of the measurement = GPU ranks of the topology):
-///   all-to-all-v: exchange_cost(exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
+///   all-to-all-v: exchange_cost(nccl kernel, exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
 ///   p2p:          max over route hops (fraction x bytes / link bandwidth) + route latency
 /// Throws InputError if the topology has fewer GPUs than the measurement.
 std::vector<Comparison> compare_with_model(const Measurements& measurements, const Topology& topology,

@@ -42,6 +42,8 @@ std::string_view to_string(RobustKind kind) { return name_of(kind, robust_names(
 LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
                                ObjectiveKind kind, double token_lb, double link_lb_s)
     : model_(&model),
+      dispatch_bytes_per_token_(dispatch_bytes_per_token),
+      combine_bytes_per_token_(combine_bytes_per_token),
       dispatch_per_token_(dispatch_bytes_per_token / model.ep()),
       combine_per_token_(combine_bytes_per_token / model.ep()),
       kind_(kind),
@@ -50,8 +52,12 @@ LayerEvaluator::LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_p
       tokens_(static_cast<std::size_t>(model.ep()), 0.0),
       dispatch_bytes_(static_cast<std::size_t>(model.num_links()), 0.0),
       combine_bytes_(static_cast<std::size_t>(model.num_links()), 0.0),
-      inv_bandwidth_(static_cast<std::size_t>(model.num_links())) {
-  for (int l = 0; l < model.num_links(); ++l) inv_bandwidth_[static_cast<std::size_t>(l)] = 1.0 / model.bandwidth_Bps(l);
+      inv_dispatch_bw_(static_cast<std::size_t>(model.num_links())),
+      inv_combine_bw_(static_cast<std::size_t>(model.num_links())) {
+  for (int l = 0; l < model.num_links(); ++l) {
+    inv_dispatch_bw_[static_cast<std::size_t>(l)] = 1.0 / model.bandwidth_Bps(l, Exchange::dispatch);
+    inv_combine_bw_[static_cast<std::size_t>(l)] = 1.0 / model.bandwidth_Bps(l, Exchange::combine);
+  }
 }
 
 void LayerEvaluator::reset(const std::vector<double>& gpu_tokens) {
@@ -70,25 +76,39 @@ void LayerEvaluator::apply_delta(int rank, double delta) {
   for (const auto& [l, c] : model_->out_of(rank)) combine_bytes_[static_cast<std::size_t>(l)] += dc * c;
 }
 
+double LayerEvaluator::phase_times_s(double dispatch_link_s, double combine_link_s) const {
+  // The kernel's closed form (comm/exchange_cost.hpp) of both directions, one after the other.
+  if (model_->kernel().kind == ExchangeKernelKind::hierarchical)  // two phases: split by link kind
+    return exchange_cost(*model_, dispatch_bytes_, tokens_, dispatch_bytes_per_token_, Exchange::dispatch).time_s() +
+           exchange_cost(*model_, combine_bytes_, tokens_, combine_bytes_per_token_, Exchange::combine).time_s();
+  double total = 0, most = 0;
+  for (double t : tokens_) {
+    total += t;
+    most = std::max(most, t);
+  }
+  return exchange_time_s(*model_, dispatch_link_s, total, most, dispatch_bytes_per_token_, Exchange::dispatch) +
+         exchange_time_s(*model_, combine_link_s, total, most, combine_bytes_per_token_, Exchange::combine);
+}
+
 double LayerEvaluator::link_time_s() const {
   double d = 0, c = 0;
-  for (std::size_t l = 0; l < inv_bandwidth_.size(); ++l) {
-    d = std::max(d, dispatch_bytes_[l] * inv_bandwidth_[l]);
-    c = std::max(c, combine_bytes_[l] * inv_bandwidth_[l]);
+  for (std::size_t l = 0; l < inv_dispatch_bw_.size(); ++l) {
+    d = std::max(d, dispatch_bytes_[l] * inv_dispatch_bw_[l]);
+    c = std::max(c, combine_bytes_[l] * inv_combine_bw_[l]);
   }
-  return d + c;
+  return phase_times_s(d, c);
 }
 
 ObjectiveValue LayerEvaluator::value() const {
   double d = 0, c = 0, squares = 0;
-  for (std::size_t l = 0; l < inv_bandwidth_.size(); ++l) {
-    double td = dispatch_bytes_[l] * inv_bandwidth_[l];
-    double tc = combine_bytes_[l] * inv_bandwidth_[l];
+  for (std::size_t l = 0; l < inv_dispatch_bw_.size(); ++l) {
+    double td = dispatch_bytes_[l] * inv_dispatch_bw_[l];
+    double tc = combine_bytes_[l] * inv_combine_bw_[l];
     d = std::max(d, td);
     c = std::max(c, tc);
     squares += td * td + tc * tc;
   }
-  double link = d + c;
+  double link = phase_times_s(d, c);
   double tokens_max = *std::max_element(tokens_.begin(), tokens_.end());
   switch (kind_) {
     case ObjectiveKind::link: return {link, squares};

@@ -1,9 +1,10 @@
 #pragma once
 // The planner's objective for one layer and its incremental evaluator (the planner's inner loop).
 //
-// Objective `link` (default): T = max_l dispatch_bytes(l) / bw(l) + max_l combine_bytes(l) / bw(l),
-// the bottleneck-link times of the two all-to-all phases (they run one after the other); ties are
-// broken by the sum over links of time(l)^2 (a plan with lighter second-worst links is preferred).
+// Objective `link` (default): T = the exchange kernel's time of dispatch + that of combine (they run
+// one after the other), each the closed form of comm/exchange_cost.hpp over the link bytes (bytes /
+// the kernel's effective bandwidth of the busiest link, SM and latency terms); ties are broken by the
+// sum over links of time(l)^2 (a plan with lighter second-worst links is preferred).
 // Objective `gpu`: the max tokens computed by any rank first, then the sum of squared rank loads.
 // Objective `balanced`: max(T / T_lb, tokens_max / tokens_lb), each term relative to its lower bound,
 // so neither the network nor the expert compute is traded away for the other.
@@ -52,7 +53,7 @@ struct ObjectiveValue {
 };
 
 /// Keeps the bytes of every link for dispatch and combine as per-rank token loads change.
-/// Cost: apply_delta(rank) is O(|into(rank)| + |out_of(rank)|); value() is O(links).
+/// Cost: apply_delta(rank) is O(|into(rank)| + |out_of(rank)|); value() is O(links + EP).
 class LayerEvaluator {
  public:
   /// token_lb / link_lb_s: lower bounds used by ObjectiveKind::balanced (> 0, else 1 is used).
@@ -64,12 +65,15 @@ class LayerEvaluator {
   /// Add delta tokens to one rank's load.
   void apply_delta(int rank, double delta_tokens);
   ObjectiveValue value() const;
-  /// max_l dispatch time + max_l combine time, seconds.
+  /// The kernel's dispatch time + combine time, seconds (comm/exchange_cost.hpp).
   double link_time_s() const;
   const std::vector<double>& gpu_tokens() const { return tokens_; }
 
  private:
+  double phase_times_s(double dispatch_link_s, double combine_link_s) const;
   const EpLinkModel* model_;
+  double dispatch_bytes_per_token_;
+  double combine_bytes_per_token_;
   double dispatch_per_token_;  // bytes per token / ep
   double combine_per_token_;
   ObjectiveKind kind_;
@@ -78,7 +82,8 @@ class LayerEvaluator {
   std::vector<double> tokens_;
   std::vector<double> dispatch_bytes_;
   std::vector<double> combine_bytes_;
-  std::vector<double> inv_bandwidth_;
+  std::vector<double> inv_dispatch_bw_;  // 1 / the kernel's effective bandwidth per link
+  std::vector<double> inv_combine_bw_;
 };
 
 }  // namespace epsim

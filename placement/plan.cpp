@@ -51,9 +51,9 @@ LayerResult evaluate_layer(const EpLinkModel& links, int layer, LayerPlacement p
   r.max_gpu_tokens = *std::max_element(r.gpu_tokens.begin(), r.gpu_tokens.end());
   r.mean_gpu_tokens = std::accumulate(r.gpu_tokens.begin(), r.gpu_tokens.end(), 0.0) / static_cast<double>(r.gpu_tokens.size());
   auto d = exchange_link_bytes(links, r.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
-  r.dispatch = exchange_cost(links, d, r.gpu_tokens, Exchange::dispatch);
+  r.dispatch = exchange_cost(links, d, r.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
   auto c = exchange_link_bytes(links, r.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
-  r.combine = exchange_cost(links, c, r.gpu_tokens, Exchange::combine);
+  r.combine = exchange_cost(links, c, r.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
   return r;
 }
 

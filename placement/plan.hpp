@@ -71,8 +71,8 @@ struct LayerResult {
   LayerBounds bounds;             ///< certified lower bounds (computed for the chosen algorithm only)
   std::string note;               ///< what the algorithm reported (e.g. EPLB's policy), may be empty
 
-  /// The link objective's value: dispatch + combine bottleneck-link time, seconds.
-  double link_s() const { return dispatch.bottleneck_s + combine.bottleneck_s; }
+  /// The exchange kernel's dispatch + combine time (the objective the planner minimizes), seconds.
+  double link_s() const { return dispatch.time_s() + combine.time_s(); }
 };
 
 /// All MoE layers under one algorithm, with totals.

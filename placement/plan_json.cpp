@@ -84,6 +84,7 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
                      {"dispatch_bytes_per_token", plan.dispatch_bytes_per_token},
                      {"combine_bytes_per_token", plan.combine_bytes_per_token},
                      {"objective", std::string(to_string(s.objective))},
+                     {"exchange_kernel", std::string(to_string(links.kernel().kind))},
                      {"seed", s.seed}};
   // Written only when they differ from the defaults, so that single-window plans keep their form.
   if (plan.windows.size() > 1) out["settings"]["robust"] = std::string(to_string(s.robust));

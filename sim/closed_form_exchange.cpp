@@ -6,8 +6,8 @@
 
 namespace epsim {
 
-ClosedFormExchange::ClosedFormExchange(const Topology& topology, const RouteTable& routes)
-    : routes_(routes), load_(topology) {
+ClosedFormExchange::ClosedFormExchange(const Topology& topology, const RouteTable& routes, ExchangeKernelParams kernel)
+    : routes_(routes), load_(topology), topology_(topology), kernel_(std::move(kernel)) {
   link_bytes_.assign(load_.bandwidth_Bps().size(), 0.0);
 }
 
@@ -57,91 +57,70 @@ void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers,
   for (const auto& [l, b] : s.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += ratio == 1.0 ? b : b * ratio;
 }
 
-const ClosedFormExchange::Rows& ClosedFormExchange::rows(int base, int n) {
-  for (const Rows& r : rows_)
-    if (r.base == base && r.n == n) return r;
-  Rows r;
-  r.base = base;
-  r.n = n;
-  r.into.resize(static_cast<std::size_t>(n));
-  r.out_of.resize(static_cast<std::size_t>(n));
-  // One destination-major pass over the pairs with one RouteScratch (its per-destination caches hit,
-  // and each route is expanded once for its hops and latency): route(s, d) feeds into[d] and
-  // out_of[s]. Each row still receives its pairs in increasing peer order, so the rows (entry order
-  // and summation order of the shares) are those of a per-row scan.
-  RouteScratch scratch;
-  std::vector<RouteHop> hops;
-  std::vector<int> pos(load_.bandwidth_Bps().size(), -1);
-  std::vector<std::unordered_map<int, int>> out_pos(static_cast<std::size_t>(n));
-  auto add = [](std::vector<RowEntry>& row, int& p, const RouteHop& h, Time lat) {
-    if (p < 0) {
-      p = static_cast<int>(row.size());
-      row.push_back(RowEntry{h.link, 0.0, lat});
-    }
-    RowEntry& e = row[static_cast<std::size_t>(p)];
-    e.share += static_cast<double>(h.fraction);
-    e.latency = std::max(e.latency, lat);
+const EpLinkModel& ClosedFormExchange::link_model(int base, int n, const ExchangeRouting& r) {
+  auto same = [&](const EpLinkModel& m) {
+    return m.base() == base && m.ep() == n && m.routing().gpu_factor == r.gpu_factor &&
+           m.routing().node_factor == r.node_factor && m.routing().experts == r.experts;
   };
-  for (int d = 0; d < n; ++d) {
-    std::vector<RowEntry>& into = r.into[static_cast<std::size_t>(d)];
-    for (int k = 0; k < n; ++k) {
-      if (k == d) continue;
-      hops.clear();
-      const Time lat = Time::from_ps_rounded(routes_.append_route(base + k, base + d, scratch, hops) * 1e3);
-      auto& op = out_pos[static_cast<std::size_t>(k)];
-      for (const RouteHop& h : hops) {
-        add(into, pos[static_cast<std::size_t>(h.link)], h, lat);
-        auto [it, fresh] = op.try_emplace(h.link, -1);
-        (void)fresh;
-        add(r.out_of[static_cast<std::size_t>(k)], it->second, h, lat);
-      }
-    }
-    for (const RowEntry& e : into) pos[static_cast<std::size_t>(e.link)] = -1;
+  for (const auto& m : routed_)
+    if (same(*m)) return *m;
+  const EpLinkModel* group = nullptr;
+  for (const auto& m : groups_)
+    if (m->base() == base && m->ep() == n) group = m.get();
+  if (group == nullptr) {
+    groups_.push_back(std::make_unique<EpLinkModel>(topology_, routes_, n, kernel_, r, base));
+    group = groups_.back().get();
   }
-  rows_.push_back(std::move(r));
-  return rows_.back();
+  if (routed_.size() == 8) routed_.erase(routed_.begin());
+  routed_.push_back(std::make_unique<EpLinkModel>(group->with_routing(r)));
+  return *routed_.back();
 }
 
-bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base,
-                                    std::vector<Time>& done, std::vector<double>& received) {
+bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double bytes_per_token, double fraction,
+                                    bool dispatch, int base, const ExchangeRouting& routing, std::vector<Time>& done,
+                                    std::vector<double>& received) {
   const int n = static_cast<int>(tokens.size());
-  if (base < 0 || base + n > routes_.num_gpus() || !(scale > 0) || !std::isfinite(scale)) return false;
+  if (n < 1 || base < 0 || base + n > routes_.num_gpus() || !(bytes_per_token > 0) || !std::isfinite(bytes_per_token) ||
+      !(fraction > 0) || !std::isfinite(fraction))
+    return false;
   for (double t : tokens)
-    if (!(t > 0) || !std::isfinite(t)) return false;
+    if (!(t >= 0) || !std::isfinite(t)) return false;
   for (const A2aResult& a : recent_)
-    if (a.tokens == &tokens && a.scale == scale && a.dispatch == dispatch && a.base == base) {
+    if (a.tokens == &tokens && a.bytes_per_token == bytes_per_token && a.fraction == fraction &&
+        a.dispatch == dispatch && a.base == base && a.routing.gpu_factor == routing.gpu_factor &&
+        a.routing.node_factor == routing.node_factor && a.routing.experts == routing.experts) {
       done = a.done;
       received = a.received;
       for (const auto& [l, b] : a.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += b;
       return true;
     }
-  const Rows& r = rows(base, n);
-  // B_l: dispatch sends tokens[d] x scale into every d; combine sends it out of every d.
-  for (int d = 0; d < n; ++d) {
-    const double b = tokens[static_cast<std::size_t>(d)] * scale;
-    for (const RowEntry& e : (dispatch ? r.into : r.out_of)[static_cast<std::size_t>(d)]) load_.add(e.link, b * e.share);
-  }
-  w_time_.assign(load_.bandwidth_Bps().size(), Time());
-  for (int l : load_.touched())
-    w_time_[static_cast<std::size_t>(l)] = Time::from_ps_ceil(load_.link_ps(l));  // ceil is monotone
+  const EpLinkModel& m = link_model(base, n, routing);
+  const Exchange dir = dispatch ? Exchange::dispatch : Exchange::combine;
+  scaled_.resize(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) scaled_[i] = tokens[i] * fraction;
+  std::vector<double> bytes = exchange_link_bytes(m, scaled_, bytes_per_token, dir);
   done.assign(static_cast<std::size_t>(n), Time());
   received.assign(static_cast<std::size_t>(n), 0.0);
-  double total = 0;
-  for (double t : tokens) total += t * scale;
   for (int g = 0; g < n; ++g) {
-    Time worst;
-    for (const auto* row : {&r.into[static_cast<std::size_t>(g)], &r.out_of[static_cast<std::size_t>(g)]})
-      for (const RowEntry& e : *row)
-        worst = std::max(worst, Time::ps(e.latency.count_ps() + w_time_[static_cast<std::size_t>(e.link)].count_ps()));
-    done[static_cast<std::size_t>(g)] = worst;
-    const double own = tokens[static_cast<std::size_t>(g)] * scale;
-    received[static_cast<std::size_t>(g)] = dispatch ? own * (n - 1) : total - own;
+    const double us = exchange_cost(m, bytes, scaled_, bytes_per_token, dir, g).phase.time_us;
+    done[static_cast<std::size_t>(g)] = us > 0 ? Time::from_ps_ceil(us * 1e6) : Time();
   }
-  A2aResult keep{&tokens, scale, dispatch, base, done, received, {}};
-  load_.drain([&](int l, double b) {
-    link_bytes_[static_cast<std::size_t>(l)] += b;
-    keep.link_bytes.emplace_back(l, b);
-  });
+  // Bytes each rank receives over links: dispatch = the copies into it (its row, one rank's share per
+  // link use is not separable, so the selections it computes from the other ranks at the kernel's
+  // bytes per copy); combine = what the others compute of its tokens.
+  const double B = bytes_per_token + m.kernel().header_bytes_per_token;
+  double total = 0;
+  for (double t : scaled_) total += t;
+  for (int g = 0; g < n; ++g) {
+    const double own = scaled_[static_cast<std::size_t>(g)];
+    received[static_cast<std::size_t>(g)] = B * (dispatch ? own * (n - 1) / n : (total - own) / n);
+  }
+  A2aResult keep{&tokens, bytes_per_token, fraction, dispatch, base, routing, done, received, {}};
+  for (int l = 0; l < m.num_links(); ++l)
+    if (bytes[static_cast<std::size_t>(l)] > 0) {
+      link_bytes_[static_cast<std::size_t>(l)] += bytes[static_cast<std::size_t>(l)];
+      keep.link_bytes.emplace_back(l, bytes[static_cast<std::size_t>(l)]);
+    }
   if (recent_.size() == 4) recent_.erase(recent_.begin());
   recent_.push_back(std::move(keep));
   return true;

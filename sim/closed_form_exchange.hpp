@@ -2,8 +2,10 @@
 // The analytical network's closed form (sim/network/analytical_network.hpp) evaluated directly, without one
 // simulator event per transfer: the fast path of `epsim simulate --network analytical`, where an
 // all-to-all of G GPUs has G (G - 1) transfers but the workload only needs each GPU's completion.
+#include <memory>
 #include <vector>
 
+#include "comm/link_load.hpp"
 #include "sim/exchange_link_load.hpp"
 #include "sim/network/network_model.hpp"
 #include "sim/engine/time.hpp"
@@ -17,8 +19,9 @@ namespace epsim {
 /// AnalyticalNetwork schedules it. Cost O(total route hops); no events. Not thread-safe (scratch).
 class ClosedFormExchange {
  public:
-  /// topology and routes must outlive the object.
-  ClosedFormExchange(const Topology& topology, const RouteTable& routes);
+  /// topology and routes must outlive the object. kernel: the EP exchange kernel of all_to_all.
+  ClosedFormExchange(const Topology& topology, const RouteTable& routes,
+                     ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal));
   /// out[i] = arrival offset of transfers[i] from the exchange start (0 for src == dst or 0 bytes).
   /// Adds the exchange's bytes to link_bytes(). Throws std::invalid_argument like
   /// NetworkModel::start_exchange on a rank out of range or bad bytes.
@@ -29,15 +32,15 @@ class ClosedFormExchange {
   /// B_l and every max_l B_l / bandwidth_l scale linearly. Identical to arrival_offsets when the
   /// scales are equal.
   void arrival_offsets(const std::vector<Transfer>& transfers, std::vector<Time>& out, const void* shape, double scale);
-  /// An EP all-to-all among GPU ranks base..base+n-1 with bytes(a -> b) = tokens[b] x scale for
-  /// dispatch (a != b) and bytes(b -> a) = tokens[b] x scale for combine. Writes done[i] = offset at
-  /// which rank base+i has sent and received everything and received[i] = bytes it received.
-  /// Uses per-rank aggregated rows (link share, slowest route latency through the link), built once
-  /// per base: O(n x row) per exchange instead of O(n^2 x hops); the same times as the per-transfer
-  /// form because max over pairs and links commute (up to float summation order in B_l). Returns
-  /// false (and does nothing) when some tokens[b] is 0 (the rows would include absent transfers).
-  bool all_to_all(const std::vector<double>& tokens, double scale, bool dispatch, int base, std::vector<Time>& done,
-                  std::vector<double>& received);
+  /// An EP all-to-all among GPU ranks base..base+n-1 under the exchange kernel: tokens[b] x fraction
+  /// selections computed by rank b, each of bytes_per_token, with the routing's de-duplication
+  /// (comm/link_load.hpp rows, comm/exchange_cost.hpp closed form: the same function the planner
+  /// minimizes). Writes done[i] = offset at which rank base+i has sent and received its part (its
+  /// row's links, its own SM work; plus deepep-normal's notify phase before a dispatch) and
+  /// received[i] = bytes it received (over links). Returns false (and does nothing) on a bad input
+  /// (group out of range, non-positive or non-finite bytes or fraction, a negative token count).
+  bool all_to_all(const std::vector<double>& tokens, double bytes_per_token, double fraction, bool dispatch, int base,
+                  const ExchangeRouting& routing, std::vector<Time>& done, std::vector<double>& received);
   /// Bytes carried so far by each link.
   const std::vector<double>& link_bytes() const { return link_bytes_; }
 
@@ -54,29 +57,25 @@ class ClosedFormExchange {
     std::vector<std::pair<int, double>> link_bytes;  ///< at `scale`
   };
   std::vector<Shape> shapes_;  ///< most recent last
-  struct RowEntry {
-    int link = 0;
-    double share = 0;  ///< sum over the rank's pairs of the fraction of the pair's bytes on the link
-    Time latency;      ///< slowest route latency among those pairs
-  };
-  struct Rows {
-    int base = 0;
-    int n = 0;
-    std::vector<std::vector<RowEntry>> into, out_of;
-  };
-  const Rows& rows(int base, int n);
+  const EpLinkModel& link_model(int base, int n, const ExchangeRouting& routing);
   struct A2aResult {  ///< a recent all_to_all (the micro-batches of a layer repeat it exactly)
     const std::vector<double>* tokens = nullptr;
-    double scale = 0;
+    double bytes_per_token = 0, fraction = 0;
     bool dispatch = true;
     int base = 0;
+    ExchangeRouting routing;
     std::vector<Time> done;
     std::vector<double> received;
     std::vector<std::pair<int, double>> link_bytes;
   };
   std::vector<A2aResult> recent_;  ///< at most 4, most recent last
-  std::vector<Rows> rows_;
-  std::vector<Time> w_time_;  ///< scratch: ceil(B_l / bandwidth_l) per link
+  const Topology& topology_;
+  ExchangeKernelParams kernel_;
+  /// EP groups' rows by base and size (routes expanded once) and their recombinations for the most
+  /// recent routings (at most 8 kept).
+  std::vector<std::unique_ptr<EpLinkModel>> groups_;
+  std::vector<std::unique_ptr<EpLinkModel>> routed_;
+  std::vector<double> scaled_;  ///< scratch: tokens x fraction
 };
 
 }  // namespace epsim

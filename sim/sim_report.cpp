@@ -30,6 +30,7 @@ Json report_to_json(const SimulationResult& r) {
   j["settings"] = {{"phase", std::string(to_string(r.phase))},
                    {"schedule", std::string(to_string(r.schedule))},
                    {"network", r.network},
+                   {"exchange_kernel", r.exchange_kernel},
                    {"dp", r.parallel.dp},
                    {"tp", r.parallel.tp},
                    {"pp", r.parallel.pp},

@@ -270,17 +270,24 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   if (r.schedule == ScheduleKind::two_batch && r.micro_batches % 2 != 0)
     throw InputError(sc.file, "/phase/micro_batches", "an even number of micro-batches for schedule two-batch");
   r.chunks = (r.schedule == ScheduleKind::overlap && p.ep > 1) ? opt.chunks.value_or(sc.chunks) : 1;
-  // SMs the exchange kernels hold while compute overlaps them (sim/compute/kernel_tables.hpp): serving
-  // uses DeepEP normal in prefill and low-latency in decode; training and calibrated runs keep the
-  // compute model's factor.
+  const ExchangeKernelKind kernel_kind =
+      opt.kernel_params ? opt.kernel_params->kind
+                        : opt.exchange_kernel.value_or(sc.exchange_kernel.value_or(
+                              default_exchange_kernel(sc.phase.kind == PhaseKind::decode)));
+  const ExchangeKernelParams kernel = opt.kernel_params.value_or(default_kernel_params(kernel_kind));
+  r.exchange_kernel = std::string(to_string(kernel.kind));
+  // SMs the exchange kernel holds while its data is in flight (comm/exchange_kernel.hpp: DeepEP normal
+  // 20, low-latency 0) slow the compute that overlaps it: num_sms / (num_sms - held). Training and
+  // calibrated runs keep the compute model's factor.
   double slowdown = in.compute.overlap_slowdown();
   if (sc.phase.kind != PhaseKind::training && !in.compute.params().overlap_slowdown) {
-    const int held = exchange_kernel_sms_held(sc.phase.kind == PhaseKind::decode);
-    slowdown = static_cast<double>(in.compute.gpu().num_sms) / (in.compute.gpu().num_sms - held);
+    const int sms = in.compute.gpu().num_sms;
+    const int held = std::min(kernel_sm_usage(kernel).sms_in_flight, sms - 1);
+    slowdown = static_cast<double>(sms) / (sms - held);
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
-  const WorkloadConfig config{r.schedule, r.chunks, r.network != "analytical"};
+  const WorkloadConfig config{r.schedule, r.chunks, r.network != "analytical", kernel};
   const WorkloadSize size = estimate_workload_size(in, config, r.micro_batches);
   if (size.tasks > kMaxSimTasks)
     throw InputError(sc.file, "/phase/micro_batches",
@@ -290,7 +297,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
                                  static_cast<double>(size.memory_bytes) / 1073741824.0));
   CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
   ComputeNotices notices;
-  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, &notices);
+  std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, &notices, opt.routing);
   r.notices = notices.messages();
   r.compute_source = in.kernels && sc.phase.kind != PhaseKind::training ? "kernel tables " + in.kernels->tables().folder
                                                                          : std::string("roofline");
@@ -300,8 +307,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   // Under the flow models the gradient reductions' ring traffic shares links with the all-to-alls.
   build_workload(in, costs, config, ex);
   std::unique_ptr<ClosedFormExchange> closed;
-  if (r.network == "analytical" && opt.closed_form_analytical)
-    closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes);
+  if (r.network == "analytical") closed = std::make_unique<ClosedFormExchange>(*in.topology, *in.routes, kernel);
   ex.run(sim, net.get(), closed.get());
   r.events = sim.events_executed();
   r.tasks = ex.num_tasks();

@@ -8,6 +8,7 @@
 
 #include "sim/scenario/scenario.hpp"
 #include "sim/workload/stream_executor.hpp"
+#include "sim/workload/workload.hpp"
 
 namespace epsim {
 
@@ -17,14 +18,16 @@ struct SimulateOptions {
   std::optional<ScheduleKind> schedule;      ///< default: the scenario's
   std::optional<int> chunks;                 ///< dispatch chunks of the overlap schedule
   std::optional<double> overlap_slowdown;    ///< default: ComputeModel::overlap_slowdown()
-  /// Fixed cost of every exchange (all-to-all kernel launch and handshake) before its bytes move, us.
-  /// 8.4 us = NCCL's base latency of a Simple-protocol collective (tuning.cc baseLat), an assumption
-  /// for DeepEP-style kernels; it is what makes splitting an exchange into chunks cost latency.
-  double exchange_overhead_us = 8.4;
+  /// Extra fixed cost of every exchange before its bytes move, us, on top of the exchange kernel's
+  /// own latency terms (comm/exchange_cost.hpp), which already make chunking cost latency. 0 by default.
+  double exchange_overhead_us = 0;
+  /// EP exchange kernel; default: deepep-ll for decode, deepep-normal for prefill and training.
+  std::optional<ExchangeKernelKind> exchange_kernel;
+  /// Kernel parameters (e.g. from calibration.json); default: default_kernel_params(kernel).
+  std::optional<ExchangeKernelParams> kernel_params;
+  /// Per-token routing sample per MoE layer (0 tokens: no de-duplication).
+  RoutingSampling routing;
   std::vector<int> trace_gpus = {0, 1};      ///< GPUs whose streams are kept for the trace
-  /// With the analytical network, evaluate exchanges in closed form (one event per GPU instead of
-  /// one per transfer; identical times). false: go through AnalyticalNetwork (tests compare both).
-  bool closed_form_analytical = true;
   /// Training with pp = 1 and 3 or more micro-batches: simulate 1 and 2 micro-batches and extend
   /// exactly to all of them (every micro-batch but the last takes the same time: see simulate()), so
   /// time and memory do not grow with their number. false: build every micro-batch (tests compare both).
@@ -106,6 +109,7 @@ struct SimulationResult {
   PhaseKind phase = PhaseKind::prefill;
   ScheduleKind schedule = ScheduleKind::overlap;
   std::string network;
+  std::string exchange_kernel;        ///< the EP exchange kernel the exchanges were costed with
   ParallelConfig parallel;
   int micro_batches = 1;
   int chunks = 1;

@@ -1,3 +1,4 @@
+#include "comm/token_router.hpp"
 #include "sweep/plan_evaluator.hpp"
 
 #include <algorithm>
@@ -104,8 +105,9 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
                                         E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
     return result;
   }
-  auto entry = caches_->link_models.get(fmt::format("{}|ep{}", net_key, ep), [&] {
-    return LinkModelEntry{*network, EpLinkModel(*network->topology, *network->routes, ep)};
+  // The plan's exchange kernel (deepep-normal, as `epsim plan`) with the model's routing de-duplication.
+  auto entry = caches_->link_models.get(fmt::format("{}|ep{}|{}", net_key, ep, sc.model), [&] {
+    return LinkModelEntry{*network, planner_link_model(*network->topology, *network->routes, ep, *model)};
   });
   const EpLinkModel& links = entry->links;
   Plan plan = make_plan(links, *model, *loads, sc.settings);

@@ -1,3 +1,4 @@
+#include "comm/token_router.hpp"
 #include "sweep/simulate_evaluator.hpp"
 
 #include <algorithm>
@@ -122,8 +123,10 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
                                         static_cast<int>(ps.objective), ps.seed, ps.tokens_per_gpu,
                                         ps.dispatch_bytes_per_element, ps.combine_bytes_per_element);
     plan = c.plans.get(key, [&] {
-      auto entry = c.link_models.get(fmt::format("{}|ep{}", net_key, ps.ep), [&] {
-        return LinkModelEntry{*network, EpLinkModel(*network->topology, *network->routes, ps.ep)};
+      const bool decode = sc.phase.kind == PhaseKind::decode;
+      auto entry = c.link_models.get(fmt::format("{}|ep{}|{}|{}", net_key, ps.ep, sc.model.string(), decode), [&] {
+        return LinkModelEntry{*network, planner_link_model(*network->topology, *network->routes, ps.ep, *model,
+                                                           default_kernel_params(default_exchange_kernel(decode)))};
       });
       Plan made = make_plan(entry->links, *model, *loads, ps);
       PlanEntry e;

@@ -74,9 +74,9 @@ double phase_bound(const EpLinkModel& links, Exchange direction, double gpu_lb, 
     // a convex piecewise-linear function of tau; ternary search is exact enough, then shave.
     auto value = [&](double tau) {
       double v = 0;
-      for (const auto& [l, c] : row) v = std::max(v, (tau * c + (total - tau) * others_min(l)) / links.bandwidth_Bps(l));
+      for (const auto& [l, c] : row) v = std::max(v, (tau * c + (total - tau) * others_min(l)) / links.bandwidth_Bps(l, direction));
       for (int l : shared) v = std::max(v, (tau * c_of[static_cast<std::size_t>(l)] + (total - tau) * others_min(l)) /
-                                               links.bandwidth_Bps(l));
+                                               links.bandwidth_Bps(l, direction));
       return v;
     };
     bool increasing = true;
@@ -108,7 +108,7 @@ double lp_phase_bound(const EpLinkModel& links, Exchange direction, const std::v
     for (const auto& [l, c] : direction == Exchange::dispatch ? links.into(g) : links.out_of(g))
       coef[static_cast<std::size_t>(g)].emplace_back(l, c * scale);
   std::vector<double> bw(static_cast<std::size_t>(links.num_links()));
-  for (int l = 0; l < links.num_links(); ++l) bw[static_cast<std::size_t>(l)] = links.bandwidth_Bps(l);
+  for (int l = 0; l < links.num_links(); ++l) bw[static_cast<std::size_t>(l)] = links.bandwidth_Bps(l, direction);
   return link_time_lower_bound(load, links.ep(), slots, coef, bw).best_s;
 }
 
@@ -139,17 +139,22 @@ LayerBounds layer_lower_bounds(const EpLinkModel& links, const std::vector<doubl
     gpu.best = full;
   }
   const double total = std::accumulate(load.begin(), load.end(), 0.0);
-  b.link_s = phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token) +
-             phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token);
+  double d_lb = phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token);
+  double c_lb = phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token);
   b.link_tight = "busiest-rank";
   if (lp && total > 0) {
-    double v = lp_phase_bound(links, Exchange::dispatch, load, slots_per_gpu, dispatch_bytes_per_token) +
-               lp_phase_bound(links, Exchange::combine, load, slots_per_gpu, combine_bytes_per_token);
-    if (v > b.link_s) {
-      b.link_s = v;
+    double d = lp_phase_bound(links, Exchange::dispatch, load, slots_per_gpu, dispatch_bytes_per_token);
+    double c = lp_phase_bound(links, Exchange::combine, load, slots_per_gpu, combine_bytes_per_token);
+    if (d + c > d_lb + c_lb) {
+      d_lb = d;
+      c_lb = c;
       b.link_tight = "lp";
     }
   }
+  // The bounds above are on the busiest-link times; the kernel's closed form is non-decreasing in
+  // them and in the busiest rank's tokens, so evaluating it there bounds the exchange times.
+  b.link_s = exchange_time_s(links, d_lb, total, gpu.best, dispatch_bytes_per_token, Exchange::dispatch) +
+             exchange_time_s(links, c_lb, total, gpu.best, combine_bytes_per_token, Exchange::combine);
   return b;
 }
 

@@ -14,7 +14,8 @@ struct LayerBounds {
   double gpu_tokens = 0;     ///< on the busiest rank's tokens (bounds.hpp: average, hottest expert, replica
                              ///< budget; and full_slots_bound when there is no redundant slot)
   std::string gpu_tight;     ///< which of those is tight
-  double link_s = 0;         ///< on max_l dispatch time + max_l combine time (bottleneck links, no latency)
+  double link_s = 0;         ///< on the kernel's dispatch time + combine time (comm/exchange_cost.hpp
+                             ///< evaluated at the busiest-link bounds below and the busiest rank's bound)
   std::string link_tight;    ///< "busiest-rank" (below) or "lp" (GLPK relaxation, when it is larger)
 };
 

@@ -302,8 +302,6 @@ std::optional<double> KernelTableModel::mlp_us(const MoeModel& m, double tokens,
 
 // ---- defaults ----
 
-int exchange_kernel_sms_held(bool low_latency) { return low_latency ? 0 : 20; }
-
 std::string kernel_tables_gpu(const std::string& gpu_name) {
   const std::string g = upper(gpu_name);
   return g == "H800" ? "H100" : g;

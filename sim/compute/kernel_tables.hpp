@@ -116,14 +116,6 @@ class KernelTableModel {
   std::map<std::string, MoePrefillFit> moe_fits_;  ///< per model key (without distribution)
 };
 
-/// SMs an EP exchange kernel holds while compute overlaps it, until the communication model publishes
-/// them per kernel: DeepEP normal (prefill) 20, the SMs DeepSeek-V3's report gives its all-to-all
-/// (arXiv 2412.19437, section 3.2.2: "only 20 SMs are sufficient to fully utilize the bandwidths", and
-/// stream 27 of DeepSeek's training profile runs on 20 SMs); DeepEP low-latency (decode) 0: after the
-/// RDMA sends are issued no SM is held while data is in flight (DeepEP README, "hook"-based
-/// receive; DeepSeek profile-data README, decoding).
-int exchange_kernel_sms_held(bool low_latency);
-
 /// The folder of the shipped tables for a GPU ("H100" and "H800" -> kernels/h100_sxm, "H200" ->
 /// kernels/h200_sxm) under scenarios/measurements/, or an empty path when none is shipped (B200).
 std::string default_kernel_tables_folder(const std::string& gpu_name);

@@ -141,6 +141,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
                                                 "pipeline schedule");
   s.network = get("/network").get<std::string>();
   s.routing = parse_routing_policy(get("/routing").get<std::string>());
+  if (const Json& k = get("/exchange_kernel"); k.is_string()) s.exchange_kernel = parse_exchange_kernel(k.get<std::string>());
   s.gpu = doc.contains("gpu") ? doc.at("gpu").get<std::string>()
           : s.cluster       ? s.cluster->gpu_model
                             : get("/gpu").get<std::string>();

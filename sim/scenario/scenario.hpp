@@ -2,6 +2,7 @@
 // Scenario files (schema "epsim.scenario/1", docs/formats.md): what `epsim simulate` replays, and the
 // inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
 // sweep) can share them.
+#include "comm/exchange_kernel.hpp"
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -143,6 +144,8 @@ struct Scenario {
   PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
   std::string network = "analytical";  ///< "analytical", "flow" or "flow-per-transfer"
   RoutingPolicy routing = RoutingPolicy::shortest;
+  /// EP exchange kernel; empty = the phase's default (default_exchange_kernel).
+  std::optional<ExchangeKernelKind> exchange_kernel;
   std::string gpu = "h100";
   Precision precision = Precision::fp8;
   std::string placement_algorithm = "greedy";

@@ -1,4 +1,5 @@
 // prepare_scenario: load the files a scenario names, plan the placement, validate the whole.
+#include "comm/token_router.hpp"
 #include <algorithm>
 #include <cmath>
 
@@ -119,7 +120,10 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     if (parts.plan) {
       placement = parts.plan(ps);
     } else {
-      EpLinkModel links(*topology, *routes, p.ep);
+      // The phase's default exchange kernel (deepep-ll for decode, deepep-normal otherwise).
+      EpLinkModel links = planner_link_model(
+          *topology, *routes, p.ep, model,
+          default_kernel_params(s.exchange_kernel.value_or(default_exchange_kernel(s.phase.kind == PhaseKind::decode))));
       Plan plan = make_plan(links, model, loads, ps);
       placement.resize(static_cast<std::size_t>(model.num_layers));
       for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);

@@ -1,3 +1,4 @@
+#include "comm/exchange_kernel.hpp"
 #include "sim/scenario/scenario_params.hpp"
 
 #include <algorithm>
@@ -171,6 +172,10 @@ std::vector<ParamSpec> build() {
              "network");
   with_alias(add(choice("/routing", routing_policy_names(), "shortest", "routing between hosts: ECMP, or NCCL's PXN")),
              "routing");
+  note(with_alias(add(choice("/exchange_kernel", exchange_kernel_name_list(), nullptr,
+                             "EP exchange kernel of dispatch and combine (docs/simulator.md, \"Exchange kernels\")")),
+                  "exchange_kernel"),
+       "deepep-ll for decode, deepep-normal for prefill and training");
   note(with_alias(add(choice("/gpu", gpu_choices(), "h100", "the simulated GPU (datasheet figures, model/gpu_spec.cpp)")),
                   "gpu"),
        "the generated cluster's gpu_model, else h100");

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <optional>
 
+#include "comm/token_router.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
 #include "sim/compute/kernel_tables.hpp"
@@ -165,7 +166,7 @@ double mtp_tokens_per_step(const ServingConfig& sv) {
 }
 
 std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& coll, int chunks,
-                                    ComputeNotices* notices) {
+                                    ComputeNotices* notices, const RoutingSampling& sampling) {
   const Scenario& s = in.scenario;
   const ParallelConfig& p = s.parallel;
   const MoeModel& m = in.model;
@@ -273,6 +274,13 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     }
     c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
+    // Per-token routing: sample tokens with the model's router rule from this layer's loads and
+    // count the copies the placement's de-duplication leaves (comm/token_router.hpp).
+    if (sampling.tokens > 0) {
+      TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, load);
+      // One seed for every layer: identical loads and placements give identical exchanges.
+      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens, sampling.seed);
+    }
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
   }

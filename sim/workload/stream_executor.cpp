@@ -151,13 +151,16 @@ void StreamExecutor::start_task(int task) {
         for (int g : tasks_[static_cast<std::size_t>(task)].spec.gpus) finish_on(task, g);
       });
       break;
-    case TaskKind::exchange:
-      if (exchange_overhead_ > Time())
-        sim_->schedule(sim_->now() + exchange_overhead_, Simulator::kDefaultPriority,
-                       [this, task] { start_exchange_transfers(task); });
+    case TaskKind::exchange: {
+      // The closed form includes the kernel's latency in its times; a network model does not.
+      const bool closed = closed_form_ != nullptr && t.spec.a2a_tokens;
+      const Time delay = exchange_overhead_ + (closed ? Time() : t.spec.start_latency);
+      if (delay > Time())
+        sim_->schedule(sim_->now() + delay, Simulator::kDefaultPriority, [this, task] { start_exchange_transfers(task); });
       else
         start_exchange_transfers(task);
       break;
+    }
   }
 }
 
@@ -168,8 +171,8 @@ void StreamExecutor::start_exchange_transfers(int task) {
   if (closed_form_ != nullptr && t.spec.a2a_tokens) {
     std::vector<Time> done;
     std::vector<double> received;
-    if (closed_form_->all_to_all(*t.spec.a2a_tokens, t.spec.a2a_scale, t.spec.a2a_dispatch, t.spec.gpus.front(), done,
-                                 received)) {
+    if (closed_form_->all_to_all(*t.spec.a2a_tokens, t.spec.a2a_bytes_per_token, t.spec.a2a_fraction,
+                                 t.spec.a2a_dispatch, t.spec.gpus.front(), t.spec.a2a_routing, done, received)) {
       const Time now = sim_->now();
       for (std::size_t i = 0; i < done.size(); ++i) {
         int g = t.spec.gpus[i];

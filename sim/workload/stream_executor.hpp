@@ -5,6 +5,7 @@
 // occupies. Compute that runs while the same GPU's communication stream is busy progresses slower by
 // a factor (ComputeModel::overlap_slowdown()), re-evaluated whenever the communication stream starts
 // or stops. Exchanges go through a NetworkModel and complete per GPU. Integer picosecond time.
+#include "comm/link_load.hpp"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,11 +75,17 @@ struct TaskSpec {
   /// non-null shape_key (same order); lets the closed-form network reuse its route scan.
   const void* shape_key = nullptr;
   /// exchange only, optional: the transfers are an EP all-to-all among gpus (consecutive ranks from
-  /// gpus.front()) with bytes per pair = (*a2a_tokens)[receiver or sender of the tokens] x a2a_scale
+  /// gpus.front()) of (*a2a_tokens)[rank] x a2a_fraction selections per rank, a2a_bytes_per_token each,
+  /// under the exchange kernel's closed form with a2a_routing's de-duplication
   /// (ClosedFormExchange::all_to_all); lets the closed form skip generating transfers.
   std::shared_ptr<const std::vector<double>> a2a_tokens;
-  double a2a_scale = 0;
+  double a2a_bytes_per_token = 0;
+  double a2a_fraction = 1;
   bool a2a_dispatch = true;
+  ExchangeRouting a2a_routing;
+  /// exchange only: the kernel's latency before its transfers start under a network model (the
+  /// closed form includes it in its times).
+  Time start_latency;
   double shape_scale = 1.0;
   /// exchange and collective: false = no stream (PP sends, gradient reductions on their own streams;
   /// such a task leaves no StreamInterval). Compute tasks always occupy their stream.

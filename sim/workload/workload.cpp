@@ -6,6 +6,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "comm/kernel_legs.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
 #include "sim/workload/training.hpp"
@@ -127,10 +128,12 @@ class Builder {
     }
   }
 
-  // Exchange among the stage's EP ranks (= stage GPUs when ep > 1): rank s sends
-  // gpu_tokens[d] / ep x bytes_per_token x fraction to rank d (dispatch), the reverse for combine.
-  // Backward (training): the combine's gradients go the dispatch way with the combine's bytes and the
-  // dispatch's gradients go the combine way with the dispatch's bytes.
+  // Exchange among the stage's EP ranks (= stage GPUs when ep > 1) under the exchange kernel
+  // (cfg_.kernel): rank d computes gpu_tokens[d] x fraction selections, originated evenly by the ep
+  // ranks; the closed form (ClosedFormExchange::all_to_all, comm/exchange_cost.hpp) costs it, and a
+  // network model gets the kernel's legs as transfers (kernel_legs). Backward (training): the
+  // combine's gradients go the dispatch way with the combine's bytes and the dispatch's gradients go
+  // the combine way with the dispatch's bytes.
   // `group`: the EP group of the stage (GPUs base + group x ep .. + ep - 1; 0 unless training with
   // edp > 1).
   int exchange(OpKind op, const LayerCosts& c, int mb, int chunk, double fraction, std::vector<TaskDep> deps,
@@ -154,27 +157,33 @@ class Builder {
       t.shape_key = static_cast<const void*>(reinterpret_cast<const char*>(tokens.get()) + (dispatch ? 0 : 1) +
                                              (backward_ ? 2 : 0));
     t.shape_scale = fraction;
-    const double scale = (dispatch_bytes ? c.dispatch_bytes_per_token : c.combine_bytes_per_token) * fraction / p_.ep;
+    const double bpt = dispatch_bytes ? c.dispatch_bytes_per_token : c.combine_bytes_per_token;
     t.a2a_tokens = tokens;
-    t.a2a_scale = scale;
+    t.a2a_bytes_per_token = bpt;
+    t.a2a_fraction = fraction;
     t.a2a_dispatch = dispatch;
+    t.a2a_routing = c.routing;
     const int base = base_ + group * p_.ep, ep = p_.ep;
-    t.make_transfers = [tokens, scale, base, ep, dispatch] {
+    t.start_latency = us(kernel_latency_us(cfg_.kernel, dispatch, *in_.topology, base, ep, c.routing.experts));
+    const double scale = (bpt + cfg_.kernel.header_bytes_per_token) * fraction / ep;
+    const ExchangeKernelParams* kernel = &cfg_.kernel;
+    const RouteTable* routes = in_.routes.get();
+    const ExchangeRouting routing = c.routing;
+    t.make_transfers = [tokens, scale, base, ep, dispatch, kernel, routes, routing] {
       std::vector<Transfer> out;
       out.reserve(static_cast<std::size_t>(ep) * static_cast<std::size_t>(ep - 1));
       for (int a = 0; a < ep; ++a)
         for (int b = 0; b < ep; ++b) {
           if (a == b) continue;
-          // dispatch: a -> b carries b's tokens; combine: b -> a returns them.
+          // dispatch: a -> b carries b's selections originated at a; combine returns them.
           double bytes = (*tokens)[static_cast<std::size_t>(b)] * scale;
           if (bytes <= 0) continue;
-          out.push_back(dispatch ? Transfer{base + a, base + b, bytes} : Transfer{base + b, base + a, bytes});
+          kernel_legs(kernel->kind, *routes, base, ep, base + a, base + b, bytes, routing, dispatch, out);
         }
       return out;
     };
     return ex_.add(std::move(t));
   }
-
   // Attention (+ TP all-reduce), gate and dispatch of a MoE layer; the whole of a dense layer.
   void front(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     std::vector<std::vector<TaskDep>> after(static_cast<std::size_t>(n_));

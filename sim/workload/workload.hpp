@@ -4,6 +4,7 @@
 // combine; dense layers; pipeline stages with activation sends; training backward and gradient sync.
 // The schedule (serial / overlap / two-batch) decides dependencies and issue order.
 #include <cstdint>
+#include "comm/link_load.hpp"
 #include <memory>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct LayerCosts {
   std::shared_ptr<const std::vector<double>> shared_tokens;
   double dispatch_bytes_per_token = 0;
   double combine_bytes_per_token = 0;
+  /// De-duplication of the layer's routing under the exchange kernel (comm/token_router.hpp).
+  ExchangeRouting routing;
   /// Training: the layer's data-parallel gradient reductions (layer_grad_reductions).
   std::vector<GradReduction> grad_reductions;
 };
@@ -53,13 +56,22 @@ struct WorkloadConfig {
   /// least the collective model's time; under the flow models that traffic shares links with the
   /// all-to-alls. false: a fixed-time collective that uses no link.
   bool reductions_on_network = false;
+  /// The EP exchange kernel of dispatch and combine (comm/exchange_kernel.hpp).
+  ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal);
+};
+
+/// Per-token routing of the exchanges: `tokens` sampled per MoE layer (0: no de-duplication) with the
+/// model's router rule from the layer's loads, each layer seeded with `seed`.
+struct RoutingSampling {
+  int tokens = 1024;  ///< 1024 x top-k selections: de-duplication factors within ~1% (binomial error)
+  std::uint64_t seed = 1;
 };
 
 /// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).
 /// Equations in docs/simulator.md. Throws std::invalid_argument from the models on bad values.
 /// notices: where look-ups outside the kernel tables are recorded (may be null).
 std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveModel& collectives, int chunks,
-                                    ComputeNotices* notices = nullptr);
+                                    ComputeNotices* notices = nullptr, const RoutingSampling& sampling = {});
 
 /// Tokens one sequence adds per decode step with multi-token prediction: 1 + sum_{i=1..d} a^i (each
 /// draft token accepted with probability a given the previous one was; d = 0: 1).

@@ -7,20 +7,54 @@
 using namespace epsim;
 
 namespace {
-Topology two_dgx_nodes() {
+Topology dgx(int nodes, int gpus_per_node) {
   DgxClusterOptions o;
-  o.nodes = 2;
-  o.nvlink_latency_ns = 0;  // latency-free so that times are pure bytes / bandwidth
-  o.pcie_latency_ns = 0;
-  o.ib_latency_ns = 0;
+  o.nodes = nodes;
+  o.gpus_per_node = gpus_per_node;
   return generate_dgx_cluster(o);
+}
+
+// Link from a GPU's NIC to its leaf (the rail up-link) and from the GPU to its NVSwitch.
+int nic_up_link(const Topology& topo, int gpu) {
+  const int host = topo.gpu_host(gpu);
+  const int rail = topo.device(topo.gpu_device(gpu)).rail;
+  for (int l = 0; l < topo.num_links(); ++l) {
+    const Link& k = topo.link(l);
+    const Device& a = topo.device(k.src);
+    if (a.kind == DeviceKind::nic && a.host == host && a.rail == rail && topo.device(k.dst).kind == DeviceKind::leaf)
+      return l;
+  }
+  return -1;
+}
+int nvlink_up_link(const Topology& topo, int gpu) {
+  for (int l = 0; l < topo.num_links(); ++l)
+    if (topo.link(l).src == topo.gpu_device(gpu) && topo.link(l).kind == LinkKind::nvlink) return l;
+  return -1;
+}
+
+// A kernel with round numbers: efficiencies 0.5 (NVLink, PCIe) and 0.8 (network), latency 10 us.
+ExchangeKernelParams round_kernel(ExchangeKernelKind kind) {
+  ExchangeKernelParams k = default_kernel_params(kind);
+  for (KernelPhaseParams* p : {&k.dispatch, &k.combine}) {
+    *p = KernelPhaseParams{};
+    p->latency_us = 10;
+    p->nvlink_efficiency = 0.5;
+    p->pcie_efficiency = 0.5;
+    p->infiniband_efficiency = 0.8;
+    p->ethernet_efficiency = 0.8;
+  }
+  k.sms = 10;
+  k.header_bytes_per_token = 0;  // tokens of exactly B bytes
+  k.notify_latency_us = 0;       // no deepep-normal notify phase (tested apart)
+  k.notify_per_log2_node_us = 0;
+  return k;
 }
 }  // namespace
 
 TEST_CASE("Uniform all-to-all on 2 DGX nodes: every NIC carries S/2 each way") {
-  Topology topo = two_dgx_nodes();
+  Topology topo = dgx(2, 8);
   RouteTable routes(topo);
-  EpLinkModel model(topo, routes, 16);
+  EpLinkModel model(topo, routes, 16, default_kernel_params(ExchangeKernelKind::nccl));
   // 16 experts of equal load, one per GPU; each GPU computes 16 tokens, so every rank sends
   // 16/16 = 1 token of B bytes to every rank (itself included, which costs nothing):
   // S = 16 B bytes dispatched per GPU, 8 B of which go to the 8 GPUs of the other node.
@@ -34,36 +68,152 @@ TEST_CASE("Uniform all-to-all on 2 DGX nodes: every NIC carries S/2 each way") {
     bool nic_in = topo.device(link.src).kind == DeviceKind::leaf && topo.device(link.dst).kind == DeviceKind::nic;
     if (nic_out || nic_in) CHECK(bytes[static_cast<std::size_t>(l)] == Approx(S / 2));
   }
-  auto cost = exchange_cost(model, bytes, tokens, Exchange::dispatch);
-  // Bottleneck: a 50 GB/s NIC link carrying S/2: t = (S/2) / 50e9 s.
-  CHECK(cost.bottleneck_s == Approx((S / 2) / 50e9));
-  CHECK(cost.latency_s == 0.0);
+  auto cost = exchange_cost(model, bytes, tokens, B, Exchange::dispatch);
+  // Bottleneck: a 50 GB/s NIC link at nccl's network efficiency 0.95 carrying S/2.
+  CHECK(cost.bottleneck_s == Approx((S / 2) / (50e9 * 0.95)));
   // Combine is the reverse direction: the same bytes per NIC, times 2 when tokens are BF16 (B x 2).
   auto back = exchange_link_bytes(model, tokens, 2 * B, Exchange::combine);
-  CHECK(exchange_cost(model, back, tokens, Exchange::combine).bottleneck_s == Approx(S / 50e9));
+  CHECK(exchange_cost(model, back, tokens, 2 * B, Exchange::combine).bottleneck_s == Approx(S / (50e9 * 0.95)));
 }
 
-TEST_CASE("Path latency is added to the bottleneck time") {
-  DgxClusterOptions o;
-  o.nodes = 2;
-  Topology topo = generate_dgx_cluster(o);
+TEST_CASE("deepep-ll on 2 nodes x 2 GPUs: one copy per selection, hand-computed time") {
+  Topology topo = dgx(2, 2);  // GPUs 0, 1 on node 0 (rails 0, 1); GPUs 2, 3 on node 1
   RouteTable routes(topo);
-  EpLinkModel model(topo, routes, 16);
-  // Across nodes on different rails: PCIe + IB (NIC->leaf->spine->leaf->NIC) + PCIe
-  // = 250 + 4 x 600 + 250 = 2900 ns.
-  CHECK(routes.latency_ns(0, 9) == Approx(2900));
-  std::vector<double> tokens(16, 1.0);
-  auto bytes = exchange_link_bytes(model, tokens, 1000, Exchange::dispatch);
-  CHECK(exchange_cost(model, bytes, tokens, Exchange::dispatch).latency_s == Approx(2900e-9));
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::deepep_ll);
+  k.dispatch.per_remote_expert_us = 0.05;
+  EpLinkModel model(topo, routes, 4, k, ExchangeRouting{1, 1, 8});
+  const double B = 1e6;
+  std::vector<double> tokens = {4, 4, 4, 4};  // selections computed per rank; each rank sends 1 to each
+  auto bytes = exchange_link_bytes(model, tokens, B, Exchange::dispatch);
+  // GPU 0's NIC up-link carries its copies to GPUs 2 and 3 (shortest routes leave by the own NIC):
+  // (4/4 + 4/4) x 1e6 = 2e6 B. Its NVLink up-link carries the copy to GPU 1: 1e6 B.
+  CHECK(bytes[static_cast<std::size_t>(nic_up_link(topo, 0))] == Approx(2e6));
+  CHECK(bytes[static_cast<std::size_t>(nvlink_up_link(topo, 0))] == Approx(1e6));
+  ExchangeCost c = exchange_cost(model, bytes, tokens, B, Exchange::dispatch);
+  // Busiest link: a NIC link, 2e6 / (50e9 x 0.8) = 50 us (PCIe 64 x 0.5 = 32 GB/s: 2e6 / 32e9 = 62.5 us
+  // is busier!). The PCIe GPU->switch link carries the same 2e6 B: 62.5 us.
+  CHECK(c.bottleneck_s * 1e6 == Approx(62.5));
+  CHECK(topo.link(c.busiest_link).kind == LinkKind::pcie);
+  // Latency: 10 us + 0.05 us x experts off the node = 8 x (4 - 2) / 4 = 4 experts: 10.2 us.
+  CHECK(c.phase.latency_us == Approx(10.2));
+  CHECK(c.phase.time_us == Approx(10.2 + 62.5));
+  CHECK(c.phase.bottleneck == "link");
+}
+
+TEST_CASE("deepep-normal on 2 nodes x 2 GPUs: node de-duplication, NVLink forwarding, SM term") {
+  Topology topo = dgx(2, 2);
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::deepep_normal);
+  k.dispatch.latency_per_log2_node_us = 5;
+  k.dispatch.sm_rate_GBps = 10;
+  k.dispatch.sm_exponent = 1;
+  // 0.25 copies per selection reach a node over RDMA, 0.5 per selection a GPU over NVLink.
+  EpLinkModel model(topo, routes, 4, k, ExchangeRouting{0.5, 0.25, 8});
+  const double B = 1e6;
+  std::vector<double> tokens = {4, 4, 4, 4};
+  auto bytes = exchange_link_bytes(model, tokens, B, Exchange::dispatch);
+  // GPU 0 reaches node 1 through its rail peer GPU 2 only: RDMA legs 0 -> 2 for destinations 2 and 3,
+  // (4/4 + 4/4) x 1e6 x 0.25 = 0.5e6 B on GPU 0's NIC up-link.
+  CHECK(bytes[static_cast<std::size_t>(nic_up_link(topo, 0))] == Approx(0.5e6));
+  // GPU 2 forwards to GPU 3 the copies of GPU 0 and sends its own: 2 x 4/4 x 1e6 x 0.5 = 1e6 B on NVLink.
+  CHECK(bytes[static_cast<std::size_t>(nvlink_up_link(topo, 2))] == Approx(1e6));
+  ExchangeCost c = exchange_cost(model, bytes, tokens, B, Exchange::dispatch);
+  // Links: NIC 0.5e6 / 40e9 = 12.5 us; PCIe 0.5e6 / 32e9 = 15.625 us; NVLink 1e6 / 225e9 = 4.44 us.
+  CHECK(c.bottleneck_s * 1e6 == Approx(15.625));
+  // SM work of the busiest GPU: B x (selections sent 16/4 x 0.25 + received 4 x 0.5) = 3e6 B at
+  // 10 GB/s x 10 SMs = 30 us: the SMs bound the body. Latency 10 + 5 x log2(2 nodes) = 15 us.
+  CHECK(c.phase.sm_us == Approx(30));
+  CHECK(c.phase.latency_us == Approx(15));
+  CHECK(c.phase.time_us == Approx(45));
+  CHECK(c.phase.bottleneck == "sm");
+}
+
+TEST_CASE("nccl closed form: ramp, self copy and the LL protocol, hand-computed") {
+  Topology topo = dgx(1, 4);
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::nccl);
+  k.dispatch.per_peer_us = 1;
+  k.dispatch.self_copy_GBps = 1000;
+  k.dispatch.ramp_half_bytes = 1e6;
+  k.dispatch.ramp_exponent = 1;
+  k.dispatch.ll_latency_us = 5;
+  k.dispatch.ll_bandwidth_GBps = 10;
+  EpLinkModel model(topo, routes, 4, k);
+  std::vector<double> tokens = {4, 4, 4, 4};
+  // Large: B = 1e6: each rank sends 1e6 B to each of 3 peers over its 450 GB/s NVLink at 0.5:
+  // link 3e6 / 225e9 = 13.33 us; self copy 1e6 / 1000e9 = 1 us; message per peer 1e6 = the ramp's
+  // half point: ramp 0.5 -> body (13.33 + 1) / 0.5 = 28.67 us; latency 10 + 1 x 3 peers = 13 us.
+  // LL: 5 + 3 + 3e6 / 10e9 = 308 us, slower. t = 41.67 us.
+  auto bytes = exchange_link_bytes(model, tokens, 1e6, Exchange::dispatch);
+  ExchangeCost c = exchange_cost(model, bytes, tokens, 1e6, Exchange::dispatch);
+  CHECK(c.phase.ramp == Approx(0.5));
+  CHECK(c.phase.time_us == Approx(13 + (3e6 / 225e9 * 1e6 + 1) / 0.5));
+  // Small: B = 1000: LL = 5 + 3 + 3000 / 10e9 s = 8.3 us beats Simple (13 us latency alone).
+  bytes = exchange_link_bytes(model, tokens, 1000, Exchange::dispatch);
+  c = exchange_cost(model, bytes, tokens, 1000, Exchange::dispatch);
+  CHECK(c.phase.time_us == Approx(8.3));
+  CHECK(c.phase.bottleneck == "ll-protocol");
+}
+
+TEST_CASE("hierarchical: an NVLink phase then a network phase, each with its own peers") {
+  Topology topo = dgx(2, 2);
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::hierarchical);
+  k.dispatch.per_peer_us = 1;
+  EpLinkModel model(topo, routes, 4, k);
+  std::vector<double> tokens = {4, 4, 4, 4};
+  auto bytes = exchange_link_bytes(model, tokens, 1e6, Exchange::dispatch);
+  // Phase 1: GPU 0 moves to GPU 1 its copy for GPU 1 and its copy for GPU 3 (GPU 1 is on 3's rail):
+  // 2e6 B on NVLink (225 GB/s): 8.89 us, + 10 us + 1 peer x 1 us. Phase 2: GPU 0 sends over its rail
+  // the copies for GPU 2 (its own) and GPU 1's for GPU 2: 2e6 B; the PCIe links (32 GB/s) carry them:
+  // 62.5 us, + 10 us + 1 peer (the other node) x 1 us.
+  CHECK(bytes[static_cast<std::size_t>(nvlink_up_link(topo, 0))] == Approx(2e6));
+  ExchangeCost c = exchange_cost(model, bytes, tokens, 1e6, Exchange::dispatch);
+  CHECK(c.phase.time_us == Approx(11 + 2e6 / 225e9 * 1e6 + 11 + 62.5));
+}
+
+TEST_CASE("nvlink-one-sided: latency and transfer overlap as a p-norm") {
+  Topology topo = dgx(1, 4);
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::nvlink_one_sided);
+  k.dispatch.overlap_exponent = 2;
+  EpLinkModel model(topo, routes, 4, k, ExchangeRouting{0.5, 1, 0});
+  std::vector<double> tokens = {4, 4, 4, 4};
+  auto bytes = exchange_link_bytes(model, tokens, 1e6, Exchange::dispatch);
+  // One copy per (token, GPU): 3 peers x 1e6 x 0.5 = 1.5e6 B at 225 GB/s = 6.667 us;
+  // t = sqrt(10^2 + 6.667^2) = 12.02 us.
+  ExchangeCost c = exchange_cost(model, bytes, tokens, 1e6, Exchange::dispatch);
+  CHECK(c.phase.time_us == Approx(std::sqrt(100.0 + std::pow(1.5e6 / 225e9 * 1e6, 2))));
 }
 
 TEST_CASE("No traffic: zero time, no busiest link, no division by zero") {
-  Topology topo = two_dgx_nodes();
+  Topology topo = dgx(2, 8);
   RouteTable routes(topo);
   EpLinkModel model(topo, routes, 16);
   std::vector<double> tokens(16, 0.0);
   auto bytes = exchange_link_bytes(model, tokens, 7168, Exchange::dispatch);
-  auto cost = exchange_cost(model, bytes, tokens, Exchange::dispatch);
+  auto cost = exchange_cost(model, bytes, tokens, 7168, Exchange::dispatch);
   CHECK(cost.busiest_link == -1);
   CHECK(cost.time_s() == 0.0);
+}
+
+TEST_CASE("Kernel names: every name round-trips; an unknown one lists the valid ones") {
+  for (std::string_view n : exchange_kernel_names()) CHECK(to_string(parse_exchange_kernel(n)) == n);
+  CHECK_THROWS_WITH(parse_exchange_kernel("deepep"),
+                    Catch::Contains("nccl, deepep-normal, deepep-ll, nvlink-one-sided, hierarchical"));
+  CHECK(default_exchange_kernel(true) == ExchangeKernelKind::deepep_ll);
+  CHECK(default_exchange_kernel(false) == ExchangeKernelKind::deepep_normal);
+  CHECK(kernel_sm_usage(default_kernel_params(ExchangeKernelKind::deepep_ll)).sms_in_flight == 0);
+  CHECK(kernel_sm_usage(default_kernel_params(ExchangeKernelKind::deepep_normal)).sms_in_flight == 20);
+}
+
+TEST_CASE("Invalid kernel parameters are rejected naming the field") {
+  Topology topo = dgx(1, 4);
+  RouteTable routes(topo);
+  ExchangeKernelParams k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.combine.nvlink_efficiency = 1.5;
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/combine/nvlink_efficiency"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.dispatch.overlap_exponent = 0.5;
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/overlap_exponent"));
 }

@@ -43,7 +43,8 @@ TEST_CASE("16-GPU plan: per-pair counts x route fractions equal the planner's li
   REQUIRE(topo.num_gpus() == 16);
   auto policy = GENERATE(RoutingPolicy::shortest, RoutingPolicy::pxn);
   RouteTable routes(topo, RoutingOptions{policy});
-  EpLinkModel links(topo, routes, 16);
+  // The harness replays a plan with NCCL all-to-all-v: one copy per (token, expert), the nccl kernel.
+  EpLinkModel links(topo, routes, 16, default_kernel_params(ExchangeKernelKind::nccl));
   const std::vector<double> tokens = known_tokens();
   const std::int64_t dispatch_bpt = 7168;  // DeepSeek-V3 hidden 7168, FP8
   const std::int64_t combine_bpt = 14336;  // BF16
@@ -72,7 +73,7 @@ TEST_CASE("16-GPU plan: per-pair counts x route fractions equal the planner's li
 TEST_CASE("Counts of a plan made by make_plan and read back from plan.json match its link bytes", "[cuda_validate]") {
   Topology topo = generate_dgx_cluster(DgxClusterOptions{});
   RouteTable routes(topo);
-  EpLinkModel links(topo, routes, 16);
+  EpLinkModel links(topo, routes, 16, default_kernel_params(ExchangeKernelKind::nccl));
   MoeModel model = load_moe_model(EPSIM_SCENARIOS_DIR "/models/phi-3.5-moe-instruct.config.json");
   REQUIRE(model.num_experts == 16);
   ExpertLoads loads;

@@ -1,4 +1,4 @@
-// epsim validate's predictions: the planner's closed-form model applied to measured samples.
+// epsim validate's predictions: the nccl kernel's closed form applied to measured samples.
 #include <catch2/catch.hpp>
 
 #include "cuda_validate/prediction.hpp"
@@ -14,11 +14,12 @@ TEST_CASE("Closed-form predictions of p2p and all-to-all-v samples", "[cuda_vali
   Measurements m = testing::synthetic_measurements({{"nvlink", 0, 1, 370.0, 2500.0}});
   std::vector<Comparison> c = compare_with_model(m, topo, routes);
   REQUIRE(c.size() == 1 + 11);
-  // All-to-all: exactly what the planner computes for the same tokens.
-  EpLinkModel links(topo, routes, 16);
+  // All-to-all: exactly what the planner computes for the same tokens with the nccl kernel (the
+  // harness times NCCL all-to-all-v).
+  EpLinkModel links(topo, routes, 16, default_kernel_params(ExchangeKernelKind::nccl));
   const AllToAllSample& a = m.alltoall[0];
   auto bytes = exchange_link_bytes(links, a.gpu_tokens, 7168.0, Exchange::dispatch);
-  CHECK(c[0].predicted_us == Approx(exchange_cost(links, bytes, a.gpu_tokens, Exchange::dispatch).time_s() * 1e6));
+  CHECK(c[0].predicted_us == Approx(exchange_cost(links, bytes, a.gpu_tokens, 7168.0, Exchange::dispatch).time_s() * 1e6));
   CHECK(c[0].measured_us == 300);
   // p2p 0 -> 1 inside a node: GPU -> NVSwitch -> GPU, 450 GB/s, 2 x 500 ns.
   const Comparison& p = c[1];

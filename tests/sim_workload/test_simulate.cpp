@@ -1,9 +1,13 @@
 // Whole-iteration simulations of small scenarios (DeepSeek-V3 on 2 DGX H100 nodes, EP 16).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
+#include "comm/link_load.hpp"
+#include "sim/closed_form_exchange.hpp"
 #include "sim/sim_report.hpp"
+#include "topology/generators.hpp"
 #include "sim/simulate.hpp"
 
 using namespace epsim;
@@ -148,23 +152,6 @@ TEST_CASE("the busiest link is the one busy longest, not the one with most bytes
         Approx(busy_s(static_cast<std::size_t>(r.busiest_link)) / r.iteration.to_seconds()));
 }
 
-TEST_CASE("the closed-form analytical exchanges give the AnalyticalNetwork's times", "[simulate]") {
-  Scenario s = ep16_scenario();
-  s.phase.micro_batches = 2;
-  ScenarioInputs in = prepare_scenario(s);
-  for (ScheduleKind sched : {ScheduleKind::serial, ScheduleKind::overlap, ScheduleKind::two_batch}) {
-    SimulateOptions a, b;
-    a.schedule = b.schedule = sched;
-    b.closed_form_analytical = false;
-    SimulationResult ra = simulate(in, a), rb = simulate(in, b);
-    CAPTURE(to_string(sched));
-    CHECK(ra.iteration == rb.iteration);
-    CHECK(ra.busiest_link_bytes == Approx(rb.busiest_link_bytes));
-    CHECK(ra.gpus[3].dispatch_received_bytes == Approx(rb.gpus[3].dispatch_received_bytes));
-    CHECK(ra.events < rb.events);
-  }
-}
-
 TEST_CASE("reports and traces are deterministic", "[simulate]") {
   ScenarioInputs in = prepare_scenario(ep16_scenario());
   SimulateOptions o;
@@ -179,4 +166,35 @@ TEST_CASE("reports and traces are deterministic", "[simulate]") {
     if (e["ph"] == "X" && e["pid"] == 5) gpu5 = true;
   CHECK(gpu5);
   CHECK(report_to_json(a)["schema"] == "epsim.report/1");
+}
+
+TEST_CASE("the planner's objective and simulate's analytical exchange give the same time", "[simulate][comm]") {
+  // 2 nodes x 4 GPUs, EP 8, skewed per-rank selections; for every kernel the planner's closed form
+  // (LayerEvaluator / exchange_cost over EpLinkModel rows) and the closed form simulate runs
+  // (ClosedFormExchange::all_to_all: per-GPU completion) agree: the exchange ends when its slowest
+  // GPU does, which is the planner's whole-exchange time.
+  DgxClusterOptions o;
+  o.nodes = 2;
+  o.gpus_per_node = 4;
+  Topology topo = generate_dgx_cluster(o);
+  RouteTable routes(topo);
+  const std::vector<double> tokens = {300, 100, 50, 800, 120, 90, 60, 400};
+  const ExchangeRouting routing{0.8, 0.5, 64};
+  for (std::string_view name : exchange_kernel_names()) {
+    CAPTURE(name);
+    ExchangeKernelParams k = default_kernel_params(parse_exchange_kernel(name));
+    EpLinkModel links(topo, routes, 8, k, routing);
+    ClosedFormExchange closed(topo, routes, k);
+    for (bool dispatch : {true, false}) {
+      const Exchange dir = dispatch ? Exchange::dispatch : Exchange::combine;
+      const double B = dispatch ? 7168 : 14336;
+      auto bytes = exchange_link_bytes(links, tokens, B, dir);
+      const double planner_us = exchange_cost(links, bytes, tokens, B, dir).phase.time_us;
+      std::vector<Time> done;
+      std::vector<double> received;
+      REQUIRE(closed.all_to_all(tokens, B, 1.0, dispatch, 0, routing, done, received));
+      const Time slowest = *std::max_element(done.begin(), done.end());
+      CHECK(slowest.to_us() == Approx(planner_us).epsilon(1e-6));
+    }
+  }
 }

@@ -51,7 +51,7 @@ Time last_backward_end(const ScenarioInputs& in, ScheduleKind schedule) {
   std::vector<LayerCosts> costs = layer_costs(in, coll, 1);
   Simulator sim;
   auto net = make_network_model("analytical", sim, *in.topology, *in.routes);
-  StreamExecutor ex(in.scenario.parallel.gpus(), 1.0, Time::from_ps_rounded(8.4e6));
+  StreamExecutor ex(in.scenario.parallel.gpus(), 1.0, Time());
   build_workload(in, costs, WorkloadConfig{schedule, 1}, ex);
   ClosedFormExchange closed(*in.topology, *in.routes);
   ex.run(sim, net.get(), &closed);

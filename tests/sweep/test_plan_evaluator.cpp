@@ -1,4 +1,5 @@
 // The plan evaluator: metrics against make_plan, skip reasons, the shared input cache, topologies.
+#include "comm/token_router.hpp"
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -36,8 +37,10 @@ TEST_CASE("plan metrics equal make_plan's totals on the same inputs", "[sweep][p
   one_node.nodes = 1;
   Topology topo = generate_dgx_cluster(one_node);
   RouteTable routes(topo);
-  EpLinkModel links(topo, routes, 8);
   MoeModel model = load_moe_model(std::string(EPSIM_SCENARIOS_DIR) + "/models/phi-3.5-moe-instruct.config.json");
+  // As `epsim plan`: the deepep-normal kernel with the model's uniform-routing de-duplication.
+  EpLinkModel links(topo, routes, 8, default_kernel_params(ExchangeKernelKind::deepep_normal),
+                    uniform_routing_statistics(model.num_experts, model.top_k, model.n_group, model.topk_group, 8, 8));
   ExpertLoads loads = load_expert_loads(std::string(EPSIM_TEST_DATA_DIR) + "/loads_phi16.json");
   PlanSettings st;
   st.ep = 8;

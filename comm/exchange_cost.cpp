@@ -1,0 +1,88 @@
+#include "comm/exchange_cost.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace epsim {
+
+double effective_bandwidth_Bps(const KernelPhaseParams& p, const Link& link) {
+  double eff = 1;
+  switch (link.kind) {
+    case LinkKind::nvlink: eff = p.nvlink_efficiency; break;
+    case LinkKind::pcie: eff = p.pcie_efficiency; break;
+    case LinkKind::infiniband: eff = p.infiniband_efficiency; break;
+    case LinkKind::ethernet: eff = p.ethernet_efficiency; break;
+  }
+  return link.bandwidth_GBps * 1e9 * eff;
+}
+
+PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSummary& l) {
+  for (double v : {l.link_s, l.sm_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes, l.remote_experts})
+    if (!(v >= 0) || !std::isfinite(v)) throw std::invalid_argument("phase_time: negative or non-finite load");
+  if (l.peers < 0 || l.nodes < 1) throw std::invalid_argument("phase_time: peers < 0 or nodes < 1");
+  PhaseTime t;
+  if (l.link_s == 0 && l.sm_bytes == 0 && l.self_bytes == 0 && l.sent_bytes == 0) return t;
+  t.latency_us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(l.nodes)) +
+                 p.per_remote_expert_us * l.remote_experts + p.per_peer_us * l.peers;
+  t.link_us = l.link_s * 1e6 + (p.self_copy_GBps > 0 ? l.self_bytes / (p.self_copy_GBps * 1e3) : 0.0);
+  if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
+    t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
+  if (p.ramp_half_bytes > 0 && l.peer_message_bytes > 0)
+    t.ramp = 1.0 / (1.0 + std::pow(p.ramp_half_bytes / l.peer_message_bytes, p.ramp_exponent));
+  const double body = std::max(t.link_us, t.sm_us) / t.ramp;
+  const double q = std::max(1.0, p.overlap_exponent);
+  t.time_us = q == 1.0 ? t.latency_us + body : std::pow(std::pow(t.latency_us, q) + std::pow(body, q), 1.0 / q);
+  t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? "sm" : "link");
+  if (t.latency_us > body && body > 0) t.bottleneck = "latency";
+  if (p.ll_bandwidth_GBps > 0) {
+    const double ll = p.ll_latency_us + p.per_peer_us * l.peers + l.sent_bytes / (p.ll_bandwidth_GBps * 1e3);
+    if (ll < t.time_us) {
+      t.time_us = ll;
+      t.bottleneck = "ll-protocol";
+    }
+  }
+  return t;
+}
+
+double notify_time_us(const ExchangeKernelParams& k, int nodes) {
+  if (k.kind != ExchangeKernelKind::deepep_normal || nodes <= 1) return 0;
+  return k.notify_latency_us + k.notify_per_log2_node_us * std::log2(static_cast<double>(nodes));
+}
+
+void validate_kernel_params(const ExchangeKernelParams& k, const std::string& where) {
+  auto fail = [&](const std::string& field, const std::string& expected) {
+    throw InputError(where, field, expected);
+  };
+  if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
+  for (double v : {k.notify_latency_us, k.notify_per_log2_node_us, k.header_bytes_per_token})
+    if (!(v >= 0) || !std::isfinite(v)) fail("/notify_latency_us", "notify latencies and header bytes >= 0");
+  for (const auto& [name, p] : {std::pair<const char*, const KernelPhaseParams*>{"dispatch", &k.dispatch},
+                                {"combine", &k.combine}}) {
+    const std::string at = fmt::format("/{}/", name);
+    for (const auto& [field, v] : {std::pair<const char*, double>{"nvlink_efficiency", p->nvlink_efficiency},
+                                   {"pcie_efficiency", p->pcie_efficiency},
+                                   {"infiniband_efficiency", p->infiniband_efficiency},
+                                   {"ethernet_efficiency", p->ethernet_efficiency}})
+      if (!(v > 0 && v <= 1)) fail(at + field, fmt::format("an efficiency in (0, 1], found {}", v));
+    for (const auto& [field, v] : {std::pair<const char*, double>{"latency_us", p->latency_us},
+                                   {"latency_per_log2_node_us", p->latency_per_log2_node_us},
+                                   {"per_remote_expert_us", p->per_remote_expert_us},
+                                   {"per_peer_us", p->per_peer_us},
+                                   {"sm_rate_GBps", p->sm_rate_GBps},
+                                   {"self_copy_GBps", p->self_copy_GBps},
+                                   {"ramp_half_bytes", p->ramp_half_bytes},
+                                   {"ll_latency_us", p->ll_latency_us},
+                                   {"ll_bandwidth_GBps", p->ll_bandwidth_GBps}})
+      if (!(v >= 0) || !std::isfinite(v)) fail(at + field, fmt::format("a finite number >= 0, found {}", v));
+    if (!(p->sm_exponent > 0 && p->sm_exponent <= 2)) fail(at + "sm_exponent", "an exponent in (0, 2]");
+    if (!(p->ramp_exponent > 0 && p->ramp_exponent <= 4)) fail(at + "ramp_exponent", "an exponent in (0, 4]");
+    if (!(p->overlap_exponent >= 1 && p->overlap_exponent <= 16)) fail(at + "overlap_exponent", "an exponent in [1, 16]");
+  }
+}
+
+}  // namespace epsim

@@ -1,0 +1,61 @@
+#pragma once
+// THE closed form of one exchange direction under an exchange kernel (comm/exchange_kernel.hpp). Every
+// caller (the planner's objective, simulate's analytical and flow models, validate, calibrate, predict)
+// reduces its traffic to an ExchangeLoadSummary and calls phase_time; no other file turns bytes into an
+// exchange time.
+//
+//   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x remote_experts
+//             + per_peer_us x peers
+//   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent) )
+//             / ramp(peer_message_bytes)
+//   simple  = (latency^p + body^p)^(1/p)                               p = overlap_exponent >= 1
+//   time    = min(simple, ll_latency_us + per_peer_us x peers + sent_bytes / ll_bandwidth_GBps)  (LL when enabled)
+// link_s is max over links of bytes / (bandwidth x efficiency of the link's kind) (effective_bandwidth_Bps).
+#include <string_view>
+
+#include "comm/exchange_kernel.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+/// Bandwidth of `link` for this kernel's copies, bytes/s: bandwidth_GBps x 1e9 x the efficiency of the
+/// link's kind (nvlink, pcie, infiniband, ethernet).
+double effective_bandwidth_Bps(const KernelPhaseParams& params, const Link& link);
+
+/// What the closed form needs of one exchange direction at the GPU (or link) that finishes last.
+struct ExchangeLoadSummary {
+  double link_s = 0;              ///< max over links of bytes / effective bandwidth, seconds
+  int bottleneck_link = -1;       ///< the link of link_s (-1: no byte on any link)
+  double sm_bytes = 0;            ///< bytes the busiest GPU's kernel SMs move (deepep-normal), 0 otherwise
+  double self_bytes = 0;          ///< bytes a GPU copies to itself through the kernel (nccl)
+  double sent_bytes = 0;          ///< bytes the busiest GPU sends to its peers (nccl LL protocol)
+  double peer_message_bytes = 0;  ///< bytes of one per-peer message (nccl ramp); 0: no ramp
+  int peers = 0;                  ///< destination GPUs a GPU sends to (per_peer_us)
+  int nodes = 1;                  ///< nodes of the EP group (latency_per_log2_node_us)
+  double remote_experts = 0;      ///< experts hosted off the GPU's node (per_remote_expert_us)
+};
+
+/// The closed form's answer, us. bottleneck: "latency", "link", "sm", "ll-protocol".
+struct PhaseTime {
+  double time_us = 0;
+  double latency_us = 0;
+  double link_us = 0;   ///< link_s + self copy, before the ramp
+  double sm_us = 0;
+  double ramp = 1;      ///< bandwidth fraction reached at this message size (1: none)
+  std::string_view bottleneck = "latency";
+};
+
+/// Evaluate the closed form (see the file comment). sms: SMs of the kernel (sm term). An exchange that
+/// moves nothing (link_s, sm_bytes, self_bytes and sent_bytes all 0) costs 0. Throws
+/// std::invalid_argument on a negative or non-finite input.
+PhaseTime phase_time(const KernelPhaseParams& params, int sms, const ExchangeLoadSummary& load);
+
+/// deepep-normal's notify phase (metadata all-to-all) before a dispatch, us:
+/// notify_latency_us + notify_per_log2_node_us x log2(nodes); 0 for other kernels and on one node.
+double notify_time_us(const ExchangeKernelParams& params, int nodes);
+
+/// Check a kernel's parameters: efficiencies in (0, 1], latencies, rates and ramp >= 0, exponents
+/// (sm > 0, overlap >= 1), sms >= 1. Throws InputError naming `where` and the field.
+void validate_kernel_params(const ExchangeKernelParams& params, const std::string& where);
+
+}  // namespace epsim

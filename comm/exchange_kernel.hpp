@@ -1,0 +1,91 @@
+#pragma once
+// The EP exchange kernels epsim models (docs/simulator.md, "Exchange kernels"), chosen by name, and the
+// parameters of their closed form (comm/exchange_cost.hpp). Each kernel's defaults and their sources
+// live in comm/kernels/<kernel>.cpp; `epsim calibrate` refits them (comm/calibration.hpp).
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace epsim {
+
+enum class ExchangeKernelKind {
+  nccl,              ///< NCCL all-to-all(v): grouped send/recv, one message per (token, expert) copy
+  deepep_normal,     ///< DeepEP normal kernels: node de-duplication, RDMA to the rail peer, NVLink forwarding
+  deepep_ll,         ///< DeepEP low-latency kernels: one put per (token, expert), no de-duplication
+  nvlink_one_sided,  ///< one-sided all-to-all inside one NVLink domain (TensorRT-LLM), one copy per (token, GPU)
+  hierarchical,      ///< two-phase all-to-all: NVLink inside the node, then one rail message per node
+};
+
+/// Names in the order of the enum: "nccl", "deepep-normal", "deepep-ll", "nvlink-one-sided", "hierarchical".
+std::span<const std::string_view> exchange_kernel_names();
+/// The same names as strings (the scenario parameter table's choice list).
+const std::vector<std::string>& exchange_kernel_name_list();
+std::string_view to_string(ExchangeKernelKind kind);
+/// Parse a kernel name; throws UsageError listing the valid names.
+ExchangeKernelKind parse_exchange_kernel(std::string_view name);
+/// What SGLang and DeepSeek run: deepep-ll for decode, deepep-normal for prefill and training.
+ExchangeKernelKind default_exchange_kernel(bool decode);
+
+/// Closed-form parameters of one direction (dispatch or combine) of a kernel. Times in us.
+/// t = min( LL protocol, ((latency)^p + (body / ramp)^p)^(1/p) ) with
+///   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x experts off
+///             the GPU's node + per_peer_us x peers,
+///   body    = max( max over links of bytes / (bandwidth x efficiency of its kind) + self-copy time,
+///                  SM work bytes / (sm_rate_GBps x 1e9 x sms^sm_exponent) ),
+///   ramp    = 1 / (1 + (ramp_half_bytes / message bytes per peer)^ramp_exponent)   (1 when half = 0),
+///   LL      = ll_latency_us + per_peer_us x peers + bytes sent per GPU / (ll_bandwidth_GBps x 1e9)  (off when 0).
+struct KernelPhaseParams {
+  double latency_us = 0;                ///< fixed cost of one launch (issue, completion signalling)
+  double latency_per_log2_node_us = 0;  ///< growth of that cost with the node count (barriers, fan-in)
+  double per_remote_expert_us = 0;      ///< one count/flag message per expert hosted on another node (deepep-ll)
+  double per_peer_us = 0;               ///< per destination GPU (message set-up, NCCL peer loop)
+  double nvlink_efficiency = 1;         ///< achieved / nominal NVLink bandwidth for this kernel's copies, (0, 1]
+  double pcie_efficiency = 1;           ///< ... PCIe
+  double infiniband_efficiency = 1;     ///< ... InfiniBand (RDMA)
+  double ethernet_efficiency = 1;       ///< ... Ethernet (RoCE, EFA): calibrated apart from InfiniBand
+  double sm_rate_GBps = 0;              ///< bytes the kernel's SMs move per unit of sms^sm_exponent; 0: no SM limit
+  double sm_exponent = 1;               ///< how the SM rate scales with the SM count
+  double overlap_exponent = 1;          ///< p >= 1: 1 = latency then transfer, large = they overlap fully
+  double self_copy_GBps = 0;            ///< local copy of a GPU's own share (nccl); 0: free
+  double ramp_half_bytes = 0;           ///< per-peer message size at half bandwidth (nccl); 0: no ramp
+  double ramp_exponent = 1;
+  double ll_latency_us = 0;             ///< NCCL LL protocol (small messages); used when ll_bandwidth_GBps > 0
+  double ll_bandwidth_GBps = 0;
+};
+
+/// Parameters of one kernel. Sources of every default: comm/kernels/<kernel>.cpp and docs/simulator.md.
+struct ExchangeKernelParams {
+  ExchangeKernelKind kind = ExchangeKernelKind::deepep_normal;
+  KernelPhaseParams dispatch;
+  KernelPhaseParams combine;
+  int sms = 0;                      ///< SMs (normal) / channels (nccl) the kernel runs on
+  double notify_latency_us = 0;     ///< deepep-normal: metadata exchange before each dispatch
+  double notify_per_log2_node_us = 0;
+  bool nvlink_for_same_node = true; ///< deepep-ll: same-node peers over NVLink (false: through the NIC)
+  /// Bytes per token on the wire = hidden x bytes per element + this (deepep-ll: 16-byte header per message).
+  double header_bytes_per_token = 0;
+};
+
+/// Default parameters of a kernel (datasheet / source-code constants; comm/kernels/*.cpp).
+ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind);
+
+/// How the kernel's copies reach the destination GPUs (comm/link_load.hpp builds the link rows from it).
+enum class KernelDelivery {
+  per_expert,       ///< one copy per (token, expert) along route(src, dst) (nccl, deepep-ll)
+  per_gpu,          ///< one copy per (token, destination GPU) (nvlink-one-sided)
+  node_forwarding,  ///< one copy per (token, destination node) to the rail peer, then NVLink (deepep-normal)
+  two_phase,        ///< NVLink to the rail GPU of the destination node, then one rail message (hierarchical)
+};
+KernelDelivery kernel_delivery(ExchangeKernelKind kind);
+
+/// SMs an exchange kernel holds on each GPU (read by the compute/overlap model).
+struct KernelSmUsage {
+  int sms_running = 0;    ///< SMs its CTAs occupy from launch until the kernel returns
+  int sms_in_flight = 0;  ///< SMs held while data is in flight (0: deepep-ll, the send kernel returns)
+};
+/// deepep-normal: params.sms both; nccl / hierarchical: params.sms channels (one CTA each) both;
+/// deepep-ll: params.sms while issuing, 0 in flight; nvlink-one-sided: params.sms both.
+KernelSmUsage kernel_sm_usage(const ExchangeKernelParams& params);
+
+}  // namespace epsim

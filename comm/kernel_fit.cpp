@@ -1,0 +1,208 @@
+#include "comm/kernel_fit.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <tuple>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+
+#include "comm/exchange_cost.hpp"
+#include "comm/link_load.hpp"
+#include "comm/token_router.hpp"
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
+
+namespace epsim {
+
+namespace {
+
+constexpr int kGpusPerNode = 8;
+
+// What a sample's cost needs that does not depend on the parameters: per link kind the busiest link's
+// bytes / nominal bandwidth, and the placement-independent terms of the closed form.
+struct Prepared {
+  double nominal_s[4] = {0, 0, 0, 0};  // by LinkKind
+  ExchangeLoadSummary terms;
+  int nodes = 1;
+};
+
+std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
+  struct Group {
+    std::unique_ptr<Topology> topo;
+    std::unique_ptr<RouteTable> routes;
+  };
+  std::map<int, Group> groups;
+  std::map<std::tuple<int, int, int, bool>, std::unique_ptr<EpLinkModel>> models;
+  std::vector<Prepared> out;
+  for (const KernelSample& s : samples) {
+    if (s.nodes < 1 || s.selections <= 0 || s.bytes_per_token <= 0 || s.measured_us <= 0)
+      throw std::invalid_argument("kernel fit: a sample needs nodes, selections, bytes and a time > 0");
+    Group& g = groups[s.nodes];
+    if (!g.topo) {
+      DgxClusterOptions o;
+      o.nodes = s.nodes;
+      o.gpus_per_node = kGpusPerNode;
+      g.topo = std::make_unique<Topology>(generate_dgx_cluster(o));
+      g.routes = std::make_unique<RouteTable>(*g.topo);
+    }
+    const int ep = s.nodes * kGpusPerNode;
+    auto& m = models[{s.nodes, s.experts, s.topk, s.grouped_routing}];
+    if (!m) {
+      ExchangeRouting r{1, 1, s.experts};
+      const KernelDelivery d = kernel_delivery(params.kind);
+      if (d == KernelDelivery::node_forwarding || d == KernelDelivery::per_gpu) {
+        r = s.grouped_routing ? uniform_routing_statistics(s.experts, s.topk, s.nodes, std::min(s.nodes, 4), ep,
+                                                           kGpusPerNode, 8192, 1, GroupScore::max)
+                              : uniform_routing_statistics(s.experts, s.topk, 1, 1, ep, kGpusPerNode, 8192, 1);
+        r.experts = s.experts;
+      }
+      m = std::make_unique<EpLinkModel>(*g.topo, *g.routes, ep, params, r);
+    }
+    const Exchange dir = s.dispatch ? Exchange::dispatch : Exchange::combine;
+    std::vector<double> tokens(static_cast<std::size_t>(ep), s.selections);
+    std::vector<double> bytes = exchange_link_bytes(*m, tokens, s.bytes_per_token, dir);
+    Prepared p;
+    for (int l = 0; l < m->num_links(); ++l) {
+      const Link& link = g.topo->link(l);
+      auto& slot = p.nominal_s[static_cast<int>(link.kind)];
+      slot = std::max(slot, bytes[static_cast<std::size_t>(l)] / (link.bandwidth_GBps * 1e9));
+    }
+    p.terms = exchange_load_terms(*m, s.selections * ep, s.selections, s.bytes_per_token);
+    p.nodes = m->nodes();
+    out.push_back(p);
+  }
+  return out;
+}
+
+double eval(const ExchangeKernelParams& k, const KernelSample& s, const Prepared& p) {
+  const KernelPhaseParams& ph = s.dispatch ? k.dispatch : k.combine;
+  const double eff[4] = {ph.nvlink_efficiency, ph.pcie_efficiency, ph.infiniband_efficiency, ph.ethernet_efficiency};
+  ExchangeLoadSummary sum = p.terms;
+  sum.link_s = 0;
+  for (int i = 0; i < 4; ++i) sum.link_s = std::max(sum.link_s, p.nominal_s[i] / eff[i]);
+  return phase_time(ph, s.sms > 0 ? s.sms : k.sms, sum).time_us;
+}
+
+double* field(KernelPhaseParams& p, FitField f) {
+  switch (f) {
+    case FitField::latency_us: return &p.latency_us;
+    case FitField::latency_per_log2_node_us: return &p.latency_per_log2_node_us;
+    case FitField::per_remote_expert_us: return &p.per_remote_expert_us;
+    case FitField::per_peer_us: return &p.per_peer_us;
+    case FitField::nvlink_efficiency: return &p.nvlink_efficiency;
+    case FitField::network_efficiency: return &p.infiniband_efficiency;
+    case FitField::sm_rate_GBps: return &p.sm_rate_GBps;
+    case FitField::sm_exponent: return &p.sm_exponent;
+    case FitField::overlap_exponent: return &p.overlap_exponent;
+  }
+  return &p.latency_us;
+}
+
+double clamp_field(FitField f, double v) {
+  switch (f) {
+    case FitField::nvlink_efficiency:
+    case FitField::network_efficiency: return std::clamp(v, 0.05, 1.0);
+    case FitField::sm_exponent: return std::clamp(v, 0.3, 1.5);
+    case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
+    default: return std::max(v, 0.0);
+  }
+}
+
+// Nelder-Mead on f over x (clamped by the caller's objective), fixed iteration budget: deterministic.
+std::vector<double> nelder_mead(const std::function<double(std::vector<double>)>& f, std::vector<double> x0) {
+  const std::size_t n = x0.size();
+  std::vector<std::vector<double>> pts(n + 1, x0);
+  for (std::size_t i = 0; i < n; ++i) pts[i + 1][i] = x0[i] != 0 ? x0[i] * 1.3 : 0.05;
+  std::vector<double> val(n + 1);
+  for (std::size_t i = 0; i <= n; ++i) val[i] = f(pts[i]);
+  for (int it = 0; it < 400 * static_cast<int>(n); ++it) {
+    std::vector<std::size_t> order(n + 1);
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return val[a] < val[b]; });
+    const std::size_t best = order[0], worst = order[n], second = order[n - 1];
+    std::vector<double> c(n, 0.0);
+    for (std::size_t i = 0; i <= n; ++i)
+      if (i != worst)
+        for (std::size_t j = 0; j < n; ++j) c[j] += pts[i][j] / static_cast<double>(n);
+    auto along = [&](double t) {
+      std::vector<double> y(n);
+      for (std::size_t j = 0; j < n; ++j) y[j] = c[j] + t * (pts[worst][j] - c[j]);
+      return y;
+    };
+    std::vector<double> r = along(-1.0);
+    const double fr = f(r);
+    if (fr < val[best]) {
+      std::vector<double> e = along(-2.0);
+      const double fe = f(e);
+      if (fe < fr) pts[worst] = e, val[worst] = fe;
+      else pts[worst] = r, val[worst] = fr;
+    } else if (fr < val[second]) {
+      pts[worst] = r, val[worst] = fr;
+    } else {
+      std::vector<double> k = along(0.5);
+      const double fk = f(k);
+      if (fk < val[worst]) {
+        pts[worst] = k, val[worst] = fk;
+      } else {
+        for (std::size_t i = 0; i <= n; ++i)
+          if (i != best) {
+            for (std::size_t j = 0; j < n; ++j) pts[i][j] = pts[best][j] + 0.5 * (pts[i][j] - pts[best][j]);
+            val[i] = f(pts[i]);
+          }
+      }
+    }
+  }
+  return pts[static_cast<std::size_t>(std::min_element(val.begin(), val.end()) - val.begin())];
+}
+
+}  // namespace
+
+std::vector<double> predict_samples(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
+  std::vector<Prepared> prep = prepare(params, samples);
+  std::vector<double> out;
+  for (std::size_t i = 0; i < samples.size(); ++i) out.push_back(eval(params, samples[i], prep[i]));
+  return out;
+}
+
+double mean_abs_error(const std::vector<double>& predicted, const std::vector<KernelSample>& samples) {
+  if (samples.empty()) return 0;
+  double s = 0;
+  for (std::size_t i = 0; i < samples.size(); ++i) s += std::abs(predicted[i] / samples[i].measured_us - 1);
+  return s / static_cast<double>(samples.size());
+}
+
+ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
+                                const std::vector<FitField>& fields) {
+  std::vector<Prepared> prep = prepare(start, samples);
+  for (bool dispatch : {true, false}) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+      if (samples[i].dispatch == dispatch) idx.push_back(i);
+    if (idx.empty()) continue;
+    KernelPhaseParams& ph = dispatch ? start.dispatch : start.combine;
+    std::vector<double> x0;
+    for (FitField f : fields) x0.push_back(*field(ph, f));
+    ExchangeKernelParams trial = start;
+    auto apply = [&](const std::vector<double>& x) {
+      KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
+      for (std::size_t j = 0; j < fields.size(); ++j) *field(t, fields[j]) = clamp_field(fields[j], x[j]);
+    };
+    auto objective = [&](std::vector<double> x) {
+      apply(x);
+      double s = 0;
+      for (std::size_t i : idx) {
+        const double r = std::log(eval(trial, samples[i], prep[i]) / samples[i].measured_us);
+        s += r * r;
+      }
+      return s / static_cast<double>(idx.size());
+    };
+    apply(nelder_mead(objective, x0));
+    ph = dispatch ? trial.dispatch : trial.combine;
+  }
+  return start;
+}
+
+}  // namespace epsim

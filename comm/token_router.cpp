@@ -1,0 +1,148 @@
+#include "comm/token_router.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <stdexcept>
+
+namespace epsim {
+
+TokenRouter::TokenRouter(int experts, int top_k, int n_group, int topk_group, std::span<const double> weights,
+                         GroupScore group_score)
+    : experts_(experts), top_k_(top_k), n_group_(std::max(1, n_group)), topk_group_(std::max(1, topk_group)),
+      group_score_(group_score) {
+  if (experts < 1 || top_k < 1 || top_k > experts) throw std::invalid_argument("TokenRouter: top_k out of [1, experts]");
+  if (experts % n_group_ != 0) throw std::invalid_argument("TokenRouter: experts not a multiple of n_group");
+  if (topk_group_ > n_group_) throw std::invalid_argument("TokenRouter: topk_group > n_group");
+  if (n_group_ > 1 && topk_group_ * (experts / n_group_) < top_k)
+    throw std::invalid_argument("TokenRouter: the allowed groups hold fewer than top_k experts");
+  if (!weights.empty() && static_cast<int>(weights.size()) != experts)
+    throw std::invalid_argument("TokenRouter: weights must have one entry per expert");
+  inv_w_.assign(static_cast<std::size_t>(experts), 1.0);
+  bool any = false;
+  for (double w : weights) {
+    if (!(w >= 0) || !std::isfinite(w)) throw std::invalid_argument("TokenRouter: negative or non-finite weight");
+    any = any || w > 0;
+  }
+  if (any)
+    for (int e = 0; e < experts; ++e) {
+      const double w = weights[static_cast<std::size_t>(e)];
+      inv_w_[static_cast<std::size_t>(e)] = w > 0 ? 1.0 / w : 0.0;
+    }
+  score_.resize(static_cast<std::size_t>(experts));
+}
+
+void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
+  // key_e = E_e / w_e with E_e ~ Exp(1): the k smallest keys are a Plackett-Luce draw of k experts
+  // with probabilities proportional to w (Efraimidis-Spirakis); the score log(w_e) - log(E_e) of the
+  // file comment is -log(key_e), computed only where group scores need it. One log per expert.
+  constexpr double kInvTwo64 = 1.0 / 18446744073709551616.0;
+  for (int e = 0; e < experts_; ++e) {
+    const double u = (static_cast<double>(rng() >> 11) + 0.5) * (kInvTwo64 * 2048.0);  // (0, 1)
+    const double w = inv_w_[static_cast<std::size_t>(e)];
+    score_[static_cast<std::size_t>(e)] = w > 0 ? -std::log(u) * w : std::numeric_limits<double>::infinity();
+  }
+  candidates_.clear();
+  if (n_group_ > 1 && topk_group_ < n_group_) {
+    const int per = experts_ / n_group_;
+    groups_.clear();
+    for (int g = 0; g < n_group_; ++g) {
+      double a = std::numeric_limits<double>::infinity(), b = a;  // two smallest keys
+      for (int e = g * per; e < (g + 1) * per; ++e) {
+        const double k = score_[static_cast<std::size_t>(e)];
+        if (k < a) {
+          b = a;
+          a = k;
+        } else if (k < b) {
+          b = k;
+        }
+      }
+      const double sa = -std::log(a), sb = -std::log(b);
+      groups_.emplace_back(group_score_ == GroupScore::max || per < 2 ? sa : sa + sb, g);
+    }
+    std::partial_sort(groups_.begin(), groups_.begin() + topk_group_, groups_.end(), std::greater<>());
+    for (int k = 0; k < topk_group_; ++k) {
+      const int g = groups_[static_cast<std::size_t>(k)].second;
+      for (int e = g * per; e < (g + 1) * per; ++e) candidates_.emplace_back(score_[static_cast<std::size_t>(e)], e);
+    }
+  } else {
+    for (int e = 0; e < experts_; ++e) candidates_.emplace_back(score_[static_cast<std::size_t>(e)], e);
+  }
+  std::nth_element(candidates_.begin(), candidates_.begin() + (top_k_ - 1), candidates_.end());
+  out.assign(static_cast<std::size_t>(top_k_), 0);
+  for (int k = 0; k < top_k_; ++k) out[static_cast<std::size_t>(k)] = candidates_[static_cast<std::size_t>(k)].second;
+}
+
+ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& placement, int gpus_per_node, int tokens,
+                                   std::uint64_t seed) {
+  if (tokens < 1 || gpus_per_node < 1) throw std::invalid_argument("routing_statistics: tokens and gpus_per_node >= 1");
+  // Replicas of every expert (GPU ranks).
+  int experts = 0;
+  for (int e : placement.slot_expert) experts = std::max(experts, e + 1);
+  std::vector<std::vector<int>> gpus_of(static_cast<std::size_t>(experts));
+  for (std::size_t p = 0; p < placement.slot_expert.size(); ++p)
+    if (placement.slot_expert[p] >= 0)
+      gpus_of[static_cast<std::size_t>(placement.slot_expert[p])].push_back(placement.gpu_of_slot(static_cast<int>(p)));
+  std::mt19937_64 rng(seed);
+  std::vector<int> chosen;
+  // Stamps instead of sorting: a GPU / node counts once per token (token index + 1 marks it seen).
+  std::vector<int> gpu_seen(static_cast<std::size_t>(std::max(1, placement.num_gpus)), 0);
+  std::vector<int> node_seen(static_cast<std::size_t>(std::max(1, placement.num_gpus / gpus_per_node + 1)), 0);
+  double gpu_copies = 0, node_copies = 0, selections = 0;
+  for (int t = 0; t < tokens; ++t) {
+    router.route(rng, chosen);
+    for (int e : chosen) {
+      const auto& r = gpus_of[static_cast<std::size_t>(e)];
+      if (r.empty()) continue;
+      const int g = r.size() == 1 ? r[0] : r[static_cast<std::size_t>(rng() % r.size())];
+      selections += 1;
+      if (gpu_seen[static_cast<std::size_t>(g)] != t + 1) {
+        gpu_seen[static_cast<std::size_t>(g)] = t + 1;
+        gpu_copies += 1;
+      }
+      const auto n = static_cast<std::size_t>(g / gpus_per_node);
+      if (node_seen[n] != t + 1) {
+        node_seen[n] = t + 1;
+        node_copies += 1;
+      }
+    }
+  }
+  ExchangeRouting r;
+  r.experts = experts;
+  if (selections > 0) {
+    r.gpu_factor = gpu_copies / selections;
+    r.node_factor = node_copies / selections;
+  }
+  return r;
+}
+
+ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
+                                           int gpus_per_node, int tokens, std::uint64_t seed, GroupScore group_score) {
+  LayerPlacement pl;
+  pl.num_gpus = ep;
+  pl.slots_per_gpu = (experts + ep - 1) / ep;
+  pl.slot_expert.assign(static_cast<std::size_t>(ep * pl.slots_per_gpu), -1);
+  for (int e = 0; e < experts; ++e) {
+    // Contiguous blocks: expert e on rank e x ep / experts (rounded down), next free slot there.
+    const int g = static_cast<int>(static_cast<long long>(e) * ep / experts);
+    for (int k = 0; k < pl.slots_per_gpu; ++k) {
+      auto& s = pl.slot_expert[static_cast<std::size_t>(g * pl.slots_per_gpu + k)];
+      if (s < 0) {
+        s = e;
+        break;
+      }
+    }
+  }
+  TokenRouter router(experts, top_k, n_group, topk_group, {}, group_score);
+  return routing_statistics(router, pl, gpus_per_node, tokens, seed);
+}
+
+EpLinkModel planner_link_model(const Topology& topology, const RouteTable& routes, int ep, const MoeModel& model,
+                               ExchangeKernelParams kernel) {
+  return EpLinkModel(topology, routes, ep, std::move(kernel),
+                     uniform_routing_statistics(model.num_experts, model.top_k, model.n_group, model.topk_group, ep,
+                                                ep_gpus_per_node(topology, ep)));
+}
+
+}  // namespace epsim

@@ -1,0 +1,86 @@
+#include "measurements/deepep_tables.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "measurements/csv_table.hpp"
+
+namespace epsim {
+
+namespace {
+
+int positive_int(const CsvTable& t, std::size_t r, std::size_t c) {
+  const double v = t.number(r, c);
+  if (!(v >= 1) || v != std::floor(v) || v > 1e9)
+    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]),
+                     fmt::format("a positive integer, found {}", v));
+  return static_cast<int>(v);
+}
+
+double time_us(const CsvTable& t, std::size_t r, std::size_t c, bool zero_ok) {
+  const double v = t.number(r, c);
+  if (!(zero_ok ? v >= 0 : v > 0))
+    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]),
+                     fmt::format("a time in us {} 0, found {}", zero_ok ? ">=" : ">", v));
+  return v;
+}
+
+}  // namespace
+
+double DeepEpLlRow::selections() const {
+  const double bytes = hidden + hidden / 128.0 * 4 + 16;
+  return dispatch_GBps * dispatch_us * 1e3 / bytes;
+}
+
+std::vector<DeepEpLlRow> read_deepep_ll_table(const std::filesystem::path& path) {
+  CsvTable t = read_csv_file(path);
+  const std::size_t n = t.column("node_num"), h = t.column("hidden_size"), tok = t.column("num_token"),
+                    k = t.column("num_topk"), e = t.column("num_experts"), dt = t.column("dispatch_avg_t_us"),
+                    ct = t.column("combine_avg_t_us"), db = t.column("dispatch_bandwidth_gbps"),
+                    cb = t.column("combine_bandwidth_gbps");
+  std::vector<DeepEpLlRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    DeepEpLlRow row;
+    row.line = t.line_numbers[r];
+    row.nodes = positive_int(t, r, n);
+    row.hidden = positive_int(t, r, h);
+    row.tokens = positive_int(t, r, tok);
+    row.topk = positive_int(t, r, k);
+    row.experts = positive_int(t, r, e);
+    row.dispatch_us = time_us(t, r, dt, false);
+    row.combine_us = time_us(t, r, ct, false);
+    row.dispatch_GBps = time_us(t, r, db, false);
+    row.combine_GBps = time_us(t, r, cb, false);
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::path& path) {
+  CsvTable t = read_csv_file(path);
+  const std::size_t n = t.column("node_num"), h = t.column("hidden_size"), tok = t.column("num_token"),
+                    k = t.column("num_topk"), e = t.column("num_experts"), sm = t.column("dispatch_sms"),
+                    dt = t.column("dispatch_transmit_us"), dn = t.column("dispatch_notify_us"),
+                    ct = t.column("combine_transmit_us"), cn = t.column("combine_notify_us");
+  std::vector<DeepEpNormalRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    DeepEpNormalRow row;
+    row.line = t.line_numbers[r];
+    row.nodes = positive_int(t, r, n);
+    row.hidden = positive_int(t, r, h);
+    row.tokens = positive_int(t, r, tok);
+    row.topk = positive_int(t, r, k);
+    row.experts = positive_int(t, r, e);
+    row.sms = positive_int(t, r, sm);
+    row.dispatch_us = time_us(t, r, dt, false);
+    row.dispatch_notify_us = time_us(t, r, dn, true);
+    row.combine_us = time_us(t, r, ct, false);
+    row.combine_notify_us = time_us(t, r, cn, true);
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace epsim

@@ -1,0 +1,34 @@
+#pragma once
+// Readers of the DeepEP kernel tables AIConfigurator publishes (wideep_deepep_{ll,normal}_perf.csv,
+// ../shared/data/measurements/aiconfigurator/*/comm/sglang/*/): one row per (nodes, shape, tokens[, SMs]).
+// Units as published: times in us, bandwidth in GB/s (DeepEP's logical-bytes convention).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace epsim {
+
+/// One row of wideep_deepep_ll_perf.csv (DeepEP low-latency kernels, 8 GPUs per node).
+struct DeepEpLlRow {
+  int line = 0;  ///< 1-based line in the file
+  int nodes = 0, hidden = 0, tokens = 0, topk = 0, experts = 0;
+  double dispatch_us = 0, combine_us = 0;
+  double dispatch_GBps = 0, combine_GBps = 0;
+  /// Valid (token, expert) selections per rank: dispatch_GBps x dispatch_us x 1e3 / (hidden + hidden /
+  /// 128 x 4 + 16) (the test masks 10 random slots per rank, so fewer than tokens x topk).
+  double selections() const;
+};
+
+/// One row of wideep_deepep_normal_perf.csv (DeepEP normal kernels: transmit and notify kernel times).
+struct DeepEpNormalRow {
+  int line = 0;
+  int nodes = 0, hidden = 0, tokens = 0, topk = 0, experts = 0, sms = 0;
+  double dispatch_us = 0, dispatch_notify_us = 0, combine_us = 0, combine_notify_us = 0;
+};
+
+/// Read the tables. Throws InputError naming the file, line and column on a missing column, a
+/// non-numeric or non-positive size, or a non-positive time (notify may be 0).
+std::vector<DeepEpLlRow> read_deepep_ll_table(const std::filesystem::path& path);
+std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::path& path);
+
+}  // namespace epsim

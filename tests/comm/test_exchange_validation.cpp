@@ -1,0 +1,121 @@
+// Validation of the exchange kernel models against AIConfigurator's measured DeepEP tables (H100 SXM,
+// tests/data/comm/, copied from ../shared/data/measurements/aiconfigurator with their provenance):
+// (a) the kernel's default parameters, no calibration; (b) parameters fitted on the other rows only
+// (leave one node count out for deepep-ll; leave out every other token count for deepep-normal).
+// Prints the tables docs/validation.md reports; asserts the bars stated there.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <set>
+
+#include "comm/kernel_fit.hpp"
+#include "measurements/deepep_tables.hpp"
+
+using namespace epsim;
+
+namespace {
+
+std::vector<KernelSample> ll_samples() {
+  std::vector<KernelSample> out;
+  for (const DeepEpLlRow& r : read_deepep_ll_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_ll.csv"))
+    for (bool d : {true, false}) {
+      KernelSample s;
+      s.nodes = r.nodes;
+      s.experts = r.experts;
+      s.topk = r.topk;
+      s.selections = r.selections();
+      s.dispatch = d;
+      // FP8 dispatch: hidden + hidden / 128 x 4 scale bytes (+ the kernel's 16-byte header); BF16 combine.
+      s.bytes_per_token = d ? r.hidden + r.hidden / 128.0 * 4 : r.hidden * 2.0;
+      s.measured_us = d ? r.dispatch_us : r.combine_us;
+      s.group = r.nodes;
+      s.label = std::to_string(r.nodes) + " nodes, " + std::to_string(r.tokens) + " tokens, " +
+                std::to_string(r.experts) + " experts";
+      out.push_back(s);
+    }
+  return out;
+}
+
+std::vector<KernelSample> normal_samples() {
+  std::vector<KernelSample> out;
+  for (const DeepEpNormalRow& r : read_deepep_normal_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_normal.csv"))
+    for (bool d : {true, false}) {
+      KernelSample s;
+      s.nodes = r.nodes;
+      s.experts = r.experts;
+      s.topk = r.topk;
+      s.selections = static_cast<double>(r.tokens) * r.topk;
+      s.sms = r.sms;
+      s.dispatch = d;
+      s.bytes_per_token = d ? r.hidden + r.hidden / 128.0 * 4 : r.hidden * 2.0;
+      s.grouped_routing = true;
+      s.measured_us = d ? r.dispatch_us : r.combine_us;
+      s.group = r.tokens;
+      s.label = std::to_string(r.nodes) + " nodes, " + std::to_string(r.tokens) + " tokens, " + std::to_string(r.sms) +
+                " SMs";
+      out.push_back(s);
+    }
+  return out;
+}
+
+template <class Pred>
+std::vector<KernelSample> pick(const std::vector<KernelSample>& v, Pred p) {
+  std::vector<KernelSample> out;
+  for (const KernelSample& s : v)
+    if (p(s)) out.push_back(s);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("deepep-ll against AIConfigurator H100 (1-8 nodes): defaults and leave-one-node-count-out", "[validation][comm]") {
+  const auto all = ll_samples();
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  const std::vector<FitField> fields = {FitField::latency_us, FitField::per_remote_expert_us,
+                                        FitField::network_efficiency, FitField::nvlink_efficiency};
+  for (bool dispatch : {true, false}) {
+    const auto rows = pick(all, [&](const KernelSample& s) { return s.dispatch == dispatch; });
+    const double a = mean_abs_error(predict_samples(def, rows), rows);
+    std::printf("deepep-ll %s: (a) defaults MAE %.1f%%\n", dispatch ? "dispatch" : "combine", 100 * a);
+    CHECK(a <= 0.20);
+    for (int n : {1, 2, 4, 8}) {
+      const auto train = pick(rows, [&](const KernelSample& s) { return s.nodes != n; });
+      const auto test = pick(rows, [&](const KernelSample& s) { return s.nodes == n; });
+      const ExchangeKernelParams fit = fit_kernel(def, train, fields);
+      const double b = mean_abs_error(predict_samples(fit, test), test);
+      std::printf("  (b) %d nodes left out: MAE %.1f%% (fit on the other node counts)\n", n, 100 * b);
+      if (n > 1) CHECK(b <= 0.10);  // 1 node: only NVLink rows, whose efficiency the others cannot fit
+    }
+  }
+}
+
+TEST_CASE("deepep-normal against AIConfigurator H100 (2-8 nodes): defaults and leave-out token counts", "[validation][comm]") {
+  const auto all = pick(normal_samples(), [](const KernelSample& s) { return s.nodes > 1; });
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_normal);
+  const std::vector<FitField> fields = {FitField::latency_us, FitField::latency_per_log2_node_us,
+                                        FitField::network_efficiency, FitField::sm_rate_GBps, FitField::sm_exponent};
+  std::set<int> tokens;
+  for (const KernelSample& s : all) tokens.insert(s.group);
+  std::set<int> held;
+  int i = 0;
+  for (int t : tokens)
+    if (i++ % 2 == 1) held.insert(t);
+  for (bool dispatch : {true, false}) {
+    const auto rows = pick(all, [&](const KernelSample& s) { return s.dispatch == dispatch; });
+    // Fitted on the even token counts of 2 and 4 nodes; 8 nodes is not fitted at all (its dispatch
+    // rows run the NIC at 19 GB/s against 45 at 4 nodes: docs/validation.md).
+    const auto train = pick(rows, [&](const KernelSample& s) { return s.nodes < 8 && !held.count(s.group); });
+    const ExchangeKernelParams fit = fit_kernel(def, train, fields);
+    for (int n : {2, 4, 8}) {
+      const auto test =
+          pick(rows, [&](const KernelSample& s) { return s.nodes == n && (n == 8 || held.count(s.group)); });
+      const auto every = pick(rows, [&](const KernelSample& s) { return s.nodes == n; });
+      const double a = mean_abs_error(predict_samples(def, every), every);
+      const double b = mean_abs_error(predict_samples(fit, test), test);
+      std::printf("deepep-normal %s %d nodes: (a) defaults MAE %.1f%%, (b) %s MAE %.1f%%\n",
+                  dispatch ? "dispatch" : "combine", n, 100 * a,
+                  n == 8 ? "whole node count held out" : "odd token counts held out", 100 * b);
+      if (n < 8) CHECK(b <= 0.10);
+    }
+  }
+}
