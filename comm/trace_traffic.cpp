@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 
 namespace epsim {
 
@@ -144,24 +145,17 @@ void accumulate(TraceEvaluation& total, const TraceTraffic& layer, int layer_ind
   }
 }
 
-namespace {
-double tidy(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  double scale = std::pow(10.0, 11 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
-  return std::round(v * scale) / scale;
-}
-}  // namespace
 
 Json trace_evaluation_json(const TraceEvaluation& e) {
   Json j = Json::object();
   j["delivery"] = e.delivery;
   j["layers"] = e.layers;
-  j["tokens"] = tidy(e.tokens);
-  j["cross_node_bytes"] = tidy(e.cross_node_bytes);
-  j["intra_node_bytes"] = tidy(e.intra_node_bytes);
-  j["sum_bottleneck_us"] = tidy(e.sum_bottleneck_s * 1e6);
-  j["sum_dispatch_us"] = tidy(e.sum_dispatch_s * 1e6);
-  j["max_gpu_tokens"] = tidy(e.max_gpu_tokens);
+  j["tokens"] = round_significant(e.tokens, 12);
+  j["cross_node_bytes"] = round_significant(e.cross_node_bytes, 12);
+  j["intra_node_bytes"] = round_significant(e.intra_node_bytes, 12);
+  j["sum_bottleneck_us"] = round_significant(e.sum_bottleneck_s * 1e6, 12);
+  j["sum_dispatch_us"] = round_significant(e.sum_dispatch_s * 1e6, 12);
+  j["max_gpu_tokens"] = round_significant(e.max_gpu_tokens, 12);
   j["worst_layer"] = e.worst_layer;
   j["worst_layer_link"] = e.worst_link;
   double tokens = 0, sum = 0, over = 0, excess = 0;
@@ -176,7 +170,7 @@ Json trace_evaluation_json(const TraceEvaluation& e) {
       excess += c * static_cast<double>(static_cast<int>(n) - e.max_nodes_limit);
     }
   }
-  Json nodes = {{"mean", tidy(tokens > 0 ? sum / tokens : 0.0)}, {"max", max_nodes}, {"histogram", e.nodes_histogram}};
+  Json nodes = {{"mean", round_significant(tokens > 0 ? sum / tokens : 0.0, 12)}, {"max", max_nodes}, {"histogram", e.nodes_histogram}};
   if (e.max_nodes_limit > 0) {
     nodes["limit"] = e.max_nodes_limit;
     nodes["tokens_over_limit"] = over;

@@ -1,5 +1,6 @@
 #include "common/json_input.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
@@ -63,7 +65,10 @@ class DuplicateKeyCheck {
   }
   std::string pointer() const {
     std::string p;
-    for (const Frame& f : frames_) p += "/" + (f.array ? std::to_string(f.index) : json_pointer_escape(f.key));
+    for (const Frame& f : frames_) {
+      p += '/';
+      p += f.array ? std::to_string(f.index) : json_pointer_escape(f.key);
+    }
     return p;
   }
   std::string file_;
@@ -106,6 +111,19 @@ bool JsonCursor::has(std::string_view key) const { return node_->is_object() && 
 
 void JsonCursor::require_object() const {
   if (!node_->is_object()) fail(fmt::format("expected an object, found {}", type_name(*node_)));
+}
+
+void JsonCursor::reject_unknown_keys(const std::vector<std::string>& allowed) const {
+  require_object();
+  for (const auto& item : node_->items()) {
+    if (std::find(allowed.begin(), allowed.end(), item.key()) != allowed.end()) continue;
+    throw InputError(file_, fmt::format("{}/{}", pointer_, json_pointer_escape(item.key())),
+                     fmt::format("unknown field; expected one of {}", fmt::join(allowed, ", ")));
+  }
+}
+
+void JsonCursor::reject_unknown_keys(std::initializer_list<std::string_view> allowed) const {
+  reject_unknown_keys(std::vector<std::string>(allowed.begin(), allowed.end()));
 }
 
 JsonCursor JsonCursor::at(std::string_view key) const {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,10 @@ class JsonCursor {
   /// Number of elements; throws unless this is an array.
   std::size_t array_size() const;
   void require_object() const;
+  /// For epsim's own formats: a member not in `allowed` is an error (most likely a typo). Throws
+  /// InputError at the member's pointer listing the allowed names; also when this is not an object.
+  void reject_unknown_keys(std::initializer_list<std::string_view> allowed) const;
+  void reject_unknown_keys(const std::vector<std::string>& allowed) const;
 
   /// Finite number. Throws on other types, NaN or infinity.
   double as_number() const;

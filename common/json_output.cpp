@@ -51,4 +51,15 @@ std::string json_output_text(const Json& doc, int indent, const std::string& wha
   return doc.dump(indent) + "\n";
 }
 
+double round_significant(double v, int digits) {
+  if (v == 0 || !std::isfinite(v)) return v;
+  const double scale = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
+  return std::round(v * scale) / scale;
+}
+
+double round_decimals(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
+}
+
 }  // namespace epsim

@@ -12,4 +12,12 @@ namespace epsim {
 /// inputs are checked so that no finite input can give one, so this is a bug, never bad input.
 std::string json_output_text(const Json& doc, int indent, const std::string& what);
 
+/// v rounded to `digits` significant decimal digits (1..17), so that a written file does not show the
+/// last bits of floating-point arithmetic; 0, inf and NaN are returned unchanged. Example:
+/// round_significant(1.23456, 3) == 1.23.
+double round_significant(double v, int digits);
+
+/// v rounded to `decimals` places after the decimal point (0..15): round(v 10^d) / 10^d.
+double round_decimals(double v, int decimals);
+
 }  // namespace epsim

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 
 namespace epsim::validate {
 
@@ -90,29 +91,19 @@ Calibration fit_calibration(const Measurements& m, const CalibrationOptions& opt
   return c;
 }
 
-namespace {
-
-// 12 significant digits, so that the file does not show the last bits of the fit's arithmetic.
-double tidy(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  double scale = std::pow(10.0, 11 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
-  return std::round(v * scale) / scale;
-}
-
-}  // namespace
 
 Json calibration_to_json(const Calibration& c) {
   Json out = Json::object();
   out["schema"] = kCalibrationSchema;
   out["gpu"] = c.gpu;
   Json links = Json::object();
-  for (const auto& [cls, l] : c.links) links[cls] = {{"bandwidth_GBps", tidy(l.bandwidth_GBps)}, {"latency_ns", tidy(l.latency_ns)}};
+  for (const auto& [cls, l] : c.links) links[cls] = {{"bandwidth_GBps", round_significant(l.bandwidth_GBps, 12)}, {"latency_ns", round_significant(l.latency_ns, 12)}};
   out["links"] = std::move(links);
   Json gemm = Json::array();
   for (const GemmEfficiency& g : c.gemm_efficiency)
-    gemm.push_back({{"tokens_per_expert", g.tokens_per_expert}, {"efficiency", tidy(g.efficiency)}});
+    gemm.push_back({{"tokens_per_expert", g.tokens_per_expert}, {"efficiency", round_significant(g.efficiency, 12)}});
   out["gemm_efficiency"] = std::move(gemm);
-  out["overlap_slowdown"] = tidy(c.overlap_slowdown);
+  out["overlap_slowdown"] = round_significant(c.overlap_slowdown, 12);
   return out;
 }
 

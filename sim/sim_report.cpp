@@ -6,12 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "common/json_output.hpp"
+
 namespace epsim {
 
 namespace {
 
 // Round to 1e-3 (ns when in us) so that reports are stable and readable.
-double tidy(double v) { return std::round(v * 1000.0) / 1000.0; }
+double tidy(double v) { return round_decimals(v, 3); }  // 1 ns on microsecond fields
 
 std::string op_label(OpKind op, int layer, int mb, int chunk) {
   std::string s(to_string(op));

@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 
 namespace epsim {
 
@@ -74,11 +75,13 @@ void prepare_results_folder(const fs::path& out, const Json& manifest) {
                        "evaluator, base scenario or axes); use another --out or delete the folder");
     return;
   }
-  write_file_atomic(file, manifest.dump(1) + "\n");
+  write_file_atomic(file, json_output_text(manifest, 1, file.string()));
 }
 
 void write_point(const fs::path& out, const Json& record) {
-  write_file_atomic(point_file(out, record.at("index").get<std::size_t>()), record.dump(1) + "\n");
+  // json_output_text: no inf or NaN reaches a point file (it would be read back as null).
+  const fs::path file = point_file(out, record.at("index").get<std::size_t>());
+  write_file_atomic(file, json_output_text(record, 1, file.string()));
 }
 
 namespace {

@@ -10,21 +10,6 @@ namespace epsim {
 
 namespace {
 
-// epsim's own schema: a field it does not know is an error (most likely a typo), naming the field.
-void reject_unknown_keys(const JsonCursor& obj, std::initializer_list<std::string_view> allowed) {
-  obj.require_object();
-  for (const auto& item : obj.node().items()) {
-    bool ok = false;
-    for (auto a : allowed) ok = ok || item.key() == a;
-    if (!ok) {
-      std::string names;
-      for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-      throw InputError(obj.file(), obj.pointer() + "/" + json_pointer_escape(item.key()),
-                       fmt::format("unknown field; expected one of {}", names));
-    }
-  }
-}
-
 // Size caps (docs/limits.md) checked before anything is built.
 std::size_t capped_size(const JsonCursor& array, std::int64_t cap, const char* what) {
   std::size_t n = array.array_size();
@@ -46,7 +31,7 @@ void read_hosts(const JsonCursor& root, Topology& topo) {
   std::size_t n = capped_size(hosts, limits::kMaxDevices, "hosts");
   for (std::size_t i = 0; i < n; ++i) {
     JsonCursor h = hosts.at(i);
-    if (h.node().is_object()) reject_unknown_keys(h, {"id"});
+    if (h.node().is_object()) h.reject_unknown_keys({"id"});
     std::string id = h.node().is_object() ? h.at("id").as_string() : h.as_string();
     if (id.empty()) h.fail("expected a non-empty host id");
     if (topo.find_host(id)) h.fail(fmt::format("duplicate host id \"{}\"", id));
@@ -59,7 +44,7 @@ void read_devices(const JsonCursor& root, Topology& topo) {
   std::size_t n = capped_size(devices, limits::kMaxDevices, "devices");
   for (std::size_t i = 0; i < n; ++i) {
     JsonCursor d = devices.at(i);
-    reject_unknown_keys(d, {"id", "kind", "host", "rail", "model"});
+    d.reject_unknown_keys({"id", "kind", "host", "rail", "model"});
     Device dev;
     dev.id = d.at("id").as_string();
     if (dev.id.empty()) d.at("id").fail("expected a non-empty device id");
@@ -88,7 +73,7 @@ void read_links(const JsonCursor& root, Topology& topo) {
   std::size_t n = capped_size(links, limits::kMaxLinks / 2, "links");
   for (std::size_t i = 0; i < n; ++i) {
     JsonCursor l = links.at(i);
-    reject_unknown_keys(l, {"src", "dst", "kind", "bandwidth_GBps", "latency_ns", "bidirectional"});
+    l.reject_unknown_keys({"src", "dst", "kind", "bandwidth_GBps", "latency_ns", "bidirectional"});
     auto endpoint = [&](const char* key) {
       std::string id = l.at(key).as_string();
       auto dev = topo.find_device(id);
@@ -117,7 +102,7 @@ void read_links(const JsonCursor& root, Topology& topo) {
 
 Topology topology_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
-  reject_unknown_keys(root, {"schema", "name", "hosts", "devices", "links"});
+  root.reject_unknown_keys({"schema", "name", "hosts", "devices", "links"});
   check_schema(root);
   Topology topo;
   topo.name = root.string_or("name", "");

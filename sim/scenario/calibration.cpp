@@ -7,27 +7,12 @@
 #include "model/gpu_spec.hpp"
 
 namespace epsim {
-namespace {
-
-void reject_unknown_keys(const JsonCursor& obj, std::initializer_list<std::string_view> allowed) {
-  obj.require_object();
-  for (const auto& item : obj.node().items()) {
-    bool ok = false;
-    for (auto a : allowed) ok = ok || item.key() == a;
-    if (!ok)
-      throw InputError(obj.file(), obj.pointer() + "/" + json_pointer_escape(item.key()),
-                       fmt::format("unknown field; expected one of {}", fmt::join(allowed, ", ")));
-  }
-}
-
-}  // namespace
-
 Calibration calibration_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
   root.require_object();
   if (!root.has("schema")) throw InputError(file, "/schema", fmt::format("required field is missing (\"{}\")", kCalibrationSchema));
   if (root.at("schema").as_string() != kCalibrationSchema) root.at("schema").fail(fmt::format("\"{}\"", kCalibrationSchema));
-  reject_unknown_keys(root, {"schema", "gpu", "links", "gemm_efficiency", "overlap_slowdown"});
+  root.reject_unknown_keys({"schema", "gpu", "links", "gemm_efficiency", "overlap_slowdown"});
 
   Calibration cal;
   if (root.has("gpu")) {
@@ -46,7 +31,7 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       auto kind = parse_link_kind(item.key());
       JsonCursor l = links.at(item.key());
       if (!kind) l.fail("a link kind: nvlink, pcie, infiniband or ethernet");
-      reject_unknown_keys(l, {"bandwidth_GBps", "latency_ns"});
+      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns"});
       LinkCalibration lc;
       if (l.has("bandwidth_GBps")) lc.bandwidth_GBps = l.at("bandwidth_GBps").as_positive();
       if (l.has("latency_ns")) lc.latency_ns = l.at("latency_ns").as_non_negative();
@@ -58,7 +43,7 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
     std::size_t n = arr.array_size();
     for (std::size_t i = 0; i < n; ++i) {
       JsonCursor p = arr.at(i);
-      reject_unknown_keys(p, {"tokens_per_expert", "efficiency"});
+      p.reject_unknown_keys({"tokens_per_expert", "efficiency"});
       GemmEfficiencyPoint pt;
       pt.tokens_per_expert = p.at("tokens_per_expert").as_positive();
       JsonCursor e = p.at("efficiency");

@@ -119,6 +119,9 @@ class TableCosts {
   // LM head (BF16 GEMM rows x vocab x hidden, data-parallel as SGLang's large-EP setup) and sampling
   // (reading the FP32 logits twice: softmax and the draw, an HBM roofline), plus the MTP draft module's
   // forwards in decode.
+  // Forwards of the MTP module whose compute lm_head includes (0 when it is not modelled).
+  int mtp_forwards() const { return decode_ && mla() ? std::max(0, in_.scenario.serving.mtp_draft_tokens) : 0; }
+
   double lm_head(double rows) const {
     const MoeModel& m = in_.model;
     if (!(rows > 0) || m.vocab_size <= 0) return 0;
@@ -129,7 +132,8 @@ class TableCosts {
 
  private:
   // d forwards of DeepSeek's MTP module (one MLA + MoE layer and the LM head) on the step's sequences,
-  // experts taken as balanced; its dispatch and combine are not modelled (docs/simulator.md).
+  // experts taken as balanced; its dispatch and combine are exchanges of the workload (workload.cpp,
+  // mtp_exchanges).
   double mtp_draft(double rows) const {
     const ServingConfig& sv = in_.scenario.serving;
     if (sv.mtp_draft_tokens <= 0 || !mla()) return 0;
@@ -288,6 +292,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     LayerCosts& last = out.back();
     for (double rows : tc.lm_head_rows(T)) last.lm_head_by_mb.push_back(us(tc.lm_head(rows)));
     if (decode) last.step_overhead = us(s.serving.decode_step_overhead_us);
+    if (decode) last.mtp_forwards = tc.mtp_forwards();
   }
   if (s.phase.kind == PhaseKind::training)
     for (int st = 0; st < p.pp; ++st)

@@ -86,12 +86,41 @@ class Builder {
     return c.attention_by_mb.empty() ? c.attention : c.attention_by_mb[static_cast<std::size_t>(mb)];
   }
 
-  // LM head and sampling of micro-batch mb after the last layer (serving; none when not set).
+  // LM head and sampling of micro-batch mb after the last layer (serving; none when not set), then the
+  // MTP draft module's exchanges (decode).
   void tail(const LayerCosts& c, int mb, std::vector<std::vector<TaskDep>>& prev) {
     if (c.lm_head_by_mb.empty() || !(c.lm_head_by_mb[static_cast<std::size_t>(mb)] > Time())) return;
     for (int i = 0; i < n_; ++i)
       prev[static_cast<std::size_t>(i)] = {TaskDep{compute(OpKind::lm_head, c, mb, i, c.lm_head_by_mb[static_cast<std::size_t>(mb)],
                                                            prev[static_cast<std::size_t>(i)]), gpu(i)}};
+    mtp_exchanges(mb, prev);
+  }
+
+  // Decode with MTP (scenario /mtp): each of the d draft forwards runs DeepSeek's MTP module, one MoE
+  // layer, on the S = T / (1 + d) sequences of the micro-batch (its compute is in the LM head task,
+  // layer_costs.cpp mtp_draft). Its dispatch and combine are exchanges of S tokens per rank under the
+  // scenario's kernel, one after the other and after the LM head: fraction 1 / (1 + d) of the traffic
+  // of the last MoE layer, whose placement and loads stand in for the MTP module's experts (the
+  // module's own expert loads are not in the loads files). No-op without EP or when the
+  // module's compute is not modelled (LayerCosts::mtp_forwards 0).
+  void mtp_exchanges(int mb, std::vector<std::vector<TaskDep>>& prev) {
+    const int d = costs_.back().mtp_forwards;
+    if (d <= 0 || p_.ep <= 1) return;
+    const LayerCosts* moe = nullptr;
+    for (auto it = costs_.rbegin(); it != costs_.rend() && !moe; ++it)
+      if (it->moe) moe = &*it;
+    if (!moe) return;
+    const double fraction = 1.0 / (1.0 + d);
+    const int E = p_.edp(), per_group = n_ / E;
+    for (int k = 0; k < d; ++k)
+      for (OpKind op : {OpKind::dispatch, OpKind::combine})
+        for (int g = 0; g < E; ++g) {
+          std::vector<TaskDep> deps;
+          for (int i = g * per_group; i < (g + 1) * per_group; ++i)
+            for (const TaskDep& dep : prev[static_cast<std::size_t>(i)]) deps.push_back(dep);
+          const int id = exchange(op, *moe, mb, 0, fraction, std::move(deps), E == 1 ? 0 : g);
+          for (int i = g * per_group; i < (g + 1) * per_group; ++i) prev[static_cast<std::size_t>(i)] = {TaskDep{id, gpu(i)}};
+        }
   }
 
   int compute(OpKind op, const LayerCosts& c, int mb, int i, Time d, std::vector<TaskDep> deps, int chunk = 0) {

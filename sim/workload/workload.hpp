@@ -30,6 +30,9 @@ struct LayerCosts {
   /// cost once per iteration (decode).
   std::vector<Time> lm_head_by_mb;
   Time step_overhead;
+  /// Last layer, decode with MTP: forwards of the MTP module whose compute is in lm_head_by_mb (the draft
+  /// tokens d when the kernel tables model the module, else 0); each adds its dispatch and combine.
+  int mtp_forwards = 0;
   Time tp_all_reduce;     ///< after attention when tp > 1 (0 otherwise)
   Time gate;              ///< router GEMM, per GPU
   Time shared_experts;    ///< per GPU (0 when the model has none)

@@ -91,3 +91,22 @@ TEST_CASE("json_output_text: inf or NaN in an output is an internal error naming
   CHECK_THROWS_WITH(json_output_text(bad, 1, "the plan"), Catch::Contains("the plan") && Catch::Contains("/layers/1/time_us"));
   CHECK_THROWS_WITH(json_output_text(Json(std::nan("")), 1, "x"), Catch::Contains("at /"));
 }
+
+TEST_CASE("round_significant and round_decimals", "[json]") {
+  // 12 significant digits of 1/3: 0.333333333333 (the 13th digit, 3, rounds down).
+  CHECK(epsim::round_significant(1.0 / 3.0, 12) == 0.333333333333);
+  CHECK(epsim::round_significant(123456.789, 3) == 123000.0);
+  CHECK(epsim::round_significant(-0.0012345, 2) == -0.0012);
+  CHECK(epsim::round_significant(0.0, 5) == 0.0);
+  CHECK(std::isinf(epsim::round_significant(INFINITY, 5)));
+  CHECK(epsim::round_decimals(1.23456, 3) == 1.235);  // round(1234.56) / 1000
+}
+
+TEST_CASE("reject_unknown_keys names the unknown member and the allowed ones", "[json]") {
+  epsim::Json doc = epsim::Json::parse(R"({"a": 1, "b": {"c": 2, "typo": 3}})");
+  epsim::JsonCursor root(doc, "f.json");
+  CHECK_NOTHROW(root.reject_unknown_keys({"a", "b"}));
+  CHECK_THROWS_WITH(root.at("b").reject_unknown_keys({"c"}),
+                    Catch::Contains("f.json") && Catch::Contains("/b/typo") && Catch::Contains("expected one of c"));
+  CHECK_THROWS_WITH(root.at("a").reject_unknown_keys({"x"}), Catch::Contains("/a"));  // not an object
+}

@@ -198,3 +198,53 @@ TEST_CASE("the planner's objective and simulate's analytical exchange give the s
     }
   }
 }
+
+TEST_CASE("MTP: each draft forward adds the module's dispatch and combine at the traffic of the step's sequences",
+          "[simulate][mtp]") {
+  // Decode, 64 sequences per GPU in one micro-batch, serial schedule, the shipped H100 kernel tables (the
+  // MTP module's compute is modelled with them). With d draft tokens every layer runs T (1 + d) rows and
+  // each of the d MTP forwards exchanges the T sequences' tokens: fraction 1 / (1 + d) of the last MoE
+  // layer's traffic, which is exactly that layer's traffic in the run without MTP (same loads, same
+  // contiguous placement, same routing sample): its dispatch and combine must take the same time.
+  auto run = [](int d) {
+    Scenario s = ep16_scenario();
+    s.phase.kind = PhaseKind::decode;
+    s.phase.batch = 64;
+    s.phase.context_length = 1000;
+    s.phase.sequence_length = 0;
+    s.serving.mtp_draft_tokens = d;
+    s.serving.mtp_acceptance_rate = d > 0 ? 0.8 : 0.0;
+    SimulateOptions o;
+    o.trace_gpus = {0};
+    return simulate(prepare_scenario(s), o);
+  };
+  const int last = 60;  // DeepSeek-V3: layers 3..60 are MoE
+  auto slices = [&](const SimulationResult& r, OpKind op) {
+    std::vector<double> us;
+    for (const TraceSlice& t : r.trace)
+      if (t.comm && t.op == op && t.layer == last && t.gpu == 0) us.push_back((t.end - t.start).to_us());
+    return us;
+  };
+  const SimulationResult none = run(0), two = run(2);
+  for (OpKind op : {OpKind::dispatch, OpKind::combine}) {
+    CAPTURE(to_string(op));
+    const std::vector<double> base = slices(none, op), mtp = slices(two, op);
+    REQUIRE(base.size() == 1);  // one micro-batch, one chunk
+    REQUIRE(mtp.size() == 3);   // the layer itself + 2 MTP forwards
+    CHECK(mtp[1] == Approx(base[0]).epsilon(1e-9));
+    CHECK(mtp[2] == Approx(base[0]).epsilon(1e-9));
+    CHECK(mtp[0] > base[0]);  // the layer itself carries 3 x the rows
+  }
+  // Without kernel tables the MTP module's compute is not modelled, and neither are its exchanges.
+  Scenario off = ep16_scenario();
+  off.phase.kind = PhaseKind::decode;
+  off.phase.batch = 64;
+  off.phase.context_length = 1000;
+  off.phase.sequence_length = 0;
+  off.serving.kernel_tables_off = true;
+  off.serving.mtp_draft_tokens = 2;
+  off.serving.mtp_acceptance_rate = 0.8;
+  SimulateOptions o;
+  o.trace_gpus = {0};
+  CHECK(slices(simulate(prepare_scenario(off), o), OpKind::dispatch).size() == 1);
+}

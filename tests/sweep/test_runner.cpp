@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <set>
 
@@ -177,4 +178,15 @@ TEST_CASE("merge refuses folders of different sweeps and conflicting points", "[
   rec["metrics"]["alltoall_us"] = 99.0;
   write_point(c, rec);
   CHECK_THROWS_WITH(merge_results(a, {a, c}, false), Catch::Contains("two different results of point 2"));
+}
+
+TEST_CASE("a point record holding inf or NaN is never written (an internal error naming the field)", "[sweep][runner]") {
+  auto c = fresh_dir("nan_point");
+  CountingEvaluator ev;
+  run_sweep(counting_spec(), ev.evaluator(), options(c, 1, Shard{0, 2}));
+  Json rec = read_all_points(c, 24).at(2);
+  const Json kept = rec;
+  rec["metrics"]["alltoall_us"] = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(write_point(c, rec), Catch::Contains("/metrics/alltoall_us"));
+  CHECK(read_all_points(c, 24).at(2) == kept);  // the point file is left as it was
 }
