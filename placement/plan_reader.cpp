@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "comm/exchange_kernel.hpp"
 #include "common/json_input.hpp"
+#include "common/names.hpp"
 
 namespace epsim {
 
@@ -26,6 +28,26 @@ PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, in
     out.dispatch_bytes_per_token = settings.at("dispatch_bytes_per_token").as_positive();
   if (settings.has("combine_bytes_per_token"))
     out.combine_bytes_per_token = settings.at("combine_bytes_per_token").as_positive();
+  if (settings.has("exchange_kernel")) {
+    out.exchange_kernel = settings.at("exchange_kernel").as_string();
+    bool known = false;
+    std::vector<std::string> names;
+    for (std::string_view k : exchange_kernel_names()) {
+      known = known || k == out.exchange_kernel;
+      names.emplace_back(k);
+    }
+    if (!known) settings.at("exchange_kernel").fail("an exchange kernel: " + names_text(names));
+  }
+  if (settings.has("replica_choice")) {
+    const std::string name = settings.at("replica_choice").as_string();
+    bool known = false;
+    for (std::size_t i = 0; i < replica_choice_names().size(); ++i)
+      if (replica_choice_names()[i] == name) {
+        out.replica_choice = static_cast<ReplicaChoice>(i);
+        known = true;
+      }
+    if (!known) settings.at("replica_choice").fail("a replica choice: " + names_text(replica_choice_names()));
+  }
   if (settings.has("num_experts") && settings.at("num_experts").as_int(1, 1 << 20) != m.num_experts)
     settings.at("num_experts").fail(fmt::format("the model's {} experts", m.num_experts));
   out.layers.assign(static_cast<std::size_t>(m.num_layers), LayerPlacement{});

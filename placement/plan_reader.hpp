@@ -8,6 +8,7 @@
 
 #include "model/layer_placement.hpp"
 #include "model/moe_model.hpp"
+#include "placement/replica_choice.hpp"
 
 namespace epsim {
 
@@ -19,6 +20,10 @@ struct PlanFile {
   double tokens_per_gpu = 4096;       ///< settings.tokens_per_gpu (default when absent)
   double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token; 0 when absent
   double combine_bytes_per_token = 0;
+  std::string exchange_kernel;        ///< settings.exchange_kernel; empty when absent
+  /// settings.replica_choice (rule when absent): how the plan's figures split an expert's tokens
+  /// over its replicas (placement/replica_choice.hpp).
+  ReplicaChoice replica_choice = ReplicaChoice::rule;
   /// [model layer] placement; empty (num_gpus 0) for dense layers. Every MoE layer has one.
   std::vector<LayerPlacement> layers;
 };
