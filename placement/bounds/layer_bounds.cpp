@@ -157,23 +157,27 @@ double node_phase_bound(const EpLinkModel& links, Exchange direction, double gpu
     }
   const double lb = std::min(std::max(total / static_cast<double>(N), gpu_lb), total);
   double best = inf;
-  std::vector<std::array<double, 3>> lines;  // (a, b, bw) of the links that can carry bytes
+  std::vector<std::array<double, 2>> lines;  // (a / bw, b / bw) of the links that can carry bytes
   for (std::size_t n = 0; n < N; ++n) {
     lines.clear();
     bool increasing = true;
     for (std::size_t l = 0; l < L; ++l) {
       const double an = a(n, l), bn = arg[l] == static_cast<int>(n) ? min2[l] : min1[l];
       if (an <= 0 && bn <= 0) continue;
-      lines.push_back({an, bn, links.bandwidth_Bps(static_cast<int>(l), direction)});
+      const double bw = links.bandwidth_Bps(static_cast<int>(l), direction);
+      lines.push_back({an / bw, bn / bw});
       increasing = increasing && an >= bn;
     }
     if (lines.empty()) {
       best = 0;
       break;
     }
+    // Links of one kind on symmetric nodes share their line: keep each line once.
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     auto value = [&](double t) {
       double v = 0;
-      for (const auto& [an, bn, bw] : lines) v = std::max(v, (t * an + (total - t) * bn) / bw);
+      for (const auto& [an, bn] : lines) v = std::max(v, t * an + (total - t) * bn);
       return v;
     };
     double lo = lb, hi = total, v;
