@@ -188,8 +188,7 @@ TEST_CASE("split_replicas rejects mismatched sizes and bad loads", "[placement][
 }
 
 TEST_CASE("plan --replica-choice lp: lower busiest GPU, recorded in plan.json and read back", "[placement][replica_choice]") {
-  // One MoE layer, 8 experts on 2 DGX nodes' 16 GPUs with 8 redundant slots... kept small: EP 4 on one node,
-  // 8 experts + 4 redundant = 3 slots per GPU.
+  // One MoE layer, 8 experts on EP 4 of one DGX node, 4 redundant slots (3 slots per GPU).
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 4);
