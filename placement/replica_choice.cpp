@@ -20,8 +20,8 @@ const std::vector<std::string>& replica_choice_names() {
 ReplicaChoice parse_replica_choice(std::string_view name) {
   try {
     return enum_from_name<ReplicaChoice>(name, replica_choice_names(), "replica choice");
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
+  } catch (const std::invalid_argument&) {
+    throw SettingError("replica_choice", std::string(name), names_text(replica_choice_names()));
   }
 }
 

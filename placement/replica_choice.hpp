@@ -36,7 +36,7 @@ enum class ReplicaChoice { rule, lp };
 
 /// "rule", "lp" in enum order.
 const std::vector<std::string>& replica_choice_names();
-/// Throws UsageError naming the valid choices.
+/// Throws SettingError (setting "replica_choice", a UsageError) naming the valid choices.
 ReplicaChoice parse_replica_choice(std::string_view name);
 std::string_view to_string(ReplicaChoice choice);
 

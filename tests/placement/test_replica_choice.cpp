@@ -43,8 +43,9 @@ TEST_CASE("replica choice names; an unknown choice is rejected naming the valid 
   CHECK(parse_replica_choice("rule") == ReplicaChoice::rule);
   CHECK(parse_replica_choice("lp") == ReplicaChoice::lp);
   CHECK(to_string(ReplicaChoice::lp) == "lp");
-  CHECK_THROWS_WITH(parse_replica_choice("greedy"), Catch::Contains("'greedy'") && Catch::Contains("rule or lp"));
-  CHECK_THROWS_AS(parse_replica_choice(""), UsageError);
+  CHECK_THROWS_WITH(parse_replica_choice("greedy"),
+                    Catch::Contains("replica_choice greedy") && Catch::Contains("rule or lp"));
+  CHECK_THROWS_AS(parse_replica_choice(""), SettingError);
 }
 
 TEST_CASE("lp split: 2 GPUs, expert 0 on both, beats the rule by 30 tokens", "[placement][replica_choice]") {
