@@ -4,9 +4,11 @@
 //   window v (single-window, out-of-sample: mean and worst over v != w), and epsim robust planned on
 //   the 6 other windows (--robust max, leave-one-window-out),
 // each relative to epsim planned on w itself (the window's own in-sample plan), from the same run.
-// EP 32 + 32 redundant on 4 DGX H100 nodes (the set-up of the issue).
+// EP 32 + 32 redundant on 4 DGX H100 nodes (the set-up of the issue), the link model of `epsim plan`
+// (deepep-normal, uniform-routing de-duplication). Every plan is evaluated with the replica choice of
+// the second argument (rule: equal shares; lp: the per-batch LP of placement/replica_choice.hpp).
 //
-// Usage: bench_robust [robust: mean|max]
+// Usage: bench_robust [robust: mean|max] [replica choice: rule|lp]
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "placement/holdout.hpp"
+#include "comm/token_router.hpp"
 #include "placement/plan.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
@@ -32,11 +35,12 @@ int main(int argc, char** argv) {
   for (const auto& n : names) loads.push_back(load_expert_loads(dir + "/" + n + ".json"));
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(4));
   RouteTable routes(topo);
-  EpLinkModel links(topo, routes, 32);
+  EpLinkModel links = planner_link_model(topo, routes, 32, model);
   PlanSettings s;
   s.ep = 32;
   s.redundant = 32;
   s.robust = argc > 1 ? parse_robust(argv[1]) : RobustKind::max;
+  s.replica_choice = argc > 2 ? parse_replica_choice(argv[2]) : ReplicaChoice::rule;
   auto t0 = std::chrono::steady_clock::now();
   auto plan_with = [&](const std::string& algorithm, std::vector<const ExpertLoads*> windows) {
     PlanSettings p = s;
@@ -54,7 +58,8 @@ int main(int argc, char** argv) {
     return sum_link_s(evaluate_placements(links, model, loads[w], shape, pl, "eval", false));
   };
   const std::vector<LayerPlacement> contiguous = placements_by_layer(plan_with("contiguous", {&loads[0]}).chosen, model);
-  fmt::print("bench_robust: DeepSeek-V3, EP 32 + 32 redundant, 4 DGX H100 nodes, robust = {}\n", to_string(s.robust));
+  fmt::print("bench_robust: DeepSeek-V3, EP 32 + 32 redundant, 4 DGX H100 nodes, robust = {}, replica choice = {}\n",
+             to_string(s.robust), to_string(s.replica_choice));
   fmt::print("sum over layers of the link time on the held-out window, relative to epsim planned on that window\n\n");
   fmt::print("{:<22} | {:>10} {:>10} | {:>12} {:>12} | {:>12} {:>12}\n", "held-out window", "contiguous", "eplb in",
              "single mean", "single worst", "robust LOO", "robust in");

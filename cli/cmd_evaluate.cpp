@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
+#include "comm/token_router.hpp"
 #include "comm/trace_traffic.hpp"
 #include "model/trace.hpp"
 #include "placement/plan.hpp"
@@ -30,6 +31,7 @@ struct EvaluateOptions {
   std::string delivery = "node-forwarding";
   std::string routing = "shortest";
   std::string baseline = "contiguous";
+  std::string replica_choice;  // empty: the plan's (settings.replica_choice, rule when absent)
   double tokens_per_gpu = -1;
   bool json = false;
 };
@@ -48,7 +50,11 @@ void run_evaluate(const EvaluateOptions& o) {
   if (file.ep > topo.num_gpus())
     throw InputError(fmt::format("{}: the plan has EP {} but {} has {} GPUs", o.plan, file.ep, o.topology, topo.num_gpus()));
   RouteTable routes(topo, routing);
-  EpLinkModel links(topo, routes, file.ep);
+  // The link model `epsim plan` optimizes on: the plan's exchange kernel (deepep-normal when the file
+  // does not name one) with the model's uniform-routing de-duplication.
+  const ExchangeKernelKind kernel =
+      file.exchange_kernel.empty() ? ExchangeKernelKind::deepep_normal : parse_exchange_kernel(file.exchange_kernel);
+  EpLinkModel links = planner_link_model(topo, routes, file.ep, model, default_kernel_params(kernel));
   PlanSettings s;
   s.ep = file.ep;
   s.redundant = file.redundant;
@@ -56,6 +62,12 @@ void run_evaluate(const EvaluateOptions& o) {
   if (file.dispatch_bytes_per_token > 0) s.dispatch_bytes_per_element = file.dispatch_bytes_per_token / model.hidden_size;
   if (file.combine_bytes_per_token > 0) s.combine_bytes_per_element = file.combine_bytes_per_token / model.hidden_size;
   s.algorithm = s.baseline = o.baseline;
+  s.replica_choice = o.replica_choice.empty() ? file.replica_choice : parse_replica_choice(o.replica_choice);
+  if (s.replica_choice != ReplicaChoice::rule && !o.trace.empty())
+    throw UsageError(fmt::format("replica choice lp ({}) splits each expert's load over its replicas; a --trace "
+                                 "assigns every token to one replica by the rule: give --replica-choice rule with "
+                                 "--trace",
+                                 o.replica_choice.empty() ? o.plan + " settings.replica_choice" : "--replica-choice"));
   // The baseline planned on these loads (with --baseline epsim: the in-sample plan of these loads).
   Plan plan = make_plan(links, model, loads, s);
   plan.settings.algorithm = "plan";
@@ -72,6 +84,7 @@ void run_evaluate(const EvaluateOptions& o) {
   if (o.json) {
     Json j = {{"plan", o.plan},
               {"loads", o.loads},
+              {"replica_choice", std::string(to_string(s.replica_choice))},
               {"summary", algorithm_summary_json(plan.chosen, links)},
               {"baseline_summary", algorithm_summary_json(plan.baseline, links)}};
     if (tc) {
@@ -81,7 +94,8 @@ void run_evaluate(const EvaluateOptions& o) {
     fmt::print("{}\n", j.dump(1));
     return;
   }
-  fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads)\n", o.plan, o.loads, o.baseline);
+  fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads; replica choice {})\n", o.plan,
+             o.loads, o.baseline, to_string(s.replica_choice));
   fmt::print("{}", format_plan_table(plan, links));
   if (tc)
     for (const auto* e : {&*tc, &*tb})
@@ -106,6 +120,9 @@ void add_evaluate_command(CLI::App& app) {
   p->add_option("--baseline", o->baseline,
                 "algorithm planned on these loads beside the plan (epsim: the in-sample plan of these loads)")
       ->capture_default_str();
+  p->add_option("--replica-choice", o->replica_choice,
+                "how a batch's tokens of an expert split over its replicas: rule (equal shares) or lp (the per-batch "
+                "LP: busiest GPU, then busiest links); default: the plan's");
   p->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each GPU originates; default: the plan's setting");
   p->add_flag("--json", o->json, "print the summaries as JSON instead of the table");
   p->callback([o] { run_evaluate(*o); });

@@ -35,6 +35,7 @@ struct PlanOptions {
   std::string model;
   std::string robust = "max";
   std::string replicas = "any";
+  std::string replica_choice = "rule";
   bool no_holdout = false;
   std::string out;
   std::string routing = "shortest";
@@ -103,6 +104,10 @@ void run_plan(const PlanOptions& o) {
   if (o.replicas != "any" && o.replicas != "node-local")
     throw UsageError(fmt::format("--replicas '{}': expected any or node-local", o.replicas));
   settings.node_local_replicas = o.replicas == "node-local";
+  settings.replica_choice = parse_replica_choice(o.replica_choice);
+  if (settings.replica_choice != ReplicaChoice::rule && !o.trace.empty())
+    throw UsageError("--replica-choice lp splits each expert's load over its replicas; a --trace assigns every token "
+                     "to one replica by the rule (docs/formats.md), so give one or the other");
   if (windows.size() > 1 && !o.trace.empty())
     throw UsageError("--trace is one window of traffic: give one --loads with it");
   if (settings.ep == 0) settings.ep = topo.num_gpus();
@@ -231,6 +236,10 @@ void add_plan_command(CLI::App& app) {
       ->capture_default_str();
   p->add_option("--replicas", o->replicas,
                 "any, or node-local: every replica on the node holding its expert's group (needs n_group in the model)")
+      ->capture_default_str();
+  p->add_option("--replica-choice", o->replica_choice,
+                "how a batch's tokens of an expert split over its replicas: rule (equal shares) or lp (per batch, the "
+                "split minimizing the busiest GPU, then the busiest links; docs/placement.md)")
       ->capture_default_str();
   p->add_flag("--no-holdout", o->no_holdout,
               "with several --loads: skip the leave-one-window-out figures (2 x windows further plans)");

@@ -12,6 +12,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "model/trace.hpp"
+#include "comm/token_router.hpp"
 #include "placement/plan_reader.hpp"
 #include "placement/rebalance/rebalance.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -24,7 +25,8 @@ namespace epsim::cli {
 namespace {
 
 struct RebalanceOptions {
-  std::string topology, model, plan, scenario, out, migration = "blocking", objective = "link", replan = "warm";
+  std::string topology, model, plan, scenario, out, migration = "blocking", objective = "link", replan = "warm",
+      replica_choice = "rule";
   std::vector<std::string> windows;
   RebalanceSettings run;
   PlanSettings settings;
@@ -53,6 +55,7 @@ Json report_json(const RebalanceReport& r, const RebalanceOptions& o) {
           {"every", o.run.every},
           {"migration", o.migration},
           {"replan", o.replan},
+          {"replica_choice", o.replica_choice},
           {"iterations_per_window", o.run.iterations_per_window},
           {"iteration_cost", o.scenario.empty() ? "closed-form all-to-all" : "simulate " + o.scenario},
           {"windows", std::move(windows)},
@@ -76,6 +79,10 @@ void run_rebalance(const RebalanceOptions& o) {
   std::string topology_file = o.topology, model_file = o.model;
   PlanSettings ps = o.settings;
   ps.objective = parse_objective(o.objective);
+  ps.replica_choice = parse_replica_choice(o.replica_choice);
+  if (ps.replica_choice != ReplicaChoice::rule && !o.scenario.empty())
+    throw UsageError("--replica-choice lp prices iterations with the closed-form all-to-all; with --scenario, simulate "
+                     "splits every expert's tokens by the rule: give --replica-choice rule with --scenario");
   if (!o.scenario.empty()) {
     scenario = load_scenario(o.scenario);
     topology_file = scenario->topology.string();
@@ -99,7 +106,8 @@ void run_rebalance(const RebalanceOptions& o) {
   RoutingOptions routing;
   if (scenario) routing.policy = scenario->routing;
   auto routes = std::make_shared<const RouteTable>(*topo, routing);
-  EpLinkModel links(*topo, *routes, ps.ep);
+  // The link model `epsim plan` optimizes on (deepep-normal, the model's uniform-routing de-duplication).
+  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model);
   std::vector<LayerPlacement> initial;
   if (!o.plan.empty()) {
     PlanFile f = read_plan_file(o.plan, *model, ps.ep, fmt::format("EP {}", ps.ep));
@@ -190,6 +198,10 @@ void add_rebalance_command(CLI::App& app) {
   p->add_option("--redundant", o->settings.redundant, "redundant slots")->capture_default_str();
   p->add_option("--algorithm", o->settings.algorithm, "placement algorithm of every re-plan")->capture_default_str();
   p->add_option("--objective", o->objective, "link, gpu or balanced")->capture_default_str();
+  p->add_option("--replica-choice", o->replica_choice,
+                "how a batch's tokens of an expert split over its replicas in the iteration cost: rule (equal shares) "
+                "or lp (the per-batch LP; closed-form cost only)")
+      ->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu, "tokens each GPU originates per iteration")
       ->capture_default_str();
   p->add_option("--seed", o->settings.seed, "seed of the placement search")->capture_default_str();

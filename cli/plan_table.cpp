@@ -81,6 +81,13 @@ std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int gr
                        "(gap {:.2f}%, worst layer {:.2f}%)",
                        b, plan.chosen.sum_link_s * 1e6, plan.chosen.sum_link_lb_s * 1e6,
                        (plan.chosen.sum_link_s / plan.chosen.sum_link_lb_s - 1) * 100, plan.chosen.max_link_gap * 100);
+  if (plan.chosen.replica_choice != ReplicaChoice::rule && plan.chosen.sum_link_s > 0)
+    out += fmt::format("\n{}: replica choice {}: bottleneck-link time summed over layers {:.1f} us, {:.1f} us with the "
+                       "rule's equal shares on the same placements ({:.4f}x); mean max/mean GPU tokens {:.4f} "
+                       "(rule {:.4f})",
+                       b, to_string(plan.chosen.replica_choice), plan.chosen.sum_link_s * 1e6,
+                       plan.chosen.rule_sum_link_s * 1e6, plan.chosen.rule_sum_link_s / plan.chosen.sum_link_s,
+                       plan.chosen.mean_imbalance, plan.chosen.rule_mean_imbalance);
   int noted = 0;
   for (const LayerResult& l : plan.chosen.layers) {
     if (l.note.empty()) continue;

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "placement/algorithms/node_local.hpp"
 #include "placement/bounds/bounds.hpp"
+#include "placement/replica_choice.hpp"
 #include "placement/trace_objective.hpp"
 #include "common/limits.hpp"
 
@@ -47,13 +48,27 @@ LayerResult evaluate_layer(const EpLinkModel& links, int layer, LayerPlacement p
   LayerResult r;
   r.layer = layer;
   r.placement = std::move(placement);
-  r.gpu_tokens = gpu_token_loads(r.placement, load);
+  // The replica choice splits each expert's tokens over its replicas (replica_choice.hpp); the LP's
+  // stage 2 minimizes the same kernel's link times as below.
+  const ReplicaSplitLinks split_links{&links, plan.dispatch_bytes_per_token, plan.combine_bytes_per_token};
+  auto exchanges = [&](const std::vector<double>& gpu_tokens) {
+    auto d = exchange_link_bytes(links, gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
+    auto c = exchange_link_bytes(links, gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
+    return std::pair{exchange_cost(links, d, gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch),
+                     exchange_cost(links, c, gpu_tokens, plan.combine_bytes_per_token, Exchange::combine)};
+  };
+  r.gpu_tokens = split_replicas(r.placement, load, plan.settings.replica_choice, &split_links).gpu_tokens;
   r.max_gpu_tokens = *std::max_element(r.gpu_tokens.begin(), r.gpu_tokens.end());
   r.mean_gpu_tokens = std::accumulate(r.gpu_tokens.begin(), r.gpu_tokens.end(), 0.0) / static_cast<double>(r.gpu_tokens.size());
-  auto d = exchange_link_bytes(links, r.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
-  r.dispatch = exchange_cost(links, d, r.gpu_tokens, plan.dispatch_bytes_per_token, Exchange::dispatch);
-  auto c = exchange_link_bytes(links, r.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
-  r.combine = exchange_cost(links, c, r.gpu_tokens, plan.combine_bytes_per_token, Exchange::combine);
+  std::tie(r.dispatch, r.combine) = exchanges(r.gpu_tokens);
+  r.rule_max_gpu_tokens = r.max_gpu_tokens;
+  r.rule_link_s = r.link_s();
+  if (plan.settings.replica_choice != ReplicaChoice::rule) {
+    const std::vector<double> rule = gpu_token_loads(r.placement, load);
+    const auto [d, c] = exchanges(rule);
+    r.rule_max_gpu_tokens = *std::max_element(rule.begin(), rule.end());
+    r.rule_link_s = d.time_s() + c.time_s();
+  }
   return r;
 }
 
@@ -172,11 +187,13 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
 // Totals over the layers of `out` (out.layers filled).
 void summarize(AlgorithmResult& out) {
   out.sum_dispatch_s = out.sum_combine_s = out.max_gpu_tokens = out.sum_link_s = out.sum_link_lb_s = 0;
-  out.max_link_gap = out.max_gpu_gap = 0;
+  out.max_link_gap = out.max_gpu_gap = out.rule_sum_link_s = 0;
   out.worst_layer = -1;
   double worst = -1;
-  double imbalance_sum = 0;
+  double imbalance_sum = 0, rule_imbalance_sum = 0;
   for (const LayerResult& r : out.layers) {
+    out.rule_sum_link_s += r.rule_link_s;
+    rule_imbalance_sum += r.mean_gpu_tokens > 0 ? r.rule_max_gpu_tokens / r.mean_gpu_tokens : 1.0;
     out.sum_dispatch_s += r.dispatch.time_s();
     out.sum_combine_s += r.combine.time_s();
     out.max_gpu_tokens = std::max(out.max_gpu_tokens, r.max_gpu_tokens);
@@ -192,6 +209,7 @@ void summarize(AlgorithmResult& out) {
     }
   }
   out.mean_imbalance = out.layers.empty() ? 1.0 : imbalance_sum / static_cast<double>(out.layers.size());
+  out.rule_mean_imbalance = out.layers.empty() ? 1.0 : rule_imbalance_sum / static_cast<double>(out.layers.size());
 }
 
 AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model, const Windows& loads,
@@ -199,6 +217,7 @@ AlgorithmResult plan_all_layers(const EpLinkModel& links, const MoeModel& model,
                                 const PlanTrace* trace) {
   AlgorithmResult out;
   out.algorithm = algorithm;
+  out.replica_choice = plan.settings.replica_choice;
   out.layers = plan_layers_parallel(links, model, loads, plan, algorithm, with_bounds, trace);
   summarize(out);
   return out;
@@ -343,6 +362,7 @@ AlgorithmResult evaluate_placements(const EpLinkModel& links, const MoeModel& mo
   check_loads_match_model(loads, model);
   AlgorithmResult out;
   out.algorithm = name;
+  out.replica_choice = plan.settings.replica_choice;
   for (int layer = 0; layer < model.num_layers; ++layer) {
     if (!model.is_moe_layer(layer)) continue;
     if (static_cast<std::size_t>(layer) >= placements.size() || placements[static_cast<std::size_t>(layer)].slot_expert.empty())

@@ -8,6 +8,7 @@
 #include "model/expert_loads.hpp"
 #include "placement/algorithms/inter_layer.hpp"
 #include "placement/bounds/layer_bounds.hpp"
+#include "placement/replica_choice.hpp"
 #include "comm/link_load.hpp"
 #include "model/moe_model.hpp"
 
@@ -50,6 +51,10 @@ struct PlanSettings {
   /// holds its group; needs the model's n_group >= 2. Honoured by epsim and greedy (and by eplb's
   /// hierarchical policy by construction); contiguous ignores it.
   bool node_local_replicas = false;
+  /// How each expert's tokens are split over its replicas when a plan is evaluated (the table,
+  /// plan.json's loads and gaps): rule = equal shares, lp = the per-batch LP of replica_choice.hpp.
+  /// The search places replicas under the rule in both cases (the LP is a dispatch-time policy).
+  ReplicaChoice replica_choice = ReplicaChoice::rule;
 };
 
 /// A trace that `epsim` optimizes on (plan --trace); all pointers must outlive make_plan.
@@ -70,6 +75,10 @@ struct LayerResult {
   ExchangeCost combine;
   LayerBounds bounds;             ///< certified lower bounds (computed for the chosen algorithm only)
   std::string note;               ///< what the algorithm reported (e.g. EPLB's policy), may be empty
+  /// The same placement with the rule's equal shares (PlanSettings::replica_choice lp only; with rule
+  /// they equal max_gpu_tokens and link_s()): the gain of the per-batch LP over the rule.
+  double rule_max_gpu_tokens = 0;
+  double rule_link_s = 0;
 
   /// The exchange kernel's dispatch + combine time (the objective the planner minimizes), seconds.
   double link_s() const { return dispatch.time_s() + combine.time_s(); }
@@ -90,6 +99,9 @@ struct AlgorithmResult {
   double max_gpu_gap = 0;           ///< max over layers of max_gpu_tokens / bound - 1
   bool trace_objective = false;     ///< layers in the trace were optimized on the trace objective
   InterLayerReport inter_layer;     ///< what the inter-layer post-pass did (zeros when it did not run)
+  ReplicaChoice replica_choice = ReplicaChoice::rule;  ///< how the figures above split replicas' tokens
+  double rule_sum_link_s = 0;       ///< sum over layers of LayerResult::rule_link_s
+  double rule_mean_imbalance = 0;   ///< mean_imbalance with the rule's equal shares
 };
 
 struct Plan {

@@ -37,6 +37,12 @@ Json algorithm_summary_json(const AlgorithmResult& r, const EpLinkModel& links) 
   j["mean_max_over_mean_gpu_tokens"] = tidy(r.mean_imbalance);
   j["worst_layer"] = r.worst_layer;
   j["sum_link_us"] = tidy(r.sum_link_s * 1e6);
+  if (r.replica_choice != ReplicaChoice::rule) {
+    // The same placements with the rule's equal shares: the per-batch LP's gain.
+    j["replica_choice"] = std::string(to_string(r.replica_choice));
+    j["rule_sum_link_us"] = tidy(r.rule_sum_link_s * 1e6);
+    j["rule_mean_max_over_mean_gpu_tokens"] = tidy(r.rule_mean_imbalance);
+  }
   if (r.sum_link_lb_s > 0) {
     j["sum_link_lower_bound_us"] = tidy(r.sum_link_lb_s * 1e6);
     j["sum_link_gap"] = tidy(r.sum_link_s / r.sum_link_lb_s - 1);
@@ -89,6 +95,7 @@ Json plan_to_json(const Plan& plan, const EpLinkModel& links, const PlanInputs& 
   // Written only when they differ from the defaults, so that single-window plans keep their form.
   if (plan.windows.size() > 1) out["settings"]["robust"] = std::string(to_string(s.robust));
   if (s.node_local_replicas) out["settings"]["replicas"] = "node-local";
+  if (s.replica_choice != ReplicaChoice::rule) out["settings"]["replica_choice"] = std::string(to_string(s.replica_choice));
   out["gpus"] = plan.gpu_ids;
   Json layers = Json::array();
   for (const LayerResult& l : plan.chosen.layers) {

@@ -2,8 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "comm/exchange_kernel.hpp"
+#include "common/names.hpp"
 #include "placement/plan_json.hpp"
-
 
 namespace epsim {
 
@@ -18,6 +19,26 @@ PlanFileSettings read_plan_settings(const JsonCursor& root) {
     out.dispatch_bytes_per_token = settings.at("dispatch_bytes_per_token").as_positive();
   if (settings.has("combine_bytes_per_token"))
     out.combine_bytes_per_token = settings.at("combine_bytes_per_token").as_positive();
+  if (settings.has("exchange_kernel")) {
+    out.exchange_kernel = settings.at("exchange_kernel").as_string();
+    bool known = false;
+    std::vector<std::string> names;
+    for (std::string_view k : exchange_kernel_names()) {
+      known = known || k == out.exchange_kernel;
+      names.emplace_back(k);
+    }
+    if (!known) settings.at("exchange_kernel").fail("an exchange kernel: " + names_text(names));
+  }
+  if (settings.has("replica_choice")) {
+    const std::string name = settings.at("replica_choice").as_string();
+    bool known = false;
+    for (std::size_t i = 0; i < replica_choice_names().size(); ++i)
+      if (replica_choice_names()[i] == name) {
+        out.replica_choice = static_cast<ReplicaChoice>(i);
+        known = true;
+      }
+    if (!known) settings.at("replica_choice").fail("a replica choice: " + names_text(replica_choice_names()));
+  }
   return out;
 }
 
@@ -39,6 +60,8 @@ PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, in
   out.tokens_per_gpu = s.tokens_per_gpu;
   out.dispatch_bytes_per_token = s.dispatch_bytes_per_token;
   out.combine_bytes_per_token = s.combine_bytes_per_token;
+  out.exchange_kernel = s.exchange_kernel;
+  out.replica_choice = s.replica_choice;
   if (settings.has("num_experts") && settings.at("num_experts").as_int(1, 1 << 20) != m.num_experts)
     settings.at("num_experts").fail(fmt::format("the model's {} experts", m.num_experts));
   out.layers.assign(static_cast<std::size_t>(m.num_layers), LayerPlacement{});

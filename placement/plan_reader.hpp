@@ -9,6 +9,7 @@
 #include "common/json_input.hpp"
 #include "model/layer_placement.hpp"
 #include "model/moe_model.hpp"
+#include "placement/replica_choice.hpp"
 
 namespace epsim {
 
@@ -20,6 +21,10 @@ struct PlanFileSettings {
   double tokens_per_gpu = 4096;         ///< settings.tokens_per_gpu, >= 0 (this default when absent)
   double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token, > 0; 0 when absent
   double combine_bytes_per_token = 0;   ///< settings.combine_bytes_per_token, > 0; 0 when absent
+  std::string exchange_kernel;          ///< settings.exchange_kernel (a kernel name); empty when absent
+  /// settings.replica_choice (rule or lp; rule when absent): how the plan's figures split an expert's
+  /// tokens over its replicas (placement/replica_choice.hpp).
+  ReplicaChoice replica_choice = ReplicaChoice::rule;
 };
 
 /// Check /schema (kPlanSchema, placement/plan_json.hpp) and read /settings of a parsed plan. Throws InputError naming the
@@ -34,6 +39,10 @@ struct PlanFile {
   double tokens_per_gpu = 4096;       ///< settings.tokens_per_gpu (default when absent)
   double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token; 0 when absent
   double combine_bytes_per_token = 0;
+  std::string exchange_kernel;        ///< settings.exchange_kernel; empty when absent
+  /// settings.replica_choice (rule when absent): how the plan's figures split an expert's tokens
+  /// over its replicas (placement/replica_choice.hpp).
+  ReplicaChoice replica_choice = ReplicaChoice::rule;
   /// [model layer] placement; empty (num_gpus 0) for dense layers. Every MoE layer has one.
   std::vector<LayerPlacement> layers;
 };

@@ -1,6 +1,7 @@
 #include "placement/bounds/layer_bounds.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <numeric>
 
@@ -100,6 +101,102 @@ double phase_bound(const EpLinkModel& links, Exchange direction, double gpu_lb, 
   return best * scale * (1 - 1e-12);
 }
 
+// "Busiest-node" bound: the ranks of the EP group are partitioned by host. In any plan the node n
+// with the most tokens carries T_n >= node_lb (node_lb = max(W / N, gpu_lb): the average over the N
+// nodes, and the node of the busiest rank holds >= gpu_lb), so on every link l
+//   bytes_l = sum_g t_g c_gl >= T_n a_nl + (W - T_n) b_nl,  a_nl = min_{g in n} c_gl,
+//   b_nl = min_{g not in n} c_gl   (a rank whose row misses l counts as 0),
+// and the phase time >= min_n min_{node_lb <= T <= W} max_l (T a_nl + (W - T) b_nl) x bytes / (EP bw_l).
+// Node forwarding (deepep-normal with de-duplication) puts every rank of a node on the node's NIC
+// links with one coefficient, so a_nl > 0 there while the busiest-rank bound sees only one rank.
+double node_phase_bound(const EpLinkModel& links, Exchange direction, double gpu_lb, double total,
+                        double bytes_per_token) {
+  if (total <= 0) return 0.0;
+  const int G = links.ep();
+  const auto L = static_cast<std::size_t>(links.num_links());
+  std::vector<int> host_ids;
+  for (int g = 0; g < G; ++g) host_ids.push_back(links.topology().gpu_host(g));
+  std::vector<int> hosts = host_ids;
+  std::sort(hosts.begin(), hosts.end());
+  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  const auto N = hosts.size();
+  if (N < 2) return 0.0;  // one node carries everything: nothing beyond the busiest-rank bound
+  std::vector<int> node(static_cast<std::size_t>(G)), size(N, 0);
+  for (int g = 0; g < G; ++g) {
+    node[static_cast<std::size_t>(g)] =
+        static_cast<int>(std::lower_bound(hosts.begin(), hosts.end(), host_ids[static_cast<std::size_t>(g)]) - hosts.begin());
+    ++size[static_cast<std::size_t>(node[static_cast<std::size_t>(g)])];
+  }
+  // Per node and link: how many of the node's ranks touch the link and their smallest coefficient.
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<std::vector<int>> count(N, std::vector<int>(L, 0));
+  std::vector<std::vector<double>> low(N, std::vector<double>(L, inf));
+  for (int g = 0; g < G; ++g) {
+    const auto n = static_cast<std::size_t>(node[static_cast<std::size_t>(g)]);
+    for (const auto& [l, c] : links.row(g, direction)) {
+      const auto li = static_cast<std::size_t>(l);
+      ++count[n][li];
+      low[n][li] = std::min(low[n][li], c);
+    }
+  }
+  // a[n][l]: min over n's ranks (0 unless all of them touch l); the two smallest a over nodes give
+  // b = min over the ranks outside n.
+  auto a = [&](std::size_t n, std::size_t l) { return count[n][l] == size[n] ? low[n][l] : 0.0; };
+  std::vector<double> min1(L, inf), min2(L, inf);
+  std::vector<int> arg(L, -1);
+  for (std::size_t n = 0; n < N; ++n)
+    for (std::size_t l = 0; l < L; ++l) {
+      const double v = a(n, l);
+      if (v < min1[l]) {
+        min2[l] = min1[l];
+        min1[l] = v;
+        arg[l] = static_cast<int>(n);
+      } else if (v < min2[l]) {
+        min2[l] = v;
+      }
+    }
+  const double lb = std::min(std::max(total / static_cast<double>(N), gpu_lb), total);
+  double best = inf;
+  std::vector<std::array<double, 2>> lines;  // (a / bw, b / bw) of the links that can carry bytes
+  for (std::size_t n = 0; n < N; ++n) {
+    lines.clear();
+    bool increasing = true;
+    for (std::size_t l = 0; l < L; ++l) {
+      const double an = a(n, l), bn = arg[l] == static_cast<int>(n) ? min2[l] : min1[l];
+      if (an <= 0 && bn <= 0) continue;
+      const double bw = links.bandwidth_Bps(static_cast<int>(l), direction);
+      lines.push_back({an / bw, bn / bw});
+      increasing = increasing && an >= bn;
+    }
+    if (lines.empty()) {
+      best = 0;
+      break;
+    }
+    // Links of one kind on symmetric nodes share their line: keep each line once.
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    auto value = [&](double t) {
+      double v = 0;
+      for (const auto& [an, bn] : lines) v = std::max(v, t * an + (total - t) * bn);
+      return v;
+    };
+    double lo = lb, hi = total, v;
+    if (increasing) {
+      v = value(lo);
+    } else {
+      for (int it = 0; it < 100; ++it) {
+        const double x = lo + (hi - lo) / 3, y = hi - (hi - lo) / 3;
+        if (value(x) <= value(y)) hi = y;
+        else lo = x;
+      }
+      v = std::min(value(lo), value(hi)) * (1 - 1e-9);  // as in phase_bound
+    }
+    best = std::min(best, v);
+  }
+  const double per_token = (bytes_per_token + links.kernel().header_bytes_per_token) / G;
+  return best * per_token * (1 - 1e-12);
+}
+
 double lp_phase_bound(const EpLinkModel& links, Exchange direction, const std::vector<double>& load, int slots,
                       double bytes_per_token) {
   std::vector<std::vector<std::pair<int, double>>> coef(static_cast<std::size_t>(links.ep()));
@@ -142,6 +239,18 @@ LayerBounds layer_lower_bounds(const EpLinkModel& links, const std::vector<doubl
   double d_lb = phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token);
   double c_lb = phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token);
   b.link_tight = "busiest-rank";
+  b.busiest_rank_link_s =
+      exchange_time_s(links, d_lb, total, gpu.best, dispatch_bytes_per_token, Exchange::dispatch) +
+      exchange_time_s(links, c_lb, total, gpu.best, combine_bytes_per_token, Exchange::combine);
+  {
+    const double d = std::max(d_lb, node_phase_bound(links, Exchange::dispatch, gpu.best, total, dispatch_bytes_per_token));
+    const double c = std::max(c_lb, node_phase_bound(links, Exchange::combine, gpu.best, total, combine_bytes_per_token));
+    if (d + c > d_lb + c_lb) {
+      d_lb = d;
+      c_lb = c;
+      b.link_tight = "busiest-node";
+    }
+  }
   if (lp && total > 0) {
     double d = lp_phase_bound(links, Exchange::dispatch, load, slots_per_gpu, dispatch_bytes_per_token);
     double c = lp_phase_bound(links, Exchange::combine, load, slots_per_gpu, combine_bytes_per_token);
