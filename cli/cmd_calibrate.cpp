@@ -37,18 +37,19 @@ void run_calibrate(const CalibrateOptions& o) {
   check_output_paths({{"measurements", o.measurements}}, {{"--out", o.out}});
   check_writable(o.out);
   validate::Measurements m = validate::load_measurements(o.measurements);
-  validate::Calibration c = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
-  write_file_atomic(o.out, json_output_text(validate::calibration_to_json(c), 1, "the calibration"));
-  fmt::print("calibration of {} from {} ({} GPUs)\n", c.gpu, o.measurements, m.num_gpus);
-  for (const auto& [cls, l] : c.links)
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", cls,
+  validate::CalibrationFit fit = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
+  const Calibration& c = fit.calibration;
+  write_file_atomic(o.out, json_output_text(calibration_to_json(c), 1, "the calibration"));
+  fmt::print("calibration of {} ({}) from {} ({} GPUs)\n", c.device, c.gpu, o.measurements, m.num_gpus);
+  for (const auto& [kind, l] : fit.link_fits)
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
                l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
   if (c.links.empty()) fmt::print("  links: no p2p samples, none fitted\n");
   for (const auto& g : c.gemm_efficiency)
-    fmt::print("  gemm {} M {:6d}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);
+    fmt::print("  gemm {} M {:6.0f}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);
   if (c.gemm_efficiency.empty()) fmt::print("  gemm: no {} samples, no efficiency table\n", o.gemm_dtype);
-  if (c.has_overlap) fmt::print("  overlap slowdown of compute {:.3f}\n", c.overlap_slowdown);
-  else fmt::print("  overlap: no samples, overlap_slowdown written as 1 (no slowdown assumed)\n");
+  if (c.overlap_slowdown) fmt::print("  overlap slowdown of compute {:.3f}\n", *c.overlap_slowdown);
+  else fmt::print("  overlap: no samples, no overlap_slowdown written\n");
   fmt::print("wrote {}\n", o.out);
 }
 

@@ -14,7 +14,7 @@
 #include "comm/link_load.hpp"
 #include "model/moe_model.hpp"
 #include "placement/plan.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "sim/simulate.hpp"
 #include "sweep/once_cache.hpp"

@@ -10,7 +10,7 @@
 #include "comm/link_load.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_reader.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "model/gpu_spec.hpp"
 #include "sim/scenario/scenario.hpp"
