@@ -97,7 +97,8 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
 
 /// One-line warning when the calibration was made on another GPU than `scenario_gpu` (canonical
 /// names differ): "calibration <file> was measured on <device> (<gpu>), the scenario runs <scenario_gpu>".
-/// "" when they agree or the calibration names no GPU.
+/// "" when they agree, the calibration names no GPU, or `scenario_gpu` is no GPU epsim knows
+/// (canonical_gpu_name).
 std::string calibration_gpu_warning(const Calibration& calibration, const std::string& file,
                                     const std::string& scenario_gpu);
 

@@ -10,39 +10,6 @@
 
 namespace epsim::validate {
 
-LinkFit fit_link(std::span<const double> bytes, std::span<const double> seconds) {
-  if (bytes.size() != seconds.size()) throw std::invalid_argument("fit_link: sizes differ");
-  const std::size_t n = bytes.size();
-  if (n < 2) throw std::invalid_argument("needs at least two samples of different sizes");
-  // Weighted means, then centred sums (numerically stable over 1 KiB .. 1 GiB).
-  double sw = 0, sx = 0, st = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!(seconds[i] > 0) || !(bytes[i] >= 0)) throw std::invalid_argument("times must be > 0 and sizes >= 0");
-    double w = 1.0 / (seconds[i] * seconds[i]);
-    sw += w;
-    sx += w * bytes[i];
-    st += w * seconds[i];
-  }
-  const double xm = sx / sw, tm = st / sw;
-  double sxx = 0, sxt = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    double w = 1.0 / (seconds[i] * seconds[i]);
-    sxx += w * (bytes[i] - xm) * (bytes[i] - xm);
-    sxt += w * (bytes[i] - xm) * (seconds[i] - tm);
-  }
-  if (!(sxx > 0)) throw std::invalid_argument("needs at least two samples of different sizes");
-  const double slope = sxt / sxx;  // seconds per byte
-  if (!(slope > 0)) throw std::invalid_argument("time does not grow with message size (fitted slope <= 0)");
-  const double intercept = std::max(0.0, tm - slope * xm);
-  LinkFit c;
-  c.bandwidth_GBps = 1.0 / slope / 1e9;
-  c.latency_ns = intercept * 1e9;
-  c.samples = static_cast<int>(n);
-  for (std::size_t i = 0; i < n; ++i)
-    c.max_rel_error = std::max(c.max_rel_error, std::fabs(intercept + slope * bytes[i] - seconds[i]) / seconds[i]);
-  return c;
-}
-
 namespace {
 
 double median(std::vector<double> v) {

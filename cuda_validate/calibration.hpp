@@ -8,17 +8,15 @@
 #include <vector>
 
 #include "comm/calibration.hpp"
+#include "comm/table_calibration.hpp"
 #include "cuda_validate/measurements.hpp"
 
 namespace epsim::validate {
 
-/// Latency and bandwidth of one link class, fitted to t = latency + bytes / bandwidth.
-struct LinkFit {
-  double bandwidth_GBps = 0;     ///< 1e9 bytes/s
-  double latency_ns = 0;         ///< >= 0 (a negative intercept is clamped to 0)
-  int samples = 0;
-  double max_rel_error = 0;      ///< max over samples of |model - measured| / measured
-};
+// The link fit (t = latency + bytes / bandwidth) is comm's (comm/table_calibration.hpp), shared with
+// the nccl-tests fits of `epsim calibrate`.
+using epsim::fit_link;
+using epsim::LinkFit;
 
 /// What fit_calibration found: the calibration (gpu = the measured device name, links by kind, GEMM
 /// efficiency per tokens per expert, overlap slowdown = median compute time overlapped / alone) and
@@ -31,12 +29,6 @@ struct CalibrationFit {
 struct CalibrationOptions {
   std::string gemm_dtype = "bf16";   ///< which GEMM samples give gemm_efficiency
 };
-
-/// Weighted least squares of t = latency + bytes / bandwidth with weights 1 / t^2 (every sample
-/// counts by its relative error, so 1 KiB messages fix the latency and 256 MiB ones the bandwidth).
-/// bytes, seconds: same size. Throws std::invalid_argument with fewer than two distinct sizes or a
-/// fitted slope <= 0 (time not growing with size). Exact data t_i = L + x_i / B gives L and B back.
-LinkFit fit_link(std::span<const double> bytes, std::span<const double> seconds);
 
 /// Fit every link class with p2p samples (a class must be a link kind: nvlink, pcie, infiniband,
 /// ethernet), the GEMM efficiency per tokens per expert (sum of FLOPs over sum of time x peak at each
