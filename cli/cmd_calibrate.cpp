@@ -1,10 +1,11 @@
-// `epsim calibrate` (measurements.json -> calibration.json) and `epsim validate` (measured vs the
+// `epsim calibrate` (measured files -> calibration.json) and `epsim validate` (measured vs the
 // planner's closed-form predictions), for the output of cuda_validate/epsim_cuda_validate.
 #include <cctype>
 #include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,8 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
+#include "comm/table_calibration.hpp"
+#include "measurements/comm_tables.hpp"
 #include "cuda_validate/calibration.hpp"
 #include "cuda_validate/measurements.hpp"
 #include "cuda_validate/plan_traffic.hpp"
@@ -26,29 +29,83 @@ namespace epsim::cli {
 namespace {
 
 struct CalibrateOptions {
-  std::string measurements;
+  std::vector<std::string> inputs;
   std::string out;
   std::string gemm_dtype = "bf16";
+  std::string gpu;
 };
 
 void run_calibrate(const CalibrateOptions& o) {
   if (o.gemm_dtype != "bf16" && o.gemm_dtype != "fp8")
     throw UsageError(fmt::format("--gemm-dtype '{}': expected bf16 or fp8", o.gemm_dtype));
-  check_output_paths({{"measurements", o.measurements}}, {{"--out", o.out}});
+  std::vector<PathArg> inputs;
+  for (const std::string& f : o.inputs) inputs.push_back({"measurements", f});
+  check_output_paths(inputs, {{"--out", o.out}});
   check_writable(o.out);
-  validate::Measurements m = validate::load_measurements(o.measurements);
-  validate::Calibration c = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
-  write_file_atomic(o.out, json_output_text(validate::calibration_to_json(c), 1, "the calibration"));
-  fmt::print("calibration of {} from {} ({} GPUs)\n", c.gpu, o.measurements, m.num_gpus);
-  for (const auto& [cls, l] : c.links)
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", cls,
-               l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
-  if (c.links.empty()) fmt::print("  links: no p2p samples, none fitted\n");
-  for (const auto& g : c.gemm_efficiency)
-    fmt::print("  gemm {} M {:6d}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);
-  if (c.gemm_efficiency.empty()) fmt::print("  gemm: no {} samples, no efficiency table\n", o.gemm_dtype);
-  if (c.has_overlap) fmt::print("  overlap slowdown of compute {:.3f}\n", c.overlap_slowdown);
-  else fmt::print("  overlap: no samples, overlap_slowdown written as 1 (no slowdown assumed)\n");
+  Calibration c;
+  std::optional<validate::CalibrationFit> harness;  // the harness's measurements.json, at most one
+  std::string harness_file;
+  TableSamples tables;
+  for (const std::string& f : o.inputs) {
+    const CommTableKind kind = detect_comm_table(f);
+    if (kind == CommTableKind::measurements_json) {
+      if (harness)
+        throw UsageError(fmt::format("one measurements.json per calibration: {} and {}", harness_file, f));
+      validate::Measurements m = validate::load_measurements(f);
+      harness = validate::fit_calibration(m, validate::CalibrationOptions{o.gemm_dtype});
+      harness_file = f;
+      c = harness->calibration;
+      fmt::print("{}: harness measurements of {} ({}), {} GPUs\n", f, c.device, c.gpu, m.num_gpus);
+    } else {
+      add_table(tables, f, kind);
+      fmt::print("{}: {}\n", f, to_string(kind));
+    }
+  }
+  // The GPU: what the files name (they agree: add_table checks), else --gpu.
+  std::string device = !c.device.empty() ? c.device : tables.device;
+  if (!c.device.empty() && !tables.device.empty() &&
+      canonical_gpu_name(tables.device, tables.device_file, "device") != c.gpu)
+    throw InputError(tables.device_file, "device",
+                     fmt::format("measurements of one GPU: {} names {}, {} names {}", tables.device_file, tables.device,
+                                 harness_file, c.device));
+  if (!o.gpu.empty()) {
+    std::string given;
+    try {
+      given = canonical_gpu_name(o.gpu, "--gpu", "");
+    } catch (const InputError& e) {
+      throw UsageError(e.what());
+    }
+    if (!device.empty() && canonical_gpu_name(device, "", "") != given)
+      throw UsageError(fmt::format("--gpu {}: the measured files name {}", o.gpu, device));
+    if (device.empty()) device = o.gpu;
+  }
+  if (!device.empty()) {
+    c.device = device;
+    c.gpu = canonical_gpu_name(device, "the measured files", "");
+  }
+  const TableFit fit = fit_tables(tables, c);
+  write_file_atomic(o.out, json_output_text(calibration_to_json(c), 1, "the calibration"));
+  fmt::print("calibration of {}\n", c.gpu.empty() ? std::string("an unnamed GPU (no file names one; see --gpu)")
+                                                   : fmt::format("{} ({})", c.device, c.gpu));
+  if (harness)
+    for (const auto& [kind, l] : harness->link_fits)
+      fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
+                 l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
+  for (const CollectiveFitSummary& f : fit.collectives)
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  step latency {:9.1f} ns  ({} {}, {} sizes){}\n", to_string(f.kind),
+               f.bandwidth_GBps, f.step_latency_ns, f.file, f.op, f.samples,
+               c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
+  if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
+  for (const KernelFitSummary& k : fit.kernels)
+    fmt::print("  kernel {:<16} {:4} samples  mean |error| defaults {:5.1f}%  fitted {:5.1f}% (on the same rows)\n",
+               to_string(k.kind), k.samples, 100 * k.default_error, 100 * k.fitted_error);
+  if (harness) {
+    for (const auto& g : c.gemm_efficiency)
+      fmt::print("  gemm {} M {:6.0f}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);
+    if (c.gemm_efficiency.empty()) fmt::print("  gemm: no {} samples, no efficiency table\n", o.gemm_dtype);
+    if (c.overlap_slowdown) fmt::print("  overlap slowdown of compute {:.3f}\n", *c.overlap_slowdown);
+    else fmt::print("  overlap: no samples, no overlap_slowdown written\n");
+  }
   fmt::print("wrote {}\n", o.out);
 }
 
@@ -57,6 +114,7 @@ struct ValidateOptions {
   std::string topology;
   std::string plan;
   std::string routing = "shortest";
+  std::string calibration;
 };
 
 /// The topology to predict on: the given file, else a generated DGX cluster of the measured size
@@ -83,6 +141,7 @@ void run_validate(const ValidateOptions& o) {
   if (o.routing == "shortest") routing.policy = RoutingPolicy::shortest;
   else if (o.routing == "pxn") routing.policy = RoutingPolicy::pxn;
   else throw UsageError(fmt::format("--routing '{}': expected shortest or pxn", o.routing));
+  check_output_paths({{"measurements", o.measurements}, {"--calibration", o.calibration}}, {});
   if (!o.plan.empty()) {  // the measurements must come from a run of this plan: same GPU count
     validate::PlanTraffic plan = validate::load_plan_traffic(o.plan);
     validate::load_measurements(o.measurements, plan.ep, o.plan);
@@ -96,10 +155,20 @@ void run_validate(const ValidateOptions& o) {
   validate::Measurements m = validate::load_measurements(o.measurements, expected, o.topology);
   if (o.topology.empty()) topo = topology_for(o, m);
   RouteTable routes(topo, routing);
-  std::vector<validate::Comparison> rows = validate::compare_with_model(m, topo, routes);
-  fmt::print("{} ({} x {}), topology {} ({} GPUs), closed-form model: busiest link bytes / bandwidth + route latency\n",
+  std::optional<Calibration> calibration;
+  if (!o.calibration.empty()) {
+    calibration = load_calibration(o.calibration);
+    const std::string w = calibration_gpu_warning(*calibration, o.calibration, m.gpu);
+    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
+  }
+  const CalibratedKernel nccl = calibrated_kernel_params(
+      ExchangeKernelKind::nccl, calibration ? &*calibration : nullptr, o.calibration, topo);
+  if (!nccl.notice.empty()) fmt::print(stderr, "epsim: note: {}\n", nccl.notice);
+  std::vector<validate::Comparison> rows =
+      validate::compare_with_model(m, topo, routes, nccl.params, calibration ? &*calibration : nullptr);
+  fmt::print("{} ({} x {}), topology {} ({} GPUs), closed-form model: busiest link bytes / bandwidth + route latency{}\n",
              o.measurements, m.num_gpus, m.gpu, o.topology.empty() ? "generated " + topo.name : o.topology,
-             topo.num_gpus());
+             topo.num_gpus(), calibration ? ", calibration " + o.calibration : std::string(", datasheet figures"));
   fmt::print("{:<44} {:>12} {:>12} {:>8}\n", "measurement", "measured_us", "predicted_us", "error");
   double sum_abs = 0;
   for (const auto& r : rows) {
@@ -121,11 +190,16 @@ void run_validate(const ValidateOptions& o) {
 
 void add_calibrate_commands(CLI::App& app) {
   auto c = std::make_shared<CalibrateOptions>();
-  CLI::App* cal = app.add_subcommand("calibrate", "Fit link latency/bandwidth, GEMM efficiency and overlap slowdown "
-                                                  "to measurements of epsim_cuda_validate");
-  cal->add_option("measurements", c->measurements, "measurements.json (schema epsim.measurements/1)")
+  CLI::App* cal = app.add_subcommand("calibrate", "Fit link latency/bandwidth, exchange kernel parameters, GEMM "
+                                                  "efficiency and overlap slowdown to measured files (calibration.json)");
+  cal->add_option("measured", c->inputs,
+                  "measured files: measurements.json (epsim_cuda_validate, at most one), nccl-tests output "
+                  "(all_reduce_perf, all_gather_perf, reduce_scatter_perf, alltoall_perf, sendrecv_perf), the "
+                  "AIConfigurator DeepEP LL / normal and nccl_perf tables, the EP tables of "
+                  "data/measurements (docs/formats-measurements.md)")
       ->required()
       ->check(non_empty_path());
+  cal->add_option("--gpu", c->gpu, "the GPU the files were measured on, when none of them names it (H100, H200)");
   cal->add_option("--out", c->out, "calibration.json to write")->required()->check(non_empty_path());
   cal->add_option("--gemm-dtype", c->gemm_dtype, "GEMM samples that give the efficiency table: bf16 or fp8")
       ->capture_default_str();
@@ -140,6 +214,9 @@ void add_calibrate_commands(CLI::App& app) {
                   "topology JSON with the measured GPU count (default: generated DGX nodes of 8 GPUs)");
   val->add_option("--plan", v->plan, "plan.json the measurements replayed (its EP size must match num_gpus)");
   val->add_option("--routing", v->routing, "shortest (ECMP) or pxn")->capture_default_str();
+  val->add_option("--calibration", v->calibration,
+                  "calibration.json (epsim calibrate): the nccl kernel's fitted parameters and link figures")
+      ->check(non_empty_path());
   val->callback([v] { run_validate(*v); });
 }
 

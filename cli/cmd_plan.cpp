@@ -13,6 +13,7 @@
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
+#include "comm/calibration.hpp"
 #include "placement/affinity.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/export.hpp"
@@ -42,6 +43,7 @@ struct PlanOptions {
   bool json = false;
   std::string objective = "link";
   std::string exchange_kernel = "deepep-normal";
+  std::string calibration;
   std::vector<std::string> exports;  // pairs: format, file
   std::string trace;
   std::string delivery = "node-forwarding";
@@ -76,7 +78,8 @@ void run_plan(const PlanOptions& o) {
     if (o.exports[i + 1].empty()) throw UsageError(fmt::format("--export {}: an empty path", o.exports[i]));
     outputs.push_back({"--export " + o.exports[i], o.exports[i + 1]});
   }
-  std::vector<PathArg> inputs = {{"--topology", o.topology}, {"--model", o.model}, {"--trace", o.trace}};
+  std::vector<PathArg> inputs = {
+      {"--topology", o.topology}, {"--model", o.model}, {"--trace", o.trace}, {"--calibration", o.calibration}};
   for (const std::string& loads : o.loads) inputs.push_back({"--loads", loads});
   check_output_paths(inputs, outputs);
   if (o.settings.hbm_reserve_GiB >= o.settings.hbm_GiB)
@@ -115,7 +118,18 @@ void run_plan(const PlanOptions& o) {
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
   RouteTable routes(topo, routing);
   const ExchangeKernelKind kernel = parse_exchange_kernel(o.exchange_kernel);
-  EpLinkModel links = planner_link_model(topo, routes, settings.ep, model, default_kernel_params(kernel));
+  std::optional<Calibration> calibration;
+  if (!o.calibration.empty()) {
+    calibration = load_calibration(o.calibration);
+    const std::string w =
+        topo.num_gpus() > 0 ? calibration_gpu_warning(*calibration, o.calibration, topo.device(topo.gpu_device(0)).model)
+                            : std::string();
+    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
+  }
+  const CalibratedKernel kernel_params =
+      calibrated_kernel_params(kernel, calibration ? &*calibration : nullptr, o.calibration, topo);
+  if (!kernel_params.notice.empty()) fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);
+  EpLinkModel links = planner_link_model(topo, routes, settings.ep, model, kernel_params.params);
   std::optional<Trace> trace;
   if (!o.trace.empty()) {
     trace = load_trace(o.trace, &model, settings.ep);
@@ -153,6 +167,7 @@ void run_plan(const PlanOptions& o) {
   if (!o.out.empty()) {
     Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads.front(), o.model});
     if (o.loads.size() > 1) doc["inputs"]["loads"] = o.loads;
+    if (!o.calibration.empty()) doc["inputs"]["calibration"] = o.calibration;
     if (!holdout.empty()) doc["summary"]["windows"] = holdout_json(holdout, settings);
     if (trace) {
       doc["summary"]["trace"] = trace_chosen;
@@ -256,6 +271,9 @@ void add_plan_command(CLI::App& app) {
                 "EP exchange kernel whose cost the link objective minimizes: nccl, deepep-normal, deepep-ll, "
                 "nvlink-one-sided or hierarchical (docs/simulator.md)")
       ->capture_default_str();
+  p->add_option("--calibration", o->calibration,
+                "calibration.json (epsim calibrate): the exchange kernel's fitted parameters and link bandwidths")
+      ->check(non_empty_path());
   p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")->capture_default_str();
   p->add_option("--baseline", o->settings.baseline,
                 fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))

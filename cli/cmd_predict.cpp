@@ -5,9 +5,10 @@
 namespace epsim::cli {
 
 void add_predict_command(CLI::App& app) {
-  CLI::App* predict = app.add_subcommand("predict", "Predict the time of one operation (GEMM, MLA, MoE grouped GEMM)");
+  CLI::App* predict = app.add_subcommand("predict", "Predict the time of one operation (GEMM, MLA, MoE grouped GEMM, collective)");
   predict->require_subcommand(1);
   add_predict_compute_commands(*predict);
+  add_predict_comm_commands(*predict);
 }
 
 }  // namespace epsim::cli

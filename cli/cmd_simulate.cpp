@@ -84,6 +84,7 @@ void run_simulate(const SimulateCliOptions& o) {
     if (g >= s.parallel.gpus())
       throw UsageError(fmt::format("--trace-gpus: GPU {} is not among the {} GPUs of the scenario", g, s.parallel.gpus()));
   ScenarioInputs in = prepare_scenario(s);
+  for (const std::string& w : in.warnings) fmt::print(stderr, "epsim: warning: {}\n", w);
   if (s.disaggregation) {  // a pair of pools: this scenario is the prefill pool (the trace is of it)
     const DisaggregatedResult r = simulate_disaggregated(in, opt);
     if (!o.report.empty()) write_file_atomic(o.report, report_to_json(r).dump(1) + "\n");

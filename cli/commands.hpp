@@ -17,5 +17,7 @@ void add_schema_commands(CLI::App& app);  // schema scenario | sweep-axes
 void add_predict_command(CLI::App& app);  // the `predict` parent
 /// predict gemm | mla | moe (cmd_predict_compute.cpp), added to the `predict` parent.
 void add_predict_compute_commands(CLI::App& predict);
+/// predict collective (cmd_predict_comm.cpp), added to the `predict` parent.
+void add_predict_comm_commands(CLI::App& predict);
 
 }  // namespace epsim::cli

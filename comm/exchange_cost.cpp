@@ -54,9 +54,9 @@ double notify_time_us(const ExchangeKernelParams& k, int nodes) {
   return k.notify_latency_us + k.notify_per_log2_node_us * std::log2(static_cast<double>(nodes));
 }
 
-void validate_kernel_params(const ExchangeKernelParams& k, const std::string& where) {
+void validate_kernel_params(const ExchangeKernelParams& k, const std::string& where, const std::string& pointer_prefix) {
   auto fail = [&](const std::string& field, const std::string& expected) {
-    throw InputError(where, field, expected);
+    throw InputError(where, pointer_prefix + field, expected);
   };
   if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
   for (double v : {k.notify_latency_us, k.notify_per_log2_node_us, k.header_bytes_per_token})

@@ -55,7 +55,9 @@ PhaseTime phase_time(const KernelPhaseParams& params, int sms, const ExchangeLoa
 double notify_time_us(const ExchangeKernelParams& params, int nodes);
 
 /// Check a kernel's parameters: efficiencies in (0, 1], latencies, rates and ramp >= 0, exponents
-/// (sm > 0, overlap >= 1), sms >= 1. Throws InputError naming `where` and the field.
-void validate_kernel_params(const ExchangeKernelParams& params, const std::string& where);
+/// (sm > 0, overlap >= 1), sms >= 1. Throws InputError naming `where` and the field as the JSON
+/// pointer `pointer_prefix` + "/dispatch/latency_us" (a kernel inside a document passes its pointer).
+void validate_kernel_params(const ExchangeKernelParams& params, const std::string& where,
+                            const std::string& pointer_prefix = "");
 
 }  // namespace epsim

@@ -19,8 +19,6 @@ namespace epsim {
 
 namespace {
 
-constexpr int kGpusPerNode = 8;
-
 // What a sample's cost needs that does not depend on the parameters: per link kind the busiest link's
 // bytes / nominal bandwidth, and the placement-independent terms of the closed form.
 struct Prepared {
@@ -34,32 +32,41 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
     std::unique_ptr<Topology> topo;
     std::unique_ptr<RouteTable> routes;
   };
-  std::map<int, Group> groups;
-  std::map<std::tuple<int, int, int, bool>, std::unique_ptr<EpLinkModel>> models;
+  using TopoKey = std::tuple<int, int, double, double>;  // nodes, GPUs per node, NVLink, NIC
+  std::map<TopoKey, Group> groups;
+  std::map<std::tuple<TopoKey, int, int, bool, int>, std::unique_ptr<EpLinkModel>> models;
   std::vector<Prepared> out;
   for (const KernelSample& s : samples) {
     if (s.nodes < 1 || s.selections <= 0 || s.bytes_per_token <= 0 || s.measured_us <= 0)
       throw std::invalid_argument("kernel fit: a sample needs nodes, selections, bytes and a time > 0");
-    Group& g = groups[s.nodes];
+    if (s.gpus_per_node < 1 || !(s.nvlink_GBps > 0) || !(s.nic_GBps > 0))
+      throw std::invalid_argument("kernel fit: a sample needs gpus_per_node >= 1 and bandwidths > 0");
+    const TopoKey tk{s.nodes, s.gpus_per_node, s.nvlink_GBps, s.nic_GBps};
+    Group& g = groups[tk];
     if (!g.topo) {
       DgxClusterOptions o;
       o.nodes = s.nodes;
-      o.gpus_per_node = kGpusPerNode;
+      o.gpus_per_node = s.gpus_per_node;
+      o.nvlink_GBps = s.nvlink_GBps;
+      o.nic_GBps = s.nic_GBps;
       g.topo = std::make_unique<Topology>(generate_dgx_cluster(o));
       g.routes = std::make_unique<RouteTable>(*g.topo);
     }
-    const int ep = s.nodes * kGpusPerNode;
-    auto& m = models[{s.nodes, s.experts, s.topk, s.grouped_routing}];
+    const int ep = s.nodes * s.gpus_per_node;
+    const int nvl = s.nvlink_same_node ? (*s.nvlink_same_node ? 1 : 0) : -1;
+    auto& m = models[{tk, s.experts, s.topk, s.grouped_routing, nvl}];
     if (!m) {
+      ExchangeKernelParams kp = params;
+      if (s.nvlink_same_node) kp.nvlink_for_same_node = *s.nvlink_same_node;
       ExchangeRouting r{1, 1, s.experts};
       const KernelDelivery d = kernel_delivery(params.kind);
       if (d == KernelDelivery::node_forwarding || d == KernelDelivery::per_gpu) {
         r = s.grouped_routing ? uniform_routing_statistics(s.experts, s.topk, s.nodes, std::min(s.nodes, 4), ep,
-                                                           kGpusPerNode, 8192, 1, GroupScore::max)
-                              : uniform_routing_statistics(s.experts, s.topk, 1, 1, ep, kGpusPerNode, 8192, 1);
+                                                           s.gpus_per_node, 8192, 1, GroupScore::max)
+                              : uniform_routing_statistics(s.experts, s.topk, 1, 1, ep, s.gpus_per_node, 8192, 1);
         r.experts = s.experts;
       }
-      m = std::make_unique<EpLinkModel>(*g.topo, *g.routes, ep, params, r);
+      m = std::make_unique<EpLinkModel>(*g.topo, *g.routes, ep, kp, r);
     }
     const Exchange dir = s.dispatch ? Exchange::dispatch : Exchange::combine;
     std::vector<double> tokens(static_cast<std::size_t>(ep), s.selections);
@@ -97,6 +104,10 @@ double* field(KernelPhaseParams& p, FitField f) {
     case FitField::sm_rate_GBps: return &p.sm_rate_GBps;
     case FitField::sm_exponent: return &p.sm_exponent;
     case FitField::overlap_exponent: return &p.overlap_exponent;
+    case FitField::ramp_half_bytes: return &p.ramp_half_bytes;
+    case FitField::ramp_exponent: return &p.ramp_exponent;
+    case FitField::ll_latency_us: return &p.ll_latency_us;
+    case FitField::ll_bandwidth_GBps: return &p.ll_bandwidth_GBps;
   }
   return &p.latency_us;
 }
@@ -107,12 +118,15 @@ double clamp_field(FitField f, double v) {
     case FitField::network_efficiency: return std::clamp(v, 0.05, 1.0);
     case FitField::sm_exponent: return std::clamp(v, 0.3, 1.5);
     case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
+    case FitField::ramp_exponent: return std::clamp(v, 0.05, 4.0);
     default: return std::max(v, 0.0);
   }
 }
 
-// Nelder-Mead on f over x (clamped by the caller's objective), fixed iteration budget: deterministic.
-std::vector<double> nelder_mead(const std::function<double(std::vector<double>)>& f, std::vector<double> x0) {
+}  // namespace
+
+std::vector<double> minimize_nelder_mead(const std::function<double(const std::vector<double>&)>& f,
+                                         std::vector<double> x0) {
   const std::size_t n = x0.size();
   std::vector<std::vector<double>> pts(n + 1, x0);
   for (std::size_t i = 0; i < n; ++i) pts[i + 1][i] = x0[i] != 0 ? x0[i] * 1.3 : 0.05;
@@ -158,8 +172,6 @@ std::vector<double> nelder_mead(const std::function<double(std::vector<double>)>
   return pts[static_cast<std::size_t>(std::min_element(val.begin(), val.end()) - val.begin())];
 }
 
-}  // namespace
-
 std::vector<double> predict_samples(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
   std::vector<Prepared> prep = prepare(params, samples);
   std::vector<double> out;
@@ -190,7 +202,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
       for (std::size_t j = 0; j < fields.size(); ++j) *field(t, fields[j]) = clamp_field(fields[j], x[j]);
     };
-    auto objective = [&](std::vector<double> x) {
+    auto objective = [&](const std::vector<double>& x) {
       apply(x);
       double s = 0;
       for (std::size_t i : idx) {
@@ -199,7 +211,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       }
       return s / static_cast<double>(idx.size());
     };
-    apply(nelder_mead(objective, x0));
+    apply(minimize_nelder_mead(objective, x0));
     ph = dispatch ? trial.dispatch : trial.combine;
   }
   return start;

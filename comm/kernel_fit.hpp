@@ -1,9 +1,11 @@
 #pragma once
 // Fitting an exchange kernel's parameters to measured kernel times, and predicting measured rows with
 // them: what `epsim calibrate` and docs/validation.md's exchange tables use. Each sample is one
-// measured (dispatch or combine) time on a DGX H100-class cluster (generate_dgx_cluster: NVLink
-// 450 GB/s per GPU, one 50 GB/s NIC per GPU on its rail, 8 GPUs per node); its traffic comes from
-// the routing of the benchmark that measured it.
+// measured (dispatch or combine) time on a DGX-class cluster (generate_dgx_cluster: `gpus_per_node`
+// GPUs per node on one NVSwitch at nvlink_GBps each, one nic_GBps NIC per GPU on its rail; defaults
+// DGX H100: 8, 450 GB/s, 50 GB/s); its traffic comes from the routing of the benchmark that measured it.
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,12 @@ struct KernelSample {
   double measured_us = 0;
   int group = 0;             ///< leave-out key (e.g. the node count or a size index)
   std::string label;
+  int gpus_per_node = 8;     ///< GPUs of one node (one NVLink domain); EP = nodes x gpus_per_node
+  double nvlink_GBps = 450;  ///< NVLink per GPU per direction (H100/H200 450, H800 200, B200/GB200 900)
+  double nic_GBps = 50;      ///< the GPU's NIC (ConnectX-7 400 Gb/s = 50 GB/s)
+  /// deepep-ll: same-node peers over NVLink (true) or through the NIC (false: DeepEP PR 521's LL rows);
+  /// unset: the kernel's nvlink_for_same_node.
+  std::optional<bool> nvlink_same_node;
 };
 
 /// Predicted time of every sample with `params` (notify excluded: the tables time it apart), us.
@@ -33,7 +41,8 @@ std::vector<double> predict_samples(const ExchangeKernelParams& params, const st
 
 /// Fields of one phase a fit may change.
 enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us, per_peer_us, nvlink_efficiency,
-                      network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent };
+                      network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent, ramp_half_bytes,
+                      ramp_exponent, ll_latency_us, ll_bandwidth_GBps };
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:
@@ -41,6 +50,11 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 /// ranges). Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);
+
+/// Minimize f over x from x0 by Nelder-Mead with a fixed budget of 400 x dim iterations (first simplex:
+/// each coordinate x 1.3, or 0.05 when 0). Deterministic. The caller clamps x inside f.
+std::vector<double> minimize_nelder_mead(const std::function<double(const std::vector<double>&)>& f,
+                                         std::vector<double> x0);
 
 /// mean |predicted / measured - 1| over the samples.
 double mean_abs_error(const std::vector<double>& predicted, const std::vector<KernelSample>& samples);

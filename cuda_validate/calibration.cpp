@@ -11,39 +11,6 @@
 
 namespace epsim::validate {
 
-LinkCalibration fit_link(std::span<const double> bytes, std::span<const double> seconds) {
-  if (bytes.size() != seconds.size()) throw std::invalid_argument("fit_link: sizes differ");
-  const std::size_t n = bytes.size();
-  if (n < 2) throw std::invalid_argument("needs at least two samples of different sizes");
-  // Weighted means, then centred sums (numerically stable over 1 KiB .. 1 GiB).
-  double sw = 0, sx = 0, st = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!(seconds[i] > 0) || !(bytes[i] >= 0)) throw std::invalid_argument("times must be > 0 and sizes >= 0");
-    double w = 1.0 / (seconds[i] * seconds[i]);
-    sw += w;
-    sx += w * bytes[i];
-    st += w * seconds[i];
-  }
-  const double xm = sx / sw, tm = st / sw;
-  double sxx = 0, sxt = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    double w = 1.0 / (seconds[i] * seconds[i]);
-    sxx += w * (bytes[i] - xm) * (bytes[i] - xm);
-    sxt += w * (bytes[i] - xm) * (seconds[i] - tm);
-  }
-  if (!(sxx > 0)) throw std::invalid_argument("needs at least two samples of different sizes");
-  const double slope = sxt / sxx;  // seconds per byte
-  if (!(slope > 0)) throw std::invalid_argument("time does not grow with message size (fitted slope <= 0)");
-  const double intercept = std::max(0.0, tm - slope * xm);
-  LinkCalibration c;
-  c.bandwidth_GBps = 1.0 / slope / 1e9;
-  c.latency_ns = intercept * 1e9;
-  c.samples = static_cast<int>(n);
-  for (std::size_t i = 0; i < n; ++i)
-    c.max_rel_error = std::max(c.max_rel_error, std::fabs(intercept + slope * bytes[i] - seconds[i]) / seconds[i]);
-  return c;
-}
-
 namespace {
 
 double median(std::vector<double> v) {
@@ -54,24 +21,33 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-Calibration fit_calibration(const Measurements& m, const CalibrationOptions& options) {
+CalibrationFit fit_calibration(const Measurements& m, const CalibrationOptions& options) {
   if (m.p2p.empty() && m.gemm.empty() && m.overlap.empty())
     throw InputError(m.file, "/samples", "p2p, gemm or overlap samples to fit (found none)");
-  Calibration c;
-  c.gpu = m.gpu;
-  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by_class;
-  for (const P2pSample& s : m.p2p) {
-    auto& [x, t] = by_class[s.link_class];
+  CalibrationFit fit;
+  Calibration& c = fit.calibration;
+  c.device = m.gpu;
+  c.gpu = canonical_gpu_name(m.gpu, m.file, "/gpu");
+  std::map<LinkKind, std::pair<std::vector<double>, std::vector<double>>> by_kind;
+  for (std::size_t i = 0; i < m.p2p.size(); ++i) {
+    const P2pSample& s = m.p2p[i];
+    const auto kind = parse_link_kind(s.link_class);
+    if (!kind)
+      throw InputError(m.file, fmt::format("/samples (p2p sample {}, link_class)", i),
+                       fmt::format("a link kind: nvlink, pcie, infiniband or ethernet; found \"{}\"", s.link_class));
+    auto& [x, t] = by_kind[*kind];
     x.push_back(s.bytes);
     t.push_back(s.time_us * 1e-6);
   }
-  for (const auto& [cls, xt] : by_class) {
+  for (const auto& [kind, xt] : by_kind) {
     try {
-      c.links[cls] = fit_link(xt.first, xt.second);
+      const LinkFit f = fit_link(xt.first, xt.second);
+      fit.link_fits[kind] = f;
+      c.links[kind] = LinkCalibration{f.bandwidth_GBps, f.latency_ns};
     } catch (const std::invalid_argument& e) {
       throw InputError(m.file, "/samples",
-                       fmt::format("p2p samples of link class \"{}\" that fit t = latency + bytes / bandwidth: {}", cls,
-                                   e.what()));
+                       fmt::format("p2p samples of link class \"{}\" that fit t = latency + bytes / bandwidth: {}",
+                                   to_string(kind), e.what()));
     }
   }
   std::map<int, std::pair<double, double>> gemm;  // M -> (FLOPs, sum time x peak FLOP/s)
@@ -81,30 +57,14 @@ Calibration fit_calibration(const Measurements& m, const CalibrationOptions& opt
     flops += 2.0 * s.tokens_per_expert * static_cast<double>(s.n) * s.k;
     capacity += s.time_us * 1e-6 * s.peak_tflops * 1e12;
   }
-  for (const auto& [mtok, fc] : gemm) c.gemm_efficiency.push_back({mtok, fc.first / fc.second});
+  for (const auto& [mtok, fc] : gemm)
+    c.gemm_efficiency.push_back({static_cast<double>(mtok), std::min(1.0, fc.first / fc.second)});
   if (!m.overlap.empty()) {
     std::vector<double> slow;
     for (const OverlapSample& s : m.overlap) slow.push_back(s.compute_slowdown());
-    c.overlap_slowdown = median(std::move(slow));
-    c.has_overlap = true;
+    c.overlap_slowdown = std::max(1.0, median(std::move(slow)));
   }
-  return c;
-}
-
-
-Json calibration_to_json(const Calibration& c) {
-  Json out = Json::object();
-  out["schema"] = kCalibrationSchema;
-  out["gpu"] = c.gpu;
-  Json links = Json::object();
-  for (const auto& [cls, l] : c.links) links[cls] = {{"bandwidth_GBps", round_significant(l.bandwidth_GBps, 12)}, {"latency_ns", round_significant(l.latency_ns, 12)}};
-  out["links"] = std::move(links);
-  Json gemm = Json::array();
-  for (const GemmEfficiency& g : c.gemm_efficiency)
-    gemm.push_back({{"tokens_per_expert", g.tokens_per_expert}, {"efficiency", round_significant(g.efficiency, 12)}});
-  out["gemm_efficiency"] = std::move(gemm);
-  out["overlap_slowdown"] = round_significant(c.overlap_slowdown, 12);
-  return out;
+  return fit;
 }
 
 }  // namespace epsim::validate

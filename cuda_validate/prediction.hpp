@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "comm/calibration.hpp"
+#include "comm/exchange_kernel.hpp"
 #include "cuda_validate/measurements.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
@@ -22,10 +24,18 @@ struct Comparison {
 
 /// Closed-form predictions of the all-to-all-v and p2p samples on `topology` (GPU ranks
 /// 0..num_gpus-1 of the measurement = GPU ranks of the topology):
-///   all-to-all-v: exchange_cost(nccl kernel, exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
-///   p2p:          max over route hops (fraction x bytes / link bandwidth) + route latency
-/// Throws InputError if the topology has fewer GPUs than the measurement.
+///   all-to-all-v: exchange_cost(nccl kernel with `nccl`'s parameters,
+///                 exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
+///   p2p:          max over route hops (fraction x bytes / bandwidth) + latency, where bandwidth is the
+///                 link's nominal one (for links of the sample's link class: min(nominal, the
+///                 calibration's bandwidth of that class)), and latency the route's, or the
+///                 calibration's latency of the sample's link class.
+/// `calibration` null: datasheet figures and default_kernel_params(nccl) (pass `nccl` from
+/// calibrated_kernel_params for a calibrated run). Throws InputError if the topology has fewer GPUs
+/// than the measurement.
 std::vector<Comparison> compare_with_model(const Measurements& measurements, const Topology& topology,
-                                           const RouteTable& routes);
+                                           const RouteTable& routes,
+                                           const ExchangeKernelParams& nccl = default_kernel_params(ExchangeKernelKind::nccl),
+                                           const Calibration* calibration = nullptr);
 
 }  // namespace epsim::validate

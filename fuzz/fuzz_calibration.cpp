@@ -1,6 +1,6 @@
 // Fuzz target: calibration.json -> calibration_from_json.
 #include "fuzz_support.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto doc = epsim::fuzz::parse_json(data, size);

@@ -61,7 +61,7 @@ std::vector<DeepEpLlRow> read_deepep_ll_table(const std::filesystem::path& path)
 std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::path& path) {
   CsvTable t = read_csv_file(path);
   const std::size_t n = t.column("node_num"), h = t.column("hidden_size"), tok = t.column("num_token"),
-                    k = t.column("num_topk"), e = t.column("num_experts"), sm = t.column("dispatch_sms"),
+                    k = t.column("num_topk"), e = t.column("num_experts"), sm = t.column("dispatch_sms"), csm = t.column("combine_sms"),
                     dt = t.column("dispatch_transmit_us"), dn = t.column("dispatch_notify_us"),
                     ct = t.column("combine_transmit_us"), cn = t.column("combine_notify_us");
   std::vector<DeepEpNormalRow> out;
@@ -74,6 +74,7 @@ std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::pat
     row.topk = positive_int(t, r, k);
     row.experts = positive_int(t, r, e);
     row.sms = positive_int(t, r, sm);
+    row.combine_sms = positive_int(t, r, csm);
     row.dispatch_us = time_us(t, r, dt, false);
     row.dispatch_notify_us = time_us(t, r, dn, true);
     row.combine_us = time_us(t, r, ct, false);

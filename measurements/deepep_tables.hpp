@@ -23,6 +23,7 @@ struct DeepEpLlRow {
 struct DeepEpNormalRow {
   int line = 0;
   int nodes = 0, hidden = 0, tokens = 0, topk = 0, experts = 0, sms = 0;
+  int combine_sms = 0;  ///< combine_sms column (the collector sets it equal to dispatch_sms)
   double dispatch_us = 0, dispatch_notify_us = 0, combine_us = 0, combine_notify_us = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <set>
+#include <vector>
 #include <sstream>
 #include <string>
 
@@ -60,6 +62,39 @@ std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& pa
     rows.push_back(r);
   }
   return rows;
+}
+
+NcclTestsRun read_nccl_tests_run(const std::filesystem::path& path) {
+  const std::string content = read_input_file(path);
+  NcclTestsRun run;
+  auto op_in = [](const std::string& s) -> std::string {
+    for (const char* op : {"all_reduce", "all_gather", "reduce_scatter", "alltoall", "sendrecv", "broadcast", "reduce",
+                           "gather", "scatter", "hypercube"}) {
+      const std::string w = std::string(op) + "_perf";
+      if (s.find(w) != std::string::npos) return op;
+    }
+    return "";
+  };
+  run.op = op_in(content);
+  if (run.op.empty()) run.op = op_in(path.filename().string());
+  std::istringstream in(content);
+  std::set<std::string> hosts;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::vector<std::string> w;
+    for (std::string x; f >> x;) w.push_back(x);
+    // "#" "Rank" N "Group" G "Pid" P "on" HOST "device" D [BUS] NAME...
+    if (w.size() >= 9 && w[0] == "#" && w[1] == "Rank" && w[7] == "on") {
+      ++run.ranks;
+      hosts.insert(w[8]);
+      if (run.device.empty() && w.size() > 12) {
+        std::size_t first = w[11].front() == '[' ? 12 : 11;
+        for (std::size_t i = first; i < w.size(); ++i) run.device += (i > first ? " " : "") + w[i];
+      }
+    }
+  }
+  run.nodes = static_cast<int>(hosts.size());
+  return run;
 }
 
 std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path, NcclTestsColumns columns) {

@@ -2,6 +2,7 @@
 // Reading published nccl-tests results: the text table nccl-tests prints and the AWS p5 benchmark CSV
 // (scenarios/measurements/nccl_tests/), for validating the collective model.
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace epsim {
@@ -25,6 +26,18 @@ enum class NcclTestsColumns { out_of_place, in_place };
 /// line when a data line has fewer than 13 fields or a non-numeric time/algbw/busbw.
 std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& path,
                                                  NcclTestsColumns columns = NcclTestsColumns::out_of_place);
+
+/// What an nccl-tests output says about its run, from its header.
+struct NcclTestsRun {
+  std::string op;      ///< "all_reduce", "all_gather", "reduce_scatter", "alltoall", "sendrecv", ... ("" unknown)
+  int ranks = 0;       ///< "#  Rank  N Group G Pid P on HOST device D ..." lines (0: none listed)
+  int nodes = 0;       ///< distinct HOSTs of those lines
+  std::string device;  ///< the device name of rank 0's line ("NVIDIA H100 80GB HBM3"), "" when none
+};
+
+/// The run of an nccl-tests output: op from the first "<op>_perf" word of the text, else of the file
+/// name; ranks, hosts and device from the rank lines. Throws InputError when the file cannot be read.
+NcclTestsRun read_nccl_tests_run(const std::filesystem::path& path);
 
 /// Parse the AWS p5 CSV (columns Nodes, GPUs, size(MB), ..., out algbw(GB/s), out busbw(GB/s), in
 /// algbw(GB/s), in busbw(GB/s)); size(MB) is in MiB (bytes / 2^20) and time_us = bytes / algbw.

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 

@@ -274,7 +274,11 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
       opt.kernel_params ? opt.kernel_params->kind
                         : opt.exchange_kernel.value_or(sc.exchange_kernel.value_or(
                               default_exchange_kernel(sc.phase.kind == PhaseKind::decode)));
-  const ExchangeKernelParams kernel = opt.kernel_params.value_or(default_kernel_params(kernel_kind));
+  // The kernel's parameters: the caller's, else the scenario's calibration (fitted parameters of this
+  // kernel, or its defaults with a notice), else the defaults.
+  const CalibratedKernel calibrated =
+      opt.kernel_params ? CalibratedKernel{*opt.kernel_params, ""} : exchange_kernel_params(in, kernel_kind);
+  const ExchangeKernelParams& kernel = calibrated.params;
   r.exchange_kernel = std::string(to_string(kernel.kind));
   // SMs the exchange kernel holds while its data is in flight (comm/exchange_kernel.hpp: DeepEP normal
   // 20, low-latency 0) slow the compute that overlaps it: num_sms / (num_sms - held). Training and
@@ -298,7 +302,8 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   CollectiveModel coll(*in.topology, *in.routes, in.collective_params);
   ComputeNotices notices;
   std::vector<LayerCosts> costs = layer_costs(in, coll, r.chunks, &notices, opt.routing);
-  r.notices = notices.messages();
+  if (!calibrated.notice.empty()) r.notices.push_back(calibrated.notice);
+  for (std::string& n : notices.messages()) r.notices.push_back(std::move(n));
   r.compute_source = in.kernels && sc.phase.kind != PhaseKind::training ? "kernel tables " + in.kernels->tables().folder
                                                                          : std::string("roofline");
   Simulator sim;

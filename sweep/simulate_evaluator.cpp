@@ -14,7 +14,7 @@
 #include "comm/link_load.hpp"
 #include "model/moe_model.hpp"
 #include "placement/plan.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "sim/simulate.hpp"
 #include "sweep/once_cache.hpp"
@@ -56,7 +56,8 @@ struct SimulateEvaluator::Caches {
   OnceCache<LinkModelEntry> link_models;  ///< per (topology, EP): shared by the plans of all algorithms
   OnceCache<PlanEntry> plans;
   OnceCache<std::shared_ptr<const KernelTableModel>> kernels;  ///< per (folder, GPU): the kernel tables every point of that GPU shares
-  OnceCache<bool> files_checked;  ///< gemm efficiency and calibration files read once to surface errors
+  OnceCache<bool> files_checked;  ///< gemm efficiency files read once to surface errors
+  OnceCache<Calibration> calibrations;  ///< per calibration file
   std::atomic<std::size_t> simulations{0};
 };
 
@@ -91,11 +92,9 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
     load_deepgemm_efficiency(sc.gemm_efficiency);
     return true;
   });
+  std::shared_ptr<const Calibration> calibration;
   if (!sc.calibration.empty())
-    c.files_checked.get("cal:" + sc.calibration.string(), [&] {
-      load_calibration(sc.calibration);
-      return true;
-    });
+    calibration = c.calibrations.get(sc.calibration.string(), [&] { return load_calibration(sc.calibration); });
   try {
     check_loads_match_model(*loads, *model);
   } catch (const InputError& e) {
@@ -110,6 +109,7 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
   parts.routes = network->routes;
   parts.model = model;
   parts.loads = loads;
+  parts.calibration = calibration;
   if (!sc.serving.kernel_tables_off && sc.phase.kind != PhaseKind::training)
     parts.kernels = *c.kernels.get(fmt::format("{}|{}", sc.serving.kernel_tables.string(), sc.gpu),
                                    [&] { return load_scenario_kernels(sc); });
@@ -118,16 +118,25 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
     PlanSettings ps = given;  // plan_settings(sc): objective and seed included
     ps.baseline = ps.algorithm;  // one plan per point: the placement axis gives the comparison
     ps.lp_bounds = 0;            // combinatorial bounds only: the GLPK LP costs ~8 s per EP 16 plan
-    const std::string key = fmt::format("{}|{}|{}|ep{}|r{}|{}|o{}|s{}|t{}|d{}|c{}", net_key, sc.model.string(),
+    // The point's exchange kernel (default: deepep-ll for decode, deepep-normal otherwise), calibrated
+    // when the point names a calibration: what prepare_scenario plans with.
+    const ExchangeKernelKind kind =
+        sc.exchange_kernel.value_or(default_exchange_kernel(sc.phase.kind == PhaseKind::decode));
+    const std::string key = fmt::format("{}|{}|{}|{}|{}|ep{}|r{}|{}|o{}|s{}|t{}|d{}|c{}", net_key, to_string(kind),
+                                        sc.calibration.string(), sc.model.string(),
                                         sc.loads.string(), ps.ep, ps.redundant, ps.algorithm,
                                         static_cast<int>(ps.objective), ps.seed, ps.tokens_per_gpu,
                                         ps.dispatch_bytes_per_element, ps.combine_bytes_per_element);
     plan = c.plans.get(key, [&] {
-      const bool decode = sc.phase.kind == PhaseKind::decode;
-      auto entry = c.link_models.get(fmt::format("{}|ep{}|{}|{}", net_key, ps.ep, sc.model.string(), decode), [&] {
-        return LinkModelEntry{*network, planner_link_model(*network->topology, *network->routes, ps.ep, *model,
-                                                           default_kernel_params(default_exchange_kernel(decode)))};
-      });
+      auto entry = c.link_models.get(
+          fmt::format("{}|ep{}|{}|{}|{}", net_key, ps.ep, sc.model.string(), to_string(kind), sc.calibration.string()),
+          [&] {
+            return LinkModelEntry{
+                *network, planner_link_model(*network->topology, *network->routes, ps.ep, *model,
+                                             calibrated_kernel_params(kind, calibration.get(), sc.calibration.string(),
+                                                                      *network->topology)
+                                                 .params)};
+          });
       Plan made = make_plan(entry->links, *model, *loads, ps);
       PlanEntry e;
       e.placement.resize(static_cast<std::size_t>(model->num_layers));

@@ -9,7 +9,7 @@
 
 #include "model/moe_model.hpp"
 #include "sim/compute/attention_cost.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "model/gpu_spec.hpp"
 

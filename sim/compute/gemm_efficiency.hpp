@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 
 namespace epsim {
 

@@ -16,7 +16,7 @@
 #include "comm/link_load.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "model/gpu_spec.hpp"
 #include "topology/topology_json.hpp"

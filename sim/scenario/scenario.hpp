@@ -2,6 +2,7 @@
 // Scenario files (schema "epsim.scenario/1", docs/formats.md): what `epsim simulate` replays, and the
 // inputs it loads once (topology, routes, model, loads, placement) so that many simulations (a
 // sweep) can share them.
+#include "comm/calibration.hpp"
 #include "comm/exchange_kernel.hpp"
 #include <filesystem>
 #include <functional>
@@ -205,7 +206,17 @@ struct ScenarioInputs {
   CollectiveParams collective_params;
   /// Measured kernel tables of the GPU (null: rooflines only). Shared, immutable.
   std::shared_ptr<const KernelTableModel> kernels;
+  /// The scenario's calibration.json (null: none): collectives and compute above, and the exchange
+  /// kernel's parameters (exchange_kernel_params).
+  std::shared_ptr<const Calibration> calibration;
+  /// One line per doubtful input ("calibration X was measured on ... , the scenario runs ...").
+  std::vector<std::string> warnings;
 };
+
+/// The parameters of exchange kernel `kind` for these inputs: the calibration's fitted parameters
+/// of that kernel, or its defaults (with a notice when the calibration has none for it), with
+/// calibrated link bandwidths capping its efficiencies (comm/calibration.hpp calibrated_kernel_params).
+CalibratedKernel exchange_kernel_params(const ScenarioInputs& inputs, ExchangeKernelKind kind);
 
 /// The kernel tables a scenario uses (ServingConfig::kernel_tables or the shipped tables of its GPU), or
 /// null when it uses none. Throws InputError from the table readers.
@@ -226,6 +237,7 @@ struct SharedScenarioParts {
   std::shared_ptr<const MoeModel> model;     ///< replaces load_moe_model(scenario.model)
   std::shared_ptr<const ExpertLoads> loads;  ///< replaces load_expert_loads(scenario.loads)
   std::shared_ptr<const KernelTableModel> kernels;  ///< replaces load_scenario_kernels(scenario)
+  std::shared_ptr<const Calibration> calibration;   ///< replaces load_calibration(scenario.calibration)
   /// When ep > 1 and no plan file: called after every check passed with the settings make_plan would
   /// get; returns placement[layer] (empty for dense layers). May throw.
   std::function<std::vector<LayerPlacement>(const PlanSettings&)> plan;

@@ -10,7 +10,7 @@
 #include "comm/link_load.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_reader.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "sim/compute/gemm_efficiency.hpp"
 #include "model/gpu_spec.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -109,6 +109,17 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     routes = std::make_shared<const RouteTable>(*topology, ro);
   }
 
+  std::shared_ptr<const Calibration> calibration;
+  std::vector<std::string> warnings;
+  if (!s.calibration.empty()) {
+    calibration = parts.calibration ? parts.calibration
+                                    : std::make_shared<const Calibration>(load_calibration(s.calibration));
+    const std::string w = calibration_gpu_warning(*calibration, s.calibration.string(), gpu.name);
+    if (!w.empty()) warnings.push_back(w);
+  }
+  const ExchangeKernelKind kernel_kind =
+      s.exchange_kernel.value_or(default_exchange_kernel(s.phase.kind == PhaseKind::decode));
+
   std::vector<LayerPlacement> placement;
   if (!s.plan.empty()) {
     placement = read_plan(s.plan, model, p.ep);
@@ -120,10 +131,11 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     if (parts.plan) {
       placement = parts.plan(ps);
     } else {
-      // The phase's default exchange kernel (deepep-ll for decode, deepep-normal otherwise).
+      // The scenario's exchange kernel (default: deepep-ll for decode, deepep-normal otherwise),
+      // calibrated when the scenario names a calibration.
       EpLinkModel links = planner_link_model(
           *topology, *routes, p.ep, model,
-          default_kernel_params(s.exchange_kernel.value_or(default_exchange_kernel(s.phase.kind == PhaseKind::decode))));
+          calibrated_kernel_params(kernel_kind, calibration.get(), s.calibration.string(), *topology).params);
       Plan plan = make_plan(links, model, loads, ps);
       placement.resize(static_cast<std::size_t>(model.num_layers));
       for (LayerResult& l : plan.chosen.layers) placement[static_cast<std::size_t>(l.layer)] = std::move(l.placement);
@@ -141,14 +153,18 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
 
   ComputeModel compute(gpu, load_deepgemm_efficiency(s.gemm_efficiency));
   CollectiveParams cp;
-  if (!s.calibration.empty()) {
-    Calibration cal = load_calibration(s.calibration);
-    compute = compute.calibrated(cal);
-    cp = with_calibration(cp, cal);
+  if (calibration) {
+    compute = compute.calibrated(*calibration);
+    cp = with_calibration(cp, *calibration);
   }
   std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
   return ScenarioInputs{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
-                        std::move(placement), std::move(compute), std::move(cp), std::move(kernels)};
+                        std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
+                        std::move(calibration), std::move(warnings)};
+}
+
+CalibratedKernel exchange_kernel_params(const ScenarioInputs& in, ExchangeKernelKind kind) {
+  return calibrated_kernel_params(kind, in.calibration.get(), in.scenario.calibration.string(), *in.topology);
 }
 
 std::shared_ptr<const KernelTableModel> load_scenario_kernels(const Scenario& s) {

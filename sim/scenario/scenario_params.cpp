@@ -92,7 +92,7 @@ std::vector<ParamSpec> build() {
              "loads");
   add(field("/plan", ParamType::path, "", nullptr,
             "plan.json (epsim.plan/1) whose slot_expert is the placement; absent: planned with /placement"));
-  with_alias(add(field("/calibration", ParamType::path, "", nullptr, "calibration.json (epsim.calibration/1)")),
+  with_alias(add(field("/calibration", ParamType::path, "", nullptr, "calibration.json (epsim.calibration/2; /1 is read): links, compute, exchange kernels")),
              "calibration");
   required(add(field("/gemm_efficiency", ParamType::path, "", nullptr,
                      "DeepGEMM CSV of GEMM efficiency vs tokens per expert "

@@ -1,5 +1,9 @@
-// epsim predict gemm | mla | moe: values from the shipped kernel tables, and rejected options.
+// epsim predict gemm | mla | moe: values from the shipped kernel tables; predict collective: the collective
+// model with nccl-tests' algbw / busbw; rejected options.
 #include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +36,48 @@ TEST_CASE("epsim predict gemm|mla|moe", "[cli][predict]") {
                             "predict mla --backend triton --batch 1 --context 1"}) {
       INFO(bad);
       CHECK(run_epsim(bad).exit_code == 2);
+    }
+  }
+}
+
+TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formulas", "[cli][predict]") {
+  const std::string topo = std::string(EPSIM_SCENARIOS_DIR) + "/topologies/dgx-h100-2node.json";
+  const std::string dir = fresh_temp_dir("predict_collective");
+  const std::string cal = dir + "/cal.json";
+  {
+    std::ofstream f(cal);
+    f << R"({"schema":"epsim.calibration/2","gpu":"NVIDIA H100 80GB HBM3",
+             "links":{"nvlink":{"bandwidth_GBps":300,"latency_ns":1000},"infiniband":{"bandwidth_GBps":40,"latency_ns":2000}}})";
+  }
+  SECTION("all_gather of 1 GB on 16 GPUs of 2 nodes: the ring, calibrated") {
+    CliResult r = run_epsim("predict collective --topology " + topo + " --op all_gather --bytes 1e9 --calibration " + cal +
+                            " --json");
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    // Ring bus bandwidth = min(NVLink neighbour 300 GB/s, 8 rails x min(IB 40, PCIe 64 x 0.75)) = 300 GB/s;
+    // t = 8.4 + 15/16 x 1e9 B / 300 GB/s + 14 NVLink steps x 1 us + 1 network step x 2 us = 3149.4 us.
+    CHECK(j["algorithm"] == "ring");
+    CHECK(j["time_us"].get<double>() == Approx(3149.4).epsilon(1e-9));
+    // algbw = 1e9 B / 3149.4 us = 317.5208 GB/s; busbw = algbw x (n-1)/n = x 15/16 = 297.6757 GB/s.
+    CHECK(j["algbw_GBps"].get<double>() == Approx(317.5208).epsilon(1e-6));
+    CHECK(j["busbw_GBps"].get<double>() == Approx(297.6757).epsilon(1e-6));
+    CHECK(j["notices"].empty());
+  }
+  SECTION("alltoall: the nccl kernel; busbw = algbw x (n-1)/n; a calibration without it is noted") {
+    CliResult r = run_epsim("predict collective --topology " + topo + " --op alltoall --bytes 1e8 --gpus 8 --json --calibration " + cal);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    const double t = j["time_us"].get<double>();
+    CHECK(t > 0);
+    CHECK(j["algbw_GBps"].get<double>() == Approx(1e8 / (t * 1e3)));
+    CHECK(j["busbw_GBps"].get<double>() == Approx(1e8 / (t * 1e3) * 7.0 / 8.0));
+    REQUIRE(j["notices"].size() == 1);
+    CHECK(j["notices"][0].get<std::string>().find("no parameters for exchange kernel nccl") != std::string::npos);
+  }
+  SECTION("bad options are usage errors") {
+    for (const char* bad : {"--op broadcast --bytes 1", "--op all_reduce --bytes 0", "--op all_reduce --bytes 1 --gpus 17"}) {
+      INFO(bad);
+      CHECK(run_epsim("predict collective --topology " + topo + " " + std::string(bad)).exit_code == 2);
     }
   }
 }

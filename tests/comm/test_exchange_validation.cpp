@@ -9,53 +9,21 @@
 #include <set>
 
 #include "comm/kernel_fit.hpp"
+#include "comm/kernel_samples.hpp"
 #include "measurements/deepep_tables.hpp"
 
 using namespace epsim;
 
 namespace {
 
+// The samples `epsim calibrate` takes from these tables (comm/kernel_samples.hpp: FP8 dispatch =
+// hidden + hidden / 128 x 4 scale bytes, BF16 combine; deepep-normal with DeepEP's grouped test routing).
 std::vector<KernelSample> ll_samples() {
-  std::vector<KernelSample> out;
-  for (const DeepEpLlRow& r : read_deepep_ll_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_ll.csv"))
-    for (bool d : {true, false}) {
-      KernelSample s;
-      s.nodes = r.nodes;
-      s.experts = r.experts;
-      s.topk = r.topk;
-      s.selections = r.selections();
-      s.dispatch = d;
-      // FP8 dispatch: hidden + hidden / 128 x 4 scale bytes (+ the kernel's 16-byte header); BF16 combine.
-      s.bytes_per_token = d ? r.hidden + r.hidden / 128.0 * 4 : r.hidden * 2.0;
-      s.measured_us = d ? r.dispatch_us : r.combine_us;
-      s.group = r.nodes;
-      s.label = std::to_string(r.nodes) + " nodes, " + std::to_string(r.tokens) + " tokens, " +
-                std::to_string(r.experts) + " experts";
-      out.push_back(s);
-    }
-  return out;
+  return deepep_ll_samples(read_deepep_ll_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_ll.csv"));
 }
 
 std::vector<KernelSample> normal_samples() {
-  std::vector<KernelSample> out;
-  for (const DeepEpNormalRow& r : read_deepep_normal_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_normal.csv"))
-    for (bool d : {true, false}) {
-      KernelSample s;
-      s.nodes = r.nodes;
-      s.experts = r.experts;
-      s.topk = r.topk;
-      s.selections = static_cast<double>(r.tokens) * r.topk;
-      s.sms = r.sms;
-      s.dispatch = d;
-      s.bytes_per_token = d ? r.hidden + r.hidden / 128.0 * 4 : r.hidden * 2.0;
-      s.grouped_routing = true;
-      s.measured_us = d ? r.dispatch_us : r.combine_us;
-      s.group = r.tokens;
-      s.label = std::to_string(r.nodes) + " nodes, " + std::to_string(r.tokens) + " tokens, " + std::to_string(r.sms) +
-                " SMs";
-      out.push_back(s);
-    }
-  return out;
+  return deepep_normal_samples(read_deepep_normal_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_normal.csv"));
 }
 
 template <class Pred>
@@ -71,8 +39,7 @@ std::vector<KernelSample> pick(const std::vector<KernelSample>& v, Pred p) {
 TEST_CASE("deepep-ll against AIConfigurator H100 (1-8 nodes): defaults and leave-one-node-count-out", "[validation][comm]") {
   const auto all = ll_samples();
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
-  const std::vector<FitField> fields = {FitField::latency_us, FitField::per_remote_expert_us,
-                                        FitField::network_efficiency, FitField::nvlink_efficiency};
+  const std::vector<FitField> fields = calibration_fields(ExchangeKernelKind::deepep_ll);
   for (bool dispatch : {true, false}) {
     const auto rows = pick(all, [&](const KernelSample& s) { return s.dispatch == dispatch; });
     const double a = mean_abs_error(predict_samples(def, rows), rows);
@@ -92,8 +59,7 @@ TEST_CASE("deepep-ll against AIConfigurator H100 (1-8 nodes): defaults and leave
 TEST_CASE("deepep-normal against AIConfigurator H100 (2-8 nodes): defaults and leave-out token counts", "[validation][comm]") {
   const auto all = pick(normal_samples(), [](const KernelSample& s) { return s.nodes > 1; });
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_normal);
-  const std::vector<FitField> fields = {FitField::latency_us, FitField::latency_per_log2_node_us,
-                                        FitField::network_efficiency, FitField::sm_rate_GBps, FitField::sm_exponent};
+  const std::vector<FitField> fields = calibration_fields(ExchangeKernelKind::deepep_normal);
   std::set<int> tokens;
   for (const KernelSample& s : all) tokens.insert(s.group);
   std::set<int> held;

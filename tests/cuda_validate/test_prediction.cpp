@@ -32,3 +32,29 @@ TEST_CASE("Closed-form predictions of p2p and all-to-all-v samples", "[cuda_vali
   m.num_gpus = 32;
   CHECK_THROWS_WITH(compare_with_model(m, topo, routes), Catch::Contains("/num_gpus"));
 }
+
+TEST_CASE("validate --calibration: the sample's link class at its calibrated bandwidth and latency", "[cuda_validate]") {
+  Topology topo = generate_dgx_cluster(DgxClusterOptions{});
+  RouteTable routes(topo);
+  Measurements m = testing::synthetic_measurements({{"nvlink", 0, 1, 370.0, 2500.0}});
+  Calibration cal;
+  cal.links[LinkKind::nvlink] = LinkCalibration{370.0, 2500.0};
+  std::vector<Comparison> c =
+      compare_with_model(m, topo, routes, default_kernel_params(ExchangeKernelKind::nccl), &cal);
+  // p2p 0 -> 1: both NVLink hops at min(450, 370) GB/s, latency 2500 ns: 2.5 + 1024 / 370e3 = 2.5027676 us,
+  // the synthetic measurement itself.
+  CHECK(c[1].predicted_us == Approx(2.5027676));
+  CHECK(c[1].error() == Approx(0).margin(1e-9));
+  // A calibrated bandwidth above the nominal is capped at 450 GB/s: 2.5 + 1024 / 450e3 = 2.5022756 us.
+  cal.links[LinkKind::nvlink] = LinkCalibration{900.0, 2500.0};
+  c = compare_with_model(m, topo, routes, default_kernel_params(ExchangeKernelKind::nccl), &cal);
+  CHECK(c[1].predicted_us == Approx(2.5022756));
+  // The all-to-all uses the kernel parameters it is given: 10 us more fixed latency on both of the nccl
+  // kernel's branches (simple and LL protocol, p = 1) is 10 us more, whichever branch is the minimum.
+  ExchangeKernelParams slow = default_kernel_params(ExchangeKernelKind::nccl);
+  slow.dispatch.latency_us += 10;
+  slow.dispatch.ll_latency_us += 10;
+  CHECK(compare_with_model(m, topo, routes, slow)[0].predicted_us == Approx(c[0].predicted_us + 10).epsilon(1e-9));
+  CHECK_THROWS_AS(compare_with_model(m, topo, routes, default_kernel_params(ExchangeKernelKind::deepep_ll)),
+                  std::invalid_argument);
+}

@@ -8,7 +8,7 @@
 #include "common/error.hpp"
 #include "common/json_input.hpp"
 #include "hardening_support.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
 #include "measurements/csv_table.hpp"
 #include "measurements/nccl_tests_table.hpp"
 

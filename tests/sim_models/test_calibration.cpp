@@ -1,7 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.hpp"
-#include "sim/scenario/calibration.hpp"
+#include "comm/calibration.hpp"
+#include "topology/generators.hpp"
 
 using namespace epsim;
 
@@ -64,7 +65,7 @@ TEST_CASE("calibration files are rejected with file and JSON pointer", "[calibra
   CHECK(e.find("/gemm_efficiency/0/tokens_per_expert") != std::string::npos);
   CHECK(e.find("number") != std::string::npos);
 
-  CHECK(parse_error(R"({"schema":"epsim.calibration/2"})").find("/schema") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/3"})").find("/schema") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/1","links":{"nvlnk":{}}})").find("/links/nvlnk") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/1","links":{"pcie":{"latency_ns":-1}}})")
             .find("/links/pcie/latency_ns") != std::string::npos);
@@ -84,4 +85,85 @@ TEST_CASE("calibration files are rejected with file and JSON pointer", "[calibra
   CHECK(parse_error(R"({"schema":"epsim.calibration/1","gpu":"A100"})").find("/gpu") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/1","extra":1})").find("/extra") != std::string::npos);
   CHECK(parse_error(R"([1,2])").find("object") != std::string::npos);
+}
+
+TEST_CASE("device names as CUDA reports them and the synthetic file's are GPUs epsim knows", "[calibration]") {
+  // canonical_gpu_name: a known name as a separate word of the device string.
+  CHECK(canonical_gpu_name("NVIDIA H200", "f", "/gpu") == "H200");
+  CHECK(canonical_gpu_name("NVIDIA H100 80GB HBM3", "f", "/gpu") == "H100");
+  CHECK(canonical_gpu_name("synthetic H200 (not measured)", "f", "/gpu") == "H200");
+  CHECK(canonical_gpu_name("h100-sxm", "f", "/gpu") == "H100");
+  CHECK_THROWS_WITH(canonical_gpu_name("NVIDIA A100-SXM4-80GB", "f.json", "/gpu"),
+                    Catch::Contains("f.json") && Catch::Contains("/gpu") && Catch::Contains("A100"));
+  CHECK_THROWS_AS(canonical_gpu_name("NVIDIA XH2000", "f", "/gpu"), InputError);  // not a separate word
+  Calibration c = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/1","gpu":"NVIDIA H100 80GB HBM3"})"),
+                                        "x.json");
+  CHECK(c.gpu == "H100");
+  CHECK(c.device == "NVIDIA H100 80GB HBM3");
+  CHECK(calibration_gpu_warning(c, "x.json", "h100").empty());
+  CHECK(calibration_gpu_warning(c, "x.json", "H200") ==
+        "calibration x.json was measured on NVIDIA H100 80GB HBM3 (H100), the scenario runs H200");
+}
+
+TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omits, written back", "[calibration]") {
+  Calibration c = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2","gpu":"H200",
+      "exchange_kernels":{"deepep-ll":{"source":"test","dispatch":{"latency_us":9.5,"infiniband_efficiency":0.5}}}})"),
+                                        "k.json");
+  REQUIRE(c.exchange_kernels.count(ExchangeKernelKind::deepep_ll) == 1);
+  const ExchangeKernelParams& k = c.exchange_kernels.at(ExchangeKernelKind::deepep_ll).params;
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  CHECK(k.dispatch.latency_us == 9.5);
+  CHECK(k.dispatch.infiniband_efficiency == 0.5);
+  CHECK(k.combine.latency_us == def.combine.latency_us);  // omitted: the kernel's default
+  CHECK(k.sms == def.sms);
+  // Round trip through the one writer.
+  const Calibration back = calibration_from_json(calibration_to_json(c), "back.json");
+  const ExchangeKernelParams& b = back.exchange_kernels.at(ExchangeKernelKind::deepep_ll).params;
+  CHECK(b.dispatch.latency_us == 9.5);
+  CHECK(b.dispatch.per_remote_expert_us == def.dispatch.per_remote_expert_us);
+  CHECK(back.exchange_kernels.at(ExchangeKernelKind::deepep_ll).source == "test");
+
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep":{}}})")
+            .find("/exchange_kernels/deepep") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"latency":1}}}})")
+            .find("/exchange_kernels/nccl/dispatch/latency") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"nvlink_efficiency":1.5}}}})")
+            .find("/exchange_kernels/nccl/dispatch/nvlink_efficiency: an efficiency in (0, 1]") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"sms":0}}})")
+            .find("/exchange_kernels/nccl/sms") != std::string::npos);
+  // exchange_kernels is a /2 field.
+  CHECK(parse_error(R"({"schema":"epsim.calibration/1","exchange_kernels":{}})").find("/exchange_kernels") !=
+        std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":1e-9}}})")
+            .find("/links/infiniband/bandwidth_GBps") != std::string::npos);
+}
+
+TEST_CASE("kernel parameters under a calibration: fitted, or defaults with a notice; links cap efficiencies",
+          "[calibration]") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));  // NIC links 50 GB/s, NVLink 450 GB/s
+  // No calibration: the defaults, no notice.
+  CalibratedKernel none = calibrated_kernel_params(ExchangeKernelKind::deepep_normal, nullptr, "", topo);
+  CHECK(none.notice.empty());
+  CHECK(none.params.dispatch.infiniband_efficiency == 0.95);
+  // A calibration without the kernel: defaults and one line naming the file and kernel; a calibrated
+  // InfiniBand of 5 GB/s caps the efficiency at 5 / 50 = 0.1 (min over the 50 GB/s NIC links and the
+  // fabric's faster ones).
+  Calibration c = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":5}}})"), "c.json");
+  CalibratedKernel k = calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &c, "c.json", topo);
+  CHECK(k.notice == "calibration c.json has no parameters for exchange kernel deepep-normal: its defaults are used");
+  CHECK(k.params.dispatch.infiniband_efficiency == Approx(0.1));
+  CHECK(k.params.combine.infiniband_efficiency == Approx(0.1));
+  CHECK(k.params.dispatch.nvlink_efficiency == Approx(20.6 / 25.0));  // not calibrated: unchanged
+  // A calibrated bandwidth above the nominal leaves the kernel's own efficiency (capped at 1 x nominal).
+  c.links[LinkKind::infiniband].bandwidth_GBps = 80.0;
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &c, "c.json", topo).params.dispatch
+            .infiniband_efficiency == Approx(0.95));
+  // Fitted parameters are used, no notice.
+  KernelCalibration fitted{default_kernel_params(ExchangeKernelKind::deepep_normal), "fit"};
+  fitted.params.dispatch.latency_us = 33;
+  c.exchange_kernels[ExchangeKernelKind::deepep_normal] = fitted;
+  CalibratedKernel f = calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &c, "c.json", topo);
+  CHECK(f.notice.empty());
+  CHECK(f.params.dispatch.latency_us == 33);
 }

@@ -1,0 +1,113 @@
+// `epsim predict collective`: one collective on a topology from the collective model
+// (sim/collectives.hpp; alltoall: the nccl exchange kernel, comm/exchange_cost.hpp), with nccl-tests'
+// algbw and busbw (nccl-tests doc/PERFORMANCE.md), optionally calibrated (comm/calibration.hpp).
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/cli_checks.hpp"
+#include "cli/commands.hpp"
+#include "comm/calibration.hpp"
+#include "comm/link_load.hpp"
+#include "common/error.hpp"
+#include "common/json_input.hpp"
+#include "sim/collectives.hpp"
+#include "topology/routing.hpp"
+#include "topology/topology_json.hpp"
+
+namespace epsim::cli {
+
+namespace {
+
+struct CollectiveOptions {
+  std::string topology;
+  std::string op;
+  double bytes = 0;
+  int gpus = 0;  ///< 0: every GPU of the topology
+  std::string calibration;
+  bool json = false;
+};
+
+void run_collective(const CollectiveOptions& o) {
+  check_output_paths({{"--topology", o.topology}, {"--calibration", o.calibration}}, {});
+  if (!(o.bytes > 0) || !std::isfinite(o.bytes)) throw UsageError("--bytes must be a finite number > 0");
+  if (o.op != "all_reduce" && o.op != "all_gather" && o.op != "reduce_scatter" && o.op != "alltoall")
+    throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
+  const Topology topo = load_topology(o.topology);
+  const int n = o.gpus == 0 ? topo.num_gpus() : o.gpus;
+  if (n < 1 || n > topo.num_gpus())
+    throw UsageError(fmt::format("--gpus {} must be between 1 and the {} GPUs of {}", o.gpus, topo.num_gpus(), o.topology));
+  const RouteTable routes(topo);
+  std::optional<Calibration> cal;
+  std::vector<std::string> notices;
+  if (!o.calibration.empty()) {
+    cal = load_calibration(o.calibration);
+    const std::string w = calibration_gpu_warning(*cal, o.calibration, topo.device(topo.gpu_device(0)).model);
+    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
+  }
+  std::vector<int> group(static_cast<std::size_t>(n));
+  for (int g = 0; g < n; ++g) group[static_cast<std::size_t>(g)] = g;
+  double time_us = 0, factor = 0;
+  std::string algorithm, bottleneck;
+  if (o.op == "alltoall") {
+    // nccl-tests alltoall: `bytes` per rank, bytes / n to every rank (itself included), grouped
+    // send/recv: the nccl kernel with one "expert" per GPU and one copy per destination.
+    const CalibratedKernel k = calibrated_kernel_params(ExchangeKernelKind::nccl, cal ? &*cal : nullptr, o.calibration, topo);
+    if (!k.notice.empty()) notices.push_back(k.notice);
+    const EpLinkModel links(topo, routes, n, k.params, ExchangeRouting{1, 1, n});
+    const std::vector<double> tokens(static_cast<std::size_t>(n), static_cast<double>(n));
+    const double per_copy = o.bytes / n;
+    const auto link_bytes = exchange_link_bytes(links, tokens, per_copy, Exchange::dispatch);
+    const ExchangeCost c = exchange_cost(links, link_bytes, tokens, per_copy, Exchange::dispatch);
+    time_us = c.phase.time_us;
+    factor = static_cast<double>(n - 1) / n;
+    algorithm = "nccl all-to-all (grouped send/recv)";
+    bottleneck = std::string(c.phase.bottleneck);
+    if (c.busiest_link >= 0 && bottleneck == "link") bottleneck += " " + topo.link_name(c.busiest_link);
+  } else {
+    const CollectiveKind kind = o.op == "all_reduce"  ? CollectiveKind::all_reduce
+                                : o.op == "all_gather" ? CollectiveKind::all_gather
+                                                       : CollectiveKind::reduce_scatter;
+    CollectiveParams params;
+    if (cal) params = with_calibration(params, *cal);
+    const CollectiveModel model(topo, routes, params);
+    const CollectiveResult r = model.cost(kind, group, o.bytes);
+    time_us = r.time_us;
+    factor = bus_bandwidth_factor(kind, n);
+    algorithm = std::string(to_string(r.algorithm));
+  }
+  // nccl-tests: algbw = size / time, busbw = algbw x factor (1e9 bytes/s).
+  const double algbw = time_us > 0 ? o.bytes / (time_us * 1e3) : 0.0;
+  const double busbw = algbw * factor;
+  if (o.json) {
+    Json j = {{"op", o.op},           {"gpus", n},           {"bytes", o.bytes},       {"time_us", time_us},
+              {"algbw_GBps", algbw}, {"busbw_GBps", busbw}, {"algorithm", algorithm}, {"notices", notices}};
+    if (!bottleneck.empty()) j["bottleneck"] = bottleneck;
+    if (!o.calibration.empty()) j["calibration"] = o.calibration;
+    fmt::print("{}\n", j.dump(1));
+    return;
+  }
+  fmt::print("{} of {:g} B on {} GPUs of {}: {:.2f} us, algbw {:.2f} GB/s, busbw {:.2f} GB/s ({}{})\n", o.op, o.bytes, n,
+             o.topology, time_us, algbw, busbw, algorithm, bottleneck.empty() ? "" : ", bottleneck " + bottleneck);
+  for (const std::string& s : notices) fmt::print(stderr, "note: {}\n", s);
+}
+
+}  // namespace
+
+void add_predict_comm_commands(CLI::App& predict) {
+  auto o = std::make_shared<CollectiveOptions>();
+  CLI::App* c = predict.add_subcommand("collective", "Predict one collective (time, nccl-tests algbw and busbw)");
+  c->add_option("--topology", o->topology, "topology JSON")->required()->check(non_empty_path());
+  c->add_option("--op", o->op, "all_reduce, all_gather, reduce_scatter or alltoall")->required();
+  c->add_option("--bytes", o->bytes, "nccl-tests size in bytes (alltoall: per rank)")->required();
+  c->add_option("--gpus", o->gpus, "GPU ranks 0..N-1 of the topology (default: all)");
+  c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
+  c->add_flag("--json", o->json, "print one JSON object");
+  c->callback([o] { run_collective(*o); });
+}
+
+}  // namespace epsim::cli

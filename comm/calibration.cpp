@@ -1,0 +1,276 @@
+#include "comm/calibration.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "comm/exchange_cost.hpp"
+#include "common/error.hpp"
+#include "common/json_output.hpp"
+#include "model/gpu_spec.hpp"
+
+namespace epsim {
+namespace {
+
+// The fields of one kernel phase in the file, by their C++ names: one table for reader and writer.
+using PhaseField = std::pair<const char*, double KernelPhaseParams::*>;
+constexpr PhaseField kPhaseFields[] = {
+    {"latency_us", &KernelPhaseParams::latency_us},
+    {"latency_per_log2_node_us", &KernelPhaseParams::latency_per_log2_node_us},
+    {"per_remote_expert_us", &KernelPhaseParams::per_remote_expert_us},
+    {"per_peer_us", &KernelPhaseParams::per_peer_us},
+    {"nvlink_efficiency", &KernelPhaseParams::nvlink_efficiency},
+    {"pcie_efficiency", &KernelPhaseParams::pcie_efficiency},
+    {"infiniband_efficiency", &KernelPhaseParams::infiniband_efficiency},
+    {"ethernet_efficiency", &KernelPhaseParams::ethernet_efficiency},
+    {"sm_rate_GBps", &KernelPhaseParams::sm_rate_GBps},
+    {"sm_exponent", &KernelPhaseParams::sm_exponent},
+    {"overlap_exponent", &KernelPhaseParams::overlap_exponent},
+    {"self_copy_GBps", &KernelPhaseParams::self_copy_GBps},
+    {"ramp_half_bytes", &KernelPhaseParams::ramp_half_bytes},
+    {"ramp_exponent", &KernelPhaseParams::ramp_exponent},
+    {"ll_latency_us", &KernelPhaseParams::ll_latency_us},
+    {"ll_bandwidth_GBps", &KernelPhaseParams::ll_bandwidth_GBps},
+};
+
+std::vector<std::string> phase_field_names() {
+  std::vector<std::string> v;
+  for (const PhaseField& f : kPhaseFields) v.emplace_back(f.first);
+  return v;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void read_phase(const JsonCursor& c, KernelPhaseParams& p) {
+  c.reject_unknown_keys(phase_field_names());
+  for (const PhaseField& f : kPhaseFields)
+    if (c.has(f.first)) p.*f.second = c.at(f.first).as_non_negative();
+}
+
+KernelCalibration read_kernel(const JsonCursor& c, ExchangeKernelKind kind) {
+  c.reject_unknown_keys({"source", "sms", "notify_latency_us", "notify_per_log2_node_us", "nvlink_for_same_node",
+                          "header_bytes_per_token", "dispatch", "combine"});
+  KernelCalibration k;
+  k.params = default_kernel_params(kind);
+  ExchangeKernelParams& p = k.params;
+  if (c.has("source")) k.source = c.at("source").as_string();
+  if (c.has("sms")) p.sms = static_cast<int>(c.at("sms").as_int(1, 100000));
+  if (c.has("notify_latency_us")) p.notify_latency_us = c.at("notify_latency_us").as_non_negative();
+  if (c.has("notify_per_log2_node_us")) p.notify_per_log2_node_us = c.at("notify_per_log2_node_us").as_non_negative();
+  if (c.has("nvlink_for_same_node")) p.nvlink_for_same_node = c.at("nvlink_for_same_node").as_bool();
+  if (c.has("header_bytes_per_token")) p.header_bytes_per_token = c.at("header_bytes_per_token").as_non_negative();
+  if (c.has("dispatch")) read_phase(c.at("dispatch"), p.dispatch);
+  if (c.has("combine")) read_phase(c.at("combine"), p.combine);
+  validate_kernel_params(p, c.file(), c.pointer());
+  return k;
+}
+
+// 12 significant digits, so that the file does not show the last bits of a fit's arithmetic.
+double tidy(double v) { return round_significant(v, 12); }
+
+Json phase_json(const KernelPhaseParams& p) {
+  Json j = Json::object();
+  for (const PhaseField& f : kPhaseFields) j[f.first] = tidy(p.*f.second);
+  return j;
+}
+
+}  // namespace
+
+std::string canonical_gpu_name(const std::string& device, const std::string& where, const std::string& pointer) {
+  try {
+    return gpu_spec(device).name;
+  } catch (const InputError&) {
+  }
+  // A known name as a separate word of the device string (CUDA: "NVIDIA H100 80GB HBM3").
+  const std::string u = upper(device);
+  auto word_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (const std::string& name : known_gpu_names()) {
+    const std::string n = upper(name);
+    for (std::size_t at = u.find(n); at != std::string::npos; at = u.find(n, at + 1)) {
+      const bool left = at == 0 || !word_char(u[at - 1]);
+      const bool right = at + n.size() == u.size() || !word_char(u[at + n.size()]);
+      if (left && right) return name;
+    }
+  }
+  throw InputError(where, pointer,
+                   fmt::format("a GPU epsim knows ({}), or a device name holding one (\"NVIDIA H200\"); found \"{}\"",
+                               fmt::join(known_gpu_names(), ", "), device));
+}
+
+Calibration calibration_from_json(const Json& doc, const std::string& file) {
+  JsonCursor root(doc, file);
+  root.require_object();
+  if (!root.has("schema"))
+    throw InputError(file, "/schema", fmt::format("required field is missing (\"{}\")", kCalibrationSchema));
+  const std::string schema = root.at("schema").as_string();
+  if (schema != kCalibrationSchema && schema != kCalibrationSchemaV1)
+    root.at("schema").fail(fmt::format("\"{}\" (or \"{}\")", kCalibrationSchema, kCalibrationSchemaV1));
+  const bool v2 = schema == kCalibrationSchema;
+  std::vector<std::string> allowed = {"schema", "gpu", "links", "gemm_efficiency", "overlap_slowdown"};
+  if (v2) allowed.emplace_back("exchange_kernels");
+  root.reject_unknown_keys(allowed);
+
+  Calibration cal;
+  if (root.has("gpu")) {
+    cal.device = root.at("gpu").as_string();
+    cal.gpu = canonical_gpu_name(cal.device, file, "/gpu");
+  }
+  if (root.has("links")) {
+    JsonCursor links = root.at("links");
+    links.require_object();
+    for (const auto& item : links.node().items()) {
+      auto kind = parse_link_kind(item.key());
+      JsonCursor l = links.at(item.key());
+      if (!kind) l.fail("a link kind: nvlink, pcie, infiniband or ethernet");
+      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns"});
+      LinkCalibration lc;
+      if (l.has("bandwidth_GBps")) {
+        // At least 1 MB/s: lower figures are no measurement, and would drive times beyond what a
+        // double holds once summed over an iteration.
+        JsonCursor b = l.at("bandwidth_GBps");
+        lc.bandwidth_GBps = b.as_positive();
+        if (*lc.bandwidth_GBps < 1e-3) b.fail(fmt::format("a bandwidth of at least 0.001 GB/s, found {}", *lc.bandwidth_GBps));
+      }
+      if (l.has("latency_ns")) lc.latency_ns = l.at("latency_ns").as_non_negative();
+      cal.links[*kind] = lc;
+    }
+  }
+  if (root.has("gemm_efficiency")) {
+    JsonCursor arr = root.at("gemm_efficiency");
+    const std::size_t n = arr.array_size();
+    for (std::size_t i = 0; i < n; ++i) {
+      JsonCursor p = arr.at(i);
+      p.reject_unknown_keys({"tokens_per_expert", "efficiency"});
+      GemmEfficiencyPoint pt;
+      pt.tokens_per_expert = p.at("tokens_per_expert").as_positive();
+      JsonCursor e = p.at("efficiency");
+      pt.efficiency = e.as_positive();
+      if (pt.efficiency > 1.0) e.fail(fmt::format("an efficiency in (0, 1], found {}", pt.efficiency));
+      if (!cal.gemm_efficiency.empty() && !(pt.tokens_per_expert > cal.gemm_efficiency.back().tokens_per_expert))
+        p.at("tokens_per_expert").fail("tokens_per_expert strictly increasing along the array");
+      cal.gemm_efficiency.push_back(pt);
+    }
+  }
+  if (root.has("overlap_slowdown")) {
+    JsonCursor s = root.at("overlap_slowdown");
+    const double v = s.as_positive();
+    if (v < 1.0) s.fail(fmt::format("a slowdown factor >= 1, found {}", v));
+    cal.overlap_slowdown = v;
+  }
+  if (root.has("exchange_kernels")) {
+    JsonCursor ks = root.at("exchange_kernels");
+    ks.require_object();
+    for (const auto& item : ks.node().items()) {
+      JsonCursor k = ks.at(item.key());
+      ExchangeKernelKind kind{};
+      try {
+        kind = parse_exchange_kernel(item.key());
+      } catch (const UsageError& e) {
+        k.fail(e.what());
+      }
+      cal.exchange_kernels[kind] = read_kernel(k, kind);
+    }
+  }
+  return cal;
+}
+
+Calibration load_calibration(const std::filesystem::path& path) {
+  Json doc = read_json_file(path);
+  return calibration_from_json(doc, path.string());
+}
+
+Json calibration_to_json(const Calibration& c) {
+  Json out = Json::object();
+  out["schema"] = kCalibrationSchema;
+  if (!c.device.empty() || !c.gpu.empty()) out["gpu"] = c.device.empty() ? c.gpu : c.device;
+  Json links = Json::object();
+  for (const auto& [kind, l] : c.links) {
+    Json j = Json::object();
+    if (l.bandwidth_GBps) j["bandwidth_GBps"] = tidy(*l.bandwidth_GBps);
+    if (l.latency_ns) j["latency_ns"] = tidy(*l.latency_ns);
+    links[std::string(to_string(kind))] = std::move(j);
+  }
+  out["links"] = std::move(links);
+  Json gemm = Json::array();
+  for (const GemmEfficiencyPoint& g : c.gemm_efficiency)
+    gemm.push_back({{"tokens_per_expert", tidy(g.tokens_per_expert)}, {"efficiency", tidy(g.efficiency)}});
+  out["gemm_efficiency"] = std::move(gemm);
+  if (c.overlap_slowdown) out["overlap_slowdown"] = tidy(*c.overlap_slowdown);
+  Json kernels = Json::object();
+  for (const auto& [kind, k] : c.exchange_kernels) {
+    const ExchangeKernelParams& p = k.params;
+    Json j = Json::object();
+    j["source"] = k.source;
+    j["sms"] = p.sms;
+    j["notify_latency_us"] = tidy(p.notify_latency_us);
+    j["notify_per_log2_node_us"] = tidy(p.notify_per_log2_node_us);
+    j["nvlink_for_same_node"] = p.nvlink_for_same_node;
+    j["header_bytes_per_token"] = tidy(p.header_bytes_per_token);
+    j["dispatch"] = phase_json(p.dispatch);
+    j["combine"] = phase_json(p.combine);
+    kernels[std::string(to_string(kind))] = std::move(j);
+  }
+  out["exchange_kernels"] = std::move(kernels);
+  return out;
+}
+
+CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* cal, const std::string& file,
+                                          const Topology& topology) {
+  CalibratedKernel out{default_kernel_params(kind), ""};
+  if (!cal) return out;
+  auto it = cal->exchange_kernels.find(kind);
+  if (it != cal->exchange_kernels.end()) {
+    out.params = it->second.params;
+  } else {
+    out.notice = fmt::format("calibration {} has no parameters for exchange kernel {}: its defaults are used", file,
+                             to_string(kind));
+  }
+  for (const auto& [link_kind, lc] : cal->links) {
+    if (!lc.bandwidth_GBps) continue;
+    // The edge links of that kind (an end at a GPU or a NIC): what a p2p transfer between two GPUs
+    // must cross, whatever the fabric behind them aggregates.
+    double nominal = std::numeric_limits<double>::infinity();
+    auto edge = [&](int device) {
+      const DeviceKind k = topology.device(device).kind;
+      return k == DeviceKind::gpu || k == DeviceKind::nic;
+    };
+    for (int l = 0; l < topology.num_links(); ++l) {
+      const Link& link = topology.link(l);
+      if (link.kind == link_kind && (edge(link.src) || edge(link.dst)))
+        nominal = std::min(nominal, link.bandwidth_GBps);
+    }
+    if (!std::isfinite(nominal) || !(nominal > 0)) continue;  // the topology has no link of that kind
+    const double achieved = std::min(1.0, *lc.bandwidth_GBps / nominal);
+    for (KernelPhaseParams* ph : {&out.params.dispatch, &out.params.combine}) {
+      double* eff = link_kind == LinkKind::nvlink       ? &ph->nvlink_efficiency
+                    : link_kind == LinkKind::pcie       ? &ph->pcie_efficiency
+                    : link_kind == LinkKind::infiniband ? &ph->infiniband_efficiency
+                                                        : &ph->ethernet_efficiency;
+      *eff = std::min(*eff, achieved);
+    }
+  }
+  return out;
+}
+
+std::string calibration_gpu_warning(const Calibration& cal, const std::string& file, const std::string& scenario_gpu) {
+  if (cal.gpu.empty() || scenario_gpu.empty()) return "";
+  std::string scenario;
+  try {
+    scenario = canonical_gpu_name(scenario_gpu, file, "/gpu");
+  } catch (const InputError&) {
+    return "";  // a GPU epsim does not know (a topology's free-text model): nothing to compare
+  }
+  if (scenario == cal.gpu) return "";
+  return fmt::format("calibration {} was measured on {} ({}), the scenario runs {}", file,
+                     cal.device.empty() ? cal.gpu : cal.device, cal.gpu, scenario);
+}
+
+}  // namespace epsim

@@ -1,0 +1,105 @@
+#pragma once
+// THE calibration of epsim (calibration.json, schema "epsim.calibration/2"; "epsim.calibration/1"
+// files are read too): one struct, one reader, one writer. Written by `epsim calibrate` (fits from
+// the harness's measurements.json, nccl-tests output and published kernel tables), read by simulate,
+// plan, sweep and validate: link bandwidths and latencies (collectives and exchanges), the GEMM
+// efficiency curve and overlap slowdown (compute), and each exchange kernel's fitted parameters
+// (comm/exchange_cost.hpp). docs/formats-measurements.md describes the file.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "comm/exchange_kernel.hpp"
+#include "common/json_input.hpp"
+#include "topology/topology.hpp"
+
+namespace epsim {
+
+/// Measured properties of one kind of link. When present they replace the datasheet bandwidth times a
+/// model's efficiency factor (bandwidth is the achieved one, capped at the nominal) and the collective
+/// model's per-step latency of that kind.
+struct LinkCalibration {
+  std::optional<double> bandwidth_GBps;  ///< achieved bandwidth per direction, 1e9 bytes/s, > 0
+  std::optional<double> latency_ns;      ///< per-step latency, ns, >= 0
+};
+
+/// One point of the GEMM efficiency curve: achieved / peak tensor throughput at M tokens per expert.
+struct GemmEfficiencyPoint {
+  double tokens_per_expert = 0;  ///< M (rows of the expert GEMM), > 0
+  double efficiency = 0;         ///< in (0, 1]
+};
+
+/// One exchange kernel's parameters as fitted by `epsim calibrate`, and what they were fitted on.
+struct KernelCalibration {
+  ExchangeKernelParams params;  ///< complete (fields the file omits keep the kernel's defaults)
+  std::string source;           ///< free text: the measured files and rows (may be empty)
+};
+
+/// The contents of calibration.json. Every member is optional except the schema.
+struct Calibration {
+  std::string gpu;     ///< canonical GPU name ("H200", model/gpu_spec.hpp); empty when absent
+  std::string device;  ///< the name as the file writes it ("NVIDIA H200"); empty when absent
+  std::map<LinkKind, LinkCalibration> links;            ///< keyed by link kind
+  std::vector<GemmEfficiencyPoint> gemm_efficiency;     ///< sorted by tokens_per_expert, strictly increasing
+  std::optional<double> overlap_slowdown;               ///< >= 1: compute time factor under overlapped comm
+  std::map<ExchangeKernelKind, KernelCalibration> exchange_kernels;  ///< fitted kernels, by kind
+};
+
+/// The schema string calibration_to_json writes; calibration_from_json reads it and kCalibrationSchemaV1.
+inline constexpr const char* kCalibrationSchema = "epsim.calibration/2";
+inline constexpr const char* kCalibrationSchemaV1 = "epsim.calibration/1";
+
+/// The canonical GPU name (model/gpu_spec.hpp) of a device name: a name gpu_spec knows ("h200",
+/// "H100-SXM"), or a string that holds one known name as a separate word, as CUDA reports devices
+/// ("NVIDIA H200", "NVIDIA H100 80GB HBM3") or the shipped synthetic measurements say ("synthetic H200
+/// (not measured)"). Throws InputError(where, pointer, ...) listing the known GPUs otherwise.
+std::string canonical_gpu_name(const std::string& device, const std::string& where, const std::string& pointer);
+
+/// Parse a calibration document:
+/// {"schema":"epsim.calibration/2","gpu":"NVIDIA H200",
+///  "links":{"nvlink":{"bandwidth_GBps":..,"latency_ns":..},"infiniband":{..},"pcie":{..},"ethernet":{..}},
+///  "gemm_efficiency":[{"tokens_per_expert":M,"efficiency":e},..], "overlap_slowdown":x,
+///  "exchange_kernels":{"deepep-ll":{"source":"..","sms":24,"notify_latency_us":..,"notify_per_log2_node_us":..,
+///      "nvlink_for_same_node":true,"header_bytes_per_token":16,"dispatch":{<phase>},"combine":{<phase>}},..}}
+/// <phase> holds any of KernelPhaseParams' fields by their C++ names (latency_us, ..., ll_bandwidth_GBps).
+/// Throws InputError naming file + JSON pointer for: a missing or unknown schema, a non-object, an
+/// unknown link kind, kernel name or field, a bandwidth <= 0, a latency < 0, a non-number (NaN is not
+/// JSON), an efficiency outside (0, 1], tokens_per_expert not strictly increasing, an overlap_slowdown
+/// < 1, an unknown GPU name, or kernel parameters validate_kernel_params rejects.
+Calibration calibration_from_json(const Json& doc, const std::string& file);
+
+/// Read and parse a calibration file (see calibration_from_json). Throws InputError.
+Calibration load_calibration(const std::filesystem::path& path);
+
+/// The document calibration_from_json reads back to an equal Calibration (schema /2; numbers rounded to
+/// 12 significant digits; every kernel field written). Deterministic.
+Json calibration_to_json(const Calibration& calibration);
+
+/// The parameters a run uses for exchange kernel `kind`, and a one-line notice ("" when none).
+struct CalibratedKernel {
+  ExchangeKernelParams params;
+  std::string notice;
+};
+
+/// Kernel parameters under a calibration (null: the defaults, no notice):
+///  1. the file's fitted parameters of `kind`; when it has none, the kernel's defaults and the notice
+///     "calibration <file> has no parameters for exchange kernel <kind>: its defaults are used";
+///  2. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
+///     kind becomes min(efficiency, bandwidth_GBps / nominal), nominal = the slowest link of that kind
+///     with an end at a GPU or a NIC in `topology` (what a p2p measurement between two GPUs crosses;
+///     fabric links behind it aggregate several NICs): a kernel cannot move data faster
+///     than the calibrated link, as the collective model caps it (sim/collectives.hpp).
+/// `file` names the calibration in the notice.
+CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* calibration,
+                                          const std::string& file, const Topology& topology);
+
+/// One-line warning when the calibration was made on another GPU than `scenario_gpu` (canonical
+/// names differ): "calibration <file> was measured on <device> (<gpu>), the scenario runs <scenario_gpu>".
+/// "" when they agree, the calibration names no GPU, or `scenario_gpu` is no GPU epsim knows
+/// (canonical_gpu_name).
+std::string calibration_gpu_warning(const Calibration& calibration, const std::string& file,
+                                    const std::string& scenario_gpu);
+
+}  // namespace epsim

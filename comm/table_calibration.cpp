@@ -1,0 +1,216 @@
+#include "comm/table_calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "comm/kernel_samples.hpp"
+#include "common/error.hpp"
+#include "measurements/csv_table.hpp"
+#include "measurements/nccl_tests_table.hpp"
+
+namespace epsim {
+
+LinkFit fit_link(std::span<const double> bytes, std::span<const double> seconds) {
+  if (bytes.size() != seconds.size()) throw std::invalid_argument("fit_link: sizes differ");
+  const std::size_t n = bytes.size();
+  if (n < 2) throw std::invalid_argument("needs at least two samples of different sizes");
+  // Weighted means, then centred sums (numerically stable over 1 KiB .. 1 GiB).
+  double sw = 0, sx = 0, st = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(seconds[i] > 0) || !(bytes[i] >= 0)) throw std::invalid_argument("times must be > 0 and sizes >= 0");
+    double w = 1.0 / (seconds[i] * seconds[i]);
+    sw += w;
+    sx += w * bytes[i];
+    st += w * seconds[i];
+  }
+  const double xm = sx / sw, tm = st / sw;
+  double sxx = 0, sxt = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double w = 1.0 / (seconds[i] * seconds[i]);
+    sxx += w * (bytes[i] - xm) * (bytes[i] - xm);
+    sxt += w * (bytes[i] - xm) * (seconds[i] - tm);
+  }
+  if (!(sxx > 0)) throw std::invalid_argument("needs at least two samples of different sizes");
+  const double slope = sxt / sxx;  // seconds per byte
+  if (!(slope > 0)) throw std::invalid_argument("time does not grow with message size (fitted slope <= 0)");
+  const double intercept = std::max(0.0, tm - slope * xm);
+  LinkFit c;
+  c.bandwidth_GBps = 1.0 / slope / 1e9;
+  c.latency_ns = intercept * 1e9;
+  c.samples = static_cast<int>(n);
+  for (std::size_t i = 0; i < n; ++i)
+    c.max_rel_error = std::max(c.max_rel_error, std::fabs(intercept + slope * bytes[i] - seconds[i]) / seconds[i]);
+  return c;
+}
+
+namespace {
+
+// The device a file names must be the one the earlier files named.
+void note_device(TableSamples& s, const std::string& device, const std::filesystem::path& path) {
+  if (device.empty()) return;
+  const std::string gpu = canonical_gpu_name(device, path.string(), "device");
+  if (s.device.empty()) {
+    s.device = device;
+    s.device_file = path.string();
+    return;
+  }
+  const std::string before = canonical_gpu_name(s.device, s.device_file, "device");
+  if (gpu != before)
+    throw InputError(path.string(), "device",
+                     fmt::format("measurements of one GPU: this file was measured on {} ({}), {} on {} ({})", device,
+                                 gpu, s.device_file, s.device, before));
+}
+
+// The "device" column of a CSV table's first row ("" when it has none).
+std::string csv_device(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  for (std::size_t c = 0; c < t.columns.size(); ++c)
+    if (t.columns[c] == "device" && !t.rows.empty()) return t.rows[0][c];
+  return "";
+}
+
+void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus_per_node) {
+  const NcclTestsRun run = read_nccl_tests_run(path);
+  const std::vector<NcclTestsRow> rows = read_nccl_tests_output(path);
+  const std::string file = path.string();
+  if (run.op.empty())
+    throw InputError(file, "", "an nccl-tests output whose text or file name names its test (all_reduce_perf, "
+                               "all_gather_perf, reduce_scatter_perf, alltoall_perf, sendrecv_perf)");
+  if (rows.empty()) throw InputError(file, "", "at least one nccl-tests data line");
+  int ranks = run.ranks;
+  if (ranks < 1) {
+    // No rank lines: n from busbw / algbw of the largest size (all_reduce 2(n-1)/n, gathers (n-1)/n).
+    const NcclTestsRow& big = rows.back();
+    const double r = big.algbw_GBps > 0 ? big.busbw_GBps / big.algbw_GBps : 0;
+    const double n = run.op == "all_reduce" ? 2 / (2 - r) : (run.op == "all_gather" || run.op == "reduce_scatter") ? 1 / (1 - r) : 0;
+    if (!(n >= 1.5 && n < 1e5))
+      throw InputError(file, "", "an nccl-tests output with its \"#  Rank N ... on HOST device D\" lines, or an "
+                                 "all_reduce / all_gather / reduce_scatter whose busbw / algbw gives the rank count");
+    ranks = static_cast<int>(std::lround(n));
+  }
+  note_device(s, run.device, path);
+  const int nodes = run.nodes > 0 ? run.nodes : std::max(1, ranks / gpus_per_node);
+  if (run.op == "alltoall") {
+    if (ranks % nodes != 0)
+      throw InputError(file, "", fmt::format("the same number of ranks on every host ({} ranks on {} hosts)", ranks, nodes));
+    std::vector<NcclPerfRow> perf;
+    for (const NcclTestsRow& r : rows) {
+      NcclPerfRow p;
+      p.op = "alltoall";
+      p.gpus = ranks;
+      p.element_bytes = 1;
+      p.elements = r.bytes;
+      p.time_us = r.time_us;
+      perf.push_back(p);
+    }
+    std::vector<KernelSample> samples = nccl_alltoall_samples(perf);
+    for (KernelSample& k : samples) {
+      k.nodes = nodes;
+      k.gpus_per_node = ranks / nodes;
+      k.label = path.filename().string() + ": " + k.label;
+    }
+    auto& dst = s.kernels[ExchangeKernelKind::nccl];
+    dst.insert(dst.end(), samples.begin(), samples.end());
+    return;
+  }
+  if (run.op != "all_reduce" && run.op != "all_gather" && run.op != "reduce_scatter" && run.op != "sendrecv")
+    throw InputError(file, "", fmt::format("an nccl-tests run of all_reduce, all_gather, reduce_scatter, sendrecv or "
+                                           "alltoall; found {}", run.op));
+  CollectiveSamples c;
+  c.file = file;
+  c.op = run.op;
+  c.ranks = ranks;
+  c.nodes = nodes;
+  for (const NcclTestsRow& r : rows) {
+    c.bytes.push_back(r.bytes);
+    c.time_us.push_back(r.time_us);
+  }
+  s.collectives.push_back(std::move(c));
+}
+
+// nccl-tests' bus bandwidth factor and the ring's steps of each op (nccl-tests doc/PERFORMANCE.md).
+double bus_factor(const std::string& op, int n) {
+  const double f = static_cast<double>(n - 1) / n;
+  return op == "all_reduce" ? 2 * f : op == "sendrecv" ? 1.0 : f;
+}
+int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (n - 1) : op == "sendrecv" ? 1 : n - 1; }
+
+}  // namespace
+
+void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
+  switch (kind) {
+    case CommTableKind::unknown:
+    case CommTableKind::measurements_json:
+    case CommTableKind::nccl_tests_aws_csv:
+      throw InputError(path.string(), "",
+                       fmt::format("a measured table epsim calibrates from (nccl-tests output, the AIConfigurator "
+                                   "DeepEP and nccl_perf tables, the EP tables of ../shared/data/measurements); "
+                                   "found {}",
+                                   to_string(kind)));
+    case CommTableKind::nccl_tests_text: add_nccl_tests(s, path, std::max(gpus_per_node, 1)); return;
+    default: break;
+  }
+  note_device(s, csv_device(path), path);
+  for (auto& [k, v] : kernel_samples_from_file(path, kind)) {
+    auto& dst = s.kernels[k];
+    dst.insert(dst.end(), v.begin(), v.end());
+  }
+}
+
+TableFit fit_tables(const TableSamples& s, Calibration& cal) {
+  TableFit out;
+  for (const auto& [kind, samples] : s.kernels) {
+    if (samples.empty()) continue;
+    const ExchangeKernelParams def = default_kernel_params(kind);
+    KernelCalibration k;
+    k.params = fit_kernel(def, samples, calibration_fields(kind));
+    std::vector<std::string> files;
+    for (const KernelSample& x : samples) {
+      const std::string f = x.label.substr(0, x.label.find(": "));
+      if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+    }
+    k.source = fmt::format("epsim calibrate: {} samples of {}", samples.size(), fmt::join(files, ", "));
+    KernelFitSummary sum;
+    sum.kind = kind;
+    sum.samples = static_cast<int>(samples.size());
+    sum.default_error = mean_abs_error(predict_samples(def, samples), samples);
+    sum.fitted_error = mean_abs_error(predict_samples(k.params, samples), samples);
+    cal.exchange_kernels[kind] = std::move(k);
+    out.kernels.push_back(sum);
+  }
+  std::map<LinkKind, CollectiveFitSummary> best;
+  for (const CollectiveSamples& c : s.collectives) {
+    std::vector<double> x, t;
+    for (std::size_t i = 0; i < c.bytes.size(); ++i) {
+      x.push_back(c.bytes[i] * bus_factor(c.op, c.ranks));
+      t.push_back(c.time_us[i] * 1e-6);
+    }
+    LinkFit f;
+    try {
+      f = fit_link(x, t);
+    } catch (const std::invalid_argument& e) {
+      throw InputError(c.file, "", fmt::format("nccl-tests rows that fit t = latency + bus bytes / bandwidth: {}", e.what()));
+    }
+    CollectiveFitSummary sum;
+    sum.file = c.file;
+    sum.op = c.op;
+    sum.kind = c.nodes > 1 ? LinkKind::infiniband : LinkKind::nvlink;
+    sum.samples = f.samples;
+    // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
+    // (sim/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
+    sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
+    sum.step_latency_ns = f.latency_ns / ring_steps(c.op, c.ranks);
+    out.collectives.push_back(sum);
+    auto it = best.find(sum.kind);
+    if (it == best.end() || sum.bandwidth_GBps > it->second.bandwidth_GBps) best[sum.kind] = sum;
+  }
+  for (const auto& [kind, sum] : best)
+    if (!cal.links.count(kind)) cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns};
+  return out;
+}
+
+}  // namespace epsim

@@ -1,0 +1,103 @@
+#pragma once
+// `epsim calibrate` from published tables: each measured communication file becomes exchange-kernel
+// samples (comm/kernel_samples.hpp) or collective link samples (nccl-tests), and the fits land in THE
+// calibration (comm/calibration.hpp). The harness's measurements.json is fitted by
+// cuda_validate/calibration.hpp (the CLI combines both). docs/formats-measurements.md, "Calibration".
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "comm/calibration.hpp"
+#include "comm/kernel_fit.hpp"
+#include "measurements/comm_tables.hpp"
+
+namespace epsim {
+
+/// Latency and bandwidth of one link class, fitted to t = latency + bytes / bandwidth.
+struct LinkFit {
+  double bandwidth_GBps = 0;     ///< 1e9 bytes/s
+  double latency_ns = 0;         ///< >= 0 (a negative intercept is clamped to 0)
+  int samples = 0;
+  double max_rel_error = 0;      ///< max over samples of |model - measured| / measured
+};
+
+/// Weighted least squares of t = latency + bytes / bandwidth with weights 1 / t^2 (every sample
+/// counts by its relative error, so 1 KiB messages fix the latency and 256 MiB ones the bandwidth).
+/// bytes, seconds: same size. Throws std::invalid_argument with fewer than two distinct sizes or a
+/// fitted slope <= 0 (time not growing with size). Exact data t_i = L + x_i / B gives L and B back.
+LinkFit fit_link(std::span<const double> bytes, std::span<const double> seconds);
+
+/// nccl-tests rows of one collective on one set of ranks, for a link fit.
+struct CollectiveSamples {
+  std::string file;
+  std::string op;  ///< all_reduce, all_gather, reduce_scatter, sendrecv
+  int ranks = 0;
+  int nodes = 0;
+  std::vector<double> bytes;    ///< nccl-tests "size" per row
+  std::vector<double> time_us;  ///< out-of-place time per row
+};
+
+/// What the tables hold, gathered file by file.
+struct TableSamples {
+  std::map<ExchangeKernelKind, std::vector<KernelSample>> kernels;
+  std::vector<CollectiveSamples> collectives;
+  std::string device;       ///< the device the files name ("NVIDIA H100"); "" when none does
+  std::string device_file;  ///< the file that named it
+};
+
+/// Read one measured file of kind `kind` (detect_comm_table) into `samples`:
+///  - kernel tables (AIConfigurator DeepEP LL / normal and nccl_perf alltoall, NCCL EP, DeepEP PR 521,
+///    V2, H800, Hybrid-EP, one-sided NVLink): kernel_samples_from_file;
+///  - nccl-tests text: alltoall_perf -> nccl kernel samples (NVLink 450 GB/s per GPU);
+///    all_reduce / all_gather / reduce_scatter / sendrecv -> collective samples. Ranks and hosts come
+///    from its "#  Rank N ... on HOST" lines; without them the ranks n from busbw / algbw of the largest
+///    size (all_reduce 2(n-1)/n, all_gather / reduce_scatter (n-1)/n) and the nodes = n / gpus_per_node.
+/// The device a file names (nccl-tests header, a CSV "device" column) must agree with the device
+/// named before (canonical_gpu_name). Throws InputError naming the file (and line or field) for an
+/// unreadable or malformed file, a kind it cannot calibrate from (unknown, measurements.json, the AWS
+/// nccl-tests csv), an nccl-tests run whose op or rank count its header does not give, or a device
+/// that differs from an earlier file's.
+void add_table(TableSamples& samples, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node = 8);
+
+/// One fitted kernel: the parameters, how many samples, mean |predicted / measured - 1| with the
+/// defaults and with the fit (on the same samples: a fit figure, not a validation).
+struct KernelFitSummary {
+  ExchangeKernelKind kind{};
+  int samples = 0;
+  double default_error = 0;
+  double fitted_error = 0;
+};
+
+/// One collective link fit: t = latency + bus bytes / bandwidth over the rows (fit_link's weighting:
+/// relative error), bus bytes = size x bus_bandwidth_factor (nccl-tests: all_reduce 2(n-1)/n,
+/// all_gather / reduce_scatter (n-1)/n, sendrecv 1); kind = nvlink on one node (bandwidth = the fitted
+/// bus bandwidth), infiniband across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
+/// model's ring adds one rail channel per GPU of a node, sim/collectives.cpp); per-step latency =
+/// intercept / steps (ring: all_reduce 2(n-1), all_gather / reduce_scatter n-1, sendrecv 1), what the
+/// collective model multiplies by its steps. A bus bandwidth above the link's nominal one (NVLS on
+/// one node) is capped at the nominal where it is used (sim/collectives.hpp, calibrated_kernel_params).
+struct CollectiveFitSummary {
+  std::string file;
+  std::string op;
+  LinkKind kind{};
+  int samples = 0;
+  double bandwidth_GBps = 0;
+  double step_latency_ns = 0;
+};
+
+struct TableFit {
+  std::vector<KernelFitSummary> kernels;
+  std::vector<CollectiveFitSummary> collectives;
+};
+
+/// Fit every kernel with samples (fit_kernel from its defaults over calibration_fields(kind); source =
+/// the files) into calibration.exchange_kernels, and every collective into calibration.links (the
+/// largest fitted bandwidth of a kind wins: the busiest op saturates the link best; its latency
+/// comes with it). Links the calibration already has (measurements.json's p2p fits) are kept.
+/// Throws InputError naming the file when a collective's rows cannot be fitted (fewer than two
+/// sizes, time not growing with size).
+TableFit fit_tables(const TableSamples& samples, Calibration& calibration);
+
+}  // namespace epsim

@@ -1,0 +1,245 @@
+#include "measurements/comm_tables.hpp"
+
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/input_file.hpp"
+#include "measurements/csv_table.hpp"
+
+namespace epsim {
+namespace {
+
+std::string where(const CsvTable& t, std::size_t r, std::size_t c) {
+  return fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]);
+}
+
+int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) {
+  const double v = t.number(r, c);
+  if (!(v >= lo) || v != std::floor(v) || v > 1e9)
+    throw InputError(t.file, where(t, r, c), fmt::format("a whole number >= {}, found {}", lo, v));
+  return static_cast<int>(v);
+}
+
+double positive(const CsvTable& t, std::size_t r, std::size_t c) {
+  const double v = t.number(r, c);
+  if (!(v > 0)) throw InputError(t.file, where(t, r, c), fmt::format("a number > 0, found {}", v));
+  return v;
+}
+
+std::string text(const CsvTable& t, std::size_t r, std::size_t c) {
+  const std::string& s = t.rows[r][c];
+  if (s.empty()) throw InputError(t.file, where(t, r, c), "a non-empty field");
+  return s;
+}
+
+bool has_columns(const CsvTable& t, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    bool found = false;
+    for (const std::string& c : t.columns) found = found || c == n;
+    if (!found) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(CommTableKind kind) {
+  static constexpr std::array<std::string_view, 14> names = {
+      "unknown",          "measurements.json", "nccl-tests output", "nccl-tests csv (AWS p5)",
+      "AIConfigurator nccl_perf", "AIConfigurator DeepEP LL", "AIConfigurator DeepEP normal", "NCCL EP LL",
+      "DeepEP PR 521 LL", "DeepEP PR 521 normal", "DeepEP V2 normal", "Hybrid-EP",
+      "one-sided NVLink (TensorRT-LLM)", "DeepEP H800 normal"};
+  return names[static_cast<std::size_t>(kind)];
+}
+
+CommTableKind detect_comm_table(const std::filesystem::path& path) {
+  const std::string content = read_input_file(path);
+  std::size_t first = content.find_first_not_of(" \t\r\n");
+  // A JSON document: the harness's measurements.json, whose reader checks the schema and the rest.
+  if (first != std::string::npos && (content[first] == '{' || content[first] == '[')) return CommTableKind::measurements_json;
+  // nccl-tests: a line of column titles "size count type redop root time algbw busbw".
+  if (content.find("algbw") != std::string::npos && content.find("busbw") != std::string::npos &&
+      content.find("redop") != std::string::npos)
+    return CommTableKind::nccl_tests_text;
+  CsvTable t;
+  try {
+    t = parse_csv(content, path.string());
+  } catch (const InputError&) {
+    return CommTableKind::unknown;
+  }
+  if (has_columns(t, {"Nodes", "GPUs", "size(MB)"})) return CommTableKind::nccl_tests_aws_csv;
+  if (has_columns(t, {"nccl_dtype", "num_gpus", "message_size", "op_name", "latency"})) return CommTableKind::aic_nccl_perf;
+  if (has_columns(t, {"node_num", "dispatch_avg_t_us", "combine_avg_t_us"})) return CommTableKind::aic_deepep_ll;
+  if (has_columns(t, {"node_num", "dispatch_transmit_us", "combine_transmit_us"})) return CommTableKind::aic_deepep_normal;
+  if (has_columns(t, {"num_gpus", "node_count", "dispatch_bw_GBps", "combine_bw_GBps"})) return CommTableKind::nccl_ep_ll;
+  if (has_columns(t, {"backend", "ep_size", "dispatch_latency_us", "dispatch_rdma_bw_GBps"}))
+    return CommTableKind::deepep_pr521_ll;
+  if (has_columns(t, {"backend", "type", "ep_size", "dispatch_bottleneck_bw_GBps"})) return CommTableKind::deepep_pr521_normal;
+  if (has_columns(t, {"arch", "topo", "dispatch_bottleneck_bw_GBps", "num_sms"})) return CommTableKind::deepep_v2_normal;
+  if (has_columns(t, {"ranks", "sm_count", "kernelonly_dispatch_fp8_GBps"})) return CommTableKind::hybrid_ep;
+  if (has_columns(t, {"ep_size", "batch_size", "dispatch_latency_us", "combine_latency_us"}))
+    return CommTableKind::onesided_nvlink;
+  if (has_columns(t, {"ep", "scope", "phase", "bottleneck_GBps"})) return CommTableKind::deepep_h800_normal;
+  return CommTableKind::unknown;
+}
+
+std::vector<NcclPerfRow> read_aic_nccl_perf(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t dt = t.column("nccl_dtype"), g = t.column("num_gpus"), ms = t.column("message_size"),
+                    op = t.column("op_name"), lat = t.column("latency");
+  std::vector<NcclPerfRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    NcclPerfRow row;
+    row.line = t.line_numbers[r];
+    const std::string d = text(t, r, dt);
+    row.element_bytes = d == "half" || d == "bfloat16" ? 2 : d == "int8" ? 1 : d == "float" ? 4 : 0;
+    if (row.element_bytes == 0)
+      throw InputError(t.file, where(t, r, dt), fmt::format("half, bfloat16, int8 or float, found '{}'", d));
+    row.op = text(t, r, op);
+    if (row.op != "all_gather" && row.op != "alltoall" && row.op != "reduce_scatter" && row.op != "all_reduce")
+      throw InputError(t.file, where(t, r, op),
+                       fmt::format("all_gather, alltoall, reduce_scatter or all_reduce, found '{}'", row.op));
+    row.gpus = whole(t, r, g, 2);
+    row.elements = positive(t, r, ms);
+    row.time_us = positive(t, r, lat) * 1e3;
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<NcclEpRow> read_nccl_ep_table(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t g = t.column("num_gpus"), n = t.column("node_count"), d = t.column("dispatch_bw_GBps"),
+                    c = t.column("combine_bw_GBps");
+  std::vector<NcclEpRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    out.push_back({t.line_numbers[r], whole(t, r, g), whole(t, r, n), positive(t, r, d), positive(t, r, c)});
+  return out;
+}
+
+std::vector<DeepEpPr521LlRow> read_deepep_pr521_ll(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t b = t.column("backend"), e = t.column("ep_size"), dl = t.column("dispatch_latency_us"),
+                    db = t.column("dispatch_rdma_bw_GBps"), cl = t.column("combine_latency_us"),
+                    cb = t.column("combine_rdma_bw_GBps");
+  std::vector<DeepEpPr521LlRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    out.push_back({t.line_numbers[r], text(t, r, b), whole(t, r, e), positive(t, r, dl), positive(t, r, db),
+                   positive(t, r, cl), positive(t, r, cb)});
+  return out;
+}
+
+std::vector<DeepEpBandwidthRow> read_deepep_pr521_normal(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t b = t.column("backend"), e = t.column("ep_size"), d = t.column("dispatch_bottleneck_bw_GBps"),
+                    dl = t.column("dispatch_bw_link"), c = t.column("combine_bottleneck_bw_GBps"),
+                    cl = t.column("combine_bw_link");
+  std::vector<DeepEpBandwidthRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    DeepEpBandwidthRow row;
+    row.line = t.line_numbers[r];
+    row.label = text(t, r, b);
+    const int ep = whole(t, r, e);
+    if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
+    row.nodes = ep / 8;
+    row.dispatch_GBps = positive(t, r, d);
+    row.combine_GBps = positive(t, r, c);
+    row.dispatch_link = text(t, r, dl);
+    row.combine_link = text(t, r, cl);
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<DeepEpBandwidthRow> read_deepep_v2_normal(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t a = t.column("arch"), nic = t.column("nic_type"), topo = t.column("topo"),
+                    d = t.column("dispatch_bottleneck_bw_GBps"), dl = t.column("dispatch_bw_link"),
+                    c = t.column("combine_bottleneck_bw_GBps"), cl = t.column("combine_bw_link"),
+                    sm = t.column("num_sms");
+  std::vector<DeepEpBandwidthRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    DeepEpBandwidthRow row;
+    row.line = t.line_numbers[r];
+    row.label = text(t, r, a) + " " + text(t, r, nic);
+    // "EP 8 x 2" (GPUs per node x nodes) or "EP 8" (one node).
+    std::istringstream in(text(t, r, topo));
+    std::string ep_word, x;
+    int gpn = 0, nodes = 1;
+    in >> ep_word >> gpn;
+    if (in >> x) in >> nodes;
+    if (ep_word != "EP" || gpn < 1 || nodes < 1 || (!x.empty() && x != "x"))
+      throw InputError(t.file, where(t, r, topo), fmt::format("\"EP <gpus per node>\" or \"EP <gpus> x <nodes>\", found '{}'",
+                                                              t.rows[r][topo]));
+    row.gpus_per_node = gpn;
+    row.nodes = nodes;
+    row.sms = whole(t, r, sm);
+    row.dispatch_GBps = positive(t, r, d);
+    row.combine_GBps = positive(t, r, c);
+    row.dispatch_link = text(t, r, dl);
+    row.combine_link = text(t, r, cl);
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t e = t.column("ep"), s = t.column("scope"), ph = t.column("phase"), m = t.column("bottleneck_medium"),
+                    bw = t.column("bottleneck_GBps");
+  std::vector<DeepEpBandwidthRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const int ep = whole(t, r, e);
+    if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
+    const std::string phase = text(t, r, ph);
+    if (phase != "dispatch" && phase != "combine")
+      throw InputError(t.file, where(t, r, ph), fmt::format("dispatch or combine, found '{}'", phase));
+    DeepEpBandwidthRow* row = nullptr;
+    for (DeepEpBandwidthRow& o : out)
+      if (o.nodes == ep / 8) row = &o;
+    if (!row) {
+      out.emplace_back();
+      row = &out.back();
+      row->line = t.line_numbers[r];
+      row->nodes = ep / 8;
+      row->label = text(t, r, s);
+      row->sms = 24;  // the csv header: DeepEP's 24-SM configuration of the legacy README
+    }
+    (phase == "dispatch" ? row->dispatch_GBps : row->combine_GBps) = positive(t, r, bw);
+    (phase == "dispatch" ? row->dispatch_link : row->combine_link) = text(t, r, m);
+  }
+  for (const DeepEpBandwidthRow& o : out)
+    if (!(o.dispatch_GBps > 0 && o.combine_GBps > 0))
+      throw InputError(t.file, fmt::format("line {}", o.line), "a dispatch and a combine row for every ep");
+  return out;
+}
+
+std::vector<HybridEpRow> read_hybrid_ep_table(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t ra = t.column("ranks"), sm = t.column("sm_count"), c[6] = {
+      t.column("torchapi_dispatch_fp8_GBps"),   t.column("torchapi_dispatch_bf16_GBps"),
+      t.column("torchapi_combine_GBps"),        t.column("kernelonly_dispatch_fp8_GBps"),
+      t.column("kernelonly_dispatch_bf16_GBps"), t.column("kernelonly_combine_GBps")};
+  std::vector<HybridEpRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    out.push_back({t.line_numbers[r], whole(t, r, ra), whole(t, r, sm), positive(t, r, c[0]), positive(t, r, c[1]),
+                   positive(t, r, c[2]), positive(t, r, c[3]), positive(t, r, c[4]), positive(t, r, c[5])});
+  return out;
+}
+
+std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t e = t.column("ep_size"), b = t.column("batch_size"), d = t.column("dispatch_latency_us"),
+                    c = t.column("combine_latency_us");
+  std::vector<OneSidedRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    out.push_back({t.line_numbers[r], whole(t, r, e), whole(t, r, b), positive(t, r, d), positive(t, r, c)});
+  return out;
+}
+
+}  // namespace epsim

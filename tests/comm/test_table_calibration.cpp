@@ -1,0 +1,132 @@
+// `epsim calibrate` from measured tables (comm/table_calibration.hpp): nccl-tests collectives give link
+// figures, kernel tables give fitted kernel parameters, bad files are rejected naming file and field.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "comm/calibration.hpp"
+#include "comm/table_calibration.hpp"
+#include "common/error.hpp"
+#include "measurements/comm_tables.hpp"
+
+using namespace epsim;
+
+namespace {
+
+const std::string kData = EPSIM_TEST_DATA_DIR "/comm/";
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const std::filesystem::path p = std::filesystem::temp_directory_path() / ("epsim_test_" + name);
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+std::string add_error(const std::string& path) {
+  TableSamples s;
+  try {
+    add_table(s, path, detect_comm_table(path));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("nccl-tests all_reduce: link bandwidth and step latency of the collective model", "[comm][calibration]") {
+  TableSamples s;
+  const std::string one = kData + "nccl_all_reduce_8gpu_exact.txt", two = kData + "nccl_all_reduce_16gpu_exact.txt";
+  REQUIRE(detect_comm_table(one) == CommTableKind::nccl_tests_text);
+  add_table(s, one, detect_comm_table(one));
+  add_table(s, two, detect_comm_table(two));
+  REQUIRE(s.collectives.size() == 2);
+  CHECK(s.collectives[0].ranks == 8);   // rank lines
+  CHECK(s.collectives[0].nodes == 1);   // one host
+  CHECK(s.collectives[1].ranks == 16);  // busbw / algbw = 2(n-1)/n = 1.875 -> n = 16
+  CHECK(s.collectives[1].nodes == 2);   // 16 / 8 GPUs per node
+  CHECK(s.device == "NVIDIA H100 80GB HBM3");
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  REQUIRE(fit.collectives.size() == 2);
+  // 8 ranks, one node: t = 14 us + 1.75 x size / 100 GB/s -> NVLink 100 GB/s, 14 us / 2(8-1) steps = 1000 ns.
+  CHECK(*c.links.at(LinkKind::nvlink).bandwidth_GBps == Approx(100).epsilon(1e-3));
+  CHECK(*c.links.at(LinkKind::nvlink).latency_ns == Approx(1000).epsilon(1e-2));
+  // 16 ranks on 2 nodes: bus bandwidth 400 GB/s = 8 rail channels per node -> 50 GB/s per NIC link;
+  // 30 us / 2(16-1) steps = 1000 ns.
+  CHECK(*c.links.at(LinkKind::infiniband).bandwidth_GBps == Approx(50).epsilon(1e-3));
+  CHECK(*c.links.at(LinkKind::infiniband).latency_ns == Approx(1000).epsilon(1e-2));
+  CHECK(c.exchange_kernels.empty());
+  // A link the harness's p2p fit already set is kept.
+  Calibration kept;
+  kept.links[LinkKind::nvlink] = LinkCalibration{370.0, 2500.0};
+  fit_tables(s, kept);
+  CHECK(*kept.links.at(LinkKind::nvlink).bandwidth_GBps == 370.0);
+}
+
+TEST_CASE("nccl-tests alltoall: nccl kernel samples on the run's hosts", "[comm][calibration]") {
+  const std::string f = kData + "nccl_alltoall_2x4gpu.txt";
+  TableSamples s;
+  add_table(s, f, detect_comm_table(f));
+  REQUIRE(s.kernels.count(ExchangeKernelKind::nccl) == 1);
+  const auto& k = s.kernels.at(ExchangeKernelKind::nccl);
+  REQUIRE(k.size() == 3);  // three sizes
+  for (const KernelSample& x : k) {
+    CHECK(x.nodes == 2);
+    CHECK(x.gpus_per_node == 4);
+    CHECK(x.selections == 8);  // one message to every rank
+  }
+  // 1 MiB per rank to 8 ranks: 131072 B to each, measured 60 us.
+  CHECK(k[0].bytes_per_token == 131072);
+  CHECK(k[0].measured_us == 60);
+}
+
+TEST_CASE("AIConfigurator DeepEP tables: fitted kernel parameters beat the defaults on their rows", "[comm][calibration]") {
+  TableSamples s;
+  for (const char* name : {"aic_h100_deepep_ll.csv"}) {
+    const std::string f = kData + name;
+    REQUIRE(detect_comm_table(f) == CommTableKind::aic_deepep_ll);
+    add_table(s, f, detect_comm_table(f));
+  }
+  CHECK(s.device == "NVIDIA H100");
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  REQUIRE(fit.kernels.size() == 1);
+  CHECK(fit.kernels[0].kind == ExchangeKernelKind::deepep_ll);
+  CHECK(fit.kernels[0].fitted_error <= fit.kernels[0].default_error);
+  REQUIRE(c.exchange_kernels.count(ExchangeKernelKind::deepep_ll) == 1);
+  CHECK(c.exchange_kernels.at(ExchangeKernelKind::deepep_ll).source.find("aic_h100_deepep_ll.csv") != std::string::npos);
+  // The fit survives the one writer and reader.
+  const Calibration back = calibration_from_json(calibration_to_json(c), "back.json");
+  CHECK(back.exchange_kernels.at(ExchangeKernelKind::deepep_ll).params.dispatch.latency_us ==
+        Approx(c.exchange_kernels.at(ExchangeKernelKind::deepep_ll).params.dispatch.latency_us).epsilon(1e-9));
+}
+
+TEST_CASE("measured files epsim cannot calibrate from are rejected naming the file and field", "[comm][calibration]") {
+  // A CSV that is no known table.
+  const std::string odd = temp_file("odd.csv", "a,b\n1,2\n");
+  CHECK_THAT(add_error(odd), Catch::Contains(odd) && Catch::Contains("a measured table epsim calibrates from"));
+  // An AIConfigurator LL table with a non-numeric time: file, line and column.
+  const std::string bad = temp_file(
+      "bad_ll.csv",
+      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
+      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168,1,8,256,fast,1.9,16.28,0.73\n");
+  CHECK_THAT(add_error(bad), Catch::Contains(bad) && Catch::Contains("line 2") && Catch::Contains("combine_avg_t_us"));
+  // nccl-tests output that names no test and has no rank lines: the file and what is missing.
+  const std::string anon = temp_file(
+      "anon.txt", "#  size count type redop root time algbw busbw #wrong time algbw busbw #wrong\n"
+                  "  1024 256 float sum -1 10.0 0.10 0.10 0 10.0 0.10 0.10 0\n");
+  CHECK_THAT(add_error(anon), Catch::Contains(anon) && Catch::Contains("names its test"));
+  // A file of another GPU than the files before it: both files and devices.
+  const std::string h200 = temp_file(
+      "h200_ll.csv",
+      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
+      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      "sglang,0.5.0,NVIDIA H200,ll,1,deepep,7168,1,8,256,12.1,1.9,16.28,0.73\n");
+  TableSamples s;
+  add_table(s, kData + "aic_h100_deepep_ll.csv", CommTableKind::aic_deepep_ll);
+  CHECK_THROWS_WITH(add_table(s, h200, CommTableKind::aic_deepep_ll),
+                    Catch::Contains(h200) && Catch::Contains("H200") &&
+                        Catch::Contains("aic_h100_deepep_ll.csv"));
+}
