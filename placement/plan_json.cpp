@@ -8,11 +8,7 @@ namespace {
 
 // Round to 12 significant digits so that outputs do not depend on the last bits of floating-point
 // sums (identical inputs still give identical text either way).
-double tidy(double v) {
-  if (v == 0 || !std::isfinite(v)) return v;
-  double scale = std::pow(10.0, 11 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
-  return std::round(v * scale) / scale;
-}
+double tidy(double v) { return round_significant(v, 12); }
 
 Json exchange_json(const ExchangeCost& c, const EpLinkModel& links) {
   Json j = Json::object();
