@@ -7,17 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "comm/link_calibration.hpp"
 #include "common/json_input.hpp"
 #include "topology/topology.hpp"
 
 namespace epsim {
-
-/// Measured properties of one kind of link. When present they replace the datasheet bandwidth times the
-/// model's efficiency factor (bandwidth is the achieved one) and the model's per-step latency.
-struct LinkCalibration {
-  std::optional<double> bandwidth_GBps;  ///< achieved bandwidth per direction, 1e9 bytes/s, > 0
-  std::optional<double> latency_ns;      ///< per-step latency, ns, >= 0
-};
 
 /// One point of the GEMM efficiency curve: achieved / peak tensor throughput at M tokens per expert.
 struct GemmEfficiencyPoint {

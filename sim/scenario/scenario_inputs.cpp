@@ -144,7 +144,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   if (!s.calibration.empty()) {
     Calibration cal = load_calibration(s.calibration);
     compute = compute.calibrated(cal);
-    cp = with_calibration(cp, cal);
+    cp = with_calibration(cp, cal.links);
   }
   std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
   return ScenarioInputs{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),

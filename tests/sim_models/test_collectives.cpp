@@ -1,9 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <numeric>
 #include <vector>
 
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;
@@ -95,9 +96,9 @@ TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[col
 TEST_CASE("calibrated link bandwidth and latency replace the modelled ones", "[collectives]") {
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
-  Calibration cal;
-  cal.links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};
-  CollectiveParams p = with_calibration(CollectiveParams{}, cal);
+  std::map<LinkKind, LinkCalibration> links;
+  links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};
+  CollectiveParams p = with_calibration(CollectiveParams{}, links);
   p.allow_nvls = false;
   CollectiveModel model(topo, routes, p);
   auto gpus = first_gpus(8);

@@ -1,4 +1,4 @@
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -32,8 +32,8 @@ double bus_bandwidth_factor(CollectiveKind kind, int n) {
   return kind == CollectiveKind::all_reduce ? 2.0 * f : f;
 }
 
-CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration) {
-  for (const auto& [kind, lc] : calibration.links) params.calibrated_links[kind] = lc;
+CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links) {
+  for (const auto& [kind, lc] : links) params.calibrated_links[kind] = lc;
   return params;
 }
 

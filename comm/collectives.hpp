@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/scenario/calibration.hpp"
+#include "comm/link_calibration.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology.hpp"
 
@@ -60,8 +60,8 @@ struct CollectiveParams {
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
 
-/// A copy of params with the calibration's link measurements applied.
-CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration);
+/// A copy of params with measured links (calibration.json "links", keyed by link kind) applied.
+CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links);
 
 /// Predicted cost of one collective. algbw = bytes / time; busbw = algbw x bus_bandwidth_factor.
 struct CollectiveResult {
