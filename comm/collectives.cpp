@@ -56,6 +56,9 @@ double CollectiveModel::effective_bandwidth_GBps(const Link& link) const {
   auto it = params_.calibrated_links.find(link.kind);
   if (it != params_.calibrated_links.end() && it->second.bandwidth_GBps)
     return std::min(*it->second.bandwidth_GBps, link.bandwidth_GBps);
+  // An already effective bandwidth (NCCL XML import: NCCL's own NVLink/PCIe figures) is not discounted
+  // again (issue 13, cause 6).
+  if (link.basis == BandwidthBasis::effective) return link.bandwidth_GBps;
   switch (link.kind) {
     case LinkKind::nvlink: return link.bandwidth_GBps * params_.nvlink_efficiency;
     case LinkKind::pcie: return link.bandwidth_GBps * params_.pcie_efficiency;

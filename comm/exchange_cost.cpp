@@ -11,6 +11,8 @@
 namespace epsim {
 
 double effective_bandwidth_Bps(const KernelPhaseParams& p, const Link& link) {
+  // An already effective bandwidth (NCCL XML import) is not discounted again.
+  if (link.basis == BandwidthBasis::effective) return link.bandwidth_GBps * 1e9;
   double eff = 1;
   switch (link.kind) {
     case LinkKind::nvlink: eff = p.nvlink_efficiency; break;

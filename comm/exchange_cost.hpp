@@ -19,7 +19,8 @@
 namespace epsim {
 
 /// Bandwidth of `link` for this kernel's copies, bytes/s: bandwidth_GBps x 1e9 x the efficiency of the
-/// link's kind (nvlink, pcie, infiniband, ethernet).
+/// link's kind (nvlink, pcie, infiniband, ethernet) for a nominal link; bandwidth_GBps x 1e9 as is for
+/// a link whose bandwidth is already effective (Link::basis, e.g. NCCL XML's NVLink and PCIe).
 double effective_bandwidth_Bps(const KernelPhaseParams& params, const Link& link);
 
 /// What the closed form needs of one exchange direction at the GPU (or link) that finishes last.
