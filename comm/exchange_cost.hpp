@@ -9,7 +9,8 @@
 //   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent) )
 //             / ramp(peer_message_bytes)
 //   simple  = (latency^p + body^p)^(1/p)                               p = overlap_exponent >= 1
-//   time    = min(simple, ll_latency_us + per_peer_us x peers + sent_bytes / ll_bandwidth_GBps)  (LL when enabled)
+//   time    = min(simple, ll_latency_us + per_peer_us x peers + max(sent_bytes / ll_bandwidth_GBps, 2 link_s))
+//             (LL when enabled; LL lines are half flags, so its links carry twice the data)
 // link_s is max over links of bytes / (bandwidth x efficiency of the link's kind) (effective_bandwidth_Bps).
 #include <string_view>
 

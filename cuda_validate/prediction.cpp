@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "comm/point_to_point.hpp"
 #include "common/error.hpp"
 
 namespace epsim::validate {
@@ -26,10 +27,7 @@ std::vector<Comparison> compare_with_model(const Measurements& m, const Topology
     }
   }
   for (const P2pSample& s : m.p2p) {
-    double bottleneck_s = 0;
-    for (const RouteHop& h : routes.route(s.src, s.dst))
-      bottleneck_s = std::max(bottleneck_s, h.fraction * s.bytes / (topology.link(h.link).bandwidth_GBps * 1e9));
-    double predicted_s = bottleneck_s + routes.latency_ns(s.src, s.dst) * 1e-9;
+    const double predicted_s = point_to_point_time_s(routes, s.src, s.dst, static_cast<double>(s.bytes));
     out.push_back({fmt::format("p2p {} {}->{} {} B", s.link_class, s.src, s.dst, s.bytes), s.time_us, predicted_s * 1e6});
   }
   return out;

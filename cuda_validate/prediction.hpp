@@ -23,7 +23,7 @@ struct Comparison {
 /// Closed-form predictions of the all-to-all-v and p2p samples on `topology` (GPU ranks
 /// 0..num_gpus-1 of the measurement = GPU ranks of the topology):
 ///   all-to-all-v: exchange_cost(nccl kernel, exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
-///   p2p:          max over route hops (fraction x bytes / link bandwidth) + route latency
+///   p2p:          point_to_point_time_s (comm/point_to_point.hpp)
 /// Throws InputError if the topology has fewer GPUs than the measurement.
 std::vector<Comparison> compare_with_model(const Measurements& measurements, const Topology& topology,
                                            const RouteTable& routes);

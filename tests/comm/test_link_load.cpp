@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <stdexcept>
+
 #include "comm/link_load.hpp"
+#include "comm/point_to_point.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 
@@ -216,4 +220,16 @@ TEST_CASE("Invalid kernel parameters are rejected naming the field") {
   k = default_kernel_params(ExchangeKernelKind::nccl);
   k.dispatch.overlap_exponent = 0.5;
   CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/overlap_exponent"));
+}
+
+TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input rejected") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
+  RouteTable routes(topo);
+  // GPU 0 -> GPU 1 in one node: GPU -> NVSwitch -> GPU at 450 GB/s, 2 hops x 500 ns:
+  // t = 1 MiB / 450e9 + 1 us.
+  CHECK(point_to_point_time_s(routes, 0, 1, 1 << 20) == Approx((1 << 20) / 450e9 + 1e-6));
+  CHECK(point_to_point_time_s(routes, 3, 3, 1 << 20) == 0);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 16, 1), std::invalid_argument);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, -1), std::invalid_argument);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, std::nan("")), std::invalid_argument);
 }
