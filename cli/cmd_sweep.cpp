@@ -12,6 +12,7 @@
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "common/names.hpp"
 #include "sweep/evaluator.hpp"
 #include "sweep/merge.hpp"
 #include "sweep/progress.hpp"
@@ -123,7 +124,7 @@ void add_sweep_commands(CLI::App& app) {
       ->check(non_empty_path());
   s->add_option("--shard", o->shard, "run only the points with index % n == i (i/n), e.g. for a Slurm job array")
       ->capture_default_str();
-  s->add_option("--evaluator", o->evaluator, "override the spec's evaluator (plan or simulate)");
+  s->add_option("--evaluator", o->evaluator, fmt::format("override the spec's evaluator ({})", names_text(evaluator_names())));
   s->add_flag("--no-plots", o->no_plots, "write the CSV only");
   s->callback([o] { run_sweep_command(*o); });
 

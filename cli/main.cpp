@@ -63,6 +63,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const epsim::SettingError& e) {
+    // The setting's flag: "--" + its name with '_' written '-' (every command names its flags so).
+    std::string flag = "--" + e.setting();
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    fmt::print(stderr, "epsim: {}: {} {}: {}\n", e.conflicts_with_input() ? "error" : "usage error", flag, e.value(),
+               e.expected());
+    return e.conflicts_with_input() ? 1 : 2;
   } catch (const epsim::UsageError& e) {
     fmt::print(stderr, "epsim: usage error: {}\n", e.what());
     return 2;

@@ -189,7 +189,7 @@ Json trace_evaluation_json(const TraceEvaluation& e) {
 TokenDelivery parse_delivery(const std::string& name) {
   if (name == "per-gpu") return TokenDelivery::per_gpu;
   if (name == "node-forwarding") return TokenDelivery::node_forwarding;
-  throw UsageError(fmt::format("--delivery '{}': expected per-gpu or node-forwarding", name));
+  throw SettingError("delivery", std::string(name), "per-gpu or node-forwarding");
 }
 
 }  // namespace epsim

@@ -1,5 +1,7 @@
 #include "common/error.hpp"
 
+#include <fmt/format.h>
+
 namespace epsim {
 
 namespace {
@@ -15,5 +17,12 @@ InputError::InputError(const std::string& file, const std::string& pointer, cons
     : std::runtime_error(format_input_error(file, pointer, expected)) {}
 
 InputError::InputError(const std::string& message) : std::runtime_error(message) {}
+
+SettingError::SettingError(std::string setting, std::string value, std::string expected, bool conflicts_with_input)
+    : UsageError(fmt::format("setting {} {}: {}", setting, value, expected)),
+      setting_(std::move(setting)),
+      value_(std::move(value)),
+      expected_(std::move(expected)),
+      conflicts_with_input_(conflicts_with_input) {}
 
 }  // namespace epsim

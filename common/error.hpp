@@ -23,4 +23,24 @@ class UsageError : public std::runtime_error {
   explicit UsageError(const std::string& message) : std::runtime_error(message) {}
 };
 
+/// A run setting (a member of a settings struct, e.g. PlanSettings::redundant) is invalid. Library code
+/// names the setting, never a command-line flag; cli/main maps the setting to the flag that sets it
+/// ("redundant" -> "--redundant", "tokens_per_gpu" -> "--tokens-per-gpu"), other callers show it as
+/// is. A UsageError, so callers that catch usage errors catch it. Exit code 2 (usage error), or 1 when the
+/// setting contradicts an input file (`conflicts_with_input`).
+class SettingError : public UsageError {
+ public:
+  /// setting: the member's name in snake_case; value: the value given, as text; expected: what a
+  /// valid value is.
+  SettingError(std::string setting, std::string value, std::string expected, bool conflicts_with_input = false);
+  const std::string& setting() const { return setting_; }
+  const std::string& value() const { return value_; }
+  const std::string& expected() const { return expected_; }
+  bool conflicts_with_input() const { return conflicts_with_input_; }
+
+ private:
+  std::string setting_, value_, expected_;
+  bool conflicts_with_input_;
+};
+
 }  // namespace epsim

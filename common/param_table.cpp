@@ -36,10 +36,6 @@ std::int64_t int_bound(double v, bool upper) {
   return static_cast<std::int64_t>(v);
 }
 
-bool has_children(ParamTable table, std::string_view pointer) {
-  return std::any_of(table.begin(), table.end(), [&](const ParamSpec& s) { return parent_of(s.pointer) == pointer; });
-}
-
 // The string value of `pointer` in `doc` or its default ("" when neither is a string).
 std::string condition_value(const Json& doc, ParamTable table, std::string_view pointer) {
   const Json v = param_or_default(doc, table, pointer);

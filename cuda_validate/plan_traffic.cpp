@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "placement/plan_reader.hpp"
 
 namespace epsim::validate {
 
@@ -96,10 +97,12 @@ std::vector<int> tokens_per_expert_sweep(const PlanTraffic& plan, const PlanLaye
 
 namespace {
 
-std::int64_t integral_bytes(const JsonCursor& c) {
-  double v = c.as_positive();
-  if (v != std::floor(v) || v > 1e12) c.fail(fmt::format("a whole number of bytes per token > 0, found {}", v));
-  return static_cast<std::int64_t>(v);
+// The harness sizes real buffers: bytes per token must be present and whole.
+std::int64_t integral_bytes(const JsonCursor& settings, const char* key, double value) {
+  if (!settings.has(key)) settings.at(key);  // throws: the field is missing
+  if (value != std::floor(value) || value > 1e12)
+    settings.at(key).fail(fmt::format("a whole number of bytes per token > 0, found {}", value));
+  return static_cast<std::int64_t>(value);
 }
 
 }  // namespace
@@ -108,11 +111,12 @@ PlanTraffic plan_traffic_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
   PlanTraffic p;
   p.file = file;
+  const PlanFileSettings s = read_plan_settings(root);  // the one reader of a plan's settings
   JsonCursor settings = root.at("settings");
-  p.ep = static_cast<int>(settings.at("ep").as_int(1, 1 << 20));
-  p.slots_per_gpu = static_cast<int>(settings.int_or("slots_per_gpu", 1, 1, 1 << 20));
-  p.dispatch_bytes_per_token = integral_bytes(settings.at("dispatch_bytes_per_token"));
-  p.combine_bytes_per_token = integral_bytes(settings.at("combine_bytes_per_token"));
+  p.ep = s.ep;
+  p.slots_per_gpu = s.slots_per_gpu;
+  p.dispatch_bytes_per_token = integral_bytes(settings, "dispatch_bytes_per_token", s.dispatch_bytes_per_token);
+  p.combine_bytes_per_token = integral_bytes(settings, "combine_bytes_per_token", s.combine_bytes_per_token);
   if (root.has("gpus")) {
     JsonCursor gpus = root.at("gpus");
     for (std::size_t i = 0; i < gpus.array_size(); ++i) p.gpus.push_back(gpus.at(i).as_string());

@@ -50,7 +50,7 @@ void check_trace_header(const Trace& trace, const MoeModel& model, int ep) {
     throw InputError(trace.file, "/top_k",
                      fmt::format("top_k {} as in the model ({}), got {}", model.top_k, model.name, trace.top_k));
   if (trace.num_ranks != ep)
-    throw InputError(trace.file, "/num_ranks", fmt::format("{} EP ranks (--ep), got {}", ep, trace.num_ranks));
+    throw InputError(trace.file, "/num_ranks", fmt::format("{} EP ranks (the planned EP size), got {}", ep, trace.num_ranks));
 }
 }  // namespace
 

@@ -267,19 +267,22 @@ Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSet
   const int E = model.num_experts;
   const int G = settings.ep;
   if (G < 1 || G > links.topology().num_gpus())
-    throw InputError(fmt::format("--ep {} must be between 1 and the {} GPUs of the topology", G, links.topology().num_gpus()));
-  if (G != links.ep()) throw InputError(fmt::format("--ep {} differs from the link model's EP {}", G, links.ep()));
-  if (settings.redundant < 0) throw UsageError(fmt::format("--redundant must be >= 0, got {}", settings.redundant));
+    throw SettingError("ep", std::to_string(G),
+                       fmt::format("between 1 and the {} GPUs of the topology", links.topology().num_gpus()), true);
+  if (G != links.ep()) throw SettingError("ep", std::to_string(G), fmt::format("the link model's EP {}", links.ep()), true);
+  if (settings.redundant < 0) throw SettingError("redundant", std::to_string(settings.redundant), ">= 0");
   if ((E + settings.redundant) % G != 0)
-    throw UsageError(fmt::format("--redundant {}: {} experts + {} redundant slots do not divide evenly over EP {}; "
-                                 "the smallest valid --redundant is {}",
-                                 settings.redundant, E, settings.redundant, G, smallest_valid_redundant(E, G)));
+    throw SettingError("redundant", std::to_string(settings.redundant),
+                       fmt::format("{} experts + {} redundant slots do not divide evenly over EP {}; the smallest valid "
+                                   "value is {}",
+                                   E, settings.redundant, G, smallest_valid_redundant(E, G)));
   if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0) ||
       !std::isfinite(settings.dispatch_bytes_per_element) || !std::isfinite(settings.combine_bytes_per_element))
     throw UsageError("bytes per element on the wire must be finite and > 0");
   if (!(settings.tokens_per_gpu >= 0 && settings.tokens_per_gpu <= limits::kMaxTokenCount))
-    throw UsageError(fmt::format("--tokens-per-gpu must be in [0, {:g}]", limits::kMaxTokenCount));
-  if (settings.threads < 0) throw UsageError(fmt::format("--threads must be >= 0, got {}", settings.threads));
+    throw SettingError("tokens_per_gpu", fmt::format("{:g}", settings.tokens_per_gpu),
+                       fmt::format("in [0, {:g}]", limits::kMaxTokenCount));
+  if (settings.threads < 0) throw SettingError("threads", std::to_string(settings.threads), ">= 0");
   const int slots_per_gpu = (E + settings.redundant) / G;
   const double weights = expert_weight_bytes_per_gpu(model, slots_per_gpu, settings.weight_bytes_per_element);
   const double budget = (settings.hbm_GiB - settings.hbm_reserve_GiB) * 1073741824.0;
@@ -292,7 +295,7 @@ Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSet
         model.expert_weight_elements() * settings.weight_bytes_per_element / 1e6, weights / 1073741824.0,
         (weights - budget) / 1073741824.0, budget / 1073741824.0, settings.hbm_GiB, settings.hbm_reserve_GiB));
   if (settings.max_nodes_per_token < 0)
-    throw UsageError(fmt::format("--max-nodes-per-token must be >= 0, got {}", settings.max_nodes_per_token));
+    throw SettingError("max_nodes_per_token", std::to_string(settings.max_nodes_per_token), ">= 0");
   if (settings.node_local_replicas && model.n_group < 2)
     throw InputError(fmt::format("node-local replicas keep every replica on the node of its expert's group, but the "
                                  "model {} has no expert groups (n_group = {}); give a config.json with n_group >= 2 "

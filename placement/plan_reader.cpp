@@ -2,30 +2,43 @@
 
 #include <fmt/format.h>
 
-#include "common/json_input.hpp"
+#include "placement/plan_json.hpp"
+
 
 namespace epsim {
 
-PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, int expected_ep,
-                        const std::string& expected_ep_what) {
-  Json doc = read_json_file(path);
-  JsonCursor root(doc, path.string());
-  if (root.at("schema").as_string() != "epsim.plan/1") root.at("schema").fail("\"epsim.plan/1\"");
+PlanFileSettings read_plan_settings(const JsonCursor& root) {
+  if (root.at("schema").as_string() != kPlanSchema) root.at("schema").fail(fmt::format("\"{}\"", kPlanSchema));
   JsonCursor settings = root.at("settings");
-  PlanFile out;
+  PlanFileSettings out;
   out.ep = static_cast<int>(settings.at("ep").as_int(1, 1 << 20));
-  if (expected_ep > 0 && out.ep != expected_ep)
-    settings.at("ep").fail(expected_ep_what.empty() ? fmt::format("EP {}", expected_ep) : expected_ep_what);
   out.slots_per_gpu = static_cast<int>(settings.at("slots_per_gpu").as_int(1, 1 << 20));
-  const long long slots = static_cast<long long>(out.ep) * out.slots_per_gpu;
-  if (slots < m.num_experts)
-    settings.at("slots_per_gpu").fail(fmt::format("ep x slots_per_gpu >= the model's {} experts", m.num_experts));
-  out.redundant = static_cast<int>(slots - m.num_experts);
   if (settings.has("tokens_per_gpu")) out.tokens_per_gpu = settings.at("tokens_per_gpu").as_non_negative();
   if (settings.has("dispatch_bytes_per_token"))
     out.dispatch_bytes_per_token = settings.at("dispatch_bytes_per_token").as_positive();
   if (settings.has("combine_bytes_per_token"))
     out.combine_bytes_per_token = settings.at("combine_bytes_per_token").as_positive();
+  return out;
+}
+
+PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, int expected_ep,
+                        const std::string& expected_ep_what) {
+  Json doc = read_json_file(path);
+  JsonCursor root(doc, path.string());
+  const PlanFileSettings s = read_plan_settings(root);
+  JsonCursor settings = root.at("settings");
+  PlanFile out;
+  out.ep = s.ep;
+  if (expected_ep > 0 && out.ep != expected_ep)
+    settings.at("ep").fail(expected_ep_what.empty() ? fmt::format("EP {}", expected_ep) : expected_ep_what);
+  out.slots_per_gpu = s.slots_per_gpu;
+  const long long slots = static_cast<long long>(out.ep) * out.slots_per_gpu;
+  if (slots < m.num_experts)
+    settings.at("slots_per_gpu").fail(fmt::format("ep x slots_per_gpu >= the model's {} experts", m.num_experts));
+  out.redundant = static_cast<int>(slots - m.num_experts);
+  out.tokens_per_gpu = s.tokens_per_gpu;
+  out.dispatch_bytes_per_token = s.dispatch_bytes_per_token;
+  out.combine_bytes_per_token = s.combine_bytes_per_token;
   if (settings.has("num_experts") && settings.at("num_experts").as_int(1, 1 << 20) != m.num_experts)
     settings.at("num_experts").fail(fmt::format("the model's {} experts", m.num_experts));
   out.layers.assign(static_cast<std::size_t>(m.num_layers), LayerPlacement{});

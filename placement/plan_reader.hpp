@@ -6,10 +6,25 @@
 #include <string>
 #include <vector>
 
+#include "common/json_input.hpp"
 #include "model/layer_placement.hpp"
 #include "model/moe_model.hpp"
 
 namespace epsim {
+
+/// A plan file's /settings as far as they need no model: the one reader of them, used by
+/// read_plan_file and by cuda_validate's traffic reader.
+struct PlanFileSettings {
+  int ep = 0;                           ///< settings.ep, >= 1
+  int slots_per_gpu = 0;                ///< settings.slots_per_gpu, >= 1
+  double tokens_per_gpu = 4096;         ///< settings.tokens_per_gpu, >= 0 (this default when absent)
+  double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token, > 0; 0 when absent
+  double combine_bytes_per_token = 0;   ///< settings.combine_bytes_per_token, > 0; 0 when absent
+};
+
+/// Check /schema (kPlanSchema, placement/plan_json.hpp) and read /settings of a parsed plan. Throws InputError naming the
+/// cursor's file, the JSON pointer and what was expected.
+PlanFileSettings read_plan_settings(const JsonCursor& root);
 
 /// What a plan file says about one plan.
 struct PlanFile {

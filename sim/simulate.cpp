@@ -456,7 +456,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
                                          ex.end(t).to_us()});
   }
   for (int g : opt.trace_gpus) {
-    if (g < 0 || g >= G) throw InputError(sc.file, "/parallel", "trace GPUs among the GPUs used (--trace-gpus)");
+    if (g < 0 || g >= G) throw SettingError("trace_gpus", std::to_string(g), fmt::format("among the {} GPUs of {}", G, sc.file));
     for (const StreamInterval& i : ex.intervals(g)) {
       const TaskSpec& s = ex.spec(i.task);
       r.trace.push_back(TraceSlice{g, i.comm, s.op, s.layer, s.micro_batch, s.chunk, i.start, i.end});

@@ -49,7 +49,7 @@ struct Evaluator {
 };
 
 /// Names accepted by make_evaluator.
-std::vector<std::string> evaluator_names();
+const std::vector<std::string>& evaluator_names();
 
 /// Select an evaluator by name: "plan" or "simulate". Throws UsageError on an unknown name.
 Evaluator make_evaluator(std::string_view name);

@@ -50,7 +50,7 @@ Shard parse_shard(std::string_view text) {
   };
   if (slash == std::string_view::npos || !parse(text.substr(0, slash), s.index) ||
       !parse(text.substr(slash + 1), s.count) || s.count == 0 || s.index >= s.count)
-    throw UsageError(fmt::format("--shard '{}': expected i/n with 0 <= i < n, e.g. 0/4", text));
+    throw SettingError("shard", std::string(text), "i/n with 0 <= i < n, e.g. 0/4");
   return s;
 }
 

@@ -52,10 +52,4 @@ constexpr std::array<MetricInfo, 27> kMetrics{{
 
 std::span<const MetricInfo> metric_catalog() { return kMetrics; }
 
-const MetricInfo* find_metric(std::string_view name) {
-  for (const MetricInfo& m : kMetrics)
-    if (m.name == name) return &m;
-  return nullptr;
-}
-
 }  // namespace epsim

@@ -19,6 +19,5 @@ struct MetricInfo {
 
 /// All metrics in CSV order. Static, immutable data.
 std::span<const MetricInfo> metric_catalog();
-const MetricInfo* find_metric(std::string_view name);
 
 }  // namespace epsim

@@ -5,7 +5,9 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/names.hpp"
 #include "common/param_table.hpp"
+#include "sweep/evaluator.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/scenario/scenario_params.hpp"
 
@@ -119,7 +121,11 @@ SweepSpec sweep_spec_from_json(const Json& doc, const std::string& file, const f
           .fail("one of the members schema, name, description, evaluator, base, axes");
   spec.name = root.string_or("name", fs::path(file).stem().string());
   spec.evaluator = root.string_or("evaluator", "plan");
-  if (spec.evaluator != "plan" && spec.evaluator != "simulate") root.at("evaluator").fail("\"plan\" or \"simulate\"");
+  {
+    const auto& names = evaluator_names();
+    if (std::find(names.begin(), names.end(), spec.evaluator) == names.end())
+      root.at("evaluator").fail(names_text(names));
+  }
 
   // Base scenario: inline object (paths relative to the spec) or a file (paths relative to it).
   if (!root.has("base")) root.fail("a \"base\" scenario (object or path)");

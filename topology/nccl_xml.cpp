@@ -344,7 +344,7 @@ double nccl_pcie_GBps(const std::string& link_speed, int width, bool* speed_know
 
 NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOptions& options) {
   const std::string file = path.string();
-  if (options.nodes < 1) throw InputError(fmt::format("--nodes must be >= 1, got {}", options.nodes));
+  if (options.nodes < 1) throw SettingError("nodes", std::to_string(options.nodes), ">= 1");
   pt::ptree tree;
   try {
     const std::string bytes = read_input_file(path);
@@ -366,7 +366,9 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
   int sk_links = 0, sk_sm = 0;
   if (out.skeleton) {
     if (options.gpu_model.empty())
-      throw InputError(file, "", "a PCIe skeleton without <gpu> elements: pass the GPU model (--gpu h100|h200|a100|b200)");
+      throw SettingError("gpu", "(not given)",
+                         file + " is a PCIe skeleton without <gpu> elements: the GPU model h100, h200, a100 or b200",
+                         true);
     if (!skeleton_model(options.gpu_model, sk_links, sk_sm))
       throw InputError(file, "", fmt::format("a known GPU model for the skeleton (h100, h200, a100, b200), got \"{}\"", options.gpu_model));
     r.warnings.push_back(fmt::format("{}: PCIe skeleton (no <gpu>/<nvlink>): GPUs filled as {} with {} NVLinks x {} GB/s via NVSwitch",

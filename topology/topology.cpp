@@ -48,12 +48,7 @@ int Topology::add_device(Device device) {
     throw std::invalid_argument("device '" + device.id + "' names a host index out of range");
   int index = static_cast<int>(devices_.size());
   device_by_id_.emplace(device.id, index);
-  if (device.kind == DeviceKind::gpu) {
-    gpu_rank_.push_back(static_cast<int>(gpus_.size()));
-    gpus_.push_back(index);
-  } else {
-    gpu_rank_.push_back(-1);
-  }
+  if (device.kind == DeviceKind::gpu) gpus_.push_back(index);
   devices_.push_back(std::move(device));
   out_.emplace_back();
   in_.emplace_back();

@@ -91,8 +91,6 @@ class Topology {
 
   /// Device index of GPU rank g (0 <= g < num_gpus()).
   int gpu_device(int gpu_rank) const { return gpus_.at(static_cast<std::size_t>(gpu_rank)); }
-  /// GPU rank of a device index, or -1 if the device is not a GPU.
-  int gpu_rank(int device_index) const { return gpu_rank_.at(static_cast<std::size_t>(device_index)); }
   /// Host index of GPU rank g (-1 if the GPU has no host).
   int gpu_host(int gpu_rank) const { return device(gpu_device(gpu_rank)).host; }
 
@@ -115,7 +113,6 @@ class Topology {
   std::vector<Link> links_;
   std::vector<std::string> hosts_;
   std::vector<int> gpus_;
-  std::vector<int> gpu_rank_;
   std::vector<std::vector<int>> out_;
   std::vector<std::vector<int>> in_;
   std::unordered_map<std::string, int> device_by_id_;

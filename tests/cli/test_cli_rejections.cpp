@@ -24,7 +24,8 @@ TEST_CASE("usage errors exit 2") {
   CHECK(run_epsim("frobnicate").exit_code == 2);
   CliResult r = plan(kTopo2, kLoads, kModel, "--ep 16 --redundant 3");
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("smallest valid --redundant is 0") != std::string::npos);
+  CHECK(r.err.find("--redundant 3: ") != std::string::npos);
+  CHECK(r.err.find("smallest valid value is 0") != std::string::npos);
   CHECK(plan(kTopo2, kLoads, kModel, "--ep 64").exit_code == 2);  // more than the 16 GPUs
   CHECK(plan(kTopo2, kLoads, kModel, "--ep 16 --algorithm magic").exit_code == 2);
   // The node limit counts the nodes of a token's experts: it needs a trace.

@@ -125,7 +125,7 @@ TEST_CASE("Token counts that EP does not divide are split with no token lost", "
 }
 
 TEST_CASE("plan.json fields the harness needs are checked", "[cuda_validate]") {
-  Json good = Json::parse(R"({"settings":{"ep":2,"slots_per_gpu":1,"dispatch_bytes_per_token":7168,
+  Json good = Json::parse(R"({"schema":"epsim.plan/1","settings":{"ep":2,"slots_per_gpu":1,"dispatch_bytes_per_token":7168,
     "combine_bytes_per_token":14336},"gpus":["n0/gpu0","n0/gpu1"],
     "layers":[{"layer":3,"gpu_tokens":[10,20]},{"layer":4,"gpu_tokens":[30,40]}]})");
   PlanTraffic p = plan_traffic_from_json(good, "plan.json");
@@ -143,6 +143,13 @@ TEST_CASE("plan.json fields the harness needs are checked", "[cuda_validate]") {
   bad = good;
   bad["settings"].erase("ep");
   CHECK_THROWS_WITH(plan_traffic_from_json(bad, "plan.json"), Catch::Contains("/settings/ep"));
+  // The settings come from placement's plan reader (one reader): its schema check applies.
+  bad = good;
+  bad["schema"] = "epsim.plan/0";
+  CHECK_THROWS_WITH(plan_traffic_from_json(bad, "plan.json"), Catch::Contains("/schema") && Catch::Contains("epsim.plan/1"));
+  bad = good;
+  bad["settings"].erase("combine_bytes_per_token");
+  CHECK_THROWS_WITH(plan_traffic_from_json(bad, "plan.json"), Catch::Contains("/settings/combine_bytes_per_token"));
 }
 
 TEST_CASE("GEMM sizes to measure follow the plan's tokens per expert", "[cuda_validate]") {

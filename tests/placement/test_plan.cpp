@@ -62,7 +62,7 @@ TEST_CASE("make_plan rejects slot counts that do not divide, naming the smallest
   PlanSettings s;
   s.ep = 16;
   s.redundant = 3;
-  CHECK_THROWS_WITH(make_plan(links, model, loads, s), Catch::Contains("smallest valid --redundant is 0"));
+  CHECK_THROWS_WITH(make_plan(links, model, loads, s), Catch::Contains("smallest valid value is 0"));
   s.redundant = -1;
   CHECK_THROWS_AS(make_plan(links, model, loads, s), UsageError);
   CHECK_THROWS_WITH(EpLinkModel(topo, routes, 17), Catch::Contains("EP size 17"));

@@ -36,20 +36,28 @@ struct Cluster {
   }
 };
 
-// Print a markdown table of predicted vs measured busbw and return the worst |error| (fraction).
-double compare(const std::string& title, Cluster& c, CollectiveKind kind, const std::vector<NcclTestsRow>& rows) {
+struct Agreement {
+  double worst_abs = 0;   // max |predicted / measured - 1|
+  double most_below = 0;  // min (predicted / measured - 1): negative when the model is slower than measured
+  operator double() const { return worst_abs; }
+};
+
+// Print a markdown table of predicted vs measured busbw and return the worst |error| and the most negative
+// error (fractions).
+Agreement compare(const std::string& title, Cluster& c, CollectiveKind kind, const std::vector<NcclTestsRow>& rows) {
   std::cout << "\n" << title << "\n\n| size (MiB) | algorithm | predicted busbw (GB/s) | measured busbw (GB/s) | error |\n"
             << "|---:|---|---:|---:|---:|\n";
-  double worst = 0;
+  Agreement a;
   for (const auto& r : rows) {
     if (r.bytes < kMinBytes) continue;
     CollectiveResult p = c.model->cost(kind, c.gpus, r.bytes);
     double err = (p.busbw_GBps - r.busbw_GBps) / r.busbw_GBps;
-    worst = std::max(worst, std::abs(err));
+    a.worst_abs = std::max(a.worst_abs, std::abs(err));
+    a.most_below = std::min(a.most_below, err);
     std::cout << fmt::format("| {:.0f} | {} | {:.1f} | {:.1f} | {:+.1f}% |\n", r.bytes / 1048576, to_string(p.algorithm),
                              p.busbw_GBps, r.busbw_GBps, 100 * err);
   }
-  return worst;
+  return a;
 }
 }  // namespace
 
@@ -76,8 +84,12 @@ TEST_CASE("AWS p5 (EFA) all_reduce and all_gather: reported, no tolerance", "[va
     for (const auto& r : rows) by_nodes[r.nodes].push_back(r);
     for (auto& [nodes, rs] : by_nodes) {
       Cluster c(nodes);  // p5: 4 x 100G EFA per GPU = 50 GB/s, the generator's default NIC rate
-      double worst = compare(fmt::format("{} ({} nodes)", file, nodes), c, kind, rs);
-      CHECK(std::isfinite(worst));
+      Agreement a = compare(fmt::format("{} ({} nodes)", file, nodes), c, kind, rs);
+      // What docs/validation.md states about these tables, checked so that a change to the model shows:
+      // the ideal non-blocking InfiniBand model is never slower than EFA by more than 5% (busbw at most 5%
+      // below measured; today's minimum is +9.3%), and at most 3x too fast (today's worst is +180%).
+      CHECK(a.most_below >= -0.05);
+      CHECK(a.worst_abs <= 2.0);
     }
   }
 }

@@ -60,7 +60,7 @@ TEST_CASE("import the complete IBM Cloud 8x H100 dump", "[nccl_xml]") {
 TEST_CASE("PCIe skeletons need --gpu and then fill NVLink per model", "[nccl_xml]") {
   NcclImportOptions o;
   o.nodes = 2;
-  CHECK_THROWS_WITH(import_nccl_xml(scenario("azure_nd_h100_v5.xml"), o), Catch::Contains("skeleton") && Catch::Contains("--gpu"));
+  CHECK_THROWS_WITH(import_nccl_xml(scenario("azure_nd_h100_v5.xml"), o), Catch::Contains("skeleton") && Catch::Contains("setting gpu"));
   o.gpu_model = "h100";
   NcclImport h = import_nccl_xml(scenario("azure_nd_h100_v5.xml"), o);
   CHECK(h.skeleton);
@@ -103,6 +103,6 @@ TEST_CASE("rejected and suspicious NCCL XML inputs", "[nccl_xml]") {
   CHECK(any_warning(u, "vendor_extension"));
   NcclImport s = import_nccl_xml(data("nccl_shared_nic.xml"), o);
   CHECK(any_warning(s, "GPU 0000:12:00.0 shares NIC mlx5_0 with GPU 0000:11:00.0 while NIC mlx5_1 is unused"));
-  o.nodes = 0;
-  CHECK_THROWS_AS(import_nccl_xml(data("nccl_unknown_element.xml"), o), InputError);
+  o.nodes = 0;  // a setting out of range: a usage error naming the setting, not an input error
+  CHECK_THROWS_AS(import_nccl_xml(data("nccl_unknown_element.xml"), o), SettingError);
 }
