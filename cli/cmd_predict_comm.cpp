@@ -1,5 +1,5 @@
 // `epsim predict collective`: one collective on a topology from the collective model
-// (sim/collectives.hpp; alltoall: the nccl exchange kernel, comm/exchange_cost.hpp), with nccl-tests'
+// (comm/collectives.hpp; alltoall: the nccl exchange kernel, comm/exchange_cost.hpp), with nccl-tests'
 // algbw and busbw (nccl-tests doc/PERFORMANCE.md), optionally calibrated (comm/calibration.hpp).
 #include <cmath>
 #include <memory>
@@ -15,7 +15,7 @@
 #include "comm/link_load.hpp"
 #include "common/error.hpp"
 #include "common/json_input.hpp"
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
 
@@ -73,7 +73,7 @@ void run_collective(const CollectiveOptions& o) {
                                 : o.op == "all_gather" ? CollectiveKind::all_gather
                                                        : CollectiveKind::reduce_scatter;
     CollectiveParams params;
-    if (cal) params = with_calibration(params, *cal);
+    if (cal) params = with_calibration(params, cal->links);
     const CollectiveModel model(topo, routes, params);
     const CollectiveResult r = model.cost(kind, group, o.bytes);
     time_us = r.time_us;

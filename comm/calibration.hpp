@@ -90,7 +90,7 @@ struct CalibratedKernel {
 ///     kind becomes min(efficiency, bandwidth_GBps / nominal), nominal = the slowest link of that kind
 ///     with an end at a GPU or a NIC in `topology` (what a p2p measurement between two GPUs crosses;
 ///     fabric links behind it aggregate several NICs): a kernel cannot move data faster
-///     than the calibrated link, as the collective model caps it (sim/collectives.hpp).
+///     than the calibrated link, as the collective model caps it (comm/collectives.hpp).
 /// `file` names the calibration in the notice.
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* calibration,
                                           const std::string& file, const Topology& topology);

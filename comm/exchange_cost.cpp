@@ -11,6 +11,8 @@
 namespace epsim {
 
 double effective_bandwidth_Bps(const KernelPhaseParams& p, const Link& link) {
+  // An already effective bandwidth (NCCL XML import) is not discounted again.
+  if (link.basis == BandwidthBasis::effective) return link.bandwidth_GBps * 1e9;
   double eff = 1;
   switch (link.kind) {
     case LinkKind::nvlink: eff = p.nvlink_efficiency; break;
@@ -40,7 +42,11 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? "sm" : "link");
   if (t.latency_us > body && body > 0) t.bottleneck = "latency";
   if (p.ll_bandwidth_GBps > 0) {
-    const double ll = p.ll_latency_us + p.per_peer_us * l.peers + l.sent_bytes / (p.ll_bandwidth_GBps * 1e3);
+    // LL moves 8 data bytes per 16-byte line (NCCL src/device/prims_ll.h, union ncclLLFifoLine: data1,
+    // flag1, data2, flag2), so its links carry twice the data: across nodes the NIC, not the LL
+    // ceiling, bounds it (before, LL ignored the links and read 145 GB/s on 4 nodes of 50 GB/s NICs).
+    const double ll = p.ll_latency_us + p.per_peer_us * l.peers +
+                      std::max(l.sent_bytes / (p.ll_bandwidth_GBps * 1e3), 2.0 * l.link_s * 1e6);
     if (ll < t.time_us) {
       t.time_us = ll;
       t.bottleneck = "ll-protocol";

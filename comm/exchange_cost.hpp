@@ -9,7 +9,8 @@
 //   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent) )
 //             / ramp(peer_message_bytes)
 //   simple  = (latency^p + body^p)^(1/p)                               p = overlap_exponent >= 1
-//   time    = min(simple, ll_latency_us + per_peer_us x peers + sent_bytes / ll_bandwidth_GBps)  (LL when enabled)
+//   time    = min(simple, ll_latency_us + per_peer_us x peers + max(sent_bytes / ll_bandwidth_GBps, 2 link_s))
+//             (LL when enabled; LL lines are half flags, so its links carry twice the data)
 // link_s is max over links of bytes / (bandwidth x efficiency of the link's kind) (effective_bandwidth_Bps).
 #include <string_view>
 
@@ -19,7 +20,8 @@
 namespace epsim {
 
 /// Bandwidth of `link` for this kernel's copies, bytes/s: bandwidth_GBps x 1e9 x the efficiency of the
-/// link's kind (nvlink, pcie, infiniband, ethernet).
+/// link's kind (nvlink, pcie, infiniband, ethernet) for a nominal link; bandwidth_GBps x 1e9 as is for
+/// a link whose bandwidth is already effective (Link::basis, e.g. NCCL XML's NVLink and PCIe).
 double effective_bandwidth_Bps(const KernelPhaseParams& params, const Link& link);
 
 /// What the closed form needs of one exchange direction at the GPU (or link) that finishes last.

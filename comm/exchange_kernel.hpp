@@ -34,7 +34,8 @@ ExchangeKernelKind default_exchange_kernel(bool decode);
 ///   body    = max( max over links of bytes / (bandwidth x efficiency of its kind) + self-copy time,
 ///                  SM work bytes / (sm_rate_GBps x 1e9 x sms^sm_exponent) ),
 ///   ramp    = 1 / (1 + (ramp_half_bytes / message bytes per peer)^ramp_exponent)   (1 when half = 0),
-///   LL      = ll_latency_us + per_peer_us x peers + bytes sent per GPU / (ll_bandwidth_GBps x 1e9)  (off when 0).
+///   LL      = ll_latency_us + per_peer_us x peers + max(bytes sent per GPU / (ll_bandwidth_GBps x 1e9),
+///             2 x the link time: LL lines are half flags)  (off when ll_bandwidth_GBps = 0).
 struct KernelPhaseParams {
   double latency_us = 0;                ///< fixed cost of one launch (issue, completion signalling)
   double latency_per_log2_node_us = 0;  ///< growth of that cost with the node count (barriers, fan-in)

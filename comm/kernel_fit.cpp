@@ -19,10 +19,12 @@ namespace epsim {
 
 namespace {
 
-// What a sample's cost needs that does not depend on the parameters: per link kind the busiest link's
-// bytes / nominal bandwidth, and the placement-independent terms of the closed form.
+// What a sample's cost needs that does not depend on the parameters: per link kind the busiest nominal
+// link's bytes / nominal bandwidth (the kind's efficiency applies), the busiest already effective link's
+// bytes / bandwidth (no efficiency: effective_bandwidth_Bps), and the placement-independent terms.
 struct Prepared {
   double nominal_s[4] = {0, 0, 0, 0};  // by LinkKind
+  double effective_s = 0;
   ExchangeLoadSummary terms;
   int nodes = 1;
 };
@@ -74,7 +76,7 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
     Prepared p;
     for (int l = 0; l < m->num_links(); ++l) {
       const Link& link = g.topo->link(l);
-      auto& slot = p.nominal_s[static_cast<int>(link.kind)];
+      auto& slot = link.basis == BandwidthBasis::effective ? p.effective_s : p.nominal_s[static_cast<int>(link.kind)];
       slot = std::max(slot, bytes[static_cast<std::size_t>(l)] / (link.bandwidth_GBps * 1e9));
     }
     p.terms = exchange_load_terms(*m, s.selections * ep, s.selections, s.bytes_per_token);
@@ -88,7 +90,7 @@ double eval(const ExchangeKernelParams& k, const KernelSample& s, const Prepared
   const KernelPhaseParams& ph = s.dispatch ? k.dispatch : k.combine;
   const double eff[4] = {ph.nvlink_efficiency, ph.pcie_efficiency, ph.infiniband_efficiency, ph.ethernet_efficiency};
   ExchangeLoadSummary sum = p.terms;
-  sum.link_s = 0;
+  sum.link_s = p.effective_s;
   for (int i = 0; i < 4; ++i) sum.link_s = std::max(sum.link_s, p.nominal_s[i] / eff[i]);
   return phase_time(ph, s.sms > 0 ? s.sms : k.sms, sum).time_us;
 }

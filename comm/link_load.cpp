@@ -51,6 +51,24 @@ std::pair<double, double> sm_copies_per_selection(KernelDelivery delivery, const
   }
 }
 
+// Hierarchical's two phases from one direction's placement-independent terms (exchange_load_terms or
+// a summary of them): phase 1 (NVLink, inside the node: peers = GPUs per node - 1, one node) with
+// link time link_a; phase 2 (the rails: peers = nodes - 1, no self copy, one rail message carries a
+// node's copies) with link time link_b.
+std::pair<ExchangeLoadSummary, ExchangeLoadSummary> hierarchical_phases(const EpLinkModel& model,
+                                                                        const ExchangeLoadSummary& terms,
+                                                                        double link_a, double link_b) {
+  ExchangeLoadSummary a = terms, b = terms;
+  a.link_s = link_a;
+  a.peers = model.gpus_per_node() - 1;
+  a.nodes = 1;
+  b.link_s = link_b;
+  b.peers = model.nodes() - 1;
+  b.self_bytes = 0;
+  b.peer_message_bytes *= model.gpus_per_node();
+  return {a, b};
+}
+
 }  // namespace
 
 EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int ep, ExchangeKernelParams kernel,
@@ -186,7 +204,7 @@ int ep_gpus_per_node(const Topology& topology, int ep) {
 std::vector<double> exchange_link_bytes(const EpLinkModel& model, const std::vector<double>& gpu_tokens,
                                         double bytes_per_token, Exchange direction) {
   std::vector<double> bytes(static_cast<std::size_t>(model.num_links()), 0.0);
-  const double per_token = (bytes_per_token + model.kernel().header_bytes_per_token) / model.ep();
+  const double per_token = model.wire_bytes(bytes_per_token) / model.ep();
   for (int d = 0; d < model.ep(); ++d) {
     double t = gpu_tokens[static_cast<std::size_t>(d)];
     if (t == 0.0) continue;
@@ -232,7 +250,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
                                         double bytes_per_token) {
   ExchangeLoadSummary s;
   const int ep = model.ep();
-  bytes_per_token += model.kernel().header_bytes_per_token;
+  bytes_per_token = model.wire_bytes(bytes_per_token);
   const auto [send_f, recv_f] = sm_copies_per_selection(kernel_delivery(model.kernel().kind), model.routing());
   const double sent_sel = total / ep;  // selections each rank originates (data-parallel attention)
   s.sm_bytes = bytes_per_token * (sent_sel * send_f + max_tokens * recv_f);
@@ -249,24 +267,23 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
 }
 
 double exchange_time_s(const EpLinkModel& model, double link_s_lb, double total, double max_tokens_lb,
-                                   double bytes_per_token, Exchange direction) {  // header added by exchange_load_terms
+                       double bytes_per_token, Exchange direction) {  // header added by exchange_load_terms
   if (total <= 0) return 0;
   ExchangeLoadSummary s = exchange_load_terms(model, total, max_tokens_lb, bytes_per_token);
-  s.link_s = link_s_lb;
   const KernelPhaseParams& p = model.phase(direction);
-  if (model.kernel().kind == ExchangeKernelKind::hierarchical && model.nodes() > 1) {
-    // Both phases' latencies are paid; the busiest link belongs to one of them.
-    ExchangeLoadSummary a = s, b = s;
-    a.peers = model.gpus_per_node() - 1;
-    a.nodes = 1;
-    b.peers = model.nodes() - 1;
-    b.link_s = 0;
-    b.self_bytes = 0;
-    b.sm_bytes = 0;
-    b.sent_bytes = 0;
-    return (phase_time(p, model.kernel().sms, a).time_us + phase_time(p, model.kernel().sms, b).latency_us) * 1e-6;
-  }
   const double notify = direction == Exchange::dispatch ? notify_time_us(model.kernel(), model.nodes()) : 0.0;
+  if (model.kernel().kind == ExchangeKernelKind::hierarchical && model.nodes() > 1) {
+    // The busiest link belongs to one of the two phases, the other phase's busiest link carries >= 0:
+    // the time is at least the smaller of the two assignments (each phase's closed form is
+    // non-decreasing in its link time, so this bounds exchange_cost for any split of link_s_lb).
+    const int sms = model.kernel().sms;
+    auto phases = [&](double link_a, double link_b) {
+      const auto [a, b] = hierarchical_phases(model, s, link_a, link_b);
+      return phase_time(p, sms, a).time_us + phase_time(p, sms, b).time_us;
+    };
+    return (std::min(phases(link_s_lb, 0), phases(0, link_s_lb)) + notify) * 1e-6;
+  }
+  s.link_s = link_s_lb;
   return (phase_time(p, model.kernel().sms, s).time_us + notify) * 1e-6;
 }
 
@@ -276,13 +293,13 @@ ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& 
   const KernelPhaseParams& p = model.phase(direction);
   const int sms = model.kernel().sms;
   if (model.kernel().kind == ExchangeKernelKind::hierarchical && model.nodes() > 1) {
-    ExchangeLoadSummary a = exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 1);
-    ExchangeLoadSummary b = exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 0);
-    a.peers = model.gpus_per_node() - 1;
-    a.nodes = 1;
-    b.peers = model.nodes() - 1;
-    b.self_bytes = 0;
-    b.peer_message_bytes *= model.gpus_per_node();  // one rail message carries the node's copies
+    const ExchangeLoadSummary intra =
+        exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 1);
+    const ExchangeLoadSummary net =
+        exchange_load_summary(model, link_bytes, gpu_tokens, bytes_per_token, direction, gpu, 0);
+    auto [a, b] = hierarchical_phases(model, intra, intra.link_s, net.link_s);
+    a.bottleneck_link = intra.bottleneck_link;
+    b.bottleneck_link = net.bottleneck_link;
     PhaseTime ta = phase_time(p, sms, a), tb = phase_time(p, sms, b);
     cost.phase = tb;
     cost.phase.time_us = ta.time_us + tb.time_us;

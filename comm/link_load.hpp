@@ -74,6 +74,9 @@ class EpLinkModel {
     return (direction == Exchange::dispatch ? dispatch_Bps_ : combine_Bps_)[static_cast<std::size_t>(link)];
   }
   const ExchangeKernelParams& kernel() const { return kernel_; }
+  /// Bytes one token copy occupies on the wire: the caller's bytes per token plus the kernel's
+  /// header_bytes_per_token (deepep-ll: 16). Every byte count of the closed form uses this.
+  double wire_bytes(double bytes_per_token) const { return bytes_per_token + kernel_.header_bytes_per_token; }
   const KernelPhaseParams& phase(Exchange direction) const {
     return direction == Exchange::dispatch ? kernel_.dispatch : kernel_.combine;
   }
@@ -137,8 +140,10 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
 /// The closed form of one direction given its busiest link time link_s_lb (seconds), the selections
 /// `total` and the busiest rank's max_rank_tokens_lb, seconds (notify included for a dispatch): what
 /// exchange_cost gives (the planner's inner loop calls this). Non-decreasing in link_s and the busiest
-/// rank's tokens, so with lower bounds of both it is a lower bound of the time. Hierarchical: both
-/// phases' latencies plus the closed form of the busiest link (a lower bound only).
+/// rank's tokens, so with lower bounds of both it is a lower bound of the time. Hierarchical: the
+/// busiest link is in one of the two phases, so the smaller of (phase 1 at link_s_lb + phase 2 at 0)
+/// and (phase 1 at 0 + phase 2 at link_s_lb), each phase with its own latency, peers and ramp: a lower
+/// bound of exchange_cost (equal when the other phase's links are idle), never above it.
 double exchange_time_s(const EpLinkModel& model, double link_s_lb, double total,
                                    double max_rank_tokens_lb, double bytes_per_token, Exchange direction);
 

@@ -201,7 +201,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     sum.kind = c.nodes > 1 ? LinkKind::infiniband : LinkKind::nvlink;
     sum.samples = f.samples;
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
-    // (sim/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
+    // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
     sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
     sum.step_latency_ns = f.latency_ns / ring_steps(c.op, c.ranks);
     out.collectives.push_back(sum);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "comm/point_to_point.hpp"
 #include "common/error.hpp"
 
 namespace epsim::validate {
@@ -37,15 +38,8 @@ std::vector<Comparison> compare_with_model(const Measurements& m, const Topology
       auto it = calibration->links.find(*kind);
       if (it != calibration->links.end()) cal = &it->second;
     }
-    double bottleneck_s = 0;
-    for (const RouteHop& h : routes.route(s.src, s.dst)) {
-      const Link& link = topology.link(h.link);
-      double bw = link.bandwidth_GBps;
-      if (cal && cal->bandwidth_GBps && link.kind == *kind) bw = std::min(bw, *cal->bandwidth_GBps);
-      bottleneck_s = std::max(bottleneck_s, h.fraction * s.bytes / (bw * 1e9));
-    }
-    const double latency_ns = cal && cal->latency_ns ? *cal->latency_ns : routes.latency_ns(s.src, s.dst);
-    double predicted_s = bottleneck_s + latency_ns * 1e-9;
+    const double predicted_s = point_to_point_time_s(routes, s.src, s.dst, static_cast<double>(s.bytes), cal,
+                                                     kind.value_or(LinkKind::nvlink));
     out.push_back({fmt::format("p2p {} {}->{} {} B", s.link_class, s.src, s.dst, s.bytes), s.time_us, predicted_s * 1e6});
   }
   return out;

@@ -26,10 +26,8 @@ struct Comparison {
 /// 0..num_gpus-1 of the measurement = GPU ranks of the topology):
 ///   all-to-all-v: exchange_cost(nccl kernel with `nccl`'s parameters,
 ///                 exchange_link_bytes(gpu_tokens, bytes_per_token)).time_s()
-///   p2p:          max over route hops (fraction x bytes / bandwidth) + latency, where bandwidth is the
-///                 link's nominal one (for links of the sample's link class: min(nominal, the
-///                 calibration's bandwidth of that class)), and latency the route's, or the
-///                 calibration's latency of the sample's link class.
+///   p2p:          point_to_point_time_s (comm/point_to_point.hpp), with the calibration's figures of the
+///                 sample's link class when `calibration` has them.
 /// `calibration` null: datasheet figures and default_kernel_params(nccl) (pass `nccl` from
 /// calibrated_kernel_params for a calibrated run). Throws InputError if the topology has fewer GPUs
 /// than the measurement.

@@ -74,7 +74,7 @@ class LayerEvaluator {
   const EpLinkModel* model_;
   double dispatch_bytes_per_token_;
   double combine_bytes_per_token_;
-  double dispatch_per_token_;  // bytes per token / ep
+  double dispatch_per_token_;  // wire bytes per copy (header included) / ep
   double combine_per_token_;
   ObjectiveKind kind_;
   double token_lb_;

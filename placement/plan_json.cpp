@@ -1,5 +1,7 @@
 #include "placement/plan_json.hpp"
 
+#include "common/json_output.hpp"
+
 #include <cmath>
 
 namespace epsim {

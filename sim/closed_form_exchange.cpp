@@ -108,7 +108,7 @@ bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double by
   // Bytes each rank receives over links: dispatch = the copies into it (its row, one rank's share per
   // link use is not separable, so the selections it computes from the other ranks at the kernel's
   // bytes per copy); combine = what the others compute of its tokens.
-  const double B = bytes_per_token + m.kernel().header_bytes_per_token;
+  const double B = m.wire_bytes(bytes_per_token);
   double total = 0;
   for (double t : scaled_) total += t;
   for (int g = 0; g < n; ++g) {

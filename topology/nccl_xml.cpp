@@ -24,6 +24,11 @@ namespace pt = boost::property_tree;
 constexpr double kPcieLatencyNs = 250.0, kNvlinkLatencyNs = 500.0, kIbLatencyNs = 600.0;
 // NCCL topo.h SKL_QPI_BW: bandwidth between CPU sockets (UPI), GB/s.
 constexpr double kInterCpuGBps = 10.0;
+// NVLink, PCIe and inter-CPU links carry NCCL's modelled figures (nccl_nvlink_GBps: SM90 20.6 of 25
+// GB/s per NVLink; nccl_pcie_GBps: width x lane / 80; SKL_QPI_BW), already effective: the
+// communication models must not apply their efficiency again (issue 13, cause 6). NIC links carry
+// <net speed>, the nominal line rate.
+constexpr BandwidthBasis kNcclModelled = BandwidthBasis::effective;
 
 // Property-tree bookkeeping children (<xmlattr>, <xmltext>, <xmlcomment>), not XML elements.
 bool is_meta(const std::string& tag) { return !tag.empty() && tag.front() == '<'; }
@@ -466,11 +471,11 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
       if (x.kind == XKind::nic) node_nics[static_cast<std::size_t>(n)].push_back(index[i]);
       if (x.parent >= 0)
         topo.add_bidirectional(index[i], index[static_cast<std::size_t>(x.parent)], LinkKind::pcie,
-                               x.up_GBps > 0 ? x.up_GBps : nccl_pcie_GBps("", 16), kPcieLatencyNs);
+                               x.up_GBps > 0 ? x.up_GBps : nccl_pcie_GBps("", 16), kPcieLatencyNs, kNcclModelled);
     }
     for (std::size_t a = 0; a < cpus.size(); ++a)
       for (std::size_t b = a + 1; b < cpus.size(); ++b)
-        topo.add_bidirectional(cpus[a], cpus[b], LinkKind::pcie, kInterCpuGBps, kPcieLatencyNs);
+        topo.add_bidirectional(cpus[a], cpus[b], LinkKind::pcie, kInterCpuGBps, kPcieLatencyNs, kNcclModelled);
     // NVLink: aggregated NVSwitch, or direct GPU-GPU links.
     int nvswitch = -1;
     for (std::size_t g = 0; g < gpus.size(); ++g) {
@@ -483,7 +488,7 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
           to_switch += bw;
         } else if (auto it = gpu_by_busid.find(l.target); it != gpu_by_busid.end() && l.tclass.rfind("0x03", 0) == 0) {
           topo.add_link(Link{gdev, index[static_cast<std::size_t>(gpus[static_cast<std::size_t>(it->second)])],
-                             LinkKind::nvlink, bw, kNvlinkLatencyNs});
+                             LinkKind::nvlink, bw, kNvlinkLatencyNs, kNcclModelled});
         } else if (n == 0 && warned_targets.insert(l.target).second) {
           r.warnings.push_back(fmt::format("{}: <nvlink target=\"{}\" tclass=\"{}\"> of GPU {} ignored (not an NVSwitch or a GPU)",
                                            file, l.target, l.tclass, x.label));
@@ -498,7 +503,7 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
       if (to_switch > 0) {
         if (nvswitch < 0)
           nvswitch = topo.add_device(Device{fmt::format("node{}/nvswitch", n), DeviceKind::nvswitch, host, -1, ""});
-        topo.add_bidirectional(gdev, nvswitch, LinkKind::nvlink, to_switch, kNvlinkLatencyNs);
+        topo.add_bidirectional(gdev, nvswitch, LinkKind::nvlink, to_switch, kNvlinkLatencyNs, kNcclModelled);
       }
     }
   }

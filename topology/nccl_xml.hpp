@@ -9,6 +9,9 @@
 //           taken as 16, a missing or unknown speed as 60 (NCCL's fallback). Gen5 x16 = 48 GB/s.
 //   NVLink: <nvlink count="c"> x per-link bandwidth of the GPU generation (NCCL topo.h, 2.19+):
 //           sm60 18.0, sm70 20.0, sm80 20.0, sm86 12.0, sm90 20.6, sm100 40.1 GB/s per link.
+// NVLink, PCIe and CPU-CPU figures are NCCL's effective ones (SM90: 20.6 of 25 GB/s nominal), so those
+// links are marked BandwidthBasis::effective and no model applies its efficiency to them again; NIC
+// links carry the nominal line rate (BandwidthBasis::nominal).
 // Structure: <cpu> -> cpu device, <pci> with children or a bridge class (0x0604..) -> pcie_switch,
 // <pci class=0x03..> or a <gpu> -> GPU, <pci class=0x02..> or <nic>/<net> -> NIC (one per <net>).
 // NVLinks whose target is an NVSwitch (tclass 0x0680..) join one aggregated "nvswitch" device per

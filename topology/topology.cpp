@@ -26,6 +26,14 @@ std::optional<LinkKind> parse_link_kind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view to_string(BandwidthBasis basis) { return basis == BandwidthBasis::effective ? "effective" : "nominal"; }
+
+std::optional<BandwidthBasis> parse_bandwidth_basis(std::string_view name) {
+  if (name == "nominal") return BandwidthBasis::nominal;
+  if (name == "effective") return BandwidthBasis::effective;
+  return std::nullopt;
+}
+
 int Topology::add_host(const std::string& id) {
   if (host_by_id_.count(id)) throw std::invalid_argument("duplicate host id '" + id + "'");
   int index = static_cast<int>(hosts_.size());
@@ -59,9 +67,10 @@ int Topology::add_link(const Link& link) {
   return index;
 }
 
-int Topology::add_bidirectional(int a, int b, LinkKind kind, double bandwidth_GBps, double latency_ns) {
-  int forward = add_link(Link{a, b, kind, bandwidth_GBps, latency_ns});
-  add_link(Link{b, a, kind, bandwidth_GBps, latency_ns});
+int Topology::add_bidirectional(int a, int b, LinkKind kind, double bandwidth_GBps, double latency_ns,
+                                BandwidthBasis basis) {
+  int forward = add_link(Link{a, b, kind, bandwidth_GBps, latency_ns, basis});
+  add_link(Link{b, a, kind, bandwidth_GBps, latency_ns, basis});
   return forward;
 }
 

@@ -20,8 +20,17 @@ enum class DeviceKind { gpu, nvswitch, pcie_switch, cpu, nic, leaf, spine, core 
 /// Kinds of link; infiniband and ethernet are the scale-out ("network") kinds.
 enum class LinkKind { nvlink, pcie, infiniband, ethernet };
 
+/// What a link's bandwidth_GBps is: the datasheet (nominal) rate, to which the communication models
+/// apply their per-kind efficiency (comm/exchange_cost.hpp, comm/collectives.hpp), or a rate that is
+/// already effective (NCCL's topology model: the NCCL XML importer writes NCCL's 20.6 GB/s per SM90
+/// NVLink and width x lane / 80 per PCIe link), used as is. Topology JSON: "bandwidth_basis".
+enum class BandwidthBasis { nominal, effective };
+
 std::string_view to_string(DeviceKind kind);
 std::string_view to_string(LinkKind kind);
+std::string_view to_string(BandwidthBasis basis);
+/// Parse "nominal" or "effective"; std::nullopt otherwise.
+std::optional<BandwidthBasis> parse_bandwidth_basis(std::string_view name);
 /// Parse a kind name ("gpu", "nvswitch", ...); std::nullopt when unknown.
 std::optional<DeviceKind> parse_device_kind(std::string_view name);
 std::optional<LinkKind> parse_link_kind(std::string_view name);
@@ -43,6 +52,7 @@ struct Link {
   LinkKind kind = LinkKind::nvlink;
   double bandwidth_GBps = 0;
   double latency_ns = 0;
+  BandwidthBasis basis = BandwidthBasis::nominal;  ///< whether the models' efficiencies still apply
 };
 
 /// A cluster topology. Devices and links are addressed by dense indices in insertion order; GPUs also
@@ -65,7 +75,8 @@ class Topology {
   int add_link(const Link& link);
   /// Add the two directed links a <-> b with the same properties; returns the index of a -> b
   /// (b -> a is that index + 1).
-  int add_bidirectional(int a, int b, LinkKind kind, double bandwidth_GBps, double latency_ns);
+  int add_bidirectional(int a, int b, LinkKind kind, double bandwidth_GBps, double latency_ns,
+                        BandwidthBasis basis = BandwidthBasis::nominal);
 
   int num_devices() const { return static_cast<int>(devices_.size()); }
   int num_links() const { return static_cast<int>(links_.size()); }

@@ -73,7 +73,7 @@ void read_links(const JsonCursor& root, Topology& topo) {
   std::size_t n = capped_size(links, limits::kMaxLinks / 2, "links");
   for (std::size_t i = 0; i < n; ++i) {
     JsonCursor l = links.at(i);
-    l.reject_unknown_keys({"src", "dst", "kind", "bandwidth_GBps", "latency_ns", "bidirectional"});
+    l.reject_unknown_keys({"src", "dst", "kind", "bandwidth_GBps", "latency_ns", "bidirectional", "bandwidth_basis"});
     auto endpoint = [&](const char* key) {
       std::string id = l.at(key).as_string();
       auto dev = topo.find_device(id);
@@ -90,11 +90,18 @@ void read_links(const JsonCursor& root, Topology& topo) {
     if (std::string why = link_range_error(bandwidth, 0.0); !why.empty()) l.at("bandwidth_GBps").fail(why);
     double latency = l.has("latency_ns") ? l.at("latency_ns").as_non_negative() : 0.0;
     if (std::string why = link_range_error(1.0, latency); !why.empty()) l.at("latency_ns").fail(why);
+    BandwidthBasis basis = BandwidthBasis::nominal;
+    if (l.has("bandwidth_basis")) {
+      const std::string b = l.at("bandwidth_basis").as_string();
+      auto parsed_basis = parse_bandwidth_basis(b);
+      if (!parsed_basis) l.at("bandwidth_basis").fail(fmt::format("\"nominal\" or \"effective\", found \"{}\"", b));
+      basis = *parsed_basis;
+    }
     bool bidirectional = l.bool_or("bidirectional", true);
     if (bidirectional)
-      topo.add_bidirectional(src, dst, *parsed, bandwidth, latency);
+      topo.add_bidirectional(src, dst, *parsed, bandwidth, latency, basis);
     else
-      topo.add_link(Link{src, dst, *parsed, bandwidth, latency});
+      topo.add_link(Link{src, dst, *parsed, bandwidth, latency, basis});
   }
 }
 
@@ -139,13 +146,14 @@ Json topology_to_json(const Topology& topology) {
     const Link& l = ls[i];
     bool pair = i + 1 < ls.size() && ls[i + 1].src == l.dst && ls[i + 1].dst == l.src &&
                 ls[i + 1].kind == l.kind && ls[i + 1].bandwidth_GBps == l.bandwidth_GBps &&
-                ls[i + 1].latency_ns == l.latency_ns;
+                ls[i + 1].latency_ns == l.latency_ns && ls[i + 1].basis == l.basis;
     Json j = {{"src", topology.device(l.src).id},
               {"dst", topology.device(l.dst).id},
               {"kind", std::string(to_string(l.kind))},
               {"bandwidth_GBps", l.bandwidth_GBps},
               {"latency_ns", l.latency_ns},
               {"bidirectional", pair}};
+    if (l.basis != BandwidthBasis::nominal) j["bandwidth_basis"] = std::string(to_string(l.basis));
     links.push_back(std::move(j));
     if (pair) ++i;
   }

@@ -24,7 +24,7 @@ ExchangeKernelParams deepep_normal_defaults() {
   p.nvlink_efficiency = 20.6 / 25.0;
   p.pcie_efficiency = 48.0 / 64.0;  // NCCL topo.cc: Gen5 x16 = 48 GB/s of 64 nominal
   // RDMA payload at a 4 KiB MTU is ~0.98 of the wire; credits and completions take a few % more:
-  // 0.95, an assumption shared with the collectives (sim/collectives.hpp network_efficiency).
+  // 0.95, an assumption shared with the collectives (comm/collectives.hpp network_efficiency).
   p.infiniband_efficiency = 0.95;
   p.ethernet_efficiency = 0.95;
   // Each byte the kernel moves through its SMs (sender copy into the RDMA buffer, forwarder copy into

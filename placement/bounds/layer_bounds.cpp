@@ -56,7 +56,7 @@ LinkMins link_minimums(const EpLinkModel& links, Exchange direction) {
 double phase_bound(const EpLinkModel& links, Exchange direction, double gpu_lb, double total, double bytes_per_token) {
   if (total <= 0) return 0.0;
   const int G = links.ep();
-  const double scale = bytes_per_token / G;
+  const double scale = links.wire_bytes(bytes_per_token) / G;
   LinkMins mins = link_minimums(links, direction);
   // Links that every rank crosses (m > 0) matter for every g; collect them once.
   std::vector<int> shared;
@@ -200,7 +200,7 @@ double node_phase_bound(const EpLinkModel& links, Exchange direction, double gpu
 double lp_phase_bound(const EpLinkModel& links, Exchange direction, const std::vector<double>& load, int slots,
                       double bytes_per_token) {
   std::vector<std::vector<std::pair<int, double>>> coef(static_cast<std::size_t>(links.ep()));
-  const double scale = bytes_per_token / links.ep();
+  const double scale = links.wire_bytes(bytes_per_token) / links.ep();
   for (int g = 0; g < links.ep(); ++g)
     for (const auto& [l, c] : direction == Exchange::dispatch ? links.into(g) : links.out_of(g))
       coef[static_cast<std::size_t>(g)].emplace_back(l, c * scale);

@@ -16,7 +16,7 @@
 #include "model/moe_model.hpp"
 #include "model/layer_placement.hpp"
 #include "placement/plan.hpp"
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "placement/objective.hpp"
 #include "sim/compute/compute_model.hpp"
 #include "sim/scenario/scenario_topology.hpp"

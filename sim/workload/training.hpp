@@ -4,7 +4,7 @@
 // the real topology, and the optimizer step.
 #include <vector>
 
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "sim/network/network_model.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/engine/time.hpp"

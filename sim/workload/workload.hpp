@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/workload/stream_executor.hpp"
 #include "sim/workload/training.hpp"

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <stdexcept>
+
 #include "comm/link_load.hpp"
+#include "comm/point_to_point.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 
@@ -153,6 +157,14 @@ TEST_CASE("nccl closed form: ramp, self copy and the LL protocol, hand-computed"
   c = exchange_cost(model, bytes, tokens, 1000, Exchange::dispatch);
   CHECK(c.phase.time_us == Approx(8.3));
   CHECK(c.phase.bottleneck == "ll-protocol");
+  // LL bounded by the links: with a 1000 GB/s LL ceiling and B = 1e6, LL = 5 + 3 + max(3e6 / 1000e9
+  // = 3 us, 2 x 13.33 us link time: half of each LL line is flags) = 34.67 us < Simple 41.67 us.
+  k.dispatch.ll_bandwidth_GBps = 1000;
+  EpLinkModel fast_ll(topo, routes, 4, k);
+  bytes = exchange_link_bytes(fast_ll, tokens, 1e6, Exchange::dispatch);
+  c = exchange_cost(fast_ll, bytes, tokens, 1e6, Exchange::dispatch);
+  CHECK(c.phase.time_us == Approx(5 + 3 + 2 * 3e6 / 225e9 * 1e6));
+  CHECK(c.phase.bottleneck == "ll-protocol");
 }
 
 TEST_CASE("hierarchical: an NVLink phase then a network phase, each with its own peers") {
@@ -216,4 +228,16 @@ TEST_CASE("Invalid kernel parameters are rejected naming the field") {
   k = default_kernel_params(ExchangeKernelKind::nccl);
   k.dispatch.overlap_exponent = 0.5;
   CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/overlap_exponent"));
+}
+
+TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input rejected") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
+  RouteTable routes(topo);
+  // GPU 0 -> GPU 1 in one node: GPU -> NVSwitch -> GPU at 450 GB/s, 2 hops x 500 ns:
+  // t = 1 MiB / 450e9 + 1 us.
+  CHECK(point_to_point_time_s(routes, 0, 1, 1 << 20) == Approx((1 << 20) / 450e9 + 1e-6));
+  CHECK(point_to_point_time_s(routes, 3, 3, 1 << 20) == 0);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 16, 1), std::invalid_argument);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, -1), std::invalid_argument);
+  CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, std::nan("")), std::invalid_argument);
 }

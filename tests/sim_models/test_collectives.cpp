@@ -1,10 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <numeric>
 #include <vector>
 
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
+#include "comm/exchange_cost.hpp"
 #include "topology/generators.hpp"
+#include "topology/nccl_xml.hpp"
 
 using namespace epsim;
 
@@ -95,13 +98,54 @@ TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[col
 TEST_CASE("calibrated link bandwidth and latency replace the modelled ones", "[collectives]") {
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
   RouteTable routes(topo);
-  Calibration cal;
-  cal.links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};
-  CollectiveParams p = with_calibration(CollectiveParams{}, cal);
+  std::map<LinkKind, LinkCalibration> links;
+  links[LinkKind::nvlink] = LinkCalibration{300.0, 2000.0};
+  CollectiveParams p = with_calibration(CollectiveParams{}, links);
   p.allow_nvls = false;
   CollectiveModel model(topo, routes, p);
   auto gpus = first_gpus(8);
   CHECK(model.ring_bus_bandwidth_GBps(gpus) == Approx(300.0));
   const double S = 1e9;
   CHECK(model.cost(CollectiveKind::all_reduce, gpus, S).time_us == Approx(8.4 + 1.75 * S / 300e9 * 1e6 + 14 * 2.0));
+}
+
+// Issue 13, cause 6: an imported NCCL topology carries NCCL's own NVLink figure (18 x 20.6 GB/s per H100
+// into the NVSwitch), which already includes NCCL's 20.6/25 discount; the models must not multiply it by
+// 20.6/25 again (that read 18 x 20.6 x 0.824 = 305.5 GB/s, -17.6%).
+TEST_CASE("imported NCCL NVLink is not discounted twice: ND H100 v5 equals the generated DGX H100", "[collectives][nccl_xml]") {
+  NcclImportOptions o;
+  o.nodes = 2;
+  o.gpu_model = "h100";
+  const Topology imported = import_nccl_xml(std::string(EPSIM_SCENARIOS_DIR) + "/nccl_xml/azure_nd_h100_v5.xml", o).topology;
+  const Topology generated = generate_dgx_cluster(dgx_options_for_nodes(2));
+  RouteTable ri(imported), rg(generated);
+  CollectiveParams p;
+  p.allow_nvls = false;
+  CollectiveModel mi(imported, ri, p), mg(generated, rg, p);
+  auto nvlink_of_gpu0 = [](const Topology& t) {
+    for (int l : t.out_links(t.gpu_device(0)))
+      if (t.link(l).kind == LinkKind::nvlink) return l;
+    return -1;
+  };
+  const Link& li = imported.link(nvlink_of_gpu0(imported));
+  const Link& lg = generated.link(nvlink_of_gpu0(generated));
+  // Imported: 18 x 20.6 = 370.8 GB/s, effective, used as is. Generated: 450 nominal x 20.6/25 = 370.8.
+  CHECK(li.bandwidth_GBps == Approx(18 * 20.6));
+  CHECK(mi.effective_bandwidth_GBps(li) == Approx(370.8));
+  CHECK(mg.effective_bandwidth_GBps(lg) == Approx(370.8));
+  // The exchange kernels' effective bandwidth follows the same rule (deepep-normal NVLink eff 0.824).
+  const KernelPhaseParams k = default_kernel_params(ExchangeKernelKind::deepep_normal).dispatch;
+  CHECK(effective_bandwidth_Bps(k, li) == Approx(370.8e9));
+  CHECK(effective_bandwidth_Bps(k, lg) == Approx(370.8e9));
+  // The NIC (<net speed="400000"> = 50 GB/s, nominal) still gets the network efficiency 0.95: 47.5 GB/s.
+  for (const Link& l : imported.links())
+    if (l.kind == LinkKind::infiniband) CHECK(mi.effective_bandwidth_GBps(l) == Approx(l.bandwidth_GBps * 0.95));
+  // One node's ring all-reduce of 1 GiB: the same ring bus bandwidth and time on both topologies:
+  // t = 8.4 + 2 x 7/8 x 2^30 B / 370.8 GB/s + 14 x 3.4 us (the alpha-beta formula above).
+  auto gpus = first_gpus(8);
+  CHECK(mi.ring_bus_bandwidth_GBps(gpus) == Approx(370.8));
+  const double S = 1 << 30;
+  const double t = 8.4 + 2.0 * 7 / 8 * S / 370.8e9 * 1e6 + 14 * 3.4;
+  CHECK(mi.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, gpus, S).time_us == Approx(t));
+  CHECK(mg.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, gpus, S).time_us == Approx(t));
 }

@@ -1,5 +1,6 @@
-// Validation of epsim's exchange model against DeepEP's published normal-kernel bandwidths on H800
-// (scenarios/measurements/deepep_normal_kernels_h800.csv; docs/validation.md). Tolerance 15%.
+// Validation of the deepep-normal exchange kernel (the one `epsim simulate` runs; comm/exchange_cost.hpp)
+// against DeepEP's published normal-kernel bandwidths on H800
+// (scenarios/measurements/deepep_normal_kernels_h800.csv; docs/validation.md).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -10,8 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "comm/deepep_benchmark.hpp"
 #include "measurements/csv_table.hpp"
-#include "sim/deepep_normal.hpp"
 #include "model/gpu_spec.hpp"
 #include "topology/generators.hpp"
 
@@ -22,17 +23,21 @@ const std::string kCsv = std::string(EPSIM_SCENARIOS_DIR) + "/measurements/deepe
 
 // H800 SXM nodes of 8 GPUs: NVLink = gpu_spec("H800").nvlink_GBps (200 GB/s per direction, datasheet
 // 400 GB/s bidirectional), one ConnectX-7 400 Gb/s = 50 GB/s NIC per GPU, rail-optimized fabric.
-DeepEpPrediction predict(int ep, const CollectiveParams& params = {}) {
-  DgxClusterOptions o = dgx_options_for_nodes(ep / 8);
+Topology h800_cluster(int nodes) {
+  DgxClusterOptions o = dgx_options_for_nodes(nodes);
   o.gpu_model = "h800";
   o.nvlink_GBps = gpu_spec("H800").nvlink_GBps;
   o.nic_GBps = 400.0 / 8.0;
-  Topology topo = generate_dgx_cluster(o);
-  RouteTable routes(topo);
-  return predict_deepep_normal(routes, DeepEpBenchmark{}, params);
+  return generate_dgx_cluster(o);
 }
 
-// Default-parameter predictions, computed once per EP size (each takes up to a few seconds).
+DeepEpPrediction predict(int ep) {
+  Topology topo = h800_cluster(ep / 8);
+  RouteTable routes(topo);
+  return predict_deepep_normal(routes, DeepEpBenchmark{});
+}
+
+// Default-parameter predictions, computed once per EP size.
 const DeepEpPrediction& predicted(int ep) {
   static std::map<int, DeepEpPrediction> cache;
   auto it = cache.find(ep);
@@ -61,110 +66,85 @@ std::vector<Row> read_rows() {
 }
 }  // namespace
 
-constexpr double kTolerance = 0.15;
+// Bar (a) of issue 13 (defaults, nothing fitted to these rows): mean |error| <= 20%.
+constexpr double kDefaultsBar = 0.20;
 
 TEST_CASE("DeepEP normal kernels on H800: the table of docs/validation.md", "[validation][deepep]") {
   auto rows = read_rows();
   REQUIRE(rows.size() == 8);
-  std::cout << "\n| EP | phase | measured medium | model bottleneck | NVLink-only (us) | network-only (us) | predicted (GB/s) "
-               "| measured (GB/s) | error |\n|---:|---|---|---|---:|---:|---:|---:|---:|\n";
+  std::cout << "\n| EP | phase | measured medium | model bottleneck | NVLink link (us) | network link (us) | SM term (us) "
+               "| latency (us) | predicted (GB/s) | measured (GB/s) | error |\n"
+               "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  double sum_abs = 0;
   for (const Row& r : rows) {
     const DeepEpPrediction& p = predicted(r.ep);
     const double err = (bandwidth(p, r.phase) - r.measured_GBps) / r.measured_GBps;
-    std::cout << fmt::format("| {} | {} | {} | {} | {:.0f} | {:.0f} | {:.1f} | {:.0f} | {:+.1f}% |\n", r.ep, r.phase, r.medium,
-                             to_string(p.bottleneck), p.nvlink_time_us, p.network_time_us, bandwidth(p, r.phase),
+    sum_abs += std::abs(err);
+    std::cout << fmt::format("| {} | {} | {} | {} {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.1f} | {:.0f} | {:+.1f}% |\n",
+                             r.ep, r.phase, r.medium, p.bottleneck, p.bottleneck == "link" ? to_string(p.bottleneck_kind) : "",
+                             p.nvlink_time_us, p.network_time_us, p.sm_time_us, p.latency_us, bandwidth(p, r.phase),
                              r.measured_GBps, 100 * err);
-    // Every row: the model is optimistic (it has no kernel overheads), never pessimistic by more
-    // than the tolerance.
-    CHECK(err > -kTolerance);
+    INFO("EP " << r.ep << " " << r.phase << ": error " << 100 * err << "%");
+    // The model has no per-chunk protocol overhead: optimistic on every row, never pessimistic.
+    CHECK(err > 0);
   }
+  const double mae = sum_abs / static_cast<double>(rows.size());
+  std::cout << fmt::format("mean |error| {:.1f}% (bar (a): {:.0f}%)\n", 100 * mae, 100 * kDefaultsBar);
+  CHECK(mae <= kDefaultsBar);
 }
 
-TEST_CASE("DeepEP EP 32 and 64 (RDMA-bound) within 15%", "[validation][deepep]") {
+TEST_CASE("DeepEP EP 32 and 64: the NIC sets the time, within 10%", "[validation][deepep]") {
   for (const Row& r : read_rows()) {
     if (r.ep < 32) continue;
     INFO("EP " << r.ep << " " << r.phase);
     const DeepEpPrediction& p = predicted(r.ep);
-    // The NIC sets the time: network-only time > NVLink-only time.
-    CHECK(p.bottleneck == LinkKind::infiniband);
-    CHECK(p.network_time_us > p.nvlink_time_us);
     CHECK(r.medium == "rdma");
-    CHECK(std::abs(bandwidth(p, r.phase) - r.measured_GBps) / r.measured_GBps <= kTolerance);
+    CHECK(p.bottleneck == "link");
+    CHECK(p.bottleneck_kind == LinkKind::infiniband);
+    CHECK(p.network_time_us > p.nvlink_time_us);
+    CHECK(std::abs(bandwidth(p, r.phase) - r.measured_GBps) / r.measured_GBps <= 0.10);
   }
 }
 
 TEST_CASE("DeepEP EP 8 is NVLink-bound in the model and the measurement", "[validation][deepep]") {
   const DeepEpPrediction& p = predicted(8);
-  CHECK(p.bottleneck == LinkKind::nvlink);
+  CHECK(p.bottleneck == "link");
+  CHECK(p.bottleneck_kind == LinkKind::nvlink);
   CHECK(p.network_time_us == 0);  // one node: no network link carries traffic
   for (const Row& r : read_rows())
     if (r.ep == 8) CHECK(r.medium == "nvlink");
 }
 
-// EP 8 and 16 are NVLink-bound in the model: DeepEP's NVLink-stage copies, a rank's own included, at
-// DeepSeek's measured 160 GB/s per direction (DeepEpBenchmark::nvl_copy_GBps) set their time.
-TEST_CASE("DeepEP EP 8 and 16 within 15%", "[validation][deepep]") {
-  for (const Row& r : read_rows()) {
-    if (r.ep > 16) continue;
-    INFO("EP " << r.ep << " " << r.phase);
-    const DeepEpPrediction& p = predicted(r.ep);
-    CHECK(p.bottleneck == LinkKind::nvlink);
-    CHECK(p.nvl_copy_time_us == p.nvlink_time_us);  // the copy ceiling, not a link, is the NVLink stage
-    CHECK(std::abs(bandwidth(p, r.phase) - r.measured_GBps) / r.measured_GBps <= kTolerance);
-  }
-}
-
-TEST_CASE("DeepEP copy ceiling: every token to every rank of one node", "[deepep]") {
-  // 1 node of 8 H800 GPUs, 8 experts, top-8: each of T = 100 tokens per rank goes to all 8 ranks.
-  // Copies per GPU (self included): out = in = 8 T = 800 -> copy time = 800 x 7392 B / 160e9 B/s
-  // = 36.96 us. The busiest NVLink link carries 7 T copies at 200 x 0.824 = 164.8 GB/s: 700 x 7392 /
-  // 164.8e9 = 31.40 us < 36.96 us, so the copies set the time, and DeepEP's count (received copies
-  // incl. self, 800 x 7392 B) / t reads exactly nvl_copy_GBps = 160 GB/s. Combine: 14336 B copies.
-  DgxClusterOptions o = dgx_options_for_nodes(1);
-  o.nvlink_GBps = gpu_spec("H800").nvlink_GBps;
-  Topology topo = generate_dgx_cluster(o);
+TEST_CASE("DeepEP benchmark prediction: every token to every rank of one node, by hand", "[deepep]") {
+  // 1 node of 8 H800 GPUs, 8 experts, top-8, T = 100 tokens per rank, 24 SMs, deepep-normal defaults
+  // (comm/kernels/deepep_normal.cpp). Every token selects all 8 ranks: gpu_factor = 8/8 = 1,
+  // node_factor = 1/8. Selections per rank 800 (data-parallel: 100 from each source).
+  // Dispatch, FP8 B = 7168 x (1 + 4/128) = 7392 bytes:
+  //   busiest link (NVSwitch -> GPU d): 7 sources x 100 copies = 700 x 7392 B at 200 x 0.824 =
+  //   164.8 GB/s -> 31.398 us;
+  //   SM term: B x (800 x node_factor + 800 x gpu_factor) = 7392 x 900 B at (3350 / 132 / 2) x 24 =
+  //   304.55 GB/s -> 21.845 us;
+  //   latency 20 + 10 x log2(1) = 20 us, notify 0 on one node: t = 20 + 31.398 = 51.398 us.
+  //   DeepEP's intranode count: received copies incl. self, 800 x 7392 B / t = 115.05 GB/s.
+  // Combine, BF16 B = 14336: link 700 x 14336 / 164.8e9 = 60.893 us > SM 14336 x 900 / 304.55e9 =
+  //   42.37 us: t = 80.893 us.
+  Topology topo = h800_cluster(1);
   RouteTable routes(topo);
   DeepEpBenchmark b;
   b.tokens_per_gpu = 100;
   b.experts = 8;
   b.topk = 8;
   const DeepEpPrediction p = predict_deepep_normal(routes, b);
-  CHECK(p.nvl_copy_time_us == Approx(800.0 * 7392.0 / 160e9 * 1e6));
-  CHECK(p.dispatch_time_us == Approx(p.nvl_copy_time_us));
-  CHECK(p.dispatch_GBps == Approx(160.0));
-  CHECK(p.combine_time_us == Approx(800.0 * 14336.0 / 160e9 * 1e6));
-  // Without the ceiling the busiest link sets it: 700 x 7392 / 164.8e9.
-  b.nvl_copy_GBps = 0;
-  const DeepEpPrediction links = predict_deepep_normal(routes, b);
-  CHECK(links.nvl_copy_time_us == 0);
-  CHECK(links.dispatch_time_us == Approx(700.0 * 7392.0 / 164.8e9 * 1e6));
-}
-
-// Hold-out check of the model's structure: calibrate the copy ceiling from the EP 8 dispatch row alone
-// (as `epsim calibrate` would from a measured intranode all-to-all): achieved = 160 x measured /
-// predicted, since the EP 8 prediction is proportional to it. The EP 16 rows, NVLink-bound through
-// node forwarding, then stay within 15%.
-TEST_CASE("DeepEP EP 16 within 15% with the copy ceiling calibrated from the EP 8 row", "[validation][deepep]") {
-  auto rows = read_rows();
-  double ep8_dispatch = 0;
-  for (const Row& r : rows)
-    if (r.ep == 8 && r.phase == "dispatch") ep8_dispatch = r.measured_GBps;
-  REQUIRE(ep8_dispatch > 0);
-  DeepEpBenchmark calibrated;
-  calibrated.nvl_copy_GBps = DeepEpBenchmark{}.nvl_copy_GBps * ep8_dispatch / predicted(8).dispatch_GBps;
-  DgxClusterOptions o = dgx_options_for_nodes(2);
-  o.gpu_model = "h800";
-  o.nvlink_GBps = gpu_spec("H800").nvlink_GBps;
-  o.nic_GBps = 400.0 / 8.0;
-  Topology topo = generate_dgx_cluster(o);
-  RouteTable routes(topo);
-  const DeepEpPrediction p = predict_deepep_normal(routes, calibrated);
-  CHECK(p.bottleneck == LinkKind::nvlink);
-  for (const Row& r : rows) {
-    if (r.ep != 16) continue;
-    INFO("EP 16 " << r.phase << ": predicted " << bandwidth(p, r.phase) << " GB/s, measured " << r.measured_GBps);
-    CHECK(std::abs(bandwidth(p, r.phase) - r.measured_GBps) / r.measured_GBps <= kTolerance);
-  }
+  CHECK(p.routing.gpu_factor == Approx(1.0));
+  CHECK(p.routing.node_factor == Approx(0.125));
+  CHECK(p.nvlink_time_us == Approx(700.0 * 7392.0 / 164.8e9 * 1e6));
+  CHECK(p.sm_time_us == Approx(900.0 * 7392.0 / (3350.0 / 132.0 / 2.0 * 24.0 * 1e9) * 1e6));
+  CHECK(p.latency_us == Approx(20.0));
+  CHECK(p.dispatch_time_us == Approx(20.0 + 700.0 * 7392.0 / 164.8e9 * 1e6));
+  CHECK(p.dispatch_GBps == Approx(800.0 * 7392.0 / (51.398e-6) / 1e9).epsilon(1e-4));
+  CHECK(p.combine_time_us == Approx(20.0 + 700.0 * 14336.0 / 164.8e9 * 1e6));
+  CHECK(p.bottleneck == "link");
+  CHECK(p.bottleneck_kind == LinkKind::nvlink);
 }
 
 TEST_CASE("predict_deepep_normal rejects impossible benchmarks", "[deepep]") {
@@ -179,5 +159,8 @@ TEST_CASE("predict_deepep_normal rejects impossible benchmarks", "[deepep]") {
   CHECK_THROWS_AS(predict_deepep_normal(routes, b), std::invalid_argument);
   b.topk = 8;
   b.tokens_per_gpu = 0;
+  CHECK_THROWS_AS(predict_deepep_normal(routes, b), std::invalid_argument);
+  b.tokens_per_gpu = 4;
+  b.sms = 0;
   CHECK_THROWS_AS(predict_deepep_normal(routes, b), std::invalid_argument);
 }

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 #include "measurements/nccl_tests_table.hpp"
 #include "topology/generators.hpp"
 

@@ -68,6 +68,9 @@ TEST_CASE("PCIe skeletons need --gpu and then fill NVLink per model", "[nccl_xml
   CHECK(count_kind(h.topology, DeviceKind::nic) == 16);
   CHECK(out_GBps(h.topology, "node0/gpu0", LinkKind::nvlink) == Approx(18 * 20.6));
   CHECK(out_GBps(h.topology, "node0/gpu0", LinkKind::pcie) == Approx(48.0));  // Gen5 x16
+  // NCCL's NVLink and PCIe figures are already effective; the NIC's <net speed> is nominal.
+  for (const Link& l : h.topology.links())
+    CHECK(l.basis == (l.kind == LinkKind::infiniband ? BandwidthBasis::nominal : BandwidthBasis::effective));
   validate_topology(h.topology, "azure h100");
 
   NcclImport p5 = import_nccl_xml(scenario("aws_p5_48xlarge.xml"), o);

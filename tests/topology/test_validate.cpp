@@ -91,3 +91,19 @@ TEST_CASE("no GPU and unknown kinds", "[validate]") {
   kind["devices"][4]["kind"] = "router";
   CHECK_THROWS_WITH(load(kind), Catch::Contains("/devices/4/kind") && Catch::Contains("router"));
 }
+
+TEST_CASE("bandwidth_basis: read, written back, and a bad value named", "[validate]") {
+  Json doc = two_host_doc();
+  doc["links"][0]["bandwidth_basis"] = "effective";
+  Topology t = topology_from_json(doc, "t.json");
+  // links[0] is bidirectional: directed links 0 and 1 are effective, the rest nominal (the default).
+  CHECK(t.link(0).basis == BandwidthBasis::effective);
+  CHECK(t.link(1).basis == BandwidthBasis::effective);
+  CHECK(t.link(2).basis == BandwidthBasis::nominal);
+  Json back = topology_to_json(t);
+  CHECK(back["links"][0]["bandwidth_basis"] == "effective");
+  CHECK_FALSE(back["links"][1].contains("bandwidth_basis"));  // nominal is not written
+  CHECK(topology_from_json(back, "back.json").link(1).basis == BandwidthBasis::effective);
+  doc["links"][0]["bandwidth_basis"] = "measured";
+  CHECK_THROWS_WITH(load(doc), Catch::Contains("/links/0/bandwidth_basis") && Catch::Contains("effective"));
+}

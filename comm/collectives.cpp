@@ -1,4 +1,4 @@
-#include "sim/collectives.hpp"
+#include "comm/collectives.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -32,8 +32,8 @@ double bus_bandwidth_factor(CollectiveKind kind, int n) {
   return kind == CollectiveKind::all_reduce ? 2.0 * f : f;
 }
 
-CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration) {
-  for (const auto& [kind, lc] : calibration.links) params.calibrated_links[kind] = lc;
+CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links) {
+  for (const auto& [kind, lc] : links) params.calibrated_links[kind] = lc;
   return params;
 }
 
@@ -56,6 +56,9 @@ double CollectiveModel::effective_bandwidth_GBps(const Link& link) const {
   auto it = params_.calibrated_links.find(link.kind);
   if (it != params_.calibrated_links.end() && it->second.bandwidth_GBps)
     return std::min(*it->second.bandwidth_GBps, link.bandwidth_GBps);
+  // An already effective bandwidth (NCCL XML import: NCCL's own NVLink/PCIe figures) is not discounted
+  // again (issue 13, cause 6).
+  if (link.basis == BandwidthBasis::effective) return link.bandwidth_GBps;
   switch (link.kind) {
     case LinkKind::nvlink: return link.bandwidth_GBps * params_.nvlink_efficiency;
     case LinkKind::pcie: return link.bandwidth_GBps * params_.pcie_efficiency;

@@ -60,8 +60,8 @@ struct CollectiveParams {
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
 
-/// A copy of params with the calibration's link measurements applied.
-CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration);
+/// A copy of params with measured links (calibration.json "links", keyed by link kind) applied.
+CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links);
 
 /// Predicted cost of one collective. algbw = bytes / time; busbw = algbw x bus_bandwidth_factor.
 struct CollectiveResult {
@@ -107,8 +107,9 @@ class CollectiveModel {
 
   const CollectiveParams& params() const { return params_; }
 
-  /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind (capped at nominal),
-  /// else nominal x the efficiency of its kind (nvlink, pcie, network).
+  /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind (capped at the link's
+  /// bandwidth), else, for a nominal link (Link::basis), nominal x the efficiency of its kind (nvlink,
+  /// pcie, network), and for an already effective one (NCCL XML import) its bandwidth as is.
   double effective_bandwidth_GBps(const Link& link) const;
 
  private:

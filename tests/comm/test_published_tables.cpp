@@ -1,0 +1,316 @@
+// Validation of the exchange kernel models against the small published tables (tests/data/comm/,
+// copied from ../shared/data/measurements with their provenance), the way docs/validation.md reports
+// them: (a) the kernel's default parameters, nothing fitted; (b) parameters fitted on OTHER rows only,
+// named per table (leave one EP size out and predict it; or fitted on another data set). Errors are on
+// kernel time: mean |predicted / measured - 1| (MAE). Prints the tables; asserts the bars that are met
+// and the issue's trends (all-to-all bandwidth rising with message size, LL dispatch rising from EP 8 to
+// 64, the hierarchical / direct crossover).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "comm/kernel_fit.hpp"
+#include "comm/link_load.hpp"
+#include "comm/token_router.hpp"
+#include "measurements/csv_table.hpp"
+#include "measurements/deepep_tables.hpp"
+#include "topology/generators.hpp"
+
+using namespace epsim;
+
+namespace {
+
+constexpr double kHidden = 7168;
+constexpr double kFp8 = kHidden * (1 + 4.0 / 128);  // e4m3 values + one fp32 scale per 128: 7392 B
+constexpr double kBf16 = kHidden * 2;               // 14336 B
+
+CsvTable table(const char* name) { return read_csv_file(std::string(EPSIM_TEST_DATA_DIR) + "/comm/" + name); }
+
+template <class Pred>
+std::vector<KernelSample> pick(const std::vector<KernelSample>& v, Pred p) {
+  std::vector<KernelSample> out;
+  for (const KernelSample& s : v)
+    if (p(s)) out.push_back(s);
+  return out;
+}
+
+KernelSample sample(int nodes, double selections, bool dispatch, double bytes, double measured_us, int group,
+                    std::string label) {
+  KernelSample s;
+  s.nodes = nodes;
+  s.experts = 256;
+  s.topk = 8;
+  s.selections = selections;
+  s.dispatch = dispatch;
+  s.bytes_per_token = bytes;
+  s.measured_us = measured_us;
+  s.group = group;
+  s.label = std::move(label);
+  return s;
+}
+
+// Leave one group (EP size) out: fit `fields` on the other groups, predict the held-out rows; returns
+// the MAE over all held-out rows (each row predicted by the fit that did not see it).
+double leave_one_group_out(const ExchangeKernelParams& start, const std::vector<KernelSample>& rows,
+                           const std::vector<FitField>& fields, bool print) {
+  std::set<int> groups;
+  for (const KernelSample& s : rows) groups.insert(s.group);
+  double sum = 0;
+  int n = 0;
+  for (int g : groups) {
+    const auto train = pick(rows, [&](const KernelSample& s) { return s.group != g; });
+    const auto test = pick(rows, [&](const KernelSample& s) { return s.group == g; });
+    const auto pred = predict_samples(fit_kernel(start, train, fields), test);
+    for (std::size_t i = 0; i < test.size(); ++i) {
+      if (print)
+        std::printf("    (b) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", test[i].label.c_str(),
+                    test[i].measured_us, pred[i], 100 * (pred[i] / test[i].measured_us - 1));
+      sum += std::abs(pred[i] / test[i].measured_us - 1);
+      ++n;
+    }
+  }
+  return n ? sum / n : 0;
+}
+
+void print_a(const std::vector<KernelSample>& rows, const std::vector<double>& pred) {
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    std::printf("    (a) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", rows[i].label.c_str(),
+                rows[i].measured_us, pred[i], 100 * (pred[i] / rows[i].measured_us - 1));
+}
+
+// DeepEP's internode bandwidth counts (token, destination node) pairs, the rank's own node included:
+// counted bytes = tokens x topk x node_factor x bytes, node_factor of DeepEP's test routing (experts
+// grouped by node, top min(nodes, 4) groups by group maximum), the routing kernel_fit costs.
+double deepep_counted_bytes(int nodes, double tokens, double bytes) {
+  const ExchangeRouting r = uniform_routing_statistics(256, 8, nodes, std::min(nodes, 4), nodes * 8, 8, 8192, 1,
+                                                       GroupScore::max);
+  return tokens * 8 * r.node_factor * bytes;
+}
+
+// deepep-normal fitted on AIConfigurator's H100 normal table (2 and 4 nodes, all token counts): the
+// "fitted on another data set" parameters of (b) for the DeepEP-normal tables below.
+ExchangeKernelParams normal_fitted_on_aiconfigurator() {
+  std::vector<KernelSample> train;
+  for (const DeepEpNormalRow& r : read_deepep_normal_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_normal.csv")) {
+    if (r.nodes < 2 || r.nodes > 4) continue;
+    for (bool d : {true, false}) {
+      KernelSample s = sample(r.nodes, static_cast<double>(r.tokens) * r.topk, d, d ? kFp8 : kBf16,
+                              d ? r.dispatch_us : r.combine_us, r.nodes, "");
+      s.experts = r.experts;
+      s.topk = r.topk;
+      s.sms = r.sms;
+      s.grouped_routing = true;
+      train.push_back(s);
+    }
+  }
+  return fit_kernel(default_kernel_params(ExchangeKernelKind::deepep_normal), train,
+                    {FitField::latency_us, FitField::latency_per_log2_node_us, FitField::network_efficiency,
+                     FitField::sm_rate_GBps, FitField::sm_exponent});
+}
+
+const std::vector<FitField> kLlFields = {FitField::latency_us, FitField::network_efficiency};
+
+}  // namespace
+
+TEST_CASE("NCCL EP low-latency (BF16, 128 tokens, EP 8-64): defaults and leave-one-EP-out", "[validation][comm]") {
+  // Time = 128 x 8 selections x 14336 B / bandwidth (the table's convention, PROVENANCE line).
+  CsvTable t = table("nccl_ep_ll_bf16_h100.csv");
+  const auto gpus = t.column("num_gpus"), nodes = t.column("node_count"), dbw = t.column("dispatch_bw_GBps"),
+             cbw = t.column("combine_bw_GBps");
+  std::vector<KernelSample> rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    for (bool d : {true, false}) {
+      const double bw = t.number(r, d ? dbw : cbw);
+      const int ep = static_cast<int>(t.number(r, gpus));
+      rows.push_back(sample(static_cast<int>(t.number(r, nodes)), 128 * 8, d, kBf16, 128 * 8 * kBf16 / (bw * 1e9) * 1e6,
+                            ep, "EP " + std::to_string(ep) + (d ? " dispatch" : " combine")));
+    }
+  REQUIRE(rows.size() == 8);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  for (bool d : {true, false}) {
+    const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
+    const auto pred = predict_samples(def, phase);
+    const double a = mean_abs_error(pred, phase);
+    std::printf("nccl_ep LL %s: (a) defaults MAE %.1f%%\n", d ? "dispatch" : "combine", 100 * a);
+    print_a(phase, pred);
+    const double b = leave_one_group_out(def, phase, kLlFields, true);
+    std::printf("  (b) leave one EP out (fit latency, network efficiency on the other 3): MAE %.1f%%\n", 100 * b);
+    CHECK(a <= 0.20);
+    CHECK(b <= 0.10);
+  }
+}
+
+TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backends)", "[validation][comm]") {
+  CsvTable t = table("deepep_pr521_h100_ll.csv");
+  const auto backend = t.column("backend"), ep = t.column("ep_size"), dt = t.column("dispatch_latency_us"),
+             ct = t.column("combine_latency_us");
+  std::vector<KernelSample> rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    for (bool d : {true, false}) {
+      const int e = static_cast<int>(t.number(r, ep));
+      rows.push_back(sample(e / 8, 128 * 8, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
+                            t.rows[r][backend] + " EP " + std::to_string(e) + (d ? " dispatch" : " combine")));
+    }
+  REQUIRE(rows.size() == 16);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  for (bool d : {true, false}) {
+    const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
+    const auto pred = predict_samples(def, phase);
+    print_a(phase, pred);
+    const auto multi = pick(phase, [](const KernelSample& s) { return s.nodes > 1; });
+    const double a_all = mean_abs_error(pred, phase);
+    const double a_multi = mean_abs_error(predict_samples(def, multi), multi);
+    const double b = leave_one_group_out(def, multi, kLlFields, true);
+    std::printf("pr521 LL %s: (a) defaults MAE %.1f%% all rows, %.1f%% EP 16-64; (b) leave one EP out of 16-64: "
+                "%.1f%%\n",
+                d ? "dispatch" : "combine", 100 * a_all, 100 * a_multi, 100 * b);
+    // Not met (docs/validation.md): this table ran with NVLink off (EP 8: 160 us for 128 tokens = the
+    // NIC alone, every peer over RDMA); the model's same-node legs always take NVLink (deepep-ll's
+    // nvlink_for_same_node only changes the message count), so it is optimistic on every row.
+    for (std::size_t i = 0; i < phase.size(); ++i) CHECK(pred[i] < phase[i].measured_us);
+    CHECK(a_multi < a_all);  // the fewer same-node peers (larger EP), the closer
+  }
+}
+
+TEST_CASE("DeepEP normal tables (PR 521 EP 16-64, V2 SM90): defaults and fitted on AIConfigurator", "[validation][comm]") {
+  std::vector<KernelSample> rows;
+  {
+    // PR 521: 4096 tokens, DeepEP's bottleneck bandwidth (counted node pairs incl. own node) -> time.
+    CsvTable t = table("deepep_pr521_h100_normal.csv");
+    const auto backend = t.column("backend"), ep = t.column("ep_size"), dbw = t.column("dispatch_bottleneck_bw_GBps"),
+               cbw = t.column("combine_bottleneck_bw_GBps");
+    for (std::size_t r = 0; r < t.rows.size(); ++r)
+      for (bool d : {true, false}) {
+        const int e = static_cast<int>(t.number(r, ep));
+        const double bytes = d ? kFp8 : kBf16;
+        KernelSample s = sample(e / 8, 4096 * 8, d, bytes, deepep_counted_bytes(e / 8, 4096, bytes) / (t.number(r, d ? dbw : cbw) * 1e9) * 1e6,
+                                e, "PR521 " + t.rows[r][backend] + " EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
+        s.sms = 24;  // DeepEP tests/test_internode.py num_sms
+        s.grouped_routing = true;
+        rows.push_back(s);
+      }
+  }
+  {
+    // V2 README, SM90 rows only (SM100 needs a B200 topology kernel_fit does not build): 8192 tokens,
+    // logical bandwidth with the same count (assumption: DeepEP's counting, own node included).
+    CsvTable t = table("deepep_v2_readme_normal.csv");
+    const auto arch = t.column("arch"), topo = t.column("topo"), dbw = t.column("dispatch_bottleneck_bw_GBps"),
+               cbw = t.column("combine_bottleneck_bw_GBps"), sms = t.column("num_sms");
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
+      if (t.rows[r][arch] != "SM90") continue;
+      const std::string& tp = t.rows[r][topo];  // "EP 8 x N"
+      const int nodes = std::stoi(tp.substr(tp.find('x') + 1));
+      for (bool d : {true, false}) {
+        const double bytes = d ? kFp8 : kBf16;
+        KernelSample s = sample(nodes, 8192 * 8, d, bytes, deepep_counted_bytes(nodes, 8192, bytes) / (t.number(r, d ? dbw : cbw) * 1e9) * 1e6,
+                                nodes * 8, "V2 " + tp + (d ? " dispatch" : " combine"));
+        s.sms = static_cast<int>(t.number(r, sms));
+        s.grouped_routing = true;
+        rows.push_back(s);
+      }
+    }
+  }
+  REQUIRE(rows.size() == 16);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_normal);
+  const ExchangeKernelParams aic = normal_fitted_on_aiconfigurator();
+  for (bool v2 : {false, true})
+    for (bool d : {true, false}) {
+      const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d && (s.label[0] == 'V') == v2; });
+      const auto pa = predict_samples(def, phase);
+      const auto pb = predict_samples(aic, phase);
+      print_a(phase, pa);
+      for (std::size_t i = 0; i < phase.size(); ++i)
+        std::printf("    (b) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", phase[i].label.c_str(),
+                    phase[i].measured_us, pb[i], 100 * (pb[i] / phase[i].measured_us - 1));
+      const double a = mean_abs_error(pa, phase), b = mean_abs_error(pb, phase);
+      std::printf("%s normal %s: (a) defaults MAE %.1f%%; (b) fitted on AIConfigurator H100 2-4 nodes: MAE %.1f%%\n",
+                  v2 ? "V2 SM90" : "PR521", d ? "dispatch" : "combine", 100 * a, 100 * b);
+      if (!v2) {
+        CHECK(a <= 0.20);
+        CHECK(b <= 0.10);
+      } else {
+        // DeepEP V2 is a rewritten kernel that moves far more bytes per SM (61 GB/s counted on 6 SMs)
+        // than V1, whose SM rate the defaults and the AIConfigurator fit carry: 2-2.5x pessimistic.
+        // (b2): the SM rate alone refitted on the other V2 row (leave one row out).
+        const double b2 = leave_one_group_out(aic, phase, {FitField::sm_rate_GBps}, true);
+        std::printf("  (b2) SM rate fitted on the other V2 row: MAE %.1f%%\n", 100 * b2);
+        CHECK(b2 < b);
+      }
+    }
+}
+
+TEST_CASE("trend: NCCL all-to-all bandwidth rises with the message size (4 x 8 H100)", "[validation][comm]") {
+  // nccl kernel defaults on generate_dgx_cluster(4 nodes); S bytes per rank, uniform all-to-all
+  // (tokens of 4096 B each); algbw = S / t. The ramp with the per-peer message and the fixed latency
+  // make small messages slow: measured (issue 13) 2-3x lower at 32 MB than at 2 GB per rank.
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(4));
+  RouteTable routes(topo);
+  EpLinkModel m(topo, routes, 32, default_kernel_params(ExchangeKernelKind::nccl));
+  double prev = 0, bw_32M = 0, bw_2G = 0;
+  for (double S : {32e3, 1e6, 32e6, 256e6, 2e9}) {
+    const std::vector<double> tokens(32, S / 4096);
+    const auto bytes = exchange_link_bytes(m, tokens, 4096, Exchange::dispatch);
+    const double bw = S / exchange_cost(m, bytes, tokens, 4096, Exchange::dispatch).time_s() / 1e9;
+    std::printf("nccl all-to-all 32 GPUs, %.0f B per rank: algbw %.2f GB/s\n", S, bw);
+    CHECK(bw > prev);
+    prev = bw;
+    if (S == 32e6) bw_32M = bw;
+    if (S == 2e9) bw_2G = bw;
+  }
+  std::printf("  algbw 2 GB / 32 MB = %.2f (measured 2-3)\n", bw_2G / bw_32M);
+  CHECK(bw_2G / bw_32M > 1.3);
+  // Never above what the NICs allow: a rank sends 24/32 of S off the node through 8 NICs of 47.5 GB/s
+  // per node (8 ranks): algbw <= 47.5 x 32 / 24 = 63.3 GB/s.
+  CHECK(bw_2G <= 47.5 * 32 / 24 * 1.0001);
+}
+
+TEST_CASE("trend: deepep-ll dispatch time rises from EP 8 to 64 (128 tokens)", "[validation][comm]") {
+  // AIConfigurator H100 LL at 128 tokens: 40 -> 102 -> 143 -> 167 us (docs/validation.md).
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  std::vector<KernelSample> rows;
+  for (int nodes : {1, 2, 4, 8}) rows.push_back(sample(nodes, 128 * 8, true, kFp8, 1, nodes, ""));
+  const auto t = predict_samples(def, rows);
+  std::printf("deepep-ll dispatch 128 tokens: EP 8 %.0f, 16 %.0f, 32 %.0f, 64 %.0f us\n", t[0], t[1], t[2], t[3]);
+  CHECK(t[0] < t[1]);
+  CHECK(t[1] < t[2]);
+  CHECK(t[2] < t[3]);
+}
+
+TEST_CASE("trend: hierarchical / direct crossover (alpha-beta)", "[validation][comm]") {
+  // Direct = nccl (one message per peer), hierarchical = NVLink phase + one rail message per node,
+  // both in the alpha-beta form the issue states (the per-peer bandwidth ramp off: ramp_half_bytes 0).
+  // 4 x 8 GPUs, 32 MB per GPU: 31 peers of 1 MB, bandwidth-bound: direct not slower. 256 x 8 GPUs,
+  // 1 MB per GPU: 2047 peers of 512 B (per-peer cost 0.5 us each) against 255 rail messages of 4 KB:
+  // hierarchical faster (with the ramp on as well: 498 against 1073 us, docs/validation.md). With the
+  // shipped ramp (an assumption: half bandwidth at 512 KiB per peer)
+  // the 1 MB direct messages lose more than hierarchical's 8 MB ones and hierarchical also wins at
+  // 4 x 8 (printed; docs/validation.md).
+  auto times = [](int nodes, double S, bool ramp) {
+    Topology topo = generate_dgx_cluster(dgx_options_for_nodes(nodes));
+    RouteTable routes(topo);
+    const int ep = nodes * 8;
+    const std::vector<double> tokens(static_cast<std::size_t>(ep), S / 512);
+    double t[2];
+    int i = 0;
+    for (ExchangeKernelKind k : {ExchangeKernelKind::nccl, ExchangeKernelKind::hierarchical}) {
+      ExchangeKernelParams p = default_kernel_params(k);
+      if (!ramp) p.dispatch.ramp_half_bytes = p.combine.ramp_half_bytes = 0;
+      EpLinkModel m(topo, routes, ep, p);
+      const auto bytes = exchange_link_bytes(m, tokens, 512, Exchange::dispatch);
+      t[i++] = exchange_cost(m, bytes, tokens, 512, Exchange::dispatch).time_s() * 1e6;
+    }
+    std::printf("%d x 8 GPUs, %.0f B per GPU, ramp %s: direct %.1f us, hierarchical %.1f us\n", nodes, S,
+                ramp ? "on" : "off", t[0], t[1]);
+    return std::pair{t[0], t[1]};
+  };
+  const auto [d4, h4] = times(4, 32e6, false);
+  CHECK(d4 <= h4);
+  times(4, 32e6, true);
+  // 2048 GPUs: ~4 M (source, destination) route rows per kernel, the slow part of this test (tens of s).
+  const auto [d256, h256] = times(256, 1e6, false);
+  CHECK(h256 < d256);
+}
