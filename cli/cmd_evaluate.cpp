@@ -9,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "comm/token_router.hpp"
 #include "comm/trace_traffic.hpp"
 #include "model/trace.hpp"
@@ -91,7 +92,7 @@ void run_evaluate(const EvaluateOptions& o) {
       j["summary"]["trace"] = trace_evaluation_json(*tc);
       j["baseline_summary"]["trace"] = trace_evaluation_json(*tb);
     }
-    fmt::print("{}\n", j.dump(1));
+    fmt::print("{}", json_output_text(j, 1, "the evaluation"));
     return;
   }
   fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads; replica choice {})\n", o.plan,

@@ -14,6 +14,7 @@
 #include "comm/calibration.hpp"
 #include "comm/link_load.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "common/json_input.hpp"
 #include "comm/collectives.hpp"
 #include "topology/routing.hpp"
@@ -88,7 +89,7 @@ void run_collective(const CollectiveOptions& o) {
               {"algbw_GBps", algbw}, {"busbw_GBps", busbw}, {"algorithm", algorithm}, {"notices", notices}};
     if (!bottleneck.empty()) j["bottleneck"] = bottleneck;
     if (!o.calibration.empty()) j["calibration"] = o.calibration;
-    fmt::print("{}\n", j.dump(1));
+    fmt::print("{}", json_output_text(j, 1, "the prediction"));
     return;
   }
   fmt::print("{} of {:g} B on {} GPUs of {}: {:.2f} us, algbw {:.2f} GB/s, busbw {:.2f} GB/s ({}{})\n", o.op, o.bytes, n,

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
+#include "common/json_output.hpp"
 #include "common/json_input.hpp"
 #include "model/expert_loads.hpp"
 #include "model/gpu_spec.hpp"
@@ -48,7 +49,7 @@ void positive(const char* flag, double v) {
 void print(const Common& o, Json j, const ComputeNotices& notices, const std::string& text) {
   if (o.json) {
     j["notices"] = notices.messages();
-    fmt::print("{}\n", j.dump(1));
+    fmt::print("{}", json_output_text(j, 1, "the prediction"));
     return;
   }
   fmt::print("{}\n", text);

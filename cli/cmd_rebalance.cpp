@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
+#include "common/json_output.hpp"
 #include "common/error.hpp"
 #include "model/trace.hpp"
 #include "comm/token_router.hpp"
@@ -144,9 +145,9 @@ void run_rebalance(const RebalanceOptions& o) {
   }
   RebalanceReport r = run_rebalancing(links, *routes, *model, windows, ps, run, initial, cost);
   Json doc = report_json(r, o);
-  if (!o.out.empty()) write_file_atomic(o.out, doc.dump(1) + "\n");
+  if (!o.out.empty()) write_file_atomic(o.out, json_output_text(doc, 1, "the rebalance report"));
   if (o.json) {
-    fmt::print("{}\n", doc.dump(1));
+    fmt::print("{}", json_output_text(doc, 1, "the rebalance report"));
     return;
   }
   fmt::print("epsim rebalance: {} windows, rebalance every {} ({} rebalances), {} migration, {} iterations per window, "

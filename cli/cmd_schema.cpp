@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "common/json_output.hpp"
 #include "common/param_table.hpp"
 #include "sim/scenario/scenario_params.hpp"
 #include "sweep/axis_catalog.hpp"
@@ -45,7 +46,7 @@ void add_schema_commands(CLI::App& app) {
   }
   scenario->callback([o] {
     const ParamTable t = scenario_params();
-    if (o->json) fmt::print("{}\n", param_table_json(t).dump(1));
+    if (o->json) fmt::print("{}", json_output_text(param_table_json(t), 1, "the schema"));
     else if (o->markdown) fmt::print("{}", param_table_markdown(t));
     else fmt::print("{}", param_table_text(t));
   });
@@ -54,7 +55,7 @@ void add_schema_commands(CLI::App& app) {
       Json out = Json::array();
       for (const AxisInfo& a : named_axes())
         out.push_back({{"axis", a.name}, {"field", a.field->pointer}, {"meaning", a.help}});
-      fmt::print("{}\n", out.dump(1));
+      fmt::print("{}", json_output_text(out, 1, "the schema"));
     } else if (o->markdown) {
       fmt::print("{}", axes_markdown());
     } else {

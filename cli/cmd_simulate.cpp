@@ -87,10 +87,10 @@ void run_simulate(const SimulateCliOptions& o) {
   for (const std::string& w : in.warnings) fmt::print(stderr, "epsim: warning: {}\n", w);
   if (s.disaggregation) {  // a pair of pools: this scenario is the prefill pool (the trace is of it)
     const DisaggregatedResult r = simulate_disaggregated(in, opt);
-    if (!o.report.empty()) write_file_atomic(o.report, report_to_json(r).dump(1) + "\n");
-    if (!o.trace.empty()) write_file_atomic(o.trace, trace_to_json(r.prefill).dump() + "\n");
+    if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
+    if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r.prefill), -1, "the trace"));
     if (o.json) {
-      fmt::print("{}\n", report_to_json(r).dump(1));
+      fmt::print("{}", json_output_text(report_to_json(r), 1, "the report"));
     } else {
       fmt::print("{}", format_report_table(r));
       if (!o.report.empty()) fmt::print("wrote {}\n", o.report);
