@@ -28,20 +28,22 @@ struct CollectiveOptions {
   std::string topology;
   std::string op;
   double bytes = 0;
-  int gpus = 0;  ///< 0: every GPU of the topology
+  std::optional<int> gpus;  ///< absent: every GPU of the topology
   std::string calibration;
   bool json = false;
 };
 
 void run_collective(const CollectiveOptions& o) {
   check_output_paths({{"--topology", o.topology}, {"--calibration", o.calibration}}, {});
-  if (!(o.bytes > 0) || !std::isfinite(o.bytes)) throw UsageError("--bytes must be a finite number > 0");
+  // At most 1e15 B (1 PB, docs/limits.md): larger sizes overflow the time to inf.
+  if (!(o.bytes > 0 && o.bytes <= 1e15)) throw UsageError(fmt::format("--bytes {}: a number of bytes in (0, 1e15]", o.bytes));
   if (o.op != "all_reduce" && o.op != "all_gather" && o.op != "reduce_scatter" && o.op != "alltoall")
     throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
   const Topology topo = load_topology(o.topology);
-  const int n = o.gpus == 0 ? topo.num_gpus() : o.gpus;
-  if (n < 1 || n > topo.num_gpus())
-    throw UsageError(fmt::format("--gpus {} must be between 1 and the {} GPUs of {}", o.gpus, topo.num_gpus(), o.topology));
+  const int n = o.gpus.value_or(topo.num_gpus());
+  // A collective of one GPU moves nothing (time 0, algbw undefined): at least 2.
+  if (n < 2 || n > topo.num_gpus())
+    throw UsageError(fmt::format("--gpus {} must be between 2 and the {} GPUs of {}", n, topo.num_gpus(), o.topology));
   const RouteTable routes(topo);
   std::optional<Calibration> cal;
   std::vector<std::string> notices;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -64,9 +65,15 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
   auto fail = [&](const std::string& field, const std::string& expected) {
     throw InputError(where, pointer_prefix + field, expected);
   };
+  // Physical ceilings (docs/limits.md): no kernel step takes a second, no link or copy engine moves more
+  // than 1e6 GB/s, no message or ramp is larger than 1e12 bytes. Above them a finite input could make an
+  // iteration overflow to inf.
+  constexpr double kMaxUs = 1e6, kMaxGBps = 1e6, kMaxBytes = 1e12;
   if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
-  for (double v : {k.notify_latency_us, k.notify_per_log2_node_us, k.header_bytes_per_token})
-    if (!(v >= 0) || !std::isfinite(v)) fail("/notify_latency_us", "notify latencies and header bytes >= 0");
+  for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"notify_latency_us", k.notify_latency_us, kMaxUs},
+                                      {"notify_per_log2_node_us", k.notify_per_log2_node_us, kMaxUs},
+                                      {"header_bytes_per_token", k.header_bytes_per_token, kMaxBytes}})
+    if (!(v >= 0 && v <= max)) fail(std::string("/") + field, fmt::format("a number in [0, {:g}], found {}", max, v));
   for (const auto& [name, p] : {std::pair<const char*, const KernelPhaseParams*>{"dispatch", &k.dispatch},
                                 {"combine", &k.combine}}) {
     const std::string at = fmt::format("/{}/", name);
@@ -75,16 +82,16 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                    {"infiniband_efficiency", p->infiniband_efficiency},
                                    {"ethernet_efficiency", p->ethernet_efficiency}})
       if (!(v > 0 && v <= 1)) fail(at + field, fmt::format("an efficiency in (0, 1], found {}", v));
-    for (const auto& [field, v] : {std::pair<const char*, double>{"latency_us", p->latency_us},
-                                   {"latency_per_log2_node_us", p->latency_per_log2_node_us},
-                                   {"per_remote_expert_us", p->per_remote_expert_us},
-                                   {"per_peer_us", p->per_peer_us},
-                                   {"sm_rate_GBps", p->sm_rate_GBps},
-                                   {"self_copy_GBps", p->self_copy_GBps},
-                                   {"ramp_half_bytes", p->ramp_half_bytes},
-                                   {"ll_latency_us", p->ll_latency_us},
-                                   {"ll_bandwidth_GBps", p->ll_bandwidth_GBps}})
-      if (!(v >= 0) || !std::isfinite(v)) fail(at + field, fmt::format("a finite number >= 0, found {}", v));
+    for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"latency_us", p->latency_us, kMaxUs},
+                                        {"latency_per_log2_node_us", p->latency_per_log2_node_us, kMaxUs},
+                                        {"per_remote_expert_us", p->per_remote_expert_us, kMaxUs},
+                                        {"per_peer_us", p->per_peer_us, kMaxUs},
+                                        {"sm_rate_GBps", p->sm_rate_GBps, kMaxGBps},
+                                        {"self_copy_GBps", p->self_copy_GBps, kMaxGBps},
+                                        {"ramp_half_bytes", p->ramp_half_bytes, kMaxBytes},
+                                        {"ll_latency_us", p->ll_latency_us, kMaxUs},
+                                        {"ll_bandwidth_GBps", p->ll_bandwidth_GBps, kMaxGBps}})
+      if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
     if (!(p->sm_exponent > 0 && p->sm_exponent <= 2)) fail(at + "sm_exponent", "an exponent in (0, 2]");
     if (!(p->ramp_exponent > 0 && p->ramp_exponent <= 4)) fail(at + "ramp_exponent", "an exponent in (0, 4]");
     if (!(p->overlap_exponent >= 1 && p->overlap_exponent <= 16)) fail(at + "overlap_exponent", "an exponent in [1, 16]");

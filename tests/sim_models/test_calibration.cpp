@@ -131,6 +131,11 @@ TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omit
             .find("/exchange_kernels/nccl/dispatch/nvlink_efficiency: an efficiency in (0, 1]") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"sms":0}}})")
             .find("/exchange_kernels/nccl/sms") != std::string::npos);
+  // Physical ceilings (docs/limits.md): a 1e308 us latency made a plan's sum of link times inf (exit 3).
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep-ll":{"combine":{"latency_us":1e308}}}})")
+            .find("/exchange_kernels/deepep-ll/combine/latency_us: a number in [0, 1e+06]") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep-ll":{"header_bytes_per_token":1e300}}})")
+            .find("/exchange_kernels/deepep-ll/header_bytes_per_token") != std::string::npos);
   // exchange_kernels is a /2 field.
   CHECK(parse_error(R"({"schema":"epsim.calibration/1","exchange_kernels":{}})").find("/exchange_kernels") !=
         std::string::npos);
