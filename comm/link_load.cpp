@@ -100,8 +100,10 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
   nodes_ = static_cast<int>(per_host.size());
   for (const auto& [h, n] : per_host) gpus_per_node_ = std::max(gpus_per_node_, n);
 
-  into_class_.resize(static_cast<std::size_t>(ep));
-  out_class_.resize(static_cast<std::size_t>(ep));
+  auto rows = std::make_shared<ClassRows>();
+  rows->into.resize(static_cast<std::size_t>(ep));
+  rows->out_of.resize(static_cast<std::size_t>(ep));
+  std::array<LinkRow, 3> in_class, out_class;  // one rank's rows per leg class
   const KernelDelivery delivery = kernel_delivery(kernel_.kind);
   std::array<RowBuilder, 3> in_row = {RowBuilder(L), RowBuilder(L), RowBuilder(L)};
   std::array<RowBuilder, 3> out_row = {RowBuilder(L), RowBuilder(L), RowBuilder(L)};
@@ -159,38 +161,65 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
       }
     }
     for (std::size_t c = 0; c < 3; ++c) {
-      in_row[c].flush(into_class_[static_cast<std::size_t>(dr)][c]);
-      out_row[c].flush(out_class_[static_cast<std::size_t>(dr)][c]);
+      in_row[c].flush(in_class[c]);
+      out_row[c].flush(out_class[c]);
     }
+    rows->into[static_cast<std::size_t>(dr)] = merge_classes(in_class);
+    rows->out_of[static_cast<std::size_t>(dr)] = merge_classes(out_class);
   }
+  class_rows_ = std::move(rows);
   combine_rows();
 }
 
-void EpLinkModel::combine_rows() {
-  const double w[3] = {1.0, routing_.gpu_factor, routing_.node_factor};
-  into_.assign(static_cast<std::size_t>(ep_), LinkRow{});
-  out_of_.assign(static_cast<std::size_t>(ep_), LinkRow{});
-  RowBuilder b(nominal_Bps_.size());
-  std::vector<RouteHop> one(1);
-  for (std::size_t d = 0; d < static_cast<std::size_t>(ep_); ++d) {
-    for (auto [cls, dst] : {std::pair{&into_class_, &into_}, std::pair{&out_class_, &out_of_}}) {
-      for (std::size_t c = 0; c < 3; ++c)
-        for (const auto& [l, coef] : (*cls)[d][c]) {
-          one[0] = RouteHop{l, 1.0f};
-          b.add(one, coef * w[c]);
-        }
-      b.flush((*dst)[d]);
-    }
+EpLinkModel::ClassRow EpLinkModel::merge_classes(const std::array<LinkRow, 3>& classes) {
+  ClassRow merged;
+  std::array<std::size_t, 3> at{0, 0, 0};
+  for (;;) {
+    int link = -1;  // the smallest link not yet merged
+    for (std::size_t c = 0; c < 3; ++c)
+      if (at[c] < classes[c].size() && (link < 0 || classes[c][at[c]].first < link)) link = classes[c][at[c]].first;
+    if (link < 0) return merged;
+    ClassEntry e{link, {0.0, 0.0, 0.0}};
+    for (std::size_t c = 0; c < 3; ++c)
+      if (at[c] < classes[c].size() && classes[c][at[c]].first == link) e.coef[c] = classes[c][at[c]++].second;
+    merged.push_back(e);
   }
+}
+
+void EpLinkModel::combine_rows() {
+  // row(l) = sum over the classes c (in order 0, 1, 2) that use l of coef_c x w_c, accumulated from 0.0:
+  // the same additions in the same order as summing the class rows link by link.
+  const double w[3] = {1.0, routing_.gpu_factor, routing_.node_factor};
+  auto combine = [&](const std::vector<ClassRow>& from, std::vector<LinkRow>& to) {
+    to.resize(from.size());
+    for (std::size_t d = 0; d < from.size(); ++d) {
+      LinkRow& row = to[d];
+      row.clear();
+      row.reserve(from[d].size());
+      for (const ClassEntry& e : from[d]) {
+        double v = 0.0;
+        for (std::size_t c = 0; c < 3; ++c)
+          if (e.coef[c] != 0.0) v += e.coef[c] * w[c];
+        row.emplace_back(e.link, v);
+      }
+    }
+  };
+  combine(class_rows_->into, into_);
+  combine(class_rows_->out_of, out_of_);
+}
+
+EpLinkModel::EpLinkModel(const EpLinkModel& other, ExchangeRouting routing)
+    : topology_(other.topology_), ep_(other.ep_), base_(other.base_), nodes_(other.nodes_),
+      gpus_per_node_(other.gpus_per_node_), kernel_(other.kernel_), routing_(routing), class_rows_(other.class_rows_),
+      nominal_Bps_(other.nominal_Bps_), dispatch_Bps_(other.dispatch_Bps_), combine_Bps_(other.combine_Bps_),
+      intra_(other.intra_) {
+  combine_rows();
 }
 
 EpLinkModel EpLinkModel::with_routing(ExchangeRouting routing) const {
   if (!(routing.gpu_factor > 0 && routing.gpu_factor <= 1 && routing.node_factor > 0 && routing.node_factor <= 1))
     throw std::invalid_argument("EpLinkModel: de-duplication factors must be in (0, 1]");
-  EpLinkModel m = *this;
-  m.routing_ = routing;
-  m.combine_rows();
-  return m;
+  return EpLinkModel(*this, routing);
 }
 
 int ep_gpus_per_node(const Topology& topology, int ep) {

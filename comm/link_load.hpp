@@ -18,6 +18,7 @@
 // placement costs O(EP x links touched per rank), and a move that changes two ranks' loads only touches
 // those ranks' rows. The time of an exchange is comm/exchange_cost.hpp's closed form.
 #include <array>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -89,6 +90,18 @@ class EpLinkModel {
   EpLinkModel with_routing(ExchangeRouting routing) const;
 
  private:
+  /// One link of a rank's row with its coefficient per leg class (0: weight 1, 1: x gpu_factor,
+  /// 2: x node_factor; 0 where the class does not use the link).
+  struct ClassEntry {
+    int link;
+    std::array<double, 3> coef;
+  };
+  using ClassRow = std::vector<ClassEntry>;  ///< sorted by link
+  struct ClassRows {
+    std::vector<ClassRow> into, out_of;  ///< per rank
+  };
+  EpLinkModel(const EpLinkModel& other, ExchangeRouting routing);  ///< other's routes, new rows
+  static ClassRow merge_classes(const std::array<LinkRow, 3>& classes);
   void combine_rows();
   const Topology* topology_;
   int ep_;
@@ -99,8 +112,8 @@ class EpLinkModel {
   ExchangeRouting routing_;
   std::vector<LinkRow> into_;
   std::vector<LinkRow> out_of_;
-  // Per rank, per leg class (0: weight 1, 1: x gpu_factor, 2: x node_factor): the link shares.
-  std::vector<std::array<LinkRow, 3>> into_class_, out_class_;
+  // Per rank: the link shares per leg class, shared by the models with_routing derives (immutable).
+  std::shared_ptr<const ClassRows> class_rows_;
   std::vector<double> nominal_Bps_, dispatch_Bps_, combine_Bps_;
   std::vector<char> intra_;
 };

@@ -132,6 +132,44 @@ TEST_CASE("deepep-normal on 2 nodes x 2 GPUs: node de-duplication, NVLink forwar
   CHECK(c.phase.bottleneck == "sm");
 }
 
+TEST_CASE("with_routing: the same rows, bit for bit, as a model built with that routing") {
+  // with_routing recombines the per-class rows it shares with its source (comm/link_load.cpp
+  // combine_rows); the coefficients must be the ones a fresh model sums from the routes, exactly,
+  // for every kernel (the simulator's golden outputs depend on it).
+  Topology topo = dgx(2, 4);
+  RouteTable routes(topo);
+  const ExchangeRouting r{0.7, 0.3, 16};
+  for (ExchangeKernelKind kind : {ExchangeKernelKind::nccl, ExchangeKernelKind::deepep_normal,
+                                  ExchangeKernelKind::deepep_ll, ExchangeKernelKind::nvlink_one_sided,
+                                  ExchangeKernelKind::hierarchical}) {
+    const ExchangeKernelParams k = round_kernel(kind);
+    const EpLinkModel plain(topo, routes, 8, k);
+    const EpLinkModel fresh(topo, routes, 8, k, r);
+    const EpLinkModel derived = plain.with_routing(r);
+    CHECK(derived.routing().gpu_factor == 0.7);
+    CHECK(derived.routing().node_factor == 0.3);
+    for (int d = 0; d < 8; ++d)
+      for (Exchange x : {Exchange::dispatch, Exchange::combine}) {
+        CHECK(derived.row(d, x) == fresh.row(d, x));
+        CHECK(plain.with_routing(ExchangeRouting{}).row(d, x) == plain.row(d, x));
+      }
+  }
+  // deepep-normal: into a rank d of node 1, GPU 0's NIC up-link carries only the RDMA leg from GPU 0
+  // to its rail peer on node 1 (class node_factor; the NVLink legs inside node 1 are x gpu_factor), so
+  // its coefficient is the plain one x 0.3.
+  const EpLinkModel plain(topo, routes, 8, round_kernel(ExchangeKernelKind::deepep_normal));
+  const EpLinkModel derived = plain.with_routing(r);
+  const int nic0 = nic_up_link(topo, 0);
+  int seen = 0;
+  for (int d = 4; d < 8; ++d)
+    for (std::size_t i = 0; i < plain.into(d).size(); ++i)
+      if (plain.into(d)[i].first == nic0) {
+        ++seen;
+        CHECK(derived.into(d)[i].second == Approx(0.3 * plain.into(d)[i].second));
+      }
+  CHECK(seen == 4);
+}
+
 TEST_CASE("nccl closed form: ramp, self copy and the LL protocol, hand-computed") {
   Topology topo = dgx(1, 4);
   RouteTable routes(topo);
