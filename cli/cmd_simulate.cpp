@@ -30,6 +30,7 @@ struct SimulateCliOptions {
   std::string trace_gpus = "0,1";
   bool json = false;
   bool trace_gpus_given = false;
+  int threads = 0;  ///< layers of the per-token routing sample at once (0 = all cores)
   ScenarioOverrides overrides;  ///< --schedule, --network, --chunks, ... and --set POINTER=VALUE
 };
 
@@ -58,6 +59,7 @@ void run_simulate(const SimulateCliOptions& o) {
   if (!o.trace.empty()) check_writable(o.trace);
   SimulateOptions opt;
   opt.trace_gpus = parse_gpu_list(o.trace_gpus);
+  opt.routing.threads = o.threads;
   Json doc = read_json_file(o.scenario);
   o.overrides.apply(doc);
   Scenario s;
@@ -120,6 +122,10 @@ void add_simulate_command(CLI::App& app) {
   c->add_option("--trace", o->trace, "write a Chrome/Perfetto trace JSON here")->check(non_empty_path());
   c->add_option("--trace-gpus", o->trace_gpus, "GPU ranks in the trace, comma-separated")->capture_default_str();
   c->add_flag("--json", o->json, "print the report JSON instead of the table");
+  c->add_option("-j,--threads", o->threads,
+                "layers of the per-token routing sample in parallel (0 = all cores); output does not depend on it")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   o->overrides.add_flags(*c);
   c->callback([o, c] {
     o->trace_gpus_given = c->count("--trace-gpus") > 0;

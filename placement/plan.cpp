@@ -345,7 +345,7 @@ Plan make_plan(const EpLinkModel& links, const MoeModel& model, const Windows& w
   for (const ExpertLoads* w : windows) plan.windows.push_back(w->source);
   if (trace != nullptr && (trace->trace == nullptr || trace->routes == nullptr))
     throw std::invalid_argument("make_plan: PlanTrace needs the trace and the routes");
-  plan.chosen = plan_all_layers(links, model, windows, plan, settings.algorithm, true, trace);
+  plan.chosen = plan_all_layers(links, model, windows, plan, settings.algorithm, settings.bounds, trace);
   if (trace != nullptr && settings.algorithm == "epsim") {
     plan.chosen.trace_objective = true;
     if (settings.inter_layer) inter_layer_pass(plan.chosen, links, model, *windows.front(), plan, *trace);

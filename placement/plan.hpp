@@ -37,6 +37,9 @@ struct PlanSettings {
   /// Also solve the GLPK LP link bound per layer (slow beyond EP 16); -1 = automatic (EP <= 16).
   int lp_bounds = -1;
   int threads = 0;  ///< layers planned in parallel; 0 = hardware threads. Results do not depend on it.
+  /// Certify the chosen plan: its layers' lower bounds (LayerResult::bounds, the gaps). false: the
+  /// bounds stay 0 (no gap is known); the placements are the same. simulate's planning turns them off.
+  bool bounds = true;
   /// With a trace: M > 0 makes `epsim` keep every token at <= M nodes where it can (a penalty
   /// sum_t max(0, nodes(t) - M) compared before the objective); 0 = no limit.
   int max_nodes_per_token = 0;

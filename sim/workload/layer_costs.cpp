@@ -1,10 +1,13 @@
 // layer_costs(): durations of one layer's ops for one micro-batch (docs/simulator.md, "Workload
 // per layer and micro-batch"; the training gradient reductions: docs/simulator.md "Training").
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "comm/token_router.hpp"
 #include "placement/plan.hpp"
@@ -158,6 +161,46 @@ class TableCosts {
   double heads_;
 };
 
+// One MoE layer's per-token routing sample: the layer's slot in layer_costs' output and its expert loads.
+struct RoutingJob {
+  std::size_t slot;
+  std::vector<double> load;
+};
+
+// Per-token routing of every job: tokens sampled with the model's router rule from the layer's loads,
+// and the copies the layer's placement leaves after de-duplication (comm/token_router.hpp), written to
+// out[slot].routing. One seed for every layer (identical loads and placements give identical
+// exchanges), so the result does not depend on the thread count or order; `sampling.threads` layers at
+// once. The first exception in layer order is rethrown.
+void sample_routing(const ScenarioInputs& in, const RoutingSampling& sampling, const std::vector<RoutingJob>& jobs,
+                    std::vector<LayerCosts>& out) {
+  if (jobs.empty()) return;
+  const MoeModel& m = in.model;
+  const int gpus_per_node = ep_gpus_per_node(*in.topology, in.scenario.parallel.ep);
+  std::vector<std::exception_ptr> errors(jobs.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        LayerCosts& c = out[jobs[i].slot];
+        TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, jobs[i].load);
+        c.routing = routing_statistics(router, in.placement[static_cast<std::size_t>(c.layer)], gpus_per_node,
+                                       sampling.tokens, sampling.seed);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  int threads = sampling.threads > 0 ? sampling.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::clamp(threads, 1, static_cast<int>(jobs.size()));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 }  // namespace
 
 double mtp_tokens_per_step(const ServingConfig& sv) {
@@ -227,6 +270,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   dense_model.moe_intermediate_size = std::max(1, m.dense_intermediate_size / p.tp);
 
   std::vector<LayerCosts> out;
+  std::vector<RoutingJob> routing_jobs;
   for (int layer = 0; layer < m.num_layers; ++layer) {
     LayerCosts c;
     c.layer = layer;
@@ -278,16 +322,12 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     }
     c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
-    // Per-token routing: sample tokens with the model's router rule from this layer's loads and
-    // count the copies the placement's de-duplication leaves (comm/token_router.hpp).
-    if (sampling.tokens > 0) {
-      TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, load);
-      // One seed for every layer: identical loads and placements give identical exchanges.
-      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens, sampling.seed);
-    }
+    // Per-token routing: sampled after the loop, layers in parallel (sample_routing).
+    if (sampling.tokens > 0) routing_jobs.push_back(RoutingJob{out.size(), load});
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
   }
+  sample_routing(in, sampling, routing_jobs, out);
   if (tc.on() && !out.empty()) {
     LayerCosts& last = out.back();
     for (double rows : tc.lm_head_rows(T)) last.lm_head_by_mb.push_back(us(tc.lm_head(rows)));

@@ -68,6 +68,10 @@ struct WorkloadConfig {
 struct RoutingSampling {
   int tokens = 1024;  ///< 1024 x top-k selections: de-duplication factors within ~1% (binomial error)
   std::uint64_t seed = 1;
+  /// Layers sampled at once (std::thread); 0 = hardware threads. The results do not depend on it
+  /// (every layer has its own generator and its own slot). 1 by default: a sweep runs simulate() on
+  /// many threads already; `epsim simulate` uses 0.
+  int threads = 1;
 };
 
 /// Costs of every layer for one micro-batch (equal micro-batches, so one entry per layer).

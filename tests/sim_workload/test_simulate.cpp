@@ -248,3 +248,27 @@ TEST_CASE("MTP: each draft forward adds the module's dispatch and combine at the
   o.trace_gpus = {0};
   CHECK(slices(simulate(prepare_scenario(off), o), OpKind::dispatch).size() == 1);
 }
+
+TEST_CASE("per-token routing sample: the same iteration on 1 and 3 threads", "[simulate][routing]") {
+  // Every layer samples with its own generator (seed 1) and writes its own slot (layer_costs.cpp
+  // sample_routing), so the thread count cannot change a result. The real DeepSeek-V3 loads make the
+  // layers' de-duplication differ, so a sample written to another layer's slot would show.
+  Scenario s = ep16_scenario();
+  s.loads = kScenarios + "/loads/deepseek-v3/prefill_in4096.json";
+  s.placement_algorithm = "greedy";
+  const ScenarioInputs in = prepare_scenario(s);
+  SimulateOptions one, three;
+  one.routing.threads = 1;
+  three.routing.threads = 3;
+  const SimulationResult a = simulate(in, one), b = simulate(in, three);
+  CHECK(a.iteration == b.iteration);
+  REQUIRE(a.layers.size() == b.layers.size());
+  bool layers_differ = false;
+  for (std::size_t l = 0; l < a.layers.size(); ++l) {
+    CAPTURE(l);
+    CHECK(a.layers[l].dispatch_us == b.layers[l].dispatch_us);
+    CHECK(a.layers[l].combine_us == b.layers[l].combine_us);
+    layers_differ = layers_differ || (a.layers[l].moe && a.layers[l].dispatch_us != a.layers[4].dispatch_us);
+  }
+  CHECK(layers_differ);
+}
