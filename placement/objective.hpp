@@ -52,26 +52,69 @@ struct ObjectiveValue {
   }
 };
 
+/// Each rank's rows of an EpLinkModel split into a reference row common to the ranks and the rank's
+/// residual: row(d, l) = reference(l) + residual(d, l) for every link l (the reference coefficient of
+/// a link is the one most ranks have, absence counting as 0). On a symmetric fabric most of a rank's
+/// ~EP^0.5 x hops links carry the same share for every rank (DGX EP 256: 440 of 520), so a move whose
+/// token deltas sum to zero (a swap) changes only the residual rows' links (80 at EP 256). Built once
+/// per link model (O(EP x row length x log)); immutable, shareable between threads.
+class RowSplit {
+ public:
+  explicit RowSplit(const EpLinkModel& model);
+  const LinkRow& reference(Exchange direction) const { return reference_[direction == Exchange::dispatch ? 0 : 1]; }
+  const LinkRow& residual(int rank, Exchange direction) const {
+    return residual_[direction == Exchange::dispatch ? 0 : 1][static_cast<std::size_t>(rank)];
+  }
+
+ private:
+  LinkRow reference_[2];
+  std::vector<LinkRow> residual_[2];
+};
+
 /// Keeps the bytes of every link for dispatch and combine as per-rank token loads change.
 /// Cost: apply_delta(rank) is O(|into(rank)| + |out_of(rank)|); value() is O(links + EP).
 class LayerEvaluator {
  public:
   /// token_lb / link_lb_s: lower bounds used by ObjectiveKind::balanced (> 0, else 1 is used).
+  /// split: the model's RowSplit (try_deltas then touches only the residual rows of a zero-sum move);
+  /// null: the full rows.
   LayerEvaluator(const EpLinkModel& model, double dispatch_bytes_per_token, double combine_bytes_per_token,
-                 ObjectiveKind kind, double token_lb = 0, double link_lb_s = 0);
+                 ObjectiveKind kind, double token_lb = 0, double link_lb_s = 0, const RowSplit* split = nullptr);
 
   /// Set all ranks' token loads (size ep) and recompute every link.
   void reset(const std::vector<double>& gpu_tokens);
   /// Add delta tokens to one rank's load.
   void apply_delta(int rank, double delta_tokens);
   ObjectiveValue value() const;
+  /// The objective with `deltas` (rank, tokens; a rank may appear twice) added to the loads, without
+  /// changing them; commit() then applies exactly what was evaluated. Cost O(touched links + EP): the
+  /// links off the deltas' rows keep their times, and their maximum comes from a list of the busiest
+  /// links (a full scan only when every listed link is touched). The secondary term is the current
+  /// sum of squares (recomputed at every commit) plus its change on the touched links.
+  /// Hierarchical kernels (two phases split by link kind) evaluate by apply, value() and revert.
+  ObjectiveValue try_deltas(const std::vector<std::pair<int, double>>& deltas);
+  /// Apply the deltas of the last try_deltas (no other call in between).
+  void commit();
   /// The kernel's dispatch time + combine time, seconds (comm/exchange_cost.hpp).
   double link_time_s() const;
   const std::vector<double>& gpu_tokens() const { return tokens_; }
 
  private:
   double phase_times_s(double dispatch_link_s, double combine_link_s) const;
+  double phase_times_s(double dispatch_link_s, double combine_link_s, double total, double most) const;
+  ObjectiveValue make_value(double link_s, double squares, double tokens_max, double spread) const;
+  void rebuild_busiest();
+  // One direction's scratch for try_deltas: byte changes on the touched links (stamped by epoch).
+  struct Pending {
+    std::vector<double> add;
+    std::vector<unsigned> stamp;
+    std::vector<int> touched;
+    std::vector<int> busiest;  ///< links by time, descending; every unlisted link's time <= the last's
+  };
+  // Max time over the untouched links of one direction (bytes x inv_bw; links touched in `p` skipped).
+  double untouched_max(const Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw) const;
   const EpLinkModel* model_;
+  const RowSplit* split_;
   double dispatch_bytes_per_token_;
   double combine_bytes_per_token_;
   double dispatch_per_token_;  // wire bytes per copy (header included) / ep
@@ -84,6 +127,13 @@ class LayerEvaluator {
   std::vector<double> combine_bytes_;
   std::vector<double> inv_dispatch_bw_;  // 1 / the kernel's effective bandwidth per link
   std::vector<double> inv_combine_bw_;
+  // try_deltas / commit state.
+  Pending pending_dispatch_, pending_combine_;
+  unsigned epoch_ = 0;
+  std::vector<std::pair<int, double>> pending_tokens_;
+  double squares_ = 0;  ///< sum over links of time^2 (both directions) of the current loads
+  bool stale_ = true;   ///< apply_delta since the last rebuild_busiest (busiest lists, squares_)
+  bool fallback_ = false;       ///< hierarchical: try_deltas by apply / value / revert
 };
 
 }  // namespace epsim

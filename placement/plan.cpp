@@ -105,7 +105,7 @@ using Windows = std::vector<const ExpertLoads*>;
 // One layer's placement problem over the windows: load = the mean of the windows' scaled loads;
 // with >= 2 windows also each window's load (and for RobustKind::max its certified link bound).
 PlacementProblem layer_problem(const EpLinkModel& links, const MoeModel& model, const Windows& windows, const Plan& plan,
-                               int layer) {
+                               int layer, const RowSplit* split = nullptr) {
   PlacementProblem problem;
   problem.num_gpus = plan.settings.ep;
   problem.slots_per_gpu = plan.slots_per_gpu;
@@ -125,6 +125,7 @@ PlacementProblem layer_problem(const EpLinkModel& links, const MoeModel& model, 
       problem.window_scale.push_back(b > 0 ? b : 1.0);
     }
   problem.links = &links;
+  problem.row_split = split;
   problem.dispatch_bytes_per_token = plan.dispatch_bytes_per_token;
   problem.combine_bytes_per_token = plan.combine_bytes_per_token;
   problem.seed = plan.settings.seed + static_cast<std::uint64_t>(layer);
@@ -138,8 +139,9 @@ PlacementProblem layer_problem(const EpLinkModel& links, const MoeModel& model, 
 }
 
 LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, const Windows& windows, const Plan& plan,
-                           const std::string& algorithm, int layer, bool with_bounds, const PlanTrace* trace) {
-  PlacementProblem problem = layer_problem(links, model, windows, plan, layer);
+                           const std::string& algorithm, int layer, bool with_bounds, const PlanTrace* trace,
+                           const RowSplit* split) {
+  PlacementProblem problem = layer_problem(links, model, windows, plan, layer, split);
   std::optional<TraceObjectiveInput> tin = algorithm == "epsim" ? trace_input(trace, plan, layer) : std::nullopt;
   if (tin) problem.trace = &*tin;
   std::string note;
@@ -156,6 +158,9 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
 std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const MoeModel& model, const Windows& loads,
                                               const Plan& plan, const std::string& algorithm, bool with_bounds,
                                               const PlanTrace* trace) {
+  // The local search's moves touch only the residual rows (objective.hpp RowSplit): built once.
+  std::optional<RowSplit> split;
+  if (algorithm == "epsim") split.emplace(links);
   std::vector<int> layers;
   for (int layer = 0; layer < model.num_layers; ++layer)
     if (model.is_moe_layer(layer)) layers.push_back(layer);
@@ -165,7 +170,8 @@ std::vector<LayerResult> plan_layers_parallel(const EpLinkModel& links, const Mo
   auto worker = [&] {
     for (std::size_t i = next++; i < layers.size(); i = next++) {
       try {
-        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i], with_bounds, trace);
+        results[i] = plan_one_layer(links, model, loads, plan, algorithm, layers[i], with_bounds, trace,
+                                    split ? &*split : nullptr);
       } catch (...) {
         errors[i] = std::current_exception();
       }

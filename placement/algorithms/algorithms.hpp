@@ -20,6 +20,9 @@ struct PlacementProblem {
   int slots_per_gpu = 0;
   std::vector<double> load;
   const EpLinkModel* links = nullptr;
+  /// links' RowSplit (objective.hpp), built once per plan: makes `epsim`'s moves cheaper; null = the
+  /// full rows (same search, slower). Must outlive the call.
+  const RowSplit* row_split = nullptr;
   double dispatch_bytes_per_token = 0;
   double combine_bytes_per_token = 0;
   std::uint64_t seed = 0;

@@ -32,7 +32,8 @@ std::pair<double, double> balanced_normalizers(const PlacementProblem& p) {
 
 LayerEvaluator make_evaluator(const PlacementProblem& p) {
   auto [token_lb, link_lb] = p.objective == ObjectiveKind::balanced ? balanced_normalizers(p) : std::pair{0.0, 0.0};
-  return LayerEvaluator(*p.links, p.dispatch_bytes_per_token, p.combine_bytes_per_token, p.objective, token_lb, link_lb);
+  return LayerEvaluator(*p.links, p.dispatch_bytes_per_token, p.combine_bytes_per_token, p.objective, token_lb, link_lb,
+                        p.row_split);
 }
 
 // Search state: the placement plus replica counts and holders, kept consistent by every move.
@@ -73,17 +74,23 @@ std::vector<const std::vector<double>*> search_windows(const PlacementProblem& p
 // Objective of a placement over the windows (one evaluator per window, in the order of
 // search_windows): the single window's value, or the RobustKind combination of their primaries
 // (penalties added, secondaries summed).
-ObjectiveValue combined_value(const PlacementProblem& p, const std::vector<LayerEvaluator>& evals) {
-  if (evals.size() == 1) return evals.front().value();
+ObjectiveValue combine_windows(const PlacementProblem& p, const std::vector<ObjectiveValue>& values) {
+  if (values.size() == 1) return values.front();
   ObjectiveValue out;
-  for (std::size_t w = 0; w < evals.size(); ++w) {
-    ObjectiveValue v = evals[w].value();
+  for (std::size_t w = 0; w < values.size(); ++w) {
+    const ObjectiveValue& v = values[w];
     out.penalty += v.penalty;
     out.secondary += v.secondary;
-    if (p.robust == RobustKind::mean) out.primary += v.primary / static_cast<double>(evals.size());
+    if (p.robust == RobustKind::mean) out.primary += v.primary / static_cast<double>(values.size());
     else out.primary = std::max(out.primary, v.primary / p.window_scale[w]);
   }
   return out;
+}
+
+ObjectiveValue combined_value(const PlacementProblem& p, const std::vector<LayerEvaluator>& evals) {
+  std::vector<ObjectiveValue> values;
+  for (const LayerEvaluator& e : evals) values.push_back(e.value());
+  return combine_windows(p, values);
 }
 
 class LocalSearch {
@@ -148,24 +155,18 @@ class LocalSearch {
     reset_evaluators();
   }
 
-  // Accept the move if it improves the objective; otherwise undo the token deltas (the caller
-  // undoes the placement change when this returns false). deltas(load) gives the move's token
-  // changes per rank under one window's expert loads.
+  // Accept the move if it improves the objective (evaluated without changing the loads, then
+  // committed; the caller undoes the placement change when this returns false). deltas(load) gives
+  // the move's token changes per rank under one window's expert loads.
   template <typename DeltaFn>
   bool accept_or_revert(DeltaFn deltas) {
-    std::vector<Deltas> applied(windows_.size());
-    for (std::size_t w = 0; w < windows_.size(); ++w) {
-      applied[w] = deltas(*windows_[w]);
-      for (const auto& [g, d] : applied[w]) evals_[w].apply_delta(g, d);
-    }
-    ObjectiveValue v = combined_value(p_, evals_);
-    if (v < best_) {
-      best_ = v;
-      return true;
-    }
-    for (std::size_t w = 0; w < windows_.size(); ++w)
-      for (const auto& [g, d] : applied[w]) evals_[w].apply_delta(g, -d);
-    return false;
+    tried_.resize(windows_.size());
+    for (std::size_t w = 0; w < windows_.size(); ++w) tried_[w] = evals_[w].try_deltas(deltas(*windows_[w]));
+    ObjectiveValue v = combine_windows(p_, tried_);
+    if (!(v < best_)) return false;
+    for (LayerEvaluator& e : evals_) e.commit();
+    best_ = v;
+    return true;
   }
 
   // Busiest rank of the first window (the single window, or the first of a robust problem).
@@ -247,6 +248,7 @@ class LocalSearch {
   SearchState state_;
   std::vector<const std::vector<double>*> windows_;
   std::vector<LayerEvaluator> evals_;
+  std::vector<ObjectiveValue> tried_;  ///< scratch: each window's value of the move being tried
   std::mt19937_64 rng_;
   ObjectiveValue best_;
 };
