@@ -33,7 +33,7 @@ TokenRouter::TokenRouter(int experts, int top_k, int n_group, int topk_group, st
   score_.resize(static_cast<std::size_t>(experts));
 }
 
-void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
+void TokenRouter::draw(std::mt19937_64& rng) {
   // key_e = E_e / w_e with E_e ~ Exp(1): the k smallest keys are a Plackett-Luce draw of k experts
   // with probabilities proportional to w (Efraimidis-Spirakis); the score log(w_e) - log(E_e) of the
   // file comment is -log(key_e), computed only where group scores need it. One log per expert.
@@ -43,7 +43,7 @@ void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
     const double w = inv_w_[static_cast<std::size_t>(e)];
     score_[static_cast<std::size_t>(e)] = w > 0 ? -std::log(u) * w : std::numeric_limits<double>::infinity();
   }
-  candidates_.clear();
+  allowed_.clear();
   if (n_group_ > 1 && topk_group_ < n_group_) {
     const int per = experts_ / n_group_;
     groups_.clear();
@@ -62,16 +62,45 @@ void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
       groups_.emplace_back(group_score_ == GroupScore::max || per < 2 ? sa : sa + sb, g);
     }
     std::partial_sort(groups_.begin(), groups_.begin() + topk_group_, groups_.end(), std::greater<>());
-    for (int k = 0; k < topk_group_; ++k) {
-      const int g = groups_[static_cast<std::size_t>(k)].second;
+    for (int k = 0; k < topk_group_; ++k) allowed_.push_back(groups_[static_cast<std::size_t>(k)].second);
+  }
+}
+
+void TokenRouter::route(std::mt19937_64& rng, std::vector<int>& out) {
+  draw(rng);
+  candidates_.clear();
+  if (!allowed_.empty()) {
+    const int per = experts_ / n_group_;
+    for (int g : allowed_)
       for (int e = g * per; e < (g + 1) * per; ++e) candidates_.emplace_back(score_[static_cast<std::size_t>(e)], e);
-    }
   } else {
     for (int e = 0; e < experts_; ++e) candidates_.emplace_back(score_[static_cast<std::size_t>(e)], e);
   }
   std::nth_element(candidates_.begin(), candidates_.begin() + (top_k_ - 1), candidates_.end());
   out.assign(static_cast<std::size_t>(top_k_), 0);
   for (int k = 0; k < top_k_; ++k) out[static_cast<std::size_t>(k)] = candidates_[static_cast<std::size_t>(k)].second;
+}
+
+void TokenRouter::route_set(std::mt19937_64& rng, std::vector<int>& out) {
+  draw(rng);
+  // The k smallest (key, expert) pairs, the order nth_element uses, kept sorted in candidates_.
+  candidates_.clear();
+  const auto k = static_cast<std::size_t>(top_k_);
+  auto offer = [&](int e) {
+    const std::pair<double, int> c{score_[static_cast<std::size_t>(e)], e};
+    if (candidates_.size() == k && !(c < candidates_.back())) return;
+    if (candidates_.size() == k) candidates_.pop_back();
+    candidates_.insert(std::upper_bound(candidates_.begin(), candidates_.end(), c), c);
+  };
+  if (!allowed_.empty()) {
+    const int per = experts_ / n_group_;
+    for (int g : allowed_)
+      for (int e = g * per; e < (g + 1) * per; ++e) offer(e);
+  } else {
+    for (int e = 0; e < experts_; ++e) offer(e);
+  }
+  out.resize(k);
+  for (std::size_t i = 0; i < k; ++i) out[i] = candidates_[i].second;
 }
 
 ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& placement, int gpus_per_node, int tokens,
@@ -84,6 +113,10 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
   for (std::size_t p = 0; p < placement.slot_expert.size(); ++p)
     if (placement.slot_expert[p] >= 0)
       gpus_of[static_cast<std::size_t>(placement.slot_expert[p])].push_back(placement.gpu_of_slot(static_cast<int>(p)));
+  // With at most one replica per expert no replica is drawn, so the order of a token's experts does
+  // not matter and the cheaper route_set gives the same statistics.
+  bool replicated = false;
+  for (const auto& r : gpus_of) replicated = replicated || r.size() > 1;
   std::mt19937_64 rng(seed);
   std::vector<int> chosen;
   // Stamps instead of sorting: a GPU / node counts once per token (token index + 1 marks it seen).
@@ -91,7 +124,8 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
   std::vector<int> node_seen(static_cast<std::size_t>(std::max(1, placement.num_gpus / gpus_per_node + 1)), 0);
   double gpu_copies = 0, node_copies = 0, selections = 0;
   for (int t = 0; t < tokens; ++t) {
-    router.route(rng, chosen);
+    if (replicated) router.route(rng, chosen);
+    else router.route_set(rng, chosen);
     for (int e : chosen) {
       const auto& r = gpus_of[static_cast<std::size_t>(e)];
       if (r.empty()) continue;

@@ -35,10 +35,17 @@ class TokenRouter {
               GroupScore group_score = GroupScore::top2_sum);
   /// Write the top-k experts of one token to `out` (size top_k, distinct).
   void route(std::mt19937_64& rng, std::vector<int>& out);
+  /// The same experts as route() for the same generator state (same draws), in another order
+  /// (ascending key): a single pass keeping the k best instead of route()'s nth_element, for callers
+  /// that use the set only.
+  void route_set(std::mt19937_64& rng, std::vector<int>& out);
   int top_k() const { return top_k_; }
 
  private:
+  /// Draw every expert's key into score_ and choose the allowed groups (allowed_; empty = all experts).
+  void draw(std::mt19937_64& rng);
   int experts_, top_k_, n_group_, topk_group_;
+  std::vector<int> allowed_;
   GroupScore group_score_;
   std::vector<double> inv_w_;  ///< 1 / weight (0: never chosen)
   std::vector<double> score_;

@@ -133,6 +133,12 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
   const auto& members = members_[static_cast<std::size_t>(gs)];
   s.cached_group_ = gs;
   s.cached_dst_ = d;
+  const std::uint64_t key = (static_cast<std::uint64_t>(gs) << 32) | static_cast<std::uint32_t>(d);
+  if (auto it = s.memo_.find(key); it != s.memo_.end()) {
+    const auto from = s.memo_dist_.begin() + static_cast<std::ptrdiff_t>(it->second);
+    s.source_dist_.assign(from, from + static_cast<std::ptrdiff_t>(members.size()));
+    return;
+  }
   s.source_dist_.assign(members.size(), kFar);
   for (bool changed = true; changed;) {
     changed = false;
@@ -148,6 +154,10 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
         }
       }
     }
+  }
+  if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
+    s.memo_.emplace(key, s.memo_dist_.size());
+    s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
   }
 }
 
@@ -223,7 +233,10 @@ double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, s
 double RouteTable::append_direct(int src_gpu, int dst_gpu, RouteScratch& s, std::vector<RouteHop>& out) const {
   if (src_gpu == dst_gpu) return 0.0;
   const auto V = static_cast<std::size_t>(topo_->num_devices());
-  if (s.fraction_.size() != V) {
+  if (s.fraction_.size() != V || s.owner_ != this) {  // a fresh scratch, or one used with another table
+    s.owner_ = this;
+    s.memo_.clear();
+    s.memo_dist_.clear();
     s.fraction_.assign(V, 0.0);
     s.latency_.assign(V, 0.0);
     s.next_begin_.assign(V, -1);

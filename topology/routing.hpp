@@ -54,8 +54,12 @@ struct RoutingOptions {
   RoutingPolicy policy = RoutingPolicy::shortest;
 };
 
+class RouteTable;
+
 /// Per-thread working memory for route expansion (O(devices) doubles, allocated on first use).
-/// Caches the source host's distances for the last (source host, destination) pair.
+/// Caches the source host's distances for the last (source host, destination) pair, and keeps the
+/// ones computed before (at most kMemoDistances of them, 8 MiB) so that a caller that alternates
+/// destinations (source-major loops) relaxes each (source host, destination) pair once.
 class RouteScratch {
  public:
   /// Empty; sized to the topology on first use by RouteTable::append_route.
@@ -68,6 +72,10 @@ class RouteScratch {
   std::vector<int> touched_;
   std::vector<int> current_, next_, candidates_;
   std::vector<std::uint16_t> source_dist_;  ///< indexed by slot within the source group
+  static constexpr std::size_t kMemoDistances = std::size_t{1} << 22;
+  std::unordered_map<std::uint64_t, std::size_t> memo_;  ///< (group << 32 | dst) -> offset in memo_dist_
+  std::vector<std::uint16_t> memo_dist_;
+  const RouteTable* owner_ = nullptr;  ///< the table the caches belong to
   int cached_group_ = -1;
   int cached_dst_ = -1;
   // Next-hop links of fabric / destination-host devices towards next_dst_ (they do not depend on
