@@ -119,21 +119,7 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
 
 ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
                                            int gpus_per_node, int tokens, std::uint64_t seed, GroupScore group_score) {
-  LayerPlacement pl;
-  pl.num_gpus = ep;
-  pl.slots_per_gpu = (experts + ep - 1) / ep;
-  pl.slot_expert.assign(static_cast<std::size_t>(ep * pl.slots_per_gpu), -1);
-  for (int e = 0; e < experts; ++e) {
-    // Contiguous blocks: expert e on rank e x ep / experts (rounded down), next free slot there.
-    const int g = static_cast<int>(static_cast<long long>(e) * ep / experts);
-    for (int k = 0; k < pl.slots_per_gpu; ++k) {
-      auto& s = pl.slot_expert[static_cast<std::size_t>(g * pl.slots_per_gpu + k)];
-      if (s < 0) {
-        s = e;
-        break;
-      }
-    }
-  }
+  const LayerPlacement pl = contiguous_placement(experts, ep, (experts + ep - 1) / ep);
   TokenRouter router(experts, top_k, n_group, topk_group, {}, group_score);
   return routing_statistics(router, pl, gpus_per_node, tokens, seed);
 }

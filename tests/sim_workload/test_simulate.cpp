@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "comm/exchange_prediction.hpp"
 #include "comm/link_load.hpp"
 #include "sim/closed_form_exchange.hpp"
 #include "sim/sim_report.hpp"
@@ -195,6 +196,9 @@ TEST_CASE("the planner's objective and simulate's analytical exchange give the s
       REQUIRE(closed.all_to_all(tokens, B, 1.0, dispatch, 0, routing, done, received));
       const Time slowest = *std::max_element(done.begin(), done.end());
       CHECK(slowest.to_us() == Approx(planner_us).epsilon(1e-6));
+      // `epsim predict exchange` reports the same time (comm/exchange_prediction.hpp).
+      const ExchangePrediction p = predict_exchange(links, tokens, B, B);
+      CHECK((dispatch ? p.dispatch : p.combine).time_us == Approx(planner_us).epsilon(1e-9));
     }
   }
 }
