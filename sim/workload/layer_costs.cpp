@@ -226,6 +226,17 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   MoeModel dense_model = m;
   dense_model.moe_intermediate_size = std::max(1, m.dense_intermediate_size / p.tp);
 
+  // Replica choice lp: the per-batch LP's second stage minimizes the exchange's busiest links on the
+  // planner's link model of the scenario's kernel (placement/replica_choice.hpp); rule needs none.
+  std::optional<EpLinkModel> split_links;
+  ReplicaSplitLinks split_rows;
+  if (in.replica_choice == ReplicaChoice::lp && p.ep > 1) {
+    const ExchangeKernelKind kind = s.exchange_kernel.value_or(default_exchange_kernel(decode));
+    split_links.emplace(planner_link_model(*in.topology, *in.routes, p.ep, m, exchange_kernel_params(in, kind).params));
+    split_rows = ReplicaSplitLinks{&*split_links, m.hidden_size * s.dispatch_bytes_per_element,
+                                   m.hidden_size * s.combine_bytes_per_element};
+  }
+
   std::vector<LayerCosts> out;
   for (int layer = 0; layer < m.num_layers; ++layer) {
     LayerCosts c;
@@ -257,16 +268,17 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     std::vector<double> load = scaled_layer_load(in.loads.count[static_cast<std::size_t>(layer)], m, p.ep, origin);
     if (std::accumulate(load.begin(), load.end(), 0.0) <= 0)  // an all-zero layer in the loads: uniform
       load.assign(load.size(), origin * p.ep * m.top_k / static_cast<double>(load.size()));
-    std::vector<int> replicas = pl.replica_counts(m.num_experts);
+    // Tokens of each slot: equal shares of an expert's replicas (rule) or the per-batch LP's split.
+    const ReplicaSplit split = split_replicas(pl, load, in.replica_choice, split_links ? &split_rows : nullptr);
     c.gpu_tokens.assign(static_cast<std::size_t>(p.ep), 0.0);
     c.expert_chunk.assign(static_cast<std::size_t>(p.ep), Time());
     std::vector<double> local;
     for (int r = 0; r < p.ep; ++r) {
       local.clear();
       for (int k = 0; k < pl.slots_per_gpu; ++k) {
-        int e = pl.slot_expert[static_cast<std::size_t>(r * pl.slots_per_gpu + k)];
-        if (e < 0) continue;
-        double t = load[static_cast<std::size_t>(e)] / replicas[static_cast<std::size_t>(e)];
+        const auto slot = static_cast<std::size_t>(r * pl.slots_per_gpu + k);
+        if (pl.slot_expert[slot] < 0) continue;
+        const double t = split.slot_tokens[slot];
         local.push_back(t / chunks);
         c.gpu_tokens[static_cast<std::size_t>(r)] += t;
       }
@@ -283,7 +295,10 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     if (sampling.tokens > 0) {
       TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, load);
       // One seed for every layer: identical loads and placements give identical exchanges.
-      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens, sampling.seed);
+      // lp: each token's replica drawn in proportion to the split (rule: uniformly, as before).
+      c.routing = routing_statistics(router, pl, ep_gpus_per_node(*in.topology, p.ep), sampling.tokens, sampling.seed,
+                                     in.replica_choice == ReplicaChoice::lp ? std::span<const double>(split.slot_tokens)
+                                                                            : std::span<const double>());
     }
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));

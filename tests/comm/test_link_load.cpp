@@ -8,6 +8,7 @@
 #include "comm/trace_traffic.hpp"
 #include "common/error.hpp"
 #include "comm/point_to_point.hpp"
+#include "comm/token_router.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 
@@ -308,4 +309,24 @@ TEST_CASE("trace_layer_routing: selections per rank and copies per selection cou
   TraceLayer bad = layer;
   bad.source = {0, 4};  // rank 4 outside EP 4
   CHECK_THROWS_AS(trace_layer_routing(topo, pl, bad, 2, 4), InputError);
+}
+
+TEST_CASE("routing_statistics: with slot tokens a replica is drawn in proportion to its slot's split") {
+  // 2 experts on 2 GPUs (one GPU per node), top-2 so every token selects both. Expert 0 on GPUs 0 and
+  // 1 (slots 0 and 3), expert 1 on GPU 1 (slot 2; slot 1 is empty).
+  const LayerPlacement pl{2, 2, {0, -1, 1, 0}};  // GPU 0: {e0, -}; GPU 1: {e1, e0}
+  TokenRouter router(2, 2, 1, 1);
+  // Uniform replica choice: expert 0 lands on GPU 1 half the time: distinct GPUs per token 1.5 on
+  // average, so gpu_factor = 1.5 / 2 ~ 0.75 (sampled: within 0.03 over 4096 tokens).
+  CHECK(routing_statistics(router, pl, 1, 4096, 1).gpu_factor == Approx(0.75).margin(0.03));
+  // All of expert 0's tokens on its GPU-1 replica: every token meets one GPU: 1 / 2.
+  const std::vector<double> to_gpu1 = {0, 0, 10, 10};
+  CHECK(routing_statistics(router, pl, 1, 4096, 1, to_gpu1).gpu_factor == Approx(0.5));
+  // All on GPU 0: two GPUs, two nodes per token: 1.
+  const std::vector<double> to_gpu0 = {10, 0, 10, 0};
+  const ExchangeRouting r0 = routing_statistics(router, pl, 1, 4096, 1, to_gpu0);
+  CHECK(r0.gpu_factor == Approx(1.0));
+  CHECK(r0.node_factor == Approx(1.0));
+  CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1}), std::invalid_argument);
+  CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1, -1, 1}), std::invalid_argument);
 }
