@@ -81,9 +81,6 @@ void run_rebalance(const RebalanceOptions& o) {
   PlanSettings ps = o.settings;
   ps.objective = parse_objective(o.objective);
   ps.replica_choice = parse_replica_choice(o.replica_choice);
-  if (ps.replica_choice != ReplicaChoice::rule && !o.scenario.empty())
-    throw UsageError("--replica-choice lp prices iterations with the closed-form all-to-all; with --scenario, simulate "
-                     "splits every expert's tokens by the rule: give --replica-choice rule with --scenario");
   if (!o.scenario.empty()) {
     scenario = load_scenario(o.scenario);
     topology_file = scenario->topology.string();
@@ -126,6 +123,7 @@ void run_rebalance(const RebalanceOptions& o) {
     cost = [&](const std::vector<LayerPlacement>& pl, const ExpertLoads& l) {
       Scenario s = *scenario;
       s.plan.clear();
+      s.replica_choice = ps.replica_choice;  // simulate splits replicas' tokens as the re-plans assume
       SharedScenarioParts parts;
       parts.topology = topo;
       parts.routes = routes;
@@ -201,7 +199,7 @@ void add_rebalance_command(CLI::App& app) {
   p->add_option("--objective", o->objective, "link, gpu or balanced")->capture_default_str();
   p->add_option("--replica-choice", o->replica_choice,
                 "how a batch's tokens of an expert split over its replicas in the iteration cost: rule (equal shares) "
-                "or lp (the per-batch LP; closed-form cost only)")
+                "or lp (the per-batch LP, also in simulate with --scenario)")
       ->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu, "tokens each GPU originates per iteration")
       ->capture_default_str();

@@ -19,5 +19,7 @@ void add_predict_command(CLI::App& app);  // the `predict` parent
 void add_predict_compute_commands(CLI::App& predict);
 /// predict collective (cmd_predict_comm.cpp), added to the `predict` parent.
 void add_predict_comm_commands(CLI::App& predict);
+/// predict exchange (cmd_predict_exchange.cpp), added to the `predict` parent.
+void add_predict_exchange_command(CLI::App& predict);
 
 }  // namespace epsim::cli

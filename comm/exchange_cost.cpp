@@ -30,8 +30,8 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   if (l.peers < 0 || l.nodes < 1) throw std::invalid_argument("phase_time: peers < 0 or nodes < 1");
   PhaseTime t;
   if (l.link_s == 0 && l.sm_bytes == 0 && l.self_bytes == 0 && l.sent_bytes == 0) return t;
-  t.latency_us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(l.nodes)) +
-                 p.per_remote_expert_us * l.remote_experts + p.per_peer_us * l.peers;
+  t.per_message_us = p.per_remote_expert_us * l.remote_experts + p.per_peer_us * l.peers;
+  t.latency_us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(l.nodes)) + t.per_message_us;
   t.link_us = l.link_s * 1e6 + (p.self_copy_GBps > 0 ? l.self_bytes / (p.self_copy_GBps * 1e3) : 0.0);
   if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
     t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));

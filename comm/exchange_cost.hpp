@@ -41,6 +41,7 @@ struct ExchangeLoadSummary {
 struct PhaseTime {
   double time_us = 0;
   double latency_us = 0;
+  double per_message_us = 0;  ///< the part of latency_us paid per message: per_remote_expert_us and per_peer_us terms
   double link_us = 0;   ///< link_s + self copy, before the ramp
   double sm_us = 0;
   double ramp = 1;      ///< bandwidth fraction reached at this message size (1: none)

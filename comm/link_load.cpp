@@ -333,6 +333,7 @@ ExchangeCost exchange_cost(const EpLinkModel& model, const std::vector<double>& 
     cost.phase = tb;
     cost.phase.time_us = ta.time_us + tb.time_us;
     cost.phase.latency_us = ta.latency_us + tb.latency_us;
+    cost.phase.per_message_us = ta.per_message_us + tb.per_message_us;
     cost.phase.link_us = ta.link_us + tb.link_us;
     const ExchangeLoadSummary& worst = a.link_s > b.link_s ? a : b;
     cost.busiest_link = worst.bottleneck_link;

@@ -104,15 +104,27 @@ void TokenRouter::route_set(std::mt19937_64& rng, std::vector<int>& out) {
 }
 
 ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& placement, int gpus_per_node, int tokens,
-                                   std::uint64_t seed) {
+                                   std::uint64_t seed, std::span<const double> slot_tokens) {
   if (tokens < 1 || gpus_per_node < 1) throw std::invalid_argument("routing_statistics: tokens and gpus_per_node >= 1");
+  if (!slot_tokens.empty() && slot_tokens.size() != placement.slot_expert.size())
+    throw std::invalid_argument("routing_statistics: one token count per slot");
+  for (double t : slot_tokens)
+    if (!(t >= 0) || !std::isfinite(t)) throw std::invalid_argument("routing_statistics: negative or non-finite slot tokens");
   // Replicas of every expert (GPU ranks).
   int experts = 0;
   for (int e : placement.slot_expert) experts = std::max(experts, e + 1);
   std::vector<std::vector<int>> gpus_of(static_cast<std::size_t>(experts));
+  // With slot_tokens: per expert, the cumulative shares of its replicas (empty: uniform choice).
+  std::vector<std::vector<double>> cumulative(static_cast<std::size_t>(experts));
   for (std::size_t p = 0; p < placement.slot_expert.size(); ++p)
-    if (placement.slot_expert[p] >= 0)
-      gpus_of[static_cast<std::size_t>(placement.slot_expert[p])].push_back(placement.gpu_of_slot(static_cast<int>(p)));
+    if (placement.slot_expert[p] >= 0) {
+      const auto e = static_cast<std::size_t>(placement.slot_expert[p]);
+      gpus_of[e].push_back(placement.gpu_of_slot(static_cast<int>(p)));
+      if (!slot_tokens.empty()) cumulative[e].push_back((cumulative[e].empty() ? 0.0 : cumulative[e].back()) + slot_tokens[p]);
+    }
+  for (auto& c : cumulative)
+    if (!c.empty() && !(c.back() > 0)) c.clear();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   // With at most one replica per expert no replica is drawn, so the order of a token's experts does
   // not matter and the cheaper route_set gives the same statistics.
   bool replicated = false;
@@ -129,7 +141,17 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
     for (int e : chosen) {
       const auto& r = gpus_of[static_cast<std::size_t>(e)];
       if (r.empty()) continue;
-      const int g = r.size() == 1 ? r[0] : r[static_cast<std::size_t>(rng() % r.size())];
+      int g = r[0];
+      if (r.size() > 1) {
+        const auto& c = cumulative[static_cast<std::size_t>(e)];
+        if (c.empty()) {
+          g = r[static_cast<std::size_t>(rng() % r.size())];
+        } else {
+          const double u = unit(rng) * c.back();
+          const auto i = static_cast<std::size_t>(std::upper_bound(c.begin(), c.end(), u) - c.begin());
+          g = r[std::min(i, r.size() - 1)];
+        }
+      }
       selections += 1;
       if (gpu_seen[static_cast<std::size_t>(g)] != t + 1) {
         gpu_seen[static_cast<std::size_t>(g)] = t + 1;
@@ -153,21 +175,7 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
 
 ExchangeRouting uniform_routing_statistics(int experts, int top_k, int n_group, int topk_group, int ep,
                                            int gpus_per_node, int tokens, std::uint64_t seed, GroupScore group_score) {
-  LayerPlacement pl;
-  pl.num_gpus = ep;
-  pl.slots_per_gpu = (experts + ep - 1) / ep;
-  pl.slot_expert.assign(static_cast<std::size_t>(ep * pl.slots_per_gpu), -1);
-  for (int e = 0; e < experts; ++e) {
-    // Contiguous blocks: expert e on rank e x ep / experts (rounded down), next free slot there.
-    const int g = static_cast<int>(static_cast<long long>(e) * ep / experts);
-    for (int k = 0; k < pl.slots_per_gpu; ++k) {
-      auto& s = pl.slot_expert[static_cast<std::size_t>(g * pl.slots_per_gpu + k)];
-      if (s < 0) {
-        s = e;
-        break;
-      }
-    }
-  }
+  const LayerPlacement pl = contiguous_placement(experts, ep, (experts + ep - 1) / ep);
   TokenRouter router(experts, top_k, n_group, topk_group, {}, group_score);
   return routing_statistics(router, pl, gpus_per_node, tokens, seed);
 }

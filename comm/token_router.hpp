@@ -52,11 +52,14 @@ class TokenRouter {
   std::vector<std::pair<double, int>> groups_, candidates_;
 };
 
-/// De-duplication of `tokens` sampled tokens on a placement (replica of an expert chosen uniformly per
-/// token), GPU g on node g / gpus_per_node: copies per selection to distinct GPUs and to distinct
-/// nodes (own node counted). Deterministic for the seed.
+/// De-duplication of `tokens` sampled tokens on a placement, GPU g on node g / gpus_per_node: copies
+/// per selection to distinct GPUs and to distinct nodes (own node counted). The replica of an expert
+/// is chosen per token uniformly, or, with slot_tokens (size placement.slot_expert.size(): tokens each
+/// slot computes, e.g. placement/replica_choice.hpp's lp split), with probability proportional to its
+/// slot's tokens (uniformly among the expert's replicas when all of them are 0). Deterministic for the
+/// seed. Throws std::invalid_argument when slot_tokens has another size or a negative or non-finite entry.
 ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& placement, int gpus_per_node,
-                                   int tokens, std::uint64_t seed);
+                                   int tokens, std::uint64_t seed, std::span<const double> slot_tokens = {});
 
 /// The same for experts laid out contiguously (expert e on rank e x ep / experts) under uniform scores:
 /// what the planner assumes before it has a placement.

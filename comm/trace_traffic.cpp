@@ -186,4 +186,48 @@ TokenDelivery parse_delivery(const std::string& name) {
   throw SettingError("delivery", std::string(name), "per-gpu or node-forwarding");
 }
 
+TraceRouting trace_layer_routing(const Topology& topology, const LayerPlacement& placement, const TraceLayer& layer,
+                                 int top_k, int num_experts) {
+  const int ep = placement.num_gpus;
+  if (ep < 1 || ep > topology.num_gpus())
+    throw InputError(fmt::format("trace evaluation: EP {} outside the topology's {} GPUs", ep, topology.num_gpus()));
+  std::vector<std::vector<int>> expert_gpus(static_cast<std::size_t>(num_experts));
+  for (int e = 0; e < num_experts; ++e) expert_gpus[static_cast<std::size_t>(e)] = placement.gpus_of_expert(e);
+  TraceRouting r;
+  r.gpu_selections.assign(static_cast<std::size_t>(ep), 0.0);
+  r.tokens = layer.num_tokens();
+  // Stamps (token index + 1) count a GPU or host once per token.
+  std::vector<int> gpu_seen(static_cast<std::size_t>(ep), 0);
+  std::vector<int> host_seen(static_cast<std::size_t>(std::max(1, topology.num_hosts())) + 1, 0);
+  double selections = 0, gpu_copies = 0, node_copies = 0;
+  for (int t = 0; t < layer.num_tokens(); ++t) {
+    const int src = layer.source[static_cast<std::size_t>(t)];
+    if (src >= ep)
+      throw InputError(fmt::format("trace layer {}: token {} comes from rank {} but EP is {}", layer.layer, t, src, ep));
+    for (int e : layer.token_experts(t, top_k)) {
+      if (e < 0 || e >= num_experts || expert_gpus[static_cast<std::size_t>(e)].empty())
+        throw InputError(fmt::format("trace layer {}: token {} uses expert {} that the placement does not hold",
+                                     layer.layer, t, e));
+      const int g = serving_rank(expert_gpus[static_cast<std::size_t>(e)], src, t, topology);
+      r.gpu_selections[static_cast<std::size_t>(g)] += 1;
+      selections += 1;
+      if (gpu_seen[static_cast<std::size_t>(g)] != t + 1) {
+        gpu_seen[static_cast<std::size_t>(g)] = t + 1;
+        gpu_copies += 1;
+      }
+      const auto h = static_cast<std::size_t>(topology.gpu_host(g) + 1);  // host -1 (unknown) has its own stamp
+      if (host_seen[h] != t + 1) {
+        host_seen[h] = t + 1;
+        node_copies += 1;
+      }
+    }
+  }
+  r.routing.experts = num_experts;
+  if (selections > 0) {
+    r.routing.gpu_factor = gpu_copies / selections;
+    r.routing.node_factor = node_copies / selections;
+  }
+  return r;
+}
+
 }  // namespace epsim

@@ -18,6 +18,7 @@
 #include "common/json_input.hpp"
 #include "model/layer_placement.hpp"
 #include "model/trace.hpp"
+#include "comm/link_load.hpp"
 #include "comm/node_forwarding.hpp"
 #include "topology/routing.hpp"
 
@@ -45,6 +46,20 @@ int serving_rank(const std::vector<int>& expert_gpus, int source, int token, con
 /// every source rank of the layer must be < ep. Throws InputError on a mismatch.
 TraceTraffic trace_layer_traffic(const RouteTable& routes, const LayerPlacement& placement, const TraceLayer& layer,
                                  int top_k, int num_experts, double bytes_per_token, TokenDelivery delivery);
+
+/// One trace layer reduced to what the exchange closed form takes (comm/link_load.hpp), each token
+/// served by serving_rank: the selections each EP rank computes and the de-duplication of the
+/// tokens' copies. gpu_factor = sum over tokens of distinct serving GPUs / selections; node_factor =
+/// distinct serving hosts (the token's own host counted like any other) / selections.
+struct TraceRouting {
+  std::vector<double> gpu_selections;  ///< per EP rank (size placement.num_gpus)
+  ExchangeRouting routing;             ///< experts = num_experts
+  int tokens = 0;
+};
+
+/// Throws InputError as trace_layer_traffic on a source rank >= EP or an expert without a replica.
+TraceRouting trace_layer_routing(const Topology& topology, const LayerPlacement& placement, const TraceLayer& layer,
+                                 int top_k, int num_experts);
 
 /// Totals over layers (plan --trace).
 struct TraceEvaluation {

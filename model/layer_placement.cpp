@@ -20,6 +20,24 @@ std::vector<int> LayerPlacement::gpus_of_expert(int expert) const {
   return gpus;
 }
 
+LayerPlacement contiguous_placement(int num_experts, int num_gpus, int slots_per_gpu) {
+  if (num_experts < 1 || num_gpus < 1 || slots_per_gpu < 1)
+    throw InputError(fmt::format("contiguous placement: {} experts, {} ranks, {} slots per rank (each at least 1)",
+                                 num_experts, num_gpus, slots_per_gpu));
+  LayerPlacement pl{num_gpus, slots_per_gpu,
+                    std::vector<int>(static_cast<std::size_t>(num_gpus) * static_cast<std::size_t>(slots_per_gpu), -1)};
+  std::vector<int> used(static_cast<std::size_t>(num_gpus), 0);
+  for (int e = 0; e < num_experts; ++e) {
+    const int g = static_cast<int>(static_cast<long long>(e) * num_gpus / num_experts);
+    int& u = used[static_cast<std::size_t>(g)];
+    if (u >= slots_per_gpu)
+      throw InputError(fmt::format("contiguous placement: rank {} has only {} slots for its experts", g, slots_per_gpu));
+    pl.slot_expert[static_cast<std::size_t>(g) * static_cast<std::size_t>(slots_per_gpu) + static_cast<std::size_t>(u)] = e;
+    ++u;
+  }
+  return pl;
+}
+
 std::vector<double> gpu_token_loads(const LayerPlacement& placement, const std::vector<double>& load) {
   auto replicas = placement.replica_counts(static_cast<int>(load.size()));
   std::vector<double> out(static_cast<std::size_t>(placement.num_gpus), 0.0);

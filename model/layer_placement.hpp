@@ -22,6 +22,11 @@ struct LayerPlacement {
   std::vector<int> gpus_of_expert(int expert) const;
 };
 
+/// The contiguous layout: expert e on rank floor(e x num_gpus / num_experts), in that rank's next
+/// free slot (= floor(e / (E/G)) when G divides E; SGLang's and DeepEP's default without EPLB). Throws
+/// InputError when a rank has fewer than its experts' slots, or a count is < 1.
+LayerPlacement contiguous_placement(int num_experts, int num_gpus, int slots_per_gpu);
+
 /// Tokens computed by each EP rank when every replica of expert e takes an equal share of
 /// load[e]: result[g] = sum over slots p on g of load[slot_expert[p]] / replicas[slot_expert[p]].
 std::vector<double> gpu_token_loads(const LayerPlacement& placement, const std::vector<double>& load);

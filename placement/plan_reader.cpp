@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "comm/exchange_kernel.hpp"
+#include "common/limits.hpp"
 #include "common/names.hpp"
 #include "placement/plan_json.hpp"
 
@@ -14,7 +15,12 @@ PlanFileSettings read_plan_settings(const JsonCursor& root) {
   PlanFileSettings out;
   out.ep = static_cast<int>(settings.at("ep").as_int(1, 1 << 20));
   out.slots_per_gpu = static_cast<int>(settings.at("slots_per_gpu").as_int(1, 1 << 20));
-  if (settings.has("tokens_per_gpu")) out.tokens_per_gpu = settings.at("tokens_per_gpu").as_non_negative();
+  if (settings.has("tokens_per_gpu")) {
+    out.tokens_per_gpu = settings.at("tokens_per_gpu").as_non_negative();
+    // The planner's range (placement/plan.cpp): a larger count is the file's error, not a flag's.
+    if (out.tokens_per_gpu > limits::kMaxTokenCount)
+      settings.at("tokens_per_gpu").fail(fmt::format("a token count in [0, {:g}]", limits::kMaxTokenCount));
+  }
   if (settings.has("dispatch_bytes_per_token"))
     out.dispatch_bytes_per_token = settings.at("dispatch_bytes_per_token").as_positive();
   if (settings.has("combine_bytes_per_token"))

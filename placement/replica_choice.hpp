@@ -1,7 +1,8 @@
 #pragma once
 // Replica choice: how one batch's tokens of an expert are split over the expert's replicas
 // (`epsim plan|evaluate|rebalance --replica-choice`, plan.json settings.replica_choice;
-// docs/placement.md "Dispatch-time balancing"). `epsim simulate` does not use it (rule only).
+// docs/placement.md "Dispatch-time balancing"); `epsim simulate` splits each layer's tokens with it
+// (scenario /placement/replica_choice or the plan's; sim/workload/layer_costs.cpp).
 //
 // rule: every replica computes an equal share, load_e / r_e (the per-token rule draws a replica
 //       uniformly, equal in expectation; model/layer_placement.hpp gpu_token_loads).

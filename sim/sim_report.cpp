@@ -33,6 +33,7 @@ Json report_to_json(const SimulationResult& r) {
                    {"schedule", std::string(to_string(r.schedule))},
                    {"network", r.network},
                    {"exchange_kernel", r.exchange_kernel},
+                   {"replica_choice", r.replica_choice},
                    {"dp", r.parallel.dp},
                    {"tp", r.parallel.tp},
                    {"pp", r.parallel.pp},

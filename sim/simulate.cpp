@@ -280,6 +280,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
       opt.kernel_params ? CalibratedKernel{*opt.kernel_params, ""} : exchange_kernel_params(in, kernel_kind);
   const ExchangeKernelParams& kernel = calibrated.params;
   r.exchange_kernel = std::string(to_string(kernel.kind));
+  r.replica_choice = std::string(to_string(in.replica_choice));
   // SMs the exchange kernel holds while its data is in flight (comm/exchange_kernel.hpp: DeepEP normal
   // 20, low-latency 0) slow the compute that overlaps it: num_sms / (num_sms - held). Training and
   // calibrated runs keep the compute model's factor.

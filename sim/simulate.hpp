@@ -110,6 +110,7 @@ struct SimulationResult {
   ScheduleKind schedule = ScheduleKind::overlap;
   std::string network;
   std::string exchange_kernel;        ///< the EP exchange kernel the exchanges were costed with
+  std::string replica_choice = "rule";  ///< how an expert's tokens split over its replicas (rule, lp)
   ParallelConfig parallel;
   int micro_batches = 1;
   int chunks = 1;

@@ -153,6 +153,8 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
   s.redundant = get("/placement/redundant").get<int>();
   s.objective = parse_objective(get("/placement/objective").get<std::string>());
   s.seed = get("/placement/seed").get<std::uint64_t>();
+  if (const Json& c = get("/placement/replica_choice"); c.is_string())
+    s.replica_choice = parse_replica_choice(c.get<std::string>());
   s.serving.kernel_tables = resolve(doc, "/kernel_tables", base);
   s.serving.kernel_tables_off = get("/compute").get<std::string>() == "roofline";
   s.serving.attention_backend = get("/attention_backend").get<std::string>();
@@ -215,6 +217,7 @@ PlanSettings plan_settings(const Scenario& s) {
   ps.algorithm = s.placement_algorithm;
   ps.objective = s.objective;
   ps.seed = s.seed;
+  ps.replica_choice = s.replica_choice.value_or(ReplicaChoice::rule);
   ps.tokens_per_gpu = s.phase.tokens_per_micro_batch() * s.parallel.expert_tp / s.parallel.tp;
   ps.dispatch_bytes_per_element = s.dispatch_bytes_per_element;
   ps.combine_bytes_per_element = s.combine_bytes_per_element;

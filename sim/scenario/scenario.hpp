@@ -152,6 +152,9 @@ struct Scenario {
   std::string placement_algorithm = "greedy";
   int redundant = 0;                   ///< redundant expert slots when planning
   ObjectiveKind objective = ObjectiveKind::link;  ///< what the planner minimizes
+  /// How a batch's tokens of an expert split over its replicas (placement/replica_choice.hpp); empty:
+  /// the plan file's settings.replica_choice, rule without a plan file.
+  std::optional<ReplicaChoice> replica_choice;
   std::uint64_t seed = 1;              ///< seed of the placement search
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
   double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
@@ -211,6 +214,8 @@ struct ScenarioInputs {
   std::shared_ptr<const Calibration> calibration;
   /// One line per doubtful input ("calibration X was measured on ... , the scenario runs ...").
   std::vector<std::string> warnings;
+  /// Scenario::replica_choice resolved (the plan file's when the scenario names none; rule by default).
+  ReplicaChoice replica_choice = ReplicaChoice::rule;
 };
 
 /// The parameters of exchange kernel `kind` for these inputs: the calibration's fitted parameters

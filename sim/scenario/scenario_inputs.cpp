@@ -30,8 +30,8 @@ ExpertLoads uniform_loads(const MoeModel& m) {
 }
 
 // Placements from plan.json (placement/plan_reader.hpp); its settings.ep must equal the scenario's EP.
-std::vector<LayerPlacement> read_plan(const std::filesystem::path& path, const MoeModel& m, int ep) {
-  return read_plan_file(path, m, ep, fmt::format("the scenario's ep ({})", ep)).layers;
+PlanFile read_plan(const std::filesystem::path& path, const MoeModel& m, int ep) {
+  return read_plan_file(path, m, ep, fmt::format("the scenario's ep ({})", ep));
 }
 
 }  // namespace
@@ -121,8 +121,11 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
       s.exchange_kernel.value_or(default_exchange_kernel(s.phase.kind == PhaseKind::decode));
 
   std::vector<LayerPlacement> placement;
+  ReplicaChoice replica_choice = s.replica_choice.value_or(ReplicaChoice::rule);
   if (!s.plan.empty()) {
-    placement = read_plan(s.plan, model, p.ep);
+    PlanFile file = read_plan(s.plan, model, p.ep);
+    placement = std::move(file.layers);
+    if (!s.replica_choice) replica_choice = file.replica_choice;
   } else if (p.ep > 1) {
     PlanSettings ps = plan_settings(s);
     ps.baseline = ps.algorithm;  // placement only: no baseline plan
@@ -159,9 +162,11 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     cp = with_calibration(cp, calibration->links);
   }
   std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
-  return ScenarioInputs{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
-                        std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
-                        std::move(calibration), std::move(warnings)};
+  ScenarioInputs in{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
+                    std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
+                    std::move(calibration), std::move(warnings)};
+  in.replica_choice = replica_choice;
+  return in;
 }
 
 CalibratedKernel exchange_kernel_params(const ScenarioInputs& in, ExchangeKernelKind kind) {

@@ -9,6 +9,7 @@
 #include "model/gpu_spec.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/objective.hpp"
+#include "placement/replica_choice.hpp"
 #include "sim/compute/compute_model.hpp"
 #include "sim/network/network_model.hpp"
 #include "sim/scenario/replica_lengths.hpp"
@@ -193,6 +194,11 @@ std::vector<ParamSpec> build() {
              "redundant");
   add(choice("/placement/objective", objective_names(), "link", "what the planner minimizes"));
   add(integer("/placement/seed", "", 1, 0, 9007199254740992.0 /* 2^53, exact in JSON */, "seed of the placement search"));
+  note(with_alias(add(choice("/placement/replica_choice", replica_choice_names(), nullptr,
+                             "how a batch's tokens of an expert split over its replicas: equal shares, or the "
+                             "per-batch LP minimizing the busiest GPU (docs/placement.md)")),
+                  "replica_choice"),
+       "the /plan file's settings.replica_choice, else rule");
 
   // Serving (prefill and decode): compute from measured kernel tables, the engine's step.
   const std::vector<std::string> serving_phases = {"prefill", "decode"};

@@ -165,6 +165,7 @@ class TableCosts {
 struct RoutingJob {
   std::size_t slot;
   std::vector<double> load;
+  std::vector<double> slot_tokens;  ///< replica split the replica draws follow; empty: uniform
 };
 
 // Per-token routing of every job: tokens sampled with the model's router rule from the layer's loads,
@@ -185,7 +186,7 @@ void sample_routing(const ScenarioInputs& in, const RoutingSampling& sampling, c
         LayerCosts& c = out[jobs[i].slot];
         TokenRouter router(m.num_experts, m.top_k, m.n_group, m.topk_group, jobs[i].load);
         c.routing = routing_statistics(router, in.placement[static_cast<std::size_t>(c.layer)], gpus_per_node,
-                                       sampling.tokens, sampling.seed);
+                                       sampling.tokens, sampling.seed, jobs[i].slot_tokens);
       } catch (...) {
         errors[i] = std::current_exception();
       }
@@ -269,6 +270,17 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   MoeModel dense_model = m;
   dense_model.moe_intermediate_size = std::max(1, m.dense_intermediate_size / p.tp);
 
+  // Replica choice lp: the per-batch LP's second stage minimizes the exchange's busiest links on the
+  // planner's link model of the scenario's kernel (placement/replica_choice.hpp); rule needs none.
+  std::optional<EpLinkModel> split_links;
+  ReplicaSplitLinks split_rows;
+  if (in.replica_choice == ReplicaChoice::lp && p.ep > 1) {
+    const ExchangeKernelKind kind = s.exchange_kernel.value_or(default_exchange_kernel(decode));
+    split_links.emplace(planner_link_model(*in.topology, *in.routes, p.ep, m, exchange_kernel_params(in, kind).params));
+    split_rows = ReplicaSplitLinks{&*split_links, m.hidden_size * s.dispatch_bytes_per_element,
+                                   m.hidden_size * s.combine_bytes_per_element};
+  }
+
   std::vector<LayerCosts> out;
   std::vector<RoutingJob> routing_jobs;
   for (int layer = 0; layer < m.num_layers; ++layer) {
@@ -301,16 +313,17 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     std::vector<double> load = scaled_layer_load(in.loads.count[static_cast<std::size_t>(layer)], m, p.ep, origin);
     if (std::accumulate(load.begin(), load.end(), 0.0) <= 0)  // an all-zero layer in the loads: uniform
       load.assign(load.size(), origin * p.ep * m.top_k / static_cast<double>(load.size()));
-    std::vector<int> replicas = pl.replica_counts(m.num_experts);
+    // Tokens of each slot: equal shares of an expert's replicas (rule) or the per-batch LP's split.
+    const ReplicaSplit split = split_replicas(pl, load, in.replica_choice, split_links ? &split_rows : nullptr);
     c.gpu_tokens.assign(static_cast<std::size_t>(p.ep), 0.0);
     c.expert_chunk.assign(static_cast<std::size_t>(p.ep), Time());
     std::vector<double> local;
     for (int r = 0; r < p.ep; ++r) {
       local.clear();
       for (int k = 0; k < pl.slots_per_gpu; ++k) {
-        int e = pl.slot_expert[static_cast<std::size_t>(r * pl.slots_per_gpu + k)];
-        if (e < 0) continue;
-        double t = load[static_cast<std::size_t>(e)] / replicas[static_cast<std::size_t>(e)];
+        const auto slot = static_cast<std::size_t>(r * pl.slots_per_gpu + k);
+        if (pl.slot_expert[slot] < 0) continue;
+        const double t = split.slot_tokens[slot];
         local.push_back(t / chunks);
         c.gpu_tokens[static_cast<std::size_t>(r)] += t;
       }
@@ -322,8 +335,11 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     }
     c.shared_tokens = std::make_shared<const std::vector<double>>(c.gpu_tokens);
     c.dispatch_bytes_per_token = m.hidden_size * s.dispatch_bytes_per_element;
-    // Per-token routing: sampled after the loop, layers in parallel (sample_routing).
-    if (sampling.tokens > 0) routing_jobs.push_back(RoutingJob{out.size(), load});
+    // Per-token routing: sampled after the loop, layers in parallel (sample_routing); lp: each token's
+    // replica drawn in proportion to the split (rule: uniformly).
+    if (sampling.tokens > 0)
+      routing_jobs.push_back(RoutingJob{out.size(), load,
+                                        in.replica_choice == ReplicaChoice::lp ? split.slot_tokens : std::vector<double>{}});
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
   }

@@ -86,3 +86,73 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     }
   }
 }
+
+TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per GPU, bottleneck", "[cli][predict]") {
+  const std::string topo = std::string(EPSIM_SCENARIOS_DIR) + "/topologies/dgx-h100-2node.json";
+  const std::string model = std::string(EPSIM_SCENARIOS_DIR) + "/models/deepseek-v3.config.json";
+  const std::string loads = std::string(EPSIM_SCENARIOS_DIR) + "/loads/deepseek-v3/prefill_in4096.json";
+  const std::string base = "predict exchange --topology " + topo + " --model " + model + " ";
+  SECTION("nccl, uniform routing: every GPU sends tokens x top-k x (EP-1)/EP copies of hidden bytes") {
+    CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel nccl --json");
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["layers"].size() == 1);
+    CHECK(j["layers"][0]["layer"] == "every");
+    const auto& d = j["layers"][0]["dispatch"];
+    // nccl sends one copy per (token, expert) selection, no header: 4096 x 8 x 15/16 x 7168 B (FP8) =
+    // 220200960 B leave each GPU (over NVLink to its node, over PCIe to its NIC for the other node);
+    // the combine returns them in BF16 (x 2).
+    CHECK(d["gpu_sent_bytes_mean"].get<double>() == Approx(220200960.0));
+    CHECK(d["gpu_sent_bytes_max"].get<double>() == Approx(220200960.0));
+    CHECK(j["layers"][0]["combine"]["gpu_sent_bytes_mean"].get<double>() == Approx(2 * 220200960.0));
+    CHECK(d["time_us"].get<double>() > 0);
+    CHECK(j["layers"][0]["combine"]["time_us"].get<double>() > d["time_us"].get<double>());
+    CHECK(d["bottleneck"] == "link");
+    CHECK(j["dispatch_us_mean"].get<double>() == Approx(d["time_us"].get<double>()));
+  }
+  SECTION("loads: one entry per MoE layer (58), the slowest named; --layer picks one") {
+    CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel deepep-normal --loads " + loads + " --json");
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    CHECK(j["layers"].size() == 58);
+    const int worst = j["worst_layer"].get<int>();
+    CliResult one = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel deepep-normal --loads " + loads +
+                              " --json --layer " + std::to_string(worst));
+    REQUIRE(one.exit_code == 0);
+    auto k = nlohmann::json::parse(one.out);
+    REQUIRE(k["layers"].size() == 1);
+    CHECK(k["layers"][0]["dispatch"]["time_us"].get<double>() ==
+          Approx(j["layers"][worst - 3]["dispatch"]["time_us"].get<double>()));  // layers 3.. are MoE
+  }
+  SECTION("a calibration without the kernel's parameters falls back to its defaults with one notice") {
+    const std::string dir = fresh_temp_dir("predict_exchange");
+    {
+      std::ofstream f(dir + "/cal.json");
+      f << R"({"schema":"epsim.calibration/2","gpu":"NVIDIA H100 80GB HBM3","links":{}})";
+    }
+    CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 128 --exchange-kernel deepep-ll --json --calibration " + dir +
+                            "/cal.json");
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["notices"].size() == 1);
+    CHECK(j["notices"][0].get<std::string>().find("no parameters for exchange kernel deepep-ll") != std::string::npos);
+  }
+  SECTION("bad options are usage errors naming the option") {
+    const std::pair<const char*, const char*> bad[] = {
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel deep", "expected one of: nccl, deepep-normal"},
+        {"--ep 16 --tokens-per-gpu 0 --exchange-kernel nccl", "--tokens-per-gpu"},
+        {"--ep 16 --tokens-per-gpu 1e300 --exchange-kernel nccl", "--tokens-per-gpu"},
+        {"--ep 0 --tokens-per-gpu 64 --exchange-kernel nccl", "--ep 0"},
+        {"--ep 17 --tokens-per-gpu 64 --exchange-kernel nccl", "--ep 17"},
+        {"--tokens-per-gpu 64 --exchange-kernel nccl", "--ep"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --layer 0", "--layer 0"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --dispatch-bytes-per-element 0", "--dispatch-bytes-per-element"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --loads a.json --trace b.json", "--trace"}};
+    for (const auto& [args, what] : bad) {
+      INFO(args);
+      CliResult r = run_epsim(base + args);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find(what) != std::string::npos);
+    }
+  }
+}

@@ -3,8 +3,12 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "comm/exchange_prediction.hpp"
 #include "comm/link_load.hpp"
+#include "comm/trace_traffic.hpp"
+#include "common/error.hpp"
 #include "comm/point_to_point.hpp"
+#include "comm/token_router.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
 
@@ -278,4 +282,89 @@ TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input re
   CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 16, 1), std::invalid_argument);
   CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, -1), std::invalid_argument);
   CHECK_THROWS_AS(point_to_point_time_s(routes, 0, 1, std::nan("")), std::invalid_argument);
+}
+
+TEST_CASE("predict_exchange: the last rank's closed form, bytes through each GPU's ports, bottleneck named") {
+  Topology topo = dgx(2, 2);  // as "deepep-ll on 2 nodes x 2 GPUs" above
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::deepep_ll);
+  k.dispatch.per_remote_expert_us = 0.05;
+  EpLinkModel model(topo, routes, 4, k, ExchangeRouting{1, 1, 8});
+  const std::vector<double> tokens = {4, 4, 4, 4};
+  const ExchangePrediction p = predict_exchange(model, tokens, 1e6, 2e6);
+  // Every rank alike: dispatch = 10.2 us latency (0.2 of it per message: 0.05 x 4 remote experts)
+  // + 62.5 us on the PCIe link GPU -> NIC switch (2e6 B / (64 GB/s x 0.5)).
+  CHECK(p.dispatch.time_us == Approx(72.7));
+  CHECK(p.dispatch.phase.per_message_us == Approx(0.2));
+  CHECK(p.dispatch.bottleneck == "link");
+  CHECK(topo.link(p.dispatch.busiest_link).kind == LinkKind::pcie);
+  CHECK(p.dispatch.busiest_link_us == Approx(62.5));
+  // GPU 0 sends 1e6 B on NVLink (to GPU 1) and 2e6 B on PCIe (to GPUs 2, 3); it receives the same.
+  CHECK(p.dispatch.gpu_sent_bytes_max == Approx(3e6));
+  CHECK(p.dispatch.gpu_sent_bytes_mean == Approx(3e6));
+  CHECK(p.dispatch.gpu_received_bytes_max == Approx(3e6));
+  // Combine at 2e6 B per token: 10 us latency (no per-remote-expert term) + 4e6 / 32e9 = 125 us.
+  CHECK(p.combine.time_us == Approx(135));
+  CHECK(p.combine.gpu_sent_bytes_max == Approx(6e6));
+  CHECK(p.rank_selections_max == 4);
+  CHECK(p.rank_selections_mean == 4);
+  // Tiny messages: latency bounds the time and the per-message terms are most of it.
+  ExchangeKernelParams slow = k;
+  slow.dispatch.per_remote_expert_us = 10;  // 4 remote experts x 10 us = 40 us of 50 us latency
+  EpLinkModel m2(topo, routes, 4, slow, ExchangeRouting{1, 1, 8});
+  const ExchangePrediction q = predict_exchange(m2, tokens, 100, 100);
+  // 2 x 100 B on PCIe: 200 / 32e9 s = 0.00625 us; time = 50 + 0.00625 us.
+  CHECK(q.dispatch.time_us == Approx(50.00625));
+  CHECK(q.dispatch.bottleneck == "per-message");
+  CHECK(q.combine.bottleneck == "latency");  // 10 us fixed, no per-message term in the combine
+  // Nothing to send: 0 us, no last rank, no busiest link.
+  const ExchangePrediction z = predict_exchange(model, {0, 0, 0, 0}, 1e6, 1e6);
+  CHECK(z.dispatch.time_us == 0);
+  CHECK(z.dispatch.bottleneck == "none");
+  CHECK(z.dispatch.busiest_link == -1);
+  CHECK_THROWS_AS(predict_exchange(model, {1, 1, 1}, 1e6, 1e6), std::invalid_argument);
+  CHECK_THROWS_AS(predict_exchange(model, tokens, 0, 1e6), std::invalid_argument);
+  CHECK_THROWS_AS(predict_exchange(model, {1, 1, 1, -1}, 1e6, 1e6), std::invalid_argument);
+}
+
+TEST_CASE("trace_layer_routing: selections per rank and copies per selection counted per token") {
+  Topology topo = dgx(2, 2);  // GPUs 0, 1 on host 0; 2, 3 on host 1
+  // 4 experts, one per GPU (contiguous).
+  const LayerPlacement pl = contiguous_placement(4, 4, 1);
+  TraceLayer layer;
+  layer.layer = 3;
+  // token 0 from rank 0: experts 0, 1 (GPUs 0, 1: host 0); token 1 from rank 2: experts 1, 3
+  // (GPUs 1, 3: hosts 0, 1).
+  layer.source = {0, 2};
+  layer.experts = {0, 1, 1, 3};
+  const TraceRouting r = trace_layer_routing(topo, pl, layer, 2, 4);
+  CHECK(r.tokens == 2);
+  CHECK(r.gpu_selections == std::vector<double>{1, 2, 0, 1});
+  // 4 selections: 4 distinct GPUs (2 per token) -> 1; distinct hosts 1 + 2 = 3 -> 0.75.
+  CHECK(r.routing.gpu_factor == Approx(1.0));
+  CHECK(r.routing.node_factor == Approx(0.75));
+  CHECK(r.routing.experts == 4);
+  TraceLayer bad = layer;
+  bad.source = {0, 4};  // rank 4 outside EP 4
+  CHECK_THROWS_AS(trace_layer_routing(topo, pl, bad, 2, 4), InputError);
+}
+
+TEST_CASE("routing_statistics: with slot tokens a replica is drawn in proportion to its slot's split") {
+  // 2 experts on 2 GPUs (one GPU per node), top-2 so every token selects both. Expert 0 on GPUs 0 and
+  // 1 (slots 0 and 3), expert 1 on GPU 1 (slot 2; slot 1 is empty).
+  const LayerPlacement pl{2, 2, {0, -1, 1, 0}};  // GPU 0: {e0, -}; GPU 1: {e1, e0}
+  TokenRouter router(2, 2, 1, 1);
+  // Uniform replica choice: expert 0 lands on GPU 1 half the time: distinct GPUs per token 1.5 on
+  // average, so gpu_factor = 1.5 / 2 ~ 0.75 (sampled: within 0.03 over 4096 tokens).
+  CHECK(routing_statistics(router, pl, 1, 4096, 1).gpu_factor == Approx(0.75).margin(0.03));
+  // All of expert 0's tokens on its GPU-1 replica: every token meets one GPU: 1 / 2.
+  const std::vector<double> to_gpu1 = {0, 0, 10, 10};
+  CHECK(routing_statistics(router, pl, 1, 4096, 1, to_gpu1).gpu_factor == Approx(0.5));
+  // All on GPU 0: two GPUs, two nodes per token: 1.
+  const std::vector<double> to_gpu0 = {10, 0, 10, 0};
+  const ExchangeRouting r0 = routing_statistics(router, pl, 1, 4096, 1, to_gpu0);
+  CHECK(r0.gpu_factor == Approx(1.0));
+  CHECK(r0.node_factor == Approx(1.0));
+  CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1}), std::invalid_argument);
+  CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1, -1, 1}), std::invalid_argument);
 }

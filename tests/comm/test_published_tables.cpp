@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "comm/kernel_fit.hpp"
+#include "comm/kernel_samples.hpp"
 #include "comm/link_load.hpp"
 #include "comm/token_router.hpp"
 #include "measurements/csv_table.hpp"
@@ -313,4 +316,86 @@ TEST_CASE("trend: hierarchical / direct crossover (alpha-beta)", "[validation][c
   // 2048 GPUs: ~4 M (source, destination) route rows per kernel, the slow part of this test (tens of s).
   const auto [d256, h256] = times(256, 1e6, false);
   CHECK(h256 < d256);
+}
+
+namespace {
+// (a) and (b) of one table per phase; (b) leaves out one group at a time (its rows predicted by the fit
+// on the other groups) and fits the fields `epsim calibrate` fits for the kernel.
+struct TableErrors {
+  double a = 0, b = 0;
+};
+TableErrors errors_by_phase(const char* name, ExchangeKernelKind kind, const std::vector<KernelSample>& rows, bool dispatch,
+                            const std::vector<FitField>& fields) {
+  const ExchangeKernelParams def = default_kernel_params(kind);
+  const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == dispatch; });
+  const auto pred = predict_samples(def, phase);
+  print_a(phase, pred);
+  TableErrors e;
+  e.a = mean_abs_error(pred, phase);
+  e.b = leave_one_group_out(def, phase, fields, true);
+  std::printf("%s %s: (a) defaults MAE %.1f%%; (b) leave one group out: MAE %.1f%%\n", name,
+              dispatch ? "dispatch" : "combine", 100 * e.a, 100 * e.b);
+  return e;
+}
+}  // namespace
+
+TEST_CASE("TensorRT-LLM one-sided NVLink on GB200 NVL72 (EP 8-64, batch 1-2048): defaults and leave-one-EP-out",
+          "[validation][comm]") {
+  // One NVLink domain of EP GPUs at 900 GB/s, batch x 8 selections per rank, BF16 both ways
+  // (comm/kernel_samples.hpp onesided_samples); group = EP.
+  const auto rows = onesided_samples(read_onesided_table(std::string(EPSIM_TEST_DATA_DIR) + "/comm/onesided_gb200_nvl72.csv"));
+  REQUIRE(rows.size() == 2 * 48);  // 48 rows: EP 8, 16, 32, 64 x batch 1..2048
+  for (bool d : {true, false}) {
+    const TableErrors e = errors_by_phase("one-sided GB200", ExchangeKernelKind::nvlink_one_sided, rows, d,
+                                          calibration_fields(ExchangeKernelKind::nvlink_one_sided));
+    CHECK(e.b <= 0.10);
+    CHECK(e.b < e.a);
+  }
+}
+
+TEST_CASE("AIConfigurator nccl alltoall (one H100 node, 2/4/8 GPUs): defaults and odd sizes held out",
+          "[validation][comm]") {
+  // nccl-tests alltoall: S bytes per rank, S / n to each rank; repeated sweeps -> one sample at the
+  // median (comm/kernel_samples.hpp nccl_alltoall_samples); group = the size's index, so the fit sees
+  // the even-indexed sizes and predicts the odd ones.
+  auto rows = nccl_alltoall_samples(read_aic_nccl_perf(std::string(EPSIM_TEST_DATA_DIR) + "/comm/aic_h100_nccl_alltoall.csv"));
+  REQUIRE(!rows.empty());
+  const auto fields = calibration_fields(ExchangeKernelKind::nccl);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::nccl);
+  const auto pred = predict_samples(def, rows);
+  print_a(rows, pred);
+  const double a = mean_abs_error(pred, rows);
+  const auto train = pick(rows, [](const KernelSample& s) { return s.group % 2 == 0; });
+  const auto test = pick(rows, [](const KernelSample& s) { return s.group % 2 == 1; });
+  const auto pb = predict_samples(fit_kernel(def, train, fields), test);
+  for (std::size_t i = 0; i < test.size(); ++i)
+    std::printf("    (b) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", test[i].label.c_str(),
+                test[i].measured_us, pb[i], 100 * (pb[i] / test[i].measured_us - 1));
+  const double b = mean_abs_error(pb, test);
+  std::printf("AIConfigurator nccl alltoall: %zu samples; (a) defaults MAE %.1f%%; (b) fitted on even size indices, "
+              "odd ones held out: MAE %.1f%%\n",
+              rows.size(), 100 * a, 100 * b);
+  CHECK(b < a);
+}
+
+TEST_CASE("Hybrid-EP kernel-only (H100, EP 16-64, 4-16 SMs) as deepep-normal: defaults and leave-one-EP-out",
+          "[validation][comm]") {
+  // Assumption (the README does not define its "algorithm bandwidth over IB"): DeepEP's RDMA count,
+  // (token, destination node) pairs with the own node, as for PR 521 (comm/kernel_samples.hpp
+  // deepep_bandwidth_samples); 4096 tokens, 8 experts per rank, plain top-8, the row's SMs.
+  std::vector<KernelSample> rows;
+  for (const DeepEpBandwidthRow& r :
+       hybrid_ep_rows(read_hybrid_ep_table(std::string(EPSIM_TEST_DATA_DIR) + "/comm/hybrid_ep_h100.csv")))
+    for (KernelSample s : deepep_bandwidth_samples({r}, hybrid_ep_setting(r.nodes * 8))) {
+      s.label = fmt::format("EP {} {} SMs {}", r.nodes * 8, r.sms, s.dispatch ? "dispatch" : "combine");
+      rows.push_back(s);
+    }
+  REQUIRE(rows.size() == 18);
+  // Not met (docs/validation.md): Hybrid-EP's TMA copies move 2-4x more per SM than DeepEP V1's, whose SM
+  // rate the defaults carry; fitted on the other EP sizes it is within 12-13%, not 10%.
+  for (bool d : {true, false}) {
+    const TableErrors e = errors_by_phase("Hybrid-EP", ExchangeKernelKind::deepep_normal, rows, d,
+                                          calibration_fields(ExchangeKernelKind::deepep_normal));
+    CHECK(e.b < e.a);
+  }
 }

@@ -134,12 +134,22 @@ TEST_CASE("bad-input sweep: every command x every bad input: exit 0/1/2, < 10 s,
       if (c[i] == flag) c[i + 1] = "{}";
     return c;
   };
+  // predict exchange reads a topology, a model and loads or a trace.
+  auto exchange_with = [&](const std::string& flag) {
+    std::vector<std::string> c = {"predict", "exchange", "--topology", kTopo2, "--model", kPhiModel, "--ep", "16",
+                                  "--tokens-per-gpu", "64", "--exchange-kernel", "deepep-normal", "--loads", kPhiLoads};
+    if (flag == "--trace") c.resize(c.size() - 2);
+    if (flag == "--trace") c.insert(c.end(), {"--trace", "{}"});
+    for (std::size_t i = 0; i + 1 < c.size(); ++i)
+      if (c[i] == flag) c[i + 1] = "{}";
+    return c;
+  };
   const std::vector<Format> formats = {
       {"topology", slurp(kTopo2), false,
-       {plan_with("--topology"), {"topo", "validate", "{}"}, {"topo", "show", "{}"}, {"topo", "dot", "{}", "--out", "{out}"}}},
-      {"model", slurp(kPhiModel), false, {plan_with("--model"), trace_with("--model")}},
-      {"loads", slurp(kPhiLoads), false, {plan_with("--loads"), trace_with("--loads")}},
-      {"trace", trace_text, false, {plan_with("--trace")}},
+       {plan_with("--topology"), exchange_with("--topology"), {"topo", "validate", "{}"}, {"topo", "show", "{}"}, {"topo", "dot", "{}", "--out", "{out}"}}},
+      {"model", slurp(kPhiModel), false, {plan_with("--model"), trace_with("--model"), exchange_with("--model")}},
+      {"loads", slurp(kPhiLoads), false, {plan_with("--loads"), trace_with("--loads"), exchange_with("--loads")}},
+      {"trace", trace_text, false, {plan_with("--trace"), exchange_with("--trace")}},
       {"scenario", scenario.dump(1), false, {{"simulate", "--scenario", "{}", "--report", "{out}"}}},
       {"sweep", spec.dump(1), false, {{"sweep", "{}", "--out", "{out}", "--no-plots"}}},
       {"measurements", slurp(kScenarios + "/measurements/synthetic-h200-16gpu.json"), false,

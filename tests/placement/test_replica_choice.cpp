@@ -244,5 +244,12 @@ TEST_CASE("plan --replica-choice lp: lower busiest GPU, recorded in plan.json an
     std::ofstream(dir / "rule.json") << doc.dump(1);
   }
   CHECK(read_plan_file(dir / "rule.json", m).replica_choice == ReplicaChoice::rule);
+  // A token count beyond the planner's range (1e15, common/limits.hpp) is the file's error, named at its
+  // pointer (it was reported as the flag --tokens-per-gpu by `epsim evaluate`).
+  doc["settings"]["tokens_per_gpu"] = 1e300;
+  {
+    std::ofstream(dir / "huge.json") << doc.dump(1);
+  }
+  CHECK_THROWS_WITH(read_plan_file(dir / "huge.json", m), Catch::Contains("/settings/tokens_per_gpu"));
   std::filesystem::remove_all(dir);
 }

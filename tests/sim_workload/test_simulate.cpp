@@ -4,11 +4,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "comm/exchange_prediction.hpp"
+#include "comm/collectives.hpp"
 #include "comm/link_load.hpp"
+#include "model/layer_placement.hpp"
 #include "sim/closed_form_exchange.hpp"
 #include "sim/sim_report.hpp"
 #include "topology/generators.hpp"
 #include "sim/simulate.hpp"
+#include "sim/workload/workload.hpp"
 
 using namespace epsim;
 
@@ -195,6 +199,9 @@ TEST_CASE("the planner's objective and simulate's analytical exchange give the s
       REQUIRE(closed.all_to_all(tokens, B, 1.0, dispatch, 0, routing, done, received));
       const Time slowest = *std::max_element(done.begin(), done.end());
       CHECK(slowest.to_us() == Approx(planner_us).epsilon(1e-6));
+      // `epsim predict exchange` reports the same time (comm/exchange_prediction.hpp).
+      const ExchangePrediction p = predict_exchange(links, tokens, B, B);
+      CHECK((dispatch ? p.dispatch : p.combine).time_us == Approx(planner_us).epsilon(1e-9));
     }
   }
 }
@@ -271,4 +278,44 @@ TEST_CASE("per-token routing sample: the same iteration on 1 and 3 threads", "[s
     layers_differ = layers_differ || (a.layers[l].moe && a.layers[l].dispatch_us != a.layers[4].dispatch_us);
   }
   CHECK(layers_differ);
+}
+
+TEST_CASE("replica choice lp in simulate: the per-batch LP split sets the busiest GPU's tokens", "[simulate][replica]") {
+  // EP 16 + 16 redundant slots (17 per GPU), contiguous experts (GPU g: 16g..16g+15) and one replica of
+  // expert 0 on GPU 1's 17th slot. Layer loads: expert 0 = 257, the others 1 (sum 512), scaled to the
+  // 1024 x 16 x 8 = 131072 selections of a micro-batch: expert 0 = 65792, the others 256.
+  //   rule: expert 0's replicas take 32896 each: GPU 0 = 32896 + 15 x 256 = 36736,
+  //         GPU 1 = 16 x 256 + 32896 = 36992 (the busiest);
+  //   lp:   GPUs 0 and 1 share 3840 + 4096 + 65792 equally: 36864 each.
+  Scenario s = ep16_scenario();
+  s.redundant = 16;
+  auto run = [&](ReplicaChoice choice) {
+    Scenario sc = s;
+    sc.replica_choice = choice;
+    ScenarioInputs in = prepare_scenario(sc);
+    REQUIRE(in.replica_choice == choice);
+    for (std::size_t l = 0; l < in.placement.size(); ++l) {
+      if (in.placement[l].num_gpus == 0) continue;
+      in.placement[l] = contiguous_placement(256, 16, 17);
+      in.placement[l].slot_expert[1 * 17 + 16] = 0;
+      in.loads.count[l].assign(256, 1.0);
+      in.loads.count[l][0] = 257;
+    }
+    return in;
+  };
+  const ScenarioInputs rule = run(ReplicaChoice::rule), lp = run(ReplicaChoice::lp);
+  const CollectiveModel coll(*rule.topology, *rule.routes, rule.collective_params);
+  const auto cr = layer_costs(rule, coll, 1), cl = layer_costs(lp, coll, 1);
+  const LayerCosts& a = cr[3];  // the first MoE layer
+  const LayerCosts& b = cl[3];
+  CHECK(a.gpu_tokens[0] == Approx(36736));
+  CHECK(a.gpu_tokens[1] == Approx(36992));
+  CHECK(b.gpu_tokens[0] == Approx(36864));
+  CHECK(b.gpu_tokens[1] == Approx(36864));
+  CHECK(b.gpu_tokens[2] == Approx(4096));  // single-replica GPUs unchanged
+  // The slower busiest GPU costs MoE time: the lp step is not slower, and the report says which split ran.
+  const SimulationResult ra = simulate(rule, SimulateOptions{}), rb = simulate(lp, SimulateOptions{});
+  CHECK(ra.replica_choice == "rule");
+  CHECK(rb.replica_choice == "lp");
+  CHECK(rb.iteration <= ra.iteration);
 }
