@@ -116,20 +116,53 @@ void LayerEvaluator::reset(const std::vector<double>& gpu_tokens) {
   rebuild_busiest();
 }
 
-// The busiest links of each direction (kBusiest, sorted by time, descending) and the sum of squares
-// of the current loads.
+namespace {
+constexpr std::size_t kBusiest = 32;  // links listed per direction
+}  // namespace
+
+// The busiest links of one direction (kBusiest, by time, descending) from scratch.
+void LayerEvaluator::build_busiest(Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw) {
+  std::vector<std::pair<double, int>>& times = busiest_scratch_;
+  times.resize(bytes.size());
+  for (std::size_t l = 0; l < times.size(); ++l) times[l] = {bytes[l] * inv_bw[l], static_cast<int>(l)};
+  const std::size_t k = std::min(kBusiest, times.size());
+  std::partial_sort(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(k), times.end(), std::greater<>());
+  p.busiest.clear();
+  for (std::size_t i = 0; i < k; ++i) p.busiest.push_back(times[i].second);
+  p.threshold = k > 0 ? times[k - 1].first : 0.0;
+}
+
+// After a commit: the listed links the move did not touch keep their times; a touched link is listed
+// when its new time reaches the threshold (every unlisted link is at or below it). A list that shrank
+// below half is rebuilt from scratch.
+void LayerEvaluator::update_busiest(Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw) {
+  std::vector<std::pair<double, int>>& keep = busiest_scratch_;
+  keep.clear();
+  for (int l : p.busiest)
+    if (p.stamp[static_cast<std::size_t>(l)] != epoch_)
+      keep.emplace_back(bytes[static_cast<std::size_t>(l)] * inv_bw[static_cast<std::size_t>(l)], l);
+  for (int l : p.touched) {
+    const double t = bytes[static_cast<std::size_t>(l)] * inv_bw[static_cast<std::size_t>(l)];
+    if (t >= p.threshold) keep.emplace_back(t, l);
+  }
+  if (keep.size() * 2 < std::min(kBusiest, bytes.size())) return build_busiest(p, bytes, inv_bw);
+  std::sort(keep.begin(), keep.end(), std::greater<>());
+  if (keep.size() > kBusiest) {
+    keep.resize(kBusiest);
+    p.threshold = keep.back().first;  // the dropped ones are at or below it
+  }
+  p.busiest.clear();
+  for (const auto& [t, l] : keep) p.busiest.push_back(l);
+}
+
+// The busiest links of each direction and the sum of squares of the current loads, from scratch.
 void LayerEvaluator::rebuild_busiest() {
-  constexpr std::size_t kBusiest = 32;
-  std::vector<std::pair<double, int>> times(inv_dispatch_bw_.size());
-  auto build = [&](Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw) {
-    for (std::size_t l = 0; l < times.size(); ++l) times[l] = {bytes[l] * inv_bw[l], static_cast<int>(l)};
-    const std::size_t k = std::min(kBusiest, times.size());
-    std::partial_sort(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(k), times.end(), std::greater<>());
-    p.busiest.clear();
-    for (std::size_t i = 0; i < k; ++i) p.busiest.push_back(times[i].second);
-  };
-  build(pending_dispatch_, dispatch_bytes_, inv_dispatch_bw_);
-  build(pending_combine_, combine_bytes_, inv_combine_bw_);
+  build_busiest(pending_dispatch_, dispatch_bytes_, inv_dispatch_bw_);
+  build_busiest(pending_combine_, combine_bytes_, inv_combine_bw_);
+  recompute_squares();
+}
+
+void LayerEvaluator::recompute_squares() {
   squares_ = 0;  // as value() sums them
   for (std::size_t l = 0; l < inv_dispatch_bw_.size(); ++l) {
     const double td = dispatch_bytes_[l] * inv_dispatch_bw_[l], tc = combine_bytes_[l] * inv_combine_bw_[l];
@@ -228,7 +261,9 @@ void LayerEvaluator::commit() {
   for (int l : pending_combine_.touched)
     combine_bytes_[static_cast<std::size_t>(l)] += pending_combine_.add[static_cast<std::size_t>(l)];
   for (const auto& [r, d] : pending_tokens_) tokens_[static_cast<std::size_t>(r)] += d;
-  rebuild_busiest();
+  update_busiest(pending_dispatch_, dispatch_bytes_, inv_dispatch_bw_);
+  update_busiest(pending_combine_, combine_bytes_, inv_combine_bw_);
+  recompute_squares();
 }
 
 void LayerEvaluator::apply_delta(int rank, double delta) {

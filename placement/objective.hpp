@@ -109,8 +109,13 @@ class LayerEvaluator {
     std::vector<double> add;
     std::vector<unsigned> stamp;
     std::vector<int> touched;
-    std::vector<int> busiest;  ///< links by time, descending; every unlisted link's time <= the last's
+    std::vector<int> busiest;  ///< links by time, descending, all >= threshold
+    double threshold = 0;      ///< every unlisted link's time is <= this
   };
+  void build_busiest(Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw);
+  void update_busiest(Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw);
+  void recompute_squares();
+  std::vector<std::pair<double, int>> busiest_scratch_;
   // Max time over the untouched links of one direction (bytes x inv_bw; links touched in `p` skipped).
   double untouched_max(const Pending& p, const std::vector<double>& bytes, const std::vector<double>& inv_bw) const;
   const EpLinkModel* model_;
