@@ -36,7 +36,7 @@ struct ExchangeOptions {
   std::optional<int> ep;
   std::optional<int> layer;  ///< a model layer; absent: every MoE layer
   double tokens_per_gpu = 0;
-  double dispatch_bytes_per_element = 1.0;  ///< FP8 (simulate's default for precision fp8)
+  double dispatch_bytes_per_element = kFp8DispatchBytesPerElement;  ///< FP8 with its scales (simulate's fp8 default)
   double combine_bytes_per_element = 2.0;   ///< BF16
   int sampled_tokens = 1024;                ///< simulate's RoutingSampling default
   std::uint64_t seed = 1;
@@ -247,7 +247,7 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--plan", o->plan, "plan.json whose placement serves the experts (default: contiguous)")
       ->check(non_empty_path());
   c->add_option("--layer", o->layer, "one model layer (default: every MoE layer; the slowest is detailed)");
-  c->add_option("--dispatch-bytes-per-element", o->dispatch_bytes_per_element, "bytes per hidden element, dispatch (default 1: FP8)");
+  c->add_option("--dispatch-bytes-per-element", o->dispatch_bytes_per_element, "bytes per hidden element, dispatch (default 1.03125: FP8 + per-128 scales)");
   c->add_option("--combine-bytes-per-element", o->combine_bytes_per_element, "bytes per hidden element, combine (default 2: BF16)");
   c->add_option("--sampled-tokens", o->sampled_tokens, "tokens sampled per layer for the de-duplication (default 1024, as simulate)");
   c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)");

@@ -40,8 +40,8 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-double fp8_token_bytes(int hidden) { return hidden + hidden / 128.0 * 4; }
-double bf16_token_bytes(int hidden) { return 2.0 * hidden; }
+double fp8_token_bytes(int hidden) { return hidden * kFp8DispatchBytesPerElement; }
+double bf16_token_bytes(int hidden) { return hidden * kBf16BytesPerElement; }
 
 std::vector<KernelSample> deepep_ll_samples(const std::vector<DeepEpLlRow>& rows) {
   std::vector<KernelSample> out;

@@ -99,12 +99,12 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
     REQUIRE(j["layers"].size() == 1);
     CHECK(j["layers"][0]["layer"] == "every");
     const auto& d = j["layers"][0]["dispatch"];
-    // nccl sends one copy per (token, expert) selection, no header: 4096 x 8 x 15/16 x 7168 B (FP8) =
-    // 220200960 B leave each GPU (over NVLink to its node, over PCIe to its NIC for the other node);
-    // the combine returns them in BF16 (x 2).
-    CHECK(d["gpu_sent_bytes_mean"].get<double>() == Approx(220200960.0));
-    CHECK(d["gpu_sent_bytes_max"].get<double>() == Approx(220200960.0));
-    CHECK(j["layers"][0]["combine"]["gpu_sent_bytes_mean"].get<double>() == Approx(2 * 220200960.0));
+    // nccl sends one copy per (token, expert) selection, no header: 4096 x 8 x 15/16 x 7392 B (FP8 with
+    // its per-128 FP32 scales: 7168 x 1.03125) = 227082240 B leave each GPU (over NVLink to its node, over
+    // PCIe to its NIC for the other node); the combine returns them in BF16: 4096 x 8 x 15/16 x 14336 B.
+    CHECK(d["gpu_sent_bytes_mean"].get<double>() == Approx(227082240.0));
+    CHECK(d["gpu_sent_bytes_max"].get<double>() == Approx(227082240.0));
+    CHECK(j["layers"][0]["combine"]["gpu_sent_bytes_mean"].get<double>() == Approx(440401920.0));
     CHECK(d["time_us"].get<double>() > 0);
     CHECK(j["layers"][0]["combine"]["time_us"].get<double>() > d["time_us"].get<double>());
     CHECK(d["bottleneck"] == "link");
