@@ -186,11 +186,15 @@ std::vector<KernelSample> nccl_alltoall_samples(const std::vector<NcclPerfRow>& 
     const auto [gpus, bytes] = key;
     const int index = static_cast<int>(std::lower_bound(size_list.begin(), size_list.end(), bytes) - size_list.begin());
     // One "expert" per GPU, one selection per destination: S / gpus bytes from every rank to every rank.
-    KernelSample s = base(1, gpus, 1, gpus, true, bytes / gpus, median(t), index,
-                          fmt::format("{} GPUs, {:.0f} B per rank", gpus, bytes));
-    s.gpus_per_node = gpus;
-    s.nvlink_GBps = nvlink_GBps;
-    out.push_back(s);
+    // An all-to-all has no direction: the same row is a dispatch and a combine sample, so that both
+    // phases of the nccl kernel (the same grouped send/recv) are fitted.
+    for (bool dispatch : {true, false}) {
+      KernelSample s = base(1, gpus, 1, gpus, dispatch, bytes / gpus, median(t), index,
+                            fmt::format("{} GPUs, {:.0f} B per rank{}", gpus, bytes, dispatch ? "" : " (combine)"));
+      s.gpus_per_node = gpus;
+      s.nvlink_GBps = nvlink_GBps;
+      out.push_back(s);
+    }
   }
   return out;
 }
