@@ -281,7 +281,7 @@ void add_plan_command(CLI::App& app) {
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
                 "tokens each GPU originates per iteration (loads are rescaled to it); 0 = use counts as is")
       ->capture_default_str();
-  p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element, "1 = FP8 dispatch")
+  p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element, "1.03125 = FP8 dispatch with per-128 scales, 2 = BF16")
       ->capture_default_str();
   p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element, "2 = BF16 combine")
       ->capture_default_str();

@@ -24,6 +24,7 @@
 #include "model/trace.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_reader.hpp"
+#include "placement/replica_choice.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
 
@@ -33,10 +34,11 @@ namespace {
 
 struct ExchangeOptions {
   std::string topology, model, loads, trace, plan, calibration, kernel;
+  std::string replica_choice;  ///< empty: the plan's settings.replica_choice (rule without a plan)
   std::optional<int> ep;
   std::optional<int> layer;  ///< a model layer; absent: every MoE layer
   double tokens_per_gpu = 0;
-  double dispatch_bytes_per_element = 1.0;  ///< FP8 (simulate's default for precision fp8)
+  double dispatch_bytes_per_element = kFp8DispatchBytesPerElement;  ///< FP8 with its scales (simulate's fp8 default)
   double combine_bytes_per_element = 2.0;   ///< BF16
   int sampled_tokens = 1024;                ///< simulate's RoutingSampling default
   std::uint64_t seed = 1;
@@ -90,8 +92,9 @@ void run_exchange(const ExchangeOptions& o) {
   for (const auto& [flag, v] : {std::pair<const char*, double>{"--dispatch-bytes-per-element", o.dispatch_bytes_per_element},
                                 {"--combine-bytes-per-element", o.combine_bytes_per_element}})
     if (!(v > 0 && v <= 64)) throw UsageError(fmt::format("{} {}: bytes per hidden element in (0, 64]", flag, v));
-  if (o.sampled_tokens < 1 || o.sampled_tokens > 1000000)
-    throw UsageError(fmt::format("--sampled-tokens {}: between 1 and 1000000", o.sampled_tokens));
+  // At most 16384 (16 x simulate's 1024; docs/limits.md): sampling costs O(tokens x experts) per layer.
+  if (o.sampled_tokens < 1 || o.sampled_tokens > 16384)
+    throw UsageError(fmt::format("--sampled-tokens {}: between 1 and 16384", o.sampled_tokens));
   if (!o.loads.empty() && !o.trace.empty())
     throw UsageError("--loads and --trace both give the layer's traffic: give one");
   const ExchangeKernelKind kind = parse_exchange_kernel(o.kernel);
@@ -119,6 +122,13 @@ void run_exchange(const ExchangeOptions& o) {
   // Without a plan: the contiguous layout (the experts must fit one slot each per rank's share).
   const LayerPlacement contiguous =
       plan ? LayerPlacement{} : contiguous_placement(model.num_experts, ep, (model.num_experts + ep - 1) / ep);
+  // How an expert's tokens split over its replicas: as simulate does (--replica-choice, else the plan's).
+  const ReplicaChoice choice = !o.replica_choice.empty() ? parse_replica_choice(o.replica_choice)
+                               : plan                    ? plan->replica_choice
+                                                         : ReplicaChoice::rule;
+  if (choice == ReplicaChoice::lp && trace)
+    throw UsageError("replica choice lp splits each expert's load over its replicas; a --trace serves every token by "
+                     "the trace rule: give --replica-choice rule with --trace");
 
   std::optional<Calibration> cal;
   std::vector<std::string> notices;
@@ -131,6 +141,15 @@ void run_exchange(const ExchangeOptions& o) {
   if (!k.notice.empty()) notices.push_back(k.notice);
   const RouteTable routes(topo);
   const EpLinkModel base(topo, routes, ep, k.params);
+  // lp's second stage minimizes the busiest links on the planner's link model, as simulate's split does
+  // (sim/workload/layer_costs.cpp).
+  std::optional<EpLinkModel> split_links;
+  ReplicaSplitLinks split_rows;
+  if (choice == ReplicaChoice::lp) {
+    split_links.emplace(planner_link_model(topo, routes, ep, model, k.params));
+    split_rows = ReplicaSplitLinks{&*split_links, model.hidden_size * o.dispatch_bytes_per_element,
+                                   model.hidden_size * o.combine_bytes_per_element};
+  }
   const int gpn = ep_gpus_per_node(topo, ep);
   const double dispatch_bpt = model.hidden_size * o.dispatch_bytes_per_element;
   const double combine_bpt = model.hidden_size * o.combine_bytes_per_element;
@@ -142,17 +161,20 @@ void run_exchange(const ExchangeOptions& o) {
       if (model.is_moe_layer(l) && (!trace || trace->find_layer(l))) layers.push_back(l);
     if (layers.empty()) throw InputError(fmt::format("{}: no layer of {} is in the trace", o.trace, o.model));
   } else {
-    layers.push_back(-1);
+    layers.push_back(model.first_k_dense);  // uniform routing, contiguous experts: every MoE layer alike
   }
+  const bool layers_alike = !o.layer && !loads && !trace && !plan;
   std::vector<LayerResult> results;
+  int zero_layers = 0;
   for (int l : layers) {
-    const LayerPlacement& pl = plan && l >= 0 ? plan->layers[static_cast<std::size_t>(l)] : contiguous;
+    const LayerPlacement& pl = plan ? plan->layers[static_cast<std::size_t>(l)] : contiguous;
     LayerResult r;
     r.layer = l;
     std::vector<double> gpu_tokens;
     if (trace) {
       const TraceLayer* tl = trace->find_layer(l);
       if (!tl) throw InputError(fmt::format("{}: no tokens for layer {}", o.trace, l));
+      if (tl->num_tokens() == 0) throw InputError(fmt::format("{}: layer {} has no tokens", o.trace, l));
       TraceRouting tr = trace_layer_routing(topo, pl, *tl, model.top_k, model.num_experts);
       // The trace's selections per rank, scaled to --tokens-per-gpu x EP x top-k.
       double total = 0;
@@ -163,13 +185,19 @@ void run_exchange(const ExchangeOptions& o) {
       r.routing = tr.routing;
     } else {
       std::vector<double> load;
-      if (loads && l >= 0) load = scaled_layer_load(loads->count[static_cast<std::size_t>(l)], model, ep, o.tokens_per_gpu);
-      if (load.empty() || std::all_of(load.begin(), load.end(), [](double v) { return v <= 0; }))
+      if (loads) load = scaled_layer_load(loads->count[static_cast<std::size_t>(l)], model, ep, o.tokens_per_gpu);
+      if (load.empty() || std::all_of(load.begin(), load.end(), [](double v) { return v <= 0; })) {
+        if (loads) ++zero_layers;  // simulate does the same: an all-zero layer is routed uniformly
         load.assign(static_cast<std::size_t>(model.num_experts), o.tokens_per_gpu * ep * model.top_k / model.num_experts);
-      gpu_tokens = gpu_token_loads(pl, load);
+      }
+      const ReplicaSplit split = split_replicas(pl, load, choice, split_links ? &split_rows : nullptr);
+      gpu_tokens = split.gpu_tokens;
       TokenRouter router(model.num_experts, model.top_k, model.n_group, model.topk_group,
                          loads ? std::span<const double>(load) : std::span<const double>());
-      r.routing = routing_statistics(router, pl, gpn, o.sampled_tokens, o.seed);
+      // lp: each token's replica drawn in proportion to the split (rule: uniformly), as simulate.
+      r.routing = routing_statistics(router, pl, gpn, o.sampled_tokens, o.seed,
+                                     choice == ReplicaChoice::lp ? std::span<const double>(split.slot_tokens)
+                                                                 : std::span<const double>());
     }
     if (!(r.routing.gpu_factor > 0)) r.routing = ExchangeRouting{1, 1, model.num_experts};
     r.p = predict_exchange(base.with_routing(r.routing), gpu_tokens, dispatch_bpt, combine_bpt);
@@ -184,7 +212,11 @@ void run_exchange(const ExchangeOptions& o) {
     if (r.p.dispatch.time_us + r.p.combine.time_us > worst->p.dispatch.time_us + worst->p.combine.time_us) worst = &r;
   }
   const std::string traffic = trace ? "trace " + o.trace : loads ? "loads " + o.loads : "uniform routing";
-  const std::string placement = plan ? "plan " + o.plan : "contiguous placement";
+  const std::string placement = (plan ? "plan " + o.plan : "contiguous placement") +
+                                (choice == ReplicaChoice::lp ? ", replica choice lp" : "");
+  if (zero_layers > 0)
+    notices.push_back(fmt::format("{} of the {} layers in {} have no load: routed uniformly (as simulate does)",
+                                  zero_layers, results.size(), o.loads));
   if (o.json) {
     Json arr = Json::array();
     for (const LayerResult& r : results) {
@@ -194,7 +226,7 @@ void run_exchange(const ExchangeOptions& o) {
                 {"node_factor", r.routing.node_factor},
                 {"rank_selections_max", r.p.rank_selections_max},
                 {"rank_selections_mean", r.p.rank_selections_mean}};
-      j["layer"] = r.layer >= 0 ? Json(r.layer) : Json("every");
+      j["layer"] = r.layer;
       arr.push_back(std::move(j));
     }
     Json out = {{"exchange_kernel", std::string(to_string(kind))},
@@ -205,11 +237,13 @@ void run_exchange(const ExchangeOptions& o) {
                 {"combine_bytes_per_token", combine_bpt},
                 {"traffic", traffic},
                 {"placement", placement},
+                {"replica_choice", std::string(to_string(choice))},
+                {"layers_alike", layers_alike},
                 {"layers", std::move(arr)},
                 {"dispatch_us_mean", dispatch_mean},
                 {"combine_us_mean", combine_mean},
                 {"notices", notices}};
-    out["worst_layer"] = worst->layer >= 0 ? Json(worst->layer) : Json("every");
+    out["worst_layer"] = worst->layer;
     if (!o.calibration.empty()) out["calibration"] = o.calibration;
     fmt::print("{}", json_output_text(out, 1, "the prediction"));
     return;
@@ -247,9 +281,12 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--plan", o->plan, "plan.json whose placement serves the experts (default: contiguous)")
       ->check(non_empty_path());
   c->add_option("--layer", o->layer, "one model layer (default: every MoE layer; the slowest is detailed)");
-  c->add_option("--dispatch-bytes-per-element", o->dispatch_bytes_per_element, "bytes per hidden element, dispatch (default 1: FP8)");
+  c->add_option("--replica-choice", o->replica_choice,
+                "rule (equal shares of an expert's replicas) or lp (the per-batch LP); default: the plan's, else rule");
+  c->add_option("--dispatch-bytes-per-element", o->dispatch_bytes_per_element, "bytes per hidden element, dispatch (default 1.03125: FP8 + per-128 scales)");
   c->add_option("--combine-bytes-per-element", o->combine_bytes_per_element, "bytes per hidden element, combine (default 2: BF16)");
-  c->add_option("--sampled-tokens", o->sampled_tokens, "tokens sampled per layer for the de-duplication (default 1024, as simulate)");
+  c->add_option("--sampled-tokens", o->sampled_tokens,
+                "tokens sampled per layer for the de-duplication, 1..16384 (default 1024, as simulate)");
   c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)");
   c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
   c->add_flag("--json", o->json, "print one JSON object");

@@ -1,6 +1,7 @@
 // `epsim rebalance`: a serving run as a sequence of load windows with a rebalance every K windows
 // (placement/rebalance/rebalance.hpp), per-window serving time with and without rebalancing, and
 // the migration cost of every rebalance.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
 #include "common/json_output.hpp"
@@ -32,6 +34,7 @@ struct RebalanceOptions {
   RebalanceSettings run;
   PlanSettings settings;
   bool json = false;
+  std::vector<std::string> given;  ///< flags given on the command line (those a --scenario also sets are refused)
 };
 
 Json report_json(const RebalanceReport& r, const RebalanceOptions& o) {
@@ -67,7 +70,16 @@ Json report_json(const RebalanceReport& r, const RebalanceOptions& o) {
 }
 
 void run_rebalance(const RebalanceOptions& o) {
+  std::vector<PathArg> inputs = {{"--topology", o.topology}, {"--model", o.model}, {"--scenario", o.scenario},
+                                 {"--plan", o.plan}};
+  for (const std::string& w : o.windows) inputs.push_back({"--window", w});
+  check_output_paths(inputs, {{"--out", o.out}});
   if (!o.out.empty()) check_writable(o.out);
+  if (!o.scenario.empty())
+    for (const char* flag : {"--topology", "--model", "--ep", "--redundant"})
+      if (std::find(o.given.begin(), o.given.end(), flag) != o.given.end())
+        throw UsageError(fmt::format("{} with --scenario: the scenario sets it ({}); give one or the other", flag,
+                                     o.scenario));
   if (o.migration != "blocking" && o.migration != "overlapped")
     throw UsageError(fmt::format("--migration '{}': expected blocking or overlapped", o.migration));
   RebalanceSettings run = o.run;
@@ -206,7 +218,11 @@ void add_rebalance_command(CLI::App& app) {
   p->add_option("--seed", o->settings.seed, "seed of the placement search")->capture_default_str();
   p->add_option("--out", o->out, "write the report (epsim.rebalance/1) here");
   p->add_flag("--json", o->json, "print the report as JSON");
-  p->callback([o] { run_rebalance(*o); });
+  p->callback([o, p] {
+    for (const char* flag : {"--topology", "--model", "--ep", "--redundant"})
+      if (p->count(flag) > 0) o->given.push_back(flag);
+    run_rebalance(*o);
+  });
 }
 
 }  // namespace epsim::cli

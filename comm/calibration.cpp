@@ -139,7 +139,13 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
         lc.bandwidth_GBps = b.as_positive();
         if (*lc.bandwidth_GBps < 1e-3) b.fail(fmt::format("a bandwidth of at least 0.001 GB/s, found {}", *lc.bandwidth_GBps));
       }
-      if (l.has("latency_ns")) lc.latency_ns = l.at("latency_ns").as_non_negative();
+      if (l.has("latency_ns")) {
+        // At most 1 s per hop (1e9 ns; the kernels' ceiling, docs/limits.md): more is no link, and
+        // summed over an iteration's steps it would overflow the time.
+        JsonCursor t = l.at("latency_ns");
+        lc.latency_ns = t.as_non_negative();
+        if (*lc.latency_ns > 1e9) t.fail(fmt::format("a latency of at most 1e9 ns, found {}", *lc.latency_ns));
+      }
       cal.links[*kind] = lc;
     }
   }

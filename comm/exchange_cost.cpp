@@ -50,6 +50,8 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
                       std::max(l.sent_bytes / (p.ll_bandwidth_GBps * 1e3), 2.0 * l.link_s * 1e6);
     if (ll < t.time_us) {
       t.time_us = ll;
+      t.latency_us = p.ll_latency_us + p.per_peer_us * l.peers;  // the protocol that ran
+      t.per_message_us = p.per_peer_us * l.peers;
       t.bottleneck = "ll-protocol";
     }
   }

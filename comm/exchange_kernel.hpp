@@ -27,6 +27,12 @@ ExchangeKernelKind parse_exchange_kernel(std::string_view name);
 /// What SGLang and DeepSeek run: deepep-ll for decode, deepep-normal for prefill and training.
 ExchangeKernelKind default_exchange_kernel(bool decode);
 
+/// Wire bytes per hidden element of an FP8 dispatch: one e4m3 byte plus one FP32 scale per 128 values
+/// (DeepEP's and SGLang's FP8 dispatch send x and its per-128 scales: 7168 + 224 B per DeepSeek-V3 token).
+inline constexpr double kFp8DispatchBytesPerElement = 1.0 + 4.0 / 128;
+/// BF16 dispatch and combine: 2 bytes per element.
+inline constexpr double kBf16BytesPerElement = 2.0;
+
 /// Closed-form parameters of one direction (dispatch or combine) of a kernel. Times in us.
 /// t = min( LL protocol, ((latency)^p + (body / ramp)^p)^(1/p) ) with
 ///   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x experts off

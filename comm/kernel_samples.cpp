@@ -40,8 +40,8 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-double fp8_token_bytes(int hidden) { return hidden + hidden / 128.0 * 4; }
-double bf16_token_bytes(int hidden) { return 2.0 * hidden; }
+double fp8_token_bytes(int hidden) { return hidden * kFp8DispatchBytesPerElement; }
+double bf16_token_bytes(int hidden) { return hidden * kBf16BytesPerElement; }
 
 std::vector<KernelSample> deepep_ll_samples(const std::vector<DeepEpLlRow>& rows) {
   std::vector<KernelSample> out;
@@ -186,11 +186,15 @@ std::vector<KernelSample> nccl_alltoall_samples(const std::vector<NcclPerfRow>& 
     const auto [gpus, bytes] = key;
     const int index = static_cast<int>(std::lower_bound(size_list.begin(), size_list.end(), bytes) - size_list.begin());
     // One "expert" per GPU, one selection per destination: S / gpus bytes from every rank to every rank.
-    KernelSample s = base(1, gpus, 1, gpus, true, bytes / gpus, median(t), index,
-                          fmt::format("{} GPUs, {:.0f} B per rank", gpus, bytes));
-    s.gpus_per_node = gpus;
-    s.nvlink_GBps = nvlink_GBps;
-    out.push_back(s);
+    // An all-to-all has no direction: the same row is a dispatch and a combine sample, so that both
+    // phases of the nccl kernel (the same grouped send/recv) are fitted.
+    for (bool dispatch : {true, false}) {
+      KernelSample s = base(1, gpus, 1, gpus, dispatch, bytes / gpus, median(t), index,
+                            fmt::format("{} GPUs, {:.0f} B per rank{}", gpus, bytes, dispatch ? "" : " (combine)"));
+      s.gpus_per_node = gpus;
+      s.nvlink_GBps = nvlink_GBps;
+      out.push_back(s);
+    }
   }
   return out;
 }

@@ -63,8 +63,9 @@ std::vector<KernelSample> onesided_samples(const std::vector<OneSidedRow>& rows)
 
 /// NCCL all-to-all (nccl kernel) from nccl_perf.csv alltoall rows on one node of `gpus` GPUs
 /// (NVLink `nvlink_GBps`): S = size bytes per rank, S / gpus to every rank; duplicate (gpus, size)
-/// rows (repeated sweeps) become one sample at their median time. group = the size's index among
-/// the file's sizes (so "odd sizes" are a leave-out).
+/// rows (repeated sweeps) become one sample at their median time, as a dispatch and as a combine
+/// sample (an all-to-all has no direction; both phases of the kernel are fitted). group = the size's
+/// index among the file's sizes (so "odd sizes" are a leave-out).
 std::vector<KernelSample> nccl_alltoall_samples(const std::vector<NcclPerfRow>& rows, double nvlink_GBps = 450);
 
 /// Every kernel sample of one measured file, by the kernel it calibrates (detect_comm_table; tables

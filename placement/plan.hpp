@@ -23,7 +23,7 @@ struct PlanSettings {
   /// Loads are rescaled per layer so that every rank originates this many tokens (each routed to
   /// top_k experts) in one iteration; 0 keeps the file's counts as they are.
   double tokens_per_gpu = 4096;
-  double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (DeepSeek serving default)
+  double dispatch_bytes_per_element = kFp8DispatchBytesPerElement;  ///< FP8 dispatch with its scales (DeepSeek serving default)
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   std::uint64_t seed = 1;
   ObjectiveKind objective = ObjectiveKind::link;

@@ -147,7 +147,9 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
                             : get("/gpu").get<std::string>();
   s.precision = parse_precision(get("/precision").get<std::string>());
   const Json dispatch = get("/dispatch_bytes_per_element");
-  s.dispatch_bytes_per_element = dispatch.is_null() ? bytes_per_element(s.precision) : dispatch.get<double>();
+  s.dispatch_bytes_per_element = !dispatch.is_null()             ? dispatch.get<double>()
+                                 : s.precision == Precision::fp8 ? kFp8DispatchBytesPerElement
+                                                                 : kBf16BytesPerElement;
   s.combine_bytes_per_element = get("/combine_bytes_per_element").get<double>();
   s.placement_algorithm = get("/placement/algorithm").get<std::string>();
   s.redundant = get("/placement/redundant").get<int>();

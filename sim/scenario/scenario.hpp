@@ -157,7 +157,7 @@ struct Scenario {
   std::optional<ReplicaChoice> replica_choice;
   std::uint64_t seed = 1;              ///< seed of the placement search
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
-  double dispatch_bytes_per_element = 1.0;  ///< FP8 dispatch (1 byte + per-128 scales ignored)
+  double dispatch_bytes_per_element = kFp8DispatchBytesPerElement;  ///< FP8 dispatch with its per-128 scales
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
   TrainingConfig training;              ///< phase.kind = training only
   ServingConfig serving;                ///< prefill / decode only

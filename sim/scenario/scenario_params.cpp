@@ -182,7 +182,7 @@ std::vector<ParamSpec> build() {
        "the generated cluster's gpu_model, else h100");
   with_alias(add(choice("/precision", precision_names(), "fp8", "GEMM inputs and weights")), "precision");
   note(add(positive("/dispatch_bytes_per_element", "bytes", nullptr, "bytes per hidden element on the wire, dispatch")),
-       "1 for fp8, 2 for bf16");
+       "1.03125 for fp8 (a byte per value + an FP32 scale per 128), 2 for bf16");
   add(positive("/combine_bytes_per_element", "bytes", 2.0, "bytes per hidden element on the wire, combine (BF16)"));
 
   // Placement (when no plan file is given).

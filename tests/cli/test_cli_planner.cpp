@@ -1,6 +1,10 @@
 // epsim evaluate, robust plan, rebalance, replica constraints and eplb on the command line (issue 16).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <string>
+#include <vector>
+
 #include "cli_runner.hpp"
 
 namespace {
@@ -80,4 +84,21 @@ TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
   CHECK(run_epsim("rebalance --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --window " + a +
                   " --every -1")
             .exit_code == 2);
+  // --out naming an input (a window, the model) is refused and the input kept (it was overwritten).
+  const std::string copy = dir + "/window.json";
+  std::filesystem::copy_file(a, copy);
+  const std::string before = slurp(copy);
+  CliResult over = run_epsim("rebalance --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --ep 8 " +
+                             "--redundant 8 --window " + copy + " --window " + b + " --every 1 --out " + copy);
+  CHECK(over.exit_code == 2);
+  CHECK(over.err.find("--window") != std::string::npos);
+  CHECK(slurp(copy) == before);
+  // With --scenario the scenario sets topology, model, ep and redundant slots: giving them too is refused.
+  const std::string scenario = std::string(EPSIM_SCENARIOS_DIR) + "/deepseek-v3/prefill-ep32.json";
+  for (const std::string& flag : std::vector<std::string>{"--ep 64", "--redundant 0", "--topology " + topo}) {
+    CliResult r2 = run_epsim("rebalance --scenario " + scenario + " --window " + a + " " + flag);
+    INFO(flag);
+    CHECK(r2.exit_code == 2);
+    CHECK(r2.err.find("the scenario sets it") != std::string::npos);
+  }
 }

@@ -97,14 +97,15 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
     REQUIRE(r.exit_code == 0);
     auto j = nlohmann::json::parse(r.out);
     REQUIRE(j["layers"].size() == 1);
-    CHECK(j["layers"][0]["layer"] == "every");
+    CHECK(j["layers"][0]["layer"] == 3);  // the first MoE layer stands for all: uniform routing, contiguous
+    CHECK(j["layers_alike"] == true);
     const auto& d = j["layers"][0]["dispatch"];
-    // nccl sends one copy per (token, expert) selection, no header: 4096 x 8 x 15/16 x 7168 B (FP8) =
-    // 220200960 B leave each GPU (over NVLink to its node, over PCIe to its NIC for the other node);
-    // the combine returns them in BF16 (x 2).
-    CHECK(d["gpu_sent_bytes_mean"].get<double>() == Approx(220200960.0));
-    CHECK(d["gpu_sent_bytes_max"].get<double>() == Approx(220200960.0));
-    CHECK(j["layers"][0]["combine"]["gpu_sent_bytes_mean"].get<double>() == Approx(2 * 220200960.0));
+    // nccl sends one copy per (token, expert) selection, no header: 4096 x 8 x 15/16 x 7392 B (FP8 with
+    // its per-128 FP32 scales: 7168 x 1.03125) = 227082240 B leave each GPU (over NVLink to its node, over
+    // PCIe to its NIC for the other node); the combine returns them in BF16: 4096 x 8 x 15/16 x 14336 B.
+    CHECK(d["gpu_sent_bytes_mean"].get<double>() == Approx(227082240.0));
+    CHECK(d["gpu_sent_bytes_max"].get<double>() == Approx(227082240.0));
+    CHECK(j["layers"][0]["combine"]["gpu_sent_bytes_mean"].get<double>() == Approx(440401920.0));
     CHECK(d["time_us"].get<double>() > 0);
     CHECK(j["layers"][0]["combine"]["time_us"].get<double>() > d["time_us"].get<double>());
     CHECK(d["bottleneck"] == "link");
@@ -123,6 +124,22 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
     REQUIRE(k["layers"].size() == 1);
     CHECK(k["layers"][0]["dispatch"]["time_us"].get<double>() ==
           Approx(j["layers"][worst - 3]["dispatch"]["time_us"].get<double>()));  // layers 3.. are MoE
+  }
+  SECTION("a plan's replica choice is used (as simulate uses it) unless --replica-choice overrides it") {
+    const std::string dir = fresh_temp_dir("predict_exchange_lp");
+    REQUIRE(run_epsim("plan --topology " + topo + " --model " + model + " --loads " + loads +
+                      " --ep 16 --redundant 16 --replica-choice lp --out " + dir + "/plan.json")
+                .exit_code == 0);
+    const std::string q = base + "--tokens-per-gpu 4096 --exchange-kernel deepep-normal --loads " + loads + " --plan " +
+                          dir + "/plan.json --layer 10 --json";
+    CliResult lp = run_epsim(q), rule = run_epsim(q + " --replica-choice rule");
+    REQUIRE(lp.exit_code == 0);
+    REQUIRE(rule.exit_code == 0);
+    auto a = nlohmann::json::parse(lp.out), b = nlohmann::json::parse(rule.out);
+    CHECK(a["replica_choice"] == "lp");
+    CHECK(b["replica_choice"] == "rule");
+    // The LP never leaves the busiest GPU with more selections than the equal split.
+    CHECK(a["layers"][0]["rank_selections_max"].get<double>() <= b["layers"][0]["rank_selections_max"].get<double>() * (1 + 1e-9));
   }
   SECTION("a calibration without the kernel's parameters falls back to its defaults with one notice") {
     const std::string dir = fresh_temp_dir("predict_exchange");
@@ -147,7 +164,9 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
         {"--tokens-per-gpu 64 --exchange-kernel nccl", "--ep"},
         {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --layer 0", "--layer 0"},
         {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --dispatch-bytes-per-element 0", "--dispatch-bytes-per-element"},
-        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --loads a.json --trace b.json", "--trace"}};
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --loads a.json --trace b.json", "--trace"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --sampled-tokens 20000", "--sampled-tokens"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --replica-choice best", "rule or lp"}};
     for (const auto& [args, what] : bad) {
       INFO(args);
       CliResult r = run_epsim(base + args);

@@ -70,7 +70,7 @@ TEST_CASE("nccl-tests alltoall: nccl kernel samples on the run's hosts", "[comm]
   add_table(s, f, detect_comm_table(f));
   REQUIRE(s.kernels.count(ExchangeKernelKind::nccl) == 1);
   const auto& k = s.kernels.at(ExchangeKernelKind::nccl);
-  REQUIRE(k.size() == 3);  // three sizes
+  REQUIRE(k.size() == 6);  // three sizes, each a dispatch and a combine sample (an all-to-all has no direction)
   for (const KernelSample& x : k) {
     CHECK(x.nodes == 2);
     CHECK(x.gpus_per_node == 4);
@@ -79,6 +79,9 @@ TEST_CASE("nccl-tests alltoall: nccl kernel samples on the run's hosts", "[comm]
   // 1 MiB per rank to 8 ranks: 131072 B to each, measured 60 us.
   CHECK(k[0].bytes_per_token == 131072);
   CHECK(k[0].measured_us == 60);
+  CHECK(k[0].dispatch);
+  CHECK_FALSE(k[1].dispatch);
+  CHECK(k[1].measured_us == 60);
 }
 
 TEST_CASE("AIConfigurator DeepEP tables: fitted kernel parameters beat the defaults on their rows", "[comm][calibration]") {

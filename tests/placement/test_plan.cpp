@@ -38,8 +38,9 @@ TEST_CASE("make_plan: all MoE layers, baseline beside the chosen algorithm") {
   Plan plan = make_plan(links, model, loads, s);
   REQUIRE(plan.chosen.layers.size() == 2);
   CHECK(plan.slots_per_gpu == 2);
-  // Bytes per token = hidden x bytes per element: 1024 x 1 (FP8) and 1024 x 2 (BF16).
-  CHECK(plan.dispatch_bytes_per_token == 1024);
+  // Bytes per token = hidden x bytes per element: 1024 x (1 + 4/128) (FP8 and its per-128 FP32 scales)
+  // = 1056 and 1024 x 2 (BF16).
+  CHECK(plan.dispatch_bytes_per_token == 1056);
   CHECK(plan.combine_bytes_per_token == 2048);
   // Greedy spreads expert 3 (500 tokens) over many ranks; contiguous leaves it on rank 3.
   CHECK(plan.baseline.layers[0].max_gpu_tokens == 500);
