@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/cli_checks.hpp"
+#include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
@@ -118,14 +119,7 @@ void run_plan(const PlanOptions& o) {
     throw UsageError(fmt::format("--ep {} must be between 1 and the {} GPUs of {}", settings.ep, topo.num_gpus(), o.topology));
   RouteTable routes(topo, routing);
   const ExchangeKernelKind kernel = parse_exchange_kernel(o.exchange_kernel);
-  std::optional<Calibration> calibration;
-  if (!o.calibration.empty()) {
-    calibration = load_calibration(o.calibration);
-    const std::string w =
-        topo.num_gpus() > 0 ? calibration_gpu_warning(*calibration, o.calibration, topo.device(topo.gpu_device(0)).model)
-                            : std::string();
-    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
-  }
+  const std::optional<Calibration> calibration = load_command_calibration(o.calibration, topo);
   const CalibratedKernel kernel_params =
       calibrated_kernel_params(kernel, calibration ? &*calibration : nullptr, o.calibration, topo);
   if (!kernel_params.notice.empty()) fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);

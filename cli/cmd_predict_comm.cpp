@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_checks.hpp"
+#include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
 #include "comm/calibration.hpp"
 #include "comm/link_load.hpp"
@@ -45,13 +46,8 @@ void run_collective(const CollectiveOptions& o) {
   if (n < 2 || n > topo.num_gpus())
     throw UsageError(fmt::format("--gpus {} must be between 2 and the {} GPUs of {}", n, topo.num_gpus(), o.topology));
   const RouteTable routes(topo);
-  std::optional<Calibration> cal;
+  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo);
   std::vector<std::string> notices;
-  if (!o.calibration.empty()) {
-    cal = load_calibration(o.calibration);
-    const std::string w = calibration_gpu_warning(*cal, o.calibration, topo.device(topo.gpu_device(0)).model);
-    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
-  }
   std::vector<int> group(static_cast<std::size_t>(n));
   for (int g = 0; g < n; ++g) group[static_cast<std::size_t>(g)] = g;
   double time_us = 0, factor = 0;

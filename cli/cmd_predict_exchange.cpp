@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_checks.hpp"
+#include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
 #include "comm/calibration.hpp"
 #include "comm/exchange_prediction.hpp"
@@ -130,13 +131,8 @@ void run_exchange(const ExchangeOptions& o) {
     throw UsageError("replica choice lp splits each expert's load over its replicas; a --trace serves every token by "
                      "the trace rule: give --replica-choice rule with --trace");
 
-  std::optional<Calibration> cal;
+  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo);
   std::vector<std::string> notices;
-  if (!o.calibration.empty()) {
-    cal = load_calibration(o.calibration);
-    const std::string w = calibration_gpu_warning(*cal, o.calibration, topo.device(topo.gpu_device(0)).model);
-    if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
-  }
   const CalibratedKernel k = calibrated_kernel_params(kind, cal ? &*cal : nullptr, o.calibration, topo);
   if (!k.notice.empty()) notices.push_back(k.notice);
   const RouteTable routes(topo);
@@ -287,7 +283,7 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--combine-bytes-per-element", o->combine_bytes_per_element, "bytes per hidden element, combine (default 2: BF16)");
   c->add_option("--sampled-tokens", o->sampled_tokens,
                 "tokens sampled per layer for the de-duplication, 1..16384 (default 1024, as simulate)");
-  c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)");
+  c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)")->check(non_negative_integer());
   c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
   c->add_flag("--json", o->json, "print one JSON object");
   c->callback([o] { run_exchange(*o); });

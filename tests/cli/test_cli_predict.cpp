@@ -166,7 +166,8 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
         {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --dispatch-bytes-per-element 0", "--dispatch-bytes-per-element"},
         {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --loads a.json --trace b.json", "--trace"},
         {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --sampled-tokens 20000", "--sampled-tokens"},
-        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --replica-choice best", "rule or lp"}};
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --replica-choice best", "rule or lp"},
+        {"--ep 16 --tokens-per-gpu 64 --exchange-kernel nccl --seed -1", "--seed"}};
     for (const auto& [args, what] : bad) {
       INFO(args);
       CliResult r = run_epsim(base + args);
