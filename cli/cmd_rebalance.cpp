@@ -114,7 +114,10 @@ void run_rebalance(const RebalanceOptions& o) {
   std::vector<const ExpertLoads*> windows;
   for (const auto& l : loads) windows.push_back(&l);
   RoutingOptions routing;
-  if (scenario) routing.policy = scenario->routing;
+  if (scenario) {
+    routing.policy = scenario->routing;
+    routing.ecmp = scenario->ecmp;
+  }
   auto routes = std::make_shared<const RouteTable>(*topo, routing);
   // The link model `epsim plan` optimizes on (deepep-normal, the model's uniform-routing de-duplication).
   EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model);

@@ -22,9 +22,24 @@ RoutingPolicy parse_routing_policy(std::string_view name) {
 }
 std::string_view to_string(RoutingPolicy policy) { return name_of(policy, routing_policy_names()); }
 
+const std::vector<std::string>& ecmp_mode_names() {
+  static const std::vector<std::string> names = {"split", "hash"};
+  return names;
+}
+EcmpMode parse_ecmp_mode(std::string_view name) { return enum_from_name<EcmpMode>(name, ecmp_mode_names(), "ECMP mode"); }
+std::string_view to_string(EcmpMode mode) { return name_of(mode, ecmp_mode_names()); }
+
 
 namespace {
 constexpr int kUnreached = std::numeric_limits<int>::max();
+
+// SplitMix64's finalizer (Steele, Lea, Flood 2014): a well-mixed 64-bit hash of a 64-bit key.
+std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
 }  // namespace
 
 RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
@@ -161,7 +176,8 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
   }
 }
 
-// Even per-hop ECMP split from src along links that reduce the distance by one.
+// Per-hop ECMP from src along links that reduce the distance by one: an even split over them, or
+// (EcmpMode::hash) the one a seeded hash of (src, destination, this device) picks.
 double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, std::vector<RouteHop>& out) const {
   const int dst = topo_->gpu_device(dst_gpu);
   auto distance = [&](int v) -> int {
@@ -205,6 +221,13 @@ double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, s
         }
       }
       if (s.candidates_.empty()) continue;
+      if (options_.ecmp == EcmpMode::hash && s.candidates_.size() > 1) {
+        const std::uint64_t h = mix64(options_.ecmp_seed ^ mix64((static_cast<std::uint64_t>(src) << 42) ^
+                                                                 (static_cast<std::uint64_t>(dst_gpu) << 21) ^
+                                                                 static_cast<std::uint64_t>(u)));
+        const int pick = s.candidates_[static_cast<std::size_t>(h % s.candidates_.size())];
+        s.candidates_.assign(1, pick);
+      }
       double share = s.fraction_[static_cast<std::size_t>(u)] / static_cast<double>(s.candidates_.size());
       for (int li : s.candidates_) {
         const Link& l = topo_->link(li);

@@ -49,9 +49,22 @@ const std::vector<std::string>& routing_policy_names();
 RoutingPolicy parse_routing_policy(std::string_view name);
 std::string_view to_string(RoutingPolicy policy);
 
+/// How a route uses equal-cost next hops.
+enum class EcmpMode {
+  split,  ///< every flow spread evenly over all equal-cost next hops (ideal, no collisions)
+  hash,   ///< every (source, destination) flow on one next hop per switch, chosen by a seeded hash of the
+          ///< pair and the switch (static ECMP hashing: flows can collide on one link while others idle)
+};
+/// "split", "hash" in enum order.
+const std::vector<std::string>& ecmp_mode_names();
+EcmpMode parse_ecmp_mode(std::string_view name);  ///< throws std::invalid_argument naming the valid ones
+std::string_view to_string(EcmpMode mode);
+
 /// Options of a RouteTable.
 struct RoutingOptions {
   RoutingPolicy policy = RoutingPolicy::shortest;
+  EcmpMode ecmp = EcmpMode::split;
+  std::uint64_t ecmp_seed = 1;  ///< the switches' hash seed (EcmpMode::hash)
 };
 
 class RouteTable;

@@ -141,6 +141,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
                                                 "pipeline schedule");
   s.network = get("/network").get<std::string>();
   s.routing = parse_routing_policy(get("/routing").get<std::string>());
+  s.ecmp = parse_ecmp_mode(get("/ecmp").get<std::string>());
   if (const Json& k = get("/exchange_kernel"); k.is_string()) s.exchange_kernel = parse_exchange_kernel(k.get<std::string>());
   s.gpu = doc.contains("gpu") ? doc.at("gpu").get<std::string>()
           : s.cluster       ? s.cluster->gpu_model
@@ -209,6 +210,7 @@ TopologyVariant topology_variant(const Scenario& s) {
   v.file = s.topology.string();
   if (s.cluster) v.dgx = *s.cluster;
   v.routing = s.routing;
+  v.ecmp = s.ecmp;
   return v;
 }
 

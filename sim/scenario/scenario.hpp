@@ -145,6 +145,7 @@ struct Scenario {
   PipelineSchedule pipeline = PipelineSchedule::one_f_one_b;
   std::string network = "analytical";  ///< "analytical", "flow" or "flow-per-transfer"
   RoutingPolicy routing = RoutingPolicy::shortest;
+  EcmpMode ecmp = EcmpMode::split;  ///< equal-cost paths: even split, or one hashed path per flow
   /// EP exchange kernel; empty = the phase's default (default_exchange_kernel).
   std::optional<ExchangeKernelKind> exchange_kernel;
   std::string gpu = "h100";

@@ -106,6 +106,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   if (!routes) {
     RoutingOptions ro;
     ro.policy = s.routing;
+    ro.ecmp = s.ecmp;
     routes = std::make_shared<const RouteTable>(*topology, ro);
   }
 

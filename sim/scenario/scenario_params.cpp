@@ -173,6 +173,10 @@ std::vector<ParamSpec> build() {
              "network");
   with_alias(add(choice("/routing", routing_policy_names(), "shortest", "routing between hosts: ECMP, or NCCL's PXN")),
              "routing");
+  with_alias(add(choice("/ecmp", ecmp_mode_names(), "split",
+                        "equal-cost paths: every flow split evenly over them, or each (source, destination) flow "
+                        "hashed onto one per switch (collisions)")),
+             "ecmp");
   note(with_alias(add(choice("/exchange_kernel", exchange_kernel_name_list(), nullptr,
                              "EP exchange kernel of dispatch and combine (docs/simulator.md, \"Exchange kernels\")")),
                   "exchange_kernel"),

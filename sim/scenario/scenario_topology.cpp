@@ -12,12 +12,13 @@
 namespace epsim {
 
 std::string TopologyVariant::key() const {
-  if (!file.empty()) return fmt::format("file:{}:{}", file, static_cast<int>(routing));
+  if (!file.empty()) return fmt::format("file:{}:{}:e{}", file, static_cast<int>(routing), static_cast<int>(ecmp));
   const DgxClusterOptions& o = dgx;
   return fmt::format("{}:{}x{}:{}:nv{}:nic{}:pcie{}:su{}:sp{}:os{}:lat{},{},{}:r{}", static_cast<int>(o.fabric), o.nodes,
                      o.gpus_per_node, o.gpu_model, o.nvlink_GBps, o.nic_GBps, o.pcie_GBps, o.nodes_per_su, o.spines,
                      o.oversubscription, o.nvlink_latency_ns, o.pcie_latency_ns, o.ib_latency_ns,
-                     static_cast<int>(routing));
+                     static_cast<int>(routing)) +
+         fmt::format(":e{}", static_cast<int>(ecmp));
 }
 
 DgxClusterOptions cluster_from_json(const Json& topology_object, int gpus_needed) {
@@ -55,6 +56,7 @@ RoutedTopology build_routed_topology(const TopologyVariant& v) {
   r.topology = std::make_shared<const Topology>(build_topology(v));
   RoutingOptions ro;
   ro.policy = v.routing;
+  ro.ecmp = v.ecmp;
   r.routes = std::make_shared<const RouteTable>(*r.topology, ro);
   return r;
 }

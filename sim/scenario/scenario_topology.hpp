@@ -18,6 +18,7 @@ struct TopologyVariant {
   std::string file;          ///< a topology JSON file; empty when generated
   DgxClusterOptions dgx;     ///< the generated cluster (unused with a file)
   RoutingPolicy routing = RoutingPolicy::shortest;
+  EcmpMode ecmp = EcmpMode::split;
 
   /// A string that is equal for equal variants (cache key).
   std::string key() const;

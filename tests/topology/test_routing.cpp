@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 #include <vector>
 
 #include "topology/generators.hpp"
@@ -122,4 +123,44 @@ TEST_CASE("route table memory stays per destination, not per pair", "[routing]")
   // all-pairs table would hold G^2 = 262144 pairs.
   CHECK(routes.memory_bytes() < 200 * 1024);
   CHECK(routes.rail_peer(3, 5) == 5 * 8 + 3);  // rail 3 of host 5
+}
+
+TEST_CASE("hashed ECMP: one path per flow, bytes conserved, collisions on the spine up-links", "[routing]") {
+  // 2 DGX nodes in one SU, 8 rails, 8 spines: the leaf of rail r carries the flows of the two rail-r GPUs
+  // to the 7 other-rail GPUs of the other node, 14 flows of S / 16, and has 8 equal-cost up-links.
+  // Split: 14 / 8 x S / 16 on each up-link. Hash: each (source, destination) flow takes one up-link
+  // (every hop of a route has fraction 1), the bytes crossing spines are the same 7 S, and some up-link
+  // carries at least 2 flows (14 flows on 8 links) while others carry fewer: the busiest is above the even
+  // share.
+  DgxClusterOptions o;
+  o.nodes = 2;
+  Topology t = generate_dgx_cluster(o);
+  const double S = 1e9;
+  RoutingOptions hashed;
+  hashed.ecmp = EcmpMode::hash;
+  RouteTable split(t), hash(t, hashed);
+  for (int s = 0; s < t.num_gpus(); ++s)
+    for (int d = 0; d < t.num_gpus(); ++d) {
+      if (s == d) continue;
+      for (const RouteHop& h : hash.route(s, d)) CHECK(h.fraction == 1.0f);
+    }
+  auto b_split = all_to_all_bytes(split, S), b_hash = all_to_all_bytes(hash, S);
+  CHECK(sum_where(t, b_hash, DeviceKind::leaf, DeviceKind::spine) == Approx(sum_where(t, b_split, DeviceKind::leaf, DeviceKind::spine)));
+  double max_split = 0, max_hash = 0;
+  for (int l = 0; l < t.num_links(); ++l)
+    if (t.device(t.link(l).src).kind == DeviceKind::leaf && t.device(t.link(l).dst).kind == DeviceKind::spine) {
+      max_split = std::max(max_split, b_split[static_cast<std::size_t>(l)]);
+      max_hash = std::max(max_hash, b_hash[static_cast<std::size_t>(l)]);
+    }
+  CHECK(max_split == Approx(14.0 / 8.0 * S / 16));
+  CHECK(max_hash >= 2 * S / 16);  // at least two flows on one up-link (pigeonhole: 14 flows, 8 links)
+  CHECK(max_hash > max_split);    // collisions
+  CHECK(all_to_all_time_s(t, b_hash) >= all_to_all_time_s(t, b_split));
+  // Deterministic for a seed; another seed picks other paths.
+  RoutingOptions other = hashed;
+  other.ecmp_seed = 2;
+  CHECK(all_to_all_bytes(RouteTable(t, hashed), S) == b_hash);
+  CHECK(all_to_all_bytes(RouteTable(t, other), S) != b_hash);
+  CHECK(parse_ecmp_mode("hash") == EcmpMode::hash);
+  CHECK_THROWS_AS(parse_ecmp_mode("random"), std::invalid_argument);
 }
