@@ -25,6 +25,7 @@
 #include "model/trace.hpp"
 #include "placement/plan.hpp"
 #include "placement/plan_reader.hpp"
+#include "placement/layer_replica_split.hpp"
 #include "placement/replica_choice.hpp"
 #include "topology/routing.hpp"
 #include "topology/topology_json.hpp"
@@ -137,18 +138,11 @@ void run_exchange(const ExchangeOptions& o) {
   if (!k.notice.empty()) notices.push_back(k.notice);
   const RouteTable routes(topo);
   const EpLinkModel base(topo, routes, ep, k.params);
-  // lp's second stage minimizes the busiest links on the planner's link model, as simulate's split does
-  // (sim/workload/layer_costs.cpp).
-  std::optional<EpLinkModel> split_links;
-  ReplicaSplitLinks split_rows;
-  if (choice == ReplicaChoice::lp) {
-    split_links.emplace(planner_link_model(topo, routes, ep, model, k.params));
-    split_rows = ReplicaSplitLinks{&*split_links, model.hidden_size * o.dispatch_bytes_per_element,
-                                   model.hidden_size * o.combine_bytes_per_element};
-  }
   const int gpn = ep_gpus_per_node(topo, ep);
   const double dispatch_bpt = model.hidden_size * o.dispatch_bytes_per_element;
   const double combine_bpt = model.hidden_size * o.combine_bytes_per_element;
+  // The split simulate applies (placement/layer_replica_split.hpp).
+  const LayerReplicaSplitter splitter(choice, routes, ep, model, k.params, dispatch_bpt, combine_bpt);
 
   std::vector<int> layers;
   if (o.layer) layers.push_back(*o.layer);
@@ -186,14 +180,13 @@ void run_exchange(const ExchangeOptions& o) {
         if (loads) ++zero_layers;  // simulate does the same: an all-zero layer is routed uniformly
         load.assign(static_cast<std::size_t>(model.num_experts), o.tokens_per_gpu * ep * model.top_k / model.num_experts);
       }
-      const ReplicaSplit split = split_replicas(pl, load, choice, split_links ? &split_rows : nullptr);
+      const ReplicaSplit split = splitter.split(pl, load);
       gpu_tokens = split.gpu_tokens;
       TokenRouter router(model.num_experts, model.top_k, model.n_group, model.topk_group,
                          loads ? std::span<const double>(load) : std::span<const double>());
       // lp: each token's replica drawn in proportion to the split (rule: uniformly), as simulate.
-      r.routing = routing_statistics(router, pl, gpn, o.sampled_tokens, o.seed,
-                                     choice == ReplicaChoice::lp ? std::span<const double>(split.slot_tokens)
-                                                                 : std::span<const double>());
+      const std::vector<double> weights = splitter.replica_draw_weights(split);
+      r.routing = routing_statistics(router, pl, gpn, o.sampled_tokens, o.seed, weights);
     }
     if (!(r.routing.gpu_factor > 0)) r.routing = ExchangeRouting{1, 1, model.num_experts};
     r.p = predict_exchange(base.with_routing(r.routing), gpu_tokens, dispatch_bpt, combine_bpt);

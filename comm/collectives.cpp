@@ -5,25 +5,21 @@
 #include <limits>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/names.hpp"
 
 namespace epsim {
 
 std::string_view to_string(CollectiveKind kind) {
-  switch (kind) {
-    case CollectiveKind::all_reduce: return "all_reduce";
-    case CollectiveKind::all_gather: return "all_gather";
-    case CollectiveKind::reduce_scatter: return "reduce_scatter";
-  }
-  return "?";
+  static const std::vector<std::string> names = {"all_reduce", "all_gather", "reduce_scatter"};  // enum order
+  return name_of(kind, names);
 }
 
 std::string_view to_string(CollectiveAlgorithm algorithm) {
-  switch (algorithm) {
-    case CollectiveAlgorithm::ring: return "ring";
-    case CollectiveAlgorithm::nvls: return "nvls";
-    case CollectiveAlgorithm::hierarchical: return "hierarchical";
-  }
-  return "?";
+  static const std::vector<std::string> names = {"ring", "nvls", "hierarchical"};  // enum order
+  return name_of(algorithm, names);
 }
 
 double bus_bandwidth_factor(CollectiveKind kind, int n) {

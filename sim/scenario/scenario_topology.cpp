@@ -14,11 +14,10 @@ namespace epsim {
 std::string TopologyVariant::key() const {
   if (!file.empty()) return fmt::format("file:{}:{}:e{}", file, static_cast<int>(routing), static_cast<int>(ecmp));
   const DgxClusterOptions& o = dgx;
-  return fmt::format("{}:{}x{}:{}:nv{}:nic{}:pcie{}:su{}:sp{}:os{}:lat{},{},{}:r{}", static_cast<int>(o.fabric), o.nodes,
+  return fmt::format("{}:{}x{}:{}:nv{}:nic{}:pcie{}:su{}:sp{}:os{}:lat{},{},{}:r{}:e{}", static_cast<int>(o.fabric), o.nodes,
                      o.gpus_per_node, o.gpu_model, o.nvlink_GBps, o.nic_GBps, o.pcie_GBps, o.nodes_per_su, o.spines,
                      o.oversubscription, o.nvlink_latency_ns, o.pcie_latency_ns, o.ib_latency_ns,
-                     static_cast<int>(routing)) +
-         fmt::format(":e{}", static_cast<int>(ecmp));
+                     static_cast<int>(routing), static_cast<int>(ecmp));
 }
 
 DgxClusterOptions cluster_from_json(const Json& topology_object, int gpus_needed) {

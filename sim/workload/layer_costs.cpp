@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "comm/token_router.hpp"
+#include "placement/layer_replica_split.hpp"
 #include "placement/plan.hpp"
 #include "sim/compute/attention_cost.hpp"
 #include "sim/compute/kernel_tables.hpp"
@@ -270,16 +271,11 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
   MoeModel dense_model = m;
   dense_model.moe_intermediate_size = std::max(1, m.dense_intermediate_size / p.tp);
 
-  // Replica choice lp: the per-batch LP's second stage minimizes the exchange's busiest links on the
-  // planner's link model of the scenario's kernel (placement/replica_choice.hpp); rule needs none.
-  std::optional<EpLinkModel> split_links;
-  ReplicaSplitLinks split_rows;
-  if (in.replica_choice == ReplicaChoice::lp && p.ep > 1) {
-    const ExchangeKernelKind kind = s.exchange_kernel.value_or(default_exchange_kernel(decode));
-    split_links.emplace(planner_link_model(*in.topology, *in.routes, p.ep, m, exchange_kernel_params(in, kind).params));
-    split_rows = ReplicaSplitLinks{&*split_links, m.hidden_size * s.dispatch_bytes_per_element,
-                                   m.hidden_size * s.combine_bytes_per_element};
-  }
+  // The replica split of every layer, lp's stage 2 on the scenario's kernel (placement/layer_replica_split.hpp).
+  const LayerReplicaSplitter splitter(
+      in.replica_choice, *in.routes, p.ep, m,
+      exchange_kernel_params(in, s.exchange_kernel.value_or(default_exchange_kernel(decode))).params,
+      m.hidden_size * s.dispatch_bytes_per_element, m.hidden_size * s.combine_bytes_per_element);
 
   std::vector<LayerCosts> out;
   std::vector<RoutingJob> routing_jobs;
@@ -314,7 +310,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     if (std::accumulate(load.begin(), load.end(), 0.0) <= 0)  // an all-zero layer in the loads: uniform
       load.assign(load.size(), origin * p.ep * m.top_k / static_cast<double>(load.size()));
     // Tokens of each slot: equal shares of an expert's replicas (rule) or the per-batch LP's split.
-    const ReplicaSplit split = split_replicas(pl, load, in.replica_choice, split_links ? &split_rows : nullptr);
+    const ReplicaSplit split = splitter.split(pl, load);
     c.gpu_tokens.assign(static_cast<std::size_t>(p.ep), 0.0);
     c.expert_chunk.assign(static_cast<std::size_t>(p.ep), Time());
     std::vector<double> local;
@@ -338,8 +334,7 @@ std::vector<LayerCosts> layer_costs(const ScenarioInputs& in, const CollectiveMo
     // Per-token routing: sampled after the loop, layers in parallel (sample_routing); lp: each token's
     // replica drawn in proportion to the split (rule: uniformly).
     if (sampling.tokens > 0)
-      routing_jobs.push_back(RoutingJob{out.size(), load,
-                                        in.replica_choice == ReplicaChoice::lp ? split.slot_tokens : std::vector<double>{}});
+      routing_jobs.push_back(RoutingJob{out.size(), load, splitter.replica_draw_weights(split)});
     c.combine_bytes_per_token = m.hidden_size * s.combine_bytes_per_element;
     out.push_back(std::move(c));
   }
