@@ -125,6 +125,21 @@ double clamp_field(FitField f, double v) {
   }
 }
 
+// Whether a sample's cost depends on the field at all (its link kind carries bytes, it has remote
+// experts, peers, several nodes). A field no sample of a phase exercises keeps its start value: the
+// fit cannot identify it, and a value the search wandered to would be used where it does matter
+// (deepep-ll fitted on NVLink-disabled rows, then run with NVLink on).
+bool exercised(FitField f, const Prepared& p) {
+  switch (f) {
+    case FitField::nvlink_efficiency: return p.nominal_s[static_cast<int>(LinkKind::nvlink)] > 0;
+    case FitField::network_efficiency: return p.nominal_s[static_cast<int>(LinkKind::infiniband)] > 0;
+    case FitField::per_remote_expert_us: return p.terms.remote_experts > 0;
+    case FitField::per_peer_us: return p.terms.peers > 0;
+    case FitField::latency_per_log2_node_us: return p.nodes > 1;
+    default: return true;
+  }
+}
+
 }  // namespace
 
 std::vector<double> minimize_nelder_mead(const std::function<double(const std::vector<double>&)>& f,
@@ -189,7 +204,7 @@ double mean_abs_error(const std::vector<double>& predicted, const std::vector<Ke
 }
 
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
-                                const std::vector<FitField>& fields) {
+                                const std::vector<FitField>& requested) {
   std::vector<Prepared> prep = prepare(start, samples);
   for (bool dispatch : {true, false}) {
     std::vector<std::size_t> idx;
@@ -197,6 +212,11 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       if (samples[i].dispatch == dispatch) idx.push_back(i);
     if (idx.empty()) continue;
     KernelPhaseParams& ph = dispatch ? start.dispatch : start.combine;
+    std::vector<FitField> fields;
+    for (FitField f : requested)
+      if (std::any_of(idx.begin(), idx.end(), [&](std::size_t i) { return exercised(f, prep[i]); }))
+        fields.push_back(f);
+    if (fields.empty()) continue;
     std::vector<double> x0;
     for (FitField f : fields) x0.push_back(*field(ph, f));
     ExchangeKernelParams trial = start;

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "common/limits.hpp"
+#include "topology/nic_path.hpp"
 
 namespace epsim {
 
@@ -116,6 +117,19 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     routes.append_route(a, b, scratch, hops);
     row[static_cast<std::size_t>(cls)].add(hops, 1.0);
   };
+  // deepep-ll with NVLink disabled: a same-host peer's bytes leave through the sender's NIC and come
+  // back in through the receiver's (topology/nic_path.hpp); the GPUs' NIC paths, built once.
+  const bool same_host_via_nic = kernel_.kind == ExchangeKernelKind::deepep_ll && !kernel_.nvlink_for_same_node;
+  std::vector<std::vector<RouteHop>> nic_up, nic_down;
+  if (same_host_via_nic)
+    for (int g = base; g < base + ep; ++g) {
+      nic_up.push_back(nic_path(topology, g, NicDirection::up));
+      nic_down.push_back(nic_path(topology, g, NicDirection::down));
+    }
+  auto nic_leg = [&](int a, int b, int cls, std::array<RowBuilder, 3>& row) {  // GPU ranks on one host
+    row[static_cast<std::size_t>(cls)].add(nic_up[static_cast<std::size_t>(a - base)], 1.0);
+    row[static_cast<std::size_t>(cls)].add(nic_down[static_cast<std::size_t>(b - base)], 1.0);
+  };
   for (int dr = 0; dr < ep; ++dr) {
     const int d = base + dr;
     const int hd = topology.gpu_host(d);
@@ -126,6 +140,11 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
         case KernelDelivery::per_expert:
         case KernelDelivery::per_gpu: {
           const int cls = delivery == KernelDelivery::per_gpu ? kGpu : kOne;
+          if (same_host_via_nic && hs == hd) {
+            nic_leg(s, d, cls, in_row);
+            nic_leg(d, s, cls, out_row);
+            break;
+          }
           leg(s, d, cls, in_row);
           leg(d, s, cls, out_row);
           break;

@@ -292,6 +292,11 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
+  if (r.network != "analytical" && kernel.kind == ExchangeKernelKind::deepep_ll && !kernel.nvlink_for_same_node)
+    throw InputError(sc.file, "/network",
+                     "the flow network models route deepep-ll's same-node peers over NVLink; the calibration's "
+                     "nvlink_for_same_node false (through the NIC) is modelled by the analytical network only: use "
+                     "--network analytical");
   const WorkloadConfig config{r.schedule, r.chunks, r.network != "analytical", kernel};
   const WorkloadSize size = estimate_workload_size(in, config, r.micro_batches);
   if (size.tasks > kMaxSimTasks)

@@ -108,6 +108,46 @@ TEST_CASE("deepep-ll on 2 nodes x 2 GPUs: one copy per selection, hand-computed 
   CHECK(c.phase.bottleneck == "link");
 }
 
+TEST_CASE("deepep-ll with NVLink disabled: same-node peers through the NICs, hand-computed time") {
+  Topology topo = dgx(2, 2);  // as above: GPUs 0, 1 on node 0, GPUs 2, 3 on node 1
+  RouteTable routes(topo);
+  ExchangeKernelParams k = round_kernel(ExchangeKernelKind::deepep_ll);
+  k.dispatch.per_remote_expert_us = 0.05;
+  k.nvlink_for_same_node = false;  // DeepEP Buffer(allow_nvlink_for_low_latency_mode=False)
+  EpLinkModel model(topo, routes, 4, k, ExchangeRouting{1, 1, 8});
+  const double B = 1e6;
+  std::vector<double> tokens = {4, 4, 4, 4};
+  auto bytes = exchange_link_bytes(model, tokens, B, Exchange::dispatch);
+  // GPU 0's copies to GPUs 1, 2 and 3 all leave through its NIC: 3 x 4/4 x 1e6 = 3e6 B; none on NVLink.
+  CHECK(bytes[static_cast<std::size_t>(nic_up_link(topo, 0))] == Approx(3e6));
+  CHECK(bytes[static_cast<std::size_t>(nvlink_up_link(topo, 0))] == 0);
+  // GPU 1's NIC down-link: from GPU 0 (same node, back in through the NIC) and from GPUs 2, 3: 3e6 B.
+  int nic_down_1 = -1;
+  for (int l = 0; l < topo.num_links(); ++l)
+    if (topo.link(l).src == topo.link(nic_up_link(topo, 1)).dst && topo.link(l).dst == topo.link(nic_up_link(topo, 1)).src)
+      nic_down_1 = l;
+  REQUIRE(nic_down_1 >= 0);
+  CHECK(bytes[static_cast<std::size_t>(nic_down_1)] == Approx(3e6));
+  ExchangeCost c = exchange_cost(model, bytes, tokens, B, Exchange::dispatch);
+  // Busiest link: the GPU -> NIC PCIe link, 3e6 / (64e9 x 0.5) = 93.75 us. Every expert off the GPU
+  // costs a message: 8 x (4 - 1) / 4 = 6 experts x 0.05 = 0.3 us; latency 10.3 us.
+  CHECK(c.bottleneck_s * 1e6 == Approx(93.75));
+  CHECK(topo.link(c.busiest_link).kind == LinkKind::pcie);
+  CHECK(c.phase.latency_us == Approx(10.3));
+  CHECK(c.phase.time_us == Approx(10.3 + 93.75));
+  // A GPU without a NIC has no path to send its same-node peers' bytes over: named.
+  Topology bare = dgx(1, 2);
+  Topology no_nic;
+  no_nic.add_host("node0");
+  for (int g = 0; g < 2; ++g) no_nic.add_device(Device{"node0/gpu" + std::to_string(g), DeviceKind::gpu, 0, g, "h100"});
+  const int sw = no_nic.add_device(Device{"node0/nvswitch", DeviceKind::nvswitch, 0, -1, ""});
+  for (int g = 0; g < 2; ++g) no_nic.add_bidirectional(no_nic.gpu_device(g), sw, LinkKind::nvlink, 450, 100);
+  RouteTable no_nic_routes(no_nic);
+  CHECK_THROWS_WITH(EpLinkModel(no_nic, no_nic_routes, 2, k), Catch::Contains("node0/gpu0 reaches no NIC"));
+  const RouteTable bare_routes(bare);
+  CHECK_NOTHROW(EpLinkModel(bare, bare_routes, 2, k));  // one node, NICs to its leaves: fine
+}
+
 TEST_CASE("deepep-normal on 2 nodes x 2 GPUs: node de-duplication, NVLink forwarding, SM term") {
   Topology topo = dgx(2, 2);
   RouteTable routes(topo);

@@ -155,8 +155,10 @@ TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backend
   for (std::size_t r = 0; r < t.rows.size(); ++r)
     for (bool d : {true, false}) {
       const int e = static_cast<int>(t.number(r, ep));
-      rows.push_back(sample(e / 8, 128 * 8, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
-                            t.rows[r][backend] + " EP " + std::to_string(e) + (d ? " dispatch" : " combine")));
+      KernelSample s = sample(e / 8, 128 * 8, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
+                              t.rows[r][backend] + " EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
+      s.nvlink_same_node = false;  // README-NCCL.md's LL runs pass --disable-nvlink (the run's setting, not a fit)
+      rows.push_back(s);
     }
   REQUIRE(rows.size() == 16);
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
@@ -164,18 +166,15 @@ TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backend
     const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
     const auto pred = predict_samples(def, phase);
     print_a(phase, pred);
-    const auto multi = pick(phase, [](const KernelSample& s) { return s.nodes > 1; });
-    const double a_all = mean_abs_error(pred, phase);
-    const double a_multi = mean_abs_error(predict_samples(def, multi), multi);
-    const double b = leave_one_group_out(def, multi, kLlFields, true);
-    std::printf("pr521 LL %s: (a) defaults MAE %.1f%% all rows, %.1f%% EP 16-64; (b) leave one EP out of 16-64: "
-                "%.1f%%\n",
-                d ? "dispatch" : "combine", 100 * a_all, 100 * a_multi, 100 * b);
-    // Not met (docs/validation.md): this table ran with NVLink off (EP 8: 160 us for 128 tokens = the
-    // NIC alone, every peer over RDMA); the model's same-node legs always take NVLink (deepep-ll's
-    // nvlink_for_same_node only changes the message count), so it is optimistic on every row.
-    for (std::size_t i = 0; i < phase.size(); ++i) CHECK(pred[i] < phase[i].measured_us);
-    CHECK(a_multi < a_all);  // the fewer same-node peers (larger EP), the closer
+    const double a = mean_abs_error(pred, phase);
+    const double b = leave_one_group_out(def, phase, kLlFields, true);
+    const double b_peer = leave_one_group_out(def, phase, {FitField::latency_us, FitField::per_peer_us,
+                                                           FitField::network_efficiency}, false);
+    std::printf("pr521 LL %s: (a) defaults MAE %.1f%%; (b) leave one EP out (fit latency, network efficiency on "
+                "the other 3): %.1f%%; with the per-peer cost fitted too: %.1f%%\n",
+                d ? "dispatch" : "combine", 100 * a, 100 * b, 100 * b_peer);
+    CHECK(a <= 0.20);
+    CHECK(b <= 0.10);
   }
 }
 

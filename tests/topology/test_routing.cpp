@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "topology/generators.hpp"
+#include "topology/nic_path.hpp"
 #include "topology/routing.hpp"
 
 using namespace epsim;
@@ -163,4 +164,45 @@ TEST_CASE("hashed ECMP: one path per flow, bytes conserved, collisions on the sp
   CHECK(all_to_all_bytes(RouteTable(t, other), S) != b_hash);
   CHECK(parse_ecmp_mode("hash") == EcmpMode::hash);
   CHECK_THROWS_AS(parse_ecmp_mode("random"), std::invalid_argument);
+}
+
+TEST_CASE("nic_path: a GPU's nearest NICs, its rail first, split evenly; errors name the GPU") {
+  // Host with one PCIe switch under which sit GPU 0, GPU 1 and two NICs (rails 0 and 1), each NIC with
+  // one link to a leaf. GPU 0 (rail 0) uses NIC 0 only; a GPU without a rail splits over both NICs.
+  Topology t;
+  t.add_host("h");
+  const int g0 = t.add_device(Device{"h/gpu0", DeviceKind::gpu, 0, 0, ""});
+  const int g1 = t.add_device(Device{"h/gpu1", DeviceKind::gpu, 0, -1, ""});
+  const int sw = t.add_device(Device{"h/pcie", DeviceKind::pcie_switch, 0, -1, ""});
+  const int n0 = t.add_device(Device{"h/nic0", DeviceKind::nic, 0, 0, ""});
+  const int n1 = t.add_device(Device{"h/nic1", DeviceKind::nic, 0, 1, ""});
+  const int leaf0 = t.add_device(Device{"leaf0", DeviceKind::leaf, -1, 0, ""});
+  const int leaf1 = t.add_device(Device{"leaf1", DeviceKind::leaf, -1, 1, ""});
+  const int g0_sw = t.add_bidirectional(g0, sw, LinkKind::pcie, 64, 100);
+  const int g1_sw = t.add_bidirectional(g1, sw, LinkKind::pcie, 64, 100);
+  const int sw_n0 = t.add_bidirectional(sw, n0, LinkKind::pcie, 64, 100);
+  const int sw_n1 = t.add_bidirectional(sw, n1, LinkKind::pcie, 64, 100);
+  const int n0_l = t.add_bidirectional(n0, leaf0, LinkKind::infiniband, 50, 600);
+  const int n1_l = t.add_bidirectional(n1, leaf1, LinkKind::infiniband, 50, 600);
+  auto fraction = [](const std::vector<RouteHop>& hops, int link) {
+    for (const RouteHop& h : hops)
+      if (h.link == link) return static_cast<double>(h.fraction);
+    return 0.0;
+  };
+  const auto up0 = nic_path(t, 0, NicDirection::up);
+  CHECK(up0.size() == 3);  // gpu0 -> pcie -> nic0 -> leaf0
+  CHECK(fraction(up0, g0_sw) == 1.0);
+  CHECK(fraction(up0, sw_n0) == 1.0);
+  CHECK(fraction(up0, n0_l) == 1.0);
+  const auto down1 = nic_path(t, 1, NicDirection::down);  // leaf -> nic -> pcie -> gpu1, halves
+  CHECK(down1.size() == 5);
+  CHECK(fraction(down1, n0_l + 1) == 0.5);
+  CHECK(fraction(down1, n1_l + 1) == 0.5);
+  CHECK(fraction(down1, sw_n0 + 1) == 0.5);
+  CHECK(fraction(down1, sw_n1 + 1) == 0.5);
+  CHECK(fraction(down1, g1_sw + 1) == 1.0);
+  Topology bare;
+  bare.add_host("h");
+  bare.add_device(Device{"h/gpu0", DeviceKind::gpu, 0, 0, ""});
+  CHECK_THROWS_WITH(nic_path(bare, 0, NicDirection::up), Catch::Contains("h/gpu0 reaches no NIC"));
 }
