@@ -50,6 +50,32 @@ TEST_CASE("epsim simulate overrides the schedule and the network") {
   CHECK(j["settings"]["network"] == "flow");
 }
 
+TEST_CASE("deepep-ll with NVLink disabled (calibration): analytical honours it, the flow models refuse it") {
+  // A calibration fitted on DeepEP PR 521's LL rows (which ran with NVLink off), then with
+  // nvlink_for_same_node false: same-node peers go through the NICs, so decode's exchanges slow down.
+  std::string dir = fresh_temp_dir("simulate_ll_no_nvlink");
+  CliResult cal = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/deepep_pr521_h100_ll.csv --gpu H100 --out " +
+                            dir + "/on.json");
+  INFO(cal.err);
+  REQUIRE(cal.exit_code == 0);
+  auto j = nlohmann::json::parse(slurp(dir + "/on.json"));
+  CHECK(j["exchange_kernels"]["deepep-ll"]["nvlink_for_same_node"] == true);
+  j["exchange_kernels"]["deepep-ll"]["nvlink_for_same_node"] = false;
+  std::ofstream(dir + "/off.json") << j.dump();
+  auto dispatch_us = [&](const std::string& file) {  // GPU 0's dispatch time in the step breakdown
+    CliResult r = run_epsim("simulate --scenario " + kDecode + " --calibration " + dir + "/" + file + " --json");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out)["step"]["dispatch_us"].get<double>();
+  };
+  // EP 16 on 2 nodes: through the NIC GPU 0 sends 15 peers' bytes instead of 8; its NIC bounds both.
+  CHECK(dispatch_us("off.json") > 1.5 * dispatch_us("on.json"));
+  CliResult flow = run_epsim("simulate --scenario " + kDecode + " --calibration " + dir + "/off.json --network flow");
+  CHECK(flow.exit_code != 0);
+  CHECK(flow.err.find("/network") != std::string::npos);
+  CHECK(flow.err.find("--network analytical") != std::string::npos);
+}
+
 TEST_CASE("epsim simulate rejections") {
   std::string dir = fresh_temp_dir("simulate_rejections");
   SECTION("unwritable report path: exit 1 before any work") {
