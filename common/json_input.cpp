@@ -105,7 +105,17 @@ namespace {
 const char* type_name(const Json& j) { return j.type_name(); }
 }  // namespace
 
-void JsonCursor::fail(const std::string& expected) const { throw InputError(file_, pointer_.empty() ? "/" : pointer_, expected); }
+void JsonCursor::fail(const std::string& expected) const {
+  // The value found, when it is a scalar and the expectation does not already name it (a long string
+  // is cut to 40 characters: the message names the field, the value only confirms which).
+  std::string text = expected;
+  if (node_->is_primitive() && expected.find("found") == std::string::npos) {
+    std::string value = node_->dump();
+    if (value.size() > 40) value = value.substr(0, 37) + "...";
+    text += ", found " + value;
+  }
+  throw InputError(file_, pointer_.empty() ? "/" : pointer_, text);
+}
 
 bool JsonCursor::has(std::string_view key) const { return node_->is_object() && node_->contains(key); }
 

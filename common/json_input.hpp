@@ -62,7 +62,8 @@ class JsonCursor {
   std::string string_or(std::string_view key, const std::string& fallback) const;
   bool bool_or(std::string_view key, bool fallback) const;
 
-  /// Throw InputError at this position with the given expectation.
+  /// Throw InputError at this position with the given expectation, followed by ", found <value>" when
+  /// the node is a scalar and `expected` does not already say what was found.
   [[noreturn]] void fail(const std::string& expected) const;
 
  private:
