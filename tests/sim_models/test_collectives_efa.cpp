@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 #include <numeric>
 #include <vector>
 
 #include "comm/collective_fit.hpp"
 #include "comm/collectives.hpp"
+#include "comm/calibration.hpp"
 #include "common/error.hpp"
 #include "topology/generators.hpp"
 
@@ -113,4 +115,21 @@ TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with; r
     CHECK_THROWS_WITH(fit_network_efficiency(start, LinkKind::ethernet, aws_p5_options(2), {bad}), Catch::Contains("collective row 0"));
     CHECK_THROWS_AS(predict_busbw(start, aws_p5_options(2), {bad}), InputError);
   }
+}
+
+TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json links", "[collectives][efa]") {
+  // scenarios/calibrations/aws-p5-efa.json: ethernet 12.5 x 0.72 = 9.0 GB/s per NIC, 23 us per step, so
+  // `simulate|plan|predict --calibration` reach the EFA figures; the same times as aws_p5_efa_params().
+  const Calibration cal = load_calibration(std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json");
+  REQUIRE(cal.links.count(LinkKind::ethernet) == 1);
+  CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(12.5 * kAwsP5EfaEfficiency));
+  CHECK(*cal.links.at(LinkKind::ethernet).latency_ns == Approx(aws_p5_efa_params().ethernet_step_latency_us * 1e3));
+  const Topology topo = generate_dgx_cluster(aws_p5_options(4));
+  const RouteTable routes(topo);
+  const CollectiveModel by_file(topo, routes, with_calibration(CollectiveParams{}, cal.links));
+  const CollectiveModel by_params(topo, routes, aws_p5_efa_params());
+  const auto all = first_gpus(32);
+  for (CollectiveKind k : {CollectiveKind::all_gather, CollectiveKind::all_reduce})
+    for (double S : {64.0 * 1048576, 8589934592.0})
+      CHECK(by_file.cost(k, all, S).time_us == Approx(by_params.cost(k, all, S).time_us));
 }
