@@ -2,6 +2,7 @@
 #include <fstream>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -29,8 +30,18 @@ struct GenerateOptions {
   std::string kind;
   std::string out;
   int racks = 1;
+  std::string network_kind = "infiniband";
   DgxClusterOptions dgx;
+  bool nics_given = false, nic_rate_given = false, network_given = false;  // set on the command line
 };
+
+// --network-kind: the scale-out link kinds.
+LinkKind parse_network_kind(const std::string& name) {
+  std::optional<LinkKind> kind = parse_link_kind(name);
+  if (!kind || !is_network_link(*kind))
+    throw UsageError(fmt::format("--network-kind must be infiniband or ethernet (RoCE, AWS EFA), got '{}'", name));
+  return *kind;
+}
 
 // Write a generated or imported topology, but only one that `topo validate` accepts: the JSON is read
 // back by the topology reader and validated before it is written.
@@ -66,8 +77,22 @@ void run_generate(const GenerateOptions& o) {
     throw UsageError(fmt::format("--oversubscription must be at most 1000 (leaf up-links of 1/1000 of the down-links), "
                                  "got {}", dgx.oversubscription));
   if (dgx.spine_radix < 0 || dgx.spine_radix == 1) throw UsageError("--spine-radix must be 0 (unlimited) or >= 2");
+  if (dgx.nics_per_gpu < 1 || dgx.nics_per_gpu > kMaxNicsPerGpu)
+    throw UsageError(fmt::format("--nics-per-gpu must be in [1, {}], got {}", kMaxNicsPerGpu, dgx.nics_per_gpu));
+  dgx.network_kind = parse_network_kind(o.network_kind);
   Topology topo;
-  if (o.kind == "dgx-h100" || o.kind == "dgx-h200" || o.kind == "fat-tree") {
+  if (o.kind == "p5") {
+    // The preset's NIC figures unless the command line gives its own.
+    DgxClusterOptions p5 = aws_p5_options(dgx.nodes);
+    if (o.nics_given) p5.nics_per_gpu = dgx.nics_per_gpu;
+    if (o.nic_rate_given) p5.nic_GBps = dgx.nic_GBps;
+    if (o.network_given) p5.network_kind = dgx.network_kind;
+    p5.oversubscription = dgx.oversubscription;
+    p5.spine_radix = dgx.spine_radix;
+    p5.spines = dgx.spines;
+    p5.cores = dgx.cores;
+    topo = generate_dgx_cluster(p5);
+  } else if (o.kind == "dgx-h100" || o.kind == "dgx-h200" || o.kind == "fat-tree") {
     if (o.kind == "dgx-h200") dgx.gpu_model = "h200";
     if (o.kind == "fat-tree") dgx.fabric = FabricKind::fat_tree;
     topo = generate_dgx_cluster(dgx);
@@ -80,13 +105,13 @@ void run_generate(const GenerateOptions& o) {
   } else if (o.kind == "dgx1-mesh") {
     topo = generate_dgx1_mesh();
   } else {
-    throw UsageError(fmt::format("unknown topology kind '{}' (expected dgx-h100, dgx-h200, fat-tree, nvl72 or dgx1-mesh)", o.kind));
+    throw UsageError(fmt::format("unknown topology kind '{}' (expected dgx-h100, dgx-h200, fat-tree, p5, nvl72 or dgx1-mesh)", o.kind));
   }
   write_topology(topo, o.out, "the generator " + o.kind);
 }
 
 struct ImportOptions {
-  std::string file, out, fabric = "rail-optimized";
+  std::string file, out, fabric = "rail-optimized", network_kind = "infiniband";
   NcclImportOptions nccl;
 };
 
@@ -100,6 +125,7 @@ void run_import(const ImportOptions& o) {
     throw UsageError(fmt::format("--fabric: {}", e.what()));
   }
   if (nccl.nodes < 1 || nccl.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", nccl.nodes));
+  nccl.network_kind = parse_network_kind(o.network_kind);
   if (std::string why = link_range_error(nccl.default_nic_GBps, 0.0); !why.empty()) throw UsageError("--nic-GBps: " + why);
   NcclImport imported = import_nccl_xml(o.file, nccl);
   if (imported.skeleton) fmt::print("{} is a PCIe skeleton (no <gpu>/<nvlink>): GPUs filled as {}\n", o.file, nccl.gpu_model);
@@ -147,7 +173,8 @@ void add_topo_commands(CLI::App& app) {
 
   auto gen = std::make_shared<GenerateOptions>();
   CLI::App* g = topo->add_subcommand("generate", "Write a generated cluster topology (JSON)");
-  g->add_option("kind", gen->kind, "dgx-h100, dgx-h200, fat-tree, nvl72 or dgx1-mesh")->required();
+  g->add_option("kind", gen->kind, "dgx-h100, dgx-h200, fat-tree, p5 (AWS p5.48xlarge: 4 x 100G EFA per GPU), nvl72 or dgx1-mesh")
+      ->required();
   g->add_option("--nodes", gen->dgx.nodes, "number of nodes (dgx-*, fat-tree)")->capture_default_str();
   g->add_option("--gpus-per-node", gen->dgx.gpus_per_node, "GPUs (and rails) per node (dgx-*, fat-tree)")
       ->capture_default_str();
@@ -158,8 +185,20 @@ void add_topo_commands(CLI::App& app) {
       ->capture_default_str();
   g->add_option("--cores", gen->dgx.cores, "core switches when a core tier is built")->capture_default_str();
   g->add_option("--oversubscription", gen->dgx.oversubscription, "leaf down:up bandwidth ratio (>= 1)")->capture_default_str();
-  g->add_option("--nic-GBps", gen->dgx.nic_GBps, "NIC bandwidth per direction, GB/s")->capture_default_str();
-  g->callback([gen] { run_generate(*gen); });
+  CLI::Option* nic_rate =
+      g->add_option("--nic-GBps", gen->dgx.nic_GBps, "bandwidth of each NIC per direction, GB/s (p5: 12.5)")->capture_default_str();
+  CLI::Option* nics = g->add_option("--nics-per-gpu", gen->dgx.nics_per_gpu,
+                                    "NICs per GPU, behind one PCIe switch when > 1; a GPU's bytes split evenly over them (p5: 4)")
+                          ->capture_default_str();
+  CLI::Option* network = g->add_option("--network-kind", gen->network_kind,
+                                       "kind of NIC and fabric links: infiniband, or ethernet (RoCE, AWS EFA; p5: ethernet)")
+                             ->capture_default_str();
+  g->callback([gen, nic_rate, nics, network] {
+    gen->nic_rate_given = nic_rate->count() > 0;
+    gen->nics_given = nics->count() > 0;
+    gen->network_given = network->count() > 0;
+    run_generate(*gen);
+  });
 
   auto imp = std::make_shared<ImportOptions>();
   CLI::App* i = topo->add_subcommand("import", "Build a cluster from an NCCL topology XML node description");
@@ -172,6 +211,8 @@ void add_topo_commands(CLI::App& app) {
   i->add_option("--nic-GBps", imp->nccl.default_nic_GBps, "NIC bandwidth when the file gives none, GB/s")
       ->capture_default_str()
       ->check(finite_positive());
+  i->add_option("--network-kind", imp->network_kind, "kind of NIC and fabric links: infiniband, or ethernet (RoCE, AWS EFA)")
+      ->capture_default_str();
   i->add_option("--out", imp->out, "output topology JSON")->required()->check(non_empty_path());
   i->callback([imp] { run_import(*imp); });
 

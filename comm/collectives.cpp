@@ -33,15 +33,30 @@ CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKi
   return params;
 }
 
+CollectiveParams aws_p5_efa_params(CollectiveParams base) {
+  base.ethernet_step_latency_us = 20.0 + 3.0;  // aws-ofi-nccl TUNER_NET_LATENCY + TUNER_NET_COMP_OVERHEAD
+  base.ethernet_efficiency = kAwsP5EfaEfficiency;
+  return base;
+}
+
 CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& routes, CollectiveParams params)
     : topology_(topology), routes_(routes), params_(std::move(params)) {
   auto in01 = [](double x) { return x > 0 && x <= 1; };
   if (!in01(params_.nvlink_efficiency) || !in01(params_.pcie_efficiency) || !in01(params_.network_efficiency) ||
-      !in01(params_.nvls_efficiency))
+      !in01(params_.ethernet_efficiency) || !in01(params_.nvls_efficiency))
     throw std::invalid_argument("CollectiveModel: efficiencies must be in (0, 1]");
   if (!(params_.base_latency_us >= 0) || !(params_.nvlink_step_latency_us >= 0) ||
-      !(params_.network_step_latency_us >= 0) || !(params_.nvls_latency_us >= 0))
+      !(params_.network_step_latency_us >= 0) || !(params_.ethernet_step_latency_us >= 0) ||
+      !(params_.nvls_latency_us >= 0))
     throw std::invalid_argument("CollectiveModel: latencies must be >= 0");
+  // The network's kind: that of the host -> fabric links, ethernet only when all of them are.
+  bool any = false, all_ethernet = true;
+  for (const Link& l : topology_.links())
+    if (is_network_link(l.kind) && topology_.device(l.src).host >= 0 && topology_.device(l.dst).host < 0) {
+      any = true;
+      all_ethernet = all_ethernet && l.kind == LinkKind::ethernet;
+    }
+  network_kind_ = any && all_ethernet ? LinkKind::ethernet : LinkKind::infiniband;
   if (!(params_.pipeline_step_bytes > 0) || params_.nvls_channels < 1)
     throw std::invalid_argument("CollectiveModel: pipeline_step_bytes and nvls_channels must be > 0");
   if (routes_.num_gpus() != topology_.num_gpus())
@@ -58,19 +73,20 @@ double CollectiveModel::effective_bandwidth_GBps(const Link& link) const {
   switch (link.kind) {
     case LinkKind::nvlink: return link.bandwidth_GBps * params_.nvlink_efficiency;
     case LinkKind::pcie: return link.bandwidth_GBps * params_.pcie_efficiency;
-    case LinkKind::infiniband:
-    case LinkKind::ethernet: return link.bandwidth_GBps * params_.network_efficiency;
+    case LinkKind::infiniband: return link.bandwidth_GBps * params_.network_efficiency;
+    case LinkKind::ethernet: return link.bandwidth_GBps * params_.ethernet_efficiency;
   }
   return link.bandwidth_GBps;
 }
 
 double CollectiveModel::step_latency_us(bool network) const {
-  for (LinkKind k : network ? std::vector<LinkKind>{LinkKind::infiniband, LinkKind::ethernet}
-                            : std::vector<LinkKind>{LinkKind::nvlink}) {
-    auto it = params_.calibrated_links.find(k);
-    if (it != params_.calibrated_links.end() && it->second.latency_ns) return *it->second.latency_ns * 1e-3;
-  }
-  return network ? params_.network_step_latency_us : params_.nvlink_step_latency_us;
+  // The network's own kind only: a calibrated InfiniBand latency says nothing about an Ethernet (EFA)
+  // cluster and vice versa.
+  const LinkKind k = network ? network_kind_ : LinkKind::nvlink;
+  auto it = params_.calibrated_links.find(k);
+  if (it != params_.calibrated_links.end() && it->second.latency_ns) return *it->second.latency_ns * 1e-3;
+  if (!network) return params_.nvlink_step_latency_us;
+  return k == LinkKind::ethernet ? params_.ethernet_step_latency_us : params_.network_step_latency_us;
 }
 
 double CollectiveModel::route_bandwidth_GBps(int src, int dst) const {
@@ -236,13 +252,18 @@ CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double
     }
   }
   // Inter-host phase: each GPU all-reduces its S/g shard with its rail peers over a tree (NCCL
-  // NVLSTree / Tree): S/g up and S/g down per NIC, in opposite directions.
+  // NVLSTree / Tree): on 2 hosts S/g up and S/g down per NIC, in opposite directions. On more hosts
+  // NCCL's double binary tree makes every host interior in one of the two trees (each tree carries half
+  // the shard): it receives two children's halves and sends one up in the reduce, the mirror in the
+  // broadcast, and as a leaf of the other tree one half each way: 2 S/g per NIC per direction. NCCL's
+  // tuning model says the same: NVLS_TREE bw = min(bwIntra, nNodes <= 2 ? bwInter : bwInter / 2)
+  // (src/graph/tuning.cc, ncclTopoTuneModel).
   double net = std::numeric_limits<double>::infinity();
   for (int h = 0; h < m; ++h)
     for (int i = 0; i < g; ++i)
       net = std::min(net, route_bandwidth_GBps(lay.hosts[static_cast<std::size_t>(h)][static_cast<std::size_t>(i)],
                                                lay.hosts[static_cast<std::size_t>((h + 1) % m)][static_cast<std::size_t>(i)]));
-  const double inter_s = bytes / g / (net * 1e9);
+  const double inter_s = (m > 2 ? 2.0 : 1.0) * bytes / g / (net * 1e9);
   const int tree_depth = static_cast<int>(std::ceil(std::log2(static_cast<double>(m))));
   const double inter_lat = 2.0 * tree_depth * step_latency_us(true);
   // Pipelined phases: the slowest sets the rate; fill = (2 intra + 2 x depth network stages) steps.

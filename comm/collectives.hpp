@@ -35,17 +35,24 @@ struct CollectiveParams {
   /// Achieved / nominal PCIe bandwidth: NCCL models Gen5 x16 at 48 GB/s (width x lane rate / 80,
   /// src/graph/topo.cc) against 64 GB/s nominal: 0.75.
   double pcie_efficiency = 48.0 / 64.0;
-  /// Achieved / nominal InfiniBand or Ethernet bandwidth: 0.95, an assumption (RDMA payload with a
-  /// 4 KiB MTU and ~70 B of headers is 0.98; credits and completions take a few % more). Calibrate.
+  /// Achieved / nominal InfiniBand bandwidth: 0.95, an assumption (RDMA payload with a 4 KiB MTU and
+  /// ~70 B of headers is 0.98; credits and completions take a few % more). Calibrate.
   double network_efficiency = 0.95;
+  /// Achieved / nominal Ethernet bandwidth (RoCE, AWS EFA): 0.95 as InfiniBand, because NCCL runs RoCE
+  /// through the same IB verbs transport and tuning constants (src/transport/net_ib; tuning.cc has one
+  /// NET row). EFA differs: aws_p5_efa_params() / a calibration set it.
+  double ethernet_efficiency = 0.95;
   /// NVLS bandwidth efficiency on Hopper: NCCL tuning nvlsEfficiency[Hopper] = 0.85 (0.74 on Blackwell).
   double nvls_efficiency = 0.85;
   /// Fixed cost of a collective, us: NCCL tuning.cc baseLat[Ring][Simple] = 8.4.
   double base_latency_us = 8.4;
   /// Per ring step latency inside a node, us: NCCL tuning.cc hwLat[NVLINK][Ring][Simple] = 3.4.
   double nvlink_step_latency_us = 3.4;
-  /// Per ring step latency across the network, us: NCCL tuning.cc hwLat[NET][Ring][Simple] = 14.
+  /// Per ring step latency across an InfiniBand network, us: NCCL tuning.cc hwLat[NET][Ring][Simple] = 14.
   double network_step_latency_us = 14.0;
+  /// Per ring step latency across an Ethernet network, us: 14 as InfiniBand for RoCE (NCCL's one NET
+  /// row); EFA: aws_p5_efa_params(). Used when the group's hosts are joined by ethernet links.
+  double ethernet_step_latency_us = 14.0;
   /// Latency of an NVLS phase, us: NCCL tuning.cc hwLat[NVLINK][NVLS][Simple] = 25.
   double nvls_latency_us = 25.0;
   /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE 4 MiB / NCCL_STEPS 8 = 512 KiB (NCCL
@@ -59,6 +66,17 @@ struct CollectiveParams {
   /// latency replaces the step latency of that link kind.
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
+
+/// Collective parameters for AWS EFA (p5.48xlarge; topology: aws_p5_options, kind ethernet), from
+/// `base` with: ethernet_step_latency_us = 23 = aws-ofi-nccl's tuner network latency 20 us
+/// (src/nccl_ofi_param.h TUNER_NET_LATENCY) + its completion overhead 3 us of the Simple protocol
+/// (TUNER_NET_COMP_OVERHEAD: "~2 us in the device and ~1 us to write that completion up to the
+/// host"); ethernet_efficiency = kAwsP5EfaEfficiency, fitted on nccl-tests all_gather at 2 and 4
+/// nodes only (docs/validation.md, "AWS p5 (EFA)", which reports the other rows as held out).
+CollectiveParams aws_p5_efa_params(CollectiveParams base = {});
+/// EFA achieved / nominal bandwidth (12.5 GB/s per NIC): the fit above (comm/collective_fit.hpp,
+/// tests/sim_models/test_nccl_validation.cpp reproduces it from the rows).
+inline constexpr double kAwsP5EfaEfficiency = 0.72;
 
 /// A copy of params with measured links (calibration.json "links", keyed by link kind) applied.
 CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links);
@@ -107,6 +125,10 @@ class CollectiveModel {
 
   const CollectiveParams& params() const { return params_; }
 
+  /// Kind of the topology's NIC-to-fabric links (the per-step network latency's kind): ethernet when
+  /// every such link is ethernet, infiniband otherwise (also without any).
+  LinkKind network_kind() const { return network_kind_; }
+
   /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind (capped at the link's
   /// bandwidth), else, for a nominal link (Link::basis), nominal x the efficiency of its kind (nvlink,
   /// pcie, network), and for an already effective one (NCCL XML import) its bandwidth as is.
@@ -127,6 +149,7 @@ class CollectiveModel {
   const Topology& topology_;
   const RouteTable& routes_;
   CollectiveParams params_;
+  LinkKind network_kind_ = LinkKind::infiniband;
 };
 
 }  // namespace epsim

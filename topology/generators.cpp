@@ -26,13 +26,15 @@ namespace {
 
 std::size_t idx(int i) { return static_cast<std::size_t>(i); }
 
-// Leaf (within its SU) of NIC `g` of the `local`-th node of an SU with `nodes_in_su` nodes.
-int leaf_of(const DgxClusterOptions& o, int local, int g, int nodes_in_su) {
-  if (o.fabric == FabricKind::rail_optimized) return g;
-  // Fat tree: node-major NIC numbering, contiguous blocks of ceil(nics / leaves) NICs per leaf.
-  int nics = nodes_in_su * o.gpus_per_node;
-  int per_leaf = (nics + o.gpus_per_node - 1) / o.gpus_per_node;
-  return (local * o.gpus_per_node + g) / per_leaf;
+// NICs of one node: one rail each (rail = the NIC's index in its node, g x nics_per_gpu + j).
+int rails_per_node(const DgxClusterOptions& o) { return o.gpus_per_node * o.nics_per_gpu; }
+
+// Leaf (within its SU) of the NIC on rail `r` of the `local`-th node of an SU with `nodes_in_su` nodes.
+// An SU has one leaf per rail, so every leaf has nodes_in_su NIC ports in either fabric.
+int leaf_of(const DgxClusterOptions& o, int local, int r, int nodes_in_su) {
+  if (o.fabric == FabricKind::rail_optimized) return r;
+  // Fat tree: node-major NIC numbering, contiguous blocks of nodes_in_su NICs per leaf.
+  return (local * rails_per_node(o) + r) / nodes_in_su;
 }
 
 }  // namespace
@@ -44,6 +46,10 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
                                  o.nodes, o.gpus_per_node, o.nodes_per_su, o.spines, o.cores));
   for (double bw : {o.nvlink_GBps, o.nic_GBps, o.pcie_GBps})
     if (std::string why = link_range_error(bw, 0.0); !why.empty()) throw InputError("generated cluster: " + why);
+  if (o.nics_per_gpu < 1 || o.nics_per_gpu > kMaxNicsPerGpu)
+    throw InputError(fmt::format("generated cluster: nics_per_gpu must be in [1, {}], got {}", kMaxNicsPerGpu, o.nics_per_gpu));
+  if (!is_network_link(o.network_kind))
+    throw InputError(fmt::format("generated cluster: network_kind must be infiniband or ethernet, got {}", to_string(o.network_kind)));
   if (!(o.oversubscription >= 1.0 && std::isfinite(o.oversubscription)))
     throw InputError(fmt::format("generated cluster: oversubscription must be finite and >= 1, got {}", o.oversubscription));
 
@@ -52,7 +58,8 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
                               : fmt::format("{}-{}-{}node", o.fabric == FabricKind::fat_tree ? "fat-tree" : "dgx", o.gpu_model,
                                             o.nodes);
   const int num_su = (o.nodes + o.nodes_per_su - 1) / o.nodes_per_su;
-  const int num_leaves = num_su * o.gpus_per_node;
+  const int rails = rails_per_node(o);
+  const int num_leaves = num_su * rails;
   const bool rail = o.fabric == FabricKind::rail_optimized;
   // Spine groups: one unless the spine radix cannot serve every leaf (then a core tier joins them).
   const int leaves_per_group = o.spine_radix > 0 ? std::max(1, o.spine_radix / 2) : num_leaves;
@@ -61,8 +68,8 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
   // Fabric switches first so that their ids sort before node devices in the file.
   std::vector<int> leaf(idx(num_leaves));
   for (int su = 0; su < num_su; ++su)
-    for (int r = 0; r < o.gpus_per_node; ++r)
-      leaf[idx(su * o.gpus_per_node + r)] =
+    for (int r = 0; r < rails; ++r)
+      leaf[idx(su * rails + r)] =
           topo.add_device(Device{fmt::format("su{}/leaf{}", su, r), DeviceKind::leaf, -1, rail ? r : -1, ""});
   std::vector<int> spine(idx(groups * o.spines));
   std::vector<int> core;
@@ -81,13 +88,25 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
     int nvswitch = topo.add_device(Device{prefix + "/nvswitch", DeviceKind::nvswitch, host, -1, ""});
     int su = n / o.nodes_per_su;
     int nodes_in_su = std::min(o.nodes_per_su, o.nodes - su * o.nodes_per_su);
+    const int local = n - su * o.nodes_per_su;
+    const int k = o.nics_per_gpu;
     for (int g = 0; g < o.gpus_per_node; ++g) {
-      int gpu = topo.add_device(Device{fmt::format("{}/gpu{}", prefix, g), DeviceKind::gpu, host, g, o.gpu_model});
-      int nic = topo.add_device(Device{fmt::format("{}/nic{}", prefix, g), DeviceKind::nic, host, g, o.nic_model});
+      int gpu = topo.add_device(
+          Device{fmt::format("{}/gpu{}", prefix, g), DeviceKind::gpu, host, k == 1 ? g : g * k, o.gpu_model});
       topo.add_bidirectional(gpu, nvswitch, LinkKind::nvlink, o.nvlink_GBps, o.nvlink_latency_ns);
-      topo.add_bidirectional(gpu, nic, LinkKind::pcie, o.pcie_GBps, o.pcie_latency_ns);
-      int l = leaf_of(o, n - su * o.nodes_per_su, g, nodes_in_su);
-      topo.add_bidirectional(nic, leaf[idx(su * o.gpus_per_node + l)], LinkKind::infiniband, o.nic_GBps, o.ib_latency_ns);
+      // One NIC: on the GPU's own PCIe link. Several: GPU and NICs behind one PCIe switch (AWS p5).
+      int pcie = gpu;
+      if (k > 1) {
+        pcie = topo.add_device(Device{fmt::format("{}/pcie{}", prefix, g), DeviceKind::pcie_switch, host, -1, ""});
+        topo.add_bidirectional(gpu, pcie, LinkKind::pcie, o.pcie_GBps, o.pcie_latency_ns);
+      }
+      for (int j = 0; j < k; ++j) {
+        const int r = g * k + j;
+        int nic = topo.add_device(Device{fmt::format("{}/nic{}", prefix, r), DeviceKind::nic, host, r, o.nic_model});
+        topo.add_bidirectional(pcie, nic, LinkKind::pcie, o.pcie_GBps, o.pcie_latency_ns);
+        int l = leaf_of(o, local, r, nodes_in_su);
+        topo.add_bidirectional(nic, leaf[idx(su * rails + l)], o.network_kind, o.nic_GBps, o.ib_latency_ns);
+      }
     }
   }
   if (o.nodes == 1) return topo;
@@ -95,23 +114,23 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
   std::vector<double> spine_down(idx(groups * o.spines), 0.0);
   for (int su = 0; su < num_su; ++su) {
     int nodes_in_su = std::min(o.nodes_per_su, o.nodes - su * o.nodes_per_su);
-    for (int r = 0; r < o.gpus_per_node; ++r) {
+    for (int r = 0; r < rails; ++r) {
       int nics = 0;
       for (int local = 0; local < nodes_in_su; ++local)
-        for (int g = 0; g < o.gpus_per_node; ++g) nics += leaf_of(o, local, g, nodes_in_su) == r;
+        for (int q = 0; q < rails; ++q) nics += leaf_of(o, local, q, nodes_in_su) == r;
       if (nics == 0) continue;
-      int li = su * o.gpus_per_node + r;
+      int li = su * rails + r;
       int k = li / leaves_per_group;
       double uplink = nics * o.nic_GBps / (o.spines * o.oversubscription);
       for (int s = 0; s < o.spines; ++s) {
-        topo.add_bidirectional(leaf[idx(li)], spine[idx(k * o.spines + s)], LinkKind::infiniband, uplink, o.ib_latency_ns);
+        topo.add_bidirectional(leaf[idx(li)], spine[idx(k * o.spines + s)], o.network_kind, uplink, o.ib_latency_ns);
         spine_down[idx(k * o.spines + s)] += uplink;
       }
     }
   }
   for (int sp = 0; sp < static_cast<int>(core.size() ? spine.size() : 0); ++sp)
     for (int c : core)
-      topo.add_bidirectional(spine[idx(sp)], c, LinkKind::infiniband, spine_down[idx(sp)] / o.cores, o.ib_latency_ns);
+      topo.add_bidirectional(spine[idx(sp)], c, o.network_kind, spine_down[idx(sp)] / o.cores, o.ib_latency_ns);
   return topo;
 }
 
@@ -126,6 +145,18 @@ DgxClusterOptions nvl72_options(int racks) {
   o.pcie_GBps = 64.0;
   o.nodes_per_su = 8;
   o.name = fmt::format("nvl72-{}rack", racks);
+  return o;
+}
+
+DgxClusterOptions aws_p5_options(int nodes) {
+  DgxClusterOptions o;  // H100, NVLink 450 GB/s, PCIe Gen5 x16 64 GB/s: the DGX H100 defaults
+  o.nodes = nodes;
+  o.fabric = FabricKind::fat_tree;
+  o.nics_per_gpu = 4;
+  o.nic_GBps = 12.5;  // 100 Gb/s
+  o.nic_model = "efa";
+  o.network_kind = LinkKind::ethernet;
+  o.name = fmt::format("aws-p5-{}node", nodes);
   return o;
 }
 

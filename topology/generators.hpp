@@ -31,7 +31,17 @@ const std::vector<std::string>& fabric_names();
 FabricKind parse_fabric(std::string_view name);
 std::string_view to_string(FabricKind fabric);
 
+/// Most NICs one GPU may have in a generated cluster (AWS p5 has 4; 16 leaves room for any design).
+inline constexpr int kMaxNicsPerGpu = 16;
+
 /// Options of generate_dgx_cluster (also used for GB200 NVL72 racks; see nvl72_options()).
+/// NICs: `nics_per_gpu` NICs per GPU, each of `nic_GBps`. With one, the NIC hangs off the GPU by its
+/// own PCIe link and sits on rail g (the GPU's local index). With k > 1 (AWS p5: 4 x 100 Gb/s EFA),
+/// the GPU and its k NICs share one PCIe switch ("{prefix}{n}/pcie{g}": GPU-switch and switch-NIC links
+/// of pcie_GBps), NIC j of GPU g is "{prefix}{n}/nic{g k + j}" on rail g k + j, and the GPU takes the
+/// rail of its first NIC (g k), as the NCCL XML importer numbers them. Routes split a GPU's network
+/// bytes evenly over its k NICs (equal-cost next hops at the PCIe switch, topology/routing.hpp), so each
+/// NIC carries 1/k of them: the aggregation rule docs/topology.md states.
 /// Core tier: when spine_radix > 0 and the leaves exceed spine_radix / 2 (half of a spine's ports
 /// face down), leaves are split into spine groups of spine_radix / 2 leaves, each with `spines`
 /// spines (ids "sg{k}/spine{s}"), and every spine joins each of `cores` core switches ("core{c}")
@@ -54,7 +64,11 @@ struct DgxClusterOptions {
   double oversubscription = 1.0;  ///< leaf down-link : up-link bandwidth ratio (>= 1)
   double nvlink_latency_ns = 500.0;
   double pcie_latency_ns = 250.0;
-  double ib_latency_ns = 600.0;
+  double ib_latency_ns = 600.0;   ///< per NIC-leaf and fabric hop, whatever the network kind
+  int nics_per_gpu = 1;           ///< NICs per GPU, 1..kMaxNicsPerGpu (see above)
+  /// Kind of the NIC-leaf and fabric links: infiniband, or ethernet (RoCE, AWS EFA), which the
+  /// communication models give their own efficiency and latency (comm/collectives.hpp).
+  LinkKind network_kind = LinkKind::infiniband;
 };
 
 /// Default DGX H100 options for `nodes` nodes (shorthand for tests, benches and sweeps).
@@ -64,8 +78,18 @@ inline DgxClusterOptions dgx_options_for_nodes(int nodes) {
   return o;
 }
 
-/// Build the cluster. Throws std::invalid_argument on non-positive sizes or bandwidths.
+/// Build the cluster. Throws InputError on non-positive sizes or bandwidths, nics_per_gpu outside
+/// [1, kMaxNicsPerGpu], or a network_kind that is not a scale-out kind (infiniband, ethernet).
 Topology generate_dgx_cluster(const DgxClusterOptions& options);
+
+/// Options for `nodes` AWS p5.48xlarge instances: 8 H100 SXM on NVSwitch (450 GB/s per GPU), 32 EFA
+/// NICs = 4 per GPU at 100 Gb/s = 12.5 GB/s each, 3200 Gb/s per instance (AWS p5 instance page;
+/// aws-ofi-nccl's p5 topology file topology/p5.48xl-topo.xml: one GPU and four NICs behind each PCIe
+/// switch; its tuner's NCCL_OFI_TUNER_NET_NUM_RAILS 4 and 12.5 GB/s per rail), links of kind ethernet
+/// (EFA runs AWS's SRD transport over Ethernet). Fabric: fat-tree, non-blocking (AWS describes
+/// EC2 UltraClusters as non-blocking and publishes no rail alignment; SRD sprays each flow over many
+/// paths, which the even ECMP split models). Host prefix "node", name "aws-p5-{nodes}node".
+DgxClusterOptions aws_p5_options(int nodes);
 
 /// Options for `racks` GB200 NVL72 racks: 72 GPUs ("b200") per rack in one NVLink domain, NVLink 5
 /// 900 GB/s per direction per GPU (1.8 TB/s bidirectional, NVIDIA GB200 NVL72 datasheet), one

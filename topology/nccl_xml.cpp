@@ -345,6 +345,8 @@ double nccl_pcie_GBps(const std::string& link_speed, int width, bool* speed_know
 NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOptions& options) {
   const std::string file = path.string();
   if (options.nodes < 1) throw SettingError("nodes", std::to_string(options.nodes), ">= 1");
+  if (!is_network_link(options.network_kind))
+    throw SettingError("network_kind", std::string(to_string(options.network_kind)), "infiniband or ethernet");
   pt::ptree tree;
   try {
     const std::string bytes = read_input_file(path);
@@ -524,13 +526,13 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
         int l = options.fabric == FabricKind::rail_optimized ? k : (n * rails + k) / options.nodes;
         double bw = r.devs[static_cast<std::size_t>(nics[static_cast<std::size_t>(k)])].nic_GBps;
         topo.add_bidirectional(node_nics[static_cast<std::size_t>(n)][static_cast<std::size_t>(k)],
-                               leaf[static_cast<std::size_t>(l)], LinkKind::infiniband, bw, kIbLatencyNs);
+                               leaf[static_cast<std::size_t>(l)], options.network_kind, bw, kIbLatencyNs);
         down[static_cast<std::size_t>(l)] += bw;
       }
     for (int k = 0; k < rails; ++k)
       for (int s = 0; s < spines; ++s)
         if (down[static_cast<std::size_t>(k)] > 0)
-          topo.add_bidirectional(leaf[static_cast<std::size_t>(k)], spine[static_cast<std::size_t>(s)], LinkKind::infiniband,
+          topo.add_bidirectional(leaf[static_cast<std::size_t>(k)], spine[static_cast<std::size_t>(s)], options.network_kind,
                                  down[static_cast<std::size_t>(k)] / spines, kIbLatencyNs);
   }
   out.warnings = std::move(r.warnings);

@@ -34,6 +34,9 @@ struct NcclImportOptions {
   FabricKind fabric = FabricKind::rail_optimized;  ///< how NICs join the leaves
   std::string gpu_model;                          ///< "h100", "h200", "a100", "b200"; required for skeletons
   double default_nic_GBps = 50.0;                 ///< NIC bandwidth when <net speed> is absent (400 Gb/s)
+  /// Kind of the NIC-leaf and fabric links: infiniband or ethernet (RoCE, AWS EFA: the NCCL XML does
+  /// not say which; aws_p5_48xlarge.xml is EFA).
+  LinkKind network_kind = LinkKind::infiniband;
 };
 
 /// A topology with what the importer noticed on the way.
@@ -55,7 +58,7 @@ double nccl_pcie_GBps(const std::string& link_speed, int width, bool* speed_know
 /// limits::kMaxXmlDepth: topology/xml_check.hpp), a root other than <system>, a non-numeric attribute
 /// NCCL reads as a number (naming element and attribute), no GPU, a <gpu> without sm (or sm="0")
 /// when no GPU model is given, NVLinks on a GPU whose sm has none (< 60), or a skeleton without
-/// options.gpu_model (or an unknown model).
+/// options.gpu_model (or an unknown model), or a network_kind that is not infiniband or ethernet.
 /// Warns (NcclImport::warnings) on every value it assumes (PCIe speed or width, NVLink count, NIC
 /// speed, a GPU's sm) and on what it drops: an <nvlink> with count 0, one that targets its own GPU,
 /// one whose target is neither an NVSwitch nor a GPU of the file. GPU models come from sm (90 h100,

@@ -4,12 +4,15 @@
 // NVLink disabled: every peer, same-node ones included, is reached by RDMA).
 //
 // Rule (NVSHMEM and NCCL pick the NIC nearest to the GPU on PCIe): the NICs of the GPU's host at the
-// fewest host-internal, non-NVLink hops from the GPU, never through another GPU; among those, the ones
-// on the GPU's rail when there are any. The bytes split evenly over the chosen NICs, then evenly over
+// fewest host-internal, non-NVLink hops from the GPU, never through another GPU; among those, a NIC
+// that another GPU reaches in as few hops (a PCIe switch shared by two GPUs and two NICs) only when it
+// is on the GPU's rail, and every NIC no other GPU is as near to (AWS p5: one GPU and four EFA NICs per
+// PCIe switch, all four used); none left: all nearest ones. The bytes split evenly over the chosen
+// NICs (1/k each for k NICs: the multi-NIC aggregation rule routes follow too), then evenly over
 // each NIC's links to devices without a host (its leaf switches). The fabric between two NICs is not
 // part of the path: the caller charges the sender's uplink and the receiver's downlink only (a
 // rail-optimized fabric's spines are non-blocking, and a generated single-node topology has none).
-// Cost: one breadth-first search over the host's devices per call.
+// Cost: one breadth-first search over the host's devices per call, plus one per nearest NIC.
 #include <vector>
 
 #include "topology/routing.hpp"

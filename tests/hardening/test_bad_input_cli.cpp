@@ -161,6 +161,19 @@ TEST_CASE("topo generate: absurd, zero and negative sizes are usage errors (exit
   CHECK(run_epsim("topo generate dgx-h100 --nodes 2 --nic-GBps 0 --out " + out).exit_code == 2);
   CHECK(run_epsim("topo generate dgx-h100 --nodes 2 --nic-GBps inf --out " + out).exit_code == 2);
   CHECK(run_epsim("topo generate dgx-h100 --nodes 2 --nic-GBps -50 --out " + out).exit_code == 2);
+  // Several NICs per GPU: 1..16, and only scale-out link kinds for the fabric.
+  for (const char* flags : {"--nics-per-gpu 0", "--nics-per-gpu 17", "--nics-per-gpu -1"}) {
+    CliResult r = run_epsim(std::string("topo generate p5 --nodes 2 ") + flags + " --out " + out);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--nics-per-gpu must be in [1, 16]"));
+  }
+  CliResult kind = run_epsim("topo generate dgx-h100 --nodes 2 --network-kind nvlink --out " + out);
+  CHECK(kind.exit_code == 2);
+  CHECK(has(kind.err, "--network-kind must be infiniband or ethernet"));
+  CliResult imp = run_epsim("topo import " + std::string(EPSIM_SCENARIOS_DIR) +
+                            "/nccl_xml/aws_p5_48xlarge.xml --nodes 2 --gpu h100 --network-kind efa --out " + out);
+  CHECK(imp.exit_code == 2);
+  CHECK(has(imp.err, "--network-kind must be infiniband or ethernet"));
   CHECK_FALSE(std::filesystem::exists(out));
 }
 

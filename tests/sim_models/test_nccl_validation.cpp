@@ -1,7 +1,7 @@
 // Validation of the collective model against published nccl-tests results (docs/validation.md).
 // Out-of-place columns are compared (in-place differs by < 1% at these sizes). Tolerances: one DGX H100
 // within 10%, two nodes over InfiniBand within 20%, for messages of 64 MiB and up. The AWS p5 (EFA)
-// tables are reported without a tolerance (see docs/validation.md).
+// tables: one parameter fitted on some rows, the others held out (see below and docs/validation.md).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "comm/collective_fit.hpp"
 #include "comm/collectives.hpp"
 #include "measurements/nccl_tests_table.hpp"
 #include "topology/generators.hpp"
@@ -75,21 +76,70 @@ TEST_CASE("all_reduce on two DGX H100 over InfiniBand within 20% from 64 MiB", "
   CHECK(compare("h100_all_reduce_2node_ib.txt (16 GPUs)", c, CollectiveKind::all_reduce, rows) <= 0.20);
 }
 
-TEST_CASE("AWS p5 (EFA) all_reduce and all_gather: reported, no tolerance", "[validation]") {
-  for (auto [file, kind] : {std::pair{"aws_p5_all_reduce_2to32nodes.csv", CollectiveKind::all_reduce},
-                            std::pair{"aws_p5_all_gather_2to32nodes.csv", CollectiveKind::all_gather}}) {
-    auto rows = read_aws_p5_csv(kDir + file);
-    REQUIRE_FALSE(rows.empty());
-    std::map<int, std::vector<NcclTestsRow>> by_nodes;
-    for (const auto& r : rows) by_nodes[r.nodes].push_back(r);
-    for (auto& [nodes, rs] : by_nodes) {
-      Cluster c(nodes);  // p5: 4 x 100G EFA per GPU = 50 GB/s, the generator's default NIC rate
-      Agreement a = compare(fmt::format("{} ({} nodes)", file, nodes), c, kind, rs);
-      // What docs/validation.md states about these tables, checked so that a change to the model shows:
-      // the ideal non-blocking InfiniBand model is never slower than EFA by more than 5% (busbw at most 5%
-      // below measured; today's minimum is +9.3%), and at most 3x too fast (today's worst is +180%).
-      CHECK(a.most_below >= -0.05);
-      CHECK(a.worst_abs <= 2.0);
-    }
+// AWS p5 (EFA): the p5 preset (4 x 12.5 GB/s EFA per GPU, ethernet links) with aws_p5_efa_params (EFA
+// step latency 23 us from aws-ofi-nccl). The one fitted parameter, the EFA efficiency, is fitted on
+// all_gather at 2 and 4 nodes only; all_gather at 8-32 nodes and every all_reduce row are held out.
+namespace {
+struct P5Table {
+  const char* file;
+  CollectiveKind kind;
+};
+constexpr P5Table kP5Tables[] = {{"aws_p5_all_gather_2to32nodes.csv", CollectiveKind::all_gather},
+                                 {"aws_p5_all_reduce_2to32nodes.csv", CollectiveKind::all_reduce}};
+bool p5_fit_row(CollectiveKind kind, int nodes) { return kind == CollectiveKind::all_gather && nodes <= 4; }
+
+std::vector<CollectiveRow> p5_rows(bool fitted) {
+  std::vector<CollectiveRow> out;
+  for (const P5Table& t : kP5Tables)
+    for (const NcclTestsRow& r : read_aws_p5_csv(kDir + t.file))
+      if (r.bytes >= kMinBytes && p5_fit_row(t.kind, r.nodes) == fitted) out.push_back({t.kind, r.nodes, r.bytes, r.busbw_GBps});
+  return out;
+}
+
+// The measurements' run setting (file header): NCCL_BUFFSIZE=8388608, i.e. 1 MiB per step (/ NCCL_STEPS 8).
+CollectiveParams p5_start() {
+  CollectiveParams p = aws_p5_efa_params();
+  p.pipeline_step_bytes = 8388608.0 / 8;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("AWS p5 (EFA): EFA efficiency fitted on all_gather 2-4 nodes, the other rows held out", "[validation]") {
+  const std::vector<CollectiveRow> fit_rows = p5_rows(true), held = p5_rows(false);
+  REQUIRE(fit_rows.size() == 12);  // all_gather 64 MiB..2 GiB (6 sizes) at 2 and 4 nodes
+  REQUIRE(held.size() == 18 + 40);  // all_gather 8-32 nodes, all_reduce 64 MiB..8 GiB at 2-32 nodes
+  const CollectiveFit fit = fit_network_efficiency(p5_start(), LinkKind::ethernet, aws_p5_options(2), fit_rows);
+  std::cout << fmt::format("\nAWS p5 EFA fit on all_gather 2-4 nodes ({} rows): ethernet_efficiency {:.3f}, fit MAE {:.1f}%\n",
+                           fit_rows.size(), fit.efficiency, 100 * fit.mean_abs_error);
+  // The product constant is this fit, rounded (comm/collectives.hpp kAwsP5EfaEfficiency).
+  CHECK(fit.efficiency == Approx(kAwsP5EfaEfficiency).margin(0.005));
+
+  // Held-out rows with the shipped parameters, against today's DGX InfiniBand defaults for reference.
+  const CollectiveParams p5 = p5_start();
+  const std::vector<double> pred = predict_busbw(p5, aws_p5_options(2), held);
+  const std::vector<double> ib = predict_busbw(CollectiveParams{}, dgx_options_for_nodes(2), held);
+  std::cout << "\n| op | nodes | size (MiB) | predicted busbw (GB/s) | measured busbw (GB/s) | error | DGX IB defaults error |\n"
+            << "|---|---:|---:|---:|---:|---:|---:|\n";
+  std::map<std::pair<CollectiveKind, int>, std::pair<double, int>> mae;  // (op, nodes) -> (sum |err|, rows)
+  std::map<CollectiveKind, std::pair<double, int>> mae_op, mae_ib;
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const CollectiveRow& r = held[i];
+    const double err = pred[i] / r.measured_busbw_GBps - 1, err_ib = ib[i] / r.measured_busbw_GBps - 1;
+    std::cout << fmt::format("| {} | {} | {:.0f} | {:.1f} | {:.1f} | {:+.1f}% | {:+.1f}% |\n", to_string(r.kind), r.nodes,
+                             r.bytes / 1048576, pred[i], r.measured_busbw_GBps, 100 * err, 100 * err_ib);
+    auto add = [](std::pair<double, int>& a, double e) { a.first += std::abs(e); ++a.second; };
+    add(mae[{r.kind, r.nodes}], err);
+    add(mae_op[r.kind], err);
+    add(mae_ib[r.kind], err_ib);
   }
+  std::cout << "\n| op | nodes | held-out rows | MAE |\n|---|---:|---:|---:|\n";
+  for (const auto& [key, a] : mae)
+    std::cout << fmt::format("| {} | {} | {} | {:.1f}% |\n", to_string(key.first), key.second, a.second, 100 * a.first / a.second);
+  for (const auto& [op, a] : mae_op)
+    std::cout << fmt::format("{} held out: MAE {:.1f}% over {} rows (DGX InfiniBand defaults: {:.1f}%)\n", to_string(op),
+                             100 * a.first / a.second, a.second, 100 * mae_ib[op].first / mae_ib[op].second);
+  // docs/validation.md states these figures; the margins let a model change show without flapping.
+  // Measured: all_gather 18.8%, all_reduce 11.4% (DGX InfiniBand defaults: 42.6% and 30.3%).
+  CHECK(mae_op[CollectiveKind::all_gather].first / mae_op[CollectiveKind::all_gather].second <= 0.21);
+  CHECK(mae_op[CollectiveKind::all_reduce].first / mae_op[CollectiveKind::all_reduce].second <= 0.13);
 }

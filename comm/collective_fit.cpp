@@ -1,0 +1,111 @@
+#include "comm/collective_fit.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "comm/kernel_fit.hpp"
+#include "common/error.hpp"
+
+namespace epsim {
+
+namespace {
+
+// One generated cluster per node count, with its routes (built once per fit, reused by every evaluation).
+struct Cluster {
+  Topology topology;
+  std::unique_ptr<RouteTable> routes;
+  std::vector<int> gpus;
+};
+
+class Clusters {
+ public:
+  explicit Clusters(const DgxClusterOptions& base) : base_(base) {}
+  const Cluster& of(int nodes) {
+    auto it = by_nodes_.find(nodes);
+    if (it != by_nodes_.end()) return *it->second;
+    DgxClusterOptions o = base_;
+    o.nodes = nodes;
+    auto c = std::make_unique<Cluster>();
+    c->topology = generate_dgx_cluster(o);
+    c->routes = std::make_unique<RouteTable>(c->topology);
+    c->gpus.resize(static_cast<std::size_t>(c->topology.num_gpus()));
+    std::iota(c->gpus.begin(), c->gpus.end(), 0);
+    return *by_nodes_.emplace(nodes, std::move(c)).first->second;
+  }
+
+ private:
+  DgxClusterOptions base_;
+  std::map<int, std::unique_ptr<Cluster>> by_nodes_;
+};
+
+void check_rows(const std::vector<CollectiveRow>& rows) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const CollectiveRow& r = rows[i];
+    if (r.nodes < 1 || !(r.bytes > 0) || !std::isfinite(r.bytes) || !(r.measured_busbw_GBps > 0) ||
+        !std::isfinite(r.measured_busbw_GBps))
+      throw InputError(fmt::format("collective row {}: nodes must be >= 1, bytes and measured busbw finite and > 0 "
+                                   "(got {}, {}, {})",
+                                   i, r.nodes, r.bytes, r.measured_busbw_GBps));
+  }
+}
+
+std::vector<double> predict(const CollectiveParams& params, Clusters& clusters, const std::vector<CollectiveRow>& rows) {
+  std::vector<double> out;
+  out.reserve(rows.size());
+  for (const CollectiveRow& r : rows) {
+    const Cluster& c = clusters.of(r.nodes);
+    const CollectiveModel model(c.topology, *c.routes, params);
+    out.push_back(model.cost(r.kind, c.gpus, r.bytes).busbw_GBps);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> predict_busbw(const CollectiveParams& params, const DgxClusterOptions& cluster,
+                                  const std::vector<CollectiveRow>& rows) {
+  check_rows(rows);
+  Clusters clusters(cluster);
+  return predict(params, clusters, rows);
+}
+
+double collective_mean_abs_error(const std::vector<double>& predicted, const std::vector<CollectiveRow>& rows) {
+  if (predicted.size() != rows.size() || rows.empty()) return 0.0;
+  double sum = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) sum += std::abs(predicted[i] / rows[i].measured_busbw_GBps - 1.0);
+  return sum / static_cast<double>(rows.size());
+}
+
+CollectiveFit fit_network_efficiency(const CollectiveParams& start, LinkKind kind, const DgxClusterOptions& cluster,
+                                     const std::vector<CollectiveRow>& rows) {
+  if (!is_network_link(kind))
+    throw InputError(fmt::format("fit_network_efficiency: kind must be infiniband or ethernet, got {}", to_string(kind)));
+  if (rows.empty()) throw InputError("fit_network_efficiency: no rows to fit");
+  check_rows(rows);
+  Clusters clusters(cluster);
+  auto with = [&](double e) {
+    CollectiveParams p = start;
+    (kind == LinkKind::ethernet ? p.ethernet_efficiency : p.network_efficiency) = std::clamp(e, 0.05, 1.0);
+    return p;
+  };
+  auto loss = [&](const std::vector<double>& x) {
+    const std::vector<double> pred = predict(with(x[0]), clusters, rows);
+    double sum = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) sum += std::pow(std::log(pred[i] / rows[i].measured_busbw_GBps), 2);
+    return sum / static_cast<double>(rows.size());
+  };
+  const double e0 = kind == LinkKind::ethernet ? start.ethernet_efficiency : start.network_efficiency;
+  const double e = std::clamp(minimize_nelder_mead(loss, {e0})[0], 0.05, 1.0);
+  CollectiveFit fit;
+  fit.params = with(e);
+  fit.efficiency = e;
+  fit.mean_abs_error = collective_mean_abs_error(predict(fit.params, clusters, rows), rows);
+  return fit;
+}
+
+}  // namespace epsim

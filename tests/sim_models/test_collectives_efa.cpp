@@ -1,0 +1,135 @@
+// Collectives on Ethernet (AWS EFA) apart from InfiniBand, the hierarchical all-reduce on more than two
+// hosts, and the network efficiency fit (comm/collective_fit.hpp). Expected values are hand-computed.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <numeric>
+#include <vector>
+
+#include "comm/collective_fit.hpp"
+#include "comm/collectives.hpp"
+#include "comm/calibration.hpp"
+#include "common/error.hpp"
+#include "topology/generators.hpp"
+
+using namespace epsim;
+
+namespace {
+std::vector<int> first_gpus(int n) {
+  std::vector<int> g(static_cast<std::size_t>(n));
+  std::iota(g.begin(), g.end(), 0);
+  return g;
+}
+}  // namespace
+
+TEST_CASE("p5 ring all_gather: 4 EFA NICs per GPU at the ethernet efficiency, EFA step latency", "[collectives][efa]") {
+  const Topology topo = generate_dgx_cluster(aws_p5_options(2));
+  const RouteTable routes(topo);
+  const CollectiveParams p = aws_p5_efa_params();
+  CHECK(p.ethernet_step_latency_us == 23.0);  // aws-ofi-nccl 20 + 3
+  CHECK(p.network_step_latency_us == 14.0);   // InfiniBand keeps NCCL's figure
+  const CollectiveModel model(topo, routes, p);
+  CHECK(model.network_kind() == LinkKind::ethernet);
+  // GPU 0 -> GPU 8: PCIe 64 x 0.75 = 48 (all bytes), each of 4 EFA links 12.5 x 0.72 / (1/4) = 36; the
+  // fat tree's leaf -> spine links carry 1/16 of the pair each at (2 NICs x 12.5 / 8 spines) x 0.72 x 16
+  // = 36 too. Route bandwidth 36; ring: min(NVLink 370.8, 8 GPUs x 36 = 288) = 288 GB/s.
+  CHECK(model.route_bandwidth_GBps(0, 8) == Approx(4 * 12.5 * kAwsP5EfaEfficiency));
+  const auto all = first_gpus(16);
+  CHECK(model.ring_bus_bandwidth_GBps(all) == Approx(8 * 4 * 12.5 * kAwsP5EfaEfficiency));
+  // all_gather: n - 1 = 15 steps, m - 1 = 1 across the network (23 us), 14 on NVLink (3.4 us).
+  const double S = 1073741824.0;
+  const CollectiveResult r = model.cost(CollectiveKind::all_gather, all, S);
+  CHECK(r.algorithm == CollectiveAlgorithm::ring);
+  CHECK(r.time_us == Approx(8.4 + 15.0 / 16 * S / 288e9 * 1e6 + 14 * 3.4 + 1 * 23.0));
+  // The same cluster with InfiniBand-like defaults (RoCE): 0.95 -> 47.5 per GPU, ring min(370.8, 380).
+  const CollectiveModel roce(topo, routes, CollectiveParams{});
+  CHECK(roce.cost(CollectiveKind::all_gather, all, S).time_us == Approx(8.4 + 15.0 / 16 * S / 370.8e9 * 1e6 + 14 * 3.4 + 14.0));
+}
+
+TEST_CASE("a calibrated latency applies to its own network kind only", "[collectives][efa]") {
+  const Topology topo = generate_dgx_cluster(aws_p5_options(2));
+  const RouteTable routes(topo);
+  CollectiveParams p = aws_p5_efa_params();
+  p.calibrated_links[LinkKind::infiniband] = LinkCalibration{std::nullopt, 99000.0};  // 99 us, IB
+  const auto all = first_gpus(16);
+  const double S = 1e6;
+  const double base = 8.4 + 15.0 / 16 * S / (8 * 4 * 12.5 * kAwsP5EfaEfficiency * 1e9) * 1e6 + 14 * 3.4;
+  CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, S).time_us ==
+        Approx(base + 23.0));  // the EFA figure, not IB's 99 us
+  p.calibrated_links[LinkKind::ethernet] = LinkCalibration{std::nullopt, 50000.0};
+  CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, S).time_us ==
+        Approx(base + 50.0));
+}
+
+TEST_CASE("hierarchical all-reduce on 4 hosts: 2 S/g per NIC each way (double binary tree)", "[collectives]") {
+  const Topology topo = generate_dgx_cluster(dgx_options_for_nodes(4));
+  const RouteTable routes(topo);
+  const CollectiveModel model(topo, routes);
+  const auto all = first_gpus(32);
+  const double S = 1073741824.0;
+  // Intra NVLS: S (g+1)/g / (370.8 x 0.85 GB/s) = 3.83 ms; network: 2 x S/8 / 47.5 GB/s = 5.65 ms (on 2
+  // hosts S/8 / 47.5 = 2.83 ms, NVLS-bound), so 4 hosts are network-bound. Fill: (2 + 2 x log2 4) stages
+  // x 16 channels x 512 KiB at the bottleneck rate; latency 8.4 + 25 + 2 x 2 x 14 us.
+  const double inter_s = 2 * S / 8 / 47.5e9;
+  const double fill_s = 6 * 16 * 524288.0 / (S / inter_s);
+  const CollectiveResult r = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical, all, S);
+  CHECK(r.time_us == Approx(8.4 + 25 + 4 * 14.0 + (inter_s + fill_s) * 1e6));
+}
+
+TEST_CASE("ethernet efficiency and latency are range-checked", "[collectives][efa]") {
+  const Topology topo = generate_dgx_cluster(aws_p5_options(1));
+  const RouteTable routes(topo);
+  for (double e : {0.0, -0.1, 1.5, std::nan("")}) {
+    CollectiveParams p;
+    p.ethernet_efficiency = e;
+    CHECK_THROWS_AS(CollectiveModel(topo, routes, p), std::invalid_argument);
+  }
+  CollectiveParams p;
+  p.ethernet_step_latency_us = -1;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, p), std::invalid_argument);
+}
+
+TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with; rejects bad rows", "[collectives][efa]") {
+  // Rows predicted by the model itself with ethernet efficiency 0.6: the fit from 0.95 returns 0.6.
+  CollectiveParams truth = aws_p5_efa_params();
+  truth.ethernet_efficiency = 0.6;
+  std::vector<CollectiveRow> rows;
+  for (int nodes : {2, 4})
+    for (double mib : {64.0, 256.0, 1024.0}) rows.push_back({CollectiveKind::all_gather, nodes, mib * 1048576, 1.0});
+  const std::vector<double> made = predict_busbw(truth, aws_p5_options(2), rows);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].measured_busbw_GBps = made[i];
+  CollectiveParams start = truth;
+  start.ethernet_efficiency = 0.95;
+  const CollectiveFit fit = fit_network_efficiency(start, LinkKind::ethernet, aws_p5_options(2), rows);
+  CHECK(fit.efficiency == Approx(0.6).margin(1e-3));
+  CHECK(fit.params.ethernet_efficiency == fit.efficiency);
+  CHECK(fit.params.network_efficiency == start.network_efficiency);  // InfiniBand untouched
+  CHECK(fit.mean_abs_error < 1e-3);
+  // Rejections.
+  CHECK_THROWS_AS(fit_network_efficiency(start, LinkKind::ethernet, aws_p5_options(2), {}), InputError);
+  CHECK_THROWS_WITH(fit_network_efficiency(start, LinkKind::nvlink, aws_p5_options(2), rows),
+                    Catch::Contains("infiniband or ethernet"));
+  for (CollectiveRow bad : {CollectiveRow{CollectiveKind::all_gather, 0, 1e6, 10}, CollectiveRow{CollectiveKind::all_gather, 2, -1, 10},
+                            CollectiveRow{CollectiveKind::all_gather, 2, 1e6, 0}, CollectiveRow{CollectiveKind::all_gather, 2, 1e6, std::nan("")}}) {
+    CHECK_THROWS_WITH(fit_network_efficiency(start, LinkKind::ethernet, aws_p5_options(2), {bad}), Catch::Contains("collective row 0"));
+    CHECK_THROWS_AS(predict_busbw(start, aws_p5_options(2), {bad}), InputError);
+  }
+}
+
+TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json links", "[collectives][efa]") {
+  // scenarios/calibrations/aws-p5-efa.json: ethernet 12.5 x 0.72 = 9.0 GB/s per NIC, 23 us per step, so
+  // `simulate|plan|predict --calibration` reach the EFA figures; the same times as aws_p5_efa_params().
+  const Calibration cal = load_calibration(std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json");
+  REQUIRE(cal.links.count(LinkKind::ethernet) == 1);
+  CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(12.5 * kAwsP5EfaEfficiency));
+  CHECK(*cal.links.at(LinkKind::ethernet).latency_ns == Approx(aws_p5_efa_params().ethernet_step_latency_us * 1e3));
+  const Topology topo = generate_dgx_cluster(aws_p5_options(4));
+  const RouteTable routes(topo);
+  const CollectiveModel by_file(topo, routes, with_calibration(CollectiveParams{}, cal.links));
+  const CollectiveModel by_params(topo, routes, aws_p5_efa_params());
+  const auto all = first_gpus(32);
+  for (CollectiveKind k : {CollectiveKind::all_gather, CollectiveKind::all_reduce})
+    for (double S : {64.0 * 1048576, 8589934592.0})
+      CHECK(by_file.cost(k, all, S).time_us == Approx(by_params.cost(k, all, S).time_us));
+}
