@@ -186,6 +186,15 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     rows->into[static_cast<std::size_t>(dr)] = merge_classes(in_class);
     rows->out_of[static_cast<std::size_t>(dr)] = merge_classes(out_class);
   }
+  if (kernel_.kind == ExchangeKernelKind::nvlink_one_sided)
+    for (const ClassRow& row : rows->into)
+      for (const ClassEntry& e : row)
+        if (topology.link(e.link).kind != LinkKind::nvlink)
+          throw InputError(fmt::format(
+              "exchange kernel nvlink-one-sided writes into its peers' memory over NVLink only (one NVLink domain, "
+              "e.g. a GB200 NVL72 rack), but EP {} GPUs {}..{} of this topology reach each other over {} link {}: "
+              "choose another kernel or an EP group inside one NVLink domain",
+              ep, base, base + ep - 1, to_string(topology.link(e.link).kind), topology.link_name(e.link)));
   class_rows_ = std::move(rows);
   combine_rows();
 }

@@ -182,13 +182,19 @@ TEST_CASE("with_routing: the same rows, bit for bit, as a model built with that 
   // for every kernel (the simulator's golden outputs depend on it).
   Topology topo = dgx(2, 4);
   RouteTable routes(topo);
+  Topology node = dgx(1, 8);
+  RouteTable node_routes(node);
   const ExchangeRouting r{0.7, 0.3, 16};
   for (ExchangeKernelKind kind : {ExchangeKernelKind::nccl, ExchangeKernelKind::deepep_normal,
                                   ExchangeKernelKind::deepep_ll, ExchangeKernelKind::nvlink_one_sided,
                                   ExchangeKernelKind::hierarchical}) {
     const ExchangeKernelParams k = round_kernel(kind);
-    const EpLinkModel plain(topo, routes, 8, k);
-    const EpLinkModel fresh(topo, routes, 8, k, r);
+    // nvlink-one-sided needs one NVLink domain: 8 GPUs of one node there (2 nodes are refused).
+    const bool one_sided = kind == ExchangeKernelKind::nvlink_one_sided;
+    if (one_sided)
+      CHECK_THROWS_WITH(EpLinkModel(topo, routes, 8, k), Catch::Contains("over NVLink only") && Catch::Contains("EP 8 GPUs 0..7"));
+    const EpLinkModel plain(one_sided ? node : topo, one_sided ? node_routes : routes, 8, k);
+    const EpLinkModel fresh(one_sided ? node : topo, one_sided ? node_routes : routes, 8, k, r);
     const EpLinkModel derived = plain.with_routing(r);
     CHECK(derived.routing().gpu_factor == 0.7);
     CHECK(derived.routing().node_factor == 0.3);

@@ -72,6 +72,12 @@ TEST_CASE("the certified link bound never exceeds the cheapest plan, for every e
   o.gpus_per_node = 2;
   Topology topo = generate_dgx_cluster(o);
   RouteTable routes(topo);
+  // nvlink-one-sided runs inside one NVLink domain only: its 4 GPUs on one node.
+  DgxClusterOptions one_node;
+  one_node.nodes = 1;
+  one_node.gpus_per_node = 4;
+  const Topology node = generate_dgx_cluster(one_node);
+  const RouteTable node_routes(node);
   struct Instance {
     std::vector<double> load;
     int slots;
@@ -84,7 +90,8 @@ TEST_CASE("the certified link bound never exceeds the cheapest plan, for every e
   for (std::string_view name : exchange_kernel_names()) {
     const ExchangeKernelParams kernel = default_kernel_params(parse_exchange_kernel(name));
     for (const ExchangeRouting routing : {ExchangeRouting{1, 1, 0}, ExchangeRouting{0.8, 0.5, 6}}) {
-      EpLinkModel links(topo, routes, 4, kernel, routing);
+      const bool one_sided = kernel.kind == ExchangeKernelKind::nvlink_one_sided;
+      EpLinkModel links(one_sided ? node : topo, one_sided ? node_routes : routes, 4, kernel, routing);
       for (const Instance& in : instances) {
         const auto placements = all_placements(static_cast<int>(in.load.size()), 4, in.slots);
         for (double scale : {100.0, 1.0, 0.01}) {  // bandwidth-bound to latency-bound
@@ -124,9 +131,16 @@ TEST_CASE("the closed form at the busiest link's time never exceeds the exchange
   o.gpus_per_node = 4;
   Topology topo = generate_dgx_cluster(o);
   RouteTable routes(topo);
+  DgxClusterOptions one_node;
+  one_node.nodes = 1;
+  one_node.gpus_per_node = 16;
+  const Topology node = generate_dgx_cluster(one_node);  // nvlink-one-sided
+  const RouteTable node_routes(node);
   std::mt19937_64 rng(7);
   for (std::string_view name : exchange_kernel_names()) {
-    EpLinkModel links(topo, routes, 16, default_kernel_params(parse_exchange_kernel(name)), ExchangeRouting{0.8, 0.5, 32});
+    const bool one_sided = name == "nvlink-one-sided";
+    EpLinkModel links(one_sided ? node : topo, one_sided ? node_routes : routes, 16,
+                      default_kernel_params(parse_exchange_kernel(name)), ExchangeRouting{0.8, 0.5, 32});
     for (int trial = 0; trial < 200; ++trial) {
       const double scale = std::pow(10.0, -1.0 + 6.0 * static_cast<double>(trial) / 200);
       std::vector<double> tokens(16);
@@ -158,10 +172,17 @@ TEST_CASE("the planner's search objective is the plan's reported exchange cost, 
   o.gpus_per_node = 4;
   Topology topo = generate_dgx_cluster(o);
   RouteTable routes(topo);
+  DgxClusterOptions one_node;
+  one_node.nodes = 1;
+  one_node.gpus_per_node = 8;
+  const Topology node = generate_dgx_cluster(one_node);  // nvlink-one-sided
+  const RouteTable node_routes(node);
   const std::vector<double> tokens = {300, 100, 50, 800, 120, 90, 60, 400};
   for (std::string_view name : exchange_kernel_names()) {
     CAPTURE(name);
-    EpLinkModel links(topo, routes, 8, default_kernel_params(parse_exchange_kernel(name)), ExchangeRouting{0.8, 0.5, 64});
+    const bool one_sided = name == "nvlink-one-sided";
+    EpLinkModel links(one_sided ? node : topo, one_sided ? node_routes : routes, 8,
+                      default_kernel_params(parse_exchange_kernel(name)), ExchangeRouting{0.8, 0.5, 64});
     LayerEvaluator eval(links, 7168, 14336, ObjectiveKind::link);
     eval.reset(tokens);
     const double reported =

@@ -184,11 +184,18 @@ TEST_CASE("the planner's objective and simulate's analytical exchange give the s
   RouteTable routes(topo);
   const std::vector<double> tokens = {300, 100, 50, 800, 120, 90, 60, 400};
   const ExchangeRouting routing{0.8, 0.5, 64};
+  // nvlink-one-sided runs inside one NVLink domain only: its 8 GPUs on one node.
+  DgxClusterOptions one_node;
+  one_node.nodes = 1;
+  one_node.gpus_per_node = 8;
+  const Topology node = generate_dgx_cluster(one_node);
+  const RouteTable node_routes(node);
   for (std::string_view name : exchange_kernel_names()) {
     CAPTURE(name);
     ExchangeKernelParams k = default_kernel_params(parse_exchange_kernel(name));
-    EpLinkModel links(topo, routes, 8, k, routing);
-    ClosedFormExchange closed(topo, routes, k);
+    const bool one_sided = k.kind == ExchangeKernelKind::nvlink_one_sided;
+    EpLinkModel links(one_sided ? node : topo, one_sided ? node_routes : routes, 8, k, routing);
+    ClosedFormExchange closed(one_sided ? node : topo, one_sided ? node_routes : routes, k);
     for (bool dispatch : {true, false}) {
       const Exchange dir = dispatch ? Exchange::dispatch : Exchange::combine;
       const double B = dispatch ? 7168 : 14336;
