@@ -36,6 +36,13 @@ constexpr PhaseField kPhaseFields[] = {
     {"ramp_exponent", &KernelPhaseParams::ramp_exponent},
     {"ll_latency_us", &KernelPhaseParams::ll_latency_us},
     {"ll_bandwidth_GBps", &KernelPhaseParams::ll_bandwidth_GBps},
+    {"p2p_channels", &KernelPhaseParams::p2p_channels},
+    {"channel_GBps", &KernelPhaseParams::channel_GBps},
+    {"p2p_chunk_bytes", &KernelPhaseParams::p2p_chunk_bytes},
+    {"net_chunk_bytes", &KernelPhaseParams::net_chunk_bytes},
+    {"net_channels_per_peer", &KernelPhaseParams::net_channels_per_peer},
+    {"ll_threshold_bytes", &KernelPhaseParams::ll_threshold_bytes},
+    {"ll_per_log2_channel_us", &KernelPhaseParams::ll_per_log2_channel_us},
 };
 
 std::vector<std::string> phase_field_names() {

@@ -24,34 +24,86 @@ double effective_bandwidth_Bps(const KernelPhaseParams& p, const Link& link) {
   return link.bandwidth_GBps * 1e9 * eff;
 }
 
+namespace {
+// NCCL's LL step: DEFAULT_LL_BUFFSIZE (NCCL_LL_LINES_PER_THREAD 8 x NCCL_LL_MAX_NTHREADS 512 x NCCL_STEPS 8
+// x 16-byte ncclLLFifoLine = 512 KiB) / NCCL_STEPS (src/include/device.h, src/init.cc).
+constexpr double kLlStepBytes = 65536;
+}  // namespace
+
+P2pPlan p2p_plan(const KernelPhaseParams& p, double m, int peers, int nodes) {
+  if (!(p.p2p_channels >= 1) || !(m >= 0) || peers < 0 || nodes < 1)
+    throw std::invalid_argument("p2p_plan: needs p2p_channels >= 1, message >= 0, peers >= 0, nodes >= 1");
+  const int total = static_cast<int>(p.p2p_channels);
+  const int ranks = peers + 1;
+  const bool multi = nodes > 1;
+  int most = total;
+  if (multi) {
+    most = std::max(1, static_cast<int>(p.net_channels_per_peer));
+    while (most * ranks > 4 * total && most > 1) most /= 2;
+    most = std::min(most, total);
+  }
+  int least = most;
+  while (least * ranks > total && least > 1) least /= 2;
+  P2pPlan plan;
+  plan.ll = p.ll_threshold_bytes > 0 && p.ll_bandwidth_GBps > 0 && m <= most * p.ll_threshold_bytes;
+  plan.step_bytes = plan.ll ? kLlStepBytes : (multi ? p.net_chunk_bytes : p.p2p_chunk_bytes);
+  const double step = plan.step_bytes > 0 ? plan.step_bytes : kLlStepBytes;
+  const double min_part = multi ? step / 2 : step / 8;
+  const double max_part = multi ? step : step * 32;
+  const double wanted = std::max(1.0, std::ceil(m / min_part));
+  int c = wanted < least ? static_cast<int>(wanted) : least;
+  while (m / c > max_part && c <= most / 2) c *= 2;
+  plan.channels_per_peer = c;
+  plan.concurrent_channels = static_cast<int>(std::min<long long>(total, static_cast<long long>(peers) * c));
+  return plan;
+}
+
 PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSummary& l) {
   for (double v : {l.link_s, l.sm_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes, l.remote_experts})
     if (!(v >= 0) || !std::isfinite(v)) throw std::invalid_argument("phase_time: negative or non-finite load");
   if (l.peers < 0 || l.nodes < 1) throw std::invalid_argument("phase_time: peers < 0 or nodes < 1");
   PhaseTime t;
   if (l.link_s == 0 && l.sm_bytes == 0 && l.self_bytes == 0 && l.sent_bytes == 0) return t;
+  const bool channels = p.p2p_channels >= 1;
+  P2pPlan plan;
+  if (channels) {
+    plan = p2p_plan(p, l.peer_message_bytes, l.peers, l.nodes);
+    t.channels_per_peer = plan.channels_per_peer;
+  }
   t.per_message_us = p.per_remote_expert_us * l.remote_experts + p.per_peer_us * l.peers;
   t.latency_us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(l.nodes)) + t.per_message_us;
   t.link_us = l.link_s * 1e6 + (p.self_copy_GBps > 0 ? l.self_bytes / (p.self_copy_GBps * 1e3) : 0.0);
   if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
     t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
+  if (channels && p.channel_GBps > 0 && plan.concurrent_channels > 0) {
+    t.channel_us = l.sent_bytes / (plan.concurrent_channels * p.channel_GBps * 1e3);
+    // The first chunk crosses one copy stage with the channel's warps to itself (2 x channel_GBps: the
+    // same split of a channel between two copies that halves its steady rate) before the stages overlap.
+    if (l.sent_bytes > 0)
+      t.fill_us = std::min(l.peer_message_bytes / plan.channels_per_peer, plan.step_bytes) / (2 * p.channel_GBps * 1e3);
+  }
   if (p.ramp_half_bytes > 0 && l.peer_message_bytes > 0)
     t.ramp = 1.0 / (1.0 + std::pow(p.ramp_half_bytes / l.peer_message_bytes, p.ramp_exponent));
-  const double body = std::max(t.link_us, t.sm_us) / t.ramp;
+  const double steady = std::max({t.link_us, t.sm_us, t.channel_us});
+  const double body = (steady + t.fill_us) / t.ramp;
   const double q = std::max(1.0, p.overlap_exponent);
   t.time_us = q == 1.0 ? t.latency_us + body : std::pow(std::pow(t.latency_us, q) + std::pow(body, q), 1.0 / q);
   t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? "sm" : "link");
+  if (t.channel_us > std::max(t.link_us, t.sm_us)) t.bottleneck = "channel";
   if (t.latency_us > body && body > 0) t.bottleneck = "latency";
-  if (p.ll_bandwidth_GBps > 0) {
+  if (p.ll_bandwidth_GBps > 0 && (!channels || plan.ll)) {
     // LL moves 8 data bytes per 16-byte line (NCCL src/device/prims_ll.h, union ncclLLFifoLine: data1,
     // flag1, data2, flag2), so its links carry twice the data: across nodes the NIC, not the LL
     // ceiling, bounds it (before, LL ignored the links and read 145 GB/s on 4 nodes of 50 GB/s NICs).
-    const double ll = p.ll_latency_us + p.per_peer_us * l.peers +
+    const double ll_lat = p.ll_latency_us + p.per_peer_us * l.peers +
+                          (channels ? p.ll_per_log2_channel_us * std::log2(static_cast<double>(plan.channels_per_peer)) : 0.0);
+    const double ll = ll_lat +
                       std::max(l.sent_bytes / (p.ll_bandwidth_GBps * 1e3), 2.0 * l.link_s * 1e6);
-    if (ll < t.time_us) {
+    if (channels || ll < t.time_us) {  // with p2p channels NCCL's threshold, not the time, picks LL
       t.time_us = ll;
-      t.latency_us = p.ll_latency_us + p.per_peer_us * l.peers;  // the protocol that ran
+      t.latency_us = ll_lat;  // the protocol that ran
       t.per_message_us = p.per_peer_us * l.peers;
+      t.channel_us = t.fill_us = 0;
       t.bottleneck = "ll-protocol";
     }
   }
@@ -92,8 +144,21 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                         {"self_copy_GBps", p->self_copy_GBps, kMaxGBps},
                                         {"ramp_half_bytes", p->ramp_half_bytes, kMaxBytes},
                                         {"ll_latency_us", p->ll_latency_us, kMaxUs},
-                                        {"ll_bandwidth_GBps", p->ll_bandwidth_GBps, kMaxGBps}})
+                                        {"ll_bandwidth_GBps", p->ll_bandwidth_GBps, kMaxGBps},
+                                        {"p2p_channels", p->p2p_channels, 1024},
+                                        {"channel_GBps", p->channel_GBps, kMaxGBps},
+                                        {"p2p_chunk_bytes", p->p2p_chunk_bytes, kMaxBytes},
+                                        {"net_chunk_bytes", p->net_chunk_bytes, kMaxBytes},
+                                        {"net_channels_per_peer", p->net_channels_per_peer, 1024},
+                                        {"ll_threshold_bytes", p->ll_threshold_bytes, kMaxBytes},
+                                        {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs}})
       if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
+    // Channel counts are whole (NCCL counts CTAs); a fractional count would be truncated silently.
+    for (const auto& [field, v] : {std::pair<const char*, double>{"p2p_channels", p->p2p_channels},
+                                   {"net_channels_per_peer", p->net_channels_per_peer}})
+      if (v != std::floor(v)) fail(at + field, fmt::format("a whole number of channels, found {}", v));
+    if (p->p2p_channels >= 1 && !(p->p2p_chunk_bytes > 0 && p->net_chunk_bytes > 0))
+      fail(at + "p2p_chunk_bytes", "p2p_chunk_bytes and net_chunk_bytes > 0 when p2p_channels is set");
     if (!(p->sm_exponent > 0 && p->sm_exponent <= 2)) fail(at + "sm_exponent", "an exponent in (0, 2]");
     if (!(p->ramp_exponent > 0 && p->ramp_exponent <= 4)) fail(at + "ramp_exponent", "an exponent in (0, 4]");
     if (!(p->overlap_exponent >= 1 && p->overlap_exponent <= 16)) fail(at + "overlap_exponent", "an exponent in [1, 16]");

@@ -12,6 +12,15 @@
 //   time    = min(simple, ll_latency_us + per_peer_us x peers + max(sent_bytes / ll_bandwidth_GBps, 2 link_s))
 //             (LL when enabled; LL lines are half flags, so its links carry twice the data)
 // link_s is max over links of bytes / (bandwidth x efficiency of the link's kind) (effective_bandwidth_Bps).
+//
+// p2p channels (nccl, hierarchical: p2p_channels > 0). NCCL runs a grouped send/recv as p2p operations,
+// one per peer, each striped over a few channels (one CTA each). Its own rules (p2p_plan below) fix the
+// protocol and the channels per peer from the per-peer message m, the ranks and the node count; then
+//   simple = (latency^p + body^p)^(1/p),  body = max(link_s + self, sent / (concurrent x channel_GBps), sm)
+//                                                + min(m / channels, step) / channel_GBps
+//            (the channel ceiling, and the pipeline fill: a channel's first chunk crosses both copy
+//            stages, the sender's and the receiver's, before they overlap)
+//   time   = LL form above when p2p_plan picks LL, simple otherwise (no min: NCCL does not time them).
 #include <string_view>
 
 #include "comm/exchange_kernel.hpp"
@@ -37,7 +46,27 @@ struct ExchangeLoadSummary {
   double remote_experts = 0;      ///< experts hosted off the GPU's node (per_remote_expert_us)
 };
 
-/// The closed form's answer, us. bottleneck: "latency", "link", "sm", "ll-protocol".
+/// What NCCL's p2p scheduler does with one per-peer message (NCCL 2.27 src/enqueue.cc addP2pToPlan and
+/// scheduleP2pTasksToPlan, src/graph/paths.cc ncclTopoGetNchannels; docs/simulator.md "nccl"):
+///   ranks = peers + 1; max = p2p_channels on one node (NVLink peers get 2 per NVLink, more than the 32
+///   p2p channels of an H100), across nodes net_channels_per_peer halved while max x ranks > 4 x
+///   p2p_channels; min = max halved while min x ranks > p2p_channels;
+///   LL when ll_threshold_bytes > 0, ll_bandwidth_GBps > 0 and m <= max x ll_threshold_bytes;
+///   step = 64 KiB for LL (NCCL's LL buffer / NCCL_STEPS), else p2p_chunk_bytes (one node) or
+///   net_chunk_bytes (several); parts of at least step/8 (one node) or step/2 and at most 32 step or
+///   step: channels = min(min, ceil(m / min part)), doubled while m / channels > max part and
+///   channels <= max / 2; concurrent = min(p2p_channels, peers x channels) (a channel runs up to 8
+///   peers' operations at once, NCCL_MAX_DEV_WORK_P2P_PER_BATCH, sharing its rate).
+/// Requires p2p_channels >= 1, m >= 0, peers >= 0, nodes >= 1.
+struct P2pPlan {
+  bool ll = false;         ///< LL protocol (else Simple)
+  int channels_per_peer = 1;
+  int concurrent_channels = 0;
+  double step_bytes = 0;   ///< the protocol's chunk (pipeline step)
+};
+P2pPlan p2p_plan(const KernelPhaseParams& params, double message_bytes, int peers, int nodes);
+
+/// The closed form's answer, us. bottleneck: "latency", "link", "sm", "channel", "ll-protocol".
 struct PhaseTime {
   double time_us = 0;
   double latency_us = 0;
@@ -45,6 +74,9 @@ struct PhaseTime {
   double link_us = 0;   ///< link_s + self copy, before the ramp
   double sm_us = 0;
   double ramp = 1;      ///< bandwidth fraction reached at this message size (1: none)
+  double channel_us = 0;  ///< p2p channels: sent / (concurrent channels x channel_GBps), 0 otherwise
+  double fill_us = 0;     ///< p2p channels: the pipeline fill of one chunk, 0 otherwise
+  int channels_per_peer = 0;  ///< p2p channels: NCCL's channels per peer operation, 0 otherwise
   std::string_view bottleneck = "latency";
 };
 

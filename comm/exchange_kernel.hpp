@@ -34,6 +34,7 @@ inline constexpr double kFp8DispatchBytesPerElement = 1.0 + 4.0 / 128;
 inline constexpr double kBf16BytesPerElement = 2.0;
 
 /// Closed-form parameters of one direction (dispatch or combine) of a kernel. Times in us.
+/// Without p2p channels (p2p_channels = 0):
 /// t = min( LL protocol, ((latency)^p + (body / ramp)^p)^(1/p) ) with
 ///   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x experts off
 ///             the GPU's node + per_peer_us x peers,
@@ -42,6 +43,8 @@ inline constexpr double kBf16BytesPerElement = 2.0;
 ///   ramp    = 1 / (1 + (ramp_half_bytes / message bytes per peer)^ramp_exponent)   (1 when half = 0),
 ///   LL      = ll_latency_us + per_peer_us x peers + max(bytes sent per GPU / (ll_bandwidth_GBps x 1e9),
 ///             2 x the link time: LL lines are half flags)  (off when ll_bandwidth_GBps = 0).
+/// With p2p channels (nccl, hierarchical): NCCL's own rule picks the protocol and the channels per peer,
+/// and the Simple body gains a channel ceiling and a pipeline fill (comm/exchange_cost.hpp).
 struct KernelPhaseParams {
   double latency_us = 0;                ///< fixed cost of one launch (issue, completion signalling)
   double latency_per_log2_node_us = 0;  ///< growth of that cost with the node count (barriers, fan-in)
@@ -59,6 +62,15 @@ struct KernelPhaseParams {
   double ramp_exponent = 1;
   double ll_latency_us = 0;             ///< NCCL LL protocol (small messages); used when ll_bandwidth_GBps > 0
   double ll_bandwidth_GBps = 0;
+  // NCCL point-to-point channels (nccl, hierarchical; comm/exchange_cost.hpp "p2p channels"). Off when
+  // p2p_channels = 0: then the protocol is the faster of LL and Simple (the form before these fields).
+  double p2p_channels = 0;           ///< channels of the communicator's p2p operations (NCCL p2pnChannels)
+  double channel_GBps = 0;           ///< bytes one channel (one CTA) moves per direction, Simple protocol; 0: no cap
+  double p2p_chunk_bytes = 0;        ///< Simple step on one node (NCCL_P2P_NVL_CHUNKSIZE)
+  double net_chunk_bytes = 0;        ///< Simple step across nodes (NCCL_P2P_NET_CHUNKSIZE)
+  double net_channels_per_peer = 0;  ///< channels per network peer before NCCL's scale-down (ncclTopoGetNchannels)
+  double ll_threshold_bytes = 0;     ///< LL when a peer's message <= this x its channels (NCCL_P2P_LL_THRESHOLD)
+  double ll_per_log2_channel_us = 0; ///< LL latency growth per doubling of the channels per peer (fitted)
 };
 
 /// Parameters of one kernel. Sources of every default: comm/kernels/<kernel>.cpp and docs/simulator.md.

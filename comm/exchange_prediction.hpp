@@ -17,7 +17,7 @@ struct ExchangeDirectionPrediction {
   int last_rank = -1;       ///< that EP rank (-1: nothing moves)
   PhaseTime phase;          ///< its closed form (time_us, latency_us and per_message_us include the notify's share)
   double notify_us = 0;     ///< deepep-normal's metadata phase (dispatch, more than one node), in time_us
-  /// "link", "sm", "latency" (fixed latency), "per-message" (the per-peer and per-remote-expert terms
+  /// "link", "sm", "channel" (nccl p2p channels), "latency" (fixed latency), "per-message" (the per-peer and per-remote-expert terms
   /// are at least half of a latency that bounds the time), "ll-protocol" (nccl LL), or "none".
   std::string bottleneck = "none";
   int busiest_link = -1;          ///< over all links (-1: no byte on a link)

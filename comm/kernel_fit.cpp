@@ -110,6 +110,8 @@ double* field(KernelPhaseParams& p, FitField f) {
     case FitField::ramp_exponent: return &p.ramp_exponent;
     case FitField::ll_latency_us: return &p.ll_latency_us;
     case FitField::ll_bandwidth_GBps: return &p.ll_bandwidth_GBps;
+    case FitField::channel_GBps: return &p.channel_GBps;
+    case FitField::ll_per_log2_channel_us: return &p.ll_per_log2_channel_us;
   }
   return &p.latency_us;
 }
@@ -121,6 +123,7 @@ double clamp_field(FitField f, double v) {
     case FitField::sm_exponent: return std::clamp(v, 0.3, 1.5);
     case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
     case FitField::ramp_exponent: return std::clamp(v, 0.05, 4.0);
+    case FitField::channel_GBps: return std::max(v, 0.1);  // 0 would switch the channel ceiling off
     default: return std::max(v, 0.0);
   }
 }
@@ -136,6 +139,7 @@ bool exercised(FitField f, const Prepared& p) {
     case FitField::per_remote_expert_us: return p.terms.remote_experts > 0;
     case FitField::per_peer_us: return p.terms.peers > 0;
     case FitField::latency_per_log2_node_us: return p.nodes > 1;
+    case FitField::channel_GBps: return p.terms.sent_bytes > 0;
     default: return true;
   }
 }

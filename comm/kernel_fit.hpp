@@ -42,7 +42,8 @@ std::vector<double> predict_samples(const ExchangeKernelParams& params, const st
 /// Fields of one phase a fit may change.
 enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us, per_peer_us, nvlink_efficiency,
                       network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent, ramp_half_bytes,
-                      ramp_exponent, ll_latency_us, ll_bandwidth_GBps };
+                      ramp_exponent, ll_latency_us, ll_bandwidth_GBps, channel_GBps,
+                      ll_per_log2_channel_us };
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:

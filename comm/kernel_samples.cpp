@@ -259,8 +259,8 @@ std::vector<FitField> calibration_fields(ExchangeKernelKind kind) {
       return {FitField::latency_us, FitField::per_peer_us, FitField::nvlink_efficiency, FitField::overlap_exponent};
     case ExchangeKernelKind::nccl:
     case ExchangeKernelKind::hierarchical:
-      return {FitField::latency_us, FitField::nvlink_efficiency, FitField::ramp_half_bytes, FitField::ramp_exponent,
-              FitField::ll_latency_us, FitField::ll_bandwidth_GBps};
+      return {FitField::latency_us, FitField::nvlink_efficiency, FitField::channel_GBps, FitField::ll_latency_us,
+              FitField::ll_bandwidth_GBps, FitField::ll_per_log2_channel_us};
   }
   return {};
 }

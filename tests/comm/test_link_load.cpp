@@ -255,6 +255,97 @@ TEST_CASE("nccl closed form: ramp, self copy and the LL protocol, hand-computed"
   CHECK(c.phase.bottleneck == "ll-protocol");
 }
 
+namespace {
+// NCCL 2.27's p2p constants (comm/kernels/nccl.cpp) with round rates for the hand computations.
+KernelPhaseParams p2p_phase() {
+  KernelPhaseParams p;
+  p.latency_us = 10;
+  p.p2p_channels = 32;
+  p.net_channels_per_peer = 2;
+  p.p2p_chunk_bytes = 524288;  // NCCL_P2P_NVL_CHUNKSIZE
+  p.net_chunk_bytes = 131072;  // NCCL_P2P_NET_CHUNKSIZE
+  p.ll_threshold_bytes = 16384;
+  p.ll_latency_us = 5;
+  p.ll_bandwidth_GBps = 100;
+  p.channel_GBps = 10;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("p2p_plan: NCCL's protocol and channels per peer, hand-computed") {
+  const KernelPhaseParams p = p2p_phase();
+  // One node, 8 ranks, 1 MiB per peer: most = 32 channels; least = 32 halved while least x 8 > 32 -> 4.
+  // LL up to 32 x 16 KiB = 512 KiB: Simple, step 512 KiB, parts >= 64 KiB: ceil(1 MiB / 64 KiB) = 16
+  // wanted, 4 allowed; part 256 KiB <= 32 x 512 KiB. 7 peers x 4 = 28 channels at once.
+  P2pPlan a = p2p_plan(p, 1048576, 7, 1);
+  CHECK_FALSE(a.ll);
+  CHECK(a.channels_per_peer == 4);
+  CHECK(a.concurrent_channels == 28);
+  CHECK(a.step_bytes == 524288);
+  // 128 MiB per peer: 32 MiB parts on 4 channels > 16 MiB: doubled to 8 (<= 32 / 2), 16 MiB parts.
+  CHECK(p2p_plan(p, 134217728, 7, 1).channels_per_peer == 8);
+  // One node, 2 ranks, 256 KiB: least 16; LL (<= 512 KiB), step 64 KiB, parts >= 8 KiB: 32 wanted -> 16.
+  a = p2p_plan(p, 262144, 1, 1);
+  CHECK(a.ll);
+  CHECK(a.channels_per_peer == 16);
+  CHECK(a.concurrent_channels == 16);
+  CHECK(a.step_bytes == 65536);
+  // 4 nodes, 32 ranks, 1 MiB: most = 2 per network peer (2 x 32 <= 4 x 32), least 1 (2 x 32 > 32).
+  // LL only up to 2 x 16 KiB. Simple, step 128 KiB, parts 64-128 KiB: 1 channel, 1 MiB > 128 KiB ->
+  // doubled to 2 (<= 2 / 2 allows one doubling). 31 peers x 2 = 62 > 32: 32 at once.
+  a = p2p_plan(p, 1048576, 31, 4);
+  CHECK_FALSE(a.ll);
+  CHECK(a.channels_per_peer == 2);
+  CHECK(a.concurrent_channels == 32);
+  CHECK(a.step_bytes == 131072);
+  CHECK(p2p_plan(p, 32768, 31, 4).ll);
+  CHECK_FALSE(p2p_plan(p, 32769, 31, 4).ll);
+  // 256 ranks on several nodes: 2 x 256 > 4 x 32 -> 1 channel per network peer; LL up to 16 KiB.
+  CHECK(p2p_plan(p, 16384, 255, 32).ll);
+  CHECK_FALSE(p2p_plan(p, 16385, 255, 32).ll);
+  KernelPhaseParams off = p;
+  off.p2p_channels = 0;
+  CHECK_THROWS_AS(p2p_plan(off, 1e6, 7, 1), std::invalid_argument);
+  CHECK_THROWS_AS(p2p_plan(p, -1, 7, 1), std::invalid_argument);
+}
+
+TEST_CASE("nccl p2p channels: channel ceiling, pipeline fill and NCCL's LL threshold, hand-computed") {
+  KernelPhaseParams p = p2p_phase();
+  // One node, 4 ranks, 1 MiB per peer over NVLink of 225 GB/s effective: least = 8 channels (8 x 4 <=
+  // 32), Simple (1 MiB > 512 KiB), 16 parts of 64 KiB wanted -> 8, parts of 128 KiB, 24 channels at once.
+  ExchangeLoadSummary l;
+  l.peers = 3;
+  l.peer_message_bytes = 1048576;
+  l.sent_bytes = 3 * 1048576.0;
+  l.link_s = l.sent_bytes / 225e9;  // 13.981 us
+  // channel = 3 MiB / (24 x 10 GB/s) = 13.107 us < link 13.981 us; fill = min(128 KiB, 512 KiB) /
+  // (2 x 10 GB/s) = 6.554 us; t = 10 + 13.981 + 6.554 = 30.535 us.
+  PhaseTime t = phase_time(p, 1, l);
+  CHECK(t.channels_per_peer == 8);
+  CHECK(t.channel_us == Approx(3145728.0 / 240e3));
+  CHECK(t.fill_us == Approx(131072.0 / 20e3));
+  CHECK(t.time_us == Approx(10 + 3145728.0 / 225e3 + 131072.0 / 20e3));
+  CHECK(t.bottleneck == "link");
+  // 5 GB/s per channel: channel 26.214 us > link: t = 10 + 26.214 + 13.107 = 49.322 us.
+  p.channel_GBps = 5;
+  t = phase_time(p, 1, l);
+  CHECK(t.time_us == Approx(10 + 3145728.0 / 120e3 + 131072.0 / 10e3));
+  CHECK(t.bottleneck == "channel");
+  // 256 KiB per peer: LL by NCCL's threshold (<= 32 x 16 KiB), 8 channels per peer: LL latency 5 + 1 us
+  // x log2(8) = 8 us, + max(768 KiB / 100 GB/s = 7.864 us, 2 x link 768 KiB / 225 GB/s = 6.991 us)
+  // = 15.864 us. NCCL picks it by size, even where Simple would be faster.
+  p.ll_per_log2_channel_us = 1;
+  l.peer_message_bytes = 262144;
+  l.sent_bytes = 3 * 262144.0;
+  l.link_s = l.sent_bytes / 225e9;
+  t = phase_time(p, 1, l);
+  CHECK(t.bottleneck == "ll-protocol");
+  CHECK(t.time_us == Approx(5 + 3 + 786432.0 / 100e3));
+  CHECK(t.latency_us == Approx(8));
+  p.ll_latency_us = 1000;  // far slower than Simple, still LL: the threshold decides, not the time
+  CHECK(phase_time(p, 1, l).time_us == Approx(1000 + 3 + 786432.0 / 100e3));
+}
+
 TEST_CASE("hierarchical: an NVLink phase then a network phase, each with its own peers") {
   Topology topo = dgx(2, 2);
   RouteTable routes(topo);
@@ -316,6 +407,21 @@ TEST_CASE("Invalid kernel parameters are rejected naming the field") {
   k = default_kernel_params(ExchangeKernelKind::nccl);
   k.dispatch.overlap_exponent = 0.5;
   CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/overlap_exponent"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.dispatch.p2p_channels = 2.5;  // NCCL counts whole CTAs
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/p2p_channels"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.combine.net_channels_per_peer = 1.5;
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/combine/net_channels_per_peer"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.dispatch.p2p_chunk_bytes = 0;  // channels on without a chunk: no step to pipeline
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/p2p_chunk_bytes"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.dispatch.channel_GBps = -1;
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/channel_GBps"));
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.combine.ll_per_log2_channel_us = -1;
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/combine/ll_per_log2_channel_us"));
 }
 
 TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input rejected") {

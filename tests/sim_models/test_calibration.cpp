@@ -123,6 +123,36 @@ TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omit
   CHECK(b.dispatch.per_remote_expert_us == def.dispatch.per_remote_expert_us);
   CHECK(back.exchange_kernels.at(ExchangeKernelKind::deepep_ll).source == "test");
 
+  // nccl's p2p channel fields: an older file without them keeps NCCL's defaults; set ones round-trip.
+  const Calibration old = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2",
+      "exchange_kernels":{"nccl":{"dispatch":{"latency_us":9,"ramp_half_bytes":524288,"ramp_exponent":0.5}}}})"),
+                                                "old.json");
+  const ExchangeKernelParams& o = old.exchange_kernels.at(ExchangeKernelKind::nccl).params;
+  const ExchangeKernelParams nccl = default_kernel_params(ExchangeKernelKind::nccl);
+  CHECK(o.dispatch.ramp_half_bytes == 524288);
+  CHECK(o.dispatch.p2p_channels == nccl.dispatch.p2p_channels);
+  CHECK(o.dispatch.channel_GBps == nccl.dispatch.channel_GBps);
+  Calibration p2p = old;
+  ExchangeKernelParams& w = p2p.exchange_kernels.at(ExchangeKernelKind::nccl).params;
+  w.combine.p2p_channels = 16;
+  w.combine.channel_GBps = 12.5;
+  w.combine.p2p_chunk_bytes = 262144;
+  w.combine.net_chunk_bytes = 65536;
+  w.combine.net_channels_per_peer = 4;
+  w.combine.ll_threshold_bytes = 8192;
+  w.combine.ll_per_log2_channel_us = 1.25;
+  const ExchangeKernelParams r =
+      calibration_from_json(calibration_to_json(p2p), "p2p.json").exchange_kernels.at(ExchangeKernelKind::nccl).params;
+  CHECK(r.combine.p2p_channels == 16);
+  CHECK(r.combine.channel_GBps == 12.5);
+  CHECK(r.combine.p2p_chunk_bytes == 262144);
+  CHECK(r.combine.net_chunk_bytes == 65536);
+  CHECK(r.combine.net_channels_per_peer == 4);
+  CHECK(r.combine.ll_threshold_bytes == 8192);
+  CHECK(r.combine.ll_per_log2_channel_us == 1.25);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"p2p_channels":2.5}}}})")
+            .find("/exchange_kernels/nccl/dispatch/p2p_channels: a whole number") != std::string::npos);
+
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep":{}}})")
             .find("/exchange_kernels/deepep") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"latency":1}}}})")
