@@ -61,6 +61,9 @@ Json direction_json(const ExchangeDirectionPrediction& d, const Topology& topo) 
             {"link_us", d.phase.link_us},
             {"sm_us", d.phase.sm_us},
             {"ramp", d.phase.ramp},
+            {"channel_us", d.phase.channel_us},
+            {"fill_us", d.phase.fill_us},
+            {"channels_per_peer", d.phase.channels_per_peer},
             {"bottleneck", d.bottleneck},
             {"last_rank", d.last_rank},
             {"busiest_link", d.busiest_link >= 0 ? topo.link_name(d.busiest_link) : std::string()},
@@ -78,7 +81,11 @@ std::string direction_text(const char* name, const ExchangeDirectionPrediction& 
   if (d.bottleneck == "link" && d.busiest_link >= 0) s += " " + topo.link_name(d.busiest_link);
   s += fmt::format(" (latency {:.2f} us of which per-message {:.2f}", d.phase.latency_us, d.phase.per_message_us);
   if (d.notify_us > 0) s += fmt::format(", notify {:.2f}", d.notify_us);
-  s += fmt::format("; links {:.2f} us; SMs {:.2f} us)\n", d.phase.link_us, d.phase.sm_us);
+  s += fmt::format("; links {:.2f} us; SMs {:.2f} us", d.phase.link_us, d.phase.sm_us);
+  if (d.phase.channels_per_peer > 0)  // nccl / hierarchical p2p channels (comm/exchange_cost.hpp p2p_plan)
+    s += fmt::format("; channels {:.2f} us at {} per peer, fill {:.2f} us", d.phase.channel_us,
+                     d.phase.channels_per_peer, d.phase.fill_us);
+  s += ")\n";
   s += fmt::format("           bytes per GPU sent {:.4g} (max {:.4g}), received {:.4g} (max {:.4g})\n",
                    d.gpu_sent_bytes_mean, d.gpu_sent_bytes_max, d.gpu_received_bytes_mean, d.gpu_received_bytes_max);
   return s;
