@@ -89,10 +89,10 @@ void run_calibrate(const CalibrateOptions& o) {
                                                    : fmt::format("{} ({})", c.device, c.gpu));
   if (harness)
     for (const auto& [kind, l] : harness->link_fits)
-      fmt::print("  {:<11} bandwidth {:8.2f} GB/s  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
+      fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
                  l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
   for (const CollectiveFitSummary& f : fit.collectives)
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s  step latency {:9.1f} ns  ({} {}, {} sizes){}\n", to_string(f.kind),
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns  ({} {}, {} sizes){}\n", to_string(f.kind),
                f.bandwidth_GBps, f.step_latency_ns, f.file, f.op, f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");

@@ -235,6 +235,29 @@ Json calibration_to_json(const Calibration& c) {
   return out;
 }
 
+double calibration_links_per_gpu(const Topology& topology, LinkKind kind) {
+  if (!is_network_link(kind)) return 1.0;  // nvlink, pcie: one link of the kind per GPU (calibration.hpp)
+  std::vector<char> has_uplink(static_cast<std::size_t>(topology.num_hosts()), 0);
+  int uplinks = 0;
+  for (const Link& link : topology.links()) {
+    const int host = topology.device(link.src).host;
+    if (link.kind != kind || host < 0 || topology.device(link.dst).host >= 0) continue;
+    ++uplinks;
+    has_uplink[static_cast<std::size_t>(host)] = 1;
+  }
+  int gpus = 0;
+  for (int g = 0; g < topology.num_gpus(); ++g) {
+    const int host = topology.gpu_host(g);
+    if (host >= 0 && has_uplink[static_cast<std::size_t>(host)]) ++gpus;
+  }
+  if (uplinks == 0 || gpus == 0) return 1.0;  // no network of that kind (one node), or no GPU behind it
+  return static_cast<double>(uplinks) / gpus;
+}
+
+double calibrated_link_bandwidth_GBps(double per_gpu_GBps, const Topology& topology, LinkKind kind) {
+  return per_gpu_GBps / calibration_links_per_gpu(topology, kind);
+}
+
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* cal, const std::string& file,
                                           const Topology& topology) {
   CalibratedKernel out{default_kernel_params(kind), ""};
@@ -261,7 +284,8 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
         nominal = std::min(nominal, link.bandwidth_GBps);
     }
     if (!std::isfinite(nominal) || !(nominal > 0)) continue;  // the topology has no link of that kind
-    const double achieved = std::min(1.0, *lc.bandwidth_GBps / nominal);
+    const double per_link = calibrated_link_bandwidth_GBps(*lc.bandwidth_GBps, topology, link_kind);
+    const double achieved = std::min(1.0, per_link / nominal);
     for (KernelPhaseParams* ph : {&out.params.dispatch, &out.params.combine}) {
       double* eff = link_kind == LinkKind::nvlink       ? &ph->nvlink_efficiency
                     : link_kind == LinkKind::pcie       ? &ph->pcie_efficiency

@@ -20,10 +20,37 @@ namespace epsim {
 /// Measured properties of one kind of link. When present they replace the datasheet bandwidth times a
 /// model's efficiency factor (bandwidth is the achieved one, capped at the nominal) and the collective
 /// model's per-step latency of that kind.
+///
+/// bandwidth_GBps is PER GPU: what one GPU reaches over links of that kind (the harness's p2p between
+/// two GPUs, nccl-tests' bus bandwidth / GPUs per node), not what one link carries. On a topology it
+/// becomes one link's figure through calibrated_link_bandwidth_GBps (the rule, in one place): divided by
+/// calibration_links_per_gpu, the parallel links of that kind one GPU's traffic spreads over (AWS p5:
+/// 40 GB/s per GPU over 4 EFA NICs = 10 GB/s per NIC link; one NIC per GPU: the figure as is).
 struct LinkCalibration {
-  std::optional<double> bandwidth_GBps;  ///< achieved bandwidth per direction, 1e9 bytes/s, > 0
+  std::optional<double> bandwidth_GBps;  ///< achieved bandwidth per GPU and direction, 1e9 bytes/s, > 0
   std::optional<double> latency_ns;      ///< per-step latency, ns, >= 0
 };
+
+/// How many parallel links of `kind` one GPU's traffic of that kind spreads over in `topology`: the
+/// divisor from a calibration's per-GPU bandwidth (LinkCalibration) to one link's. > 0.
+///  - infiniband, ethernet: the links of that kind from a device with a host (a NIC) to a device
+///    without one (the fabric), divided by the GPUs of the hosts that have such links. A GPU's network
+///    bytes split evenly over its NICs (docs/topology.md, "Several NICs per GPU"), so with K
+///    single-port NICs per GPU each carries 1/K: AWS p5 (aws_p5_options, imported p5 XML) 32 / 8 = 4,
+///    DGX H100 8 / 8 = 1 (the figure as is). NICs shared by GPUs give a fraction (4 NICs for 8 GPUs:
+///    0.5, one NIC link carries two GPUs' shares). 1 when the topology has no host-to-fabric link of
+///    that kind (one node).
+///  - nvlink, pcie: 1. Every topology epsim generates or imports gives a GPU ONE link of that kind
+///    towards its peers (one aggregated GPU-NVSwitch link, NVLink count x per-link rate; one GPU-PCIe
+///    switch link; DGX-1 mesh: one direct link per neighbour, and a one-node fit measures a
+///    neighbour's), so the per-GPU figure is that link's, as before this rule existed.
+double calibration_links_per_gpu(const Topology& topology, LinkKind kind);
+
+/// One link's achieved bandwidth of kind `kind`, GB/s per direction, from a calibration's per-GPU
+/// figure `per_gpu_GBps` (> 0): per_gpu_GBps / calibration_links_per_gpu(topology, kind). The one
+/// place the per-GPU figure meets links: the collective model (comm/collectives.hpp, which caps it at
+/// each link's bandwidth) and calibrated_kernel_params use it. Cost: one pass over the links.
+double calibrated_link_bandwidth_GBps(double per_gpu_GBps, const Topology& topology, LinkKind kind);
 
 /// One point of the GEMM efficiency curve: achieved / peak tensor throughput at M tokens per expert.
 struct GemmEfficiencyPoint {
@@ -87,7 +114,9 @@ struct CalibratedKernel {
 ///  1. the file's fitted parameters of `kind`; when it has none, the kernel's defaults and the notice
 ///     "calibration <file> has no parameters for exchange kernel <kind>: its defaults are used";
 ///  2. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
-///     kind becomes min(efficiency, bandwidth_GBps / nominal), nominal = the slowest link of that kind
+///     kind becomes min(efficiency, per-link bandwidth / nominal), per-link bandwidth =
+///     calibrated_link_bandwidth_GBps (the file's per-GPU figure / the GPU's parallel links of that
+///     kind: AWS p5, 40 GB/s per GPU over 4 x 12.5 GB/s EFA: 10 / 12.5 = 0.8), nominal = the slowest link of that kind
 ///     with an end at a GPU or a NIC in `topology` (what a p2p measurement between two GPUs crosses;
 ///     fabric links behind it aggregate several NICs): a kernel cannot move data faster
 ///     than the calibrated link, as the collective model caps it (comm/collectives.hpp).

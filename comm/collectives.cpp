@@ -61,12 +61,13 @@ CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& rou
     throw std::invalid_argument("CollectiveModel: pipeline_step_bytes and nvls_channels must be > 0");
   if (routes_.num_gpus() != topology_.num_gpus())
     throw std::invalid_argument("CollectiveModel: route table does not match the topology");
+  for (const auto& [kind, lc] : params_.calibrated_links)
+    if (lc.bandwidth_GBps) calibrated_link_GBps_[kind] = calibrated_link_bandwidth_GBps(*lc.bandwidth_GBps, topology_, kind);
 }
 
 double CollectiveModel::effective_bandwidth_GBps(const Link& link) const {
-  auto it = params_.calibrated_links.find(link.kind);
-  if (it != params_.calibrated_links.end() && it->second.bandwidth_GBps)
-    return std::min(*it->second.bandwidth_GBps, link.bandwidth_GBps);
+  auto it = calibrated_link_GBps_.find(link.kind);
+  if (it != calibrated_link_GBps_.end()) return std::min(it->second, link.bandwidth_GBps);
   // An already effective bandwidth (NCCL XML import: NCCL's own NVLink/PCIe figures) is not discounted
   // again (issue 13, cause 6).
   if (link.basis == BandwidthBasis::effective) return link.bandwidth_GBps;

@@ -62,8 +62,9 @@ struct CollectiveParams {
   int nvls_channels = 16;
   /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
   bool allow_nvls = true;
-  /// Measured links (calibration.json): an achieved bandwidth replaces nominal x efficiency, a
-  /// latency replaces the step latency of that link kind.
+  /// Measured links (calibration.json): an achieved bandwidth (per GPU; one link's share is
+  /// calibrated_link_bandwidth_GBps, comm/calibration.hpp) replaces nominal x efficiency, a latency
+  /// replaces the step latency of that link kind.
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
 
@@ -129,8 +130,9 @@ class CollectiveModel {
   /// every such link is ethernet, infiniband otherwise (also without any).
   LinkKind network_kind() const { return network_kind_; }
 
-  /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind (capped at the link's
-  /// bandwidth), else, for a nominal link (Link::basis), nominal x the efficiency of its kind (nvlink,
+  /// Effective bandwidth of one link, GB/s: a calibrated bandwidth of its kind, as one link's share of
+  /// the per-GPU figure (calibrated_link_bandwidth_GBps: / the GPU's NICs on network kinds; AWS p5, 40
+  /// GB/s per GPU over 4 EFA NICs: 10 per NIC link), capped at the link's bandwidth, else, for a nominal link (Link::basis), nominal x the efficiency of its kind (nvlink,
   /// pcie, network), and for an already effective one (NCCL XML import) its bandwidth as is.
   double effective_bandwidth_GBps(const Link& link) const;
 
@@ -150,6 +152,7 @@ class CollectiveModel {
   const RouteTable& routes_;
   CollectiveParams params_;
   LinkKind network_kind_ = LinkKind::infiniband;
+  std::map<LinkKind, double> calibrated_link_GBps_;  // per link, from params_.calibrated_links' per-GPU figures
 };
 
 }  // namespace epsim

@@ -74,7 +74,8 @@ struct KernelFitSummary {
 /// relative error), bus bytes = size x bus_bandwidth_factor (nccl-tests: all_reduce 2(n-1)/n,
 /// all_gather / reduce_scatter (n-1)/n, sendrecv 1); kind = nvlink on one node (bandwidth = the fitted
 /// bus bandwidth), infiniband across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
-/// model's ring adds one rail channel per GPU of a node, comm/collectives.cpp); per-step latency =
+/// model's ring adds one rail channel per GPU of a node, comm/collectives.cpp): a per-GPU figure, as
+/// calibration.json's links are (comm/calibration.hpp; uses divide it over the GPU's NICs); per-step latency =
 /// intercept / steps (ring: all_reduce 2(n-1), all_gather / reduce_scatter n-1, sendrecv 1), what the
 /// collective model multiplies by its steps. A bus bandwidth above the link's nominal one (NVLS on
 /// one node) is capped at the nominal where it is used (comm/collectives.hpp, calibrated_kernel_params).

@@ -12,6 +12,7 @@
 #include "comm/calibration.hpp"
 #include "common/error.hpp"
 #include "topology/generators.hpp"
+#include "topology/nccl_xml.hpp"
 
 using namespace epsim;
 
@@ -20,6 +21,20 @@ std::vector<int> first_gpus(int n) {
   std::vector<int> g(static_cast<std::size_t>(n));
   std::iota(g.begin(), g.end(), 0);
   return g;
+}
+
+// The first NIC -> fabric link (a NIC's link to its leaf) of `kind`.
+const Link& nic_uplink(const Topology& t, LinkKind kind) {
+  for (const Link& l : t.links())
+    if (l.kind == kind && t.device(l.src).kind == DeviceKind::nic && t.device(l.dst).host < 0) return l;
+  FAIL("no NIC uplink");
+  return t.links().front();
+}
+
+Calibration per_gpu_calibration(const std::string& kind, double GBps) {
+  const std::string text = R"({"schema":"epsim.calibration/2","links":{")" + kind + R"(":{"bandwidth_GBps":)" +
+                           std::to_string(GBps) + "}}}";
+  return calibration_from_json(Json::parse(text), "c.json");
 }
 }  // namespace
 
@@ -118,11 +133,12 @@ TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with; r
 }
 
 TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json links", "[collectives][efa]") {
-  // scenarios/calibrations/aws-p5-efa.json: ethernet 12.5 x 0.72 = 9.0 GB/s per NIC, 23 us per step, so
-  // `simulate|plan|predict --calibration` reach the EFA figures; the same times as aws_p5_efa_params().
+  // scenarios/calibrations/aws-p5-efa.json: ethernet 4 NICs x 12.5 x 0.72 = 36.0 GB/s per GPU (9.0 per NIC
+  // link, calibrated_link_bandwidth_GBps), 23 us per step, so `simulate|plan|predict --calibration` reach
+  // the EFA figures; the same times as aws_p5_efa_params().
   const Calibration cal = load_calibration(std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json");
   REQUIRE(cal.links.count(LinkKind::ethernet) == 1);
-  CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(12.5 * kAwsP5EfaEfficiency));
+  CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(4 * 12.5 * kAwsP5EfaEfficiency));
   CHECK(*cal.links.at(LinkKind::ethernet).latency_ns == Approx(aws_p5_efa_params().ethernet_step_latency_us * 1e3));
   const Topology topo = generate_dgx_cluster(aws_p5_options(4));
   const RouteTable routes(topo);
@@ -132,4 +148,87 @@ TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json 
   for (CollectiveKind k : {CollectiveKind::all_gather, CollectiveKind::all_reduce})
     for (double S : {64.0 * 1048576, 8589934592.0})
       CHECK(by_file.cost(k, all, S).time_us == Approx(by_params.cost(k, all, S).time_us));
+}
+
+TEST_CASE("a calibration's per-GPU network bandwidth is split over the GPU's NICs (collectives and kernels)",
+          "[collectives][efa][calibration]") {
+  // AWS p5, 2 nodes: 32 EFA uplinks per host / 8 GPUs = 4 links per GPU; 40 GB/s per GPU -> 10 per link.
+  const Topology p5 = generate_dgx_cluster(aws_p5_options(2));
+  CHECK(calibration_links_per_gpu(p5, LinkKind::ethernet) == 4.0);
+  CHECK(calibration_links_per_gpu(p5, LinkKind::infiniband) == 1.0);  // no InfiniBand link
+  CHECK(calibration_links_per_gpu(p5, LinkKind::nvlink) == 1.0);      // one aggregated link per GPU
+  CHECK(calibration_links_per_gpu(p5, LinkKind::pcie) == 1.0);
+  CHECK(calibrated_link_bandwidth_GBps(40.0, p5, LinkKind::ethernet) == Approx(10.0));
+  const Calibration efa = per_gpu_calibration("ethernet", 40.0);
+  const RouteTable routes(p5);
+  const CollectiveModel model(p5, routes, with_calibration(CollectiveParams{}, efa.links));
+  CHECK(model.effective_bandwidth_GBps(nic_uplink(p5, LinkKind::ethernet)) == Approx(10.0));  // min(10, 12.5)
+  // GPU 0 -> 8: PCIe 64 x 0.75 = 48; each EFA link 10 / (1/4) = 40; leaf -> spine min(10, 3.125) / (1/16)
+  // = 50. Route 40 = the calibrated 40 GB/s per GPU (it was min(48, min(40, 12.5) x 4 = 50) = 48).
+  CHECK(model.route_bandwidth_GBps(0, 8) == Approx(40.0));
+  CHECK(model.ring_bus_bandwidth_GBps(first_gpus(16)) == Approx(8 * 40.0));  // min(NVLink 370.8, 8 x 40)
+  // Exchange kernels: efficiency min(0.95, 10 / 12.5) = 0.8 (it was min(0.95, min(1, 40 / 12.5)) = 0.95).
+  const CalibratedKernel k = calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &efa, "c.json", p5);
+  CHECK(k.params.dispatch.ethernet_efficiency == Approx(0.8));
+  CHECK(k.params.combine.ethernet_efficiency == Approx(0.8));
+
+  // The imported p5 XML (--gpu h100 --nic-GBps 12.5 --network-kind ethernet): also 4 per GPU.
+  NcclImportOptions o;
+  o.nodes = 2;
+  o.gpu_model = "h100";
+  o.default_nic_GBps = 12.5;
+  o.network_kind = LinkKind::ethernet;
+  const Topology imported = import_nccl_xml(std::string(EPSIM_SCENARIOS_DIR) + "/nccl_xml/aws_p5_48xlarge.xml", o).topology;
+  CHECK(calibration_links_per_gpu(imported, LinkKind::ethernet) == 4.0);
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &efa, "c.json", imported)
+            .params.dispatch.ethernet_efficiency == Approx(0.8));
+
+  // InfiniBand, 2 nodes, 4 NICs of 25 GB/s per GPU: 40 / 4 = 10 per link, efficiency 10 / 25 = 0.4.
+  DgxClusterOptions four = dgx_options_for_nodes(2);
+  four.nics_per_gpu = 4;
+  four.nic_GBps = 25.0;
+  const Topology ib4 = generate_dgx_cluster(four);
+  const Calibration ib = per_gpu_calibration("infiniband", 40.0);
+  const RouteTable routes4(ib4);
+  const CollectiveModel model4(ib4, routes4, with_calibration(CollectiveParams{}, ib.links));
+  CHECK(calibration_links_per_gpu(ib4, LinkKind::infiniband) == 4.0);
+  CHECK(model4.effective_bandwidth_GBps(nic_uplink(ib4, LinkKind::infiniband)) == Approx(10.0));
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ib, "c.json", ib4).params.dispatch
+            .infiniband_efficiency == Approx(0.4));
+
+  // One NIC per GPU (DGX H100, 50 GB/s): unchanged, min(40, 50) = 40 per link, efficiency 40 / 50 = 0.8;
+  // 80 per GPU is capped at the link, 50, and leaves the kernel's 0.95.
+  const Topology dgx = generate_dgx_cluster(dgx_options_for_nodes(2));
+  const RouteTable routes1(dgx);
+  CHECK(calibration_links_per_gpu(dgx, LinkKind::infiniband) == 1.0);
+  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, ib.links))
+            .effective_bandwidth_GBps(nic_uplink(dgx, LinkKind::infiniband)) == Approx(40.0));
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ib, "c.json", dgx).params.dispatch
+            .infiniband_efficiency == Approx(0.8));
+  const Calibration fast = per_gpu_calibration("infiniband", 80.0);
+  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, fast.links))
+            .effective_bandwidth_GBps(nic_uplink(dgx, LinkKind::infiniband)) == Approx(50.0));
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &fast, "c.json", dgx).params.dispatch
+            .infiniband_efficiency == Approx(0.95));
+  // One node: no host -> fabric link, the figure as is.
+  CHECK(calibration_links_per_gpu(generate_dgx_cluster(dgx_options_for_nodes(1)), LinkKind::infiniband) == 1.0);
+}
+
+TEST_CASE("a NIC shared by two GPUs carries both shares: links per GPU 0.5", "[collectives][calibration]") {
+  // Two hosts, each 2 GPUs behind one NIC with one uplink to a common leaf: 2 uplinks / 4 GPUs = 0.5,
+  // so 20 GB/s per GPU is 20 / 0.5 = 40 GB/s on the NIC link.
+  Topology t;
+  const int leaf = t.add_device({"leaf", DeviceKind::leaf, -1, -1, ""});
+  for (int h = 0; h < 2; ++h) {
+    const std::string n = "node" + std::to_string(h);
+    const int host = t.add_host(n);
+    const int nic = t.add_device({n + "/nic0", DeviceKind::nic, host, 0, ""});
+    for (int g = 0; g < 2; ++g) {
+      const int gpu = t.add_device({n + "/gpu" + std::to_string(g), DeviceKind::gpu, host, 0, "h100"});
+      t.add_bidirectional(gpu, nic, LinkKind::pcie, 64, 250);
+    }
+    t.add_bidirectional(nic, leaf, LinkKind::infiniband, 50, 600);
+  }
+  CHECK(calibration_links_per_gpu(t, LinkKind::infiniband) == 0.5);
+  CHECK(calibrated_link_bandwidth_GBps(20.0, t, LinkKind::infiniband) == Approx(40.0));
 }
