@@ -123,6 +123,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
   // than 1e6 GB/s, no message or ramp is larger than 1e12 bytes. Above them a finite input could make an
   // iteration overflow to inf.
   constexpr double kMaxUs = 1e6, kMaxGBps = 1e6, kMaxBytes = 1e12;
+  // Floors: an efficiency below 0.1% or a rate below 1 MB/s is a unit error, not a measurement.
+  constexpr double kMinEfficiency = 1e-3, kMinGBps = 1e-3;
   if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
   for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"notify_latency_us", k.notify_latency_us, kMaxUs},
                                       {"notify_per_log2_node_us", k.notify_per_log2_node_us, kMaxUs},
@@ -135,7 +137,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                    {"pcie_efficiency", p->pcie_efficiency},
                                    {"infiniband_efficiency", p->infiniband_efficiency},
                                    {"ethernet_efficiency", p->ethernet_efficiency}})
-      if (!(v > 0 && v <= 1)) fail(at + field, fmt::format("an efficiency in (0, 1], found {}", v));
+      if (!(v >= kMinEfficiency && v <= 1))
+        fail(at + field, fmt::format("an efficiency in [{:g}, 1], found {}", kMinEfficiency, v));
     for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"latency_us", p->latency_us, kMaxUs},
                                         {"latency_per_log2_node_us", p->latency_per_log2_node_us, kMaxUs},
                                         {"per_remote_expert_us", p->per_remote_expert_us, kMaxUs},
@@ -153,15 +156,22 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                         {"ll_threshold_bytes", p->ll_threshold_bytes, kMaxBytes},
                                         {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs}})
       if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
+    // A rate is 0 (the term is off) or at least kMinGBps, as a calibrated link bandwidth: a tiny positive
+    // rate would make a finite exchange take ~1e300 us.
+    for (const auto& [field, v] : {std::pair<const char*, double>{"sm_rate_GBps", p->sm_rate_GBps},
+                                   {"self_copy_GBps", p->self_copy_GBps},
+                                   {"ll_bandwidth_GBps", p->ll_bandwidth_GBps},
+                                   {"channel_GBps", p->channel_GBps}})
+      if (v != 0 && v < kMinGBps) fail(at + field, fmt::format("0 (off) or at least {:g} GB/s, found {}", kMinGBps, v));
     // Channel counts are whole (NCCL counts CTAs); a fractional count would be truncated silently.
     for (const auto& [field, v] : {std::pair<const char*, double>{"p2p_channels", p->p2p_channels},
                                    {"net_channels_per_peer", p->net_channels_per_peer}})
       if (v != std::floor(v)) fail(at + field, fmt::format("a whole number of channels, found {}", v));
     if (p->p2p_channels >= 1 && !(p->p2p_chunk_bytes > 0 && p->net_chunk_bytes > 0))
       fail(at + "p2p_chunk_bytes", "p2p_chunk_bytes and net_chunk_bytes > 0 when p2p_channels is set");
-    if (!(p->sm_exponent > 0 && p->sm_exponent <= 2)) fail(at + "sm_exponent", "an exponent in (0, 2]");
-    if (!(p->ramp_exponent > 0 && p->ramp_exponent <= 4)) fail(at + "ramp_exponent", "an exponent in (0, 4]");
-    if (!(p->overlap_exponent >= 1 && p->overlap_exponent <= 16)) fail(at + "overlap_exponent", "an exponent in [1, 16]");
+    if (!(p->sm_exponent > 0 && p->sm_exponent <= 2)) fail(at + "sm_exponent", fmt::format("an exponent in (0, 2], found {}", p->sm_exponent));
+    if (!(p->ramp_exponent > 0 && p->ramp_exponent <= 4)) fail(at + "ramp_exponent", fmt::format("an exponent in (0, 4], found {}", p->ramp_exponent));
+    if (!(p->overlap_exponent >= 1 && p->overlap_exponent <= 16)) fail(at + "overlap_exponent", fmt::format("an exponent in [1, 16], found {}", p->overlap_exponent));
   }
 }
 

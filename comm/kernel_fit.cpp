@@ -124,6 +124,9 @@ double clamp_field(FitField f, double v) {
     case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
     case FitField::ramp_exponent: return std::clamp(v, 0.05, 4.0);
     case FitField::channel_GBps: return std::max(v, 0.1);  // 0 would switch the channel ceiling off
+    // Rates stay at or above validate_kernel_params' floor of 0.001 GB/s (0 there means the term is off).
+    case FitField::sm_rate_GBps:
+    case FitField::ll_bandwidth_GBps: return std::max(v, 1e-3);
     default: return std::max(v, 0.0);
   }
 }

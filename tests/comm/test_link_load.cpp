@@ -422,6 +422,23 @@ TEST_CASE("Invalid kernel parameters are rejected naming the field") {
   k = default_kernel_params(ExchangeKernelKind::nccl);
   k.combine.ll_per_log2_channel_us = -1;
   CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/combine/ll_per_log2_channel_us"));
+  // Floors: a positive rate below 0.001 GB/s (0 = the term off) or an efficiency below 0.001 would make
+  // a finite exchange take ~1e300 us; refused naming the field and the value.
+  for (double tiny : {1e-300, 5e-324, 1e-4}) {
+    k = default_kernel_params(ExchangeKernelKind::nccl);
+    k.dispatch.channel_GBps = tiny;
+    CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k),
+                      Catch::Contains("/dispatch/channel_GBps") && Catch::Contains("at least 0.001 GB/s, found"));
+    k = default_kernel_params(ExchangeKernelKind::nccl);
+    k.combine.infiniband_efficiency = tiny;
+    CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/combine/infiniband_efficiency"));
+    k = default_kernel_params(ExchangeKernelKind::deepep_normal);
+    k.dispatch.sm_rate_GBps = tiny;
+    CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4, k), Catch::Contains("/dispatch/sm_rate_GBps"));
+  }
+  k = default_kernel_params(ExchangeKernelKind::nccl);
+  k.dispatch.channel_GBps = 0;  // off: no channel ceiling
+  CHECK_NOTHROW(EpLinkModel(topo, routes, 4, k));
 }
 
 TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input rejected") {

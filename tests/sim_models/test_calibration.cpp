@@ -158,7 +158,7 @@ TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omit
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"latency":1}}}})")
             .find("/exchange_kernels/nccl/dispatch/latency") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"nvlink_efficiency":1.5}}}})")
-            .find("/exchange_kernels/nccl/dispatch/nvlink_efficiency: an efficiency in (0, 1]") != std::string::npos);
+            .find("/exchange_kernels/nccl/dispatch/nvlink_efficiency: an efficiency in [0.001, 1]") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"sms":0}}})")
             .find("/exchange_kernels/nccl/sms") != std::string::npos);
   // Physical ceilings (docs/limits.md): a 1e308 us latency made a plan's sum of link times inf (exit 3).
