@@ -1,6 +1,8 @@
 #include "comm/token_router.hpp"
 #include "sweep/plan_evaluator.hpp"
 
+#include "comm/calibration.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -35,6 +37,10 @@ struct PlanScenario {
   std::string layout;        ///< "tp<T>xpp<P>" when !has_exchange
   TopologyVariant topology;
   PlanSettings settings;
+  /// The point's exchange kernel (deepep-ll for decode, deepep-normal otherwise, as `epsim plan` and the
+  /// simulate evaluator) and its calibration file (empty: the kernel's defaults).
+  ExchangeKernelKind kernel = ExchangeKernelKind::deepep_normal;
+  std::string calibration;
 };
 
 // Throws InputError for a point whose scenario breaks a rule of the format.
@@ -49,6 +55,8 @@ PlanScenario read_scenario(const SweepPoint& point) {
   out.layout = fmt::format("tp{}xpp{}", sc.parallel.tp, sc.parallel.pp);
   out.topology = topology_variant(sc);
   out.settings = plan_settings(sc);
+  out.kernel = sc.exchange_kernel.value_or(default_exchange_kernel(sc.phase.kind == PhaseKind::decode));
+  out.calibration = sc.calibration.string();
   out.settings.baseline = out.settings.algorithm;  // one plan per point: the algorithm axis gives the comparison
   out.settings.threads = 1;                         // the sweep parallelizes over points
   return out;
@@ -61,6 +69,7 @@ struct PlanEvaluator::Caches {
   OnceCache<ExpertLoads> loads;
   OnceCache<RoutedTopology> networks;
   OnceCache<LinkModelEntry> link_models;
+  OnceCache<Calibration> calibrations;  ///< per calibration file
 };
 
 PlanEvaluator::PlanEvaluator() : caches_(std::make_shared<Caches>()) {}
@@ -105,10 +114,25 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
                                         E, sc.settings.redundant, ep, smallest_valid_redundant(E, ep));
     return result;
   }
-  // The plan's exchange kernel (deepep-normal, as `epsim plan`) with the model's routing de-duplication.
-  auto entry = caches_->link_models.get(fmt::format("{}|ep{}|{}", net_key, ep, sc.model), [&] {
-    return LinkModelEntry{*network, planner_link_model(*network->topology, *network->routes, ep, *model)};
-  });
+  // The point's exchange kernel, calibrated when the point names a calibration, with the model's routing
+  // de-duplication. A kernel the group cannot run (nvlink-one-sided beyond one NVLink domain) skips the
+  // point with the reason, as the simulate evaluator does.
+  std::shared_ptr<const Calibration> calibration;
+  if (!sc.calibration.empty())
+    calibration = caches_->calibrations.get(sc.calibration, [&] { return load_calibration(sc.calibration); });
+  std::shared_ptr<const LinkModelEntry> entry;
+  try {
+    entry = caches_->link_models.get(
+        fmt::format("{}|ep{}|{}|{}|{}", net_key, ep, sc.model, to_string(sc.kernel), sc.calibration), [&] {
+          const ExchangeKernelParams kernel =
+              calibrated_kernel_params(sc.kernel, calibration.get(), sc.calibration, *network->topology).params;
+          return LinkModelEntry{*network,
+                                planner_link_model(*network->topology, *network->routes, ep, *model, kernel)};
+        });
+  } catch (const InputError& e) {
+    result.skipped_reason = e.what();
+    return result;
+  }
   const EpLinkModel& links = entry->links;
   Plan plan = make_plan(links, *model, *loads, sc.settings);
 

@@ -86,6 +86,17 @@ TEST_CASE("plan evaluator skip reasons", "[sweep][plan]") {
   // Loads of another model.
   Json mismatch = phi_spec_json({{"model", {"models/deepseek-v3.config.json"}}});
   CHECK_THAT(ev(make_point(parse_spec(mismatch), 0)).skipped_reason, Catch::Contains("loads do not match the model"));
+  // The point's exchange kernel is planned with (it was ignored: nvlink-one-sided across two DGX nodes was
+  // priced over InfiniBand); it cannot run beyond one NVLink domain: skipped with the reason.
+  Json one_sided = phi_spec_json({{"ep", {16}}});
+  one_sided["base"]["exchange_kernel"] = "nvlink-one-sided";
+  CHECK_THAT(ev(make_point(parse_spec(one_sided), 0)).skipped_reason, Catch::Contains("over NVLink only"));
+  Json ll = phi_spec_json({{"ep", {16}}});
+  ll["base"]["exchange_kernel"] = "deepep-ll";  // a different kernel, a different plan cost
+  Json normal = phi_spec_json({{"ep", {16}}});
+  normal["base"]["exchange_kernel"] = "deepep-normal";
+  CHECK(ev(make_point(parse_spec(ll), 0)).metrics["alltoall_us"].get<double>() !=
+        ev(make_point(parse_spec(normal), 0)).metrics["alltoall_us"].get<double>());
 }
 
 TEST_CASE("plan evaluator records a point with an invalid scenario as skipped, with the reason", "[sweep][plan][rejections]") {
