@@ -119,11 +119,20 @@ void run_rebalance(const RebalanceOptions& o) {
     routing.ecmp = scenario->ecmp;
   }
   auto routes = std::make_shared<const RouteTable>(*topo, routing);
-  // The link model `epsim plan` optimizes on (deepep-normal, the model's uniform-routing de-duplication).
-  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model);
+  std::optional<PlanFile> plan_file;
+  if (!o.plan.empty()) plan_file = read_plan_file(o.plan, *model, ps.ep, fmt::format("EP {}", ps.ep));
+  // The link model the re-plans optimize on: the scenario's exchange kernel (deepep-ll for decode,
+  // deepep-normal otherwise), else the plan file's settings.exchange_kernel, else deepep-normal (`epsim
+  // plan`'s default), with the model's uniform-routing de-duplication. A kernel the EP group cannot run
+  // (nvlink-one-sided beyond one NVLink domain) is refused naming the link.
+  const ExchangeKernelKind kernel =
+      scenario ? scenario->exchange_kernel.value_or(default_exchange_kernel(scenario->phase.kind == PhaseKind::decode))
+      : plan_file && !plan_file->exchange_kernel.empty() ? parse_exchange_kernel(plan_file->exchange_kernel)
+                                                          : ExchangeKernelKind::deepep_normal;
+  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model, default_kernel_params(kernel));
   std::vector<LayerPlacement> initial;
-  if (!o.plan.empty()) {
-    PlanFile f = read_plan_file(o.plan, *model, ps.ep, fmt::format("EP {}", ps.ep));
+  if (plan_file) {
+    PlanFile& f = *plan_file;
     if (f.redundant != ps.redundant)
       throw InputError(fmt::format("{}: the plan has {} redundant slots but the run plans with {}", o.plan, f.redundant,
                                    ps.redundant));

@@ -2,8 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli_runner.hpp"
 
@@ -101,4 +104,17 @@ TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
     CHECK(r2.exit_code == 2);
     CHECK(r2.err.find("the scenario sets it") != std::string::npos);
   }
+  // The plan file's exchange kernel is the one the re-plans optimize on (it was always deepep-normal):
+  // nvlink-one-sided on 2 nodes is refused naming the NVLink-only rule.
+  const std::string plan = dir + "/plan.json";
+  REQUIRE(run_epsim("plan --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --loads " + a +
+                    " --ep 8 --redundant 8 --out " + plan)
+              .exit_code == 0);
+  nlohmann::json pj = nlohmann::json::parse(slurp(plan));
+  pj["settings"]["exchange_kernel"] = "nvlink-one-sided";
+  std::ofstream(dir + "/plan_os.json") << pj.dump();
+  CliResult os = run_epsim("rebalance --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --ep 8 " +
+                           "--redundant 8 --window " + a + " --every 1 --plan " + dir + "/plan_os.json");
+  CHECK(os.exit_code == 1);
+  CHECK(os.err.find("over NVLink only") != std::string::npos);
 }
