@@ -2,6 +2,7 @@
 // planner's closed-form predictions), for the output of cuda_validate/epsim_cuda_validate.
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +42,14 @@ void run_calibrate(const CalibrateOptions& o) {
   std::vector<PathArg> inputs;
   for (const std::string& f : o.inputs) inputs.push_back({"measurements", f});
   check_output_paths(inputs, {{"--out", o.out}});
+  // A file given twice (also as another spelling of the same path) would count its rows twice in every fit.
+  for (std::size_t i = 0; i < o.inputs.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j) {
+      std::error_code ec;
+      if (o.inputs[i] == o.inputs[j] || std::filesystem::equivalent(o.inputs[i], o.inputs[j], ec))
+        throw UsageError(fmt::format("measured file {} is given twice (also as {}): its rows would count twice",
+                                     o.inputs[i], o.inputs[j]));
+    }
   check_writable(o.out);
   Calibration c;
   std::optional<validate::CalibrationFit> harness;  // the harness's measurements.json, at most one

@@ -32,6 +32,12 @@ TEST_CASE("usage errors exit 2") {
   CliResult m = plan(kTopo2, kLoads, kModel, "--ep 16 --max-nodes-per-token 4");
   CHECK(m.exit_code == 2);
   CHECK(m.err.find("--max-nodes-per-token needs --trace") != std::string::npos);
+  // A measured file given twice (another spelling of the same path) would count its rows twice.
+  const std::string table = kData + "/comm/aic_h100_nccl_alltoall.csv";
+  CliResult twice = run_epsim("calibrate " + table + " " + kData + "/comm/../comm/aic_h100_nccl_alltoall.csv --out " +
+                              fresh_temp_dir("calibrate_twice") + "/c.json");
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("is given twice") != std::string::npos);
 }
 
 TEST_CASE("bad topology files exit 1 naming the file and field") {
