@@ -86,6 +86,13 @@ struct ExchangeKernelParams {
   double header_bytes_per_token = 0;
 };
 
+/// Whether the kernel reaches a peer on its own node over NVLink: every kernel but deepep-ll with
+/// nvlink_for_same_node false (DeepEP allow_nvlink_for_low_latency_mode=False), whose same-node peers go
+/// through the NICs (comm/link_load.cpp) and count as remote experts.
+inline bool same_node_over_nvlink(const ExchangeKernelParams& kernel) {
+  return kernel.kind != ExchangeKernelKind::deepep_ll || kernel.nvlink_for_same_node;
+}
+
 /// Default parameters of a kernel (datasheet / source-code constants; comm/kernels/*.cpp).
 ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind);
 

@@ -119,7 +119,7 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
   };
   // deepep-ll with NVLink disabled: a same-host peer's bytes leave through the sender's NIC and come
   // back in through the receiver's (topology/nic_path.hpp); the GPUs' NIC paths, built once.
-  const bool same_host_via_nic = kernel_.kind == ExchangeKernelKind::deepep_ll && !kernel_.nvlink_for_same_node;
+  const bool same_host_via_nic = !same_node_over_nvlink(kernel_);
   std::vector<std::vector<RouteHop>> nic_up, nic_down;
   if (same_host_via_nic)
     for (int g = base; g < base + ep; ++g) {
@@ -317,7 +317,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
   s.peers = ep - 1;
   s.nodes = model.nodes();
   const int experts = model.routing().experts > 0 ? model.routing().experts : ep;
-  const bool nvlink = model.kernel().kind != ExchangeKernelKind::deepep_ll || model.kernel().nvlink_for_same_node;
+  const bool nvlink = same_node_over_nvlink(model.kernel());
   const int near = nvlink ? std::min(ep, model.gpus_per_node()) : 1;
   s.remote_experts = static_cast<double>(experts) * (ep - near) / ep;
   return s;
@@ -392,7 +392,7 @@ double kernel_latency_us(const ExchangeKernelParams& kernel, bool dispatch, cons
   const int nodes = static_cast<int>(per_host.size());
   const KernelPhaseParams& p = dispatch ? kernel.dispatch : kernel.combine;
   const int e = experts > 0 ? experts : ep;
-  const bool nvlink = kernel.kind != ExchangeKernelKind::deepep_ll || kernel.nvlink_for_same_node;
+  const bool nvlink = same_node_over_nvlink(kernel);
   const int near = nvlink ? std::min(ep, gpn) : 1;
   double us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(std::max(1, nodes))) +
               p.per_remote_expert_us * e * (ep - near) / ep + p.per_peer_us * (ep - 1);

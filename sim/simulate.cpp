@@ -292,7 +292,7 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
-  if (r.network != "analytical" && kernel.kind == ExchangeKernelKind::deepep_ll && !kernel.nvlink_for_same_node)
+  if (r.network != "analytical" && !same_node_over_nvlink(kernel))
     throw InputError(sc.file, "/network",
                      "the flow network models route deepep-ll's same-node peers over NVLink; the calibration's "
                      "nvlink_for_same_node false (through the NIC) is modelled by the analytical network only: use "
