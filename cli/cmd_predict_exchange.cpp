@@ -195,7 +195,7 @@ void run_exchange(const ExchangeOptions& o) {
       const std::vector<double> weights = splitter.replica_draw_weights(split);
       r.routing = routing_statistics(router, pl, gpn, o.sampled_tokens, o.seed, weights);
     }
-    if (!(r.routing.gpu_factor > 0)) r.routing = ExchangeRouting{1, 1, model.num_experts};
+    if (!(r.routing.gpu_factor > 0)) r.routing = ExchangeRouting{1, 1, model.num_experts, model.top_k};
     r.p = predict_exchange(base.with_routing(r.routing), gpu_tokens, dispatch_bpt, combine_bpt);
     results.push_back(std::move(r));
   }

@@ -43,6 +43,7 @@ constexpr PhaseField kPhaseFields[] = {
     {"net_channels_per_peer", &KernelPhaseParams::net_channels_per_peer},
     {"ll_threshold_bytes", &KernelPhaseParams::ll_threshold_bytes},
     {"ll_per_log2_channel_us", &KernelPhaseParams::ll_per_log2_channel_us},
+    {"per_token_round_us", &KernelPhaseParams::per_token_round_us},
 };
 
 std::vector<std::string> phase_field_names() {
@@ -63,13 +64,14 @@ void read_phase(const JsonCursor& c, KernelPhaseParams& p) {
 }
 
 KernelCalibration read_kernel(const JsonCursor& c, ExchangeKernelKind kind) {
-  c.reject_unknown_keys({"source", "sms", "notify_latency_us", "notify_per_log2_node_us", "nvlink_for_same_node",
+  c.reject_unknown_keys({"source", "sms", "device_sms", "notify_latency_us", "notify_per_log2_node_us", "nvlink_for_same_node",
                           "header_bytes_per_token", "dispatch", "combine"});
   KernelCalibration k;
   k.params = default_kernel_params(kind);
   ExchangeKernelParams& p = k.params;
   if (c.has("source")) k.source = c.at("source").as_string();
   if (c.has("sms")) p.sms = static_cast<int>(c.at("sms").as_int(1, 100000));
+  if (c.has("device_sms")) p.device_sms = static_cast<int>(c.at("device_sms").as_int(0, 100000));
   if (c.has("notify_latency_us")) p.notify_latency_us = c.at("notify_latency_us").as_non_negative();
   if (c.has("notify_per_log2_node_us")) p.notify_per_log2_node_us = c.at("notify_per_log2_node_us").as_non_negative();
   if (c.has("nvlink_for_same_node")) p.nvlink_for_same_node = c.at("nvlink_for_same_node").as_bool();
@@ -223,6 +225,7 @@ Json calibration_to_json(const Calibration& c) {
     Json j = Json::object();
     j["source"] = k.source;
     j["sms"] = p.sms;
+    j["device_sms"] = p.device_sms;
     j["notify_latency_us"] = tidy(p.notify_latency_us);
     j["notify_per_log2_node_us"] = tidy(p.notify_per_log2_node_us);
     j["nvlink_for_same_node"] = p.nvlink_for_same_node;

@@ -59,11 +59,12 @@ P2pPlan p2p_plan(const KernelPhaseParams& p, double m, int peers, int nodes) {
 }
 
 PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSummary& l) {
-  for (double v : {l.link_s, l.sm_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes, l.remote_experts})
+  for (double v : {l.link_s, l.sm_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes, l.remote_experts,
+                   l.issue_rounds})
     if (!(v >= 0) || !std::isfinite(v)) throw std::invalid_argument("phase_time: negative or non-finite load");
   if (l.peers < 0 || l.nodes < 1) throw std::invalid_argument("phase_time: peers < 0 or nodes < 1");
   PhaseTime t;
-  if (l.link_s == 0 && l.sm_bytes == 0 && l.self_bytes == 0 && l.sent_bytes == 0) return t;
+  if (l.link_s == 0 && l.sm_bytes == 0 && l.self_bytes == 0 && l.sent_bytes == 0 && l.issue_rounds == 0) return t;
   const bool channels = p.p2p_channels >= 1;
   P2pPlan plan;
   if (channels) {
@@ -75,6 +76,8 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   t.link_us = l.link_s * 1e6 + (p.self_copy_GBps > 0 ? l.self_bytes / (p.self_copy_GBps * 1e3) : 0.0);
   if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
     t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
+  // deepep-ll's issuing SMs each send their tokens in turn (DeepEP internode_ll.cu: token_idx += num_sms).
+  t.sm_us = std::max(t.sm_us, l.issue_rounds * p.per_token_round_us);
   if (channels && p.channel_GBps > 0 && plan.concurrent_channels > 0) {
     t.channel_us = l.sent_bytes / (plan.concurrent_channels * p.channel_GBps * 1e3);
     // The first chunk crosses one copy stage with the channel's warps to itself (2 x channel_GBps: the
@@ -126,6 +129,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
   // Floors: an efficiency below 0.1% or a rate below 1 MB/s is a unit error, not a measurement.
   constexpr double kMinEfficiency = 1e-3, kMinGBps = 1e-3;
   if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
+  if (k.device_sms < 0 || k.device_sms > 100000)
+    fail("/device_sms", fmt::format("0 (not used) or a GPU's SM count up to 100000, found {}", k.device_sms));
   for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"notify_latency_us", k.notify_latency_us, kMaxUs},
                                       {"notify_per_log2_node_us", k.notify_per_log2_node_us, kMaxUs},
                                       {"header_bytes_per_token", k.header_bytes_per_token, kMaxBytes}})
@@ -154,7 +159,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                         {"net_chunk_bytes", p->net_chunk_bytes, kMaxBytes},
                                         {"net_channels_per_peer", p->net_channels_per_peer, 1024},
                                         {"ll_threshold_bytes", p->ll_threshold_bytes, kMaxBytes},
-                                        {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs}})
+                                        {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs},
+                                        {"per_token_round_us", p->per_token_round_us, kMaxUs}})
       if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
     // A rate is 0 (the term is off) or at least kMinGBps, as a calibrated link bandwidth: a tiny positive
     // rate would make a finite exchange take ~1e300 us.

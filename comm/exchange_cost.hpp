@@ -6,8 +6,8 @@
 //
 //   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x remote_experts
 //             + per_peer_us x peers
-//   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent) )
-//             / ramp(peer_message_bytes)
+//   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent),
+//                  issue_rounds x per_token_round_us ) / ramp(peer_message_bytes)
 //   simple  = (latency^p + body^p)^(1/p)                               p = overlap_exponent >= 1
 //   time    = min(simple, ll_latency_us + per_peer_us x peers + max(sent_bytes / ll_bandwidth_GBps, 2 link_s))
 //             (LL when enabled; LL lines are half flags, so its links carry twice the data)
@@ -44,6 +44,7 @@ struct ExchangeLoadSummary {
   int peers = 0;                  ///< destination GPUs a GPU sends to (per_peer_us)
   int nodes = 1;                  ///< nodes of the EP group (latency_per_log2_node_us)
   double remote_experts = 0;      ///< experts hosted off the GPU's node (per_remote_expert_us)
+  double issue_rounds = 0;        ///< deepep-ll: tokens one issuing SM sends in turn after its first (per_token_round_us)
 };
 
 /// What NCCL's p2p scheduler does with one per-peer message (NCCL 2.27 src/enqueue.cc addP2pToPlan and

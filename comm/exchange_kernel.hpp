@@ -71,6 +71,10 @@ struct KernelPhaseParams {
   double net_channels_per_peer = 0;  ///< channels per network peer before NCCL's scale-down (ncclTopoGetNchannels)
   double ll_threshold_bytes = 0;     ///< LL when a peer's message <= this x its channels (NCCL_P2P_LL_THRESHOLD)
   double ll_per_log2_channel_us = 0; ///< LL latency growth per doubling of the channels per peer (fitted)
+  /// deepep-ll: one issuing SM's serial time per token it sends (FP8 cast, slot atomic, the top-k warps'
+  /// copies, finish counter), us; x the tokens each issuing SM handles in turn after its first
+  /// (ExchangeLoadSummary::issue_rounds). 0: no such bound.
+  double per_token_round_us = 0;
 };
 
 /// Parameters of one kernel. Sources of every default: comm/kernels/<kernel>.cpp and docs/simulator.md.
@@ -84,6 +88,9 @@ struct ExchangeKernelParams {
   bool nvlink_for_same_node = true; ///< deepep-ll: same-node peers over NVLink (false: through the NIC)
   /// Bytes per token on the wire = hidden x bytes per element + this (deepep-ll: 16-byte header per message).
   double header_bytes_per_token = 0;
+  /// deepep-ll: the GPU's SMs DeepEP spreads the experts over (Buffer's num_device_sms): the kernel runs
+  /// ceil(E / ceil(E / device_sms)) CTAs for E expert slots. 0: not used.
+  int device_sms = 0;
 };
 
 /// Whether the kernel reaches a peer on its own node over NVLink: every kernel but deepep-ll with

@@ -61,12 +61,14 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
       ExchangeKernelParams kp = params;
       if (s.nvlink_same_node) kp.nvlink_for_same_node = *s.nvlink_same_node;
       ExchangeRouting r{1, 1, s.experts};
+      r.top_k = s.topk;
       const KernelDelivery d = kernel_delivery(params.kind);
       if (d == KernelDelivery::node_forwarding || d == KernelDelivery::per_gpu) {
         r = s.grouped_routing ? uniform_routing_statistics(s.experts, s.topk, s.nodes, std::min(s.nodes, 4), ep,
                                                            s.gpus_per_node, 8192, 1, GroupScore::max)
                               : uniform_routing_statistics(s.experts, s.topk, 1, 1, ep, s.gpus_per_node, 8192, 1);
         r.experts = s.experts;
+        r.top_k = s.topk;
       }
       m = std::make_unique<EpLinkModel>(*g.topo, *g.routes, ep, kp, r);
     }
@@ -112,6 +114,7 @@ double* field(KernelPhaseParams& p, FitField f) {
     case FitField::ll_bandwidth_GBps: return &p.ll_bandwidth_GBps;
     case FitField::channel_GBps: return &p.channel_GBps;
     case FitField::ll_per_log2_channel_us: return &p.ll_per_log2_channel_us;
+    case FitField::per_token_round_us: return &p.per_token_round_us;
   }
   return &p.latency_us;
 }
@@ -131,6 +134,14 @@ double clamp_field(FitField f, double v) {
   }
 }
 
+// Where the search starts for an exercised field whose start value is 0 (a term that is off by
+// default). Nelder-Mead's first step from 0 is 0.05, too small to find a per-token cost of ~1-3 us
+// whose effect is flat near 0 (the max with the link term hides it): start it at 1 us instead. Only the
+// search's first point, never a value a fit returns unfitted (an unexercised field keeps its 0).
+double search_start_when_zero(FitField f) {
+  return f == FitField::per_token_round_us ? 1.0 : 0.0;
+}
+
 // Whether a sample's cost depends on the field at all (its link kind carries bytes, it has remote
 // experts, peers, several nodes). A field no sample of a phase exercises keeps its start value: the
 // fit cannot identify it, and a value the search wandered to would be used where it does matter
@@ -143,9 +154,19 @@ bool exercised(FitField f, const Prepared& p) {
     case FitField::per_peer_us: return p.terms.peers > 0;
     case FitField::latency_per_log2_node_us: return p.nodes > 1;
     case FitField::channel_GBps: return p.terms.sent_bytes > 0;
+    case FitField::per_token_round_us: {
+      // Identifiable only where the issue term can bind: a round after the first (the first is in the
+      // latency) and, at the search's start of 1 us per round, at least half
+      // the sample's link time at full efficiency (else the fit could move it anywhere below the link
+      // term: 128-CTA rows are link-bound at every token count).
+      double link_s = p.effective_s;
+      for (double s : p.nominal_s) link_s = std::max(link_s, s);
+      return p.terms.issue_rounds >= 1 && p.terms.issue_rounds * search_start_when_zero(f) * 1e-6 >= 0.5 * link_s;
+    }
     default: return true;
   }
 }
+
 
 }  // namespace
 
@@ -225,7 +246,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
         fields.push_back(f);
     if (fields.empty()) continue;
     std::vector<double> x0;
-    for (FitField f : fields) x0.push_back(*field(ph, f));
+    for (FitField f : fields) x0.push_back(*field(ph, f) == 0 ? search_start_when_zero(f) : *field(ph, f));
     ExchangeKernelParams trial = start;
     auto apply = [&](const std::vector<double>& x) {
       KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;

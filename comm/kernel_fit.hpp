@@ -43,7 +43,7 @@ std::vector<double> predict_samples(const ExchangeKernelParams& params, const st
 enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us, per_peer_us, nvlink_efficiency,
                       network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent, ramp_half_bytes,
                       ramp_exponent, ll_latency_us, ll_bandwidth_GBps, channel_GBps,
-                      ll_per_log2_channel_us };
+                      ll_per_log2_channel_us, per_token_round_us };
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:

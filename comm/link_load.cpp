@@ -303,6 +303,20 @@ ExchangeLoadSummary exchange_load_summary(const EpLinkModel& model, const std::v
   return s;
 }
 
+int deepep_ll_issue_sms(int expert_slots, int device_sms) {
+  if (expert_slots < 1 || device_sms < 1) return 0;
+  const int groups = (expert_slots + device_sms - 1) / device_sms;  // warp groups per CTA
+  return (expert_slots + groups - 1) / groups;
+}
+
+double deepep_ll_issue_rounds(const ExchangeKernelParams& kernel, const ExchangeRouting& routing, double sent_selections) {
+  if (kernel.kind != ExchangeKernelKind::deepep_ll || routing.top_k < 1 || !(sent_selections > 0)) return 0;
+  const int slots = routing.expert_slots > 0 ? routing.expert_slots : routing.experts;
+  const int sms = deepep_ll_issue_sms(slots, kernel.device_sms);
+  if (sms < 1) return 0;
+  return std::ceil(sent_selections / routing.top_k / sms) - 1;  // the first token's round is in latency_us
+}
+
 ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, double max_tokens,
                                         double bytes_per_token) {
   ExchangeLoadSummary s;
@@ -320,6 +334,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
   const bool nvlink = same_node_over_nvlink(model.kernel());
   const int near = nvlink ? std::min(ep, model.gpus_per_node()) : 1;
   s.remote_experts = static_cast<double>(experts) * (ep - near) / ep;
+  s.issue_rounds = deepep_ll_issue_rounds(model.kernel(), model.routing(), sent_sel);
   return s;
 }
 

@@ -42,6 +42,9 @@ struct ExchangeRouting {
   double gpu_factor = 1;   ///< E[distinct destination GPUs per token] / top-k
   double node_factor = 1;  ///< E[distinct destination nodes per token, own node included] / top-k
   int experts = 0;         ///< routed experts of the layer (deepep-ll's per-expert messages); 0: EP
+  int top_k = 0;           ///< experts per token (deepep-ll's issue rounds); 0: unknown, no issue bound
+  int expert_slots = 0;    ///< expert slots of the EP group, replicas included (DeepEP's num_experts); 0: experts
+  bool operator==(const ExchangeRouting&) const = default;
 };
 
 /// Per-rank aggregated legs over EP ranks 0..ep-1 (= GPU ranks 0..ep-1 of the topology) for one kernel.
@@ -144,6 +147,16 @@ struct ExchangeCost {
 ExchangeLoadSummary exchange_load_summary(const EpLinkModel& model, const std::vector<double>& link_bytes,
                                           const std::vector<double>& gpu_tokens, double bytes_per_token,
                                           Exchange direction, int gpu = -1, int intra = -1);
+
+/// deepep-ll's issuing CTAs (DeepEP csrc/kernels/internode_ll.cu, the dispatch launch): warp groups =
+/// ceil(slots / device_sms), CTAs = ceil(slots / warp groups); 0 when either is < 1. E.g. 256 slots on
+/// 132 SMs: 2 groups, 128 CTAs; 8 slots: 8 CTAs.
+int deepep_ll_issue_sms(int expert_slots, int device_sms);
+/// Tokens one issuing CTA sends in turn after its first: ceil(sent_selections / top_k /
+/// deepep_ll_issue_sms) - 1 (each CTA takes every num_sms-th token, its first top-k warps send one copy
+/// each; the first token's round is part of the kernel's latency_us, which a one-token exchange
+/// measures). 0 for other kernels, an unknown top-k, or device_sms 0.
+double deepep_ll_issue_rounds(const ExchangeKernelParams& kernel, const ExchangeRouting& routing, double sent_selections);
 
 /// The placement-independent terms of the summary for `total` selections of which the busiest rank
 /// computes `max_rank_tokens` (sm, self, sent, message size, peers, nodes, remote experts; link_s 0).

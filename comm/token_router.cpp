@@ -166,6 +166,9 @@ ExchangeRouting routing_statistics(TokenRouter& router, const LayerPlacement& pl
   }
   ExchangeRouting r;
   r.experts = experts;
+  r.top_k = router.top_k();
+  r.expert_slots = static_cast<int>(
+      std::count_if(placement.slot_expert.begin(), placement.slot_expert.end(), [](int e) { return e >= 0; }));
   if (selections > 0) {
     r.gpu_factor = gpu_copies / selections;
     r.node_factor = node_copies / selections;

@@ -59,8 +59,7 @@ void ClosedFormExchange::arrival_offsets(const std::vector<Transfer>& transfers,
 
 const EpLinkModel& ClosedFormExchange::link_model(int base, int n, const ExchangeRouting& r) {
   auto same = [&](const EpLinkModel& m) {
-    return m.base() == base && m.ep() == n && m.routing().gpu_factor == r.gpu_factor &&
-           m.routing().node_factor == r.node_factor && m.routing().experts == r.experts;
+    return m.base() == base && m.ep() == n && m.routing() == r;
   };
   for (const auto& m : routed_)
     if (same(*m)) return *m;
@@ -87,8 +86,7 @@ bool ClosedFormExchange::all_to_all(const std::vector<double>& tokens, double by
     if (!(t >= 0) || !std::isfinite(t)) return false;
   for (const A2aResult& a : recent_)
     if (a.tokens == &tokens && a.bytes_per_token == bytes_per_token && a.fraction == fraction &&
-        a.dispatch == dispatch && a.base == base && a.routing.gpu_factor == routing.gpu_factor &&
-        a.routing.node_factor == routing.node_factor && a.routing.experts == routing.experts) {
+        a.dispatch == dispatch && a.base == base && a.routing == routing) {
       done = a.done;
       received = a.received;
       for (const auto& [l, b] : a.link_bytes) link_bytes_[static_cast<std::size_t>(l)] += b;

@@ -17,6 +17,9 @@ ExchangeKernelParams deepep_ll_defaults() {
   // (deep_ep test_low_latency.py: hidden + hidden / 128 x 4 + 16); the scales are in the
   // dispatch bytes per element of the scenario, the header is added here.
   k.header_bytes_per_token = 16;
+  // The GPU's SMs DeepEP spreads the experts over (Buffer's num_device_sms): 132 on H100 / H200 / H800
+  // SXM (NVIDIA Hopper datasheet), the GPUs of every published deepep-ll table.
+  k.device_sms = 132;
   KernelPhaseParams p;
   // Assumption: a launch (~4 us) plus a one-way NVLink/RDMA latency and the receiver's poll of the
   // count flags, 14 us in all. Calibrated values: docs/validation.md.
@@ -31,6 +34,14 @@ ExchangeKernelParams deepep_ll_defaults() {
   p.overlap_exponent = 1.0;
   k.dispatch = p;
   k.combine = p;
+  // Each issuing CTA sends every num_sms-th token (csrc/kernels/internode_ll.cu), one token at a time:
+  // cast, slot atomic, the top-k warps' copies, finish counter; the combine's reduce loop the same way.
+  // No datasheet figure: fitted, this field alone with every other default, on AIConfigurator's SGLang
+  // 0.5.12 one-node H100 table (tests/data/comm/aic_h100_deepep_ll_1node_0512.csv, all 176 rows; the
+  // test "deepep-ll's default per-token round is the fit ..." recomputes it). It binds only when few
+  // CTAs issue (few expert slots: 8 slots -> 8 CTAs); validated on the H200 table (docs/validation.md).
+  k.dispatch.per_token_round_us = 2.27;
+  k.combine.per_token_round_us = 0.77;
   return k;
 }
 
