@@ -109,6 +109,7 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
     }
     std::vector<KernelSample> samples = nccl_alltoall_samples(perf);
     for (KernelSample& k : samples) {
+      k.network_kind = s.network_kind;
       k.nodes = nodes;
       k.gpus_per_node = ranks / nodes;
       k.label = path.filename().string() + ": " + k.label;
@@ -142,6 +143,8 @@ int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
+  if (!is_network_link(s.network_kind))
+    throw std::invalid_argument("add_table: the network kind is infiniband or ethernet");
   switch (kind) {
     case CommTableKind::unknown:
     case CommTableKind::measurements_json:
@@ -156,6 +159,7 @@ void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind
   }
   note_device(s, csv_device(path), path);
   for (auto& [k, v] : kernel_samples_from_file(path, kind)) {
+    for (KernelSample& x : v) x.network_kind = s.network_kind;
     auto& dst = s.kernels[k];
     dst.insert(dst.end(), v.begin(), v.end());
   }
@@ -198,7 +202,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     CollectiveFitSummary sum;
     sum.file = c.file;
     sum.op = c.op;
-    sum.kind = c.nodes > 1 ? LinkKind::infiniband : LinkKind::nvlink;
+    sum.kind = c.nodes > 1 ? s.network_kind : LinkKind::nvlink;
     sum.samples = f.samples;
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.

@@ -45,6 +45,11 @@ struct TableSamples {
   std::vector<CollectiveSamples> collectives;
   std::string device;       ///< the device the files name ("NVIDIA H100"); "" when none does
   std::string device_file;  ///< the file that named it
+  /// The network the multi-node files were measured over (`epsim calibrate --network`): infiniband, or
+  /// ethernet (RoCE, AWS EFA). add_table gives it to every kernel sample (their cluster's NIC and fabric
+  /// links are of this kind, so a fit sets that kind's efficiency) and fit_tables labels multi-node
+  /// collective fits with it. Set it before add_table.
+  LinkKind network_kind = LinkKind::infiniband;
 };
 
 /// Read one measured file of kind `kind` (detect_comm_table) into `samples`:
@@ -73,7 +78,7 @@ struct KernelFitSummary {
 /// One collective link fit: t = latency + bus bytes / bandwidth over the rows (fit_link's weighting:
 /// relative error), bus bytes = size x bus_bandwidth_factor (nccl-tests: all_reduce 2(n-1)/n,
 /// all_gather / reduce_scatter (n-1)/n, sendrecv 1); kind = nvlink on one node (bandwidth = the fitted
-/// bus bandwidth), infiniband across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
+/// bus bandwidth), TableSamples::network_kind (infiniband or ethernet) across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
 /// model's ring adds one rail channel per GPU of a node, comm/collectives.cpp): a per-GPU figure, as
 /// calibration.json's links are (comm/calibration.hpp; uses divide it over the GPU's NICs); per-step latency =
 /// intercept / steps (ring: all_reduce 2(n-1), all_gather / reduce_scatter n-1, sendrecv 1), what the

@@ -133,3 +133,46 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
                     Catch::Contains(h200) && Catch::Contains("H200") &&
                         Catch::Contains("aic_h100_deepep_ll.csv"));
 }
+
+TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet figures, not InfiniBand's",
+          "[comm][calibration]") {
+  // The 2-node all_reduce of the first test, declared as run over Ethernet: the same fit, labelled
+  // ethernet (50 GB/s per NIC link, 30 us / 2(16-1) steps = 1000 ns); the one-node file stays NVLink.
+  TableSamples s;
+  s.network_kind = LinkKind::ethernet;
+  for (const char* f : {"nccl_all_reduce_8gpu_exact.txt", "nccl_all_reduce_16gpu_exact.txt"})
+    add_table(s, kData + f, CommTableKind::nccl_tests_text);
+  Calibration c;
+  fit_tables(s, c);
+  CHECK(c.links.count(LinkKind::infiniband) == 0);
+  REQUIRE(c.links.count(LinkKind::ethernet) == 1);
+  CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(50).epsilon(1e-3));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(1000).epsilon(1e-2));
+  CHECK(c.links.count(LinkKind::nvlink) == 1);
+
+  // Kernel samples: the 2 x 4 GPU alltoall rows get the Ethernet cluster. A synthetic sample set made
+  // by the nccl model with ethernet_efficiency 0.5 (the other fields at their defaults): fitting the
+  // network efficiency gives 0.5 back in ethernet_efficiency, and InfiniBand's stays at its default
+  // (no sample crosses an InfiniBand link).
+  TableSamples eth;
+  eth.network_kind = LinkKind::ethernet;
+  add_table(eth, kData + "nccl_alltoall_2x4gpu.txt", CommTableKind::nccl_tests_text);
+  std::vector<KernelSample> samples = eth.kernels.at(ExchangeKernelKind::nccl);
+  for (const KernelSample& x : samples) CHECK(x.network_kind == LinkKind::ethernet);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::nccl);
+  ExchangeKernelParams truth = def;
+  truth.dispatch.ethernet_efficiency = truth.combine.ethernet_efficiency = 0.5;
+  const std::vector<double> made = predict_samples(truth, samples);
+  for (std::size_t i = 0; i < samples.size(); ++i) samples[i].measured_us = made[i];
+  // The rows are network-bound: halving the efficiency from 0.95 costs time (else the fit could not see it).
+  CHECK(made.back() > 1.5 * predict_samples(def, samples).back());
+  const ExchangeKernelParams fit = fit_kernel(def, samples, {FitField::network_efficiency});
+  CHECK(fit.dispatch.ethernet_efficiency == Approx(0.5).epsilon(1e-3));
+  CHECK(fit.combine.ethernet_efficiency == Approx(0.5).epsilon(1e-3));
+  CHECK(fit.dispatch.infiniband_efficiency == def.dispatch.infiniband_efficiency);
+  // The same rows declared InfiniBand: the InfiniBand efficiency moves, Ethernet's keeps its default.
+  for (KernelSample& x : samples) x.network_kind = LinkKind::infiniband;
+  const ExchangeKernelParams ib = fit_kernel(def, samples, {FitField::network_efficiency});
+  CHECK(ib.dispatch.ethernet_efficiency == def.dispatch.ethernet_efficiency);
+  CHECK(ib.dispatch.infiniband_efficiency == Approx(0.5).epsilon(1e-3));
+}
