@@ -176,3 +176,42 @@ TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet
   CHECK(ib.dispatch.ethernet_efficiency == def.dispatch.ethernet_efficiency);
   CHECK(ib.dispatch.infiniband_efficiency == Approx(0.5).epsilon(1e-3));
 }
+
+TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled with the network kind",
+          "[comm][calibration]") {
+  // Synthetic all_gather rows made from t = (n-1) x 2000 ns + size x (n-1)/n / bus bandwidth, bus
+  // bandwidth 320 GB/s at 2 x 8 GPUs and 240 GB/s at 4 x 8; algbw = size / t (6 decimals).
+  const std::string csv = temp_file("aws_all_gather.csv",
+                                    "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in "
+                                    "algbw(GB/s),in busbw(GB/s)\n"
+                                    "2,16,64,1000, false,296.145167,277.636094,296.145167,277.636094\n"
+                                    "2,16,256,1000, false,328.790954,308.241519,328.790954,308.241519\n"
+                                    "2,16,1024,1000, false,338.108876,316.977071,338.108876,316.977071\n"
+                                    "4,32,64,1000, false,201.599477,195.299493,201.599477,195.299493\n"
+                                    "4,32,256,1000, false,234.333278,227.010363,234.333278,227.010363\n"
+                                    "4,32,1024,1000, false,244.247941,236.615193,244.247941,236.615193\n");
+  REQUIRE(detect_comm_table(csv) == CommTableKind::nccl_tests_aws_csv);
+  TableSamples s;
+  s.network_kind = LinkKind::ethernet;
+  add_table(s, csv, CommTableKind::nccl_tests_aws_csv);
+  REQUIRE(s.collectives.size() == 2);
+  CHECK(s.collectives[0].op == "all_gather");
+  CHECK(s.collectives[0].nodes == 2);
+  CHECK(s.collectives[0].ranks == 16);
+  CHECK(s.collectives[1].nodes == 4);
+  CHECK(s.collectives[0].time_us[0] == Approx(67108864 / 296.145167e3));  // size / algbw
+  Calibration c;
+  fit_tables(s, c);
+  // The faster fit wins: 320 GB/s bus over 8 GPUs per node = 40 GB/s per GPU; 30 us / 15 steps = 2000 ns.
+  REQUIRE(c.links.count(LinkKind::ethernet) == 1);
+  CHECK(c.links.count(LinkKind::infiniband) == 0);
+  CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(40).epsilon(1e-4));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(2000).epsilon(1e-3));
+  // A file name that names no collective, or names alltoall, is refused naming the file.
+  const std::string anon = temp_file("aws_other.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                      "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
+  CHECK_THAT(add_error(anon), Catch::Contains(anon) && Catch::Contains("names its collective"));
+  const std::string a2a = temp_file("aws_alltoall.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                        "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
+  CHECK_THAT(add_error(a2a), Catch::Contains("alltoall csv files are not read"));
+}
