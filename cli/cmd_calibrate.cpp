@@ -1,5 +1,6 @@
 // `epsim calibrate` (measured files -> calibration.json) and `epsim validate` (measured vs the
 // planner's closed-form predictions), for the output of cuda_validate/epsim_cuda_validate.
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
@@ -34,13 +35,42 @@ struct CalibrateOptions {
   std::string out;
   std::string gemm_dtype = "bf16";
   std::string gpu;
+  std::string network;   // infiniband or ethernet; empty: the --topology's, else infiniband
+  std::string topology;  // the cluster the files were measured on (its network kind)
 };
+
+/// The network kind of the multi-node files (TableSamples::network_kind): --network, else the kind of
+/// the --topology's network links, else infiniband. Usage errors for an unknown kind, a topology with
+/// both kinds and no --network, or a --network the topology contradicts.
+LinkKind calibrate_network_kind(const CalibrateOptions& o) {
+  std::optional<LinkKind> flag;
+  if (!o.network.empty()) {
+    flag = parse_link_kind(o.network);
+    if (!flag || !is_network_link(*flag))
+      throw UsageError(fmt::format("--network '{}': expected infiniband or ethernet", o.network));
+  }
+  if (o.topology.empty()) return flag.value_or(LinkKind::infiniband);
+  const Topology topo = load_topology(o.topology);
+  std::vector<LinkKind> kinds;
+  for (const Link& l : topo.links())
+    if (is_network_link(l.kind) && std::find(kinds.begin(), kinds.end(), l.kind) == kinds.end()) kinds.push_back(l.kind);
+  if (flag) {
+    if (!kinds.empty() && std::find(kinds.begin(), kinds.end(), *flag) == kinds.end())
+      throw UsageError(fmt::format("--network {}: {} has no {} links (its network is {})", o.network, o.topology,
+                                   o.network, to_string(kinds.front())));
+    return *flag;
+  }
+  if (kinds.size() > 1)
+    throw UsageError(fmt::format("{} has both infiniband and ethernet links: give --network", o.topology));
+  return kinds.empty() ? LinkKind::infiniband : kinds.front();
+}
 
 void run_calibrate(const CalibrateOptions& o) {
   if (o.gemm_dtype != "bf16" && o.gemm_dtype != "fp8")
     throw UsageError(fmt::format("--gemm-dtype '{}': expected bf16 or fp8", o.gemm_dtype));
   std::vector<PathArg> inputs;
   for (const std::string& f : o.inputs) inputs.push_back({"measurements", f});
+  if (!o.topology.empty()) inputs.push_back({"--topology", o.topology});
   check_output_paths(inputs, {{"--out", o.out}});
   // A file given twice (also as another spelling of the same path) would count its rows twice in every fit.
   for (std::size_t i = 0; i < o.inputs.size(); ++i)
@@ -55,6 +85,7 @@ void run_calibrate(const CalibrateOptions& o) {
   std::optional<validate::CalibrationFit> harness;  // the harness's measurements.json, at most one
   std::string harness_file;
   TableSamples tables;
+  tables.network_kind = calibrate_network_kind(o);
   for (const std::string& f : o.inputs) {
     const CommTableKind kind = detect_comm_table(f);
     if (kind == CommTableKind::measurements_json) {
@@ -96,13 +127,16 @@ void run_calibrate(const CalibrateOptions& o) {
   write_file_atomic(o.out, json_output_text(calibration_to_json(c), 1, "the calibration"));
   fmt::print("calibration of {}\n", c.gpu.empty() ? std::string("an unnamed GPU (no file names one; see --gpu)")
                                                    : fmt::format("{} ({})", c.device, c.gpu));
+  fmt::print("  network of the multi-node files: {}\n", to_string(tables.network_kind));
   if (harness)
     for (const auto& [kind, l] : harness->link_fits)
       fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
                  l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
   for (const CollectiveFitSummary& f : fit.collectives)
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns  ({} {}, {} sizes){}\n", to_string(f.kind),
-               f.bandwidth_GBps, f.step_latency_ns, f.file, f.op, f.samples,
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns  ({} {}, {} ranks on {} node{}, {} "
+               "sizes){}\n",
+               to_string(f.kind), f.bandwidth_GBps, f.step_latency_ns, f.file, f.op, f.ranks, f.nodes,
+               f.nodes == 1 ? "" : "s", f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
   for (const KernelFitSummary& k : fit.kernels)
@@ -209,6 +243,12 @@ void add_calibrate_commands(CLI::App& app) {
       ->required()
       ->check(non_empty_path());
   cal->add_option("--gpu", c->gpu, "the GPU the files were measured on, when none of them names it (H100, H200)");
+  cal->add_option("--network", c->network,
+                  "the network the multi-node files ran over: infiniband or ethernet (RoCE, AWS EFA); sets which "
+                  "link kind the multi-node fits calibrate (links.<kind>, the kernels' <kind>_efficiency); default: "
+                  "the --topology's, else infiniband");
+  cal->add_option("--topology", c->topology, "topology JSON of the measured cluster: its network kind (see --network)")
+      ->check(non_empty_path());
   cal->add_option("--out", c->out, "calibration.json to write")->required()->check(non_empty_path());
   cal->add_option("--gemm-dtype", c->gemm_dtype, "GEMM samples that give the efficiency table: bf16 or fp8")
       ->capture_default_str();

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/calibration_input.hpp"
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
@@ -32,6 +34,7 @@ struct EvaluateOptions {
   std::string delivery = "node-forwarding";
   std::string routing = "shortest";
   std::string baseline = "contiguous";
+  std::string calibration;     // empty: the plan's settings.calibration, if any
   std::string replica_choice;  // empty: the plan's (settings.replica_choice, rule when absent)
   double tokens_per_gpu = -1;
   bool json = false;
@@ -52,10 +55,16 @@ void run_evaluate(const EvaluateOptions& o) {
     throw InputError(fmt::format("{}: the plan has EP {} but {} has {} GPUs", o.plan, file.ep, o.topology, topo.num_gpus()));
   RouteTable routes(topo, routing);
   // The link model `epsim plan` optimizes on: the plan's exchange kernel (deepep-normal when the file
-  // does not name one) with the model's uniform-routing de-duplication.
+  // does not name one) with the model's uniform-routing de-duplication, under --calibration, else the
+  // calibration the plan was made with (settings.calibration), else the kernel's defaults.
   const ExchangeKernelKind kernel =
       file.exchange_kernel.empty() ? ExchangeKernelKind::deepep_normal : parse_exchange_kernel(file.exchange_kernel);
-  EpLinkModel links = planner_link_model(topo, routes, file.ep, model, default_kernel_params(kernel));
+  const PlanCalibration cal =
+      plan_command_calibration(o.calibration, o.plan, file.calibration_file, file.calibration_fnv1a64, topo);
+  const CalibratedKernel kernel_params =
+      calibrated_kernel_params(kernel, cal.calibration ? &*cal.calibration : nullptr, cal.file, topo);
+  if (!kernel_params.notice.empty()) fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);
+  EpLinkModel links = planner_link_model(topo, routes, file.ep, model, kernel_params.params);
   PlanSettings s;
   s.ep = file.ep;
   s.redundant = file.redundant;
@@ -88,6 +97,7 @@ void run_evaluate(const EvaluateOptions& o) {
               {"replica_choice", std::string(to_string(s.replica_choice))},
               {"summary", algorithm_summary_json(plan.chosen, links)},
               {"baseline_summary", algorithm_summary_json(plan.baseline, links)}};
+    if (!cal.file.empty()) j["calibration"] = cal.file;
     if (tc) {
       j["summary"]["trace"] = trace_evaluation_json(*tc);
       j["baseline_summary"]["trace"] = trace_evaluation_json(*tb);
@@ -95,8 +105,9 @@ void run_evaluate(const EvaluateOptions& o) {
     fmt::print("{}", json_output_text(j, 1, "the evaluation"));
     return;
   }
-  fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads; replica choice {})\n", o.plan,
-             o.loads, o.baseline, to_string(s.replica_choice));
+  fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads; replica choice {}{})\n",
+             o.plan, o.loads, o.baseline, to_string(s.replica_choice),
+             cal.file.empty() ? std::string() : "; calibration " + cal.file);
   fmt::print("{}", format_plan_table(plan, links));
   if (tc)
     for (const auto* e : {&*tc, &*tb})
@@ -124,6 +135,10 @@ void add_evaluate_command(CLI::App& app) {
   p->add_option("--replica-choice", o->replica_choice,
                 "how a batch's tokens of an expert split over its replicas: rule (equal shares) or lp (the per-batch "
                 "LP: busiest GPU, then busiest links); default: the plan's");
+  p->add_option("--calibration", o->calibration,
+                "calibration.json for the exchange kernel; default: the one the plan was made with (its "
+                "settings.calibration), none when it records none")
+      ->check(non_empty_path());
   p->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each GPU originates; default: the plan's setting");
   p->add_flag("--json", o->json, "print the summaries as JSON instead of the table");
   p->callback([o] { run_evaluate(*o); });

@@ -161,7 +161,11 @@ void run_plan(const PlanOptions& o) {
   if (!o.out.empty()) {
     Json doc = plan_to_json(plan, links, PlanInputs{o.topology, o.loads.front(), o.model});
     if (o.loads.size() > 1) doc["inputs"]["loads"] = o.loads;
-    if (!o.calibration.empty()) doc["inputs"]["calibration"] = o.calibration;
+    if (!o.calibration.empty()) {
+      doc["inputs"]["calibration"] = o.calibration;
+      // What evaluate and rebalance need to use it again (cli/calibration_input.hpp).
+      doc["settings"]["calibration"] = plan_calibration_setting(o.calibration);
+    }
     if (!holdout.empty()) doc["summary"]["windows"] = holdout_json(holdout, settings);
     if (trace) {
       doc["summary"]["trace"] = trace_chosen;

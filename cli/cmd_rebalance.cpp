@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/calibration_input.hpp"
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/atomic_file.hpp"
@@ -28,7 +29,7 @@ namespace epsim::cli {
 namespace {
 
 struct RebalanceOptions {
-  std::string topology, model, plan, scenario, out, migration = "blocking", objective = "link", replan = "warm",
+  std::string topology, model, plan, scenario, calibration, out, migration = "blocking", objective = "link", replan = "warm",
       replica_choice = "rule";
   std::vector<std::string> windows;
   RebalanceSettings run;
@@ -71,12 +72,12 @@ Json report_json(const RebalanceReport& r, const RebalanceOptions& o) {
 
 void run_rebalance(const RebalanceOptions& o) {
   std::vector<PathArg> inputs = {{"--topology", o.topology}, {"--model", o.model}, {"--scenario", o.scenario},
-                                 {"--plan", o.plan}};
+                                 {"--plan", o.plan}, {"--calibration", o.calibration}};
   for (const std::string& w : o.windows) inputs.push_back({"--window", w});
   check_output_paths(inputs, {{"--out", o.out}});
   if (!o.out.empty()) check_writable(o.out);
   if (!o.scenario.empty())
-    for (const char* flag : {"--topology", "--model", "--ep", "--redundant"})
+    for (const char* flag : {"--topology", "--model", "--ep", "--redundant", "--calibration"})
       if (std::find(o.given.begin(), o.given.end(), flag) != o.given.end())
         throw UsageError(fmt::format("{} with --scenario: the scenario sets it ({}); give one or the other", flag,
                                      o.scenario));
@@ -129,7 +130,19 @@ void run_rebalance(const RebalanceOptions& o) {
       scenario ? scenario->exchange_kernel.value_or(default_exchange_kernel(scenario->phase.kind == PhaseKind::decode))
       : plan_file && !plan_file->exchange_kernel.empty() ? parse_exchange_kernel(plan_file->exchange_kernel)
                                                           : ExchangeKernelKind::deepep_normal;
-  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model, default_kernel_params(kernel));
+  // Calibrated as the iteration cost is: the scenario's calibration; without a scenario --calibration,
+  // else the one the plan file was made with (settings.calibration), else none.
+  PlanCalibration cal;
+  if (scenario && !scenario->calibration.empty())
+    cal = {load_command_calibration(scenario->calibration.string(), *topo), scenario->calibration.string()};
+  else if (!scenario)
+    cal = plan_command_calibration(o.calibration, o.plan, plan_file ? plan_file->calibration_file : "",
+                                   plan_file ? plan_file->calibration_fnv1a64 : "", *topo);
+  const CalibratedKernel kernel_params =
+      calibrated_kernel_params(kernel, cal.calibration ? &*cal.calibration : nullptr, cal.file, *topo);
+  if (!kernel_params.notice.empty())
+    fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);
+  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model, kernel_params.params);
   std::vector<LayerPlacement> initial;
   if (plan_file) {
     PlanFile& f = *plan_file;
@@ -217,6 +230,9 @@ void add_rebalance_command(CLI::App& app) {
   p->add_option("--scenario", o->scenario,
                 "scenario JSON: iteration times from epsim simulate (its topology, model, ep and redundant slots)");
   p->add_option("--plan", o->plan, "initial placement (plan.json); default: planned on the first window");
+  p->add_option("--calibration", o->calibration,
+                "calibration.json for the exchange kernel (or --scenario); default: the one the --plan was made with")
+      ->check(non_empty_path());
   p->add_option("--ep", o->settings.ep, "EP size (default: all GPUs)");
   p->add_option("--redundant", o->settings.redundant, "redundant slots")->capture_default_str();
   p->add_option("--algorithm", o->settings.algorithm, "placement algorithm of every re-plan")->capture_default_str();
@@ -231,7 +247,7 @@ void add_rebalance_command(CLI::App& app) {
   p->add_option("--out", o->out, "write the report (epsim.rebalance/1) here");
   p->add_flag("--json", o->json, "print the report as JSON");
   p->callback([o, p] {
-    for (const char* flag : {"--topology", "--model", "--ep", "--redundant"})
+    for (const char* flag : {"--topology", "--model", "--ep", "--redundant", "--calibration"})
       if (p->count(flag) > 0) o->given.push_back(flag);
     run_rebalance(*o);
   });

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <string_view>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -261,17 +263,121 @@ double calibrated_link_bandwidth_GBps(double per_gpu_GBps, const Topology& topol
   return per_gpu_GBps / calibration_links_per_gpu(topology, kind);
 }
 
+namespace {
+
+// Equal up to the writer's rounding (12 significant digits, tidy): a field the file only echoes.
+bool same_value(double a, double b) { return std::fabs(a - b) <= 1e-9 * std::max(std::fabs(a), std::fabs(b)); }
+
+// The p2p-channel fields of a phase: read only when its p2p_channels >= 1 (p2p_plan, phase_time).
+bool is_p2p_channel_field(std::string_view name) {
+  return name == "channel_GBps" || name == "p2p_chunk_bytes" || name == "net_chunk_bytes" ||
+         name == "net_channels_per_peer" || name == "ll_threshold_bytes" || name == "ll_per_log2_channel_us";
+}
+
+}  // namespace
+
+std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& p, ExchangeKernelKind reader) {
+  const ExchangeKernelParams def = default_kernel_params(p.kind);
+  std::vector<CalibrationField> out;
+  auto add = [&](std::string pointer, bool read) { out.push_back({std::move(pointer), read}); };
+  if (p.sms != def.sms) add("/sms", true);
+  if (!same_value(p.notify_latency_us, def.notify_latency_us))
+    add("/notify_latency_us", reader == ExchangeKernelKind::deepep_normal);
+  if (!same_value(p.notify_per_log2_node_us, def.notify_per_log2_node_us))
+    add("/notify_per_log2_node_us", reader == ExchangeKernelKind::deepep_normal);
+  if (p.nvlink_for_same_node != def.nvlink_for_same_node)
+    add("/nvlink_for_same_node", reader == ExchangeKernelKind::deepep_ll);
+  if (!same_value(p.header_bytes_per_token, def.header_bytes_per_token)) add("/header_bytes_per_token", true);
+  for (const auto& [name, ph, dph] : {std::tuple<const char*, const KernelPhaseParams*, const KernelPhaseParams*>{
+                                          "dispatch", &p.dispatch, &def.dispatch},
+                                      {"combine", &p.combine, &def.combine}})
+    for (const PhaseField& f : kPhaseFields)
+      if (!same_value(ph->*f.second, dph->*f.second))
+        add(fmt::format("/{}/{}", name, f.first), !is_p2p_channel_field(f.first) || ph->p2p_channels >= 1);
+  return out;
+}
+
+namespace {
+
+// "a, b, c and 4 more": at most three pointers named.
+std::string pointer_list(const std::vector<std::string>& pointers) {
+  constexpr std::size_t kNamed = 3;
+  std::vector<std::string> named(pointers.begin(), pointers.begin() + static_cast<std::ptrdiff_t>(std::min(kNamed, pointers.size())));
+  std::string s = fmt::format("{}", fmt::join(named, ", "));
+  if (pointers.size() > kNamed) s += fmt::format(" and {} more", pointers.size() - kNamed);
+  return s;
+}
+
+// The notice on kernel fields the run does not read (calibration.hpp, calibrated_kernel_params 2.).
+std::string unread_fields_notice(ExchangeKernelKind kind, const Calibration& cal, const std::string& file) {
+  std::vector<std::string> unread;
+  auto it = cal.exchange_kernels.find(kind);
+  if (it != cal.exchange_kernels.end()) {
+    for (const CalibrationField& f : set_kernel_fields(it->second.params, kind))
+      if (!f.read) unread.push_back(fmt::format("/exchange_kernels/{}{}", to_string(kind), f.pointer));
+    if (unread.empty()) return "";
+    return fmt::format("calibration {}: {} {} not read by exchange kernel {}, the kernel this run uses", file,
+                       pointer_list(unread), unread.size() == 1 ? "is" : "are", to_string(kind));
+  }
+  std::string text = fmt::format("calibration {} has no parameters for exchange kernel {}: its defaults are used", file,
+                                 to_string(kind));
+  for (const auto& [other, k] : cal.exchange_kernels)
+    for (const CalibrationField& f : set_kernel_fields(k.params, other))
+      if (f.read) unread.push_back(fmt::format("/exchange_kernels/{}{}", to_string(other), f.pointer));
+  if (!unread.empty())
+    text += fmt::format(", and {} (set for another kernel) {} not read", pointer_list(unread),
+                        unread.size() == 1 ? "is" : "are");
+  return text;
+}
+
+// The notice on network figures for a kind of network the topology does not have (calibration.hpp,
+// calibrated_kernel_params 3.).
+std::string network_kind_notice(const Calibration& cal, const std::string& file, const ExchangeKernelParams* block,
+                                const std::string& block_pointer, const Topology& topology) {
+  std::vector<LinkKind> topo_kinds;
+  for (const Link& l : topology.links())
+    if (is_network_link(l.kind) && std::find(topo_kinds.begin(), topo_kinds.end(), l.kind) == topo_kinds.end())
+      topo_kinds.push_back(l.kind);
+  if (topo_kinds.empty()) return "";  // one node: no network figure matters
+  std::vector<LinkKind> cal_kinds;
+  std::vector<std::string> pointers;
+  auto note = [&](LinkKind k, std::string pointer) {
+    if (std::find(cal_kinds.begin(), cal_kinds.end(), k) == cal_kinds.end()) cal_kinds.push_back(k);
+    pointers.push_back(std::move(pointer));
+  };
+  for (const auto& [k, lc] : cal.links)
+    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns)) note(k, fmt::format("/links/{}", to_string(k)));
+  if (block)
+    for (const CalibrationField& f : set_kernel_fields(*block, block->kind))
+      for (LinkKind k : {LinkKind::infiniband, LinkKind::ethernet})
+        if (f.pointer.ends_with(fmt::format("/{}_efficiency", to_string(k)))) note(k, block_pointer + f.pointer);
+  if (cal_kinds.empty()) return "";
+  for (LinkKind k : cal_kinds)
+    if (std::find(topo_kinds.begin(), topo_kinds.end(), k) != topo_kinds.end()) return "";  // a figure applies
+  std::vector<std::string> cal_names, topo_names;
+  for (LinkKind k : cal_kinds) cal_names.emplace_back(to_string(k));
+  for (LinkKind k : topo_kinds) topo_names.emplace_back(to_string(k));
+  return fmt::format("calibration {} has network figures for {} only ({}), the topology's network is {}: they are not "
+                     "used, {} keeps its defaults",
+                     file, fmt::join(cal_names, " and "), pointer_list(pointers), fmt::join(topo_names, " and "),
+                     fmt::join(topo_names, " and "));
+}
+
+}  // namespace
+
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* cal, const std::string& file,
                                           const Topology& topology) {
   CalibratedKernel out{default_kernel_params(kind), ""};
   if (!cal) return out;
   auto it = cal->exchange_kernels.find(kind);
-  if (it != cal->exchange_kernels.end()) {
-    out.params = it->second.params;
-  } else {
-    out.notice = fmt::format("calibration {} has no parameters for exchange kernel {}: its defaults are used", file,
-                             to_string(kind));
-  }
+  const bool has_block = it != cal->exchange_kernels.end();
+  if (has_block) out.params = it->second.params;
+  std::vector<std::string> notices;
+  for (std::string n : {unread_fields_notice(kind, *cal, file),
+                        network_kind_notice(*cal, file, has_block ? &it->second.params : nullptr,
+                                            fmt::format("/exchange_kernels/{}", to_string(kind)), topology)})
+    if (!n.empty()) notices.push_back(std::move(n));
+  out.notice = fmt::format("{}", fmt::join(notices, "; "));
   for (const auto& [link_kind, lc] : cal->links) {
     if (!lc.bandwidth_GBps) continue;
     // The edge links of that kind (an end at a GPU or a NIC): what a p2p transfer between two GPUs

@@ -110,10 +110,39 @@ struct CalibratedKernel {
   std::string notice;
 };
 
+/// One field of a kernel's calibration block that differs from that kernel's defaults (what a file sets;
+/// a field equal to the default, as calibration_to_json echoes every field, is not "set").
+struct CalibrationField {
+  std::string pointer;  ///< JSON pointer below /exchange_kernels/<kernel>, e.g. "/nvlink_for_same_node"
+  bool read = true;     ///< whether the reader kernel's cost reads it
+};
+
+/// The fields of `params` (a block of kernel params.kind) that differ from default_kernel_params(params.kind)
+/// by more than 1e-9 relative, and whether kernel `reader` reads each: nvlink_for_same_node only
+/// deepep-ll (same_node_over_nvlink), notify_latency_us / notify_per_log2_node_us only deepep-normal
+/// (notify_time_us), a phase's channel_GBps, p2p_chunk_bytes, net_chunk_bytes, net_channels_per_peer,
+/// ll_threshold_bytes, ll_per_log2_channel_us only when that phase's p2p_channels >= 1 (p2p_plan);
+/// every other field is read by every kernel (phase_time, link_load). Order: kernel fields, then
+/// dispatch, then combine, each in the file's field order.
+std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& params, ExchangeKernelKind reader);
+
 /// Kernel parameters under a calibration (null: the defaults, no notice):
-///  1. the file's fitted parameters of `kind`; when it has none, the kernel's defaults and the notice
-///     "calibration <file> has no parameters for exchange kernel <kind>: its defaults are used";
-///  2. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
+///  1. the file's fitted parameters of `kind`; when it has none, the kernel's defaults;
+///  2. the notice (one line, its parts joined by "; ", "" when none) says what of the file is not used:
+///     - the file has a block for `kind`: the set fields of it (set_kernel_fields) that `kind` does
+///       not read, "calibration <file>: /exchange_kernels/<kind>/nvlink_for_same_node is not read by
+///       exchange kernel <kind>, the kernel this run uses". Other kernels' blocks are then normal (a
+///       file fitted on several kernels' tables serves each) and are not named;
+///     - the file has no block for `kind`: "calibration <file> has no parameters for exchange kernel
+///       <kind>: its defaults are used", followed, when other kernels' blocks set fields those kernels
+///       read, by ", and /exchange_kernels/deepep-ll/nvlink_for_same_node (set for another kernel) is
+///       not read" (at most three pointers named, then "and N more");
+///     - the topology has network links and every network figure of the file (links.infiniband /
+///       links.ethernet with a bandwidth or latency, the set infiniband_efficiency / ethernet_efficiency
+///       of the block for `kind`) is of a network kind the topology lacks: "calibration <file> has
+///       network figures for ethernet only (/links/ethernet), the topology's network is infiniband:
+///       they are not used, infiniband keeps its defaults";
+///  3. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
 ///     kind becomes min(efficiency, per-link bandwidth / nominal), per-link bandwidth =
 ///     calibrated_link_bandwidth_GBps (the file's per-GPU figure / the GPU's parallel links of that
 ///     kind: AWS p5, 40 GB/s per GPU over 4 x 12.5 GB/s EFA: 10 / 12.5 = 0.8), nominal = the slowest link of that kind

@@ -34,7 +34,7 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
     std::unique_ptr<Topology> topo;
     std::unique_ptr<RouteTable> routes;
   };
-  using TopoKey = std::tuple<int, int, double, double>;  // nodes, GPUs per node, NVLink, NIC
+  using TopoKey = std::tuple<int, int, double, double, LinkKind>;  // nodes, GPUs per node, NVLink, NIC, network
   std::map<TopoKey, Group> groups;
   std::map<std::tuple<TopoKey, int, int, bool, int>, std::unique_ptr<EpLinkModel>> models;
   std::vector<Prepared> out;
@@ -43,7 +43,9 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
       throw std::invalid_argument("kernel fit: a sample needs nodes, selections, bytes and a time > 0");
     if (s.gpus_per_node < 1 || !(s.nvlink_GBps > 0) || !(s.nic_GBps > 0))
       throw std::invalid_argument("kernel fit: a sample needs gpus_per_node >= 1 and bandwidths > 0");
-    const TopoKey tk{s.nodes, s.gpus_per_node, s.nvlink_GBps, s.nic_GBps};
+    if (!is_network_link(s.network_kind))
+      throw std::invalid_argument("kernel fit: a sample's network kind is infiniband or ethernet");
+    const TopoKey tk{s.nodes, s.gpus_per_node, s.nvlink_GBps, s.nic_GBps, s.network_kind};
     Group& g = groups[tk];
     if (!g.topo) {
       DgxClusterOptions o;
@@ -51,6 +53,7 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
       o.gpus_per_node = s.gpus_per_node;
       o.nvlink_GBps = s.nvlink_GBps;
       o.nic_GBps = s.nic_GBps;
+      o.network_kind = s.network_kind;
       g.topo = std::make_unique<Topology>(generate_dgx_cluster(o));
       g.routes = std::make_unique<RouteTable>(*g.topo);
     }
@@ -104,7 +107,9 @@ double* field(KernelPhaseParams& p, FitField f) {
     case FitField::per_remote_expert_us: return &p.per_remote_expert_us;
     case FitField::per_peer_us: return &p.per_peer_us;
     case FitField::nvlink_efficiency: return &p.nvlink_efficiency;
-    case FitField::network_efficiency: return &p.infiniband_efficiency;
+    case FitField::network_efficiency:  // expanded by fit_kernel into the two below
+    case FitField::infiniband_efficiency: return &p.infiniband_efficiency;
+    case FitField::ethernet_efficiency: return &p.ethernet_efficiency;
     case FitField::sm_rate_GBps: return &p.sm_rate_GBps;
     case FitField::sm_exponent: return &p.sm_exponent;
     case FitField::overlap_exponent: return &p.overlap_exponent;
@@ -122,7 +127,9 @@ double* field(KernelPhaseParams& p, FitField f) {
 double clamp_field(FitField f, double v) {
   switch (f) {
     case FitField::nvlink_efficiency:
-    case FitField::network_efficiency: return std::clamp(v, 0.05, 1.0);
+    case FitField::network_efficiency:
+    case FitField::infiniband_efficiency:
+    case FitField::ethernet_efficiency: return std::clamp(v, 0.05, 1.0);
     case FitField::sm_exponent: return std::clamp(v, 0.3, 1.5);
     case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
     case FitField::ramp_exponent: return std::clamp(v, 0.05, 4.0);
@@ -149,7 +156,9 @@ double search_start_when_zero(FitField f) {
 bool exercised(FitField f, const Prepared& p) {
   switch (f) {
     case FitField::nvlink_efficiency: return p.nominal_s[static_cast<int>(LinkKind::nvlink)] > 0;
-    case FitField::network_efficiency: return p.nominal_s[static_cast<int>(LinkKind::infiniband)] > 0;
+    case FitField::network_efficiency:
+    case FitField::infiniband_efficiency: return p.nominal_s[static_cast<int>(LinkKind::infiniband)] > 0;
+    case FitField::ethernet_efficiency: return p.nominal_s[static_cast<int>(LinkKind::ethernet)] > 0;
     case FitField::per_remote_expert_us: return p.terms.remote_experts > 0;
     case FitField::per_peer_us: return p.terms.peers > 0;
     case FitField::latency_per_log2_node_us: return p.nodes > 1;
@@ -232,7 +241,13 @@ double mean_abs_error(const std::vector<double>& predicted, const std::vector<Ke
 }
 
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
-                                const std::vector<FitField>& requested) {
+                                const std::vector<FitField>& asked) {
+  // network_efficiency: the efficiency of each network kind the samples cross (kernel_fit.hpp).
+  std::vector<FitField> requested;
+  for (FitField f : asked) {
+    if (f != FitField::network_efficiency) requested.push_back(f);
+    else requested.insert(requested.end(), {FitField::infiniband_efficiency, FitField::ethernet_efficiency});
+  }
   std::vector<Prepared> prep = prepare(start, samples);
   for (bool dispatch : {true, false}) {
     std::vector<std::size_t> idx;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "comm/exchange_kernel.hpp"
+#include "topology/topology.hpp"
 
 namespace epsim {
 
@@ -31,6 +32,9 @@ struct KernelSample {
   int gpus_per_node = 8;     ///< GPUs of one node (one NVLink domain); EP = nodes x gpus_per_node
   double nvlink_GBps = 450;  ///< NVLink per GPU per direction (H100/H200 450, H800 200, B200/GB200 900)
   double nic_GBps = 50;      ///< the GPU's NIC (ConnectX-7 400 Gb/s = 50 GB/s)
+  /// Kind of the NIC and fabric links of the cluster it ran on (DgxClusterOptions::network_kind):
+  /// infiniband, or ethernet (RoCE, AWS EFA), whose efficiency a fit then sets.
+  LinkKind network_kind = LinkKind::infiniband;
   /// deepep-ll: same-node peers over NVLink (true) or through the NIC (false: DeepEP PR 521's LL rows);
   /// unset: the kernel's nvlink_for_same_node.
   std::optional<bool> nvlink_same_node;
@@ -39,11 +43,14 @@ struct KernelSample {
 /// Predicted time of every sample with `params` (notify excluded: the tables time it apart), us.
 std::vector<double> predict_samples(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples);
 
-/// Fields of one phase a fit may change.
+/// Fields of one phase a fit may change. network_efficiency: the efficiency of the network kind the
+/// samples' bytes cross (KernelSample::network_kind), i.e. infiniband_efficiency and ethernet_efficiency,
+/// each fitted only when some sample of the phase carries bytes over links of that kind.
 enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us, per_peer_us, nvlink_efficiency,
                       network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent, ramp_half_bytes,
                       ramp_exponent, ll_latency_us, ll_bandwidth_GBps, channel_GBps,
-                      ll_per_log2_channel_us, per_token_round_us };
+                      ll_per_log2_channel_us, infiniband_efficiency, ethernet_efficiency,
+                      per_token_round_us };
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:

@@ -109,6 +109,7 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
     }
     std::vector<KernelSample> samples = nccl_alltoall_samples(perf);
     for (KernelSample& k : samples) {
+      k.network_kind = s.network_kind;
       k.nodes = nodes;
       k.gpus_per_node = ranks / nodes;
       k.label = path.filename().string() + ": " + k.label;
@@ -132,6 +133,39 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
   s.collectives.push_back(std::move(c));
 }
 
+// The AWS nccl-tests csv (read_aws_p5_csv): one collective per (Nodes, GPUs) of its rows, the op from
+// the file name (the published files: nccl_all_gather.csv, nccl_all_reduce.csv; ours
+// aws_p5_all_gather_2to32nodes.csv), time = size / out-of-place algbw.
+void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) {
+  const std::string file = path.string(), name = path.filename().string();
+  std::string op;
+  for (const char* o : {"all_reduce", "all_gather", "reduce_scatter", "sendrecv"})
+    if (name.find(o) != std::string::npos) {
+      op = o;
+      break;
+    }
+  if (op.empty())
+    throw InputError(file, "", "an AWS nccl-tests csv whose file name names its collective (all_reduce, all_gather, "
+                               "reduce_scatter, sendrecv); alltoall csv files are not read");
+  std::vector<CollectiveSamples> groups;
+  for (const NcclTestsRow& r : read_aws_p5_csv(path)) {
+    if (r.nodes < 1 || r.gpus < 1 || r.gpus % r.nodes != 0 || !(r.time_us > 0))
+      throw InputError(file, "", fmt::format("rows of Nodes >= 1, GPUs a multiple of Nodes and algbw > 0; found Nodes "
+                                             "{}, GPUs {}, size {:g} B at {:g} us",
+                                             r.nodes, r.gpus, r.bytes, r.time_us));
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const CollectiveSamples& c) { return c.nodes == r.nodes && c.ranks == r.gpus; });
+    if (g == groups.end()) {
+      groups.push_back(CollectiveSamples{file, op, r.gpus, r.nodes, {}, {}});
+      g = groups.end() - 1;
+    }
+    g->bytes.push_back(r.bytes);
+    g->time_us.push_back(r.time_us);
+  }
+  if (groups.empty()) throw InputError(file, "", "at least one data row");
+  for (CollectiveSamples& c : groups) s.collectives.push_back(std::move(c));
+}
+
 // nccl-tests' bus bandwidth factor and the ring's steps of each op (nccl-tests doc/PERFORMANCE.md).
 double bus_factor(const std::string& op, int n) {
   const double f = static_cast<double>(n - 1) / n;
@@ -142,20 +176,23 @@ int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
+  if (!is_network_link(s.network_kind))
+    throw std::invalid_argument("add_table: the network kind is infiniband or ethernet");
   switch (kind) {
     case CommTableKind::unknown:
     case CommTableKind::measurements_json:
-    case CommTableKind::nccl_tests_aws_csv:
       throw InputError(path.string(), "",
                        fmt::format("a measured table epsim calibrates from (nccl-tests output, the AIConfigurator "
                                    "DeepEP and nccl_perf tables, the EP tables of ../shared/data/measurements); "
                                    "found {}",
                                    to_string(kind)));
     case CommTableKind::nccl_tests_text: add_nccl_tests(s, path, std::max(gpus_per_node, 1)); return;
+    case CommTableKind::nccl_tests_aws_csv: add_nccl_tests_aws_csv(s, path); return;
     default: break;
   }
   note_device(s, csv_device(path), path);
   for (auto& [k, v] : kernel_samples_from_file(path, kind)) {
+    for (KernelSample& x : v) x.network_kind = s.network_kind;
     auto& dst = s.kernels[k];
     dst.insert(dst.end(), v.begin(), v.end());
   }
@@ -198,7 +235,9 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     CollectiveFitSummary sum;
     sum.file = c.file;
     sum.op = c.op;
-    sum.kind = c.nodes > 1 ? LinkKind::infiniband : LinkKind::nvlink;
+    sum.ranks = c.ranks;
+    sum.nodes = c.nodes;
+    sum.kind = c.nodes > 1 ? s.network_kind : LinkKind::nvlink;
     sum.samples = f.samples;
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.

@@ -45,6 +45,11 @@ struct TableSamples {
   std::vector<CollectiveSamples> collectives;
   std::string device;       ///< the device the files name ("NVIDIA H100"); "" when none does
   std::string device_file;  ///< the file that named it
+  /// The network the multi-node files were measured over (`epsim calibrate --network`): infiniband, or
+  /// ethernet (RoCE, AWS EFA). add_table gives it to every kernel sample (their cluster's NIC and fabric
+  /// links are of this kind, so a fit sets that kind's efficiency) and fit_tables labels multi-node
+  /// collective fits with it. Set it before add_table.
+  LinkKind network_kind = LinkKind::infiniband;
 };
 
 /// Read one measured file of kind `kind` (detect_comm_table) into `samples`:
@@ -53,12 +58,15 @@ struct TableSamples {
 ///  - nccl-tests text: alltoall_perf -> nccl kernel samples (NVLink 450 GB/s per GPU);
 ///    all_reduce / all_gather / reduce_scatter / sendrecv -> collective samples. Ranks and hosts come
 ///    from its "#  Rank N ... on HOST" lines; without them the ranks n from busbw / algbw of the largest
-///    size (all_reduce 2(n-1)/n, all_gather / reduce_scatter (n-1)/n) and the nodes = n / gpus_per_node.
+///    size (all_reduce 2(n-1)/n, all_gather / reduce_scatter (n-1)/n) and the nodes = n / gpus_per_node;
+///  - the AWS nccl-tests csv (read_aws_p5_csv; all_reduce, all_gather, reduce_scatter or sendrecv named
+///    in the file name): one collective per (Nodes, GPUs) of its rows, time = size / out-of-place algbw.
+///    It names no device (--gpu) and no network kind (TableSamples::network_kind: ethernet for EFA).
 /// The device a file names (nccl-tests header, a CSV "device" column) must agree with the device
 /// named before (canonical_gpu_name). Throws InputError naming the file (and line or field) for an
-/// unreadable or malformed file, a kind it cannot calibrate from (unknown, measurements.json, the AWS
-/// nccl-tests csv), an nccl-tests run whose op or rank count its header does not give, or a device
-/// that differs from an earlier file's.
+/// unreadable or malformed file, a kind it cannot calibrate from (unknown, measurements.json), an
+/// nccl-tests run whose op or rank count its header does not give, an AWS csv whose file name names no
+/// collective (or alltoall), or a device that differs from an earlier file's.
 void add_table(TableSamples& samples, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node = 8);
 
 /// One fitted kernel: the parameters, how many samples, mean |predicted / measured - 1| with the
@@ -73,7 +81,7 @@ struct KernelFitSummary {
 /// One collective link fit: t = latency + bus bytes / bandwidth over the rows (fit_link's weighting:
 /// relative error), bus bytes = size x bus_bandwidth_factor (nccl-tests: all_reduce 2(n-1)/n,
 /// all_gather / reduce_scatter (n-1)/n, sendrecv 1); kind = nvlink on one node (bandwidth = the fitted
-/// bus bandwidth), infiniband across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
+/// bus bandwidth), TableSamples::network_kind (infiniband or ethernet) across nodes (bandwidth = bus bandwidth / GPUs per node: the collective
 /// model's ring adds one rail channel per GPU of a node, comm/collectives.cpp): a per-GPU figure, as
 /// calibration.json's links are (comm/calibration.hpp; uses divide it over the GPU's NICs); per-step latency =
 /// intercept / steps (ring: all_reduce 2(n-1), all_gather / reduce_scatter n-1, sendrecv 1), what the
@@ -82,6 +90,8 @@ struct KernelFitSummary {
 struct CollectiveFitSummary {
   std::string file;
   std::string op;
+  int ranks = 0;
+  int nodes = 0;
   LinkKind kind{};
   int samples = 0;
   double bandwidth_GBps = 0;

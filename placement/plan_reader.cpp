@@ -35,6 +35,17 @@ PlanFileSettings read_plan_settings(const JsonCursor& root) {
     }
     if (!known) settings.at("exchange_kernel").fail("an exchange kernel: " + names_text(names));
   }
+  if (settings.has("calibration")) {
+    // {"file": path, "fnv1a64": 16 hex digits}: written by `epsim plan` with a calibration.
+    JsonCursor c = settings.at("calibration");
+    c.reject_unknown_keys({"file", "fnv1a64"});
+    out.calibration_file = c.at("file").as_string();
+    if (out.calibration_file.empty()) c.at("file").fail("the path of a calibration.json");
+    out.calibration_fnv1a64 = c.at("fnv1a64").as_string();
+    const bool hex = out.calibration_fnv1a64.size() == 16 &&
+                     out.calibration_fnv1a64.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex) c.at("fnv1a64").fail("16 lower-case hex digits (the FNV-1a 64-bit hash of the calibration file)");
+  }
   if (settings.has("replica_choice")) {
     const std::string name = settings.at("replica_choice").as_string();
     bool known = false;
@@ -67,6 +78,8 @@ PlanFile read_plan_file(const std::filesystem::path& path, const MoeModel& m, in
   out.dispatch_bytes_per_token = s.dispatch_bytes_per_token;
   out.combine_bytes_per_token = s.combine_bytes_per_token;
   out.exchange_kernel = s.exchange_kernel;
+  out.calibration_file = s.calibration_file;
+  out.calibration_fnv1a64 = s.calibration_fnv1a64;
   out.replica_choice = s.replica_choice;
   if (settings.has("num_experts") && settings.at("num_experts").as_int(1, 1 << 20) != m.num_experts)
     settings.at("num_experts").fail(fmt::format("the model's {} experts", m.num_experts));

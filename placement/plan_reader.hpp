@@ -22,6 +22,13 @@ struct PlanFileSettings {
   double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token, > 0; 0 when absent
   double combine_bytes_per_token = 0;   ///< settings.combine_bytes_per_token, > 0; 0 when absent
   std::string exchange_kernel;          ///< settings.exchange_kernel (a kernel name); empty when absent
+  /// settings.calibration.file: the calibration.json the plan was made with, as `epsim plan` was given
+  /// it (relative paths: to the working directory); empty when absent (no calibration, or a plan file
+  /// written before this field).
+  std::string calibration_file;
+  /// settings.calibration.fnv1a64: 16 lower-case hex digits, the FNV-1a 64-bit hash of that file's bytes
+  /// when the plan was made (a changed file is detected, cli/calibration_input.hpp); empty when absent.
+  std::string calibration_fnv1a64;
   /// settings.replica_choice (rule or lp; rule when absent): how the plan's figures split an expert's
   /// tokens over its replicas (placement/replica_choice.hpp).
   ReplicaChoice replica_choice = ReplicaChoice::rule;
@@ -40,6 +47,8 @@ struct PlanFile {
   double dispatch_bytes_per_token = 0;  ///< settings.dispatch_bytes_per_token; 0 when absent
   double combine_bytes_per_token = 0;
   std::string exchange_kernel;        ///< settings.exchange_kernel; empty when absent
+  std::string calibration_file;       ///< settings.calibration.file; empty when absent (PlanFileSettings)
+  std::string calibration_fnv1a64;    ///< settings.calibration.fnv1a64; empty when absent
   /// settings.replica_choice (rule when absent): how the plan's figures split an expert's tokens
   /// over its replicas (placement/replica_choice.hpp).
   ReplicaChoice replica_choice = ReplicaChoice::rule;

@@ -118,3 +118,84 @@ TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
   CHECK(os.exit_code == 1);
   CHECK(os.err.find("over NVLink only") != std::string::npos);
 }
+
+TEST_CASE("cli: a plan records its calibration; evaluate and rebalance use it, old plans keep working",
+          "[cli][planner][calibration]") {
+  std::string dir = fresh_temp_dir("plan_calibration");
+  std::string topo = two_by_four(dir);
+  const std::string model = " --model " + kData + "/model_8e_2g.config.json";
+  const std::string a = kData + "/loads_one_hot8.json";
+  // InfiniBand of 5 GB/s per GPU (one NIC per GPU: 5 GB/s per NIC link, efficiency 5 / 50 = 0.1).
+  const std::string cal = dir + "/c.json";
+  std::ofstream(cal) << R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":5}}})";
+  const std::string plan = dir + "/p.json";
+  CliResult made = run_epsim("plan --topology " + topo + model + " --loads " + a + " --ep 8 --redundant 8 --calibration " +
+                             cal + " --out " + plan + " --json");
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  nlohmann::json pj = nlohmann::json::parse(slurp(plan));
+  CHECK(pj["settings"]["calibration"]["file"] == cal);
+  CHECK(pj["settings"]["calibration"]["fnv1a64"].get<std::string>().size() == 16);
+  const double planned_us = nlohmann::json::parse(made.out)["summary"]["sum_link_us"].get<double>();
+  // Of which the bandwidth part: the busiest NIC link carries half of a GPU's 4096 tokens x (1056 B
+  // dispatch + 2048 B combine) = 6356992 B at 5 GB/s = 1271.3984 us; the rest is the kernel's latency.
+  CHECK(planned_us == Approx(1271.3984 + 85.0));
+
+  const std::string eval = "evaluate --topology " + topo + model + " --loads " + a + " --json --plan ";
+  auto link_us = [](const CliResult& r) { return nlohmann::json::parse(r.out)["summary"]["sum_link_us"].get<double>(); };
+  // evaluate on the plan's own loads gives the plan's own figure: the recorded calibration is used.
+  CliResult e = run_epsim(eval + plan);
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(nlohmann::json::parse(e.out)["calibration"] == cal);
+  CHECK(link_us(e) == Approx(planned_us));
+  CHECK(e.err.find("no parameters for exchange kernel deepep-normal") != std::string::npos);
+
+  // A plan file from before settings.calibration: read as before, the kernel's defaults (InfiniBand at
+  // 0.95 x 50 GB/s: a shorter time), and --calibration gives the calibrated figure back.
+  pj["settings"].erase("calibration");
+  const std::string old_plan = dir + "/old.json";
+  std::ofstream(old_plan) << pj.dump();
+  CliResult old = run_epsim(eval + old_plan);
+  INFO(old.err);
+  REQUIRE(old.exit_code == 0);
+  CHECK_FALSE(nlohmann::json::parse(old.out).contains("calibration"));
+  CHECK(link_us(old) < planned_us / 4);
+  CliResult given = run_epsim(eval + old_plan + " --calibration " + cal);
+  REQUIRE(given.exit_code == 0);
+  CHECK(link_us(given) == Approx(planned_us));
+
+  // rebalance from the plan: its re-plans and iteration cost run under the recorded calibration too.
+  const std::string reb = "rebalance --topology " + topo + model + " --ep 8 --redundant 8 --window " + a +
+                          " --every 0 --json --plan ";
+  auto static_us = [](const CliResult& r) {
+    return nlohmann::json::parse(r.out)["windows"][0]["static_iteration_us"].get<double>();
+  };
+  CliResult rc = run_epsim(reb + plan), ro = run_epsim(reb + old_plan);
+  INFO(rc.err);
+  REQUIRE(rc.exit_code == 0);
+  REQUIRE(ro.exit_code == 0);
+  CHECK(rc.err.find("calibration " + cal) != std::string::npos);
+  CHECK(static_us(rc) > 4 * static_us(ro));
+
+  // The calibration changed since the plan: a warning naming both files, its current contents used.
+  std::ofstream(cal) << R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":10}}})";
+  CliResult changed = run_epsim(eval + plan);
+  REQUIRE(changed.exit_code == 0);
+  CHECK(changed.err.find("warning: calibration " + cal + " changed since plan " + plan + " was made") !=
+        std::string::npos);
+  CHECK(link_us(changed) < planned_us);
+  // Missing: an input error naming the plan file and the field, never the defaults in silence.
+  std::filesystem::remove(cal);
+  CliResult missing = run_epsim(eval + plan);
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find(plan) != std::string::npos);
+  CHECK(missing.err.find("/settings/calibration/file") != std::string::npos);
+  CHECK(run_epsim(reb + plan).exit_code == 1);
+  // A malformed record is named.
+  pj["settings"]["calibration"] = {{"file", cal}, {"fnv1a64", "xyz"}};
+  std::ofstream(dir + "/bad.json") << pj.dump();
+  CliResult bad = run_epsim(eval + dir + "/bad.json");
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("/settings/calibration/fnv1a64") != std::string::npos);
+}

@@ -195,3 +195,31 @@ TEST_CASE("epsim simulate of a disaggregated pair reports both pools and the bal
   const double rp = d["prefill_requests_per_s_per_node"].get<double>(), rd = d["decode_requests_per_s_per_node"].get<double>();
   CHECK(d["requests_per_s_per_node"].get<double>() == Approx(1 / (1 / rp + 1 / rd)).epsilon(1e-4));
 }
+
+TEST_CASE("calibrate --network ethernet / --topology of an EFA cluster: the ethernet efficiency is fitted") {
+  // DeepEP PR 521's LL rows (2-8 nodes): declared Ethernet, the kernels' ethernet_efficiency is fitted and
+  // InfiniBand's keeps the default; by default (InfiniBand) the reverse.
+  std::string dir = fresh_temp_dir("calibrate_network");
+  const std::string rows = EPSIM_TEST_DATA_DIR "/comm/deepep_pr521_h100_ll.csv --gpu H100 --out " + dir;
+  auto fitted = [&](const std::string& args, const std::string& file) {
+    CliResult r = run_epsim("calibrate " + rows + "/" + file + " " + args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(slurp(dir + "/" + file))["exchange_kernels"]["deepep-ll"]["dispatch"];
+  };
+  const nlohmann::json ib = fitted("", "ib.json"), eth = fitted("--network ethernet", "eth.json");
+  const double def_eth = ib["ethernet_efficiency"].get<double>(), def_ib = eth["infiniband_efficiency"].get<double>();
+  CHECK(eth["ethernet_efficiency"].get<double>() != def_eth);
+  CHECK(eth["ethernet_efficiency"].get<double>() == Approx(ib["infiniband_efficiency"].get<double>()));
+  CHECK(ib["infiniband_efficiency"].get<double>() != def_ib);
+  // The network kind of a topology: the AWS p5 preset's links are ethernet.
+  REQUIRE(run_epsim("topo generate p5 --nodes 2 --out " + dir + "/p5.json").exit_code == 0);
+  CHECK(fitted("--topology " + dir + "/p5.json", "p5cal.json") == eth);
+  // Refused: an unknown kind, a kind the topology lacks.
+  CliResult bad = run_epsim("calibrate " + rows + "/x.json --network nvlink");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("expected infiniband or ethernet") != std::string::npos);
+  CliResult clash = run_epsim("calibrate " + rows + "/x.json --network infiniband --topology " + dir + "/p5.json");
+  CHECK(clash.exit_code == 2);
+  CHECK(clash.err.find("has no infiniband links") != std::string::npos);
+}

@@ -133,3 +133,85 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
                     Catch::Contains(h200) && Catch::Contains("H200") &&
                         Catch::Contains("aic_h100_deepep_ll.csv"));
 }
+
+TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet figures, not InfiniBand's",
+          "[comm][calibration]") {
+  // The 2-node all_reduce of the first test, declared as run over Ethernet: the same fit, labelled
+  // ethernet (50 GB/s per NIC link, 30 us / 2(16-1) steps = 1000 ns); the one-node file stays NVLink.
+  TableSamples s;
+  s.network_kind = LinkKind::ethernet;
+  for (const char* f : {"nccl_all_reduce_8gpu_exact.txt", "nccl_all_reduce_16gpu_exact.txt"})
+    add_table(s, kData + f, CommTableKind::nccl_tests_text);
+  Calibration c;
+  fit_tables(s, c);
+  CHECK(c.links.count(LinkKind::infiniband) == 0);
+  REQUIRE(c.links.count(LinkKind::ethernet) == 1);
+  CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(50).epsilon(1e-3));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(1000).epsilon(1e-2));
+  CHECK(c.links.count(LinkKind::nvlink) == 1);
+
+  // Kernel samples: the 2 x 4 GPU alltoall rows get the Ethernet cluster. A synthetic sample set made
+  // by the nccl model with ethernet_efficiency 0.5 (the other fields at their defaults): fitting the
+  // network efficiency gives 0.5 back in ethernet_efficiency, and InfiniBand's stays at its default
+  // (no sample crosses an InfiniBand link).
+  TableSamples eth;
+  eth.network_kind = LinkKind::ethernet;
+  add_table(eth, kData + "nccl_alltoall_2x4gpu.txt", CommTableKind::nccl_tests_text);
+  std::vector<KernelSample> samples = eth.kernels.at(ExchangeKernelKind::nccl);
+  for (const KernelSample& x : samples) CHECK(x.network_kind == LinkKind::ethernet);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::nccl);
+  ExchangeKernelParams truth = def;
+  truth.dispatch.ethernet_efficiency = truth.combine.ethernet_efficiency = 0.5;
+  const std::vector<double> made = predict_samples(truth, samples);
+  for (std::size_t i = 0; i < samples.size(); ++i) samples[i].measured_us = made[i];
+  // The rows are network-bound: halving the efficiency from 0.95 costs time (else the fit could not see it).
+  CHECK(made.back() > 1.5 * predict_samples(def, samples).back());
+  const ExchangeKernelParams fit = fit_kernel(def, samples, {FitField::network_efficiency});
+  CHECK(fit.dispatch.ethernet_efficiency == Approx(0.5).epsilon(1e-3));
+  CHECK(fit.combine.ethernet_efficiency == Approx(0.5).epsilon(1e-3));
+  CHECK(fit.dispatch.infiniband_efficiency == def.dispatch.infiniband_efficiency);
+  // The same rows declared InfiniBand: the InfiniBand efficiency moves, Ethernet's keeps its default.
+  for (KernelSample& x : samples) x.network_kind = LinkKind::infiniband;
+  const ExchangeKernelParams ib = fit_kernel(def, samples, {FitField::network_efficiency});
+  CHECK(ib.dispatch.ethernet_efficiency == def.dispatch.ethernet_efficiency);
+  CHECK(ib.dispatch.infiniband_efficiency == Approx(0.5).epsilon(1e-3));
+}
+
+TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled with the network kind",
+          "[comm][calibration]") {
+  // Synthetic all_gather rows made from t = (n-1) x 2000 ns + size x (n-1)/n / bus bandwidth, bus
+  // bandwidth 320 GB/s at 2 x 8 GPUs and 240 GB/s at 4 x 8; algbw = size / t (6 decimals).
+  const std::string csv = temp_file("aws_all_gather.csv",
+                                    "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in "
+                                    "algbw(GB/s),in busbw(GB/s)\n"
+                                    "2,16,64,1000, false,296.145167,277.636094,296.145167,277.636094\n"
+                                    "2,16,256,1000, false,328.790954,308.241519,328.790954,308.241519\n"
+                                    "2,16,1024,1000, false,338.108876,316.977071,338.108876,316.977071\n"
+                                    "4,32,64,1000, false,201.599477,195.299493,201.599477,195.299493\n"
+                                    "4,32,256,1000, false,234.333278,227.010363,234.333278,227.010363\n"
+                                    "4,32,1024,1000, false,244.247941,236.615193,244.247941,236.615193\n");
+  REQUIRE(detect_comm_table(csv) == CommTableKind::nccl_tests_aws_csv);
+  TableSamples s;
+  s.network_kind = LinkKind::ethernet;
+  add_table(s, csv, CommTableKind::nccl_tests_aws_csv);
+  REQUIRE(s.collectives.size() == 2);
+  CHECK(s.collectives[0].op == "all_gather");
+  CHECK(s.collectives[0].nodes == 2);
+  CHECK(s.collectives[0].ranks == 16);
+  CHECK(s.collectives[1].nodes == 4);
+  CHECK(s.collectives[0].time_us[0] == Approx(67108864 / 296.145167e3));  // size / algbw
+  Calibration c;
+  fit_tables(s, c);
+  // The faster fit wins: 320 GB/s bus over 8 GPUs per node = 40 GB/s per GPU; 30 us / 15 steps = 2000 ns.
+  REQUIRE(c.links.count(LinkKind::ethernet) == 1);
+  CHECK(c.links.count(LinkKind::infiniband) == 0);
+  CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(40).epsilon(1e-4));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(2000).epsilon(1e-3));
+  // A file name that names no collective, or names alltoall, is refused naming the file.
+  const std::string anon = temp_file("aws_other.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                      "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
+  CHECK_THAT(add_error(anon), Catch::Contains(anon) && Catch::Contains("names its collective"));
+  const std::string a2a = temp_file("aws_alltoall.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                        "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
+  CHECK_THAT(add_error(a2a), Catch::Contains("alltoall csv files are not read"));
+}

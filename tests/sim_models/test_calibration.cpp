@@ -202,3 +202,83 @@ TEST_CASE("kernel parameters under a calibration: fitted, or defaults with a not
   CHECK(f.notice.empty());
   CHECK(f.params.dispatch.latency_us == 33);
 }
+
+TEST_CASE("calibration fields the run's kernel does not read are named in one notice", "[calibration]") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));  // InfiniBand network
+  // Only a deepep-ll block that sets nvlink_for_same_node (deepep-ll's default: true), run under
+  // deepep-normal: the "no parameters" notice names the field it drops, once.
+  Calibration ll = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep-ll":{"nvlink_for_same_node":false}}})"),
+      "ll.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ll, "ll.json", topo).notice ==
+        "calibration ll.json has no parameters for exchange kernel deepep-normal: its defaults are used, and "
+        "/exchange_kernels/deepep-ll/nvlink_for_same_node (set for another kernel) is not read");
+  // The same file under deepep-ll: the field is read, no notice.
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &ll, "ll.json", topo).notice.empty());
+
+  // An nccl block with p2p-channel fields (nccl's defaults: p2p_channels 32, so they are read by nccl)
+  // under deepep-ll: four set fields, three named and "1 more".
+  Calibration nccl = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{
+      "dispatch":{"channel_GBps":11,"p2p_chunk_bytes":1000,"net_chunk_bytes":2000},"combine":{"channel_GBps":12}}}})"),
+                                           "nccl.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &nccl, "nccl.json", topo).notice ==
+        "calibration nccl.json has no parameters for exchange kernel deepep-ll: its defaults are used, and "
+        "/exchange_kernels/nccl/dispatch/channel_GBps, /exchange_kernels/nccl/dispatch/p2p_chunk_bytes, "
+        "/exchange_kernels/nccl/dispatch/net_chunk_bytes and 1 more (set for another kernel) are not read");
+
+  // A file with blocks for several kernels is normal: the run's kernel has its block, the others are
+  // not named.
+  Calibration both = ll;
+  both.exchange_kernels[ExchangeKernelKind::deepep_normal] = {default_kernel_params(ExchangeKernelKind::deepep_normal), ""};
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &both, "both.json", topo).notice.empty());
+
+  // The run's own block sets fields its kernel does not read: nvlink_for_same_node in deepep-normal's
+  // block; a p2p-channel field of deepep-ll's dispatch with p2p_channels 0 (deepep-ll's default).
+  Calibration own = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{
+      "deepep-normal":{"nvlink_for_same_node":false,"notify_latency_us":20},
+      "deepep-ll":{"dispatch":{"channel_GBps":5,"latency_us":9}}}})"),
+                                          "own.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &own, "own.json", topo).notice ==
+        "calibration own.json: /exchange_kernels/deepep-normal/nvlink_for_same_node is not read by exchange kernel "
+        "deepep-normal, the kernel this run uses");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &own, "own.json", topo).notice ==
+        "calibration own.json: /exchange_kernels/deepep-ll/dispatch/channel_GBps is not read by exchange kernel "
+        "deepep-ll, the kernel this run uses");
+  // A file as calibration_to_json writes it (every field, the unread ones at their defaults): no notice.
+  Calibration written = calibration_from_json(calibration_to_json(both), "w.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &written, "w.json", topo).notice.empty());
+}
+
+TEST_CASE("network figures of a kind the topology lacks are named with both kinds", "[calibration]") {
+  Topology ib = generate_dgx_cluster(dgx_options_for_nodes(2));  // InfiniBand network
+  Topology efa = generate_dgx_cluster(aws_p5_options(2));         // Ethernet (EFA) network
+  // The shipped p5 file's form: Ethernet links only, no kernel block.
+  Calibration eth = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","links":{"ethernet":{"bandwidth_GBps":36,"latency_ns":23000}},
+                      "exchange_kernels":{"nccl":{}}})"),
+      "eth.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &eth, "eth.json", ib).notice ==
+        "calibration eth.json has network figures for ethernet only (/links/ethernet), the topology's network is "
+        "infiniband: they are not used, infiniband keeps its defaults");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &eth, "eth.json", efa).notice.empty());
+  // And vice versa: an InfiniBand efficiency fitted in the run's block, on an EFA cluster; joined with
+  // the "no parameters" notice of another kernel by "; " (one line).
+  Calibration ibk = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{
+      "deepep-normal":{"dispatch":{"infiniband_efficiency":0.8}}}})"),
+                                          "ib.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ibk, "ib.json", efa).notice ==
+        "calibration ib.json has network figures for infiniband only "
+        "(/exchange_kernels/deepep-normal/dispatch/infiniband_efficiency), the topology's network is ethernet: they "
+        "are not used, ethernet keeps its defaults");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ibk, "ib.json", ib).notice.empty());
+  Calibration ib_links = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":40}}})"), "ibl.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &ib_links, "ibl.json", efa).notice ==
+        "calibration ibl.json has no parameters for exchange kernel nccl: its defaults are used; calibration ibl.json "
+        "has network figures for infiniband only (/links/infiniband), the topology's network is ethernet: they are not "
+        "used, ethernet keeps its defaults");
+  // Figures for both kinds (a file fitted on two clusters): one applies, no notice.
+  ib_links.links[LinkKind::ethernet].bandwidth_GBps = 30.0;
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &ib_links, "ibl.json", efa).notice ==
+        "calibration ibl.json has no parameters for exchange kernel nccl: its defaults are used");
+}
