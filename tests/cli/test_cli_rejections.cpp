@@ -1,6 +1,8 @@
 // Every rejected input gives a clear message naming the file (and field) and the documented exit
 // code: 2 for usage errors, 1 for invalid input. No output file is written.
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -84,4 +86,54 @@ TEST_CASE("an unwritable output path is an error before any work") {
   CliResult r = plan(kTopo2, kLoads, kModel, "--ep 16 --out /nonexistent-dir/plan.json");
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("/nonexistent-dir/plan.json") != std::string::npos);
+}
+
+TEST_CASE("calibrate: an empty, blank, comment-only or header-only measured file is refused naming the file, writing nothing") {
+  const std::string dir = fresh_temp_dir("calibrate_empty");
+  const std::string out = dir + "/c.json";
+  struct Case {
+    const char* name;
+    const char* content;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"empty.csv", "", "the file is empty (no header, no data rows)"},
+      {"blank.csv", "\n  \n\t\n", "the file is empty (no header, no data rows)"},
+      {"comments.csv", "# PROVENANCE: nothing\n# more\n", "the file holds only comment lines"},
+      // The AIConfigurator DeepEP LL header (tests/data/comm/aic_h100_deepep_ll.csv) without its rows.
+      {"header.csv", "# a comment\nframework,version,device,node_num,dispatch_avg_t_us,combine_avg_t_us\n",
+       "the file has the AIConfigurator DeepEP LL header but no rows"},
+      {"other.csv", "a,b\n1,2\n", "found a header none of them has"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir + "/" + c.name;
+    std::ofstream(path) << c.content;
+    CliResult r = run_epsim("calibrate " + path + " --out " + out);
+    INFO(c.name << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(path + ": ") != std::string::npos);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.err.find("found unknown") == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+  // Every known table's header with no rows under it (the tests/data/comm copies, data lines dropped).
+  for (const char* table : {"aic_h100_deepep_ll.csv", "aic_h100_deepep_normal.csv", "aic_h100_nccl_alltoall.csv",
+                            "deepep_pr521_h100_ll.csv", "deepep_pr521_h100_normal.csv", "deepep_v2_readme_normal.csv",
+                            "hybrid_ep_h100.csv", "nccl_ep_ll_bf16_h100.csv", "onesided_gb200_nvl72.csv"}) {
+    std::ifstream in(kData + "/comm/" + table);
+    std::string line, kept;
+    bool header = false;
+    while (std::getline(in, line))
+      if (line.empty() || line[0] == '#' || !header) {
+        header = header || (!line.empty() && line[0] != '#');
+        kept += line + "\n";
+      }
+    const std::string path = dir + "/header_" + table;
+    std::ofstream(path) << kept;
+    CliResult r = run_epsim("calibrate " + path + " --out " + out);
+    INFO(table << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(path + ": data rows under the header; the file has the ") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
 }
