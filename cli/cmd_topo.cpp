@@ -211,8 +211,8 @@ void run_show(const std::string& file) {
   Topology topo = load_topology(file);
   TopologySummary s = summarize_topology(topo);
   fmt::print("topology {} ({})\n", topo.name, file);
-  fmt::print("  hosts {}, GPUs {} ({} per host), rails {}, devices {}, directed links {}\n", s.hosts, s.gpus,
-             s.gpus_per_host, s.rails, s.devices, s.links);
+  fmt::print("  hosts {}, GPUs {} ({} per host), NICs per GPU {:g}, rails {}, devices {}, directed links {}\n", s.hosts,
+             s.gpus, s.gpus_per_host, s.nics_per_gpu, s.rails, s.devices, s.links);
   fmt::print("  per-GPU injection ({}): NVLink {:.1f} GB/s, PCIe {:.1f} GB/s, network {:.1f} GB/s\n",
              topo.device(topo.gpu_device(0)).id, s.gpu_nvlink_GBps, s.gpu_pcie_GBps, s.gpu_network_GBps);
   if (s.hosts > 1)

@@ -94,3 +94,25 @@ TEST_CASE("topo generate: fabric flags for a tier the cluster does not have are 
   CHECK(slurp(dir + "/a.json").empty());
   CHECK(slurp(dir + "/c.json").empty());
 }
+
+TEST_CASE("topo show: NICs per GPU and the NICs' rails (p5: 4 and 32, not the GPUs' 8)") {
+  const std::string dir = fresh_temp_dir("topo_show_rails");
+  struct Case {
+    const char* args;
+    const char* line;  // rails = GPUs per node x NICs per GPU (one rail per NIC position)
+  };
+  const Case cases[] = {
+      {"p5 --nodes 2", "NICs per GPU 4, rails 32,"},
+      {"dgx-h100 --nics-per-gpu 2", "NICs per GPU 2, rails 16,"},
+      {"dgx-h100", "NICs per GPU 1, rails 8,"},
+      {"dgx1-mesh", "NICs per GPU 0, rails 0,"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.args);
+    const std::string t = dir + "/t.json";
+    REQUIRE(run_epsim(std::string("topo generate ") + c.args + " --out " + t).exit_code == 0);
+    CliResult r = run_epsim("topo show " + t);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find(c.line) != std::string::npos);
+  }
+}
