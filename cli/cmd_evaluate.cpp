@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
@@ -124,7 +125,9 @@ void add_evaluate_command(CLI::App& app) {
   p->add_option("--replica-choice", o->replica_choice,
                 "how a batch's tokens of an expert split over its replicas: rule (equal shares) or lp (the per-batch "
                 "LP: busiest GPU, then busiest links); default: the plan's");
-  p->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each GPU originates; default: the plan's setting");
+  p->add_option("--tokens-per-gpu", o->tokens_per_gpu,
+                "tokens each GPU originates, in [1, 1e15] (0 = use counts as is); default: the plan's setting")
+      ->check(token_count_or_zero());
   p->add_flag("--json", o->json, "print the summaries as JSON instead of the table");
   p->callback([o] { run_evaluate(*o); });
 }

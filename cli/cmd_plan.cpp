@@ -273,8 +273,9 @@ void add_plan_command(CLI::App& app) {
                 fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))
       ->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
-                "tokens each GPU originates per iteration (loads are rescaled to it); 0 = use counts as is")
-      ->capture_default_str();
+                "tokens each GPU originates per iteration (loads are rescaled to it), in [1, 1e15]; 0 = use counts as is")
+      ->capture_default_str()
+      ->check(token_count_or_zero());
   p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element, "1.03125 = FP8 dispatch with per-128 scales, 2 = BF16")
       ->capture_default_str();
   p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element, "2 = BF16 combine")

@@ -225,8 +225,10 @@ void add_rebalance_command(CLI::App& app) {
                 "how a batch's tokens of an expert split over its replicas in the iteration cost: rule (equal shares) "
                 "or lp (the per-batch LP, also in simulate with --scenario)")
       ->capture_default_str();
-  p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu, "tokens each GPU originates per iteration")
-      ->capture_default_str();
+  p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
+                "tokens each GPU originates per iteration, in [1, 1e15]; 0 = use counts as is")
+      ->capture_default_str()
+      ->check(token_count_or_zero());
   p->add_option("--seed", o->settings.seed, "seed of the placement search")->capture_default_str();
   p->add_option("--out", o->out, "write the report (epsim.rebalance/1) here");
   p->add_flag("--json", o->json, "print the report as JSON");

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -135,5 +136,49 @@ TEST_CASE("calibrate: an empty, blank, comment-only or header-only measured file
     CHECK(r.exit_code == 1);
     CHECK(r.err.find(path + ": data rows under the header; the file has the ") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(out));
+  }
+}
+
+TEST_CASE("a token count below one token (or not finite, or above 1e15) is a usage error wherever it is given") {
+  // The one rule (common/token_count.hpp): [1, 1e15] tokens; fractions above one are averages.
+  const std::string model = kModel, topo = kTopo2;
+  const std::string exchange = "predict exchange --topology " + topo + " --model " + model +
+                               " --ep 16 --exchange-kernel deepep-ll --tokens-per-gpu ";
+  const std::string moe = "predict moe --gpu h100 --ep 32 --model " + model + " --tokens-per-gpu ";
+  const std::string plan_cmd = "plan --topology " + topo + " --loads " + kLoads + " --model " + model + " --ep 16 --tokens-per-gpu ";
+  const std::string decode = kScenarios + "/deepseek-v3/decode-ep32.json", prefill = kScenarios + "/deepseek-v3/prefill-ep32.json";
+  struct Case {
+    std::string command;  // ends where the value goes
+    std::string value;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {exchange, "1e-9", "--tokens-per-gpu: 1e-9: expected a number of tokens in [1, "},
+      {exchange, "0.5", "--tokens-per-gpu: 0.5: expected a number of tokens in [1, "},
+      {exchange, "0", "expected a number of tokens in [1, "},
+      {exchange, "1e16", "expected a number of tokens in [1, "},
+      {exchange, "nan", "expected a number of tokens in [1, "},
+      {moe, "1e-9", "--tokens-per-gpu: 1e-9: expected a number of tokens in [1, "},
+      {plan_cmd, "1e-9", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {plan_cmd, "-1", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {"rebalance --tokens-per-gpu ", "0.5", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {"evaluate --tokens-per-gpu ", "0.5", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      // Scenario fields (the parameter table; the same fields are sweep axes).
+      {"simulate --scenario " + prefill + " --tokens-per-gpu ", "1e-9", "/phase/tokens_per_gpu: a number in [1, "},
+      {"simulate --scenario " + prefill + " --set /phase/sequence_length=", "0.5", "/phase/sequence_length: a number in [1, "},
+      {"simulate --scenario " + decode + " --batch-per-gpu ", "0.5", "/phase/batch_per_gpu: a number in [1, "},
+      {"simulate --scenario " + decode + " --context-length ", "0.5", "/phase/context_length: a number in [1, "},
+  };
+  for (const Case& c : cases) {
+    CliResult r = run_epsim(c.command + c.value);
+    INFO(c.command << c.value << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
+  // One token, and a fraction above one (an average), are accepted.
+  for (const char* v : {"1", "1.5"}) {
+    CliResult r = run_epsim(exchange + v);
+    INFO(v << ": " << r.err);
+    CHECK(r.exit_code == 0);
   }
 }
