@@ -8,6 +8,7 @@
 
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
@@ -56,7 +57,9 @@ void run_evaluate(const EvaluateOptions& o) {
   // does not name one) with the model's uniform-routing de-duplication.
   const ExchangeKernelKind kernel =
       file.exchange_kernel.empty() ? ExchangeKernelKind::deepep_normal : parse_exchange_kernel(file.exchange_kernel);
-  EpLinkModel links = planner_link_model(topo, routes, file.ep, model, default_kernel_params(kernel));
+  EpLinkModel links = with_kernel_context(o.plan + ": /settings/exchange_kernel", o.topology, [&] {
+    return planner_link_model(topo, routes, file.ep, model, default_kernel_params(kernel));
+  });
   PlanSettings s;
   s.ep = file.ep;
   s.redundant = file.redundant;

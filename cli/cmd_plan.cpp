@@ -10,6 +10,7 @@
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -310,7 +311,8 @@ void add_plan_command(CLI::App& app) {
   p->add_flag("--trace-eval-only", o->trace_eval_only,
               "use --trace only to evaluate the plans (epsim optimizes the uniform-source model)");
   p->add_flag("--json", o->json, "print the summary as JSON instead of the table");
-  p->callback([o] { run_plan(*o); });
+  // The kernel that can refuse the topology (nvlink-one-sided across NVLink domains) is --exchange-kernel's.
+  p->callback([o] { with_kernel_context("--exchange-kernel " + o->exchange_kernel, o->topology, [&] { run_plan(*o); }); });
 }
 
 }  // namespace epsim::cli

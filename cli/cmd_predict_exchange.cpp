@@ -16,6 +16,7 @@
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "comm/calibration.hpp"
 #include "comm/exchange_prediction.hpp"
 #include "comm/token_router.hpp"
@@ -285,7 +286,9 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)")->check(non_negative_integer());
   c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
   c->add_flag("--json", o->json, "print one JSON object");
-  c->callback([o] { run_exchange(*o); });
+  c->callback([o] {
+    with_kernel_context("--exchange-kernel " + o->kernel, o->topology, [&] { run_exchange(*o); });
+  });
 }
 
 }  // namespace epsim::cli

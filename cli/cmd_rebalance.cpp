@@ -11,6 +11,7 @@
 
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "common/atomic_file.hpp"
 #include "common/json_output.hpp"
 #include "common/error.hpp"
@@ -129,7 +130,11 @@ void run_rebalance(const RebalanceOptions& o) {
       scenario ? scenario->exchange_kernel.value_or(default_exchange_kernel(scenario->phase.kind == PhaseKind::decode))
       : plan_file && !plan_file->exchange_kernel.empty() ? parse_exchange_kernel(plan_file->exchange_kernel)
                                                           : ExchangeKernelKind::deepep_normal;
-  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model, default_kernel_params(kernel));
+  const std::string kernel_from =
+      scenario ? o.scenario + ": /exchange_kernel" : o.plan + ": /settings/exchange_kernel";
+  EpLinkModel links = with_kernel_context(kernel_from, topology_file, [&] {
+    return planner_link_model(*topo, *routes, ps.ep, *model, default_kernel_params(kernel));
+  });
   std::vector<LayerPlacement> initial;
   if (plan_file) {
     PlanFile& f = *plan_file;
