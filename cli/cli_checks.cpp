@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
+#include "common/token_count.hpp"
 
 namespace epsim::cli {
 
@@ -48,6 +49,27 @@ const CLI::Validator& finite_positive() {
       [](std::string& s) {
         const double x = parse_number(s);
         return std::isfinite(x) && x > 0 ? std::string() : fmt::format("{}: expected a finite number > 0", s);
+      },
+      "");
+  return v;
+}
+
+const CLI::Validator& token_count() {
+  static const CLI::Validator v(
+      [](std::string& s) {
+        return is_valid_token_count(parse_number(s)) ? std::string() : fmt::format("{}: expected {}", s, token_count_expected());
+      },
+      "");
+  return v;
+}
+
+const CLI::Validator& token_count_or_zero() {
+  static const CLI::Validator v(
+      [](std::string& s) {
+        const double x = parse_number(s);
+        return x == 0 || is_valid_token_count(x)
+                   ? std::string()
+                   : fmt::format("{}: expected 0 (the loads' counts as they are) or {}", s, token_count_expected());
       },
       "");
   return v;

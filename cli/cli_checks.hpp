@@ -17,6 +17,10 @@ const CLI::Validator& finite_positive();
 const CLI::Validator& finite_non_negative();
 /// Digits only: refuses "-1", which CLI11 would wrap to 2^64 - 1 for an unsigned option.
 const CLI::Validator& non_negative_integer();
+/// A token count a user gives (--tokens-per-gpu): common/token_count.hpp's one rule, [1, 1e15].
+const CLI::Validator& token_count();
+/// The same, or 0: "rescale nothing, use the loads' counts as they are" (plan, rebalance, evaluate).
+const CLI::Validator& token_count_or_zero();
 
 /// A path argument and the flag (or argument name) that gave it, for messages.
 struct PathArg {

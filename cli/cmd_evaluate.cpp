@@ -9,6 +9,7 @@
 #include "cli/calibration_input.hpp"
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "cli/plan_table.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
@@ -64,7 +65,9 @@ void run_evaluate(const EvaluateOptions& o) {
   const CalibratedKernel kernel_params =
       calibrated_kernel_params(kernel, cal.calibration ? &*cal.calibration : nullptr, cal.file, topo);
   if (!kernel_params.notice.empty()) fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);
-  EpLinkModel links = planner_link_model(topo, routes, file.ep, model, kernel_params.params);
+  EpLinkModel links = with_kernel_context(o.plan + ": /settings/exchange_kernel", o.topology, [&] {
+    return planner_link_model(topo, routes, file.ep, model, kernel_params.params);
+  });
   PlanSettings s;
   s.ep = file.ep;
   s.redundant = file.redundant;
@@ -139,7 +142,9 @@ void add_evaluate_command(CLI::App& app) {
                 "calibration.json for the exchange kernel; default: the one the plan was made with (its "
                 "settings.calibration), none when it records none")
       ->check(non_empty_path());
-  p->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each GPU originates; default: the plan's setting");
+  p->add_option("--tokens-per-gpu", o->tokens_per_gpu,
+                "tokens each GPU originates, in [1, 1e15] (0 = use counts as is); default: the plan's setting")
+      ->check(token_count_or_zero());
   p->add_flag("--json", o->json, "print the summaries as JSON instead of the table");
   p->callback([o] { run_evaluate(*o); });
 }

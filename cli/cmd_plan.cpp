@@ -10,6 +10,7 @@
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "cli/plan_table.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -277,8 +278,9 @@ void add_plan_command(CLI::App& app) {
                 fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))
       ->capture_default_str();
   p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
-                "tokens each GPU originates per iteration (loads are rescaled to it); 0 = use counts as is")
-      ->capture_default_str();
+                "tokens each GPU originates per iteration (loads are rescaled to it), in [1, 1e15]; 0 = use counts as is")
+      ->capture_default_str()
+      ->check(token_count_or_zero());
   p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element, "1.03125 = FP8 dispatch with per-128 scales, 2 = BF16")
       ->capture_default_str();
   p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element, "2 = BF16 combine")
@@ -313,7 +315,8 @@ void add_plan_command(CLI::App& app) {
   p->add_flag("--trace-eval-only", o->trace_eval_only,
               "use --trace only to evaluate the plans (epsim optimizes the uniform-source model)");
   p->add_flag("--json", o->json, "print the summary as JSON instead of the table");
-  p->callback([o] { run_plan(*o); });
+  // The kernel that can refuse the topology (nvlink-one-sided across NVLink domains) is --exchange-kernel's.
+  p->callback([o] { with_kernel_context("--exchange-kernel " + o->exchange_kernel, o->topology, [&] { run_plan(*o); }); });
 }
 
 }  // namespace epsim::cli

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
@@ -132,7 +133,6 @@ struct MoeOptions {
 };
 
 void run_moe(const MoeOptions& o) {
-  positive("--tokens-per-gpu", o.tokens_per_gpu);
   if (o.phase != "prefill" && o.phase != "decode") throw UsageError("--phase must be prefill or decode");
   const MoeModel m = load_moe_model(o.model);
   if (o.ep < 1 || m.num_experts % o.ep != 0)
@@ -214,7 +214,9 @@ void add_predict_compute_commands(CLI::App& predict) {
   CLI::App* moe = predict.add_subcommand("moe", "Grouped MoE GEMM of the busiest GPU (DeepEP-MoE tables)");
   add_common(moe, e->c);
   moe->add_option("--phase", e->phase, "prefill (DeepEP normal) or decode (low-latency)")->capture_default_str();
-  moe->add_option("--tokens-per-gpu", e->tokens_per_gpu, "tokens each GPU sends to the experts")->required();
+  moe->add_option("--tokens-per-gpu", e->tokens_per_gpu, "tokens each GPU sends to the experts, in [1, 1e15]")
+      ->required()
+      ->check(token_count());
   moe->add_option("--ep", e->ep, "expert-parallel size")->required();
   moe->add_option("--model", e->model, "Hugging Face config.json")->required();
   moe->add_option("--loads", e->loads, "expert loads (SGLang logical_count JSON); default uniform");

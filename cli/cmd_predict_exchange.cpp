@@ -16,6 +16,7 @@
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "comm/calibration.hpp"
 #include "comm/exchange_prediction.hpp"
 #include "comm/token_router.hpp"
@@ -95,9 +96,6 @@ void run_exchange(const ExchangeOptions& o) {
   check_output_paths({{"--topology", o.topology}, {"--model", o.model}, {"--loads", o.loads}, {"--trace", o.trace},
                       {"--plan", o.plan}, {"--calibration", o.calibration}},
                      {});
-  // At most 1e9 tokens per GPU (docs/limits.md): selections x bytes stay finite.
-  if (!(o.tokens_per_gpu > 0 && o.tokens_per_gpu <= 1e9))
-    throw UsageError(fmt::format("--tokens-per-gpu {}: a number of tokens in (0, 1e9]", o.tokens_per_gpu));
   for (const auto& [flag, v] : {std::pair<const char*, double>{"--dispatch-bytes-per-element", o.dispatch_bytes_per_element},
                                 {"--combine-bytes-per-element", o.combine_bytes_per_element}})
     if (!(v > 0 && v <= 64)) throw UsageError(fmt::format("{} {}: bytes per hidden element in (0, 64]", flag, v));
@@ -267,7 +265,9 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--topology", o->topology, "topology JSON")->required()->check(non_empty_path());
   c->add_option("--model", o->model, "MoE model JSON")->required()->check(non_empty_path());
   c->add_option("--ep", o->ep, "EP size: GPU ranks 0..EP-1 of the topology (default: the --plan's)");
-  c->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each EP rank sends (before top-k), in (0, 1e9]")->required();
+  c->add_option("--tokens-per-gpu", o->tokens_per_gpu, "tokens each EP rank sends (before top-k), in [1, 1e15]")
+      ->required()
+      ->check(token_count());
   std::string kernels;
   for (const std::string& n : exchange_kernel_name_list()) kernels += (kernels.empty() ? "" : ", ") + n;
   c->add_option("--exchange-kernel", o->kernel, "one of: " + kernels)->required();
@@ -286,7 +286,9 @@ void add_predict_exchange_command(CLI::App& predict) {
   c->add_option("--seed", o->seed, "seed of the routing sample (default 1, as simulate)")->check(non_negative_integer());
   c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
   c->add_flag("--json", o->json, "print one JSON object");
-  c->callback([o] { run_exchange(*o); });
+  c->callback([o] {
+    with_kernel_context("--exchange-kernel " + o->kernel, o->topology, [&] { run_exchange(*o); });
+  });
 }
 
 }  // namespace epsim::cli

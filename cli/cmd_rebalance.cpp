@@ -12,6 +12,7 @@
 #include "cli/calibration_input.hpp"
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "common/atomic_file.hpp"
 #include "common/json_output.hpp"
 #include "common/error.hpp"
@@ -142,7 +143,11 @@ void run_rebalance(const RebalanceOptions& o) {
       calibrated_kernel_params(kernel, cal.calibration ? &*cal.calibration : nullptr, cal.file, *topo);
   if (!kernel_params.notice.empty())
     fmt::print(stderr, "epsim: note: {}\n", kernel_params.notice);
-  EpLinkModel links = planner_link_model(*topo, *routes, ps.ep, *model, kernel_params.params);
+  const std::string kernel_from =
+      scenario ? o.scenario + ": /exchange_kernel" : o.plan + ": /settings/exchange_kernel";
+  EpLinkModel links = with_kernel_context(kernel_from, topology_file, [&] {
+    return planner_link_model(*topo, *routes, ps.ep, *model, kernel_params.params);
+  });
   std::vector<LayerPlacement> initial;
   if (plan_file) {
     PlanFile& f = *plan_file;
@@ -241,8 +246,10 @@ void add_rebalance_command(CLI::App& app) {
                 "how a batch's tokens of an expert split over its replicas in the iteration cost: rule (equal shares) "
                 "or lp (the per-batch LP, also in simulate with --scenario)")
       ->capture_default_str();
-  p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu, "tokens each GPU originates per iteration")
-      ->capture_default_str();
+  p->add_option("--tokens-per-gpu", o->settings.tokens_per_gpu,
+                "tokens each GPU originates per iteration, in [1, 1e15]; 0 = use counts as is")
+      ->capture_default_str()
+      ->check(token_count_or_zero());
   p->add_option("--seed", o->settings.seed, "seed of the placement search")->capture_default_str();
   p->add_option("--out", o->out, "write the report (epsim.rebalance/1) here");
   p->add_flag("--json", o->json, "print the report as JSON");

@@ -9,6 +9,7 @@
 
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
+#include "cli/kernel_refusal.hpp"
 #include "cli/scenario_overrides.hpp"
 #include "common/atomic_file.hpp"
 #include "common/error.hpp"
@@ -85,10 +86,17 @@ void run_simulate(const SimulateCliOptions& o) {
   for (int g : opt.trace_gpus)
     if (g >= s.parallel.gpus())
       throw UsageError(fmt::format("--trace-gpus: GPU {} is not among the {} GPUs of the scenario", g, s.parallel.gpus()));
-  ScenarioInputs in = prepare_scenario(s);
+  // Where the exchange kernel and the topology came from, for a kernel's refusal (cli/kernel_refusal.hpp).
+  const std::string overridden = o.overrides.any() ? " (with the command-line overrides " + o.overrides.describe() + ")" : "";
+  const std::string kernel_from = o.scenario + ": /exchange_kernel" + overridden;
+  const std::string topology = s.cluster ? o.scenario + ": /topology (generated)" : s.topology.string();
+  ScenarioInputs in = with_kernel_context(kernel_from, topology, [&] { return prepare_scenario(s); });
   for (const std::string& w : in.warnings) fmt::print(stderr, "epsim: warning: {}\n", w);
   if (s.disaggregation) {  // a pair of pools: this scenario is the prefill pool (the trace is of it)
-    const DisaggregatedResult r = simulate_disaggregated(in, opt);
+    const std::string decode = s.disaggregation->decode_scenario.string();
+    const DisaggregatedResult r = with_kernel_context(
+        fmt::format("{} (prefill pool) or {} (decode pool): /exchange_kernel{}", o.scenario, decode, overridden),
+        fmt::format("{} or the decode pool's", topology), [&] { return simulate_disaggregated(in, opt); });
     if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
     if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r.prefill), -1, "the trace"));
     if (o.json) {
@@ -100,7 +108,7 @@ void run_simulate(const SimulateCliOptions& o) {
     }
     return;
   }
-  SimulationResult r = simulate(in, opt);
+  SimulationResult r = with_kernel_context(kernel_from, topology, [&] { return simulate(in, opt); });
   if (!o.report.empty()) write_file_atomic(o.report, json_output_text(report_to_json(r), 1, "the report"));
   if (!o.trace.empty()) write_file_atomic(o.trace, json_output_text(trace_to_json(r), -1, "the trace"));
   if (o.json) {

@@ -1,4 +1,5 @@
 // `epsim topo generate|import|show|validate|dot`.
+#include <algorithm>
 #include <fstream>
 #include <cmath>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
@@ -32,8 +34,78 @@ struct GenerateOptions {
   int racks = 1;
   std::string network_kind = "infiniband";
   DgxClusterOptions dgx;
-  bool nics_given = false, nic_rate_given = false, network_given = false;  // set on the command line
+  std::vector<std::string> given;  // the generator flags given on the command line (kGeneratorFlags order)
+  bool was_given(const std::string& flag) const { return std::find(given.begin(), given.end(), flag) != given.end(); }
 };
+
+// The generator's flags besides --out, and the presets that read each: the one table `topo generate`
+// checks the command line against (a flag the chosen preset does not read is a usage error, never
+// ignored) and the option help is written from.
+const std::vector<std::string> kGeneratorFlags = {"--nodes", "--gpus-per-node", "--racks", "--spines", "--spine-radix",
+                                                  "--cores", "--oversubscription", "--nic-GBps", "--nics-per-gpu",
+                                                  "--network-kind"};
+struct Preset {
+  std::string kind;
+  std::vector<std::string> flags;  // the flags it reads
+};
+const std::vector<Preset>& presets() {
+  // dgx-*, fat-tree: every size and fabric figure; p5: 8 GPUs per instance, its NIC figures may be
+  // overridden; nvl72: 72 GPUs and one ConnectX-7 per GPU per rack (datasheet), sized by racks;
+  // dgx1-mesh: one fixed node without NICs.
+  static const std::vector<std::string> dgx = {"--nodes", "--gpus-per-node", "--spines", "--spine-radix", "--cores",
+                                               "--oversubscription", "--nic-GBps", "--nics-per-gpu", "--network-kind"};
+  static const std::vector<Preset> table = {
+      {"dgx-h100", dgx},
+      {"dgx-h200", dgx},
+      {"fat-tree", dgx},
+      {"p5", {"--nodes", "--spines", "--spine-radix", "--cores", "--oversubscription", "--nic-GBps", "--nics-per-gpu",
+              "--network-kind"}},
+      {"nvl72", {"--racks", "--spines", "--spine-radix", "--cores", "--oversubscription"}},
+      {"dgx1-mesh", {}},
+  };
+  return table;
+}
+
+// "(dgx-h100, dgx-h200, fat-tree, p5)": the presets that read `flag`, for its help text.
+std::string presets_reading(const std::string& flag) {
+  std::vector<std::string> kinds;
+  for (const Preset& p : presets())
+    if (std::find(p.flags.begin(), p.flags.end(), flag) != p.flags.end()) kinds.push_back(p.kind);
+  return fmt::format("({})", fmt::join(kinds, ", "));
+}
+
+// Throws UsageError for an unknown preset, or a given flag the preset does not read (naming the flag,
+// the preset and the flags it takes).
+void check_preset_flags(const GenerateOptions& o) {
+  auto it = std::find_if(presets().begin(), presets().end(), [&](const Preset& p) { return p.kind == o.kind; });
+  if (it == presets().end()) {
+    std::vector<std::string> kinds;
+    for (const Preset& p : presets()) kinds.push_back(p.kind);
+    throw UsageError(fmt::format("unknown topology kind '{}' (expected {})", o.kind, fmt::join(kinds, ", ")));
+  }
+  for (const std::string& flag : o.given)
+    if (std::find(it->flags.begin(), it->flags.end(), flag) == it->flags.end())
+      throw UsageError(fmt::format("{} does not apply to topo generate {}, which takes {}", flag, o.kind,
+                                   it->flags.empty() ? std::string("no flag but --out (one fixed node)")
+                                                     : fmt::format("{} (and --out)", fmt::join(it->flags, ", "))));
+}
+
+// Throws UsageError for a fabric flag given for a fabric tier the generated cluster does not have:
+// --spines and --oversubscription without a spine tier (one host), --cores without a core tier.
+void check_fabric_flags(const GenerateOptions& o, const Topology& topo) {
+  bool spine = false, core = false;
+  for (int d = 0; d < topo.num_devices(); ++d) {
+    spine = spine || topo.device(d).kind == DeviceKind::spine;
+    core = core || topo.device(d).kind == DeviceKind::core;
+  }
+  for (const char* flag : {"--spines", "--oversubscription"})
+    if (o.was_given(flag) && !spine)
+      throw UsageError(fmt::format("{} does not apply: this {} cluster has one host, so no spine tier", flag, o.kind));
+  if (o.was_given("--cores") && !core)
+    throw UsageError(fmt::format("--cores does not apply: this {} cluster has no core tier (one is built only when "
+                                 "its leaves exceed half of --spine-radix, {} now)",
+                                 o.kind, o.dgx.spine_radix == 0 ? std::string("unlimited") : std::to_string(o.dgx.spine_radix)));
+}
 
 // --network-kind: the scale-out link kinds.
 LinkKind parse_network_kind(const std::string& name) {
@@ -61,6 +133,7 @@ void write_topology(const Topology& topo, const std::string& out, const std::str
 }
 
 void run_generate(const GenerateOptions& o) {
+  check_preset_flags(o);
   check_writable(o.out);
   DgxClusterOptions dgx = o.dgx;
   if (dgx.nodes < 1 || dgx.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", dgx.nodes));
@@ -84,9 +157,9 @@ void run_generate(const GenerateOptions& o) {
   if (o.kind == "p5") {
     // The preset's NIC figures unless the command line gives its own.
     DgxClusterOptions p5 = aws_p5_options(dgx.nodes);
-    if (o.nics_given) p5.nics_per_gpu = dgx.nics_per_gpu;
-    if (o.nic_rate_given) p5.nic_GBps = dgx.nic_GBps;
-    if (o.network_given) p5.network_kind = dgx.network_kind;
+    if (o.was_given("--nics-per-gpu")) p5.nics_per_gpu = dgx.nics_per_gpu;
+    if (o.was_given("--nic-GBps")) p5.nic_GBps = dgx.nic_GBps;
+    if (o.was_given("--network-kind")) p5.network_kind = dgx.network_kind;
     p5.oversubscription = dgx.oversubscription;
     p5.spine_radix = dgx.spine_radix;
     p5.spines = dgx.spines;
@@ -101,12 +174,13 @@ void run_generate(const GenerateOptions& o) {
     DgxClusterOptions n = nvl72_options(o.racks);
     n.oversubscription = dgx.oversubscription;
     n.spine_radix = dgx.spine_radix;
+    n.spines = dgx.spines;
+    n.cores = dgx.cores;
     topo = generate_dgx_cluster(n);
   } else if (o.kind == "dgx1-mesh") {
     topo = generate_dgx1_mesh();
-  } else {
-    throw UsageError(fmt::format("unknown topology kind '{}' (expected dgx-h100, dgx-h200, fat-tree, p5, nvl72 or dgx1-mesh)", o.kind));
   }
+  check_fabric_flags(o, topo);
   write_topology(topo, o.out, "the generator " + o.kind);
 }
 
@@ -137,8 +211,8 @@ void run_show(const std::string& file) {
   Topology topo = load_topology(file);
   TopologySummary s = summarize_topology(topo);
   fmt::print("topology {} ({})\n", topo.name, file);
-  fmt::print("  hosts {}, GPUs {} ({} per host), rails {}, devices {}, directed links {}\n", s.hosts, s.gpus,
-             s.gpus_per_host, s.rails, s.devices, s.links);
+  fmt::print("  hosts {}, GPUs {} ({} per host), NICs per GPU {:g}, rails {}, devices {}, directed links {}\n", s.hosts,
+             s.gpus, s.gpus_per_host, s.nics_per_gpu, s.rails, s.devices, s.links);
   fmt::print("  per-GPU injection ({}): NVLink {:.1f} GB/s, PCIe {:.1f} GB/s, network {:.1f} GB/s\n",
              topo.device(topo.gpu_device(0)).id, s.gpu_nvlink_GBps, s.gpu_pcie_GBps, s.gpu_network_GBps);
   if (s.hosts > 1)
@@ -175,28 +249,35 @@ void add_topo_commands(CLI::App& app) {
   CLI::App* g = topo->add_subcommand("generate", "Write a generated cluster topology (JSON)");
   g->add_option("kind", gen->kind, "dgx-h100, dgx-h200, fat-tree, p5 (AWS p5.48xlarge: 4 x 100G EFA per GPU), nvl72 or dgx1-mesh")
       ->required();
-  g->add_option("--nodes", gen->dgx.nodes, "number of nodes (dgx-*, fat-tree)")->capture_default_str();
-  g->add_option("--gpus-per-node", gen->dgx.gpus_per_node, "GPUs (and rails) per node (dgx-*, fat-tree)")
-      ->capture_default_str();
-  g->add_option("--racks", gen->racks, "number of GB200 NVL72 racks (nvl72)")->capture_default_str();
   g->add_option("--out", gen->out, "output topology JSON")->required()->check(non_empty_path());
-  g->add_option("--spines", gen->dgx.spines, "spine switches (per spine group)")->capture_default_str();
-  g->add_option("--spine-radix", gen->dgx.spine_radix, "ports per spine; a core tier joins spine groups when leaves exceed radix/2 (0 = unlimited)")
+  // Each generator flag's help ends with the presets that read it (presets()).
+  auto help = [](const std::string& flag, const std::string& text) { return text + " " + presets_reading(flag); };
+  g->add_option("--nodes", gen->dgx.nodes, help("--nodes", "number of nodes"))->capture_default_str();
+  g->add_option("--gpus-per-node", gen->dgx.gpus_per_node, help("--gpus-per-node", "GPUs (and rails) per node"))
       ->capture_default_str();
-  g->add_option("--cores", gen->dgx.cores, "core switches when a core tier is built")->capture_default_str();
-  g->add_option("--oversubscription", gen->dgx.oversubscription, "leaf down:up bandwidth ratio (>= 1)")->capture_default_str();
-  CLI::Option* nic_rate =
-      g->add_option("--nic-GBps", gen->dgx.nic_GBps, "bandwidth of each NIC per direction, GB/s (p5: 12.5)")->capture_default_str();
-  CLI::Option* nics = g->add_option("--nics-per-gpu", gen->dgx.nics_per_gpu,
-                                    "NICs per GPU, behind one PCIe switch when > 1; a GPU's bytes split evenly over them (p5: 4)")
-                          ->capture_default_str();
-  CLI::Option* network = g->add_option("--network-kind", gen->network_kind,
-                                       "kind of NIC and fabric links: infiniband, or ethernet (RoCE, AWS EFA; p5: ethernet)")
-                             ->capture_default_str();
-  g->callback([gen, nic_rate, nics, network] {
-    gen->nic_rate_given = nic_rate->count() > 0;
-    gen->nics_given = nics->count() > 0;
-    gen->network_given = network->count() > 0;
+  g->add_option("--racks", gen->racks, help("--racks", "number of GB200 NVL72 racks"))->capture_default_str();
+  g->add_option("--spines", gen->dgx.spines, help("--spines", "spine switches (per spine group); needs 2+ hosts"))
+      ->capture_default_str();
+  g->add_option("--spine-radix", gen->dgx.spine_radix,
+                help("--spine-radix", "ports per spine; a core tier joins spine groups when leaves exceed radix/2 (0 = unlimited)"))
+      ->capture_default_str();
+  g->add_option("--cores", gen->dgx.cores, help("--cores", "core switches; only where a core tier is built (--spine-radix)"))
+      ->capture_default_str();
+  g->add_option("--oversubscription", gen->dgx.oversubscription,
+                help("--oversubscription", "leaf down:up bandwidth ratio (>= 1); needs 2+ hosts"))
+      ->capture_default_str();
+  g->add_option("--nic-GBps", gen->dgx.nic_GBps, help("--nic-GBps", "bandwidth of each NIC per direction, GB/s (p5: 12.5)"))
+      ->capture_default_str();
+  g->add_option("--nics-per-gpu", gen->dgx.nics_per_gpu,
+                help("--nics-per-gpu", "NICs per GPU, behind one PCIe switch when > 1; a GPU's bytes split evenly over them (p5: 4)"))
+      ->capture_default_str();
+  g->add_option("--network-kind", gen->network_kind,
+                help("--network-kind", "kind of NIC and fabric links: infiniband, or ethernet (RoCE, AWS EFA; p5: ethernet)"))
+      ->capture_default_str();
+  g->callback([gen, g] {
+    gen->given.clear();
+    for (const std::string& flag : kGeneratorFlags)
+      if (g->count(flag) > 0) gen->given.push_back(flag);
     run_generate(*gen);
   });
 

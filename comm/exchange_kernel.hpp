@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace epsim {
 
 enum class ExchangeKernelKind {
@@ -21,6 +23,22 @@ enum class ExchangeKernelKind {
 std::span<const std::string_view> exchange_kernel_names();
 /// The same names as strings (the scenario parameter table's choice list).
 const std::vector<std::string>& exchange_kernel_name_list();
+
+/// The chosen exchange kernel cannot run as the inputs configure it. what() says why, naming the kernel,
+/// the GPUs and the link or setting at fault, but no file, JSON pointer or flag it came from: the caller
+/// that knows where the kernel, the topology and the calibration were given (cli/) rethrows it with them.
+class ExchangeKernelRefusal : public InputError {
+ public:
+  enum class Cause {
+    outside_nvlink_domain,  ///< nvlink-one-sided over a link that is not NVLink (EpLinkModel)
+    flow_network,           ///< a flow network model with a kernel setting only the analytical one models
+  };
+  ExchangeKernelRefusal(Cause cause, const std::string& message) : InputError(message), cause_(cause) {}
+  Cause cause() const { return cause_; }
+
+ private:
+  Cause cause_;
+};
 std::string_view to_string(ExchangeKernelKind kind);
 /// Parse a kernel name; throws UsageError listing the valid names.
 ExchangeKernelKind parse_exchange_kernel(std::string_view name);

@@ -190,11 +190,12 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     for (const ClassRow& row : rows->into)
       for (const ClassEntry& e : row)
         if (topology.link(e.link).kind != LinkKind::nvlink)
-          throw InputError(fmt::format(
-              "exchange kernel nvlink-one-sided writes into its peers' memory over NVLink only (one NVLink domain, "
-              "e.g. a GB200 NVL72 rack), but EP {} GPUs {}..{} of this topology reach each other over {} link {}: "
-              "choose another kernel or an EP group inside one NVLink domain",
-              ep, base, base + ep - 1, to_string(topology.link(e.link).kind), topology.link_name(e.link)));
+          throw ExchangeKernelRefusal(
+              ExchangeKernelRefusal::Cause::outside_nvlink_domain,
+              fmt::format("exchange kernel nvlink-one-sided writes into its peers' memory over NVLink only (one "
+                          "NVLink domain, e.g. a GB200 NVL72 rack), but EP {} GPUs {}..{} of the topology reach each "
+                          "other over {} link {}: choose another kernel or an EP group inside one NVLink domain",
+                          ep, base, base + ep - 1, to_string(topology.link(e.link).kind), topology.link_name(e.link)));
   class_rows_ = std::move(rows);
   combine_rows();
 }

@@ -51,7 +51,9 @@ struct ExchangeRouting {
 class EpLinkModel {
  public:
   /// Throws InputError if ep < 1 or ep exceeds the topology's GPUs or limits::kMaxEpRanks, or the
-  /// kernel's parameters are invalid (validate_kernel_params).
+  /// kernel's parameters are invalid (validate_kernel_params); ExchangeKernelRefusal (an InputError,
+  /// outside_nvlink_domain) when the kernel is nvlink-one-sided and a rank reaches another over a link
+  /// that is not NVLink.
   /// base: GPU rank of EP rank 0 (the group is GPU ranks base..base+ep-1).
   EpLinkModel(const Topology& topology, const RouteTable& routes, int ep,
               ExchangeKernelParams kernel = default_kernel_params(ExchangeKernelKind::deepep_normal),

@@ -185,7 +185,8 @@ void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind
                        fmt::format("a measured table epsim calibrates from (nccl-tests output, the AIConfigurator "
                                    "DeepEP and nccl_perf tables, the EP tables of ../shared/data/measurements); "
                                    "found {}",
-                                   to_string(kind)));
+                                   kind == CommTableKind::unknown ? std::string("a header none of them has")
+                                                                  : std::string(to_string(kind))));
     case CommTableKind::nccl_tests_text: add_nccl_tests(s, path, std::max(gpus_per_node, 1)); return;
     case CommTableKind::nccl_tests_aws_csv: add_nccl_tests_aws_csv(s, path); return;
     default: break;

@@ -39,6 +39,9 @@ inline constexpr std::int64_t kMaxLoadCounts = 1 << 24;
 /// Largest token count of one expert in a loads file, and largest --tokens-per-gpu: far above any real
 /// measurement, low enough that bytes = tokens x hidden x bytes per element stay finite in a double.
 inline constexpr double kMaxTokenCount = 1e15;
+/// Smallest token count a user gives (tokens per GPU or replica, per sequence, in a KV cache): one
+/// token (common/token_count.hpp says why, and why fractions above one are allowed).
+inline constexpr double kMinTokenCount = 1.0;
 /// Token-expert ids of one generated trace (layers x tokens x (top_k + 1): expert ids and source
 /// ranks). 2^27 ids hold DeepSeek-V3 prefill at EP 32 x 4096 tokens per GPU (58 x 131072 x 9 = 68.4M)
 /// with room; the generator also refuses a trace whose file epsim could not read back

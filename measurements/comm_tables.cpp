@@ -57,21 +57,9 @@ std::string_view to_string(CommTableKind kind) {
   return names[static_cast<std::size_t>(kind)];
 }
 
-CommTableKind detect_comm_table(const std::filesystem::path& path) {
-  const std::string content = read_input_file(path);
-  std::size_t first = content.find_first_not_of(" \t\r\n");
-  // A JSON document: the harness's measurements.json, whose reader checks the schema and the rest.
-  if (first != std::string::npos && (content[first] == '{' || content[first] == '[')) return CommTableKind::measurements_json;
-  // nccl-tests: a line of column titles "size count type redop root time algbw busbw".
-  if (content.find("algbw") != std::string::npos && content.find("busbw") != std::string::npos &&
-      content.find("redop") != std::string::npos)
-    return CommTableKind::nccl_tests_text;
-  CsvTable t;
-  try {
-    t = parse_csv(content, path.string());
-  } catch (const InputError&) {
-    return CommTableKind::unknown;
-  }
+namespace {
+// The CSV kind whose columns `t` holds; unknown when none.
+CommTableKind csv_kind(const CsvTable& t) {
   if (has_columns(t, {"Nodes", "GPUs", "size(MB)"})) return CommTableKind::nccl_tests_aws_csv;
   if (has_columns(t, {"nccl_dtype", "num_gpus", "message_size", "op_name", "latency"})) return CommTableKind::aic_nccl_perf;
   if (has_columns(t, {"node_num", "dispatch_avg_t_us", "combine_avg_t_us"})) return CommTableKind::aic_deepep_ll;
@@ -86,6 +74,42 @@ CommTableKind detect_comm_table(const std::filesystem::path& path) {
     return CommTableKind::onesided_nvlink;
   if (has_columns(t, {"ep", "scope", "phase", "bottleneck_GBps"})) return CommTableKind::deepep_h800_normal;
   return CommTableKind::unknown;
+}
+}  // namespace
+
+CommTableKind detect_comm_table(const std::filesystem::path& path) {
+  const std::string content = read_input_file(path);
+  std::size_t first = content.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    throw InputError(path.string(), "", "a measured table; the file is empty (no header, no data rows)");
+  // A JSON document: the harness's measurements.json, whose reader checks the schema and the rest.
+  if (content[first] == '{' || content[first] == '[') return CommTableKind::measurements_json;
+  // nccl-tests: a line of column titles "size count type redop root time algbw busbw" (its reader
+  // refuses a file without data lines).
+  if (content.find("algbw") != std::string::npos && content.find("busbw") != std::string::npos &&
+      content.find("redop") != std::string::npos)
+    return CommTableKind::nccl_tests_text;
+  CsvTable t;
+  try {
+    t = parse_csv(content, path.string());
+  } catch (const InputError&) {
+    // No header line: only '#' comment lines (parse_csv skips them), or rows of unequal width.
+    std::istringstream in(content);
+    std::string line;
+    bool data = false;
+    while (!data && std::getline(in, line)) {
+      const std::size_t at = line.find_first_not_of(" \t\r");
+      data = at != std::string::npos && line[at] != '#';
+    }
+    if (!data)
+      throw InputError(path.string(), "", "a measured table; the file holds only comment lines (no header, no data rows)");
+    return CommTableKind::unknown;
+  }
+  const CommTableKind kind = csv_kind(t);
+  if (kind != CommTableKind::unknown && t.rows.empty())
+    throw InputError(path.string(), "",
+                     fmt::format("data rows under the header; the file has the {} header but no rows", to_string(kind)));
+  return kind;
 }
 
 std::vector<NcclPerfRow> read_aic_nccl_perf(const std::filesystem::path& path) {

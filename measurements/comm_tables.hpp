@@ -33,7 +33,8 @@ std::string_view to_string(CommTableKind kind);
 
 /// The kind of a file from its content: a JSON document (measurements_json: its reader checks it), an nccl-tests
 /// data table, or a CSV whose header holds a known table's columns. unknown when none matches (the
-/// caller names the file). Throws InputError when the file cannot be read.
+/// caller names the file). Throws InputError naming the file when it cannot be read, is empty or
+/// blank, holds only '#' comment lines, or is a known CSV table with its header but no data rows.
 CommTableKind detect_comm_table(const std::filesystem::path& path);
 
 /// One row of nccl_perf.csv: nccl-tests out-of-place time of one collective on `gpus` GPUs of ONE node.

@@ -304,6 +304,8 @@ Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSet
   if (!(settings.dispatch_bytes_per_element > 0) || !(settings.combine_bytes_per_element > 0) ||
       !std::isfinite(settings.dispatch_bytes_per_element) || !std::isfinite(settings.combine_bytes_per_element))
     throw UsageError("bytes per element on the wire must be finite and > 0");
+  // [0, 1e15], not the user-facing token-count rule (common/token_count.hpp, >= 1): a scenario's setting
+  // is a replica's tokens / tp (plan_settings), an average per GPU that may be below one token.
   if (!(settings.tokens_per_gpu >= 0 && settings.tokens_per_gpu <= limits::kMaxTokenCount))
     throw SettingError("tokens_per_gpu", fmt::format("{:g}", settings.tokens_per_gpu),
                        fmt::format("in [0, {:g}]", limits::kMaxTokenCount));

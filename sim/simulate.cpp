@@ -292,11 +292,20 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
-  if (r.network != "analytical" && !same_node_over_nvlink(kernel))
-    throw InputError(sc.file, "/network",
-                     "the flow network models route deepep-ll's same-node peers over NVLink; the calibration's "
-                     "nvlink_for_same_node false (through the NIC) is modelled by the analytical network only: use "
-                     "--network analytical");
+  // The one source of nvlink_for_same_node false is a calibration file (its kernel defaults are true);
+  // a caller's own kernel parameters (SimulateOptions::kernel_params) are named as such.
+  if (r.network != "analytical" && !same_node_over_nvlink(kernel)) {
+    const std::string where =
+        opt.kernel_params || sc.calibration.empty()
+            ? std::string("the kernel parameters given")
+            : fmt::format("calibration {}: /exchange_kernels/{}/nvlink_for_same_node", sc.calibration.string(),
+                          to_string(kernel.kind));
+    throw ExchangeKernelRefusal(
+        ExchangeKernelRefusal::Cause::flow_network,
+        fmt::format("{}: /network {}: the flow network models route {}'s same-node peers over NVLink, but {} is "
+                    "false (same-node peers through the NIC), which the analytical network alone models",
+                    sc.file, r.network, to_string(kernel.kind), where));
+  }
   const WorkloadConfig config{r.schedule, r.chunks, r.network != "analytical", kernel};
   const WorkloadSize size = estimate_workload_size(in, config, r.micro_batches);
   if (size.tasks > kMaxSimTasks)

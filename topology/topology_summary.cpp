@@ -13,14 +13,22 @@ TopologySummary summarize_topology(const Topology& topo) {
   s.gpus = topo.num_gpus();
   s.devices = topo.num_devices();
   s.links = topo.num_links();
+  const Device& g0 = topo.device(topo.gpu_device(0));
+  for (int g = 0; g < topo.num_gpus(); ++g)
+    if (topo.device(topo.gpu_device(g)).host == g0.host) ++s.gpus_per_host;
+  // NICs no GPU uses (validate.hpp unused_nics) carry no GPU's traffic: neither rails nor NICs per GPU.
+  std::vector<char> unused(static_cast<std::size_t>(topo.num_devices()), 0);
+  for (int nic : unused_nics(topo)) unused[static_cast<std::size_t>(nic)] = 1;
   std::set<int> rails;
-  for (int g = 0; g < topo.num_gpus(); ++g) {
-    const Device& d = topo.device(topo.gpu_device(g));
-    if (d.rail >= 0) rails.insert(d.rail);
-    if (d.host == topo.device(topo.gpu_device(0)).host) ++s.gpus_per_host;
+  int host_nics = 0;
+  for (int d = 0; d < topo.num_devices(); ++d) {
+    const Device& dev = topo.device(d);
+    if (dev.kind != DeviceKind::nic || unused[static_cast<std::size_t>(d)]) continue;
+    if (dev.rail >= 0) rails.insert(dev.rail);
+    if (dev.host == g0.host && dev.host >= 0) ++host_nics;
   }
   s.rails = static_cast<int>(rails.size());
-  const Device& g0 = topo.device(topo.gpu_device(0));
+  s.nics_per_gpu = s.gpus_per_host > 0 ? static_cast<double>(host_nics) / s.gpus_per_host : 0.0;
   for (int li : topo.out_links(topo.gpu_device(0))) {
     const Link& l = topo.link(li);
     if (l.kind == LinkKind::nvlink) s.gpu_nvlink_GBps += l.bandwidth_GBps;
@@ -29,9 +37,6 @@ TopologySummary summarize_topology(const Topology& topo) {
   // Per-host injection and per-GPU share.
   std::vector<double> host_injection(static_cast<std::size_t>(std::max(1, topo.num_hosts())), 0.0);
   double host_nic = 0;
-  // NICs no GPU uses (validate.hpp unused_nics) carry no GPU's traffic: not in the per-GPU share.
-  std::vector<char> unused(static_cast<std::size_t>(topo.num_devices()), 0);
-  for (int nic : unused_nics(topo)) unused[static_cast<std::size_t>(nic)] = 1;
   for (int li = 0; li < topo.num_links(); ++li) {
     const Link& l = topo.link(li);
     const Device& a = topo.device(l.src);

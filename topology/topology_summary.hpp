@@ -9,8 +9,13 @@ namespace epsim {
 /// Summary of a topology. Bandwidths in GB/s per direction.
 struct TopologySummary {
   int hosts = 0, gpus = 0, devices = 0, links = 0;
-  int rails = 0;                 ///< distinct GPU rails (0 when GPUs carry no rail)
+  /// Distinct rails of the NICs GPUs use (Device::rail of a NIC: its position in its node, the leaf
+  /// it attaches to in a rail-optimized fabric): 8 for DGX H100, 32 for AWS p5 (4 NICs per GPU, NIC j
+  /// of GPU g on rail 4g + j); 0 without NICs. A GPU's own rail is that of its first NIC, so counting
+  /// GPU rails would say 8 on p5.
+  int rails = 0;
   int gpus_per_host = 0;         ///< GPUs on the first host (generators make hosts uniform)
+  double nics_per_gpu = 0;       ///< NICs GPUs use on GPU 0's host / its GPUs (p5: 4; 0.5 when 2 GPUs share one)
   double gpu_nvlink_GBps = 0;    ///< NVLink egress of GPU 0
   double gpu_pcie_GBps = 0;      ///< PCIe egress of GPU 0
   double gpu_network_GBps = 0;   ///< scale-out injection per GPU on GPU 0's host: bandwidth of

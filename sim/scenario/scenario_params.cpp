@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/limits.hpp"
 #include "model/gpu_spec.hpp"
 #include "placement/algorithms/algorithms.hpp"
 #include "placement/objective.hpp"
@@ -48,6 +49,13 @@ ParamSpec positive(std::string pointer, std::string unit, Json def, std::string 
   ParamSpec s = field(std::move(pointer), ParamType::number, std::move(unit), std::move(def), std::move(meaning));
   s.min = 0;
   s.min_exclusive = true;
+  return s;
+}
+// A token count a user gives: [1, 1e15] (common/token_count.hpp: the one rule, and why fractions above one are allowed).
+ParamSpec token_count(std::string pointer, std::string unit, std::string meaning) {
+  ParamSpec s = field(std::move(pointer), ParamType::number, std::move(unit), nullptr, std::move(meaning));
+  s.min = limits::kMinTokenCount;
+  s.max = limits::kMaxTokenCount;
   return s;
 }
 ParamSpec choice(std::string pointer, std::vector<std::string> choices, Json def, std::string meaning) {
@@ -105,22 +113,22 @@ std::vector<ParamSpec> build() {
                                  "prefill, decode, or training (forward + backward, gradient reduction, optimizer)"))),
              "phase");
   const std::vector<std::string> not_decode = {"prefill", "training"};
-  with_alias(when(add(positive("/phase/tokens_per_gpu", "tokens", nullptr,
+  with_alias(when(add(token_count("/phase/tokens_per_gpu", "tokens",
                                "tokens per DP replica (per micro-batch in training); = per GPU when tp = pp = 1")),
                   "/phase/kind", not_decode),
              "tokens_per_gpu");
-  note(when(add(positive("/phase/sequence_length", "tokens", nullptr,
+  note(when(add(token_count("/phase/sequence_length", "tokens",
                          "tokens per sequence (with batch, or splitting tokens_per_gpu into sequences)")),
             "/phase/kind", not_decode),
        "tokens_per_gpu");
   when(add(positive("/phase/batch", "sequences", nullptr,
                     "sequences per DP replica (with sequence_length, instead of tokens_per_gpu)")),
        "/phase/kind", not_decode);
-  with_alias(when(add(positive("/phase/batch_per_gpu", "sequences", nullptr,
+  with_alias(when(add(token_count("/phase/batch_per_gpu", "sequences",
                                "decode: sequences per DP replica (required; = per GPU when tp = pp = 1)")),
                   "/phase/kind", {"decode"}),
              "batch_per_gpu");
-  with_alias(when(add(positive("/phase/context_length", "tokens", nullptr,
+  with_alias(when(add(token_count("/phase/context_length", "tokens",
                                "decode: tokens already in each KV cache (required)")),
                   "/phase/kind", {"decode"}),
              "context_length");

@@ -117,6 +117,8 @@ TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
                            "--redundant 8 --window " + a + " --every 1 --plan " + dir + "/plan_os.json");
   CHECK(os.exit_code == 1);
   CHECK(os.err.find("over NVLink only") != std::string::npos);
+  CHECK(os.err.find(dir + "/plan_os.json: /settings/exchange_kernel: ") != std::string::npos);
+  CHECK(os.err.find("[topology " + topo + "]") != std::string::npos);
 }
 
 TEST_CASE("cli: a plan records its calibration; evaluate and rebalance use it, old plans keep working",

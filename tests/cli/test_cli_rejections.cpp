@@ -1,6 +1,9 @@
 // Every rejected input gives a clear message naming the file (and field) and the documented exit
 // code: 2 for usage errors, 1 for invalid input. No output file is written.
 #include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -84,4 +87,98 @@ TEST_CASE("an unwritable output path is an error before any work") {
   CliResult r = plan(kTopo2, kLoads, kModel, "--ep 16 --out /nonexistent-dir/plan.json");
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("/nonexistent-dir/plan.json") != std::string::npos);
+}
+
+TEST_CASE("calibrate: an empty, blank, comment-only or header-only measured file is refused naming the file, writing nothing") {
+  const std::string dir = fresh_temp_dir("calibrate_empty");
+  const std::string out = dir + "/c.json";
+  struct Case {
+    const char* name;
+    const char* content;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"empty.csv", "", "the file is empty (no header, no data rows)"},
+      {"blank.csv", "\n  \n\t\n", "the file is empty (no header, no data rows)"},
+      {"comments.csv", "# PROVENANCE: nothing\n# more\n", "the file holds only comment lines"},
+      // The AIConfigurator DeepEP LL header (tests/data/comm/aic_h100_deepep_ll.csv) without its rows.
+      {"header.csv", "# a comment\nframework,version,device,node_num,dispatch_avg_t_us,combine_avg_t_us\n",
+       "the file has the AIConfigurator DeepEP LL header but no rows"},
+      {"other.csv", "a,b\n1,2\n", "found a header none of them has"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = dir + "/" + c.name;
+    std::ofstream(path) << c.content;
+    CliResult r = run_epsim("calibrate " + path + " --out " + out);
+    INFO(c.name << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(path + ": ") != std::string::npos);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    CHECK(r.err.find("found unknown") == std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+  // Every known table's header with no rows under it (the tests/data/comm copies, data lines dropped).
+  for (const char* table : {"aic_h100_deepep_ll.csv", "aic_h100_deepep_normal.csv", "aic_h100_nccl_alltoall.csv",
+                            "deepep_pr521_h100_ll.csv", "deepep_pr521_h100_normal.csv", "deepep_v2_readme_normal.csv",
+                            "hybrid_ep_h100.csv", "nccl_ep_ll_bf16_h100.csv", "onesided_gb200_nvl72.csv"}) {
+    std::ifstream in(kData + "/comm/" + table);
+    std::string line, kept;
+    bool header = false;
+    while (std::getline(in, line))
+      if (line.empty() || line[0] == '#' || !header) {
+        header = header || (!line.empty() && line[0] != '#');
+        kept += line + "\n";
+      }
+    const std::string path = dir + "/header_" + table;
+    std::ofstream(path) << kept;
+    CliResult r = run_epsim("calibrate " + path + " --out " + out);
+    INFO(table << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(path + ": data rows under the header; the file has the ") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+}
+
+TEST_CASE("a token count below one token (or not finite, or above 1e15) is a usage error wherever it is given") {
+  // The one rule (common/token_count.hpp): [1, 1e15] tokens; fractions above one are averages.
+  const std::string model = kModel, topo = kTopo2;
+  const std::string exchange = "predict exchange --topology " + topo + " --model " + model +
+                               " --ep 16 --exchange-kernel deepep-ll --tokens-per-gpu ";
+  const std::string moe = "predict moe --gpu h100 --ep 32 --model " + model + " --tokens-per-gpu ";
+  const std::string plan_cmd = "plan --topology " + topo + " --loads " + kLoads + " --model " + model + " --ep 16 --tokens-per-gpu ";
+  const std::string decode = kScenarios + "/deepseek-v3/decode-ep32.json", prefill = kScenarios + "/deepseek-v3/prefill-ep32.json";
+  struct Case {
+    std::string command;  // ends where the value goes
+    std::string value;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {exchange, "1e-9", "--tokens-per-gpu: 1e-9: expected a number of tokens in [1, "},
+      {exchange, "0.5", "--tokens-per-gpu: 0.5: expected a number of tokens in [1, "},
+      {exchange, "0", "expected a number of tokens in [1, "},
+      {exchange, "1e16", "expected a number of tokens in [1, "},
+      {exchange, "nan", "expected a number of tokens in [1, "},
+      {moe, "1e-9", "--tokens-per-gpu: 1e-9: expected a number of tokens in [1, "},
+      {plan_cmd, "1e-9", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {plan_cmd, "-1", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {"rebalance --tokens-per-gpu ", "0.5", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      {"evaluate --tokens-per-gpu ", "0.5", "expected 0 (the loads' counts as they are) or a number of tokens in [1, "},
+      // Scenario fields (the parameter table; the same fields are sweep axes).
+      {"simulate --scenario " + prefill + " --tokens-per-gpu ", "1e-9", "/phase/tokens_per_gpu: a number in [1, "},
+      {"simulate --scenario " + prefill + " --set /phase/sequence_length=", "0.5", "/phase/sequence_length: a number in [1, "},
+      {"simulate --scenario " + decode + " --batch-per-gpu ", "0.5", "/phase/batch_per_gpu: a number in [1, "},
+      {"simulate --scenario " + decode + " --context-length ", "0.5", "/phase/context_length: a number in [1, "},
+  };
+  for (const Case& c : cases) {
+    CliResult r = run_epsim(c.command + c.value);
+    INFO(c.command << c.value << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
+  // One token, and a fraction above one (an average), are accepted.
+  for (const char* v : {"1", "1.5"}) {
+    CliResult r = run_epsim(exchange + v);
+    INFO(v << ": " << r.err);
+    CHECK(r.exit_code == 0);
+  }
 }

@@ -71,9 +71,63 @@ TEST_CASE("deepep-ll with NVLink disabled (calibration): analytical honours it, 
   // EP 16 on 2 nodes: through the NIC GPU 0 sends 15 peers' bytes instead of 8; its NIC bounds both.
   CHECK(dispatch_us("off.json") > 1.5 * dispatch_us("on.json"));
   CliResult flow = run_epsim("simulate --scenario " + kDecode + " --calibration " + dir + "/off.json --network flow");
-  CHECK(flow.exit_code != 0);
-  CHECK(flow.err.find("/network") != std::string::npos);
-  CHECK(flow.err.find("--network analytical") != std::string::npos);
+  CHECK(flow.exit_code == 1);
+  // The scenario's field, the calibration file and its field's pointer; the flag that avoids it.
+  CHECK(flow.err.find(kDecode + ": /network flow: ") != std::string::npos);
+  CHECK(flow.err.find("calibration " + dir + "/off.json: /exchange_kernels/deepep-ll/nvlink_for_same_node is false") !=
+        std::string::npos);
+  CHECK(flow.err.find("run it with --network analytical") != std::string::npos);
+}
+
+TEST_CASE("nvlink-one-sided across nodes is refused naming where the kernel and the topology were given") {
+  const std::string dir = fresh_temp_dir("one_sided_context");
+  const std::string topo = kScenarios + "/topologies/dgx-h100-2node.json";
+  const std::string model = kScenarios + "/models/deepseek-v3.config.json";
+  const std::string loads = kScenarios + "/loads/deepseek-v3/prefill_in4096.json";
+  const std::string rule = "over NVLink only";
+  // --exchange-kernel of plan and predict exchange, and the topology file.
+  for (const std::string& cmd :
+       {"plan --topology " + topo + " --model " + model + " --loads " + loads + " --ep 16 --exchange-kernel nvlink-one-sided",
+        "predict exchange --topology " + topo + " --model " + model +
+            " --ep 16 --tokens-per-gpu 128 --exchange-kernel nvlink-one-sided"}) {
+    CliResult r = run_epsim(cmd);
+    INFO(cmd << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("error: --exchange-kernel nvlink-one-sided: exchange kernel nvlink-one-sided") != std::string::npos);
+    CHECK(r.err.find(rule) != std::string::npos);
+    CHECK(r.err.find("[topology " + topo + "]") != std::string::npos);
+  }
+  // A scenario's /exchange_kernel (in the file, or set by the flag), and the scenario's topology file.
+  auto doc = nlohmann::json::parse(slurp(kDecode));
+  for (const char* k : {"topology", "model", "gemm_efficiency"})
+    doc[k] = kScenarios + "/ep16-vs-tp8pp2/" + doc[k].get<std::string>();
+  doc["exchange_kernel"] = "nvlink-one-sided";
+  const std::string scenario = dir + "/one_sided.json";
+  std::ofstream(scenario) << doc.dump();
+  CliResult in_file = run_epsim("simulate --scenario " + scenario);
+  INFO(in_file.err);
+  CHECK(in_file.exit_code == 1);
+  CHECK(in_file.err.find(scenario + ": /exchange_kernel: exchange kernel nvlink-one-sided") != std::string::npos);
+  CHECK(in_file.err.find("[topology " + doc["topology"].get<std::string>() + "]") != std::string::npos);
+  CliResult by_flag = run_epsim("simulate --scenario " + kDecode + " --exchange-kernel nvlink-one-sided");
+  INFO(by_flag.err);
+  CHECK(by_flag.exit_code == 1);
+  CHECK(by_flag.err.find(kDecode + ": /exchange_kernel (with the command-line overrides --exchange-kernel "
+                                   "nvlink-one-sided): ") != std::string::npos);
+  CHECK(by_flag.err.find(rule) != std::string::npos);
+  // evaluate: the plan file's /settings/exchange_kernel.
+  const std::string plan = dir + "/plan.json";
+  REQUIRE(run_epsim("plan --topology " + topo + " --model " + model + " --loads " + loads + " --ep 16 --out " + plan)
+              .exit_code == 0);
+  auto pj = nlohmann::json::parse(slurp(plan));
+  pj["settings"]["exchange_kernel"] = "nvlink-one-sided";
+  std::ofstream(dir + "/plan_os.json") << pj.dump();
+  CliResult ev = run_epsim("evaluate --topology " + topo + " --model " + model + " --loads " + loads + " --plan " + dir +
+                           "/plan_os.json");
+  INFO(ev.err);
+  CHECK(ev.exit_code == 1);
+  CHECK(ev.err.find(dir + "/plan_os.json: /settings/exchange_kernel: exchange kernel nvlink-one-sided") != std::string::npos);
+  CHECK(ev.err.find("[topology " + topo + "]") != std::string::npos);
 }
 
 TEST_CASE("epsim simulate rejections") {

@@ -191,8 +191,16 @@ TEST_CASE("with_routing: the same rows, bit for bit, as a model built with that 
     const ExchangeKernelParams k = round_kernel(kind);
     // nvlink-one-sided needs one NVLink domain: 8 GPUs of one node there (2 nodes are refused).
     const bool one_sided = kind == ExchangeKernelKind::nvlink_one_sided;
-    if (one_sided)
+    if (one_sided) {
       CHECK_THROWS_WITH(EpLinkModel(topo, routes, 8, k), Catch::Contains("over NVLink only") && Catch::Contains("EP 8 GPUs 0..7"));
+      // A typed refusal, so that the command line can add the file and pointer that chose the kernel.
+      try {
+        EpLinkModel refused(topo, routes, 8, k);
+        FAIL("nvlink-one-sided across 2 nodes was accepted");
+      } catch (const ExchangeKernelRefusal& e) {
+        CHECK(e.cause() == ExchangeKernelRefusal::Cause::outside_nvlink_domain);
+      }
+    }
     const EpLinkModel plain(one_sided ? node : topo, one_sided ? node_routes : routes, 8, k);
     const EpLinkModel fresh(one_sided ? node : topo, one_sided ? node_routes : routes, 8, k, r);
     const EpLinkModel derived = plain.with_routing(r);

@@ -128,6 +128,10 @@ TEST_CASE("axis values of the wrong kind are rejected at their pointer", "[sweep
   CHECK_THAT(error_of(with_axes({{"redundant", {0, -1}}})), Contains("/axes/redundant/1:"));
   CHECK_THAT(error_of(with_axes({{"batch_per_gpu", {0}}})), Contains("/axes/batch_per_gpu/0:"));
   CHECK_THAT(error_of(with_axes({{"tokens_per_gpu", {-1}}})), Contains("/axes/tokens_per_gpu/0:"));
+  // Token counts: at least one token (common/token_count.hpp), fractions above one allowed.
+  CHECK_THAT(error_of(with_axes({{"tokens_per_gpu", {1e-9}}})), Contains("/axes/tokens_per_gpu/0:") && Contains("[1, "));
+  CHECK_THAT(error_of(with_axes({{"tokens_per_gpu", {2, 0.5}}})), Contains("/axes/tokens_per_gpu/1:"));
+  CHECK_THAT(error_of(with_axes({{"batch_per_gpu", {0.5}}})), Contains("/axes/batch_per_gpu/0:"));
   CHECK_THAT(error_of(with_axes({{"nic_GBps", {0}}})), Contains("/axes/nic_GBps/0:"));
   CHECK_THAT(error_of(with_axes({{"oversubscription", {0.5}}})), Contains("/axes/oversubscription/0:") && Contains(">= 1"));
   CHECK_THAT(error_of(with_axes({{"phase", {"serve"}}})), Contains("/axes/phase/0:") && Contains("prefill"));

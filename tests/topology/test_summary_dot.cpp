@@ -26,6 +26,28 @@ TEST_CASE("summary: injection, oversubscription and bisection of 2 DGX nodes", "
   CHECK(t.bisection_GBps == Approx(200.0));  // leaf up-links 400 / 2
 }
 
+TEST_CASE("summary: rails are the NICs' rails, and NICs per GPU, on one- and multi-NIC clusters", "[summary]") {
+  // DGX H100: one NIC per GPU on rail g, so 8 rails and 1 NIC per GPU.
+  TopologySummary one = summarize_topology(generate_dgx_cluster(dgx_options_for_nodes(2)));
+  CHECK(one.rails == 8);
+  CHECK(one.nics_per_gpu == 1.0);
+  // 2 NICs per GPU: NIC j of GPU g on rail 2g + j, so 8 GPUs x 2 = 16 rails (the GPUs' own rails,
+  // those of their first NIC, are only 8 distinct values).
+  DgxClusterOptions two = dgx_options_for_nodes(2);
+  two.nics_per_gpu = 2;
+  TopologySummary s2 = summarize_topology(generate_dgx_cluster(two));
+  CHECK(s2.rails == 16);
+  CHECK(s2.nics_per_gpu == 2.0);
+  // AWS p5: 4 EFA NICs per GPU, 8 x 4 = 32 rails.
+  TopologySummary p5 = summarize_topology(generate_dgx_cluster(aws_p5_options(2)));
+  CHECK(p5.rails == 32);
+  CHECK(p5.nics_per_gpu == 4.0);
+  // DGX-1 mesh: no NIC, no rail (its GPUs carry rail indices 0..7, which are no network rails).
+  TopologySummary mesh = summarize_topology(generate_dgx1_mesh());
+  CHECK(mesh.rails == 0);
+  CHECK(mesh.nics_per_gpu == 0.0);
+}
+
 TEST_CASE("dot: one edge per cable, every device labelled", "[dot]") {
   DgxClusterOptions o;
   o.nodes = 2;
