@@ -56,8 +56,10 @@ CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& rou
       !(params_.nvlink_ll_step_latency_us >= 0) || !(params_.ll128_base_latency_us >= 0) ||
       !(params_.nvlink_ll128_step_latency_us >= 0))
     throw std::invalid_argument("CollectiveModel: latencies must be >= 0");
-  if (!(params_.ll_max_bus_bandwidth_GBps > 0) || !in01(params_.ll128_bandwidth_fraction))
-    throw std::invalid_argument("CollectiveModel: ll_max_bus_bandwidth_GBps must be > 0, ll128_bandwidth_fraction in (0, 1]");
+  if (!(params_.ll_max_bus_bandwidth_GBps > 0) || !in01(params_.ll_bandwidth_fraction) ||
+      !in01(params_.ll128_bandwidth_fraction))
+    throw std::invalid_argument(
+        "CollectiveModel: ll_max_bus_bandwidth_GBps must be > 0, ll_bandwidth_fraction and ll128_bandwidth_fraction in (0, 1]");
   // The network's kind: that of the host -> fabric links, ethernet only when all of them are.
   bool any = false, all_ethernet = true;
   for (const Link& l : topology_.links())
@@ -224,7 +226,7 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
   if (m != 1 || !params_.allow_ll_protocols) return best;
   // One host: NCCL's tuner also prices LL and LL128 (tuning.cc ncclTopoTuneModel, one node):
   //   t_p = baseLat[Ring][p] + steps x hwLat[NVLINK][Ring][p] + bus bytes / busBw_p,
-  //   busBw_LL = min(llMaxBw, busBw x (all_reduce ? 1/4 : 1/3)), busBw_LL128 = busBw x 0.92,
+  //   busBw_LL = min(llMaxBw, busBw x 0.5), busBw_LL128 = busBw x 0.92,
   // and takes the cheapest. LL128 needs NVLink between the ring's GPUs (NCCL enables it only with
   // typeIntra <= PATH_NVB): here, one NVSwitch domain.
   auto consider = [&](CollectiveProtocol p, double base_us, double step_us, double bw_GBps) {
@@ -232,7 +234,7 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
     if (tp < best.time_us) best = finish(kind, CollectiveAlgorithm::ring, n, bytes, tp, p);
   };
   consider(CollectiveProtocol::ll, params_.ll_base_latency_us, params_.nvlink_ll_step_latency_us,
-           std::min(params_.ll_max_bus_bandwidth_GBps, bus * (ar ? 1.0 / 4.0 : 1.0 / 3.0)));
+           std::min(params_.ll_max_bus_bandwidth_GBps, bus * params_.ll_bandwidth_fraction));
   if (in_one_nvswitch_domain(gpus))
     consider(CollectiveProtocol::ll128, params_.ll128_base_latency_us, params_.nvlink_ll128_step_latency_us,
              bus * params_.ll128_bandwidth_fraction);

@@ -67,18 +67,21 @@ struct CollectiveParams {
   /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
   bool allow_nvls = true;
   /// Offer NCCL's LL and LL128 protocols on rings inside one host (CollectiveModel::cost takes the
-  /// cheapest protocol as NCCL's tuner does). Constants below from NCCL src/graph/tuning.cc
-  /// (NVIDIA/nccl commit b6475625, 2.19-era; the same values through 2.2x): baseLat[Ring],
-  /// hwLat[NVLINK][Ring], llMaxBws[Hopper][one node], the LL 1/4 (all_reduce) or 1/3 (all_gather,
-  /// reduce_scatter) and LL128 0.92 bus-bandwidth factors of ncclTopoTuneModel. Multi-host rings keep
-  /// Simple only (not modelled: NCCL's LL over the network, llMaxBws by CPU vendor).
+  /// cheapest protocol as NCCL's tuner does). Constants from NCCL src/graph/tuning.cc
+  /// ncclTopoTuneModel as of NCCL 2.23+ (the release with the PAT algorithm and Blackwell rows; the
+  /// tables measured 2.29.2): baseLat[Ring], hwLat[NVLINK][Ring], llMaxBws[Hopper][one node] = 141,
+  /// LL bus bandwidth = min(llMaxBw, busBw x 0.5), LL128 = busBw x 0.92. Multi-host rings keep Simple
+  /// only (not modelled: LL over the network, whose llMaxBws row depends on the CPU vendor).
   bool allow_ll_protocols = true;
   /// Fixed cost of a ring collective with LL, us: baseLat[Ring][LL] = 6.6.
   double ll_base_latency_us = 6.6;
   /// Per NVLink ring step with LL, us: hwLat[NVLINK][Ring][LL] = 0.6.
   double nvlink_ll_step_latency_us = 0.6;
-  /// LL bus bandwidth cap, GB/s: llMaxBws[Hopper][N1] = 87.7.
-  double ll_max_bus_bandwidth_GBps = 87.7;
+  /// LL bus bandwidth / Simple's: 0.5 (8-byte stores of 4 data bytes and a 4-byte flag).
+  double ll_bandwidth_fraction = 0.5;
+  /// LL bus bandwidth cap, GB/s: llMaxBws[Hopper][N1] = 141 (the nccl exchange kernel's LL bandwidth
+  /// is the same NCCL constant, comm/exchange_kernel.hpp).
+  double ll_max_bus_bandwidth_GBps = 141.0;
   /// Fixed cost of a ring collective with LL128, us: baseLat[Ring][LL128] = 14.
   double ll128_base_latency_us = 14.0;
   /// Per NVLink ring step with LL128, us: hwLat[NVLINK][Ring][LL128] = 1.9.

@@ -149,28 +149,24 @@ TEST_CASE("AIConfigurator nccl collectives, one node: defaults, odd sizes held o
   // Per-row detail of the defaults on H100 (run with -s to read it).
   for (const char* op : {"all_gather", "reduce_scatter", "all_reduce"})
     for (int n : {2, 8}) predict(pick(h100, op, n, -1), CollectiveParams{}, "(a) H100", true);
-  // The bars the issue sets, (a) <= 20% and (b) <= 10% MAE, asserted where they are met (with the
-  // figures above; docs/validation.md). Not met, and why (docs/validation.md "Reading"):
-  //  (a) on 2 GPUs (all three ops, 20-29%): NCCL's LL constants price a 2-rank ring at 6.6 + 0.6 (+0.6)
-  //      us against 5-6 us measured, and 2 ranks reach only ~260-320 GB/s of the 370.8 GB/s ring bus
-  //      bandwidth at 1 GiB (the model: 370.8); reduce_scatter / all_gather on 4 GPUs are within 20%.
-  //  (b) on 2 and 4 GPUs (13-21%) and all_reduce 8 on H200 (13%): calibrate's one line (t = latency +
-  //      bus bytes / bandwidth) moves the Simple ring and NVLS only; the LL / LL128 constants and the
-  //      base latency stay NCCL's, so the small-size bias of (a) remains.
+  // The bars the issue sets, (a) <= 20% and (b) <= 10% MAE, asserted where they are met (figures in
+  // docs/validation.md, "AIConfigurator one-node NCCL collectives"). Not met, and why ("Reading" there):
+  //  (a) all_gather and reduce_scatter on 2 GPUs (26-27%): NCCL's LL constants price a 2-rank ring at
+  //      6.6 + 0.6 us against ~5.2 us measured (+28% small), and 2 ranks reach ~260 GB/s bus bandwidth
+  //      at 512 MiB-1 GiB, not the 370.8 GB/s ring (-35% large).
+  //  (b) 2 GPUs (11-17%), reduce_scatter 4 (11-12%), all_reduce 8 on H200 (12.7%): calibrate's one line
+  //      (t = latency + bus bytes / bandwidth) moves the Simple ring and NVLS; the LL / LL128 constants
+  //      and the base latency stay NCCL's, so the small-size bias of (a) remains.
   for (const char* op : {"all_gather", "reduce_scatter", "all_reduce"})
-    for (int n : {4, 8}) {
-      if (std::string(op) == "all_reduce" || n == 8) {
-        CHECK(t[{op, n}].a100.mae <= 0.20);
-        CHECK(t[{op, n}].a200.mae <= 0.20);
-      }
+    for (int n : {2, 4, 8}) {
+      if (n == 2 && std::string(op) != "all_reduce") continue;
+      CHECK(t[{op, n}].a100.mae <= 0.20);
+      CHECK(t[{op, n}].a200.mae <= 0.20);
     }
-  CHECK(t[{"all_gather", 4}].a100.mae <= 0.20);
-  CHECK(t[{"all_gather", 4}].a200.mae <= 0.20);
-  CHECK(t[{"reduce_scatter", 4}].a100.mae <= 0.20);
-  CHECK(t[{"reduce_scatter", 4}].a200.mae <= 0.20);
-  CHECK(t[{"all_gather", 8}].b100.mae <= 0.10);
-  CHECK(t[{"all_gather", 8}].b200.mae <= 0.10);
-  CHECK(t[{"reduce_scatter", 8}].b100.mae <= 0.10);
+  for (const auto& [op, n] : std::vector<std::pair<std::string, int>>{
+           {"all_gather", 4}, {"all_gather", 8}, {"reduce_scatter", 8}, {"all_reduce", 4}}) {
+    CHECK(t[{op, n}].b100.mae <= 0.10);
+    CHECK(t[{op, n}].b200.mae <= 0.10);
+  }
   CHECK(t[{"all_reduce", 8}].b100.mae <= 0.10);
-  CHECK(t[{"all_reduce", 4}].b200.mae <= 0.10);
 }

@@ -160,14 +160,14 @@ TEST_CASE("one-node rings take NCCL's cheapest protocol: LL, LL128 or Simple", "
   const double bus = 370.8;  // 450 GB/s x 20.6/25, GB/s
   // NCCL tuning.cc, one node: t_p = baseLat[Ring][p] + steps x hwLat[NVLINK][Ring][p] + bus bytes / busBw_p.
   // all_reduce of 1 KiB on 8 GPUs: steps = 14, bus bytes = 1.75 x 1024 = 1792 B.
-  //   LL:     6.6 + 14 x 0.6 + 1792 B / min(87.7, 370.8 / 4 = 92.7) GB/s = 15.0 + 0.0204 = 15.0204 us
+  //   LL:     6.6 + 14 x 0.6 + 1792 B / min(141, 370.8 x 0.5 = 185.4) GB/s = 15.0 + 0.0127 = 15.0127 us
   //   LL128:  14 + 14 x 1.9 + 1792 / (0.92 x 370.8)                     = 40.6 + 0.0053 us
   //   Simple: 8.4 + 14 x 3.4 + 1792 / 370.8                             = 56.0 + 0.0048 us
   CollectiveResult small = model.cost(CollectiveKind::all_reduce, gpus, 1024);
   CHECK(small.protocol == CollectiveProtocol::ll);
-  CHECK(small.time_us == Approx(15.0 + 1792.0 / 87.7e9 * 1e6));
+  CHECK(small.time_us == Approx(15.0 + 1792.0 / 141e9 * 1e6));
   // all_gather of 16 MiB: steps 7, bus bytes 7/8 x 2^24 = 14680064 B.
-  //   LL:     6.6 + 4.2 + 14680064 / min(87.7, 370.8 / 3 = 123.6) GB/s = 10.8 + 167.39 = 178.19 us
+  //   LL:     6.6 + 4.2 + 14680064 / min(141, 185.4) GB/s              = 10.8 + 104.11 = 114.91 us
   //   LL128:  14 + 13.3 + 14680064 / 341.136 GB/s                     = 27.3 + 43.03  = 70.33 us
   //   Simple: 8.4 + 23.8 + 14680064 / 370.8 GB/s                      = 32.2 + 39.59  = 71.79 us
   const double ag_bytes = 7.0 / 8 * (1 << 24);
@@ -189,6 +189,9 @@ TEST_CASE("one-node rings take NCCL's cheapest protocol: LL, LL128 or Simple", "
   // Rejected parameters.
   CollectiveParams bad;
   bad.ll128_bandwidth_fraction = 0;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
+  bad = CollectiveParams{};
+  bad.ll_bandwidth_fraction = 1.5;
   CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
   bad = CollectiveParams{};
   bad.ll_max_bus_bandwidth_GBps = 0;
