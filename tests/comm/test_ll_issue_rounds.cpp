@@ -13,6 +13,15 @@
 
 using namespace epsim;
 
+namespace {
+Topology one_node_of_4() {  // one DGX H100 node with 4 GPUs (NVLink 450 GB/s)
+  DgxClusterOptions o;
+  o.nodes = 1;
+  o.gpus_per_node = 4;
+  return generate_dgx_cluster(o);
+}
+}  // namespace
+
 TEST_CASE("deepep_ll_issue_sms: DeepEP's CTA count for E expert slots on a GPU of S SMs") {
   // warp groups g = ceil(E / S), CTAs = ceil(E / g).
   CHECK(deepep_ll_issue_sms(256, 132) == 128);  // g = 2
@@ -26,10 +35,7 @@ TEST_CASE("deepep_ll_issue_sms: DeepEP's CTA count for E expert slots on a GPU o
 }
 
 TEST_CASE("deepep-ll issue rounds: few expert slots make the sending CTAs the bottleneck, hand-computed") {
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = 4;
-  const Topology topo = generate_dgx_cluster(o);
+  const Topology topo = one_node_of_4();
   const RouteTable routes(topo);
   ExchangeKernelParams k = default_kernel_params(ExchangeKernelKind::deepep_ll);
   k.dispatch.latency_us = 10;
@@ -64,10 +70,7 @@ TEST_CASE("deepep-ll issue rounds: few expert slots make the sending CTAs the bo
 }
 
 TEST_CASE("deepep-ll issue fields: validated, and round-tripped by calibration.json") {
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = 4;
-  const Topology topo = generate_dgx_cluster(o);
+  const Topology topo = one_node_of_4();
   const RouteTable routes(topo);
   ExchangeKernelParams k = default_kernel_params(ExchangeKernelKind::deepep_ll);
   k.device_sms = -1;
