@@ -51,7 +51,7 @@ void run_collective(const CollectiveOptions& o) {
   std::vector<int> group(static_cast<std::size_t>(n));
   for (int g = 0; g < n; ++g) group[static_cast<std::size_t>(g)] = g;
   double time_us = 0, factor = 0;
-  std::string algorithm, bottleneck;
+  std::string algorithm, protocol, bottleneck;
   if (o.op == "alltoall") {
     // nccl-tests alltoall: `bytes` per rank, bytes / n to every rank (itself included), grouped
     // send/recv: the nccl kernel with one "expert" per GPU and one copy per destination.
@@ -78,6 +78,7 @@ void run_collective(const CollectiveOptions& o) {
     time_us = r.time_us;
     factor = bus_bandwidth_factor(kind, n);
     algorithm = std::string(to_string(r.algorithm));
+    protocol = std::string(to_string(r.protocol));
   }
   // nccl-tests: algbw = size / time, busbw = algbw x factor (1e9 bytes/s).
   const double algbw = time_us > 0 ? o.bytes / (time_us * 1e3) : 0.0;
@@ -86,12 +87,13 @@ void run_collective(const CollectiveOptions& o) {
     Json j = {{"op", o.op},           {"gpus", n},           {"bytes", o.bytes},       {"time_us", time_us},
               {"algbw_GBps", algbw}, {"busbw_GBps", busbw}, {"algorithm", algorithm}, {"notices", notices}};
     if (!bottleneck.empty()) j["bottleneck"] = bottleneck;
+    if (!protocol.empty()) j["protocol"] = protocol;
     if (!o.calibration.empty()) j["calibration"] = o.calibration;
     fmt::print("{}", json_output_text(j, 1, "the prediction"));
     return;
   }
   fmt::print("{} of {:g} B on {} GPUs of {}: {:.2f} us, algbw {:.2f} GB/s, busbw {:.2f} GB/s ({}{})\n", o.op, o.bytes, n,
-             o.topology, time_us, algbw, busbw, algorithm, bottleneck.empty() ? "" : ", bottleneck " + bottleneck);
+             o.topology, time_us, algbw, busbw, protocol.empty() ? algorithm : algorithm + " " + protocol, bottleneck.empty() ? "" : ", bottleneck " + bottleneck);
   for (const std::string& s : notices) fmt::print(stderr, "note: {}\n", s);
 }
 

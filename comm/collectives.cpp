@@ -22,6 +22,11 @@ std::string_view to_string(CollectiveAlgorithm algorithm) {
   return name_of(algorithm, names);
 }
 
+std::string_view to_string(CollectiveProtocol protocol) {
+  static const std::vector<std::string> names = {"Simple", "LL", "LL128"};  // enum order, NCCL's spelling
+  return name_of(protocol, names);
+}
+
 double bus_bandwidth_factor(CollectiveKind kind, int n) {
   if (n < 1) throw std::invalid_argument("bus_bandwidth_factor: n must be >= 1");
   const double f = static_cast<double>(n - 1) / n;
@@ -47,8 +52,14 @@ CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& rou
     throw std::invalid_argument("CollectiveModel: efficiencies must be in (0, 1]");
   if (!(params_.base_latency_us >= 0) || !(params_.nvlink_step_latency_us >= 0) ||
       !(params_.network_step_latency_us >= 0) || !(params_.ethernet_step_latency_us >= 0) ||
-      !(params_.nvls_latency_us >= 0))
+      !(params_.nvls_latency_us >= 0) || !(params_.ll_base_latency_us >= 0) ||
+      !(params_.nvlink_ll_step_latency_us >= 0) || !(params_.ll128_base_latency_us >= 0) ||
+      !(params_.nvlink_ll128_step_latency_us >= 0))
     throw std::invalid_argument("CollectiveModel: latencies must be >= 0");
+  if (!(params_.ll_max_bus_bandwidth_GBps > 0) || !in01(params_.ll_bandwidth_fraction) ||
+      !in01(params_.ll128_bandwidth_fraction))
+    throw std::invalid_argument(
+        "CollectiveModel: ll_max_bus_bandwidth_GBps must be > 0, ll_bandwidth_fraction and ll128_bandwidth_fraction in (0, 1]");
   // The network's kind: that of the host -> fabric links, ethernet only when all of them are.
   bool any = false, all_ethernet = true;
   for (const Link& l : topology_.links())
@@ -187,9 +198,10 @@ bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, s
 }
 
 CollectiveResult CollectiveModel::finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes,
-                                         double time_us) const {
+                                         double time_us, CollectiveProtocol protocol) const {
   CollectiveResult r;
   r.algorithm = algo;
+  r.protocol = protocol;
   r.time_us = time_us;
   r.algbw_GBps = time_us > 0 ? bytes / (time_us * 1e-6) / 1e9 : 0.0;
   r.busbw_GBps = r.algbw_GBps * bus_bandwidth_factor(kind, n);
@@ -207,9 +219,26 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
   const bool ar = kind == CollectiveKind::all_reduce;
   const int steps = ar ? 2 * (n - 1) : n - 1;
   const int net_steps = ar ? 2 * (m - 1) : m - 1;
-  const double t = params_.base_latency_us + bus_bandwidth_factor(kind, n) * bytes / (bus * 1e9) * 1e6 +
-                   (steps - net_steps) * step_latency_us(false) + net_steps * step_latency_us(true);
-  return finish(kind, CollectiveAlgorithm::ring, n, bytes, t);
+  const double bus_bytes = bus_bandwidth_factor(kind, n) * bytes;
+  const double t = params_.base_latency_us + bus_bytes / (bus * 1e9) * 1e6 + (steps - net_steps) * step_latency_us(false) +
+                   net_steps * step_latency_us(true);
+  CollectiveResult best = finish(kind, CollectiveAlgorithm::ring, n, bytes, t);
+  if (m != 1 || !params_.allow_ll_protocols) return best;
+  // One host: NCCL's tuner also prices LL and LL128 (tuning.cc ncclTopoTuneModel, one node):
+  //   t_p = baseLat[Ring][p] + steps x hwLat[NVLINK][Ring][p] + bus bytes / busBw_p,
+  //   busBw_LL = min(llMaxBw, busBw x 0.5), busBw_LL128 = busBw x 0.92,
+  // and takes the cheapest. LL128 needs NVLink between the ring's GPUs (NCCL enables it only with
+  // typeIntra <= PATH_NVB): here, one NVSwitch domain.
+  auto consider = [&](CollectiveProtocol p, double base_us, double step_us, double bw_GBps) {
+    const double tp = base_us + steps * step_us + bus_bytes / (bw_GBps * 1e9) * 1e6;
+    if (tp < best.time_us) best = finish(kind, CollectiveAlgorithm::ring, n, bytes, tp, p);
+  };
+  consider(CollectiveProtocol::ll, params_.ll_base_latency_us, params_.nvlink_ll_step_latency_us,
+           std::min(params_.ll_max_bus_bandwidth_GBps, bus * params_.ll_bandwidth_fraction));
+  if (in_one_nvswitch_domain(gpus))
+    consider(CollectiveProtocol::ll128, params_.ll128_base_latency_us, params_.nvlink_ll128_step_latency_us,
+             bus * params_.ll128_bandwidth_fraction);
+  return best;
 }
 
 CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const {

@@ -18,9 +18,13 @@ namespace epsim {
 
 enum class CollectiveKind { all_reduce, all_gather, reduce_scatter };
 enum class CollectiveAlgorithm { ring, nvls, hierarchical };
+/// NCCL's protocols: Simple (the only one of NVLS and hierarchical), LL (8-byte flag+data stores, half
+/// the bytes are flags) and LL128 (120 of 128 bytes data), the latter two on one-node rings only.
+enum class CollectiveProtocol { simple, ll, ll128 };
 
 std::string_view to_string(CollectiveKind kind);
 std::string_view to_string(CollectiveAlgorithm algorithm);
+std::string_view to_string(CollectiveProtocol protocol);
 
 /// nccl-tests bus-bandwidth factor (busbw = algbw x factor) for n ranks: all_reduce 2(n-1)/n,
 /// all_gather and reduce_scatter (n-1)/n (nccl-tests doc/PERFORMANCE.md). n >= 1.
@@ -62,6 +66,30 @@ struct CollectiveParams {
   int nvls_channels = 16;
   /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
   bool allow_nvls = true;
+  /// Offer NCCL's LL and LL128 protocols on rings inside one host (CollectiveModel::cost takes the
+  /// cheapest protocol as NCCL's tuner does). Constants from NCCL src/graph/tuning.cc
+  /// ncclTopoTuneModel as of NCCL 2.23+ (the release with the PAT algorithm and Blackwell rows; the
+  /// tables measured 2.29.2): baseLat[Ring], hwLat[NVLINK][Ring], llMaxBws[Hopper][one node] = 141,
+  /// LL bus bandwidth = min(llMaxBw, busBw x 0.5), LL128 = busBw x 0.92. Multi-host rings keep Simple
+  /// only (not modelled: LL over the network, whose llMaxBws row depends on the CPU vendor).
+  bool allow_ll_protocols = true;
+  /// Fixed cost of a ring collective with LL, us: baseLat[Ring][LL] = 6.6.
+  double ll_base_latency_us = 6.6;
+  /// Per NVLink ring step with LL, us: hwLat[NVLINK][Ring][LL] = 0.6.
+  double nvlink_ll_step_latency_us = 0.6;
+  /// LL bus bandwidth / Simple's: 0.5 (8-byte stores of 4 data bytes and a 4-byte flag).
+  double ll_bandwidth_fraction = 0.5;
+  /// LL bus bandwidth cap, GB/s: llMaxBws[Hopper][N1] = 141 (the nccl exchange kernel's LL bandwidth
+  /// is the same NCCL constant, comm/exchange_kernel.hpp).
+  double ll_max_bus_bandwidth_GBps = 141.0;
+  /// Fixed cost of a ring collective with LL128, us: baseLat[Ring][LL128] = 14.
+  double ll128_base_latency_us = 14.0;
+  /// Per NVLink ring step with LL128, us: hwLat[NVLINK][Ring][LL128] = 1.9.
+  double nvlink_ll128_step_latency_us = 1.9;
+  /// LL128 bus bandwidth / Simple's: 0.92 (tuning.cc "120.0/128.0" rounded down). NCCL also caps it at
+  /// nChannels x 36.7 GB/s (perChMaxRingLL128Bws[Hopper]); with the 16+ ring channels of an NVSwitch
+  /// H100 that is >= 587 GB/s, above any NVLink 4 ring (370.8), so the cap is not modelled.
+  double ll128_bandwidth_fraction = 0.92;
   /// Measured links (calibration.json): an achieved bandwidth (per GPU; one link's share is
   /// calibrated_link_bandwidth_GBps, comm/calibration.hpp) replaces nominal x efficiency, a latency
   /// replaces the step latency of that link kind.
@@ -85,6 +113,7 @@ CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKi
 /// Predicted cost of one collective. algbw = bytes / time; busbw = algbw x bus_bandwidth_factor.
 struct CollectiveResult {
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;
+  CollectiveProtocol protocol = CollectiveProtocol::simple;
   double time_us = 0;
   double algbw_GBps = 0;
   double busbw_GBps = 0;
@@ -98,12 +127,12 @@ class CollectiveModel {
   /// latency, non-positive step bytes or channels).
   CollectiveModel(const Topology& topology, const RouteTable& routes, CollectiveParams params = {});
 
-  /// Cheapest available algorithm for the collective (as NCCL's tuner picks the minimum predicted
-  /// time). gpus: GPU ranks, distinct, at least 1; bytes >= 0. A 1-GPU group costs 0.
+  /// Cheapest available algorithm (and, for a ring inside one host, protocol) for the collective (as
+  /// NCCL's tuner picks the minimum predicted time). gpus: GPU ranks, distinct, at least 1; bytes >= 0. A 1-GPU group costs 0.
   /// Throws std::invalid_argument on an empty group, a repeated or out-of-range rank, negative bytes.
   CollectiveResult cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
 
-  /// Cost with a given algorithm. Throws std::invalid_argument when the algorithm does not apply to the
+  /// Cost with a given algorithm (a ring inside one host: its cheapest protocol). Throws std::invalid_argument when the algorithm does not apply to the
   /// group (NVLS outside one NVSwitch domain, hierarchical within one host or with unequal GPUs per
   /// host, hierarchical for anything but all_reduce).
   CollectiveResult cost(CollectiveKind kind, CollectiveAlgorithm algorithm, std::span<const int> gpus,
@@ -143,7 +172,8 @@ class CollectiveModel {
   Layout layout(std::span<const int> gpus) const;
   double nvswitch_bandwidth_GBps(int gpu) const;
   double step_latency_us(bool network) const;
-  CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us) const;
+  CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,
+                          CollectiveProtocol protocol = CollectiveProtocol::simple) const;
   CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
   CollectiveResult nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
   CollectiveResult hierarchical(std::span<const int> gpus, double bytes) const;

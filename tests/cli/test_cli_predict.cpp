@@ -57,6 +57,7 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     // Ring bus bandwidth = min(NVLink neighbour 300 GB/s, 8 rails x min(IB 40, PCIe 64 x 0.75)) = 300 GB/s;
     // t = 8.4 + 15/16 x 1e9 B / 300 GB/s + 14 NVLink steps x 1 us + 1 network step x 2 us = 3149.4 us.
     CHECK(j["algorithm"] == "ring");
+    CHECK(j["protocol"] == "Simple");  // a ring across hosts: Simple only (comm/collectives.hpp)
     CHECK(j["time_us"].get<double>() == Approx(3149.4).epsilon(1e-9));
     // algbw = 1e9 B / 3149.4 us = 317.5208 GB/s; busbw = algbw x (n-1)/n = x 15/16 = 297.6757 GB/s.
     CHECK(j["algbw_GBps"].get<double>() == Approx(317.5208).epsilon(1e-6));

@@ -149,3 +149,54 @@ TEST_CASE("imported NCCL NVLink is not discounted twice: ND H100 v5 equals the g
   CHECK(mi.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, gpus, S).time_us == Approx(t));
   CHECK(mg.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, gpus, S).time_us == Approx(t));
 }
+
+TEST_CASE("one-node rings take NCCL's cheapest protocol: LL, LL128 or Simple", "[collectives]") {
+  Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
+  RouteTable routes(topo);
+  CollectiveParams p;
+  p.allow_nvls = false;
+  CollectiveModel model(topo, routes, p);
+  auto gpus = first_gpus(8);
+  const double bus = 370.8;  // 450 GB/s x 20.6/25, GB/s
+  // NCCL tuning.cc, one node: t_p = baseLat[Ring][p] + steps x hwLat[NVLINK][Ring][p] + bus bytes / busBw_p.
+  // all_reduce of 1 KiB on 8 GPUs: steps = 14, bus bytes = 1.75 x 1024 = 1792 B.
+  //   LL:     6.6 + 14 x 0.6 + 1792 B / min(141, 370.8 x 0.5 = 185.4) GB/s = 15.0 + 0.0127 = 15.0127 us
+  //   LL128:  14 + 14 x 1.9 + 1792 / (0.92 x 370.8)                     = 40.6 + 0.0053 us
+  //   Simple: 8.4 + 14 x 3.4 + 1792 / 370.8                             = 56.0 + 0.0048 us
+  CollectiveResult small = model.cost(CollectiveKind::all_reduce, gpus, 1024);
+  CHECK(small.protocol == CollectiveProtocol::ll);
+  CHECK(small.time_us == Approx(15.0 + 1792.0 / 141e9 * 1e6));
+  // all_gather of 16 MiB: steps 7, bus bytes 7/8 x 2^24 = 14680064 B.
+  //   LL:     6.6 + 4.2 + 14680064 / min(141, 185.4) GB/s              = 10.8 + 104.11 = 114.91 us
+  //   LL128:  14 + 13.3 + 14680064 / 341.136 GB/s                     = 27.3 + 43.03  = 70.33 us
+  //   Simple: 8.4 + 23.8 + 14680064 / 370.8 GB/s                      = 32.2 + 39.59  = 71.79 us
+  const double ag_bytes = 7.0 / 8 * (1 << 24);
+  CollectiveResult mid = model.cost(CollectiveKind::all_gather, gpus, 1 << 24);
+  CHECK(mid.protocol == CollectiveProtocol::ll128);
+  CHECK(mid.time_us == Approx(27.3 + ag_bytes / (0.92 * bus * 1e9) * 1e6));
+  // 1 GiB: Simple (the bandwidth term dominates; the alpha-beta test above).
+  CHECK(model.cost(CollectiveKind::all_gather, gpus, 1 << 30).protocol == CollectiveProtocol::simple);
+  // Off: Simple only, t = 8.4 + 14 x 3.4 + 1792 B / 370.8 GB/s.
+  p.allow_ll_protocols = false;
+  CollectiveModel simple(topo, routes, p);
+  CHECK(simple.cost(CollectiveKind::all_reduce, gpus, 1024).time_us == Approx(56.0 + 1792.0 / (bus * 1e9) * 1e6));
+  // Across hosts the ring stays Simple: 2 nodes, 16 GPUs, 1 KiB all_gather.
+  Topology two = generate_dgx_cluster(dgx_options_for_nodes(2));
+  RouteTable routes2(two);
+  CollectiveModel m2(two, routes2, CollectiveParams{});
+  CHECK(m2.cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, first_gpus(16), 1024).protocol ==
+        CollectiveProtocol::simple);
+  // Rejected parameters.
+  CollectiveParams bad;
+  bad.ll128_bandwidth_fraction = 0;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
+  bad = CollectiveParams{};
+  bad.ll_bandwidth_fraction = 1.5;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
+  bad = CollectiveParams{};
+  bad.ll_max_bus_bandwidth_GBps = 0;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
+  bad = CollectiveParams{};
+  bad.nvlink_ll_step_latency_us = -1;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
+}
