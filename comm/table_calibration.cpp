@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "comm/collectives.hpp"
 #include "comm/kernel_samples.hpp"
 #include "common/error.hpp"
 #include "measurements/csv_table.hpp"
 #include "measurements/nccl_tests_table.hpp"
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
 
 namespace epsim {
 
@@ -173,6 +178,36 @@ double bus_factor(const std::string& op, int n) {
 }
 int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (n - 1) : op == "sendrecv" ? 1 : n - 1; }
 
+// The rows the line t = latency + bus bytes / bandwidth describes: Simple's. On one node the collective
+// model prices a ring with the cheapest of LL, LL128 (NCCL's tuning.cc constants, not fitted) and Simple
+// (the calibrated line), as NCCL's tuner does; rows that LL or LL128 carry at the model's defaults (a
+// one-node ring of `ranks` H100s) would pull Simple's latency down to LL's and make mid sizes too fast.
+// Across nodes every ring is Simple. When fewer than two distinct Simple sizes remain, every row is kept.
+std::vector<bool> simple_protocol_rows(const CollectiveSamples& c) {
+  std::vector<bool> keep(c.bytes.size(), true);
+  std::optional<CollectiveKind> kind;
+  if (c.op == "all_reduce") kind = CollectiveKind::all_reduce;
+  if (c.op == "all_gather") kind = CollectiveKind::all_gather;
+  if (c.op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
+  // 72: the largest NVLink domain epsim generates (nvl72); beyond it the rows are kept as they are.
+  if (!kind || c.nodes != 1 || c.ranks < 2 || c.ranks > 72) return keep;
+  DgxClusterOptions o;
+  o.nodes = 1;
+  o.gpus_per_node = c.ranks;
+  const Topology topo = generate_dgx_cluster(o);
+  const RouteTable routes(topo);
+  const CollectiveModel model(topo, routes);
+  std::vector<int> gpus(static_cast<std::size_t>(c.ranks));
+  for (int g = 0; g < c.ranks; ++g) gpus[static_cast<std::size_t>(g)] = g;
+  std::set<double> simple_sizes;
+  for (std::size_t i = 0; i < c.bytes.size(); ++i) {
+    keep[i] = model.cost(*kind, CollectiveAlgorithm::ring, gpus, c.bytes[i]).protocol == CollectiveProtocol::simple;
+    if (keep[i]) simple_sizes.insert(c.bytes[i]);
+  }
+  if (simple_sizes.size() < 2) keep.assign(c.bytes.size(), true);
+  return keep;
+}
+
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
@@ -222,8 +257,10 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   }
   std::map<LinkKind, CollectiveFitSummary> best;
   for (const CollectiveSamples& c : s.collectives) {
+    const std::vector<bool> keep = simple_protocol_rows(c);
     std::vector<double> x, t;
     for (std::size_t i = 0; i < c.bytes.size(); ++i) {
+      if (!keep[i]) continue;
       x.push_back(c.bytes[i] * bus_factor(c.op, c.ranks));
       t.push_back(c.time_us[i] * 1e-6);
     }
@@ -243,7 +280,12 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
     sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
-    sum.step_latency_ns = f.latency_ns / ring_steps(c.op, c.ranks);
+    // The collective model prices t = base_latency_us + steps x step latency + bus bytes / bandwidth
+    // (comm/collectives.cpp, NCCL's baseLat): the step latency is what the intercept leaves after the
+    // base, per ring step (it was intercept / steps, so the base was counted twice: 8.4 us too slow at
+    // every size). sendrecv feeds point_to_point, whose latency is the whole intercept.
+    const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
+    sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
     out.collectives.push_back(sum);
     auto it = best.find(sum.kind);
     if (it == best.end() || sum.bandwidth_GBps > it->second.bandwidth_GBps) best[sum.kind] = sum;
