@@ -274,6 +274,9 @@ bool is_p2p_channel_field(std::string_view name) {
          name == "net_channels_per_peer" || name == "ll_threshold_bytes" || name == "ll_per_log2_channel_us";
 }
 
+// Read only by deepep-ll (its issue rounds, comm/link_load.hpp deepep_ll_issue_rounds).
+bool is_deepep_ll_field(std::string_view name) { return name == "per_token_round_us"; }
+
 }  // namespace
 
 std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& p, ExchangeKernelKind reader) {
@@ -287,13 +290,16 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& p, E
     add("/notify_per_log2_node_us", reader == ExchangeKernelKind::deepep_normal);
   if (p.nvlink_for_same_node != def.nvlink_for_same_node)
     add("/nvlink_for_same_node", reader == ExchangeKernelKind::deepep_ll);
+  if (p.device_sms != def.device_sms) add("/device_sms", reader == ExchangeKernelKind::deepep_ll);
   if (!same_value(p.header_bytes_per_token, def.header_bytes_per_token)) add("/header_bytes_per_token", true);
   for (const auto& [name, ph, dph] : {std::tuple<const char*, const KernelPhaseParams*, const KernelPhaseParams*>{
                                           "dispatch", &p.dispatch, &def.dispatch},
                                       {"combine", &p.combine, &def.combine}})
     for (const PhaseField& f : kPhaseFields)
       if (!same_value(ph->*f.second, dph->*f.second))
-        add(fmt::format("/{}/{}", name, f.first), !is_p2p_channel_field(f.first) || ph->p2p_channels >= 1);
+        add(fmt::format("/{}/{}", name, f.first),
+            is_deepep_ll_field(f.first) ? reader == ExchangeKernelKind::deepep_ll
+                                        : !is_p2p_channel_field(f.first) || ph->p2p_channels >= 1);
   return out;
 }
 

@@ -244,6 +244,20 @@ TEST_CASE("calibration fields the run's kernel does not read are named in one no
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &own, "own.json", topo).notice ==
         "calibration own.json: /exchange_kernels/deepep-ll/dispatch/channel_GBps is not read by exchange kernel "
         "deepep-ll, the kernel this run uses");
+  // deepep-ll's issue-round fields (device_sms, per_token_round_us) in another kernel's own block: not
+  // read; in a deepep-ll block under deepep-normal: named as set for another kernel.
+  Calibration issue = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{
+      "nccl":{"device_sms":64,"dispatch":{"per_token_round_us":500}}}})"),
+                                            "issue.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &issue, "issue.json", topo).notice ==
+        "calibration issue.json: /exchange_kernels/nccl/device_sms, /exchange_kernels/nccl/dispatch/per_token_round_us "
+        "are not read by exchange kernel nccl, the kernel this run uses");
+  Calibration ll_sms = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep-ll":{"device_sms":64}}})"), "sms.json");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ll_sms, "sms.json", topo).notice ==
+        "calibration sms.json has no parameters for exchange kernel deepep-normal: its defaults are used, and "
+        "/exchange_kernels/deepep-ll/device_sms (set for another kernel) is not read");
+  CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &ll_sms, "sms.json", topo).notice.empty());
   // A file as calibration_to_json writes it (every field, the unread ones at their defaults): no notice.
   Calibration written = calibration_from_json(calibration_to_json(both), "w.json");
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &written, "w.json", topo).notice.empty());
