@@ -208,6 +208,21 @@ std::vector<bool> simple_protocol_rows(const CollectiveSamples& c) {
   return keep;
 }
 
+// AIConfigurator nccl_perf.csv's all_gather / reduce_scatter / all_reduce rows (ONE node of num_gpus
+// GPUs, measurements/comm_tables.hpp): one collective per (op, GPUs), size = message_size x element
+// bytes (nccl-tests' "size"). Its alltoall rows are the nccl kernel's samples (kernel_samples_from_file).
+void add_aic_nccl_collectives(TableSamples& s, const std::filesystem::path& path) {
+  std::map<std::pair<std::string, int>, CollectiveSamples> groups;
+  for (const NcclPerfRow& r : read_aic_nccl_perf(path)) {
+    if (r.op == "alltoall" || r.gpus < 2) continue;
+    CollectiveSamples& c = groups[{r.op, r.gpus}];
+    if (c.file.empty()) c = CollectiveSamples{path.string(), r.op, r.gpus, 1, {}, {}};
+    c.bytes.push_back(r.bytes());
+    c.time_us.push_back(r.time_us);
+  }
+  for (auto& [key, c] : groups) s.collectives.push_back(std::move(c));
+}
+
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
@@ -232,6 +247,7 @@ void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind
     auto& dst = s.kernels[k];
     dst.insert(dst.end(), v.begin(), v.end());
   }
+  if (kind == CommTableKind::aic_nccl_perf) add_aic_nccl_collectives(s, path);
 }
 
 TableFit fit_tables(const TableSamples& s, Calibration& cal) {

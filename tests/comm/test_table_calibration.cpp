@@ -85,6 +85,33 @@ TEST_CASE("nccl-tests alltoall: nccl kernel samples on the run's hosts", "[comm]
   CHECK(k[1].measured_us == 60);
 }
 
+TEST_CASE("AIConfigurator nccl_perf: its collective rows are nvlink fits, its alltoall rows nccl kernel samples",
+          "[comm][calibration]") {
+  // aic_h100_nccl_collectives.csv: all_gather, reduce_scatter, all_reduce on ONE node of 2, 4, 8 GPUs (the
+  // alltoall rows removed): 3 ops x 3 GPU counts = 9 collectives, each a one-node ring of nvlink.
+  TableSamples s;
+  add_table(s, kData + "aic_h100_nccl_collectives.csv", CommTableKind::aic_nccl_perf);
+  REQUIRE(s.collectives.size() == 9);
+  for (const CollectiveSamples& c : s.collectives) {
+    CHECK(c.nodes == 1);
+    CHECK((c.ranks == 2 || c.ranks == 4 || c.ranks == 8));
+    CHECK(c.bytes.size() == c.time_us.size());
+    CHECK(c.bytes.size() >= 2);
+  }
+  for (const auto& [kind, samples] : s.kernels) CHECK(samples.empty());  // no alltoall rows
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  CHECK(fit.collectives.size() == 9);
+  REQUIRE(c.links.count(LinkKind::nvlink) == 1);
+  CHECK(*c.links.at(LinkKind::nvlink).bandwidth_GBps > 0);
+  // The alltoall copy of the same kind of file: nccl kernel samples, no collective.
+  TableSamples a;
+  add_table(a, kData + "aic_h100_nccl_alltoall.csv", CommTableKind::aic_nccl_perf);
+  CHECK(a.collectives.empty());
+  REQUIRE(a.kernels.count(ExchangeKernelKind::nccl) == 1);
+  CHECK(!a.kernels.at(ExchangeKernelKind::nccl).empty());
+}
+
 TEST_CASE("AIConfigurator DeepEP tables: fitted kernel parameters beat the defaults on their rows", "[comm][calibration]") {
   TableSamples s;
   for (const char* name : {"aic_h100_deepep_ll.csv"}) {
