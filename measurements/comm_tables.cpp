@@ -103,6 +103,15 @@ CommTableKind detect_comm_table(const std::filesystem::path& path) {
     }
     if (!data)
       throw InputError(path.string(), "", "a measured table; the file holds only comment lines (no header, no data rows)");
+    // A known table's header over a row of the wrong width: parse_csv's error names the line and the
+    // columns expected (not "a header none of them has").
+    CsvTable header;
+    std::istringstream fields(line);
+    for (std::string f; std::getline(fields, f, ',');) {
+      const std::size_t b = f.find_first_not_of(" \t\r"), e = f.find_last_not_of(" \t\r");
+      header.columns.push_back(b == std::string::npos ? "" : f.substr(b, e - b + 1));
+    }
+    if (csv_kind(header) != CommTableKind::unknown) throw;
     return CommTableKind::unknown;
   }
   const CommTableKind kind = csv_kind(t);

@@ -144,6 +144,15 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
       "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
       "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168,1,8,256,fast,1.9,16.28,0.73\n");
   CHECK_THAT(add_error(bad), Catch::Contains(bad) && Catch::Contains("line 2") && Catch::Contains("combine_avg_t_us"));
+  // A known header over a row of the wrong width: the line and the width, not "a header none of them has".
+  const std::string narrow = temp_file(
+      "narrow_ll.csv",
+      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
+      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168,1,8,256,12.1,1.9,16.28,0.73\n"
+      "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168\n");
+  CHECK_THAT(add_error(narrow), Catch::Contains(narrow) && Catch::Contains("line 3") &&
+                               Catch::Contains("14 comma-separated fields as in the header, found 7"));
   // nccl-tests output that names no test and has no rank lines: the file and what is missing.
   const std::string anon = temp_file(
       "anon.txt", "#  size count type redop root time algbw busbw #wrong time algbw busbw #wrong\n"
