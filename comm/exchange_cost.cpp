@@ -77,7 +77,9 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
     t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
   // deepep-ll's issuing SMs each send their tokens in turn (DeepEP internode_ll.cu: token_idx += num_sms).
-  t.sm_us = std::max(t.sm_us, l.issue_rounds * p.per_token_round_us);
+  const double issue_us = l.issue_rounds * p.per_token_round_us;
+  const bool issue_bound = issue_us > t.sm_us;
+  t.sm_us = std::max(t.sm_us, issue_us);
   if (channels && p.channel_GBps > 0 && plan.concurrent_channels > 0) {
     t.channel_us = l.sent_bytes / (plan.concurrent_channels * p.channel_GBps * 1e3);
     // The first chunk crosses one copy stage with the channel's warps to itself (2 x channel_GBps: the
@@ -91,7 +93,7 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   const double body = (steady + t.fill_us) / t.ramp;
   const double q = std::max(1.0, p.overlap_exponent);
   t.time_us = q == 1.0 ? t.latency_us + body : std::pow(std::pow(t.latency_us, q) + std::pow(body, q), 1.0 / q);
-  t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? "sm" : "link");
+  t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? (issue_bound ? "issue" : "sm") : "link");
   if (t.channel_us > std::max(t.link_us, t.sm_us)) t.bottleneck = "channel";
   if (t.latency_us > body && body > 0) t.bottleneck = "latency";
   if (p.ll_bandwidth_GBps > 0 && (!channels || plan.ll)) {

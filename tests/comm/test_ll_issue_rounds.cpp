@@ -51,7 +51,7 @@ TEST_CASE("deepep-ll issue rounds: few expert slots make the sending CTAs the bo
   const auto bytes = exchange_link_bytes(model, sel, B, Exchange::dispatch);
   const ExchangeCost c = exchange_cost(model, bytes, sel, B, Exchange::dispatch);
   CHECK(c.phase.sm_us == Approx(127 * 2.0));
-  CHECK(c.phase.bottleneck == "sm");
+  CHECK(c.phase.bottleneck == "issue");
   // Latency 10 us (one node: no remote expert) then the body, overlap exponent 1: 10 + 254 us.
   CHECK(c.phase.time_us == Approx(10 + 254.0));
   // 8 tokens per rank: one token per CTA, no round beyond the first: the latency and the links only.
