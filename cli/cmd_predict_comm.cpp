@@ -38,7 +38,7 @@ void run_collective(const CollectiveOptions& o) {
   check_output_paths({{"--topology", o.topology}, {"--calibration", o.calibration}}, {});
   // At most 1e15 B (1 PB, docs/limits.md): larger sizes overflow the time to inf.
   if (!(o.bytes > 0 && o.bytes <= 1e15)) throw UsageError(fmt::format("--bytes {}: a number of bytes in (0, 1e15]", o.bytes));
-  if (o.op != "all_reduce" && o.op != "all_gather" && o.op != "reduce_scatter" && o.op != "alltoall")
+  if (!parse_collective_kind(o.op) && o.op != "alltoall")
     throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
   const Topology topo = load_topology(o.topology);
   const int n = o.gpus.value_or(topo.num_gpus());
@@ -68,9 +68,7 @@ void run_collective(const CollectiveOptions& o) {
     bottleneck = std::string(c.phase.bottleneck);
     if (c.busiest_link >= 0 && bottleneck == "link") bottleneck += " " + topo.link_name(c.busiest_link);
   } else {
-    const CollectiveKind kind = o.op == "all_reduce"  ? CollectiveKind::all_reduce
-                                : o.op == "all_gather" ? CollectiveKind::all_gather
-                                                       : CollectiveKind::reduce_scatter;
+    const CollectiveKind kind = parse_collective_kind(o.op).value();  // checked above
     CollectiveParams params;
     if (cal) params = with_calibration(params, cal->links);
     const CollectiveModel model(topo, routes, params);

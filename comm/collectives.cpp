@@ -17,6 +17,12 @@ std::string_view to_string(CollectiveKind kind) {
   return name_of(kind, names);
 }
 
+std::optional<CollectiveKind> parse_collective_kind(std::string_view name) {
+  for (CollectiveKind k : {CollectiveKind::all_reduce, CollectiveKind::all_gather, CollectiveKind::reduce_scatter})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
 std::string_view to_string(CollectiveAlgorithm algorithm) {
   static const std::vector<std::string> names = {"ring", "nvls", "hierarchical"};  // enum order
   return name_of(algorithm, names);

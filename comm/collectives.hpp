@@ -6,6 +6,7 @@
 // per-rank buffer of all_reduce, the total output of all_gather and the total input of
 // reduce_scatter.
 #include <map>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,8 @@ enum class CollectiveAlgorithm { ring, nvls, hierarchical };
 enum class CollectiveProtocol { simple, ll, ll128 };
 
 std::string_view to_string(CollectiveKind kind);
+/// The kind named by to_string's name ("all_reduce", "all_gather", "reduce_scatter"); nullopt otherwise.
+std::optional<CollectiveKind> parse_collective_kind(std::string_view name);
 std::string_view to_string(CollectiveAlgorithm algorithm);
 std::string_view to_string(CollectiveProtocol protocol);
 

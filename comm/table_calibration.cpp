@@ -185,10 +185,7 @@ int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (
 // Across nodes every ring is Simple. When fewer than two distinct Simple sizes remain, every row is kept.
 std::vector<bool> simple_protocol_rows(const CollectiveSamples& c) {
   std::vector<bool> keep(c.bytes.size(), true);
-  std::optional<CollectiveKind> kind;
-  if (c.op == "all_reduce") kind = CollectiveKind::all_reduce;
-  if (c.op == "all_gather") kind = CollectiveKind::all_gather;
-  if (c.op == "reduce_scatter") kind = CollectiveKind::reduce_scatter;
+  const std::optional<CollectiveKind> kind = parse_collective_kind(c.op);  // sendrecv: none
   // 72: the largest NVLink domain epsim generates (nvl72); beyond it the rows are kept as they are.
   if (!kind || c.nodes != 1 || c.ranks < 2 || c.ranks > 72) return keep;
   DgxClusterOptions o;

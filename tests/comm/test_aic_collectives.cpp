@@ -28,11 +28,7 @@ using namespace epsim;
 
 namespace {
 
-CollectiveKind kind_of(const std::string& op) {
-  return op == "all_reduce" ? CollectiveKind::all_reduce
-         : op == "all_gather" ? CollectiveKind::all_gather
-                              : CollectiveKind::reduce_scatter;
-}
+CollectiveKind kind_of(const std::string& op) { return parse_collective_kind(op).value(); }
 
 std::vector<NcclPerfRow> collective_rows(const char* name) {
   std::vector<NcclPerfRow> out;
