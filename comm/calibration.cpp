@@ -141,7 +141,7 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       auto kind = parse_link_kind(item.key());
       JsonCursor l = links.at(item.key());
       if (!kind) l.fail("a link kind: nvlink, pcie, infiniband or ethernet");
-      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns"});
+      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns", "ll_latency_ns", "ll128_latency_ns"});
       LinkCalibration lc;
       if (l.has("bandwidth_GBps")) {
         // At least 1 MB/s: lower figures are no measurement, and would drive times beyond what a
@@ -150,13 +150,17 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
         lc.bandwidth_GBps = b.as_positive();
         if (*lc.bandwidth_GBps < 1e-3) b.fail(fmt::format("a bandwidth of at least 0.001 GB/s, found {}", *lc.bandwidth_GBps));
       }
-      if (l.has("latency_ns")) {
-        // At most 1 s per hop (1e9 ns; the kernels' ceiling, docs/limits.md): more is no link, and
-        // summed over an iteration's steps it would overflow the time.
-        JsonCursor t = l.at("latency_ns");
-        lc.latency_ns = t.as_non_negative();
-        if (*lc.latency_ns > 1e9) t.fail(fmt::format("a latency of at most 1e9 ns, found {}", *lc.latency_ns));
-      }
+      // At most 1 s per hop (1e9 ns; the kernels' ceiling, docs/limits.md): more is no link, and
+      // summed over an iteration's steps it would overflow the time.
+      auto latency = [&](const char* key, std::optional<double>& out) {
+        if (!l.has(key)) return;
+        JsonCursor t = l.at(key);
+        out = t.as_non_negative();
+        if (*out > 1e9) t.fail(fmt::format("a latency of at most 1e9 ns, found {}", *out));
+      };
+      latency("latency_ns", lc.latency_ns);
+      latency("ll_latency_ns", lc.ll_latency_ns);
+      latency("ll128_latency_ns", lc.ll128_latency_ns);
       cal.links[*kind] = lc;
     }
   }
@@ -213,6 +217,8 @@ Json calibration_to_json(const Calibration& c) {
     Json j = Json::object();
     if (l.bandwidth_GBps) j["bandwidth_GBps"] = tidy(*l.bandwidth_GBps);
     if (l.latency_ns) j["latency_ns"] = tidy(*l.latency_ns);
+    if (l.ll_latency_ns) j["ll_latency_ns"] = tidy(*l.ll_latency_ns);
+    if (l.ll128_latency_ns) j["ll128_latency_ns"] = tidy(*l.ll128_latency_ns);
     links[std::string(to_string(kind))] = std::move(j);
   }
   out["links"] = std::move(links);
@@ -352,7 +358,7 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
     pointers.push_back(std::move(pointer));
   };
   for (const auto& [k, lc] : cal.links)
-    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns)) note(k, fmt::format("/links/{}", to_string(k)));
+    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns || lc.ll_latency_ns || lc.ll128_latency_ns)) note(k, fmt::format("/links/{}", to_string(k)));
   if (block)
     for (const CalibrationField& f : set_kernel_fields(*block, block->kind))
       for (LinkKind k : {LinkKind::infiniband, LinkKind::ethernet})

@@ -28,7 +28,9 @@ namespace epsim {
 /// 40 GB/s per GPU over 4 EFA NICs = 10 GB/s per NIC link; one NIC per GPU: the figure as is).
 struct LinkCalibration {
   std::optional<double> bandwidth_GBps;  ///< achieved bandwidth per GPU and direction, 1e9 bytes/s, > 0
-  std::optional<double> latency_ns;      ///< per-step latency, ns, >= 0
+  std::optional<double> latency_ns;      ///< per-step latency (NCCL's Simple protocol), ns, >= 0
+  std::optional<double> ll_latency_ns{};    ///< per-step latency of NCCL's LL protocol, ns, >= 0
+  std::optional<double> ll128_latency_ns{}; ///< per-step latency of NCCL's LL128 protocol, ns, >= 0
 };
 
 /// How many parallel links of `kind` one GPU's traffic of that kind spreads over in `topology`: the

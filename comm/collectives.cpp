@@ -24,7 +24,7 @@ std::optional<CollectiveKind> parse_collective_kind(std::string_view name) {
 }
 
 std::string_view to_string(CollectiveAlgorithm algorithm) {
-  static const std::vector<std::string> names = {"ring", "nvls", "hierarchical"};  // enum order
+  static const std::vector<std::string> names = {"ring", "nvls", "hierarchical", "tree"};  // enum order
   return name_of(algorithm, names);
 }
 
@@ -46,6 +46,8 @@ CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKi
 
 CollectiveParams aws_p5_efa_params(CollectiveParams base) {
   base.ethernet_step_latency_us = 20.0 + 3.0;  // aws-ofi-nccl TUNER_NET_LATENCY + TUNER_NET_COMP_OVERHEAD
+  base.ethernet_ll_step_latency_us = 20.0;    // the tuner's network latency; LL / LL128 add no completion cost
+  base.ethernet_ll128_step_latency_us = 20.0;
   base.ethernet_efficiency = kAwsP5EfaEfficiency;
   return base;
 }
@@ -60,12 +62,16 @@ CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& rou
       !(params_.network_step_latency_us >= 0) || !(params_.ethernet_step_latency_us >= 0) ||
       !(params_.nvls_latency_us >= 0) || !(params_.ll_base_latency_us >= 0) ||
       !(params_.nvlink_ll_step_latency_us >= 0) || !(params_.ll128_base_latency_us >= 0) ||
-      !(params_.nvlink_ll128_step_latency_us >= 0))
+      !(params_.nvlink_ll128_step_latency_us >= 0) || !(params_.network_overhead_us >= 0) ||
+      !(params_.network_ll_step_latency_us >= 0) || !(params_.network_ll128_step_latency_us >= 0) ||
+      !(params_.ethernet_ll_step_latency_us >= 0) || !(params_.ethernet_ll128_step_latency_us >= 0))
     throw std::invalid_argument("CollectiveModel: latencies must be >= 0");
-  if (!(params_.ll_max_bus_bandwidth_GBps > 0) || !in01(params_.ll_bandwidth_fraction) ||
+  if (!(params_.ll_max_bus_bandwidth_GBps > 0) || !(params_.ll_max_bus_bandwidth_2host_GBps > 0) ||
+      !(params_.ll_max_bus_bandwidth_4host_GBps > 0) || !in01(params_.ll_bandwidth_fraction) ||
       !in01(params_.ll128_bandwidth_fraction))
     throw std::invalid_argument(
-        "CollectiveModel: ll_max_bus_bandwidth_GBps must be > 0, ll_bandwidth_fraction and ll128_bandwidth_fraction in (0, 1]");
+        "CollectiveModel: the ll_max_bus_bandwidth_* caps must be > 0, ll_bandwidth_fraction and "
+        "ll128_bandwidth_fraction in (0, 1]");
   // The network's kind: that of the host -> fabric links, ethernet only when all of them are.
   bool any = false, all_ethernet = true;
   for (const Link& l : topology_.links())
@@ -105,6 +111,28 @@ double CollectiveModel::step_latency_us(bool network) const {
   if (it != params_.calibrated_links.end() && it->second.latency_ns) return *it->second.latency_ns * 1e-3;
   if (!network) return params_.nvlink_step_latency_us;
   return k == LinkKind::ethernet ? params_.ethernet_step_latency_us : params_.network_step_latency_us;
+}
+
+double CollectiveModel::protocol_step_latency_us(bool network, CollectiveProtocol protocol) const {
+  if (protocol == CollectiveProtocol::simple) return step_latency_us(network);
+  // A calibrated LL / LL128 step latency of the link kind (calibration.json links.<kind>.ll_latency_ns,
+  // ll128_latency_ns), else the parameter of that kind.
+  const LinkKind k = network ? network_kind_ : LinkKind::nvlink;
+  const bool ll = protocol == CollectiveProtocol::ll;
+  auto it = params_.calibrated_links.find(k);
+  if (it != params_.calibrated_links.end()) {
+    const std::optional<double>& ns = ll ? it->second.ll_latency_ns : it->second.ll128_latency_ns;
+    if (ns) return *ns * 1e-3;
+  }
+  if (!network) return ll ? params_.nvlink_ll_step_latency_us : params_.nvlink_ll128_step_latency_us;
+  if (k == LinkKind::ethernet) return ll ? params_.ethernet_ll_step_latency_us : params_.ethernet_ll128_step_latency_us;
+  return ll ? params_.network_ll_step_latency_us : params_.network_ll128_step_latency_us;
+}
+
+bool CollectiveModel::hosts_on_nvlink(const Layout& lay) const {
+  for (const auto& h : lay.hosts)
+    if (h.size() > 1 && !in_one_nvswitch_domain(h)) return false;
+  return true;
 }
 
 double CollectiveModel::route_bandwidth_GBps(int src, int dst) const {
@@ -193,8 +221,10 @@ bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, s
   switch (algo) {
     case CollectiveAlgorithm::ring: return true;
     case CollectiveAlgorithm::nvls: return params_.allow_nvls && gpus.size() >= 2 && in_one_nvswitch_domain(gpus);
-    case CollectiveAlgorithm::hierarchical: {
+    case CollectiveAlgorithm::hierarchical:
+    case CollectiveAlgorithm::tree: {
       if (kind != CollectiveKind::all_reduce || lay.hosts.size() < 2) return false;
+      if (algo == CollectiveAlgorithm::tree && !params_.allow_tree) return false;
       for (const auto& h : lay.hosts)
         if (h.size() != lay.hosts.front().size()) return false;
       return true;
@@ -217,33 +247,45 @@ CollectiveResult CollectiveModel::finish(CollectiveKind kind, CollectiveAlgorith
 CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
   const int n = static_cast<int>(gpus.size());
   if (n == 1) return finish(kind, CollectiveAlgorithm::ring, 1, bytes, 0.0);
-  const int m = static_cast<int>(layout(gpus).hosts.size());
+  const Layout lay = layout(gpus);
+  const int m = static_cast<int>(lay.hosts.size());
   const double bus = ring_bus_bandwidth_GBps(gpus);
-  // Ring all-reduce: reduce-scatter + all-gather, 2(n-1) steps each moving S/n per rank:
-  // t = 2(n-1)/n x S / busbw + steps x step latency. All-gather / reduce-scatter: n-1 steps.
-  // NCCL counts 2(m-1) (resp. m-1) of the steps as network steps for m hosts (tuning.cc nInterSteps).
+  // NCCL's tuner prices each protocol p of a ring (src/graph/tuning.cc, ncclTopoTuneModel):
+  //   t_p = baseLat[Ring][p] + (steps - net_steps) x intra_p + net_steps x hwLat[NET][Ring][p] + bus bytes / busBw_p
+  // Ring all-reduce: reduce-scatter + all-gather, steps = 2(n-1) each moving S/n per rank, bus bytes
+  // = 2(n-1)/n x S; all-gather / reduce-scatter: n-1 steps, (n-1)/n x S. Of the steps, 2(m-1) (resp.
+  // m-1) cross the network for m hosts (nInterSteps). intra_p = hwLat[NVLINK][Ring][p], on several
+  // hosts at least the host's per-step cost getNetOverhead() (x3 for Simple). busBw_Simple = the
+  // ring's bus bandwidth, busBw_LL = min(llMaxBw, busBw x 0.5), busBw_LL128 = busBw x 0.92. NCCL takes
+  // the cheapest; LL128 needs NVLink between each host's GPUs (typeIntra <= PATH_NVB): here, each
+  // host's GPUs in one NVSwitch domain.
   const bool ar = kind == CollectiveKind::all_reduce;
   const int steps = ar ? 2 * (n - 1) : n - 1;
   const int net_steps = ar ? 2 * (m - 1) : m - 1;
   const double bus_bytes = bus_bandwidth_factor(kind, n) * bytes;
-  const double t = params_.base_latency_us + bus_bytes / (bus * 1e9) * 1e6 + (steps - net_steps) * step_latency_us(false) +
-                   net_steps * step_latency_us(true);
-  CollectiveResult best = finish(kind, CollectiveAlgorithm::ring, n, bytes, t);
-  if (m != 1 || !params_.allow_ll_protocols) return best;
-  // One host: NCCL's tuner also prices LL and LL128 (tuning.cc ncclTopoTuneModel, one node):
-  //   t_p = baseLat[Ring][p] + steps x hwLat[NVLINK][Ring][p] + bus bytes / busBw_p,
-  //   busBw_LL = min(llMaxBw, busBw x 0.5), busBw_LL128 = busBw x 0.92,
-  // and takes the cheapest. LL128 needs NVLink between the ring's GPUs (NCCL enables it only with
-  // typeIntra <= PATH_NVB): here, one NVSwitch domain.
-  auto consider = [&](CollectiveProtocol p, double base_us, double step_us, double bw_GBps) {
-    const double tp = base_us + steps * step_us + bus_bytes / (bw_GBps * 1e9) * 1e6;
+  const double overhead_us = m > 1 ? params_.network_overhead_us : 0.0;
+  auto time_us = [&](double base_us, double intra_us, CollectiveProtocol p, double bw_GBps) {
+    return base_us + (steps - net_steps) * intra_us + net_steps * protocol_step_latency_us(true, p) +
+           bus_bytes / (bw_GBps * 1e9) * 1e6;
+  };
+  CollectiveResult best = finish(kind, CollectiveAlgorithm::ring, n, bytes,
+                                 time_us(params_.base_latency_us, std::max(step_latency_us(false), 3.0 * overhead_us),
+                                         CollectiveProtocol::simple, bus));
+  if (!params_.allow_ll_protocols) return best;
+  auto consider = [&](CollectiveProtocol p, double tp) {
     if (tp < best.time_us) best = finish(kind, CollectiveAlgorithm::ring, n, bytes, tp, p);
   };
-  consider(CollectiveProtocol::ll, params_.ll_base_latency_us, params_.nvlink_ll_step_latency_us,
-           std::min(params_.ll_max_bus_bandwidth_GBps, bus * params_.ll_bandwidth_fraction));
-  if (in_one_nvswitch_domain(gpus))
-    consider(CollectiveProtocol::ll128, params_.ll128_base_latency_us, params_.nvlink_ll128_step_latency_us,
-             bus * params_.ll128_bandwidth_fraction);
+  const double ll_cap = m == 1 ? params_.ll_max_bus_bandwidth_GBps
+                        : m == 2 ? params_.ll_max_bus_bandwidth_2host_GBps
+                                 : params_.ll_max_bus_bandwidth_4host_GBps;
+  consider(CollectiveProtocol::ll,
+           time_us(params_.ll_base_latency_us, std::max(protocol_step_latency_us(false, CollectiveProtocol::ll), overhead_us),
+                   CollectiveProtocol::ll, std::min(ll_cap, bus * params_.ll_bandwidth_fraction)));
+  if (hosts_on_nvlink(lay))
+    consider(CollectiveProtocol::ll128,
+             time_us(params_.ll128_base_latency_us,
+                     std::max(protocol_step_latency_us(false, CollectiveProtocol::ll128), overhead_us),
+                     CollectiveProtocol::ll128, bus * params_.ll128_bandwidth_fraction));
   return best;
 }
 
@@ -257,9 +299,10 @@ CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int>
   // S (n+1)/n per direction. All-gather or reduce-scatter alone: S in the busy direction.
   const double port_bytes = kind == CollectiveKind::all_reduce ? bytes * (n + 1.0) / n : bytes;
   const int stages = kind == CollectiveKind::all_reduce ? 2 : 1;
-  // Pipeline fill: the first `stages` steps of nvls_channels x step bytes run before the pipeline is
-  // full, in S terms at the same rate.
-  const double fill_bytes = stages * params_.nvls_channels * params_.pipeline_step_bytes * (port_bytes / std::max(bytes, 1.0));
+  // Pipeline fill: the first `stages` steps of nvls_channels x step bytes (a message smaller than that
+  // is one step of itself) run before the pipeline is full, in S terms at the same rate.
+  const double fill_bytes = stages * std::min(params_.nvls_channels * params_.pipeline_step_bytes, bytes) *
+                            (port_bytes / std::max(bytes, 1.0));
   const double t = params_.nvls_latency_us + (port_bytes + fill_bytes) / bw * 1e6;
   return finish(kind, CollectiveAlgorithm::nvls, n, bytes, t);
 }
@@ -302,13 +345,73 @@ CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double
   const double inter_s = (m > 2 ? 2.0 : 1.0) * bytes / g / (net * 1e9);
   const int tree_depth = static_cast<int>(std::ceil(std::log2(static_cast<double>(m))));
   const double inter_lat = 2.0 * tree_depth * step_latency_us(true);
-  // Pipelined phases: the slowest sets the rate; fill = (2 intra + 2 x depth network stages) steps.
+  // Pipelined phases: the slowest sets the rate; fill = (2 intra + 2 x depth network stages) steps of
+  // nvls_channels x step bytes, or of the whole message when it is smaller.
   const double bottleneck_s = std::max(intra_s, inter_s);
   const double rate = bytes / bottleneck_s;  // bytes of S per second
   const int stages = (g >= 2 ? 2 : 0) + 2 * tree_depth;
-  const double fill_s = stages * params_.nvls_channels * params_.pipeline_step_bytes / rate;
+  const double fill_s = stages * std::min(params_.nvls_channels * params_.pipeline_step_bytes, bytes) / rate;
   const double t = params_.base_latency_us + intra_lat + inter_lat + (bottleneck_s + fill_s) * 1e6;
   return finish(CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical, n, bytes, t);
+}
+
+namespace {
+
+// NCCL's Tree model constants (src/graph/tuning.cc, NCCL 2.23+), indexed by CollectiveProtocol (simple,
+// ll, ll128): baseLat[Tree], hwLat[NVLINK][Tree], hwLat[NET][Tree].
+constexpr double kTreeBaseLatency_us[3] = {8.4, 6.8, 14.0};
+constexpr double kTreeNvlinkHop_us[3] = {4.0, 0.6, 1.25};
+constexpr double kTreeNetworkHop_us[3] = {14.0, 5.0, 8.5};
+// treeCorrectionFactor: NCCL scales the Tree bandwidth by these for 64 B x 2^i <= bytes < 64 B x
+// 2^(i+1), i = 0..22 ("Trees are not perfectly sticking to the model for medium sizes"); 1 outside.
+constexpr double kTreeCorrection[3][23] = {
+    {.9, .9, .9, .9, .9, .9, .9, .8, .7, .6, .6, .5, .5, .5, .5, .6, .7, .8, .7, .7, .8, .9, .9},            // Simple
+    {1.0, 1.0, 1.0, 1.0, .9, .8, .7, .7, .7, .7, .6, .5, .4, .4, .5, .6, .7, .8, .9, 1.0, 1.0, 1.0, 1.0},     // LL
+    {1.0, 1.0, 1.0, 1.0, 1.0, .9, .8, .8, .8, .7, .6, .6, .6, .6, .6, .6, .8, .9, .9, .9, .9, 1.0, 1.0}};  // LL128
+
+double tree_correction(CollectiveProtocol p, double bytes) {
+  if (!(bytes >= 64)) return 1.0;
+  const int i = static_cast<int>(std::floor(std::log2(bytes / 64.0)));
+  return i < 23 ? kTreeCorrection[static_cast<int>(p)][i] : 1.0;
+}
+
+}  // namespace
+
+CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) const {
+  const Layout lay = layout(gpus);
+  const int n = static_cast<int>(gpus.size());
+  const int m = static_cast<int>(lay.hosts.size());
+  const int ppn = n / m;
+  const int depth = static_cast<int>(std::floor(std::log2(static_cast<double>(m))));
+  // NCCL's Tree all-reduce (tuning.cc): a reduce up and a broadcast down, each through a chain of the
+  // host's ppn GPUs and log2(m) network hops of the double binary tree:
+  //   t_p = baseLat[Tree][p] + 2 ((ppn - 1) hwLat[NVLINK][Tree][p] + floor(log2 m) hop_p) + S / algbw_p,
+  // algbw_p = busBw_p / 2 x treeCorrectionFactor[p](S), busBw_Simple = B x 0.92, busBw_LL =
+  // min(busBw_Simple / 3.8, llMaxBw), busBw_LL128 = busBw_Simple x 120/128 (LL128 on NVLink hosts only).
+  // B is the ring's bus bandwidth (NCCL: nChannels x bwIntra on <= 2 hosts, x bwInter on more; both
+  // the rail sum or the NVLink rate, whichever is lower). hop_p = hwLat[NET][Tree][p] on InfiniBand;
+  // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 20 / 23
+  // us: aws-ofi-nccl's tuner prices a tree hop as its ring step).
+  const double busbw = ring_bus_bandwidth_GBps(gpus) * 0.92;
+  const double ll_cap = m == 2 ? params_.ll_max_bus_bandwidth_2host_GBps : params_.ll_max_bus_bandwidth_4host_GBps;
+  CollectiveResult best;
+  bool have = false;
+  auto consider = [&](CollectiveProtocol p, double bus_GBps) {
+    const int i = static_cast<int>(p);
+    const double hop_us = std::max(kTreeNetworkHop_us[i], protocol_step_latency_us(true, p));
+    const double algbw = 0.5 * bus_GBps * tree_correction(p, bytes) * 1e9;
+    const double t = kTreeBaseLatency_us[i] + 2.0 * ((ppn - 1) * kTreeNvlinkHop_us[i] + depth * hop_us) + bytes / algbw * 1e6;
+    if (!have || t < best.time_us) {
+      best = finish(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, n, bytes, t, p);
+      have = true;
+    }
+  };
+  consider(CollectiveProtocol::simple, busbw);
+  if (params_.allow_ll_protocols) {
+    consider(CollectiveProtocol::ll, std::min(busbw / 3.8, ll_cap));
+    if (hosts_on_nvlink(lay)) consider(CollectiveProtocol::ll128, busbw * 120.0 / 128.0);
+  }
+  return best;
 }
 
 CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus,
@@ -322,6 +425,7 @@ CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm 
     case CollectiveAlgorithm::ring: return ring(kind, gpus, bytes);
     case CollectiveAlgorithm::nvls: return nvls(kind, gpus, bytes);
     case CollectiveAlgorithm::hierarchical: return hierarchical(gpus, bytes);
+    case CollectiveAlgorithm::tree: return tree(gpus, bytes);
   }
   return ring(kind, gpus, bytes);
 }
@@ -329,7 +433,8 @@ CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm 
 CollectiveResult CollectiveModel::cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
   CollectiveResult best;
   bool have = false;
-  for (CollectiveAlgorithm a : {CollectiveAlgorithm::ring, CollectiveAlgorithm::nvls, CollectiveAlgorithm::hierarchical}) {
+  for (CollectiveAlgorithm a : {CollectiveAlgorithm::ring, CollectiveAlgorithm::nvls, CollectiveAlgorithm::hierarchical,
+                                CollectiveAlgorithm::tree}) {
     if (!available(kind, a, gpus)) continue;
     CollectiveResult r = cost(kind, a, gpus, bytes);
     if (!have || r.time_us < best.time_us) {

@@ -1,7 +1,8 @@
 #pragma once
 // Cost of NCCL-style collectives (all-reduce, all-gather, reduce-scatter) on a group of GPUs of a
-// Topology: ring, NVLS (NVLink SHARP inside one NVSwitch domain) and hierarchical (intra-node NVLS or
-// ring, inter-node tree over each GPU's rail) algorithms, alpha-beta with pipeline fill, bandwidths
+// Topology: ring, tree (NCCL's Tree across hosts), NVLS (NVLink SHARP inside one NVSwitch domain) and
+// hierarchical (intra-node NVLS or ring, inter-node tree over each GPU's rail) algorithms, each with
+// NCCL's protocols where NCCL offers them, alpha-beta with pipeline fill, bandwidths
 // from the route table times named efficiency factors. Sizes follow nccl-tests: `bytes` is the
 // per-rank buffer of all_reduce, the total output of all_gather and the total input of
 // reduce_scatter.
@@ -18,9 +19,11 @@
 namespace epsim {
 
 enum class CollectiveKind { all_reduce, all_gather, reduce_scatter };
-enum class CollectiveAlgorithm { ring, nvls, hierarchical };
+/// tree: NCCL's Tree all-reduce across hosts (a chain through each host's GPUs, a double binary tree
+/// between hosts), the algorithm NCCL picks for small and mid all-reduces on several hosts.
+enum class CollectiveAlgorithm { ring, nvls, hierarchical, tree };
 /// NCCL's protocols: Simple (the only one of NVLS and hierarchical), LL (8-byte flag+data stores, half
-/// the bytes are flags) and LL128 (120 of 128 bytes data), the latter two on one-node rings only.
+/// the bytes are flags) and LL128 (120 of 128 bytes data), the latter two on rings and trees.
 enum class CollectiveProtocol { simple, ll, ll128 };
 
 std::string_view to_string(CollectiveKind kind);
@@ -69,13 +72,15 @@ struct CollectiveParams {
   int nvls_channels = 16;
   /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
   bool allow_nvls = true;
-  /// Offer NCCL's LL and LL128 protocols on rings inside one host (CollectiveModel::cost takes the
-  /// cheapest protocol as NCCL's tuner does). Constants from NCCL src/graph/tuning.cc
-  /// ncclTopoTuneModel as of NCCL 2.23+ (the release with the PAT algorithm and Blackwell rows; the
-  /// tables measured 2.29.2): baseLat[Ring], hwLat[NVLINK][Ring], llMaxBws[Hopper][one node] = 141,
-  /// LL bus bandwidth = min(llMaxBw, busBw x 0.5), LL128 = busBw x 0.92. Multi-host rings keep Simple
-  /// only (not modelled: LL over the network, whose llMaxBws row depends on the CPU vendor).
+  /// Offer NCCL's LL and LL128 protocols on rings and trees (CollectiveModel::cost takes the cheapest
+  /// protocol as NCCL's tuner does). Constants from NCCL src/graph/tuning.cc ncclTopoTuneModel as of
+  /// NCCL 2.23+ (the release with the PAT algorithm and Blackwell rows; the tables measured 2.29.2):
+  /// baseLat, hwLat[NVLINK|NET][Ring|Tree], llMaxBws, LL bus bandwidth = min(llMaxBw, busBw x 0.5),
+  /// LL128 = busBw x 0.92 (ring).
   bool allow_ll_protocols = true;
+  /// Offer NCCL's Tree algorithm for all_reduce across hosts (tuning.cc: baseLat[Tree], hwLat[*][Tree],
+  /// busBw x 0.92, LL / 3.8, LL128 x 120/128, algbw = busBw / 2, treeCorrectionFactor).
+  bool allow_tree = true;
   /// Fixed cost of a ring collective with LL, us: baseLat[Ring][LL] = 6.6.
   double ll_base_latency_us = 6.6;
   /// Per NVLink ring step with LL, us: hwLat[NVLINK][Ring][LL] = 0.6.
@@ -85,6 +90,21 @@ struct CollectiveParams {
   /// LL bus bandwidth cap, GB/s: llMaxBws[Hopper][N1] = 141 (the nccl exchange kernel's LL bandwidth
   /// is the same NCCL constant, comm/exchange_kernel.hpp).
   double ll_max_bus_bandwidth_GBps = 141.0;
+  /// LL bus bandwidth cap across hosts, GB/s: NCCL looks the cap up by host CPU vendor there,
+  /// llMaxBws[Intel][N2] = 39.0 on two hosts and [N4] = 20.4 on more (AMD hosts: 22.5 and 19.0). The
+  /// defaults are Intel's: DGX H100 / H200 hosts are Xeon 8480C.
+  double ll_max_bus_bandwidth_2host_GBps = 39.0;
+  double ll_max_bus_bandwidth_4host_GBps = 20.4;
+  /// Host cost of each step of a multi-host ring, us: NCCL getNetOverhead() = 1.0 on Intel x86 hosts
+  /// (2.0 on AMD), x3 for Simple; an intra-host step of such a ring costs at least this.
+  double network_overhead_us = 1.0;
+  /// Per network step of a multi-host ring with LL / LL128, us: hwLat[NET][Ring] = 2.7 / 4.0
+  /// (InfiniBand; RoCE goes through the same net_ib transport and tuning row).
+  double network_ll_step_latency_us = 2.7;
+  double network_ll128_step_latency_us = 4.0;
+  /// The same on an Ethernet network: RoCE as InfiniBand; EFA: aws_p5_efa_params().
+  double ethernet_ll_step_latency_us = 2.7;
+  double ethernet_ll128_step_latency_us = 4.0;
   /// Fixed cost of a ring collective with LL128, us: baseLat[Ring][LL128] = 14.
   double ll128_base_latency_us = 14.0;
   /// Per NVLink ring step with LL128, us: hwLat[NVLINK][Ring][LL128] = 1.9.
@@ -103,7 +123,8 @@ struct CollectiveParams {
 /// `base` with: ethernet_step_latency_us = 23 = aws-ofi-nccl's tuner network latency 20 us
 /// (src/nccl_ofi_param.h TUNER_NET_LATENCY) + its completion overhead 3 us of the Simple protocol
 /// (TUNER_NET_COMP_OVERHEAD: "~2 us in the device and ~1 us to write that completion up to the
-/// host"); ethernet_efficiency = kAwsP5EfaEfficiency, fitted on nccl-tests all_gather at 2 and 4
+/// host"); ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = 20 (the tuner's network
+/// latency without the Simple completion overhead, src/tuner/nccl_ofi_model.c); ethernet_efficiency = kAwsP5EfaEfficiency, fitted on nccl-tests all_gather at 2 and 4
 /// nodes only (docs/validation.md, "AWS p5 (EFA)", which reports the other rows as held out).
 CollectiveParams aws_p5_efa_params(CollectiveParams base = {});
 /// EFA achieved / nominal bandwidth (12.5 GB/s per NIC): the fit above (comm/collective_fit.hpp,
@@ -130,14 +151,15 @@ class CollectiveModel {
   /// latency, non-positive step bytes or channels).
   CollectiveModel(const Topology& topology, const RouteTable& routes, CollectiveParams params = {});
 
-  /// Cheapest available algorithm (and, for a ring inside one host, protocol) for the collective (as
+  /// Cheapest available algorithm and protocol for the collective (as
   /// NCCL's tuner picks the minimum predicted time). gpus: GPU ranks, distinct, at least 1; bytes >= 0. A 1-GPU group costs 0.
   /// Throws std::invalid_argument on an empty group, a repeated or out-of-range rank, negative bytes.
   CollectiveResult cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
 
-  /// Cost with a given algorithm (a ring inside one host: its cheapest protocol). Throws std::invalid_argument when the algorithm does not apply to the
-  /// group (NVLS outside one NVSwitch domain, hierarchical within one host or with unequal GPUs per
-  /// host, hierarchical for anything but all_reduce).
+  /// Cost with a given algorithm (rings and trees: their cheapest protocol). Throws
+  /// std::invalid_argument when the algorithm does not apply to the group (NVLS outside one NVSwitch
+  /// domain; hierarchical or tree within one host, with unequal GPUs per host, or for anything but
+  /// all_reduce).
   CollectiveResult cost(CollectiveKind kind, CollectiveAlgorithm algorithm, std::span<const int> gpus,
                         double bytes) const;
 
@@ -175,11 +197,14 @@ class CollectiveModel {
   Layout layout(std::span<const int> gpus) const;
   double nvswitch_bandwidth_GBps(int gpu) const;
   double step_latency_us(bool network) const;
+  double protocol_step_latency_us(bool network, CollectiveProtocol protocol) const;
+  bool hosts_on_nvlink(const Layout& lay) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,
                           CollectiveProtocol protocol = CollectiveProtocol::simple) const;
   CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
   CollectiveResult nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
   CollectiveResult hierarchical(std::span<const int> gpus, double bytes) const;
+  CollectiveResult tree(std::span<const int> gpus, double bytes) const;
 
   const Topology& topology_;
   const RouteTable& routes_;

@@ -178,22 +178,25 @@ double bus_factor(const std::string& op, int n) {
 }
 int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (n - 1) : op == "sendrecv" ? 1 : n - 1; }
 
-// The rows the line t = latency + bus bytes / bandwidth describes: Simple's. On one node the collective
-// model prices a ring with the cheapest of LL, LL128 (NCCL's tuning.cc constants, not fitted) and Simple
-// (the calibrated line), as NCCL's tuner does; rows that LL or LL128 carry at the model's defaults (a
-// one-node ring of `ranks` H100s) would pull Simple's latency down to LL's and make mid sizes too fast.
-// Across nodes every ring is Simple. When fewer than two distinct Simple sizes remain, every row is kept.
-std::vector<bool> simple_protocol_rows(const CollectiveSamples& c) {
+// The rows the line t = latency + bus bytes / bandwidth describes: Simple's. The collective model
+// prices a ring with the cheapest of LL, LL128 (NCCL's tuning.cc constants, not fitted) and Simple (the
+// calibrated line), as NCCL's tuner does, on one host and across hosts; rows that LL or LL128 carry at
+// the model's defaults (a ring of `ranks` H100s on `nodes` DGX hosts, or AWS p5 hosts when the network
+// is Ethernet) would pull Simple's latency down to LL's and make mid sizes too fast. When fewer than
+// two distinct Simple sizes remain, every row is kept.
+std::vector<bool> simple_protocol_rows(const CollectiveSamples& c, LinkKind network_kind) {
   std::vector<bool> keep(c.bytes.size(), true);
   const std::optional<CollectiveKind> kind = parse_collective_kind(c.op);  // sendrecv: none
+  if (!kind || c.nodes < 1 || c.ranks < 2 || c.ranks % c.nodes != 0) return keep;
   // 72: the largest NVLink domain epsim generates (nvl72); beyond it the rows are kept as they are.
-  if (!kind || c.nodes != 1 || c.ranks < 2 || c.ranks > 72) return keep;
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = c.ranks;
+  const int per_host = c.ranks / c.nodes;
+  if (per_host > 72) return keep;
+  const bool efa = c.nodes > 1 && network_kind == LinkKind::ethernet;
+  DgxClusterOptions o = efa ? aws_p5_options(c.nodes) : dgx_options_for_nodes(c.nodes);
+  o.gpus_per_node = per_host;
   const Topology topo = generate_dgx_cluster(o);
   const RouteTable routes(topo);
-  const CollectiveModel model(topo, routes);
+  const CollectiveModel model(topo, routes, efa ? aws_p5_efa_params() : CollectiveParams{});
   std::vector<int> gpus(static_cast<std::size_t>(c.ranks));
   for (int g = 0; g < c.ranks; ++g) gpus[static_cast<std::size_t>(g)] = g;
   std::set<double> simple_sizes;
@@ -270,7 +273,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   }
   std::map<LinkKind, CollectiveFitSummary> best;
   for (const CollectiveSamples& c : s.collectives) {
-    const std::vector<bool> keep = simple_protocol_rows(c);
+    const std::vector<bool> keep = simple_protocol_rows(c, s.network_kind);
     std::vector<double> x, t;
     for (std::size_t i = 0; i < c.bytes.size(); ++i) {
       if (!keep[i]) continue;

@@ -41,6 +41,26 @@ TEST_CASE("a complete calibration file loads", "[calibration]") {
   CHECK(*c.overlap_slowdown == 1.2);
 }
 
+TEST_CASE("a link's LL and LL128 step latencies are read, range-checked and written back", "[calibration]") {
+  const Calibration c = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","links":{"ethernet":{"latency_ns":23000,"ll_latency_ns":20000,)"
+                  R"("ll128_latency_ns":21000}}})"),
+      "x.json");
+  const LinkCalibration& l = c.links.at(LinkKind::ethernet);
+  CHECK(*l.latency_ns == 23000.0);
+  CHECK(*l.ll_latency_ns == 20000.0);
+  CHECK(*l.ll128_latency_ns == 21000.0);
+  CHECK_FALSE(l.bandwidth_GBps.has_value());
+  const Json back = calibration_to_json(c);
+  CHECK(back["links"]["ethernet"]["ll_latency_ns"] == 20000);
+  CHECK(back["links"]["ethernet"]["ll128_latency_ns"] == 21000);
+  CHECK(calibration_from_json(back, "back.json").links.at(LinkKind::ethernet).ll128_latency_ns == l.ll128_latency_ns);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"ll_latency_ns":-1}}})")
+            .find("/links/infiniband/ll_latency_ns") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"ll128_latency_ns":2e9}}})")
+            .find("/links/infiniband/ll128_latency_ns") != std::string::npos);
+}
+
 TEST_CASE("only the schema is required", "[calibration]") {
   Calibration c = calibration_from_json(Json::parse(R"({"schema":"epsim.calibration/1"})"), "x.json");
   CHECK(c.gpu.empty());

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <vector>
 
+#include "gpu_group.hpp"
 #include "comm/collectives.hpp"
 #include "comm/exchange_cost.hpp"
 #include "topology/generators.hpp"
@@ -12,11 +13,7 @@
 using namespace epsim;
 
 namespace {
-std::vector<int> first_gpus(int n) {
-  std::vector<int> g(static_cast<std::size_t>(n));
-  std::iota(g.begin(), g.end(), 0);
-  return g;
-}
+using test::first_gpus;
 }  // namespace
 
 TEST_CASE("nccl-tests bus bandwidth factors", "[collectives]") {
@@ -83,10 +80,17 @@ TEST_CASE("multi-node groups: rail bandwidth and hierarchical all-reduce", "[col
                   std::invalid_argument);
   // Ring over 16 GPUs on 2 nodes: min(NVLink 370.8, 8 rails x 47.5 = 380) = 370.8 GB/s.
   CHECK(model.ring_bus_bandwidth_GBps(all) == Approx(370.8));
-  // Steps: 30, of which 2(m-1) = 2 cross the network (14 us) and 28 stay on NVLink (3.4 us).
+  // Steps: 30, of which 2(m-1) = 2 cross the network and 28 stay on NVLink. Simple: 14 us and
+  // max(3.4, 3 x 1 us host overhead) = 3.4 us per step; LL128: 4.0 and max(1.9, 1.0) us, 0.92 of the
+  // bandwidth, base 14 us: 75.2 + 368.9 = 444.1 us against Simple's 131.6 + 339.3 = 470.9 us at 64 MiB.
   const double S = 64.0 * 1048576;
   CollectiveResult ring = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, all, S);
-  CHECK(ring.time_us == Approx(8.4 + 2.0 * 15 / 16 * S / 370.8e9 * 1e6 + 28 * 3.4 + 2 * 14.0));
+  CHECK(ring.protocol == CollectiveProtocol::ll128);
+  CHECK(ring.time_us == Approx(14.0 + 28 * 1.9 + 2 * 4.0 + 2.0 * 15 / 16 * S / (0.92 * 370.8e9) * 1e6));
+  CollectiveParams simple_only;
+  simple_only.allow_ll_protocols = false;
+  CHECK(CollectiveModel(topo, routes, simple_only).cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, all, S).time_us ==
+        Approx(8.4 + 2.0 * 15 / 16 * S / 370.8e9 * 1e6 + 28 * 3.4 + 2 * 14.0));
   // Rejections.
   std::vector<int> repeated{0, 0};
   CHECK_THROWS_AS(model.cost(CollectiveKind::all_reduce, repeated, 1e6), std::invalid_argument);
@@ -180,12 +184,14 @@ TEST_CASE("one-node rings take NCCL's cheapest protocol: LL, LL128 or Simple", "
   p.allow_ll_protocols = false;
   CollectiveModel simple(topo, routes, p);
   CHECK(simple.cost(CollectiveKind::all_reduce, gpus, 1024).time_us == Approx(56.0 + 1792.0 / (bus * 1e9) * 1e6));
-  // Across hosts the ring stays Simple: 2 nodes, 16 GPUs, 1 KiB all_gather.
+  // Across hosts (2 nodes, 16 GPUs, 1 KiB all_gather: 15 steps, 1 over the network, bus bytes 960):
+  //   LL: 6.6 + 14 x max(0.6, 1.0 host overhead) + 1 x hwLat[NET][Ring][LL] 2.7 + 960 B / llMaxBw 39 GB/s.
   Topology two = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes2(two);
   CollectiveModel m2(two, routes2, CollectiveParams{});
-  CHECK(m2.cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, first_gpus(16), 1024).protocol ==
-        CollectiveProtocol::simple);
+  const CollectiveResult across = m2.cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, first_gpus(16), 1024);
+  CHECK(across.protocol == CollectiveProtocol::ll);
+  CHECK(across.time_us == Approx(6.6 + 14 * 1.0 + 2.7 + 960.0 / 39e9 * 1e6));
   // Rejected parameters.
   CollectiveParams bad;
   bad.ll128_bandwidth_fraction = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "comm/collective_fit.hpp"
+#include "gpu_group.hpp"
 #include "comm/collectives.hpp"
 #include "comm/calibration.hpp"
 #include "common/error.hpp"
@@ -17,11 +18,7 @@
 using namespace epsim;
 
 namespace {
-std::vector<int> first_gpus(int n) {
-  std::vector<int> g(static_cast<std::size_t>(n));
-  std::iota(g.begin(), g.end(), 0);
-  return g;
-}
+using test::first_gpus;
 
 // The first NIC -> fabric link (a NIC's link to its leaf) of `kind`.
 const Link& nic_uplink(const Topology& t, LinkKind kind) {
@@ -66,6 +63,7 @@ TEST_CASE("a calibrated latency applies to its own network kind only", "[collect
   const Topology topo = generate_dgx_cluster(aws_p5_options(2));
   const RouteTable routes(topo);
   CollectiveParams p = aws_p5_efa_params();
+  p.allow_ll_protocols = false;  // Simple's step latency (LL's: below)
   p.calibrated_links[LinkKind::infiniband] = LinkCalibration{std::nullopt, 99000.0};  // 99 us, IB
   const auto all = first_gpus(16);
   const double S = 1e6;
@@ -75,6 +73,18 @@ TEST_CASE("a calibrated latency applies to its own network kind only", "[collect
   p.calibrated_links[LinkKind::ethernet] = LinkCalibration{std::nullopt, 50000.0};
   CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, S).time_us ==
         Approx(base + 50.0));
+  // LL across EFA, 1 KiB all_gather (15 steps, 1 over the network, 960 bus bytes): 6.6 + 14 x max(0.6,
+  // 1.0 host overhead) + the network's LL step + 960 B / llMaxBw 39 GB/s. aws_p5_efa_params: 20 us
+  // (aws-ofi-nccl's tuner latency); a calibrated ethernet ll_latency_ns replaces it, an IB one does not.
+  p.allow_ll_protocols = true;
+  const double ll_rest = 6.6 + 14 * 1.0 + 960.0 / 39e9 * 1e6;
+  p.calibrated_links[LinkKind::infiniband].ll_latency_ns = 1000.0;
+  const CollectiveResult ll = CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, 1024);
+  CHECK(ll.protocol == CollectiveProtocol::ll);
+  CHECK(ll.time_us == Approx(ll_rest + 20.0));
+  p.calibrated_links[LinkKind::ethernet].ll_latency_ns = 7000.0;
+  CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, 1024).time_us ==
+        Approx(ll_rest + 7.0));
 }
 
 TEST_CASE("hierarchical all-reduce on 4 hosts: 2 S/g per NIC each way (double binary tree)", "[collectives]") {

@@ -76,6 +76,52 @@ TEST_CASE("all_reduce on two DGX H100 over InfiniBand within 20% from 64 MiB", "
   CHECK(compare("h100_all_reduce_2node_ib.txt (16 GPUs)", c, CollectiveKind::all_reduce, rows) <= 0.20);
 }
 
+// Below 64 MiB: NCCL's protocols (LL, LL128 on rings; the Tree across hosts) with tuning.cc's own
+// constants, nothing fitted. Time per row (nccl-tests' out-of-place column); MAE per size band: latency
+// (8 B - 128 KiB) and mid (256 KiB - 32 MiB). The 8 B row of the 2-node file is a first-call outlier
+// (45.7 us against 29.8 in place and ~30 at 16 B-2 KiB) and is reported, not excluded.
+namespace {
+struct BandMae {
+  double latency = 0, mid = 0;
+};
+BandMae compare_small(const std::string& title, Cluster& c, const std::vector<NcclTestsRow>& rows) {
+  std::cout << "\n" << title << "\n\n| size (B) | algorithm / protocol | predicted (us) | measured (us) | error |\n"
+            << "|---:|---|---:|---:|---:|\n";
+  double sum_lat = 0, sum_mid = 0;
+  int n_lat = 0, n_mid = 0;
+  for (const auto& r : rows) {
+    if (r.bytes >= kMinBytes) continue;
+    const CollectiveResult p = c.model->cost(CollectiveKind::all_reduce, c.gpus, r.bytes);
+    const double err = p.time_us / r.time_us - 1;
+    (r.bytes <= 131072 ? sum_lat : sum_mid) += std::abs(err);
+    ++(r.bytes <= 131072 ? n_lat : n_mid);
+    std::cout << fmt::format("| {:.0f} | {} / {} | {:.1f} | {:.1f} | {:+.1f}% |\n", r.bytes, to_string(p.algorithm),
+                             to_string(p.protocol), p.time_us, r.time_us, 100 * err);
+  }
+  const BandMae m{sum_lat / n_lat, sum_mid / n_mid};
+  std::cout << fmt::format("MAE: 8 B - 128 KiB {:.1f}% ({} rows), 256 KiB - 32 MiB {:.1f}% ({} rows)\n", 100 * m.latency,
+                           n_lat, 100 * m.mid, n_mid);
+  return m;
+}
+}  // namespace
+
+TEST_CASE("all_reduce below 64 MiB on 1 and 2 DGX H100: NCCL's protocol and Tree constants", "[validation]") {
+  // docs/validation.md states these figures; the bounds are a margin above them so that a model change
+  // shows. Before multi-host rings took LL / LL128 and all-reduces the Tree (Simple rings only) the
+  // 2-node latency band was 279.6% (131.6 us against ~30) and the mid band 41.1%.
+  Cluster one(1), two(2);
+  const BandMae m1 = compare_small("dgx_h100_all_reduce_1node.txt (8 GPUs) below 64 MiB", one,
+                                   read_nccl_tests_output(kDir + "dgx_h100_all_reduce_1node.txt"));
+  const BandMae m2 = compare_small("h100_all_reduce_2node_ib.txt (16 GPUs) below 64 MiB", two,
+                                   read_nccl_tests_output(kDir + "h100_all_reduce_2node_ib.txt"));
+  // Measured: 1 node 18.0% / 5.0% (ring LL, LL128, NVLS); 2 nodes 23.4% / 25.3% (Tree LL and LL128,
+  // every row faster than measured: NCCL's constants are its tuner's, not a measurement).
+  CHECK(m1.latency <= 0.21);
+  CHECK(m1.mid <= 0.07);
+  CHECK(m2.latency <= 0.26);
+  CHECK(m2.mid <= 0.28);
+}
+
 // AWS p5 (EFA): the p5 preset (4 x 12.5 GB/s EFA per GPU, ethernet links) with aws_p5_efa_params (EFA
 // step latency 23 us from aws-ofi-nccl). The one fitted parameter, the EFA efficiency, is fitted on
 // all_gather at 2 and 4 nodes only; all_gather at 8-32 nodes and every all_reduce row are held out.
@@ -139,7 +185,11 @@ TEST_CASE("AWS p5 (EFA): EFA efficiency fitted on all_gather 2-4 nodes, the othe
     std::cout << fmt::format("{} held out: MAE {:.1f}% over {} rows (DGX InfiniBand defaults: {:.1f}%)\n", to_string(op),
                              100 * a.first / a.second, a.second, 100 * mae_ib[op].first / mae_ib[op].second);
   // docs/validation.md states these figures; the margins let a model change show without flapping.
-  // Measured: all_gather 18.8%, all_reduce 11.4% (DGX InfiniBand defaults: 42.6% and 30.3%).
-  CHECK(mae_op[CollectiveKind::all_gather].first / mae_op[CollectiveKind::all_gather].second <= 0.21);
-  CHECK(mae_op[CollectiveKind::all_reduce].first / mae_op[CollectiveKind::all_reduce].second <= 0.13);
+  // Measured: all_gather 30.1%, all_reduce 23.0% (DGX InfiniBand defaults: 83.0% and 45.2%). Before
+  // multi-host rings took LL / LL128 and all-reduces NCCL's Tree (NCCL's tuning constants; aws-ofi-nccl's
+  // p5 regions pick Tree/LL128 and Ring/LL128 over these sizes too) the model, Simple-only across hosts,
+  // was 18.8% and 11.4%: those algorithms are predicted 1.3-2x faster than these 8-32 node rows measure
+  // at 64-512 MiB (docs/validation.md, "AWS p5 (EFA)", says where and what is missing).
+  CHECK(mae_op[CollectiveKind::all_gather].first / mae_op[CollectiveKind::all_gather].second <= 0.32);
+  CHECK(mae_op[CollectiveKind::all_reduce].first / mae_op[CollectiveKind::all_reduce].second <= 0.25);
 }
