@@ -111,7 +111,7 @@ void run_evaluate(const EvaluateOptions& o) {
   fmt::print("epsim evaluate: plan {} on loads {} (baseline {} planned on these loads; replica choice {}{})\n",
              o.plan, o.loads, o.baseline, to_string(s.replica_choice),
              cal.file.empty() ? std::string() : "; calibration " + cal.file);
-  fmt::print("{}", format_plan_table(plan, links));
+  fmt::print("{}", format_plan_table(plan, links, 8, "evaluate"));
   if (tc)
     for (const auto* e : {&*tc, &*tb})
       fmt::print("  trace {} ({}): cross-node {:.4g} GB, bottleneck links {:.1f} us, dispatch {:.1f} us, max GPU tokens "

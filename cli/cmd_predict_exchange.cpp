@@ -162,8 +162,10 @@ void run_exchange(const ExchangeOptions& o) {
   const bool layers_alike = !o.layer && !loads && !trace && !plan;
   std::vector<LayerResult> results;
   int zero_layers = 0;
+  int idle_ranks = 0;
   for (int l : layers) {
     const LayerPlacement& pl = plan ? plan->layers[static_cast<std::size_t>(l)] : contiguous;
+    idle_ranks = std::max(idle_ranks, pl.gpus_without_expert());
     LayerResult r;
     r.layer = l;
     std::vector<double> gpu_tokens;
@@ -207,6 +209,9 @@ void run_exchange(const ExchangeOptions& o) {
     if (r.p.dispatch.time_us + r.p.combine.time_us > worst->p.dispatch.time_us + worst->p.combine.time_us) worst = &r;
   }
   const std::string traffic = trace ? "trace " + o.trace : loads ? "loads " + o.loads : "uniform routing";
+  if (const std::string idle = idle_ranks_notice(idle_ranks, ep, model.num_experts, plan ? o.plan : "contiguous placement");
+      !idle.empty())
+    notices.push_back(idle);
   const std::string placement = (plan ? "plan " + o.plan : "contiguous placement") +
                                 (choice == ReplicaChoice::lp ? ", replica choice lp" : "");
   if (zero_layers > 0)
@@ -243,13 +248,13 @@ void run_exchange(const ExchangeOptions& o) {
     fmt::print("{}", json_output_text(out, 1, "the prediction"));
     return;
   }
-  fmt::print("{} exchange, EP {} on {} node(s) of {}, {:g} tokens per GPU, top-{} ({}, {}):\n", to_string(kind), ep,
-             base.nodes(), o.topology, o.tokens_per_gpu, model.top_k, traffic, placement);
+  fmt::print("{} exchange, EP {} on {} node(s) of {}, {:g} token{} per GPU, top-{} ({}, {}):\n", to_string(kind), ep,
+             base.nodes(), o.topology, o.tokens_per_gpu, o.tokens_per_gpu == 1 ? "" : "s", model.top_k, traffic, placement);
   if (results.size() > 1)
     fmt::print("  {} MoE layers: dispatch mean {:.2f} us, combine mean {:.2f} us; slowest layer {}:\n", results.size(),
                dispatch_mean, combine_mean, worst->layer);
-  fmt::print("  copies per selection: {:.3f} to distinct GPUs, {:.3f} to distinct nodes; selections per GPU {:.4g} "
-             "(max {:.4g})\n",
+  fmt::print("  distinct destinations per selection: {:.3f} GPUs, {:.3f} nodes (1 = every selection elsewhere, 1/top-k "
+             "= all of a token's on one; the token's own GPU and node count); selections per GPU {:.4g} (max {:.4g})\n",
              worst->routing.gpu_factor, worst->routing.node_factor, worst->p.rank_selections_mean,
              worst->p.rank_selections_max);
   fmt::print("{}", direction_text("dispatch", worst->p.dispatch, topo));

@@ -37,14 +37,14 @@ GroupStats stats(const AlgorithmResult& r, std::size_t begin, std::size_t end) {
 
 }  // namespace
 
-std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int group_size) {
+std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int group_size, std::string_view command) {
   const std::string& a = plan.baseline.algorithm;
   const std::string& b = plan.chosen.algorithm;
   std::string out;
-  out += fmt::format("epsim plan: EP {}, {} experts + {} redundant = {} slots per GPU, {} tokens per GPU, "
+  out += fmt::format("epsim {}: EP {}, {} experts + {} redundant = {} slot{} per GPU, {} token{} per GPU, "
                      "{} B/token dispatch, {} B/token combine\n",
-                     plan.settings.ep, plan.num_experts, plan.settings.redundant, plan.slots_per_gpu,
-                     plan.settings.tokens_per_gpu, plan.dispatch_bytes_per_token, plan.combine_bytes_per_token);
+                     command, plan.settings.ep, plan.num_experts, plan.settings.redundant, plan.slots_per_gpu,
+                     plan.slots_per_gpu == 1 ? "" : "s", plan.settings.tokens_per_gpu, plan.settings.tokens_per_gpu == 1 ? "" : "s", plan.dispatch_bytes_per_token, plan.combine_bytes_per_token);
   out += fmt::format("columns: max/mean = busiest GPU's tokens over the mean (1.00 = balanced); link us = slowest "
                      "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers;\n"
                      "gap = largest (link time / certified lower bound - 1) of the layers: the plan is at most this far "

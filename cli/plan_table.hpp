@@ -2,6 +2,7 @@
 // The human table `epsim plan` prints: per group of layers and in total, baseline and chosen
 // algorithm side by side.
 #include <string>
+#include <string_view>
 
 #include "comm/link_load.hpp"
 #include "comm/trace_traffic.hpp"
@@ -10,8 +11,10 @@
 
 namespace epsim::cli {
 
-/// Render the plan table; layers are grouped `group_size` at a time.
-std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int group_size = 8);
+/// Render the plan table; layers are grouped `group_size` at a time. `command` names the command that
+/// prints it in the header line ("epsim plan: EP ...", "epsim evaluate: EP ...").
+std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int group_size = 8,
+                              std::string_view command = "plan");
 
 /// Trace-driven dispatch of one algorithm's placements (layers absent from the trace are skipped).
 TraceEvaluation evaluate_trace(const RouteTable& routes, const AlgorithmResult& result, const Trace& trace,

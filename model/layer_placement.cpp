@@ -20,6 +20,25 @@ std::vector<int> LayerPlacement::gpus_of_expert(int expert) const {
   return gpus;
 }
 
+int LayerPlacement::gpus_without_expert() const {
+  if (slots_per_gpu <= 0) return 0;
+  int idle = 0;
+  for (int g = 0; g < num_gpus; ++g) {
+    bool any = false;
+    for (int u = 0; u < slots_per_gpu && !any; ++u)
+      any = slot_expert[static_cast<std::size_t>(g) * static_cast<std::size_t>(slots_per_gpu) + static_cast<std::size_t>(u)] >= 0;
+    idle += any ? 0 : 1;
+  }
+  return idle;
+}
+
+std::string idle_ranks_notice(int idle, int num_gpus, int num_experts, const std::string& where) {
+  if (idle <= 0) return "";
+  return fmt::format("{} of the {} EP ranks hold no expert ({}: {} experts and their replicas fill {} ranks); they "
+                     "send their tokens out and get them back but receive none to compute",
+                     idle, num_gpus, where, num_experts, num_gpus - idle);
+}
+
 LayerPlacement contiguous_placement(int num_experts, int num_gpus, int slots_per_gpu) {
   if (num_experts < 1 || num_gpus < 1 || slots_per_gpu < 1)
     throw InputError(fmt::format("contiguous placement: {} experts, {} ranks, {} slots per rank (each at least 1)",

@@ -20,7 +20,14 @@ struct LayerPlacement {
   std::vector<int> replica_counts(int num_experts) const;
   /// GPUs (EP ranks) holding expert e, ascending.
   std::vector<int> gpus_of_expert(int expert) const;
+  /// EP ranks none of whose slots holds an expert (slot_expert < 0 on all of them).
+  int gpus_without_expert() const;
 };
+
+/// "" when every EP rank holds an expert; otherwise a one-line notice that `idle` of the `num_gpus` ranks
+/// hold none (they send tokens and compute no expert: EP larger than the experts and replicas), naming
+/// `where` (the layer or plan it comes from).
+std::string idle_ranks_notice(int idle, int num_gpus, int num_experts, const std::string& where);
 
 /// The contiguous layout: expert e on rank floor(e x num_gpus / num_experts), in that rank's next
 /// free slot (= floor(e / (E/G)) when G divides E; SGLang's and DeepEP's default without EPLB). Throws

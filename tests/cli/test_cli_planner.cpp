@@ -55,6 +55,12 @@ TEST_CASE("cli: evaluate a plan on other loads; robust plan over two windows", "
   INFO(e.err);
   REQUIRE(e.exit_code == 0);
   CHECK(e.out.find("\"baseline_summary\"") != std::string::npos);
+  // The table names the command that prints it.
+  CliResult table = run_epsim("evaluate --plan " + dir + "/p.json --topology " + topo + " --model " + kData +
+                              "/model_8e_2g.config.json --loads " + kData + "/loads_ramp8.json");
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find("\nepsim evaluate: EP 8, 8 experts + 8 redundant = 2 slots per GPU") != std::string::npos);
+  CHECK(table.out.find("epsim plan:") == std::string::npos);
   // A plan of EP 8 on a 4-GPU topology: exit 1 naming both.
   REQUIRE(run_epsim("topo generate dgx-h100 --nodes 1 --gpus-per-node 4 --out " + dir + "/t4.json").exit_code == 0);
   CliResult wrong = run_epsim("evaluate --plan " + dir + "/p.json --topology " + dir + "/t4.json --model " + kData +

@@ -95,6 +95,18 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
   const std::string model = std::string(EPSIM_SCENARIOS_DIR) + "/models/deepseek-v3.config.json";
   const std::string loads = std::string(EPSIM_SCENARIOS_DIR) + "/loads/deepseek-v3/prefill_in4096.json";
   const std::string base = "predict exchange --topology " + topo + " --model " + model + " ";
+  SECTION("EP larger than the experts: the ranks without an expert are named; 1 token, not 1 tokens") {
+    const std::string mixtral = std::string(EPSIM_SCENARIOS_DIR) + "/models/mixtral-8x7b-v0.1.config.json";
+    CliResult r = run_epsim("predict exchange --topology " + topo + " --model " + mixtral +
+                            " --ep 16 --tokens-per-gpu 1 --exchange-kernel deepep-ll");
+    REQUIRE(r.exit_code == 0);
+    // Contiguous placement of 8 experts over 16 ranks: one slot per rank, experts on 8 of them.
+    CHECK(r.err.find("8 of the 16 EP ranks hold no expert") != std::string::npos);
+    CHECK(r.out.find(", 1 token per GPU,") != std::string::npos);
+    CliResult full = run_epsim(base + "--ep 16 --tokens-per-gpu 128 --exchange-kernel deepep-ll");
+    REQUIRE(full.exit_code == 0);
+    CHECK(full.err.find("hold no expert") == std::string::npos);
+  }
   SECTION("nccl, uniform routing: every GPU sends tokens x top-k x (EP-1)/EP copies of hidden bytes") {
     CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel nccl --json");
     REQUIRE(r.exit_code == 0);
