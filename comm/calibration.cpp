@@ -46,6 +46,7 @@ constexpr PhaseField kPhaseFields[] = {
     {"ll_threshold_bytes", &KernelPhaseParams::ll_threshold_bytes},
     {"ll_per_log2_channel_us", &KernelPhaseParams::ll_per_log2_channel_us},
     {"per_token_round_us", &KernelPhaseParams::per_token_round_us},
+    {"sm_copies_per_token", &KernelPhaseParams::sm_copies_per_token},
 };
 
 std::vector<std::string> phase_field_names() {

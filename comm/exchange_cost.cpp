@@ -59,8 +59,8 @@ P2pPlan p2p_plan(const KernelPhaseParams& p, double m, int peers, int nodes) {
 }
 
 PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSummary& l) {
-  for (double v : {l.link_s, l.sm_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes, l.remote_experts,
-                   l.issue_rounds})
+  for (double v : {l.link_s, l.sm_bytes, l.sm_token_bytes, l.self_bytes, l.sent_bytes, l.peer_message_bytes,
+                   l.remote_experts, l.issue_rounds})
     if (!(v >= 0) || !std::isfinite(v)) throw std::invalid_argument("phase_time: negative or non-finite load");
   if (l.peers < 0 || l.nodes < 1) throw std::invalid_argument("phase_time: peers < 0 or nodes < 1");
   PhaseTime t;
@@ -74,8 +74,9 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   t.per_message_us = p.per_remote_expert_us * l.remote_experts + p.per_peer_us * l.peers;
   t.latency_us = p.latency_us + p.latency_per_log2_node_us * std::log2(static_cast<double>(l.nodes)) + t.per_message_us;
   t.link_us = l.link_s * 1e6 + (p.self_copy_GBps > 0 ? l.self_bytes / (p.self_copy_GBps * 1e3) : 0.0);
-  if (p.sm_rate_GBps > 0 && l.sm_bytes > 0)
-    t.sm_us = l.sm_bytes / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
+  const double sm_work = l.sm_bytes + p.sm_copies_per_token * l.sm_token_bytes;
+  if (p.sm_rate_GBps > 0 && sm_work > 0)
+    t.sm_us = sm_work / (p.sm_rate_GBps * 1e3 * std::pow(static_cast<double>(std::max(sms, 1)), p.sm_exponent));
   // deepep-ll's issuing SMs each send their tokens in turn (DeepEP internode_ll.cu: token_idx += num_sms).
   const double issue_us = l.issue_rounds * p.per_token_round_us;
   const bool issue_bound = issue_us > t.sm_us;
@@ -162,7 +163,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                         {"net_channels_per_peer", p->net_channels_per_peer, 1024},
                                         {"ll_threshold_bytes", p->ll_threshold_bytes, kMaxBytes},
                                         {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs},
-                                        {"per_token_round_us", p->per_token_round_us, kMaxUs}})
+                                        {"per_token_round_us", p->per_token_round_us, kMaxUs},
+                                        {"sm_copies_per_token", p->sm_copies_per_token, 1000}})
       if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
     // A rate is 0 (the term is off) or at least kMinGBps, as a calibrated link bandwidth: a tiny positive
     // rate would make a finite exchange take ~1e300 us.

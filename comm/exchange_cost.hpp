@@ -6,7 +6,8 @@
 //
 //   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x remote_experts
 //             + per_peer_us x peers
-//   body    = max( link_s + self_bytes / self_copy_GBps,  sm_bytes / (sm_rate_GBps x sms^sm_exponent),
+//   body    = max( link_s + self_bytes / self_copy_GBps,
+//                  (sm_bytes + sm_copies_per_token x sm_token_bytes) / (sm_rate_GBps x sms^sm_exponent),
 //                  issue_rounds x per_token_round_us ) / ramp(peer_message_bytes)
 //   simple  = (latency^p + body^p)^(1/p)                               p = overlap_exponent >= 1
 //   time    = min(simple, ll_latency_us + per_peer_us x peers + max(sent_bytes / ll_bandwidth_GBps, 2 link_s))
@@ -38,6 +39,7 @@ struct ExchangeLoadSummary {
   double link_s = 0;              ///< max over links of bytes / effective bandwidth, seconds
   int bottleneck_link = -1;       ///< the link of link_s (-1: no byte on any link)
   double sm_bytes = 0;            ///< bytes the busiest GPU's kernel SMs move (deepep-normal), 0 otherwise
+  double sm_token_bytes = 0;      ///< one copy of each token a GPU originates, bytes (x sm_copies_per_token)
   double self_bytes = 0;          ///< bytes a GPU copies to itself through the kernel (nccl)
   double sent_bytes = 0;          ///< bytes the busiest GPU sends to its peers (nccl LL protocol)
   double peer_message_bytes = 0;  ///< bytes of one per-peer message (nccl ramp); 0: no ramp

@@ -57,7 +57,8 @@ inline constexpr double kBf16BytesPerElement = 2.0;
 ///   latency = latency_us + latency_per_log2_node_us x log2(nodes) + per_remote_expert_us x experts off
 ///             the GPU's node + per_peer_us x peers,
 ///   body    = max( max over links of bytes / (bandwidth x efficiency of its kind) + self-copy time,
-///                  SM work bytes / (sm_rate_GBps x 1e9 x sms^sm_exponent) ),
+///                  (SM work bytes + sm_copies_per_token x one copy of each own token)
+///                  / (sm_rate_GBps x 1e9 x sms^sm_exponent) ),
 ///   ramp    = 1 / (1 + (ramp_half_bytes / message bytes per peer)^ramp_exponent)   (1 when half = 0),
 ///   LL      = ll_latency_us + per_peer_us x peers + max(bytes sent per GPU / (ll_bandwidth_GBps x 1e9),
 ///             2 x the link time: LL lines are half flags)  (off when ll_bandwidth_GBps = 0).
@@ -93,6 +94,11 @@ struct KernelPhaseParams {
   /// copies, finish counter), us; x the tokens each issuing SM handles in turn after its first
   /// (ExchangeLoadSummary::issue_rounds). 0: no such bound.
   double per_token_round_us = 0;
+  /// deepep-normal: SM work per token the GPU originates, in copies of the token beyond the ones the
+  /// routing counts (the sender's one copy per destination node, the receiver's one per copy received),
+  /// in [0, 1000]. 0 by default: DeepEP's kernels give no source for more. `epsim calibrate` fits it
+  /// where the SM bound binds (one node, large token counts: the combine's per-token reduce).
+  double sm_copies_per_token = 0;
 };
 
 /// Parameters of one kernel. Sources of every default: comm/kernels/<kernel>.cpp and docs/simulator.md.

@@ -27,6 +27,7 @@ struct Prepared {
   double effective_s = 0;
   ExchangeLoadSummary terms;
   int nodes = 1;
+  double sm_s_one_copy = 0;  // SM time at the start parameters with one extra copy per token, s
 };
 
 std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
@@ -86,6 +87,11 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
     }
     p.terms = exchange_load_terms(*m, s.selections * ep, s.selections, s.bytes_per_token);
     p.nodes = m->nodes();
+    const KernelPhaseParams& ph = s.dispatch ? params.dispatch : params.combine;
+    if (ph.sm_rate_GBps > 0)
+      p.sm_s_one_copy = (p.terms.sm_bytes + p.terms.sm_token_bytes) /
+                        (ph.sm_rate_GBps * 1e9 * std::pow(static_cast<double>(std::max(s.sms > 0 ? s.sms : params.sms, 1)),
+                                                          ph.sm_exponent));
     out.push_back(p);
   }
   return out;
@@ -120,6 +126,7 @@ double* field(KernelPhaseParams& p, FitField f) {
     case FitField::channel_GBps: return &p.channel_GBps;
     case FitField::ll_per_log2_channel_us: return &p.ll_per_log2_channel_us;
     case FitField::per_token_round_us: return &p.per_token_round_us;
+    case FitField::sm_copies_per_token: return &p.sm_copies_per_token;
   }
   return &p.latency_us;
 }
@@ -146,7 +153,7 @@ double clamp_field(FitField f, double v) {
 // whose effect is flat near 0 (the max with the link term hides it): start it at 1 us instead. Only the
 // search's first point, never a value a fit returns unfitted (an unexercised field keeps its 0).
 double search_start_when_zero(FitField f) {
-  return f == FitField::per_token_round_us ? 1.0 : 0.0;
+  return f == FitField::per_token_round_us || f == FitField::sm_copies_per_token ? 1.0 : 0.0;
 }
 
 // Whether a sample's cost depends on the field at all (its link kind carries bytes, it has remote
@@ -171,6 +178,15 @@ bool exercised(FitField f, const Prepared& p) {
       double link_s = p.effective_s;
       for (double s : p.nominal_s) link_s = std::max(link_s, s);
       return p.terms.issue_rounds >= 1 && p.terms.issue_rounds * search_start_when_zero(f) * 1e-6 >= 0.5 * link_s;
+    }
+    case FitField::sm_copies_per_token: {
+      // The same rule for deepep-normal's per-token SM copies: where the SM term with one extra copy
+      // per token reaches half the link time, not where links hide it; and on one node only, where
+      // the term was measured (the intranode combine's per-token reduce, docs/validation.md). Across
+      // nodes the forwarders' SM work and the RDMA overlap it, and rows there leave it unidentified.
+      double link_s = p.effective_s;
+      for (double s : p.nominal_s) link_s = std::max(link_s, s);
+      return p.nodes == 1 && p.terms.sm_token_bytes > 0 && p.sm_s_one_copy >= 0.5 * link_s;
     }
     default: return true;
   }

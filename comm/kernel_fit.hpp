@@ -50,7 +50,7 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
                       network_efficiency, sm_rate_GBps, sm_exponent, overlap_exponent, ramp_half_bytes,
                       ramp_exponent, ll_latency_us, ll_bandwidth_GBps, channel_GBps,
                       ll_per_log2_channel_us, infiniband_efficiency, ethernet_efficiency,
-                      per_token_round_us };
+                      per_token_round_us, sm_copies_per_token };
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:

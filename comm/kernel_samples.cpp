@@ -254,7 +254,7 @@ std::vector<FitField> calibration_fields(ExchangeKernelKind kind) {
               FitField::nvlink_efficiency, FitField::per_token_round_us};
     case ExchangeKernelKind::deepep_normal:
       return {FitField::latency_us, FitField::latency_per_log2_node_us, FitField::network_efficiency,
-              FitField::sm_rate_GBps, FitField::sm_exponent, FitField::nvlink_efficiency};
+              FitField::sm_rate_GBps, FitField::sm_exponent, FitField::nvlink_efficiency, FitField::sm_copies_per_token};
     case ExchangeKernelKind::nvlink_one_sided:
       return {FitField::latency_us, FitField::per_peer_us, FitField::nvlink_efficiency, FitField::overlap_exponent};
     case ExchangeKernelKind::nccl:

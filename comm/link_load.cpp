@@ -326,6 +326,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
   const auto [send_f, recv_f] = sm_copies_per_selection(kernel_delivery(model.kernel().kind), model.routing());
   const double sent_sel = total / ep;  // selections each rank originates (data-parallel attention)
   s.sm_bytes = bytes_per_token * (sent_sel * send_f + max_tokens * recv_f);
+  if (model.routing().top_k >= 1) s.sm_token_bytes = bytes_per_token * sent_sel / model.routing().top_k;
   s.self_bytes = bytes_per_token * max_tokens / ep;
   s.sent_bytes = bytes_per_token * sent_sel * (ep - 1) / ep;
   s.peer_message_bytes = bytes_per_token * sent_sel / ep;
