@@ -129,6 +129,13 @@ double CollectiveModel::protocol_step_latency_us(bool network, CollectiveProtoco
   return ll ? params_.network_ll_step_latency_us : params_.network_ll128_step_latency_us;
 }
 
+double CollectiveModel::ll_max_bus_bandwidth_GBps(int hosts) const {
+  // NCCL's llMaxBws row: by GPU generation on one node, by host CPU vendor and 2 / more nodes across.
+  return hosts <= 1 ? params_.ll_max_bus_bandwidth_GBps
+         : hosts == 2 ? params_.ll_max_bus_bandwidth_2host_GBps
+                      : params_.ll_max_bus_bandwidth_4host_GBps;
+}
+
 bool CollectiveModel::hosts_on_nvlink(const Layout& lay) const {
   for (const auto& h : lay.hosts)
     if (h.size() > 1 && !in_one_nvswitch_domain(h)) return false;
@@ -275,9 +282,7 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
   auto consider = [&](CollectiveProtocol p, double tp) {
     if (tp < best.time_us) best = finish(kind, CollectiveAlgorithm::ring, n, bytes, tp, p);
   };
-  const double ll_cap = m == 1 ? params_.ll_max_bus_bandwidth_GBps
-                        : m == 2 ? params_.ll_max_bus_bandwidth_2host_GBps
-                                 : params_.ll_max_bus_bandwidth_4host_GBps;
+  const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   consider(CollectiveProtocol::ll,
            time_us(params_.ll_base_latency_us, std::max(protocol_step_latency_us(false, CollectiveProtocol::ll), overhead_us),
                    CollectiveProtocol::ll, std::min(ll_cap, bus * params_.ll_bandwidth_fraction)));
@@ -393,7 +398,7 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 20 / 23
   // us: aws-ofi-nccl's tuner prices a tree hop as its ring step).
   const double busbw = ring_bus_bandwidth_GBps(gpus) * 0.92;
-  const double ll_cap = m == 2 ? params_.ll_max_bus_bandwidth_2host_GBps : params_.ll_max_bus_bandwidth_4host_GBps;
+  const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   CollectiveResult best;
   bool have = false;
   auto consider = [&](CollectiveProtocol p, double bus_GBps) {

@@ -199,6 +199,7 @@ class CollectiveModel {
   double step_latency_us(bool network) const;
   double protocol_step_latency_us(bool network, CollectiveProtocol protocol) const;
   bool hosts_on_nvlink(const Layout& lay) const;
+  double ll_max_bus_bandwidth_GBps(int hosts) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,
                           CollectiveProtocol protocol = CollectiveProtocol::simple) const;
   CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
