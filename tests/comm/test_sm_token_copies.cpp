@@ -13,11 +13,17 @@
 
 using namespace epsim;
 
-TEST_CASE("deepep-normal per-token SM copies: (copies counted + c x own tokens) / SM rate, hand-computed") {
+namespace {
+Topology one_node_of_4() {  // one DGX H100 node with 4 GPUs (NVLink 450 GB/s)
   DgxClusterOptions o;
   o.nodes = 1;
   o.gpus_per_node = 4;
-  const Topology topo = generate_dgx_cluster(o);
+  return generate_dgx_cluster(o);
+}
+}  // namespace
+
+TEST_CASE("deepep-normal per-token SM copies: (copies counted + c x own tokens) / SM rate, hand-computed") {
+  const Topology topo = one_node_of_4();
   const RouteTable routes(topo);
   ExchangeKernelParams k = default_kernel_params(ExchangeKernelKind::deepep_normal);
   k.sms = 20;
@@ -42,10 +48,7 @@ TEST_CASE("deepep-normal per-token SM copies: (copies counted + c x own tokens) 
 }
 
 TEST_CASE("sm_copies_per_token: range-checked, round-tripped, absent = the default 0") {
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = 4;
-  const Topology topo = generate_dgx_cluster(o);
+  const Topology topo = one_node_of_4();
   const RouteTable routes(topo);
   ExchangeKernelParams k = default_kernel_params(ExchangeKernelKind::deepep_normal);
   CHECK(k.dispatch.sm_copies_per_token == 0);
