@@ -35,6 +35,36 @@ int open_temp(const std::filesystem::path& path, const std::filesystem::path& sh
   temp_name = buf.data();
   return fd;
 }
+
+// The type of what `given` names (symbolic links followed by the kernel, /proc/self/fd/N included), or
+// not_found. A character device or a pipe (/dev/stdout, /dev/null, a FIFO) is written through: renaming a
+// file over it would replace the device node. Anything else that is not a regular file or a folder (a
+// block device, a socket) is refused.
+std::filesystem::file_type special_output(const std::filesystem::path& given) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(given, ec);
+  if (ec) return std::filesystem::file_type::not_found;
+  const std::filesystem::file_type t = st.type();
+  if (t == std::filesystem::file_type::character || t == std::filesystem::file_type::fifo) return t;
+  if (t == std::filesystem::file_type::block || t == std::filesystem::file_type::socket ||
+      t == std::filesystem::file_type::unknown)
+    throw InputError(given.string(), "",
+                     "expected a regular file path for the output (or a character device or pipe such as "
+                     "/dev/stdout), found a block device, socket or other special file");
+  return std::filesystem::file_type::not_found;
+}
+
+// Open a character device or pipe for writing (a pipe without a reader is refused, not waited on).
+int open_special(const std::filesystem::path& given, std::filesystem::file_type t) {
+  const bool fifo = t == std::filesystem::file_type::fifo;
+  int fd = ::open(given.c_str(), O_WRONLY | (fifo ? O_NONBLOCK : 0));
+  if (fd < 0 && fifo && errno == ENXIO)
+    throw InputError(given.string(), "", "cannot write the output: a pipe with no reader");
+  if (fd < 0)
+    throw InputError(given.string(), "", fmt::format("cannot write the output: {}", std::strerror(errno)));
+  if (fifo) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
 }  // namespace
 
 std::filesystem::path resolve_output_path(const std::filesystem::path& path) {
@@ -52,6 +82,11 @@ std::filesystem::path resolve_output_path(const std::filesystem::path& path) {
 
 void check_writable(const std::filesystem::path& given) {
   if (given.empty()) throw InputError("", "", "an output path is empty");
+  if (const std::filesystem::file_type t = special_output(given); t != std::filesystem::file_type::not_found) {
+    if (t == std::filesystem::file_type::character && ::access(given.c_str(), W_OK) != 0)
+      throw InputError(given.string(), "", fmt::format("cannot write the output: {}", std::strerror(errno)));
+    return;  // a pipe is opened when written (a reader may come later)
+  }
   const std::filesystem::path path = resolve_output_path(given);
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
@@ -63,6 +98,21 @@ void check_writable(const std::filesystem::path& given) {
 }
 
 void write_file_atomic(const std::filesystem::path& given, std::string_view content) {
+  if (const std::filesystem::file_type t = special_output(given); t != std::filesystem::file_type::not_found) {
+    const int fd = open_special(given, t);
+    for (std::size_t written = 0; written < content.size();) {
+      const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw InputError(given.string(), "", fmt::format("write failed: {}", std::strerror(err)));
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) throw InputError(given.string(), "", fmt::format("write failed: {}", std::strerror(errno)));
+    return;
+  }
   const std::filesystem::path path = resolve_output_path(given);
   std::string temp;
   int fd = open_temp(path, given, temp);

@@ -2,7 +2,9 @@
 // Outputs are written atomically: a temporary file in the same folder, then rename(2), so a killed
 // run leaves any previous file intact and never a half-written one. An output path that is a symbolic
 // link is written through: the file the link points to (followed to the end of a chain, even when it
-// does not exist yet) is replaced and the link stays a link.
+// does not exist yet) is replaced and the link stays a link. A character device or pipe (/dev/stdout,
+// /dev/null, a FIFO with a reader) is written directly, never replaced; a block device or socket is
+// refused.
 #include <filesystem>
 #include <string>
 #include <string_view>

@@ -2,6 +2,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include "common/atomic_file.hpp"
@@ -29,4 +31,26 @@ TEST_CASE("write_file_atomic replaces the file whole and leaves no temporary") {
 TEST_CASE("Unwritable outputs are reported before any work") {
   CHECK_THROWS_AS(check_writable("/nonexistent-dir/plan.json"), InputError);
   CHECK_THROWS_WITH(check_writable(std::filesystem::temp_directory_path()), Catch::Contains("directory"));
+}
+
+TEST_CASE("a character device or pipe as output is written through, never replaced") {
+  // /dev/null: written (the bytes vanish), still a character device afterwards.
+  check_writable("/dev/null");
+  write_file_atomic("/dev/null", "{}\n");
+  CHECK(std::filesystem::status("/dev/null").type() == std::filesystem::file_type::character);
+  // /dev/full: the write fails with the device's error, and the device stays (a rename over it made
+  // it a regular file before).
+  if (std::filesystem::exists("/dev/full")) {
+    CHECK_THROWS_WITH(write_file_atomic("/dev/full", "{}\n"), Catch::Contains("/dev/full") && Catch::Contains("write failed"));
+    CHECK(std::filesystem::status("/dev/full").type() == std::filesystem::file_type::character);
+  }
+  // A pipe with no reader is refused at once (not waited on) and stays a pipe.
+  const auto dir = std::filesystem::temp_directory_path() / "epsim_atomic_fifo_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto fifo = dir / "out.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(write_file_atomic(fifo, "x"), Catch::Contains("a pipe with no reader"));
+  CHECK(std::filesystem::status(fifo).type() == std::filesystem::file_type::fifo);
+  std::filesystem::remove_all(dir);
 }
