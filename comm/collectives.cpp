@@ -107,10 +107,20 @@ double CollectiveModel::step_latency_us(bool network) const {
   // The network's own kind only: a calibrated InfiniBand latency says nothing about an Ethernet (EFA)
   // cluster and vice versa.
   const LinkKind k = network ? network_kind_ : LinkKind::nvlink;
-  auto it = params_.calibrated_links.find(k);
-  if (it != params_.calibrated_links.end() && it->second.latency_ns) return *it->second.latency_ns * 1e-3;
+  if (const std::optional<double> cal = calibrated_step_latency_us(k, CollectiveProtocol::simple)) return *cal;
   if (!network) return params_.nvlink_step_latency_us;
   return k == LinkKind::ethernet ? params_.ethernet_step_latency_us : params_.network_step_latency_us;
+}
+
+std::optional<double> CollectiveModel::calibrated_step_latency_us(LinkKind kind, CollectiveProtocol protocol) const {
+  auto it = params_.calibrated_links.find(kind);
+  if (it == params_.calibrated_links.end()) return std::nullopt;
+  const LinkCalibration& lc = it->second;
+  const std::optional<double>& ns = protocol == CollectiveProtocol::simple ? lc.latency_ns
+                                    : protocol == CollectiveProtocol::ll   ? lc.ll_latency_ns
+                                                                           : lc.ll128_latency_ns;
+  if (!ns) return std::nullopt;
+  return *ns * 1e-3;
 }
 
 double CollectiveModel::protocol_step_latency_us(bool network, CollectiveProtocol protocol) const {
@@ -119,11 +129,7 @@ double CollectiveModel::protocol_step_latency_us(bool network, CollectiveProtoco
   // ll128_latency_ns), else the parameter of that kind.
   const LinkKind k = network ? network_kind_ : LinkKind::nvlink;
   const bool ll = protocol == CollectiveProtocol::ll;
-  auto it = params_.calibrated_links.find(k);
-  if (it != params_.calibrated_links.end()) {
-    const std::optional<double>& ns = ll ? it->second.ll_latency_ns : it->second.ll128_latency_ns;
-    if (ns) return *ns * 1e-3;
-  }
+  if (const std::optional<double> cal = calibrated_step_latency_us(k, protocol)) return *cal;
   if (!network) return ll ? params_.nvlink_ll_step_latency_us : params_.nvlink_ll128_step_latency_us;
   if (k == LinkKind::ethernet) return ll ? params_.ethernet_ll_step_latency_us : params_.ethernet_ll128_step_latency_us;
   return ll ? params_.network_ll_step_latency_us : params_.network_ll128_step_latency_us;
@@ -396,16 +402,21 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   // B is the ring's bus bandwidth (NCCL: nChannels x bwIntra on <= 2 hosts, x bwInter on more; both
   // the rail sum or the NVLink rate, whichever is lower). hop_p = hwLat[NET][Tree][p] on InfiniBand;
   // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 20 / 23
-  // us: aws-ofi-nccl's tuner prices a tree hop as its ring step).
+  // us: aws-ofi-nccl's tuner prices a tree hop as its ring step). A calibrated step latency of p on a
+  // link kind (calibration.json links.<kind>.latency_ns, ll_latency_ns, ll128_latency_ns) is a
+  // measurement: it replaces the Tree's hop of that kind too.
   const double busbw = ring_bus_bandwidth_GBps(gpus) * 0.92;
   const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   CollectiveResult best;
   bool have = false;
   auto consider = [&](CollectiveProtocol p, double bus_GBps) {
     const int i = static_cast<int>(p);
-    const double hop_us = std::max(kTreeNetworkHop_us[i], protocol_step_latency_us(true, p));
+    const std::optional<double> net_cal = calibrated_step_latency_us(network_kind_, p);
+    const std::optional<double> nvl_cal = calibrated_step_latency_us(LinkKind::nvlink, p);
+    const double hop_us = net_cal ? *net_cal : std::max(kTreeNetworkHop_us[i], protocol_step_latency_us(true, p));
+    const double nvl_us = nvl_cal ? *nvl_cal : kTreeNvlinkHop_us[i];
     const double algbw = 0.5 * bus_GBps * tree_correction(p, bytes) * 1e9;
-    const double t = kTreeBaseLatency_us[i] + 2.0 * ((ppn - 1) * kTreeNvlinkHop_us[i] + depth * hop_us) + bytes / algbw * 1e6;
+    const double t = kTreeBaseLatency_us[i] + 2.0 * ((ppn - 1) * nvl_us + depth * hop_us) + bytes / algbw * 1e6;
     if (!have || t < best.time_us) {
       best = finish(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, n, bytes, t, p);
       have = true;

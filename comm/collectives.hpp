@@ -198,6 +198,7 @@ class CollectiveModel {
   double nvswitch_bandwidth_GBps(int gpu) const;
   double step_latency_us(bool network) const;
   double protocol_step_latency_us(bool network, CollectiveProtocol protocol) const;
+  std::optional<double> calibrated_step_latency_us(LinkKind kind, CollectiveProtocol protocol) const;
   bool hosts_on_nvlink(const Layout& lay) const;
   double ll_max_bus_bandwidth_GBps(int hosts) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,

@@ -59,6 +59,12 @@ std::vector<NcclTestsRow> read_nccl_tests_output(const std::filesystem::path& pa
     r.time_us = to_number(f[base], path.string(), line_no, "time");
     r.algbw_GBps = to_number(f[base + 1], path.string(), line_no, "algbw");
     r.busbw_GBps = to_number(f[base + 2], path.string(), line_no, "busbw");
+    // A measured row has a time and bandwidths > 0 (nccl-tests prints 0.00 GB/s only when rounding a
+    // small bandwidth; its time is never 0): a row that says otherwise is no measurement.
+    if (!(r.time_us > 0) || r.algbw_GBps < 0 || r.busbw_GBps < 0 || r.time_us > 1e12)
+      throw InputError(path.string(), fmt::format("line {}", line_no),
+                       fmt::format("a time in (0, 1e12] us and bandwidths >= 0, found {:g} us, {:g} and {:g} GB/s",
+                                   r.time_us, r.algbw_GBps, r.busbw_GBps));
     rows.push_back(r);
   }
   return rows;

@@ -56,6 +56,13 @@ TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
   CHECK_THROWS_WITH(epsim::read_nccl_tests_output(short_line), Contains("line 1") && Contains("13 fields"));
   std::string overflow = write_file(dir, "overflow.txt", "  8 2 float sum -1 1e999 1 1 0 1 1 1 0\n");
   CHECK_THROWS_AS(epsim::read_nccl_tests_output(overflow), epsim::InputError);
+  // A time of 0 or below, or a negative bandwidth, is no measurement: refused with its line, also in
+  // rows a fit would not use (a calibrate run accepted them before).
+  for (const char* row : {"  8 2 float sum -1 0 1 1 0 1 1 1 0\n", "  8 2 float sum -1 -3 1 1 0 1 1 1 0\n",
+                          "  8 2 float sum -1 5 -1 1 0 1 1 1 0\n"}) {
+    std::string bad = write_file(dir, "nonpositive.txt", std::string("  4 1 float sum -1 5 0 0 0 5 0 0 0\n") + row);
+    CHECK_THROWS_WITH(epsim::read_nccl_tests_output(bad), Contains("line 2") && Contains("a time in (0, 1e12] us"));
+  }
 
   const std::string header =
       "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";

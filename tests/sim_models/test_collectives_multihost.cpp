@@ -125,3 +125,26 @@ TEST_CASE("NVLS pipeline fill is bounded by the message", "[collectives]") {
   CHECK(model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::nvls, first_gpus(8), L).time_us ==
         Approx(25 + (L + 2 * 8388608.0) * 9 / 8 / (370.8 * 0.85 * 1e3)));
 }
+
+TEST_CASE("calibrated step latencies replace the Tree's hops of their link kind", "[collectives][calibration]") {
+  // 2 hosts x 4 GPUs, Tree LL at 4 KiB: 6.8 + 2 x (3 x NVLink hop + 1 x network hop) + 4096 / 13.65 GB/s.
+  // Defaults: hops 0.6 and 5.0 (NCCL's Tree constants). A calibrated InfiniBand ll_latency_ns of 2 us and
+  // an NVLink one of 0.2 us are measurements of those hops: 6.8 + 2 x (0.6 + 2) = 12.0 us. (Before, the
+  // network hop took max(5.0, calibration) and the NVLink hop ignored it.)
+  const Topology topo = generate_dgx_cluster(hosts(2, 4));
+  const RouteTable routes(topo);
+  CollectiveParams p;
+  p.calibrated_links[LinkKind::infiniband].ll_latency_ns = 2000.0;
+  p.calibrated_links[LinkKind::nvlink].ll_latency_ns = 200.0;
+  const CollectiveModel model(topo, routes, p);
+  const CollectiveResult r = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, first_gpus(8), 4096);
+  CHECK(r.protocol == CollectiveProtocol::ll);
+  CHECK(r.time_us == Approx(6.8 + 2 * (3 * 0.2 + 2.0) + 4096 / 13.65e3));
+  // A calibrated Simple latency (latency_ns) is the Tree's Simple hop: 8.4 + 2 x (3 x 4.0 + 7.0) + S / bw.
+  CollectiveParams s;
+  s.allow_ll_protocols = false;
+  s.calibrated_links[LinkKind::infiniband].latency_ns = 7000.0;
+  const double S = 1073741824.0;
+  CHECK(CollectiveModel(topo, routes, s).cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, first_gpus(8), S).time_us ==
+        Approx(8.4 + 2 * (3 * 4.0 + 7.0) + S / (0.5 * 174.8 * 1e3)));
+}
