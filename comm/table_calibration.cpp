@@ -286,6 +286,19 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     } catch (const std::invalid_argument& e) {
       throw InputError(c.file, "", fmt::format("nccl-tests rows that fit t = latency + bus bytes / bandwidth: {}", e.what()));
     }
+    // The bandwidth is identified only by rows whose time the bytes dominate: at the largest fitted
+    // size the line's bandwidth term must be at least half the measured time. Below that (a file cut
+    // after its latency-bound sizes) the slope is noise: a 2-node table cut at 64 KiB fitted 1.7 GB/s per
+    // GPU and made a 1 GiB all-reduce 20x too slow.
+    const std::size_t last =
+        static_cast<std::size_t>(std::max_element(x.begin(), x.end()) - x.begin());
+    const double bytes_share = x[last] / (f.bandwidth_GBps * 1e9) / t[last];
+    if (!(bytes_share >= 0.5))
+      throw InputError(c.file, "",
+                       fmt::format("{} rows whose largest sizes are bandwidth-bound; its largest fitted row ({:g} B "
+                                   "of {}) spends {:.0f}% of its time in the fitted line's bandwidth term, so the "
+                                   "bandwidth is not identified (run nccl-tests up to 1 GiB or more: -e 1G)",
+                                   c.op, x[last] / bus_factor(c.op, c.ranks), c.op, 100 * std::min(bytes_share, 1.0)));
     CollectiveFitSummary sum;
     sum.file = c.file;
     sum.op = c.op;

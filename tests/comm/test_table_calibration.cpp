@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "comm/calibration.hpp"
 #include "comm/table_calibration.hpp"
 #include "common/error.hpp"
@@ -252,4 +254,23 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
   const std::string a2a = temp_file("aws_alltoall.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
                                                         "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
   CHECK_THAT(add_error(a2a), Catch::Contains("alltoall csv files are not read"));
+}
+
+TEST_CASE("nccl-tests rows that stop before bandwidth dominates are refused, not fitted", "[comm][calibration]") {
+  // The 16-rank exact table is t = 30 us + bus bytes / 400 GB/s. Cut after 64 KiB, its largest row spends
+  // 122880 B / 400 GB/s = 0.3 us of 30.3 in the bandwidth term: the slope is not identified (a fit wrote
+  // 1.7 GB/s per GPU from such a file). calibrate refuses it naming the file and the cause.
+  std::ifstream in(kData + "nccl_all_reduce_16gpu_exact.txt");
+  std::string text, line;
+  while (std::getline(in, line) && line.rfind('#', 0) == 0) text += line + "\n";  // its header lines
+  for (double size : {1024.0, 4096.0, 16384.0, 65536.0}) {
+    const double t = 30 + 1.875 * size / 400e3, algbw = size / t / 1e3;
+    text += fmt::format("{:.0f} {:.0f} float sum -1 {:.3f} {:.4f} {:.4f} 0 {:.3f} {:.4f} {:.4f} 0\n", size, size / 4, t,
+                        algbw, 1.875 * algbw, t, algbw, 1.875 * algbw);
+  }
+  const std::string cut = temp_file("nccl_cut.txt", text);
+  TableSamples s;
+  add_table(s, cut, detect_comm_table(cut));
+  Calibration c;
+  CHECK_THROWS_WITH(fit_tables(s, c), Catch::Contains(cut) && Catch::Contains("bandwidth is not identified"));
 }
