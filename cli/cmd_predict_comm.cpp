@@ -72,6 +72,13 @@ void run_collective(const CollectiveOptions& o) {
     CollectiveParams params;
     if (cal) params = with_calibration(params, cal->links);
     const CollectiveModel model(topo, routes, params);
+    if (cal)
+      if (std::string n = calibration_network_notice(*cal, o.calibration, topo); !n.empty()) notices.push_back(n);
+    // An Ethernet network is priced as RoCE (NCCL's InfiniBand constants, through the same net_ib
+    // transport); AWS EFA differs (aws-ofi-nccl's latencies), which only a calibration says.
+    if (model.network_kind() == LinkKind::ethernet && (!cal || !cal->links.count(LinkKind::ethernet)))
+      notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand latencies); for AWS EFA give "
+                        "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's 20-23 us per network step)");
     const CollectiveResult r = model.cost(kind, group, o.bytes);
     time_us = r.time_us;
     factor = bus_bandwidth_factor(kind, n);

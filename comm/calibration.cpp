@@ -378,6 +378,11 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
 
 }  // namespace
 
+std::string calibration_network_notice(const Calibration& calibration, const std::string& file,
+                                       const Topology& topology) {
+  return network_kind_notice(calibration, file, nullptr, "", topology);
+}
+
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* cal, const std::string& file,
                                           const Topology& topology) {
   CalibratedKernel out{default_kernel_params(kind), ""};

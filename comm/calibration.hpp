@@ -155,6 +155,12 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& para
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* calibration,
                                           const std::string& file, const Topology& topology);
 
+/// The notice of calibrated_kernel_params 2. on network figures alone (the collectives read links
+/// only): "" unless the topology has a network and every network figure of `calibration.links` is of a
+/// kind it lacks.
+std::string calibration_network_notice(const Calibration& calibration, const std::string& file,
+                                       const Topology& topology);
+
 /// One-line warning when the calibration was made on another GPU than `scenario_gpu` (canonical
 /// names differ): "calibration <file> was measured on <device> (<gpu>), the scenario runs <scenario_gpu>".
 /// "" when they agree, the calibration names no GPU, or `scenario_gpu` is no GPU epsim knows

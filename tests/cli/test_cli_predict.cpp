@@ -66,6 +66,22 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     CHECK(j["busbw_GBps"].get<double>() == Approx(295.0526).epsilon(1e-6));
     CHECK(j["notices"].empty());
   }
+  SECTION("a calibration of another network kind and an uncalibrated Ethernet network are noted") {
+    const std::string efa = std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json";
+    CliResult r = run_epsim("predict collective --topology " + topo + " --op all_reduce --bytes 8 --json --calibration " + efa);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["notices"].size() == 1);
+    CHECK(j["notices"][0].get<std::string>().find("network figures for ethernet only") != std::string::npos);
+    const std::string p5 = dir + "/p5.json";
+    REQUIRE(run_epsim("topo generate p5 --nodes 2 --out " + p5).exit_code == 0);
+    CliResult e = run_epsim("predict collective --topology " + p5 + " --op all_reduce --bytes 8 --json");
+    REQUIRE(e.exit_code == 0);
+    CHECK(nlohmann::json::parse(e.out)["notices"][0].get<std::string>().find("priced as RoCE") != std::string::npos);
+    CliResult ok = run_epsim("predict collective --topology " + p5 + " --op all_reduce --bytes 8 --json --calibration " + efa);
+    REQUIRE(ok.exit_code == 0);
+    CHECK(nlohmann::json::parse(ok.out)["notices"].empty());
+  }
   SECTION("alltoall: the nccl kernel; busbw = algbw x (n-1)/n; a calibration without it is noted") {
     CliResult r = run_epsim("predict collective --topology " + topo + " --op alltoall --bytes 1e8 --gpus 8 --json --calibration " + cal);
     REQUIRE(r.exit_code == 0);
