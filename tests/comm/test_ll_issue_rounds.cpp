@@ -4,6 +4,7 @@
 // the latency). Hand-computed values; the calibration file round-trips the two fields.
 #include <catch2/catch.hpp>
 
+#include "one_node_topology.hpp"
 #include "comm/calibration.hpp"
 #include "comm/exchange_cost.hpp"
 #include "comm/link_load.hpp"
@@ -13,14 +14,7 @@
 
 using namespace epsim;
 
-namespace {
-Topology one_node_of_4() {  // one DGX H100 node with 4 GPUs (NVLink 450 GB/s)
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = 4;
-  return generate_dgx_cluster(o);
-}
-}  // namespace
+using test::one_node_of_4;
 
 TEST_CASE("deepep_ll_issue_sms: DeepEP's CTA count for E expert slots on a GPU of S SMs") {
   // warp groups g = ceil(E / S), CTAs = ceil(E / g).

@@ -4,6 +4,7 @@
 // range-checked and round-tripped by calibration.json; 0 (the default) changes nothing.
 #include <catch2/catch.hpp>
 
+#include "one_node_topology.hpp"
 #include "comm/calibration.hpp"
 #include "comm/exchange_cost.hpp"
 #include "comm/link_load.hpp"
@@ -13,14 +14,7 @@
 
 using namespace epsim;
 
-namespace {
-Topology one_node_of_4() {  // one DGX H100 node with 4 GPUs (NVLink 450 GB/s)
-  DgxClusterOptions o;
-  o.nodes = 1;
-  o.gpus_per_node = 4;
-  return generate_dgx_cluster(o);
-}
-}  // namespace
+using test::one_node_of_4;
 
 TEST_CASE("deepep-normal per-token SM copies: (copies counted + c x own tokens) / SM rate, hand-computed") {
   const Topology topo = one_node_of_4();
