@@ -139,6 +139,16 @@ void run_calibrate(const CalibrateOptions& o) {
                f.nodes == 1 ? "" : "s", f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
+  for (const CollectiveFitSummary& f : fit.collectives)
+    if (f.nodes > 1 && f.op == "all_reduce") {
+      // Its large sizes ran NVLS tree or Tree (faster than a ring's rail sum), the line is a ring's.
+      fmt::print(stderr,
+                 "epsim: note: {}: an all_reduce across nodes is fitted as a ring's line, but NCCL runs its large "
+                 "sizes as an NVLS tree or Tree, so the per-GPU figure can exceed the NIC's line rate (uses cap it "
+                 "at the link's bandwidth); all_gather or reduce_scatter files measure the network's ring\n",
+                 f.file);
+      break;
+    }
   for (const KernelFitSummary& k : fit.kernels)
     fmt::print("  kernel {:<16} {:4} samples  mean |error| defaults {:5.1f}%  fitted {:5.1f}% (on the same rows)\n",
                to_string(k.kind), k.samples, 100 * k.default_error, 100 * k.fitted_error);

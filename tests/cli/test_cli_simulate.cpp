@@ -277,3 +277,17 @@ TEST_CASE("calibrate --network ethernet / --topology of an EFA cluster: the ethe
   CHECK(clash.exit_code == 2);
   CHECK(clash.err.find("has no infiniband links") != std::string::npos);
 }
+
+TEST_CASE("calibrate notes that a multi-node all_reduce file is fitted as a ring's line") {
+  // NCCL runs a 2-node all_reduce's large sizes as an NVLS tree, faster than a ring's rail sum: the fitted
+  // per-GPU figure can exceed the NIC (58.7 GB/s on 50 GB/s InfiniBand for h100_all_reduce_2node_ib.txt).
+  std::string dir = fresh_temp_dir("calibrate_allreduce_note");
+  CliResult r = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/nccl_all_reduce_16gpu_exact.txt --gpu H100 --out " +
+                          dir + "/c.json");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("an all_reduce across nodes is fitted as a ring's line") != std::string::npos);
+  CliResult one = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/nccl_all_reduce_8gpu_exact.txt --gpu H100 --out " +
+                            dir + "/one.json");
+  REQUIRE(one.exit_code == 0);
+  CHECK(one.err.find("fitted as a ring's line") == std::string::npos);  // one node: no such note
+}
