@@ -132,12 +132,16 @@ void run_calibrate(const CalibrateOptions& o) {
     for (const auto& [kind, l] : harness->link_fits)
       fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
                  l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
-  for (const CollectiveFitSummary& f : fit.collectives)
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns  ({} {}, {} ranks on {} node{}, {} "
+  for (const CollectiveFitSummary& f : fit.collectives) {
+    std::string protocols;
+    if (f.ll_latency_ns) protocols += fmt::format("  LL {:.1f} ns", *f.ll_latency_ns);
+    if (f.ll128_latency_ns) protocols += fmt::format("  LL128 {:.1f} ns", *f.ll128_latency_ns);
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns{}  ({} {}, {} ranks on {} node{}, {} "
                "sizes){}\n",
-               to_string(f.kind), f.bandwidth_GBps, f.step_latency_ns, f.file, f.op, f.ranks, f.nodes,
+               to_string(f.kind), f.bandwidth_GBps, f.step_latency_ns, protocols, f.file, f.op, f.ranks, f.nodes,
                f.nodes == 1 ? "" : "s", f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
+  }
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
   for (const CollectiveFitSummary& f : fit.collectives)
     if (f.nodes > 1 && f.op == "all_reduce") {

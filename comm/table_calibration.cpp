@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -178,34 +180,82 @@ double bus_factor(const std::string& op, int n) {
 }
 int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (n - 1) : op == "sendrecv" ? 1 : n - 1; }
 
-// The rows the line t = latency + bus bytes / bandwidth describes: Simple's. The collective model
-// prices a ring with the cheapest of LL, LL128 (NCCL's tuning.cc constants, not fitted) and Simple (the
-// calibrated line), as NCCL's tuner does, on one host and across hosts; rows that LL or LL128 carry at
-// the model's defaults (a ring of `ranks` H100s on `nodes` DGX hosts, or AWS p5 hosts when the network
-// is Ethernet) would pull Simple's latency down to LL's and make mid sizes too fast. When fewer than
-// two distinct Simple sizes remain, every row is kept.
-std::vector<bool> simple_protocol_rows(const CollectiveSamples& c, LinkKind network_kind) {
-  std::vector<bool> keep(c.bytes.size(), true);
+// The collective model of one nccl-tests run: `ranks` H100s on `nodes` DGX hosts, or AWS p5 hosts with
+// EFA's figures when the network is Ethernet (72 GPUs per host at most: the largest NVLink domain epsim
+// generates). nullopt for a run it cannot stand for (sendrecv, uneven hosts, bigger hosts).
+struct RunModel {
+  Topology topo;
+  RouteTable routes;
+  CollectiveParams params;
+  CollectiveKind kind;
+  std::vector<int> gpus;
+  RunModel(DgxClusterOptions o, CollectiveParams p, CollectiveKind k, int ranks)
+      : topo(generate_dgx_cluster(o)), routes(topo), params(std::move(p)), kind(k), gpus(static_cast<std::size_t>(ranks)) {
+    for (int g = 0; g < ranks; ++g) gpus[static_cast<std::size_t>(g)] = g;
+  }
+};
+
+std::unique_ptr<RunModel> run_model(const CollectiveSamples& c, LinkKind network_kind) {
   const std::optional<CollectiveKind> kind = parse_collective_kind(c.op);  // sendrecv: none
-  if (!kind || c.nodes < 1 || c.ranks < 2 || c.ranks % c.nodes != 0) return keep;
-  // 72: the largest NVLink domain epsim generates (nvl72); beyond it the rows are kept as they are.
-  const int per_host = c.ranks / c.nodes;
-  if (per_host > 72) return keep;
+  if (!kind || c.nodes < 1 || c.ranks < 2 || c.ranks % c.nodes != 0 || c.ranks / c.nodes > 72) return nullptr;
   const bool efa = c.nodes > 1 && network_kind == LinkKind::ethernet;
   DgxClusterOptions o = efa ? aws_p5_options(c.nodes) : dgx_options_for_nodes(c.nodes);
-  o.gpus_per_node = per_host;
-  const Topology topo = generate_dgx_cluster(o);
-  const RouteTable routes(topo);
-  const CollectiveModel model(topo, routes, efa ? aws_p5_efa_params() : CollectiveParams{});
-  std::vector<int> gpus(static_cast<std::size_t>(c.ranks));
-  for (int g = 0; g < c.ranks; ++g) gpus[static_cast<std::size_t>(g)] = g;
+  o.gpus_per_node = c.ranks / c.nodes;
+  return std::make_unique<RunModel>(o, efa ? aws_p5_efa_params() : CollectiveParams{}, *kind, c.ranks);
+}
+
+// The rows the line t = latency + bus bytes / bandwidth describes: Simple's. The collective model
+// prices a ring with the cheapest of LL, LL128 and Simple (the calibrated line), as NCCL's tuner does, on
+// one host and across hosts; rows that LL or LL128 carry at the model's defaults would pull Simple's
+// latency down to LL's and make mid sizes too fast. When fewer than two distinct Simple sizes remain,
+// every row is kept.
+std::vector<bool> simple_protocol_rows(const CollectiveSamples& c, const RunModel* m) {
+  std::vector<bool> keep(c.bytes.size(), true);
+  if (!m) return keep;
+  const CollectiveModel model(m->topo, m->routes, m->params);
   std::set<double> simple_sizes;
   for (std::size_t i = 0; i < c.bytes.size(); ++i) {
-    keep[i] = model.cost(*kind, CollectiveAlgorithm::ring, gpus, c.bytes[i]).protocol == CollectiveProtocol::simple;
+    keep[i] = model.cost(m->kind, CollectiveAlgorithm::ring, m->gpus, c.bytes[i]).protocol == CollectiveProtocol::simple;
     if (keep[i]) simple_sizes.insert(c.bytes[i]);
   }
   if (simple_sizes.size() < 2) keep.assign(c.bytes.size(), true);
   return keep;
+}
+
+// The step latency of `protocol` (LL or LL128) on the run's link kind (nvlink on one node, the network
+// across nodes) that best fits the rows the model gives that protocol at its defaults, with the fitted
+// Simple line already in `links`: golden-section search over [0, 100] us of the squared log error of
+// CollectiveModel::cost (the algorithm, Tree or ring, as the model picks it). nullopt with fewer than
+// two such rows.
+std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const RunModel& m, LinkKind link,
+                                              std::map<LinkKind, LinkCalibration> links, CollectiveProtocol protocol) {
+  const CollectiveModel defaults(m.topo, m.routes, m.params);
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < c.bytes.size(); ++i)
+    if (defaults.cost(m.kind, m.gpus, c.bytes[i]).protocol == protocol) rows.push_back(i);
+  if (rows.size() < 2) return std::nullopt;
+  auto error = [&](double ns) {
+    LinkCalibration& lc = links[link];
+    (protocol == CollectiveProtocol::ll ? lc.ll_latency_ns : lc.ll128_latency_ns) = ns;
+    const CollectiveModel model(m.topo, m.routes, with_calibration(m.params, links));
+    double e = 0;
+    for (std::size_t i : rows) e += std::pow(std::log(model.cost(m.kind, m.gpus, c.bytes[i]).time_us / c.time_us[i]), 2);
+    return e;
+  };
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  double a = 0, b = 1e5;  // ns
+  double x1 = b - phi * (b - a), x2 = a + phi * (b - a), f1 = error(x1), f2 = error(x2);
+  for (int it = 0; it < 60; ++it) {
+    if (f1 <= f2) {
+      b = x2, x2 = x1, f2 = f1;
+      x1 = b - phi * (b - a), f1 = error(x1);
+    } else {
+      a = x1, x1 = x2, f1 = f2;
+      x2 = a + phi * (b - a), f2 = error(x2);
+    }
+  }
+  const double best = (a + b) / 2;
+  return error(0) <= error(best) ? 0.0 : best;
 }
 
 // AIConfigurator nccl_perf.csv's all_gather / reduce_scatter / all_reduce rows (ONE node of num_gpus
@@ -273,7 +323,8 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   }
   std::map<LinkKind, CollectiveFitSummary> best;
   for (const CollectiveSamples& c : s.collectives) {
-    const std::vector<bool> keep = simple_protocol_rows(c, s.network_kind);
+    const std::unique_ptr<RunModel> run = run_model(c, s.network_kind);
+    const std::vector<bool> keep = simple_protocol_rows(c, run.get());
     std::vector<double> x, t;
     for (std::size_t i = 0; i < c.bytes.size(); ++i) {
       if (!keep[i]) continue;
@@ -315,12 +366,18 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     // every size). sendrecv feeds point_to_point, whose latency is the whole intercept.
     const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
     sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
+    if (run) {
+      const std::map<LinkKind, LinkCalibration> line = {{sum.kind, LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns}}};
+      sum.ll_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll);
+      sum.ll128_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll128);
+    }
     out.collectives.push_back(sum);
     auto it = best.find(sum.kind);
     if (it == best.end() || sum.bandwidth_GBps > it->second.bandwidth_GBps) best[sum.kind] = sum;
   }
   for (const auto& [kind, sum] : best)
-    if (!cal.links.count(kind)) cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns};
+    if (!cal.links.count(kind))
+      cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll_latency_ns, sum.ll128_latency_ns};
   return out;
 }
 

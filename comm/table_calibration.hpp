@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <span>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,8 @@ struct CollectiveFitSummary {
   int samples = 0;
   double bandwidth_GBps = 0;
   double step_latency_ns = 0;
+  /// LL / LL128 step latencies fitted on the rows the model gives those protocols (none: no such rows).
+  std::optional<double> ll_latency_ns, ll128_latency_ns;
 };
 
 struct TableFit {

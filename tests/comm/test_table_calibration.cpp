@@ -10,7 +10,10 @@
 #include "comm/calibration.hpp"
 #include "comm/table_calibration.hpp"
 #include "common/error.hpp"
+#include "comm/collectives.hpp"
 #include "measurements/comm_tables.hpp"
+#include "topology/generators.hpp"
+#include "topology/routing.hpp"
 
 using namespace epsim;
 
@@ -273,4 +276,32 @@ TEST_CASE("nccl-tests rows that stop before bandwidth dominates are refused, not
   add_table(s, cut, detect_comm_table(cut));
   Calibration c;
   CHECK_THROWS_WITH(fit_tables(s, c), Catch::Contains(cut) && Catch::Contains("bandwidth is not identified"));
+}
+
+TEST_CASE("calibrate fits the LL step latency on the rows the model gives LL", "[comm][calibration]") {
+  // Rows made by the collective model itself: an 8-GPU all_gather on one DGX H100 whose NVLink LL step is
+  // 1.5 us (NCCL's tuner: 0.6). The Simple rows fit the line (370.8 GB/s, 3.4 us per step); the rows the
+  // model gives LL at its defaults then fit the LL step: 1.5 us comes back.
+  DgxClusterOptions o = dgx_options_for_nodes(1);
+  const Topology topo = generate_dgx_cluster(o);
+  const RouteTable routes(topo);
+  CollectiveParams truth;
+  truth.calibrated_links[LinkKind::nvlink].ll_latency_ns = 1500.0;
+  const CollectiveModel model(topo, routes, truth);
+  const std::vector<int> gpus{0, 1, 2, 3, 4, 5, 6, 7};
+  CollectiveSamples c{"made.txt", "all_gather", 8, 1, {}, {}};
+  for (double size = 1024; size <= 1073741824.0; size *= 4) {
+    c.bytes.push_back(size);
+    c.time_us.push_back(model.cost(CollectiveKind::all_gather, gpus, size).time_us);
+  }
+  TableSamples s;
+  s.collectives.push_back(c);
+  Calibration cal;
+  const TableFit fit = fit_tables(s, cal);
+  REQUIRE(fit.collectives.size() == 1);
+  const LinkCalibration& l = cal.links.at(LinkKind::nvlink);
+  CHECK(*l.bandwidth_GBps == Approx(370.8).epsilon(0.01));
+  CHECK(*l.latency_ns == Approx(3400).epsilon(0.02));
+  REQUIRE(l.ll_latency_ns.has_value());
+  CHECK(*l.ll_latency_ns == Approx(1500).epsilon(0.05));
 }
