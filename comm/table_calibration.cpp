@@ -182,7 +182,7 @@ int ring_steps(const std::string& op, int n) { return op == "all_reduce" ? 2 * (
 
 // The collective model of one nccl-tests run: `ranks` H100s on `nodes` DGX hosts, or AWS p5 hosts with
 // EFA's figures when the network is Ethernet (72 GPUs per host at most: the largest NVLink domain epsim
-// generates). nullopt for a run it cannot stand for (sendrecv, uneven hosts, bigger hosts).
+// generates). nullptr for a run it cannot stand for (sendrecv, uneven hosts, bigger hosts).
 struct RunModel {
   Topology topo;
   RouteTable routes;
