@@ -41,10 +41,15 @@ std::string format_plan_table(const Plan& plan, const EpLinkModel& links, int gr
   const std::string& a = plan.baseline.algorithm;
   const std::string& b = plan.chosen.algorithm;
   std::string out;
-  out += fmt::format("epsim {}: EP {}, {} experts + {} redundant = {} slot{} per GPU, {} token{} per GPU, "
+  // --tokens-per-gpu 0 keeps the loads' own counts (placement/plan.hpp scaled_layer_load).
+  const double tokens = plan.settings.tokens_per_gpu;
+  const std::string token_text = tokens == 0 ? std::string("the loads' own token counts")
+                                             : fmt::format("{} token{} per GPU", tokens, tokens == 1 ? "" : "s");
+  out += fmt::format("epsim {}: EP {}, {} experts + {} redundant = {} slot{} per GPU, {}, "
                      "{} B/token dispatch, {} B/token combine\n",
                      command, plan.settings.ep, plan.num_experts, plan.settings.redundant, plan.slots_per_gpu,
-                     plan.slots_per_gpu == 1 ? "" : "s", plan.settings.tokens_per_gpu, plan.settings.tokens_per_gpu == 1 ? "" : "s", plan.dispatch_bytes_per_token, plan.combine_bytes_per_token);
+                     plan.slots_per_gpu == 1 ? "" : "s", token_text, plan.dispatch_bytes_per_token,
+                     plan.combine_bytes_per_token);
   out += fmt::format("columns: max/mean = busiest GPU's tokens over the mean (1.00 = balanced); link us = slowest "
                      "layer's dispatch+combine bottleneck link time; a2a us = dispatch+combine summed over the layers;\n"
                      "gap = largest (link time / certified lower bound - 1) of the layers: the plan is at most this far "

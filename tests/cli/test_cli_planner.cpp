@@ -61,6 +61,10 @@ TEST_CASE("cli: evaluate a plan on other loads; robust plan over two windows", "
   REQUIRE(table.exit_code == 0);
   CHECK(table.out.find("\nepsim evaluate: EP 8, 8 experts + 8 redundant = 2 slots per GPU") != std::string::npos);
   CHECK(table.out.find("epsim plan:") == std::string::npos);
+  // --tokens-per-gpu 0 keeps the loads' counts: the header says so (it said "0 tokens per GPU").
+  CliResult raw = run_epsim("plan" + common + " --loads " + kData + "/loads_one_hot8.json --tokens-per-gpu 0");
+  REQUIRE(raw.exit_code == 0);
+  CHECK(raw.out.find("= 2 slots per GPU, the loads' own token counts,") != std::string::npos);
   // A plan of EP 8 on a 4-GPU topology: exit 1 naming both.
   REQUIRE(run_epsim("topo generate dgx-h100 --nodes 1 --gpus-per-node 4 --out " + dir + "/t4.json").exit_code == 0);
   CliResult wrong = run_epsim("evaluate --plan " + dir + "/p.json --topology " + dir + "/t4.json --model " + kData +
