@@ -12,6 +12,12 @@
 
 namespace epsim {
 
+namespace {
+// NCCL getNetOverhead() counts x3 for the Simple protocol on a multi-host ring (tuning.cc "if (p ==
+// NCCL_PROTO_SIMPLE) netOverhead *= 3").
+constexpr double kSimpleNetOverheadFactor = 3.0;
+}  // namespace
+
 std::string_view to_string(CollectiveKind kind) {
   static const std::vector<std::string> names = {"all_reduce", "all_gather", "reduce_scatter"};  // enum order
   return name_of(kind, names);
@@ -133,6 +139,11 @@ double CollectiveModel::protocol_step_latency_us(bool network, CollectiveProtoco
   if (!network) return ll ? params_.nvlink_ll_step_latency_us : params_.nvlink_ll128_step_latency_us;
   if (k == LinkKind::ethernet) return ll ? params_.ethernet_ll_step_latency_us : params_.ethernet_ll128_step_latency_us;
   return ll ? params_.network_ll_step_latency_us : params_.network_ll128_step_latency_us;
+}
+
+double CollectiveModel::fill_step_bytes(double bytes) const {
+  // One pipeline step of the NVLS channels, or the whole message when it is smaller.
+  return std::min(params_.nvls_channels * params_.pipeline_step_bytes, bytes);
 }
 
 double CollectiveModel::ll_max_bus_bandwidth_GBps(int hosts) const {
@@ -282,7 +293,7 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
            bus_bytes / (bw_GBps * 1e9) * 1e6;
   };
   CollectiveResult best = finish(kind, CollectiveAlgorithm::ring, n, bytes,
-                                 time_us(params_.base_latency_us, std::max(step_latency_us(false), 3.0 * overhead_us),
+                                 time_us(params_.base_latency_us, std::max(step_latency_us(false), kSimpleNetOverheadFactor * overhead_us),
                                          CollectiveProtocol::simple, bus));
   if (!params_.allow_ll_protocols) return best;
   auto consider = [&](CollectiveProtocol p, double tp) {
@@ -312,8 +323,7 @@ CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int>
   const int stages = kind == CollectiveKind::all_reduce ? 2 : 1;
   // Pipeline fill: the first `stages` steps of nvls_channels x step bytes (a message smaller than that
   // is one step of itself) run before the pipeline is full, in S terms at the same rate.
-  const double fill_bytes = stages * std::min(params_.nvls_channels * params_.pipeline_step_bytes, bytes) *
-                            (port_bytes / std::max(bytes, 1.0));
+  const double fill_bytes = stages * fill_step_bytes(bytes) * (port_bytes / std::max(bytes, 1.0));
   const double t = params_.nvls_latency_us + (port_bytes + fill_bytes) / bw * 1e6;
   return finish(kind, CollectiveAlgorithm::nvls, n, bytes, t);
 }
@@ -361,7 +371,7 @@ CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double
   const double bottleneck_s = std::max(intra_s, inter_s);
   const double rate = bytes / bottleneck_s;  // bytes of S per second
   const int stages = (g >= 2 ? 2 : 0) + 2 * tree_depth;
-  const double fill_s = stages * std::min(params_.nvls_channels * params_.pipeline_step_bytes, bytes) / rate;
+  const double fill_s = stages * fill_step_bytes(bytes) / rate;
   const double t = params_.base_latency_us + intra_lat + inter_lat + (bottleneck_s + fill_s) * 1e6;
   return finish(CollectiveKind::all_reduce, CollectiveAlgorithm::hierarchical, n, bytes, t);
 }
@@ -373,6 +383,12 @@ namespace {
 constexpr double kTreeBaseLatency_us[3] = {8.4, 6.8, 14.0};
 constexpr double kTreeNvlinkHop_us[3] = {4.0, 0.6, 1.25};
 constexpr double kTreeNetworkHop_us[3] = {14.0, 5.0, 8.5};
+// Tree bandwidth refinements: busBw x 0.92 (all-reduce), LL / 3.8, LL128 x 120/128 across hosts, and
+// bus to algorithm bandwidth x 0.5 (tuning.cc "Convert bus BW to algorithm BW", ratio .5 for trees).
+constexpr double kTreeBusFraction = 0.92;
+constexpr double kTreeLlDivisor = 3.8;
+constexpr double kTreeLl128Fraction = 120.0 / 128.0;
+constexpr double kTreeAlgbwPerBusbw = 0.5;
 // treeCorrectionFactor: NCCL scales the Tree bandwidth by these for 64 B x 2^i <= bytes < 64 B x
 // 2^(i+1), i = 0..22 ("Trees are not perfectly sticking to the model for medium sizes"); 1 outside.
 constexpr double kTreeCorrection[3][23] = {
@@ -405,7 +421,7 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   // us: aws-ofi-nccl's tuner prices a tree hop as its ring step). A calibrated step latency of p on a
   // link kind (calibration.json links.<kind>.latency_ns, ll_latency_ns, ll128_latency_ns) is a
   // measurement: it replaces the Tree's hop of that kind too.
-  const double busbw = ring_bus_bandwidth_GBps(gpus) * 0.92;
+  const double busbw = ring_bus_bandwidth_GBps(gpus) * kTreeBusFraction;
   const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   CollectiveResult best;
   bool have = false;
@@ -415,7 +431,7 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
     const std::optional<double> nvl_cal = calibrated_step_latency_us(LinkKind::nvlink, p);
     const double hop_us = net_cal ? *net_cal : std::max(kTreeNetworkHop_us[i], protocol_step_latency_us(true, p));
     const double nvl_us = nvl_cal ? *nvl_cal : kTreeNvlinkHop_us[i];
-    const double algbw = 0.5 * bus_GBps * tree_correction(p, bytes) * 1e9;
+    const double algbw = kTreeAlgbwPerBusbw * bus_GBps * tree_correction(p, bytes) * 1e9;
     const double t = kTreeBaseLatency_us[i] + 2.0 * ((ppn - 1) * nvl_us + depth * hop_us) + bytes / algbw * 1e6;
     if (!have || t < best.time_us) {
       best = finish(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, n, bytes, t, p);
@@ -424,8 +440,8 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   };
   consider(CollectiveProtocol::simple, busbw);
   if (params_.allow_ll_protocols) {
-    consider(CollectiveProtocol::ll, std::min(busbw / 3.8, ll_cap));
-    if (hosts_on_nvlink(lay)) consider(CollectiveProtocol::ll128, busbw * 120.0 / 128.0);
+    consider(CollectiveProtocol::ll, std::min(busbw / kTreeLlDivisor, ll_cap));
+    if (hosts_on_nvlink(lay)) consider(CollectiveProtocol::ll128, busbw * kTreeLl128Fraction);
   }
   return best;
 }

@@ -201,6 +201,7 @@ class CollectiveModel {
   std::optional<double> calibrated_step_latency_us(LinkKind kind, CollectiveProtocol protocol) const;
   bool hosts_on_nvlink(const Layout& lay) const;
   double ll_max_bus_bandwidth_GBps(int hosts) const;
+  double fill_step_bytes(double bytes) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,
                           CollectiveProtocol protocol = CollectiveProtocol::simple) const;
   CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;

@@ -156,6 +156,13 @@ double search_start_when_zero(FitField f) {
   return f == FitField::per_token_round_us || f == FitField::sm_copies_per_token ? 1.0 : 0.0;
 }
 
+// The sample's busiest link time at full efficiency (nominal bandwidths, effective ones as they are), s.
+double full_efficiency_link_s(const Prepared& p) {
+  double link_s = p.effective_s;
+  for (double s : p.nominal_s) link_s = std::max(link_s, s);
+  return link_s;
+}
+
 // Whether a sample's cost depends on the field at all (its link kind carries bytes, it has remote
 // experts, peers, several nodes). A field no sample of a phase exercises keeps its start value: the
 // fit cannot identify it, and a value the search wandered to would be used where it does matter
@@ -175,18 +182,15 @@ bool exercised(FitField f, const Prepared& p) {
       // latency) and, at the search's start of 1 us per round, at least half
       // the sample's link time at full efficiency (else the fit could move it anywhere below the link
       // term: 128-CTA rows are link-bound at every token count).
-      double link_s = p.effective_s;
-      for (double s : p.nominal_s) link_s = std::max(link_s, s);
-      return p.terms.issue_rounds >= 1 && p.terms.issue_rounds * search_start_when_zero(f) * 1e-6 >= 0.5 * link_s;
+      return p.terms.issue_rounds >= 1 &&
+             p.terms.issue_rounds * search_start_when_zero(f) * 1e-6 >= 0.5 * full_efficiency_link_s(p);
     }
     case FitField::sm_copies_per_token: {
       // The same rule for deepep-normal's per-token SM copies: where the SM term with one extra copy
       // per token reaches half the link time, not where links hide it; and on one node only, where
       // the term was measured (the intranode combine's per-token reduce, docs/validation.md). Across
       // nodes the forwarders' SM work and the RDMA overlap it, and rows there leave it unidentified.
-      double link_s = p.effective_s;
-      for (double s : p.nominal_s) link_s = std::max(link_s, s);
-      return p.nodes == 1 && p.terms.sm_token_bytes > 0 && p.sm_s_one_copy >= 0.5 * link_s;
+      return p.nodes == 1 && p.terms.sm_token_bytes > 0 && p.sm_s_one_copy >= 0.5 * full_efficiency_link_s(p);
     }
     default: return true;
   }
