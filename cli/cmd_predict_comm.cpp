@@ -78,7 +78,7 @@ void run_collective(const CollectiveOptions& o) {
     // transport); AWS EFA differs (aws-ofi-nccl's latencies), which only a calibration says.
     if (model.network_kind() == LinkKind::ethernet && (!cal || !cal->links.count(LinkKind::ethernet)))
       notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand latencies); for AWS EFA give "
-                        "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's 20-23 us per network step)");
+                        "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted 52-55 us per network step)");
     const CollectiveResult r = model.cost(kind, group, o.bytes);
     time_us = r.time_us;
     factor = bus_bandwidth_factor(kind, n);

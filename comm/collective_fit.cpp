@@ -1,6 +1,7 @@
 #include "comm/collective_fit.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -82,28 +83,41 @@ double collective_mean_abs_error(const std::vector<double>& predicted, const std
 }
 
 CollectiveFit fit_network_efficiency(const CollectiveParams& start, LinkKind kind, const DgxClusterOptions& cluster,
-                                     const std::vector<CollectiveRow>& rows) {
+                                     const std::vector<CollectiveRow>& rows, FitStepLatency fit_latency) {
   if (!is_network_link(kind))
     throw InputError(fmt::format("fit_network_efficiency: kind must be infiniband or ethernet, got {}", to_string(kind)));
   if (rows.empty()) throw InputError("fit_network_efficiency: no rows to fit");
   check_rows(rows);
   Clusters clusters(cluster);
-  auto with = [&](double e) {
+  const bool eth = kind == LinkKind::ethernet;
+  const double ll128_0 = eth ? start.ethernet_ll128_step_latency_us : start.network_ll128_step_latency_us;
+  auto with = [&](double e, double ll128_us) {
     CollectiveParams p = start;
-    (kind == LinkKind::ethernet ? p.ethernet_efficiency : p.network_efficiency) = std::clamp(e, 0.05, 1.0);
+    (eth ? p.ethernet_efficiency : p.network_efficiency) = std::clamp(e, 0.05, 1.0);
+    const double shift = std::clamp(ll128_us, 0.0, kMaxFittedStepLatency_us) - ll128_0;
+    for (double* f : eth ? std::array{&p.ethernet_step_latency_us, &p.ethernet_ll_step_latency_us,
+                                      &p.ethernet_ll128_step_latency_us}
+                         : std::array{&p.network_step_latency_us, &p.network_ll_step_latency_us,
+                                      &p.network_ll128_step_latency_us})
+      *f = std::max(0.0, *f + shift);
     return p;
   };
+  const bool fit_l = fit_latency == FitStepLatency::yes;
+  auto params_of = [&](const std::vector<double>& x) { return with(x[0], fit_l ? x[1] : ll128_0); };
   auto loss = [&](const std::vector<double>& x) {
-    const std::vector<double> pred = predict(with(x[0]), clusters, rows);
+    const std::vector<double> pred = predict(params_of(x), clusters, rows);
     double sum = 0;
     for (std::size_t i = 0; i < rows.size(); ++i) sum += std::pow(std::log(pred[i] / rows[i].measured_busbw_GBps), 2);
     return sum / static_cast<double>(rows.size());
   };
-  const double e0 = kind == LinkKind::ethernet ? start.ethernet_efficiency : start.network_efficiency;
-  const double e = std::clamp(minimize_nelder_mead(loss, {e0})[0], 0.05, 1.0);
+  const double e0 = eth ? start.ethernet_efficiency : start.network_efficiency;
+  std::vector<double> x0{e0};
+  if (fit_l) x0.push_back(ll128_0);
+  const std::vector<double> x = minimize_nelder_mead(loss, x0);
   CollectiveFit fit;
-  fit.params = with(e);
-  fit.efficiency = e;
+  fit.params = params_of(x);
+  fit.efficiency = eth ? fit.params.ethernet_efficiency : fit.params.network_efficiency;
+  fit.ll128_step_latency_us = eth ? fit.params.ethernet_ll128_step_latency_us : fit.params.network_ll128_step_latency_us;
   fit.mean_abs_error = collective_mean_abs_error(predict(fit.params, clusters, rows), rows);
   return fit;
 }

@@ -51,9 +51,9 @@ CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKi
 }
 
 CollectiveParams aws_p5_efa_params(CollectiveParams base) {
-  base.ethernet_step_latency_us = 20.0 + 3.0;  // aws-ofi-nccl TUNER_NET_LATENCY + TUNER_NET_COMP_OVERHEAD
-  base.ethernet_ll_step_latency_us = 20.0;    // the tuner's network latency; LL / LL128 add no completion cost
-  base.ethernet_ll128_step_latency_us = 20.0;
+  base.ethernet_step_latency_us = kAwsP5EfaStepLatency_us + kAwsP5EfaSimpleCompletion_us;
+  base.ethernet_ll_step_latency_us = kAwsP5EfaStepLatency_us;  // LL / LL128 add no completion cost
+  base.ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;
   base.ethernet_efficiency = kAwsP5EfaEfficiency;
   return base;
 }
@@ -417,8 +417,8 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   // min(busBw_Simple / 3.8, llMaxBw), busBw_LL128 = busBw_Simple x 120/128 (LL128 on NVLink hosts only).
   // B is the ring's bus bandwidth (NCCL: nChannels x bwIntra on <= 2 hosts, x bwInter on more; both
   // the rail sum or the NVLink rate, whichever is lower). hop_p = hwLat[NET][Tree][p] on InfiniBand;
-  // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 20 / 23
-  // us: aws-ofi-nccl's tuner prices a tree hop as its ring step). A calibrated step latency of p on a
+  // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 52 / 55
+  // us; aws-ofi-nccl's tuner prices a tree hop as its ring step too). A calibrated step latency of p on a
   // link kind (calibration.json links.<kind>.latency_ns, ll_latency_ns, ll128_latency_ns) is a
   // measurement: it replaces the Tree's hop of that kind too.
   const double busbw = ring_bus_bandwidth_GBps(gpus) * kTreeBusFraction;

@@ -120,16 +120,24 @@ struct CollectiveParams {
 };
 
 /// Collective parameters for AWS EFA (p5.48xlarge; topology: aws_p5_options, kind ethernet), from
-/// `base` with: ethernet_step_latency_us = 23 = aws-ofi-nccl's tuner network latency 20 us
-/// (src/nccl_ofi_param.h TUNER_NET_LATENCY) + its completion overhead 3 us of the Simple protocol
-/// (TUNER_NET_COMP_OVERHEAD: "~2 us in the device and ~1 us to write that completion up to the
-/// host"); ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = 20 (the tuner's network
-/// latency without the Simple completion overhead, src/tuner/nccl_ofi_model.c); ethernet_efficiency = kAwsP5EfaEfficiency, fitted on nccl-tests all_gather at 2 and 4
-/// nodes only (docs/validation.md, "AWS p5 (EFA)", which reports the other rows as held out).
+/// `base` with: ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;
+/// ethernet_step_latency_us = that + kAwsP5EfaSimpleCompletion_us (Simple's completion overhead);
+/// ethernet_efficiency = kAwsP5EfaEfficiency. The efficiency and the step latency are one fit on
+/// nccl-tests all_gather at 2 and 4 nodes only (docs/validation.md, "AWS p5 (EFA)", which reports the
+/// other rows as held out).
 CollectiveParams aws_p5_efa_params(CollectiveParams base = {});
-/// EFA achieved / nominal bandwidth (12.5 GB/s per NIC): the fit above (comm/collective_fit.hpp,
-/// tests/sim_models/test_nccl_validation.cpp reproduces it from the rows).
-inline constexpr double kAwsP5EfaEfficiency = 0.72;
+/// EFA achieved / nominal bandwidth (12.5 GB/s per NIC): the fit above, rounded (comm/collective_fit.hpp
+/// fit_network_efficiency with FitStepLatency::yes; tests/sim_models/test_nccl_validation.cpp
+/// reproduces it from the rows).
+inline constexpr double kAwsP5EfaEfficiency = 0.77;
+/// EFA cost of one ring or Tree step across the network with LL / LL128, us: the same fit, rounded.
+/// aws-ofi-nccl's tuner priced it at 20 us (src/nccl_ofi_param.h TUNER_NET_LATENCY) and later at 75
+/// (src/tuner/nccl_ofi_model.c NCCL_OFI_TUNER_NETWORK_LATENCY: "shortcomings in the model forced this
+/// param high"); 20 us made 8-32-node rows at 64-512 MiB 1.3-2x too fast.
+inline constexpr double kAwsP5EfaStepLatency_us = 52.0;
+/// Simple's extra completion cost per network step on EFA, us: aws-ofi-nccl TUNER_NET_COMP_OVERHEAD
+/// ("~2 us in the device and ~1 us to write that completion up to the host").
+inline constexpr double kAwsP5EfaSimpleCompletion_us = 3.0;
 
 /// A copy of params with measured links (calibration.json "links", keyed by link kind) applied.
 CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links);

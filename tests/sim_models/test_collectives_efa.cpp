@@ -39,21 +39,21 @@ TEST_CASE("p5 ring all_gather: 4 EFA NICs per GPU at the ethernet efficiency, EF
   const Topology topo = generate_dgx_cluster(aws_p5_options(2));
   const RouteTable routes(topo);
   const CollectiveParams p = aws_p5_efa_params();
-  CHECK(p.ethernet_step_latency_us == 23.0);  // aws-ofi-nccl 20 + 3
+  CHECK(p.ethernet_step_latency_us == 55.0);  // the fitted 52 us + aws-ofi-nccl's Simple completion 3 us
   CHECK(p.network_step_latency_us == 14.0);   // InfiniBand keeps NCCL's figure
   const CollectiveModel model(topo, routes, p);
   CHECK(model.network_kind() == LinkKind::ethernet);
-  // GPU 0 -> GPU 8: PCIe 64 x 0.75 = 48 (all bytes), each of 4 EFA links 12.5 x 0.72 / (1/4) = 36; the
-  // fat tree's leaf -> spine links carry 1/16 of the pair each at (2 NICs x 12.5 / 8 spines) x 0.72 x 16
-  // = 36 too. Route bandwidth 36; ring: min(NVLink 370.8, 8 GPUs x 36 = 288) = 288 GB/s.
+  // GPU 0 -> GPU 8: PCIe 64 x 0.75 = 48 (all bytes), each of 4 EFA links 12.5 x 0.77 / (1/4) = 38.5; the
+  // fat tree's leaf -> spine links carry 1/16 of the pair each at (2 NICs x 12.5 / 8 spines) x 0.77 x 16
+  // = 38.5 too. Route bandwidth 38.5; ring: min(NVLink 370.8, 8 GPUs x 38.5 = 308) = 308 GB/s.
   CHECK(model.route_bandwidth_GBps(0, 8) == Approx(4 * 12.5 * kAwsP5EfaEfficiency));
   const auto all = first_gpus(16);
   CHECK(model.ring_bus_bandwidth_GBps(all) == Approx(8 * 4 * 12.5 * kAwsP5EfaEfficiency));
-  // all_gather: n - 1 = 15 steps, m - 1 = 1 across the network (23 us), 14 on NVLink (3.4 us).
+  // all_gather: n - 1 = 15 steps, m - 1 = 1 across the network (55 us), 14 on NVLink (3.4 us).
   const double S = 1073741824.0;
   const CollectiveResult r = model.cost(CollectiveKind::all_gather, all, S);
   CHECK(r.algorithm == CollectiveAlgorithm::ring);
-  CHECK(r.time_us == Approx(8.4 + 15.0 / 16 * S / 288e9 * 1e6 + 14 * 3.4 + 1 * 23.0));
+  CHECK(r.time_us == Approx(8.4 + 15.0 / 16 * S / 308e9 * 1e6 + 14 * 3.4 + 1 * 55.0));
   // The same cluster with InfiniBand-like defaults (RoCE): 0.95 -> 47.5 per GPU, ring min(370.8, 380).
   const CollectiveModel roce(topo, routes, CollectiveParams{});
   CHECK(roce.cost(CollectiveKind::all_gather, all, S).time_us == Approx(8.4 + 15.0 / 16 * S / 370.8e9 * 1e6 + 14 * 3.4 + 14.0));
@@ -69,19 +69,19 @@ TEST_CASE("a calibrated latency applies to its own network kind only", "[collect
   const double S = 1e6;
   const double base = 8.4 + 15.0 / 16 * S / (8 * 4 * 12.5 * kAwsP5EfaEfficiency * 1e9) * 1e6 + 14 * 3.4;
   CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, S).time_us ==
-        Approx(base + 23.0));  // the EFA figure, not IB's 99 us
+        Approx(base + 55.0));  // the EFA figure, not IB's 99 us
   p.calibrated_links[LinkKind::ethernet] = LinkCalibration{std::nullopt, 50000.0};
   CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, S).time_us ==
         Approx(base + 50.0));
   // LL across EFA, 1 KiB all_gather (15 steps, 1 over the network, 960 bus bytes): 6.6 + 14 x max(0.6,
-  // 1.0 host overhead) + the network's LL step + 960 B / llMaxBw 39 GB/s. aws_p5_efa_params: 20 us
-  // (aws-ofi-nccl's tuner latency); a calibrated ethernet ll_latency_ns replaces it, an IB one does not.
+  // 1.0 host overhead) + the network's LL step + 960 B / llMaxBw 39 GB/s. aws_p5_efa_params: 52 us
+  // (the fitted EFA step); a calibrated ethernet ll_latency_ns replaces it, an IB one does not.
   p.allow_ll_protocols = true;
   const double ll_rest = 6.6 + 14 * 1.0 + 960.0 / 39e9 * 1e6;
   p.calibrated_links[LinkKind::infiniband].ll_latency_ns = 1000.0;
   const CollectiveResult ll = CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, 1024);
   CHECK(ll.protocol == CollectiveProtocol::ll);
-  CHECK(ll.time_us == Approx(ll_rest + 20.0));
+  CHECK(ll.time_us == Approx(ll_rest + 52.0));
   p.calibrated_links[LinkKind::ethernet].ll_latency_ns = 7000.0;
   CHECK(CollectiveModel(topo, routes, p).cost(CollectiveKind::all_gather, CollectiveAlgorithm::ring, all, 1024).time_us ==
         Approx(ll_rest + 7.0));
@@ -142,10 +142,38 @@ TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with; r
   }
 }
 
+TEST_CASE("fit_network_efficiency with FitStepLatency::yes recovers efficiency and network step latency", "[collectives][efa]") {
+  // Rows made by the model with efficiency 0.6 and a 40 us LL128 network step (LL 40, Simple 43: the
+  // start's 3 us Simple completion kept); the fit from 0.77 / 52 / 55 returns them. Rows of 2, 4 and 8
+  // nodes from 16 MiB: the small ones pin the step latency (m - 1 network steps each), the large ones
+  // the efficiency.
+  CollectiveParams truth = aws_p5_efa_params();
+  truth.ethernet_efficiency = 0.6;
+  truth.ethernet_ll_step_latency_us = truth.ethernet_ll128_step_latency_us = 40.0;
+  truth.ethernet_step_latency_us = 43.0;
+  std::vector<CollectiveRow> rows;
+  for (int nodes : {2, 4, 8})
+    for (double mib : {16.0, 64.0, 256.0, 1024.0}) rows.push_back({CollectiveKind::all_gather, nodes, mib * 1048576, 1.0});
+  const std::vector<double> made = predict_busbw(truth, aws_p5_options(2), rows);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].measured_busbw_GBps = made[i];
+  const CollectiveFit fit =
+      fit_network_efficiency(aws_p5_efa_params(), LinkKind::ethernet, aws_p5_options(2), rows, FitStepLatency::yes);
+  CHECK(fit.efficiency == Approx(0.6).margin(2e-3));
+  CHECK(fit.ll128_step_latency_us == Approx(40.0).margin(0.5));
+  CHECK(fit.params.ethernet_ll_step_latency_us == Approx(fit.ll128_step_latency_us));
+  CHECK(fit.params.ethernet_step_latency_us == Approx(fit.ll128_step_latency_us + 3.0));
+  CHECK(fit.params.network_ll128_step_latency_us == CollectiveParams{}.network_ll128_step_latency_us);  // IB untouched
+  CHECK(fit.mean_abs_error < 2e-3);
+  // Without FitStepLatency::yes the latencies stay as started.
+  const CollectiveFit eff_only = fit_network_efficiency(aws_p5_efa_params(), LinkKind::ethernet, aws_p5_options(2), rows);
+  CHECK(eff_only.ll128_step_latency_us == kAwsP5EfaStepLatency_us);
+  CHECK(eff_only.params.ethernet_step_latency_us == aws_p5_efa_params().ethernet_step_latency_us);
+}
+
 TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json links", "[collectives][efa]") {
-  // scenarios/calibrations/aws-p5-efa.json: ethernet 4 NICs x 12.5 x 0.72 = 36.0 GB/s per GPU (9.0 per NIC
-  // link, calibrated_link_bandwidth_GBps), 23 us per step, so `simulate|plan|predict --calibration` reach
-  // the EFA figures; the same times as aws_p5_efa_params().
+  // scenarios/calibrations/aws-p5-efa.json: ethernet 4 NICs x 12.5 x 0.77 = 38.5 GB/s per GPU (9.625 per
+  // NIC link, calibrated_link_bandwidth_GBps), 55 us per Simple step and 52 per LL / LL128 step, so
+  // `simulate|plan|predict --calibration` reach the EFA figures; the same times as aws_p5_efa_params().
   const Calibration cal = load_calibration(std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json");
   REQUIRE(cal.links.count(LinkKind::ethernet) == 1);
   CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(4 * 12.5 * kAwsP5EfaEfficiency));
