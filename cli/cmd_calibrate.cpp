@@ -136,9 +136,14 @@ void run_calibrate(const CalibrateOptions& o) {
     std::string protocols;
     if (f.ll_latency_ns) protocols += fmt::format("  LL {:.1f} ns", *f.ll_latency_ns);
     if (f.ll128_latency_ns) protocols += fmt::format("  LL128 {:.1f} ns", *f.ll128_latency_ns);
-    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  step latency {:9.1f} ns{}  ({} {}, {} ranks on {} node{}, {} "
+    // A rate refitted through the model says so, with the ring line it came from.
+    const std::string refit =
+        f.bandwidth_GBps == f.line_bandwidth_GBps
+            ? std::string()
+            : fmt::format(" (as {} in the model; a ring's line {:.2f})", to_string(f.largest_algorithm), f.line_bandwidth_GBps);
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU{}  step latency {:9.1f} ns{}  ({} {}, {} ranks on {} node{}, {} "
                "sizes){}\n",
-               to_string(f.kind), f.bandwidth_GBps, f.step_latency_ns, protocols, f.file, f.op, f.ranks, f.nodes,
+               to_string(f.kind), f.bandwidth_GBps, refit, f.step_latency_ns, protocols, f.file, f.op, f.ranks, f.nodes,
                f.nodes == 1 ? "" : "s", f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -222,6 +223,23 @@ std::vector<bool> simple_protocol_rows(const CollectiveSamples& c, const RunMode
   return keep;
 }
 
+// The x in [a, b] where f is least, for f unimodal there: golden-section search, 60 iterations
+// (interval x 0.618^60, below 1e-12 of it). Deterministic.
+double golden_section_minimum(const std::function<double(double)>& f, double a, double b) {
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  double x1 = b - phi * (b - a), x2 = a + phi * (b - a), f1 = f(x1), f2 = f(x2);
+  for (int it = 0; it < 60; ++it) {
+    if (f1 <= f2) {
+      b = x2, x2 = x1, f2 = f1;
+      x1 = b - phi * (b - a), f1 = f(x1);
+    } else {
+      a = x1, x1 = x2, f1 = f2;
+      x2 = a + phi * (b - a), f2 = f(x2);
+    }
+  }
+  return (a + b) / 2;
+}
+
 // The step latency of `protocol` (LL or LL128) on the run's link kind (nvlink on one node, the network
 // across nodes) that best fits the rows the model gives that protocol at its defaults, with the fitted
 // Simple line already in `links`: golden-section search over [0, 100] us of the squared log error of
@@ -242,20 +260,37 @@ std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const 
     for (std::size_t i : rows) e += std::pow(std::log(model.cost(m.kind, m.gpus, c.bytes[i]).time_us / c.time_us[i]), 2);
     return e;
   };
-  const double phi = (std::sqrt(5.0) - 1) / 2;
-  double a = 0, b = 1e5;  // ns
-  double x1 = b - phi * (b - a), x2 = a + phi * (b - a), f1 = error(x1), f2 = error(x2);
-  for (int it = 0; it < 60; ++it) {
-    if (f1 <= f2) {
-      b = x2, x2 = x1, f2 = f1;
-      x1 = b - phi * (b - a), f1 = error(x1);
-    } else {
-      a = x1, x1 = x2, f1 = f2;
-      x2 = a + phi * (b - a), f2 = error(x2);
-    }
-  }
-  const double best = (a + b) / 2;
+  const double best = golden_section_minimum(error, 0, 1e5);  // ns
   return error(0) <= error(best) ? 0.0 : best;
+}
+
+// The bandwidth of the run's link kind (per GPU, as calibration.json links hold it: line_GBps is the
+// line's bus bandwidth `line` per GPU) that best fits the
+// bandwidth-bound rows through the model (the algorithm as the model picks it with that bandwidth),
+// with the fitted step latency in `links`: golden-section search of the squared log error over
+// [line / 8, line x 2] on a log scale. The line t = latency + bus bytes / B says what a ring's bus
+// moves; when the model runs the large sizes another way (NVLS on one NVSwitch: S (n+1)/n per port at
+// the NVLS efficiency; NCCL's Tree or an NVLS tree across hosts), the same rows mean another link rate,
+// which only the model turns them into. Rows: those whose bandwidth term in the line is at least half
+// the measured time (at least one; the caller checked the largest). The line's figure when no rate
+// fits them better.
+double fit_bandwidth_through_model(const CollectiveSamples& c, const RunModel& m, LinkKind link,
+                                   std::map<LinkKind, LinkCalibration> links, const LinkFit& line, double line_GBps) {
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < c.bytes.size(); ++i)
+    if (c.bytes[i] * bus_factor(c.op, c.ranks) / (line.bandwidth_GBps * 1e9) >= 0.5 * c.time_us[i] * 1e-6) rows.push_back(i);
+  if (rows.empty()) return line_GBps;
+  auto error = [&](double log_GBps) {
+    links[link].bandwidth_GBps = std::exp(log_GBps);
+    const CollectiveModel model(m.topo, m.routes, with_calibration(m.params, links));
+    double e = 0;
+    for (std::size_t i : rows) e += std::pow(std::log(model.cost(m.kind, m.gpus, c.bytes[i]).time_us / c.time_us[i]), 2);
+    return e;
+  };
+  const double best = golden_section_minimum(error, std::log(line_GBps / 8), std::log(line_GBps * 2));
+  // Rows the link's rate does not move (a 2-host all-reduce bound by NVLS inside the hosts) leave the
+  // line's figure: the error is flat there, and the search would end anywhere on it.
+  return error(best) < error(std::log(line_GBps)) ? std::exp(best) : line_GBps;
 }
 
 // AIConfigurator nccl_perf.csv's all_gather / reduce_scatter / all_reduce rows (ONE node of num_gpus
@@ -360,6 +395,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
     sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
+    sum.line_bandwidth_GBps = sum.bandwidth_GBps;
     // The collective model prices t = base_latency_us + steps x step latency + bus bytes / bandwidth
     // (comm/collectives.cpp, NCCL's baseLat): the step latency is what the intercept leaves after the
     // base, per ring step (it was intercept / steps, so the base was counted twice: 8.4 us too slow at
@@ -367,6 +403,19 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
     sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
     if (run) {
+      // A ring's line is the ring's link rate. When the model runs the largest size of a one-node run as
+      // NVLS, whose ports are the same NVLink links, the rate is refitted through the model. Across
+      // hosts (NCCL's Tree, the NVLS tree) the time mixes NVLink, NVLS and the NIC, and a NIC rate
+      // fitted through it would carry the others' error into rings and exchanges (the 2-node IB
+      // all_reduce file gave 30.6 GB/s per GPU, NVLS-bound at defaults): the line stays there.
+      const std::map<LinkKind, LinkCalibration> as_line = {{sum.kind, LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns}}};
+      const double largest = *std::max_element(c.bytes.begin(), c.bytes.end());
+      sum.largest_algorithm =
+          CollectiveModel(run->topo, run->routes, with_calibration(run->params, as_line)).cost(run->kind, run->gpus, largest).algorithm;
+      if (sum.kind == LinkKind::nvlink && sum.largest_algorithm == CollectiveAlgorithm::nvls) {
+        const std::map<LinkKind, LinkCalibration> latency = {{sum.kind, LinkCalibration{std::nullopt, sum.step_latency_ns}}};
+        sum.bandwidth_GBps = fit_bandwidth_through_model(c, *run, sum.kind, latency, f, sum.line_bandwidth_GBps);
+      }
       const std::map<LinkKind, LinkCalibration> line = {{sum.kind, LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns}}};
       sum.ll_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll);
       sum.ll128_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll128);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "comm/calibration.hpp"
+#include "comm/collectives.hpp"
 #include "comm/kernel_fit.hpp"
 #include "measurements/comm_tables.hpp"
 
@@ -95,7 +96,12 @@ struct CollectiveFitSummary {
   int nodes = 0;
   LinkKind kind{};
   int samples = 0;
+  /// Per GPU, the figure written: on one node whose largest size the model runs as NVLS
+  /// (largest_algorithm), the NVLink rate that fits the bandwidth-bound rows through the collective
+  /// model; otherwise the line's (line_bandwidth_GBps).
   double bandwidth_GBps = 0;
+  double line_bandwidth_GBps = 0;  ///< t = latency + bus bytes / B's B per GPU (a ring's bus reading)
+  CollectiveAlgorithm largest_algorithm = CollectiveAlgorithm::ring;  ///< the model's, at the line's bandwidth
   double step_latency_ns = 0;
   /// LL / LL128 step latencies fitted on the rows the model gives those protocols (none: no such rows).
   std::optional<double> ll_latency_ns, ll128_latency_ns;
