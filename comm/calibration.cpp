@@ -149,7 +149,9 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
         // double holds once summed over an iteration.
         JsonCursor b = l.at("bandwidth_GBps");
         lc.bandwidth_GBps = b.as_positive();
-        if (*lc.bandwidth_GBps < 1e-3) b.fail(fmt::format("a bandwidth of at least 0.001 GB/s, found {}", *lc.bandwidth_GBps));
+        // At most 1e6 GB/s: the physical ceiling every link and copy rate of epsim has (docs/limits.md).
+        if (*lc.bandwidth_GBps < 1e-3 || *lc.bandwidth_GBps > 1e6)
+          b.fail(fmt::format("a bandwidth in [0.001, 1e6] GB/s, found {}", *lc.bandwidth_GBps));
       }
       // At most 1 s per hop (1e9 ns; the kernels' ceiling, docs/limits.md): more is no link, and
       // summed over an iteration's steps it would overflow the time.
@@ -413,6 +415,13 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
     if (!std::isfinite(nominal) || !(nominal > 0)) continue;  // the topology has no link of that kind
     const double per_link = calibrated_link_bandwidth_GBps(*lc.bandwidth_GBps, topology, link_kind);
     const double achieved = std::min(1.0, per_link / nominal);
+    // The kernels take an efficiency of at least 0.1% (validate_kernel_params): a slower measured link
+    // is refused here, naming the calibration's field, not later by a derived parameter it lacks.
+    if (achieved < 1e-3)
+      throw InputError(file, fmt::format("/links/{}/bandwidth_GBps", to_string(link_kind)),
+                       fmt::format("a bandwidth of at least 0.1% of the topology's {} link ({:g} GB/s), since exchange "
+                                   "kernels take an efficiency of at least 0.001; found {:g} GB/s per GPU ({:g} per link)",
+                                   to_string(link_kind), nominal, *lc.bandwidth_GBps, per_link));
     for (KernelPhaseParams* ph : {&out.params.dispatch, &out.params.combine}) {
       double* eff = link_kind == LinkKind::nvlink       ? &ph->nvlink_efficiency
                     : link_kind == LinkKind::pcie       ? &ph->pcie_efficiency

@@ -15,6 +15,7 @@
 #include "comm/collectives.hpp"
 #include "comm/kernel_samples.hpp"
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "measurements/csv_table.hpp"
 #include "measurements/nccl_tests_table.hpp"
 #include "topology/generators.hpp"
@@ -90,15 +91,27 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
                                "all_gather_perf, reduce_scatter_perf, alltoall_perf, sendrecv_perf)");
   if (rows.empty()) throw InputError(file, "", "at least one nccl-tests data line");
   int ranks = run.ranks;
+  // busbw / algbw of the largest size says the rank count of all_reduce (2(n-1)/n) and the gathers
+  // ((n-1)/n); nccl-tests prints two decimals, so the ratio is good to ~1e-3 at the largest sizes.
+  const NcclTestsRow& big = rows.back();
+  const double ratio = big.algbw_GBps > 0 ? big.busbw_GBps / big.algbw_GBps : 0;
+  const bool ar = run.op == "all_reduce", gathers = run.op == "all_gather" || run.op == "reduce_scatter";
   if (ranks < 1) {
-    // No rank lines: n from busbw / algbw of the largest size (all_reduce 2(n-1)/n, gathers (n-1)/n).
-    const NcclTestsRow& big = rows.back();
-    const double r = big.algbw_GBps > 0 ? big.busbw_GBps / big.algbw_GBps : 0;
-    const double n = run.op == "all_reduce" ? 2 / (2 - r) : (run.op == "all_gather" || run.op == "reduce_scatter") ? 1 / (1 - r) : 0;
-    if (!(n >= 1.5 && n < 1e5))
-      throw InputError(file, "", "an nccl-tests output with its \"#  Rank N ... on HOST device D\" lines, or an "
-                                 "all_reduce / all_gather / reduce_scatter whose busbw / algbw gives the rank count");
+    // No rank lines: n from the ratio.
+    const double n = ar ? 2 / (2 - ratio) : gathers ? 1 / (1 - ratio) : 0;
+    if (!(n >= 1.5 && n <= limits::kMaxRoutedGpus))
+      throw InputError(file, "", fmt::format("an nccl-tests output with its \"#  Rank N ... on HOST device D\" lines, or an "
+                                             "all_reduce / all_gather / reduce_scatter whose busbw / algbw gives a rank "
+                                             "count in [2, {}]",
+                                             limits::kMaxRoutedGpus));
     ranks = static_cast<int>(std::lround(n));
+  } else if ((ar || gathers) && ratio > 0) {
+    // Rank lines and data must agree (a file cut or pasted from two runs says two things).
+    const double expect = (ar ? 2.0 : 1.0) * (ranks - 1) / ranks;
+    if (std::fabs(ratio - expect) > 0.02)
+      throw InputError(file, "", fmt::format("rank lines that match the data: {} rank lines give busbw / algbw = {:.3f} "
+                                             "for {}, the largest size's columns give {:.3f}",
+                                             ranks, expect, run.op, ratio));
   }
   note_device(s, run.device, path);
   const int nodes = run.nodes > 0 ? run.nodes : std::max(1, ranks / gpus_per_node);
@@ -156,11 +169,7 @@ void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) 
     throw InputError(file, "", "an AWS nccl-tests csv whose file name names its collective (all_reduce, all_gather, "
                                "reduce_scatter, sendrecv); alltoall csv files are not read");
   std::vector<CollectiveSamples> groups;
-  for (const NcclTestsRow& r : read_aws_p5_csv(path)) {
-    if (r.nodes < 1 || r.gpus < 1 || r.gpus % r.nodes != 0 || !(r.time_us > 0))
-      throw InputError(file, "", fmt::format("rows of Nodes >= 1, GPUs a multiple of Nodes and algbw > 0; found Nodes "
-                                             "{}, GPUs {}, size {:g} B at {:g} us",
-                                             r.nodes, r.gpus, r.bytes, r.time_us));
+  for (const NcclTestsRow& r : read_aws_p5_csv(path)) {  // rows checked there, naming their line
     auto g = std::find_if(groups.begin(), groups.end(),
                           [&](const CollectiveSamples& c) { return c.nodes == r.nodes && c.ranks == r.gpus; });
     if (g == groups.end()) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "common/input_file.hpp"
 #include "measurements/csv_table.hpp"
 
@@ -84,14 +85,21 @@ NcclTestsRun read_nccl_tests_run(const std::filesystem::path& path) {
   run.op = op_in(content);
   if (run.op.empty()) run.op = op_in(path.filename().string());
   std::istringstream in(content);
-  std::set<std::string> hosts;
+  std::set<std::string> hosts, rank_ids;
+  int line_no = 0;
   for (std::string line; std::getline(in, line);) {
+    ++line_no;
     std::istringstream f(line);
     std::vector<std::string> w;
     for (std::string x; f >> x;) w.push_back(x);
     // "#" "Rank" N "Group" G "Pid" P "on" HOST "device" D [BUS] NAME...
     if (w.size() >= 9 && w[0] == "#" && w[1] == "Rank" && w[7] == "on") {
-      ++run.ranks;
+      if (!rank_ids.insert(w[2]).second)
+        throw InputError(path.string(), fmt::format("line {}", line_no),
+                         fmt::format("each rank listed once; rank {} is listed again", w[2]));
+      if (++run.ranks > limits::kMaxRoutedGpus)
+        throw InputError(path.string(), fmt::format("line {}", line_no),
+                         fmt::format("at most {} ranks (the GPUs a route table serves)", limits::kMaxRoutedGpus));
       hosts.insert(w[8]);
       if (run.device.empty() && w.size() > 12) {
         std::size_t first = w[11].front() == '[' ? 12 : 11;
@@ -118,6 +126,20 @@ std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path, Ncc
     row.algbw_GBps = t.number(r, c_alg);
     row.busbw_GBps = t.number(r, c_bus);
     row.time_us = row.algbw_GBps > 0 ? row.bytes / (row.algbw_GBps * 1e9) * 1e6 : 0.0;
+    // A measured row: hosts and ranks a route table serves (common/limits.hpp), ranks a multiple of the
+    // hosts, a size in (0, 1e12] B and a time in (0, 1e12] us as for nccl-tests' text, bandwidths >= 0.
+    const std::string at = fmt::format("line {}", t.line_numbers.at(r));
+    if (row.nodes < 1 || row.gpus < 1 || row.gpus > limits::kMaxRoutedGpus || row.gpus % row.nodes != 0)
+      throw InputError(t.file, at,
+                       fmt::format("Nodes >= 1 and GPUs a multiple of Nodes, at most {} GPUs; found Nodes {}, GPUs {}",
+                                   limits::kMaxRoutedGpus, row.nodes, row.gpus));
+    if (!(row.bytes > 0 && row.bytes <= 1e12) || !(row.algbw_GBps > 0 && row.algbw_GBps <= 1e6) ||
+        !(row.time_us > 0 && row.time_us <= 1e12) || !(row.busbw_GBps >= 0 && row.busbw_GBps <= 1e6))
+      throw InputError(t.file, at,
+                       fmt::format("a size in (0, 1e12] B, algbw in (0, 1e6] GB/s with size / algbw in (0, 1e12] us "
+                                   "and busbw in [0, 1e6] GB/s; "
+                                   "found {:g} MiB, algbw {:g} GB/s, busbw {:g} GB/s",
+                                   row.bytes / 1048576.0, row.algbw_GBps, row.busbw_GBps));
     rows.push_back(row);
   }
   return rows;

@@ -36,12 +36,15 @@ struct NcclTestsRun {
 };
 
 /// The run of an nccl-tests output: op from the first "<op>_perf" word of the text, else of the file
-/// name; ranks, hosts and device from the rank lines. Throws InputError when the file cannot be read.
+/// name; ranks, hosts and device from the rank lines. Throws InputError when the file cannot be read,
+/// a rank is listed twice or more than limits::kMaxRoutedGpus ranks are listed (naming the line).
 NcclTestsRun read_nccl_tests_run(const std::filesystem::path& path);
 
 /// Parse the AWS p5 CSV (columns Nodes, GPUs, size(MB), ..., out algbw(GB/s), out busbw(GB/s), in
 /// algbw(GB/s), in busbw(GB/s)); size(MB) is in MiB (bytes / 2^20) and time_us = bytes / algbw.
-/// Throws InputError on a missing column or a non-numeric field.
+/// Throws InputError naming the file (and line, column) on a missing column, a non-numeric field, Nodes
+/// < 1, GPUs not a multiple of Nodes or above limits::kMaxRoutedGpus, a size outside (0, 1e12] B, algbw
+/// outside (0, 1e6] GB/s, a time outside (0, 1e12] us or busbw outside [0, 1e6] GB/s.
 std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path,
                                           NcclTestsColumns columns = NcclTestsColumns::out_of_place);
 

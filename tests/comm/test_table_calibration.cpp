@@ -338,3 +338,45 @@ TEST_CASE("calibrate fits the LL step latency on the rows the model gives LL", "
   REQUIRE(l.ll_latency_ns.has_value());
   CHECK(*l.ll_latency_ns == Approx(1500).epsilon(0.05));
 }
+
+TEST_CASE("measured collective files: impossible rows and contradicting rank lines are refused naming the line",
+          "[comm][calibration][rejections]") {
+  const std::string head = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
+  // Line 3 of each: too many GPUs to route (refused before any routing), no algbw, an algbw above any
+  // link (its time 1e-290 us is no measurement), an algbw so small the time exceeds 1e12 us.
+  for (const auto& [row, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"100000,800000,64,1,false,10,10,10,10", "at most 16384 GPUs"},
+           {"2,16,64,1,false,0,0,0,0", "algbw in (0, 1e6] GB/s"},
+           {"2,16,64,1,false,1e300,1e300,1,1", "algbw in (0, 1e6] GB/s"},
+           {"2,16,64,1,false,1e-300,1e-300,1,1", "(0, 1e12] us"}}) {
+    const std::string f = temp_file("aws_all_gather_bad.csv", head + "2,16,64,1,false,100,90,100,90\n" + row + "\n");
+    CHECK_THAT(add_error(f), Catch::Contains(f) && Catch::Contains("line 3") && Catch::Contains(expect));
+  }
+  // nccl-tests text (the 8-rank exact all_reduce file, lines 6-13 its rank lines): a rank listed twice
+  // (rank 7's line repeated after it, line 14); only ranks 0 and 1 listed, which contradicts the data
+  // (busbw / algbw 1.75 = 2(8-1)/8 for all_reduce; 2 ranks give 1.0).
+  std::ifstream src(kData + "nccl_all_reduce_8gpu_exact.txt");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(src, l);) lines.push_back(l);
+  REQUIRE(lines.size() > 13);
+  REQUIRE(lines[12].find("Rank  7") != std::string::npos);
+  std::string twice_text, two_ranks_text;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    twice_text += lines[i] + "\n";
+    if (i == 12) twice_text += lines[i] + "\n";
+    if (i < 7 || i > 12) two_ranks_text += lines[i] + "\n";
+  }
+  const std::string twice = temp_file("all_reduce_twice.txt", twice_text);
+  CHECK_THAT(add_error(twice), Catch::Contains(twice) && Catch::Contains("line 14") && Catch::Contains("rank 7 is listed again"));
+  const std::string contradict = temp_file("all_reduce_contradict.txt", two_ranks_text);
+  CHECK_THAT(add_error(contradict), Catch::Contains(contradict) && Catch::Contains("2 rank lines give busbw / algbw = 1.000") &&
+                                        Catch::Contains("1.750"));
+  // AIConfigurator nccl_perf: a latency of 1e300 ms is no measurement.
+  std::ifstream in(kData + "aic_h100_nccl_collectives.csv");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t first_row_end = text.find('\n', text.find('\n', text.find("op_name")) + 1);
+  const std::size_t last_comma = text.rfind(',', first_row_end);
+  text.replace(last_comma + 1, first_row_end - last_comma - 1, "1e300");
+  const std::string aic = temp_file("aic_nccl_perf_huge.csv", text);
+  CHECK_THAT(add_error(aic), Catch::Contains(aic) && Catch::Contains("column latency") && Catch::Contains("[1e-09, 1e12]"));
+}

@@ -29,6 +29,8 @@ TEST_CASE("calibration.json: bad values name the file and field") {
       {"unknown.json", R"({"schema": "epsim.calibration/1", "overlap_slowdwn": 1.2})", "/overlap_slowdwn: unknown field"},
       {"unknown_link.json", R"({"schema": "epsim.calibration/1", "links": {"nvlink": {"bw": 1}}})", "/links/nvlink/bw: unknown field"},
       {"zero.json", R"({"schema": "epsim.calibration/1", "links": {"nvlink": {"bandwidth_GBps": 0}}})", "/links/nvlink/bandwidth_GBps"},
+      {"huge_bw.json", R"({"schema": "epsim.calibration/1", "links": {"nvlink": {"bandwidth_GBps": 1e300}}})",
+       "/links/nvlink/bandwidth_GBps: a bandwidth in [0.001, 1e6] GB/s, found 1e+300"},
       {"negative.json", R"({"schema": "epsim.calibration/1", "links": {"pcie": {"latency_ns": -1}}})", "/links/pcie/latency_ns"},
       {"not_finite.json", R"({"schema": "epsim.calibration/1", "overlap_slowdown": 1e999})", "expected a finite number"},
       {"efficiency.json", R"({"schema": "epsim.calibration/1", "gemm_efficiency": [{"tokens_per_expert": 1, "efficiency": 2}]})",

@@ -214,6 +214,13 @@ TEST_CASE("kernel parameters under a calibration: fitted, or defaults with a not
   c.links[LinkKind::infiniband].bandwidth_GBps = 80.0;
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &c, "c.json", topo).params.dispatch
             .infiniband_efficiency == Approx(0.95));
+  // A measured link slower than 0.1% of the topology's (NVLink 0.1 GB/s against 450: 0.022%) is refused
+  // naming the calibration's field, not later by the derived kernel efficiency it does not hold.
+  Calibration slow = c;
+  slow.links[LinkKind::nvlink].bandwidth_GBps = 0.1;
+  CHECK_THROWS_WITH(calibrated_kernel_params(ExchangeKernelKind::deepep_ll, &slow, "c.json", topo),
+                    Catch::Contains("c.json") && Catch::Contains("/links/nvlink/bandwidth_GBps") &&
+                        Catch::Contains("at least 0.1% of the topology's nvlink link (450 GB/s)"));
   // Fitted parameters are used, no notice.
   KernelCalibration fitted{default_kernel_params(ExchangeKernelKind::deepep_normal), "fit"};
   fitted.params.dispatch.latency_us = 33;
