@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -317,6 +318,38 @@ void add_aic_nccl_collectives(TableSamples& s, const std::filesystem::path& path
   for (auto& [key, c] : groups) s.collectives.push_back(std::move(c));
 }
 
+// The Simple step latency of the run's link kind that gives the model's Simple ring the line's
+// intercept, ns. The model's Simple ring at (almost) no bytes is t(x) = t(0) + k x for a step latency x
+// of that kind: on one node every step is an NVLink step (k = ring steps, t(0) = NCCL's base latency);
+// across hosts only the network steps are (k = 2(m-1) or m-1), the others keep NVLink's cost. So x =
+// (intercept - t(0)) / k, at least 0. (Spreading the intercept over every ring step, as before, gave a
+// 32-node EFA file a 0.7 us network step where the file's own rows need ~100.)
+double simple_step_latency_ns(const RunModel& m, LinkKind link, double bandwidth_GBps, double intercept_ns) {
+  CollectiveParams p = m.params;
+  p.allow_ll_protocols = false;
+  auto simple_ring_us = [&](double latency_ns) {
+    std::map<LinkKind, LinkCalibration> links = {{link, LinkCalibration{bandwidth_GBps, latency_ns}}};
+    const CollectiveModel model(m.topo, m.routes, with_calibration(p, links));
+    return model.cost(m.kind, CollectiveAlgorithm::ring, m.gpus, 1.0).time_us;
+  };
+  const double t0 = simple_ring_us(0), k = (simple_ring_us(1000.0) - t0);  // us per us of step latency
+  if (!(k > 0)) return 0.0;
+  return std::max(0.0, (intercept_ns * 1e-3 - t0) / k) * 1e3;
+}
+
+// The nominal per-GPU bandwidth of the run's link kind (the slowest link of that kind with a GPU or a
+// NIC at an end, times the links a GPU spreads that kind over: calibration_links_per_gpu), GB/s.
+double nominal_per_gpu_GBps(const RunModel& m, LinkKind link) {
+  double nominal = std::numeric_limits<double>::infinity();
+  for (int l = 0; l < m.topo.num_links(); ++l) {
+    const Link& k = m.topo.link(l);
+    const DeviceKind a = m.topo.device(k.src).kind, b = m.topo.device(k.dst).kind;
+    if (k.kind == link && (a == DeviceKind::gpu || a == DeviceKind::nic || b == DeviceKind::gpu || b == DeviceKind::nic))
+      nominal = std::min(nominal, k.bandwidth_GBps);
+  }
+  return nominal * calibration_links_per_gpu(m.topo, link);
+}
+
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
@@ -412,6 +445,8 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
     sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
     if (run) {
+      sum.step_latency_ns = simple_step_latency_ns(*run, sum.kind, sum.bandwidth_GBps, f.latency_ns);
+      sum.nominal_GBps = nominal_per_gpu_GBps(*run, sum.kind);
       // A ring's line is the ring's link rate. When the model runs the largest size of a one-node run as
       // NVLS, whose ports are the same NVLink links, the rate is refitted through the model. Across
       // hosts (NCCL's Tree, the NVLS tree) the time mixes NVLink, NVLS and the NIC, and a NIC rate
@@ -430,8 +465,14 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
       sum.ll128_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll128);
     }
     out.collectives.push_back(sum);
+    // Of several fits of a kind the highest bandwidth wins, but a fit above the link's nominal rate
+    // (a 32-node EFA ring reading 52.8 GB/s per GPU on 4 x 12.5) is no link rate: it wins only when
+    // every fit of the kind is above.
+    auto plausible = [](const CollectiveFitSummary& f) { return !(f.bandwidth_GBps > f.nominal_GBps * (1 + 1e-9)); };
     auto it = best.find(sum.kind);
-    if (it == best.end() || sum.bandwidth_GBps > it->second.bandwidth_GBps) best[sum.kind] = sum;
+    if (it == best.end() || (plausible(sum) && !plausible(it->second)) ||
+        (plausible(sum) == plausible(it->second) && sum.bandwidth_GBps > it->second.bandwidth_GBps))
+      best[sum.kind] = sum;
   }
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))

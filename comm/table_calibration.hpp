@@ -4,6 +4,7 @@
 // calibration (comm/calibration.hpp). The harness's measurements.json is fitted by
 // cuda_validate/calibration.hpp (the CLI combines both). docs/formats-measurements.md, "Calibration".
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <span>
 #include <optional>
@@ -102,7 +103,12 @@ struct CollectiveFitSummary {
   double bandwidth_GBps = 0;
   double line_bandwidth_GBps = 0;  ///< t = latency + bus bytes / B's B per GPU (a ring's bus reading)
   CollectiveAlgorithm largest_algorithm = CollectiveAlgorithm::ring;  ///< the model's, at the line's bandwidth
+  /// The Simple step latency of `kind` that gives the model's ring the line's intercept (network steps
+  /// only across hosts; (intercept - 8.4 us) / ring steps without a model).
   double step_latency_ns = 0;
+  /// The kind's nominal per-GPU rate on the run's hosts (infinity without a model); a fit above it is
+  /// kept only when every fit of the kind is.
+  double nominal_GBps = std::numeric_limits<double>::infinity();
   /// LL / LL128 step latencies fitted on the rows the model gives those protocols (none: no such rows).
   std::optional<double> ll_latency_ns, ll128_latency_ns;
 };

@@ -86,14 +86,16 @@ TEST_CASE("nccl-tests all_reduce: link bandwidth and step latency of the collect
   CHECK(model_error(s.collectives[0], LinkKind::nvlink, LinkCalibration{nvlink, 400.0}, 1e7) <
         model_error(s.collectives[0], LinkKind::nvlink, LinkCalibration{100.0, 400.0}, 1e7));
   // 16 ranks on 2 nodes: the line's bus bandwidth 400 GB/s = 8 rail channels per node -> 50 GB/s per
-  // NIC link; (30 - 8.4) us / 2(16-1) steps = 720 ns. The model runs 100 MB there as the NVLS tree
+  // NIC link. Its Simple network step: the model's Simple ring of 16 GPUs on 2 DGX hosts costs 8.4 us +
+  // 28 NVLink steps x 3.4 us = 103.6 us before its 2 network steps, above the file's 30 us intercept, so
+  // the step is 0 (the synthetic file's latency is below what the model's ring can do). The model runs 100 MB there as the NVLS tree
   // (hierarchical): across hosts the line stays (a NIC rate fitted through a tree would carry NVLS's
   // error into rings and exchanges).
   const CollectiveFitSummary& two_nodes = fit.collectives[1];
   CHECK(two_nodes.line_bandwidth_GBps == Approx(50).epsilon(1e-3));
   CHECK(two_nodes.largest_algorithm == CollectiveAlgorithm::hierarchical);
   CHECK(*c.links.at(LinkKind::infiniband).bandwidth_GBps == Approx(50).epsilon(1e-3));
-  CHECK(*c.links.at(LinkKind::infiniband).latency_ns == Approx(720).epsilon(1e-2));
+  CHECK(*c.links.at(LinkKind::infiniband).latency_ns == 0.0);
   CHECK(c.exchange_kernels.empty());
   // A link the harness's p2p fit already set is kept.
   Calibration kept;
@@ -211,7 +213,7 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
 TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet figures, not InfiniBand's",
           "[comm][calibration]") {
   // The 2-node all_reduce of the first test, declared as run over Ethernet: the same fit, labelled
-  // ethernet (50 GB/s per NIC link as on InfiniBand, (30 - 8.4) us / 2(16-1) steps = 720 ns); the
+  // ethernet (50 GB/s per NIC link and a 0 ns step as on InfiniBand: the first test's equations); the
   // one-node file stays NVLink.
   TableSamples s;
   s.network_kind = LinkKind::ethernet;
@@ -222,7 +224,7 @@ TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet
   CHECK(c.links.count(LinkKind::infiniband) == 0);
   REQUIRE(c.links.count(LinkKind::ethernet) == 1);
   CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(50).epsilon(1e-3));
-  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(720).epsilon(1e-2));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == 0.0);
   CHECK(c.links.count(LinkKind::nvlink) == 1);
 
   // Kernel samples: the 2 x 4 GPU alltoall rows get the Ethernet cluster. A synthetic sample set made
@@ -254,17 +256,17 @@ TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet
 
 TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled with the network kind",
           "[comm][calibration]") {
-  // Synthetic all_gather rows made from t = (n-1) x 2000 ns + size x (n-1)/n / bus bandwidth, bus
-  // bandwidth 320 GB/s at 2 x 8 GPUs and 240 GB/s at 4 x 8; algbw = size / t (6 decimals).
+  // Synthetic all_gather rows made from t = 200 us + size x (n-1)/n / bus bandwidth, bus bandwidth 320
+  // GB/s at 2 x 8 GPUs and 240 GB/s at 4 x 8; algbw = size / t (6 decimals).
   const std::string csv = temp_file("aws_all_gather.csv",
                                     "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in "
                                     "algbw(GB/s),in busbw(GB/s)\n"
-                                    "2,16,64,1000, false,296.145167,277.636094,296.145167,277.636094\n"
-                                    "2,16,256,1000, false,328.790954,308.241519,328.790954,308.241519\n"
-                                    "2,16,1024,1000, false,338.108876,316.977071,338.108876,316.977071\n"
-                                    "4,32,64,1000, false,201.599477,195.299493,201.599477,195.299493\n"
-                                    "4,32,256,1000, false,234.333278,227.010363,234.333278,227.010363\n"
-                                    "4,32,1024,1000, false,244.247941,236.615193,244.247941,236.615193\n");
+                                    "2,16,64,1000, false,169.207036,158.631596,169.207036,158.631596\n"
+                                    "2,16,256,1000, false,272.127684,255.119704,272.127684,255.119704\n"
+                                    "2,16,1024,1000, false,320.929204,300.871129,320.929204,300.871129\n"
+                                    "4,32,64,1000, false,142.517329,138.063663,142.517329,138.063663\n"
+                                    "4,32,256,1000, false,209.138674,202.603091,209.138674,202.603091\n"
+                                    "4,32,1024,1000, false,236.814026,229.413588,236.814026,229.413588\n");
   REQUIRE(detect_comm_table(csv) == CommTableKind::nccl_tests_aws_csv);
   TableSamples s;
   s.network_kind = LinkKind::ethernet;
@@ -274,15 +276,22 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
   CHECK(s.collectives[0].nodes == 2);
   CHECK(s.collectives[0].ranks == 16);
   CHECK(s.collectives[1].nodes == 4);
-  CHECK(s.collectives[0].time_us[0] == Approx(67108864 / 296.145167e3));  // size / algbw
+  CHECK(s.collectives[0].time_us[0] == Approx(67108864 / 169.207036e3));  // size / algbw
   Calibration c;
   fit_tables(s, c);
-  // The faster fit wins: 320 GB/s bus over 8 GPUs per node = 40 GB/s per GPU; (30 - 8.4) us / 15 steps
-  // = 1440 ns (the model's base latency, NCCL's baseLat 8.4 us, is not a step).
+  // The faster fit wins: 320 GB/s bus over 8 GPUs per node = 40 GB/s per GPU (below p5's nominal 4 x 12.5
+  // = 50). Its Simple network step: the model's Simple ring of 16 GPUs on 2 hosts costs 8.4 us (NCCL's
+  // baseLat) + 14 NVLink steps x max(3.4, 3 x 1.0 host overhead) = 56.0 us before its one network step,
+  // so the line's 200 us intercept leaves (200 - 56) / 1 = 144 us per network step. (4 hosts: 8.4 + 28 x
+  // 3.4 = 103.6 us, (200 - 103.6) / 3 = 32.1 us.)
   REQUIRE(c.links.count(LinkKind::ethernet) == 1);
   CHECK(c.links.count(LinkKind::infiniband) == 0);
   CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(40).epsilon(1e-4));
-  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(1440).epsilon(1e-3));
+  CHECK(*c.links.at(LinkKind::ethernet).latency_ns == Approx(144000).epsilon(1e-3));
+  const TableFit fits = fit_tables(s, c);
+  REQUIRE(fits.collectives.size() == 2);
+  CHECK(fits.collectives[1].step_latency_ns == Approx((200 - 103.6) / 3 * 1e3).epsilon(1e-3));
+  CHECK(fits.collectives[1].nominal_GBps == Approx(50));
   // A file name that names no collective, or names alltoall, is refused naming the file.
   const std::string anon = temp_file("aws_other.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
                                                       "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");

@@ -140,10 +140,12 @@ TEST_CASE("all_reduce below 64 MiB on 1 and 2 DGX H100: NCCL's protocol and Tree
   CHECK(m1.mid <= 0.07);
   CHECK(m2.latency <= 0.26);
   CHECK(m2.mid <= 0.28);
-  // (b), measured: 7.4% (7 rows, met) and 10.7% (4 rows: 1 MiB -24% on the NVLS tree the calibrated
-  // latencies make cheapest).
+  // (b), measured: 7.4% (7 rows) and 7.2% (4 rows), both met. Before calibrate decomposed the line's
+  // intercept through the model (network steps only across hosts) the mid band was 10.7%: the Simple
+  // step spread over all 30 ring steps priced the NVLS tree's network hop at 7 us, and 1 MiB ran on it
+  // 24% fast.
   CHECK(b2.latency <= 0.09);
-  CHECK(b2.mid <= 0.13);
+  CHECK(b2.mid <= 0.09);
 }
 
 // AWS p5 (EFA): the p5 preset (4 x 12.5 GB/s EFA per GPU, ethernet links) with aws_p5_efa_params. Its
