@@ -66,6 +66,10 @@ LinkKind calibrate_network_kind(const CalibrateOptions& o) {
 }
 
 void run_calibrate(const CalibrateOptions& o) {
+  if (o.inputs.empty())
+    throw UsageError("give at least one measured file: nccl-tests output, an AWS nccl-tests csv, the AIConfigurator "
+                     "tables, the EP tables of data/measurements or the harness's measurements.json (epsim calibrate "
+                     "--help)");
   if (o.gemm_dtype != "bf16" && o.gemm_dtype != "fp8")
     throw UsageError(fmt::format("--gemm-dtype '{}': expected bf16 or fp8", o.gemm_dtype));
   std::vector<PathArg> inputs;
@@ -99,6 +103,10 @@ void run_calibrate(const CalibrateOptions& o) {
     } else {
       add_table(tables, f, kind);
       fmt::print("{}: {}\n", f, to_string(kind));
+      if (kind == CommTableKind::nccl_tests_aws_csv && tables.network_kind == LinkKind::infiniband)
+        fmt::print(stderr, "epsim: note: {} is an AWS nccl-tests csv, fitted as InfiniBand; for AWS EFA give --network "
+                           "ethernet (or a p5 --topology)\n",
+                   f);
     }
   }
   // The GPU: what the files name (they agree: add_table checks), else --gpu.
@@ -127,7 +135,12 @@ void run_calibrate(const CalibrateOptions& o) {
   write_file_atomic(o.out, json_output_text(calibration_to_json(c), 1, "the calibration"));
   fmt::print("calibration of {}\n", c.gpu.empty() ? std::string("an unnamed GPU (no file names one; see --gpu)")
                                                    : fmt::format("{} ({})", c.device, c.gpu));
-  fmt::print("  network of the multi-node files: {}\n", to_string(tables.network_kind));
+  // The network line only when some file ran across nodes (it says which link kind their fits set).
+  bool multi_node = false;
+  for (const CollectiveSamples& s : tables.collectives) multi_node = multi_node || s.nodes > 1;
+  for (const auto& [kind, v] : tables.kernels)
+    for (const KernelSample& x : v) multi_node = multi_node || x.nodes > 1;
+  if (multi_node) fmt::print("  network of the multi-node files: {}\n", to_string(tables.network_kind));
   if (harness)
     for (const auto& [kind, l] : harness->link_fits)
       fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU  latency {:9.1f} ns  ({} sizes, max error {:.1f}%)\n", to_string(kind),
@@ -257,11 +270,13 @@ void add_calibrate_commands(CLI::App& app) {
   cal->add_option("measured", c->inputs,
                   "measured files: measurements.json (epsim_cuda_validate, at most one), nccl-tests output "
                   "(all_reduce_perf, all_gather_perf, reduce_scatter_perf, alltoall_perf, sendrecv_perf), the "
-                  "AIConfigurator DeepEP LL / normal and nccl_perf tables, the EP tables of "
-                  "data/measurements (docs/formats-measurements.md)")
-      ->required()
+                  "AWS nccl-tests csv (Nodes, GPUs, size(MB), ... algbw columns), the AIConfigurator DeepEP LL / "
+                  "normal and nccl_perf tables, the NCCL EP, DeepEP PR 521 and V2, Hybrid-EP and TRT-LLM one-sided "
+                  "NVLink tables of data/measurements (docs/formats-measurements.md)")
       ->check(non_empty_path());
-  cal->add_option("--gpu", c->gpu, "the GPU the files were measured on, when none of them names it (H100, H200)");
+  cal->add_option("--gpu", c->gpu,
+                  "the GPU the files were measured on, when none of them names it (a name model/gpu_spec.hpp "
+                  "knows: H100, H200, H800, B200, ...)");
   cal->add_option("--network", c->network,
                   "the network the multi-node files ran over: infiniband or ethernet (RoCE, AWS EFA); sets which "
                   "link kind the multi-node fits calibrate (links.<kind>, the kernels' <kind>_efficiency); default: "

@@ -37,7 +37,8 @@ struct CollectiveOptions {
 void run_collective(const CollectiveOptions& o) {
   check_output_paths({{"--topology", o.topology}, {"--calibration", o.calibration}}, {});
   // At most 1e15 B (1 PB, docs/limits.md): larger sizes overflow the time to inf.
-  if (!(o.bytes > 0 && o.bytes <= 1e15)) throw UsageError(fmt::format("--bytes {}: a number of bytes in (0, 1e15]", o.bytes));
+  if (!(o.bytes >= 1 && o.bytes <= 1e15 && o.bytes == std::floor(o.bytes)))
+    throw UsageError(fmt::format("--bytes {}: a whole number of bytes in [1, 1e15]", o.bytes));
   if (!parse_collective_kind(o.op) && o.op != "alltoall")
     throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
   const Topology topo = load_topology(o.topology);
@@ -97,7 +98,7 @@ void run_collective(const CollectiveOptions& o) {
     fmt::print("{}", json_output_text(j, 1, "the prediction"));
     return;
   }
-  fmt::print("{} of {:g} B on {} GPUs of {}: {:.2f} us, algbw {:.2f} GB/s, busbw {:.2f} GB/s ({}{})\n", o.op, o.bytes, n,
+  fmt::print("{} of {:.0f} B on {} GPUs of {}: {:.2f} us, algbw {:.2f} GB/s, busbw {:.2f} GB/s ({}{})\n", o.op, o.bytes, n,
              o.topology, time_us, algbw, busbw, protocol.empty() ? algorithm : algorithm + " " + protocol, bottleneck.empty() ? "" : ", bottleneck " + bottleneck);
   for (const std::string& s : notices) fmt::print(stderr, "note: {}\n", s);
 }

@@ -76,10 +76,18 @@ void note_device(TableSamples& s, const std::string& device, const std::filesyst
 }
 
 // The "device" column of a CSV table's first row ("" when it has none).
+// The device column's one value ("" without the column); rows naming another device are refused with
+// their line (one table is one GPU's measurement; two files of two GPUs are refused by note_device).
 std::string csv_device(const std::filesystem::path& path) {
   const CsvTable t = read_csv_file(path);
-  for (std::size_t c = 0; c < t.columns.size(); ++c)
-    if (t.columns[c] == "device" && !t.rows.empty()) return t.rows[0][c];
+  for (std::size_t c = 0; c < t.columns.size(); ++c) {
+    if (t.columns[c] != "device" || t.rows.empty()) continue;
+    for (std::size_t r = 1; r < t.rows.size(); ++r)
+      if (t.rows[r][c] != t.rows[0][c])
+        throw InputError(t.file, fmt::format("line {}, column device", t.line_numbers[r]),
+                         fmt::format("the device of the file's first row ({}); found {}", t.rows[0][c], t.rows[r][c]));
+    return t.rows[0][c];
+  }
   return "";
 }
 
@@ -163,8 +171,11 @@ void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) 
   std::string op;
   for (const char* o : {"all_reduce", "all_gather", "reduce_scatter", "sendrecv"})
     if (name.find(o) != std::string::npos) {
+      if (!op.empty())
+        throw InputError(file, "", fmt::format("an AWS nccl-tests csv whose file name names one collective; it names "
+                                               "{} and {}",
+                                               op, o));
       op = o;
-      break;
     }
   if (op.empty())
     throw InputError(file, "", "an AWS nccl-tests csv whose file name names its collective (all_reduce, all_gather, "

@@ -96,7 +96,8 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
   SECTION("bad options are usage errors") {
     // 1e308 B overflowed the time to inf (exit 3 for alltoall, "inf us" / null for all_reduce); a collective of
     // 0 or 1 GPU has no time to divide by (--gpus 0 used to mean "all").
-    for (const char* bad : {"--op broadcast --bytes 1", "--op all_reduce --bytes 0", "--op all_reduce --bytes 1 --gpus 17",
+    for (const char* bad : {"--op broadcast --bytes 1", "--op all_reduce --bytes 0", "--op all_reduce --bytes 0.5",
+                            "--op all_reduce --bytes 1.5", "--op all_reduce --bytes 1 --gpus 17",
                             "--op alltoall --bytes 1e308", "--op all_reduce --bytes 1e308 --json",
                             "--op all_reduce --bytes 1e9 --gpus 0", "--op all_reduce --bytes 1e9 --gpus 1",
                             "--op alltoall --bytes 1e9 --gpus 1"}) {

@@ -41,6 +41,10 @@ TEST_CASE("usage errors exit 2") {
                               fresh_temp_dir("calibrate_twice") + "/c.json");
   CHECK(twice.exit_code == 2);
   CHECK(twice.err.find("is given twice") != std::string::npos);
+  // No measured file: a usage error that says what to give (CLI11 said "measured is required").
+  CliResult none = run_epsim("calibrate --out " + fresh_temp_dir("calibrate_none") + "/c.json");
+  CHECK(none.exit_code == 2);
+  CHECK(none.err.find("give at least one measured file") != std::string::npos);
 }
 
 TEST_CASE("bad topology files exit 1 naming the file and field") {

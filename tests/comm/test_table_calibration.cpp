@@ -389,3 +389,21 @@ TEST_CASE("measured collective files: impossible rows and contradicting rank lin
   const std::string aic = temp_file("aic_nccl_perf_huge.csv", text);
   CHECK_THAT(add_error(aic), Catch::Contains(aic) && Catch::Contains("column latency") && Catch::Contains("[1e-09, 1e12]"));
 }
+
+TEST_CASE("measured tables: a file name with two collectives, a device column with two GPUs", "[comm][calibration][rejections]") {
+  // An AWS csv whose name names two collectives is refused (it was fitted as the first one found).
+  const std::string head = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
+  const std::string two = temp_file("aws_all_reduce_all_gather.csv", head + "2,16,64,1,false,100,90,100,90\n");
+  CHECK_THAT(add_error(two), Catch::Contains(two) && Catch::Contains("names all_reduce and all_gather"));
+  // An AIConfigurator table whose device column changes (row 2 of the data, file line 4) is refused.
+  std::ifstream in(kData + "aic_h100_nccl_collectives.csv");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines[3].find("NVIDIA H100 80GB HBM3") != std::string::npos);
+  lines[3].replace(lines[3].find("NVIDIA H100 80GB HBM3"), 21, "NVIDIA H200");
+  std::string text;
+  for (const std::string& l : lines) text += l + "\n";
+  const std::string mixed = temp_file("aic_mixed_devices.csv", text);
+  CHECK_THAT(add_error(mixed), Catch::Contains(mixed) && Catch::Contains("line 4, column device") &&
+                                   Catch::Contains("found NVIDIA H200"));
+}
