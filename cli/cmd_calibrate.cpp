@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
@@ -161,6 +162,20 @@ void run_calibrate(const CalibrateOptions& o) {
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
   }
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
+  // A written latency of 0 is the search's floor: the model's fixed costs (NCCL's base latency, the other
+  // steps) already reach the rows' times, so the file does not measure that step.
+  for (const CollectiveFitSummary& f : fit.collectives) {
+    if (c.links.at(f.kind).bandwidth_GBps != f.bandwidth_GBps) continue;
+    std::vector<std::string> floor;
+    if (f.step_latency_ns == 0) floor.push_back("Simple");
+    if (f.ll_latency_ns && *f.ll_latency_ns == 0) floor.push_back("LL");
+    if (f.ll128_latency_ns && *f.ll128_latency_ns == 0) floor.push_back("LL128");
+    if (!floor.empty())
+      fmt::print(stderr,
+                 "epsim: note: {} ({}, {} ranks): the {} step latency written is 0 ns, its floor: the model's fixed "
+                 "costs (NCCL's base latency, the other steps) already reach those rows' times\n",
+                 f.file, f.op, f.ranks, fmt::format("{}", fmt::join(floor, " / ")));
+  }
   for (const CollectiveFitSummary& f : fit.collectives)
     if (f.nodes > 1 && f.op == "all_reduce") {
       // Its large sizes ran NVLS tree or Tree (faster than a ring's rail sum), the line is a ring's.

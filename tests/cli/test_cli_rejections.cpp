@@ -45,6 +45,18 @@ TEST_CASE("usage errors exit 2") {
   CliResult none = run_epsim("calibrate --out " + fresh_temp_dir("calibrate_none") + "/c.json");
   CHECK(none.exit_code == 2);
   CHECK(none.err.find("give at least one measured file") != std::string::npos);
+  // A latency written at its floor (0 ns: the model's fixed costs already reach the rows, the 16-GPU
+  // exact file's 30 us intercept is below its ring's 103.6 us) is named on stderr; an AWS csv without
+  // --network ethernet gets the EFA pointer.
+  const std::string dir = fresh_temp_dir("calibrate_notes");
+  CliResult floor = run_epsim("calibrate " + kData + "/comm/nccl_all_reduce_16gpu_exact.txt --out " + dir + "/f.json");
+  CHECK(floor.exit_code == 0);
+  CHECK(floor.err.find("the Simple / LL128 step latency written is 0 ns, its floor") != std::string::npos);
+  CliResult aws = run_epsim("calibrate " + std::string(EPSIM_SCENARIOS_DIR) +
+                            "/measurements/nccl_tests/aws_p5_all_gather_2to32nodes.csv --gpu H100 --out " + dir + "/a.json");
+  CHECK(aws.exit_code == 0);
+  CHECK(aws.err.find("is an AWS nccl-tests csv, fitted as InfiniBand; for AWS EFA give --network ethernet") !=
+        std::string::npos);
 }
 
 TEST_CASE("bad topology files exit 1 naming the file and field") {
