@@ -82,7 +82,9 @@ std::string direction_text(const char* name, const ExchangeDirectionPrediction& 
   if (d.bottleneck == "link" && d.busiest_link >= 0) s += " " + topo.link_name(d.busiest_link);
   s += fmt::format(" (latency {:.2f} us of which per-message {:.2f}", d.phase.latency_us, d.phase.per_message_us);
   if (d.notify_us > 0) s += fmt::format(", notify {:.2f}", d.notify_us);
-  s += fmt::format("; links {:.2f} us; {} {:.2f} us", d.phase.link_us,
+  // link_us holds the busiest link's time and the kernel's self copy through HBM (nccl, hierarchical: a
+  // GPU's own share), so EP 1 reads > 0 with no byte on a link.
+  s += fmt::format("; links and self copy {:.2f} us; {} {:.2f} us", d.phase.link_us,
                    d.bottleneck == "issue" ? "SMs (issue rounds)" : "SMs", d.phase.sm_us);
   if (d.phase.channels_per_peer > 0)  // nccl / hierarchical p2p channels (comm/exchange_cost.hpp p2p_plan)
     s += fmt::format("; channels {:.2f} us at {} per peer, fill {:.2f} us", d.phase.channel_us,
