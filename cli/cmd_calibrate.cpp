@@ -160,7 +160,15 @@ void run_calibrate(const CalibrateOptions& o) {
                to_string(f.kind), f.bandwidth_GBps, refit, f.step_latency_ns, protocols, f.file, f.op, f.ranks, f.nodes,
                f.nodes == 1 ? "" : "s", f.samples,
                c.links.at(f.kind).bandwidth_GBps == f.bandwidth_GBps ? "" : "  (not used: another fit of this link)");
+    // (a network kind fitted over several node counts at once is printed below, and used instead)
   }
+  for (const NetworkFitSummary& n : fit.networks)
+    fmt::print("  {:<11} bandwidth {:8.2f} GB/s per GPU (efficiency {:.3f})  network steps Simple {:.1f} ns  LL {:.1f} "
+               "ns  LL128 {:.1f} ns  (one fit through the collective model of the {} rows at {} nodes; fit error "
+               "{:.1f}%){}\n",
+               to_string(n.kind), n.bandwidth_GBps, n.efficiency, n.latency_ns, n.ll_latency_ns, n.ll128_latency_ns, n.rows,
+               fmt::join(n.nodes, ", "), 100 * n.mean_abs_error,
+               c.links.at(n.kind).bandwidth_GBps == n.bandwidth_GBps ? "" : "  (not used: the harness's fit of this link)");
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
   // A written latency of 0 is the search's floor: the model's fixed costs (NCCL's base latency, the other
   // steps) already reach the rows' times, so the file does not measure that step.

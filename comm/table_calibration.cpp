@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "comm/collective_fit.hpp"
 #include "comm/collectives.hpp"
 #include "comm/kernel_samples.hpp"
 #include "common/error.hpp"
@@ -361,6 +362,45 @@ double nominal_per_gpu_GBps(const RunModel& m, LinkKind link) {
   return nominal * calibration_links_per_gpu(m.topo, link);
 }
 
+// The joint fits of fit_tables: per network kind, the runs across hosts of 8 GPUs each whose op the
+// collective model prices, when they span two or more node counts; fit_network_efficiency (efficiency
+// and network step latency) from the hosts' defaults (p5 with EFA's figures on ethernet, DGX H100 on
+// InfiniBand) on every row, busbw = bytes x bus factor / time.
+std::vector<NetworkFitSummary> fit_networks(const TableSamples& s) {
+  constexpr int kGpusPerHost = 8;  // DgxClusterOptions' and aws_p5_options' hosts
+  std::map<LinkKind, std::vector<const CollectiveSamples*>> runs;
+  for (const CollectiveSamples& c : s.collectives)
+    if (c.nodes > 1 && c.ranks == c.nodes * kGpusPerHost && parse_collective_kind(c.op)) runs[s.network_kind].push_back(&c);
+  std::vector<NetworkFitSummary> out;
+  for (const auto& [kind, list] : runs) {
+    std::set<int> nodes;
+    for (const CollectiveSamples* c : list) nodes.insert(c->nodes);
+    if (nodes.size() < 2) continue;
+    const bool efa = kind == LinkKind::ethernet;
+    const DgxClusterOptions hosts = efa ? aws_p5_options(2) : dgx_options_for_nodes(2);
+    std::vector<CollectiveRow> rows;
+    for (const CollectiveSamples* c : list)
+      for (std::size_t i = 0; i < c->bytes.size(); ++i)
+        rows.push_back({*parse_collective_kind(c->op), c->nodes, c->bytes[i],
+                        c->bytes[i] * bus_factor(c->op, c->ranks) / (c->time_us[i] * 1e3)});
+    const CollectiveFit fit =
+        fit_network_efficiency(efa ? aws_p5_efa_params() : CollectiveParams{}, kind, hosts, rows, FitStepLatency::yes);
+    const RunModel probe(hosts, fit.params, CollectiveKind::all_gather, 2 * kGpusPerHost);
+    NetworkFitSummary n;
+    n.kind = kind;
+    n.nodes.assign(nodes.begin(), nodes.end());
+    n.rows = static_cast<int>(rows.size());
+    n.efficiency = fit.efficiency;
+    n.bandwidth_GBps = nominal_per_gpu_GBps(probe, kind) * fit.efficiency;
+    n.latency_ns = (efa ? fit.params.ethernet_step_latency_us : fit.params.network_step_latency_us) * 1e3;
+    n.ll_latency_ns = (efa ? fit.params.ethernet_ll_step_latency_us : fit.params.network_ll_step_latency_us) * 1e3;
+    n.ll128_latency_ns = fit.ll128_step_latency_us * 1e3;
+    n.mean_abs_error = fit.mean_abs_error;
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
@@ -484,6 +524,11 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     if (it == best.end() || (plausible(sum) && !plausible(it->second)) ||
         (plausible(sum) == plausible(it->second) && sum.bandwidth_GBps > it->second.bandwidth_GBps))
       best[sum.kind] = sum;
+  }
+  for (NetworkFitSummary& n : fit_networks(s)) {
+    if (!cal.links.count(n.kind))
+      cal.links[n.kind] = LinkCalibration{n.bandwidth_GBps, n.latency_ns, n.ll_latency_ns, n.ll128_latency_ns};
+    out.networks.push_back(std::move(n));
   }
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))

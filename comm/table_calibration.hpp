@@ -113,15 +113,31 @@ struct CollectiveFitSummary {
   std::optional<double> ll_latency_ns, ll128_latency_ns;
 };
 
+/// One fit of a network kind through the collective model over runs at several node counts (DGX or
+/// p5 hosts of 8 GPUs): fit_network_efficiency with FitStepLatency::yes on every row of those runs.
+struct NetworkFitSummary {
+  LinkKind kind{};
+  std::vector<int> nodes;          ///< the runs' node counts, ascending
+  int rows = 0;
+  double bandwidth_GBps = 0;       ///< per GPU: the kind's nominal per-GPU rate x the fitted efficiency
+  double efficiency = 0;
+  double latency_ns = 0, ll_latency_ns = 0, ll128_latency_ns = 0;  ///< the fitted Simple / LL / LL128 network steps
+  double mean_abs_error = 0;       ///< on the same rows (a fit figure)
+};
+
 struct TableFit {
   std::vector<KernelFitSummary> kernels;
   std::vector<CollectiveFitSummary> collectives;
+  std::vector<NetworkFitSummary> networks;  ///< kinds with runs at >= 2 node counts: written instead of one run's line
 };
 
 /// Fit every kernel with samples (fit_kernel from its defaults over calibration_fields(kind); source =
 /// the files) into calibration.exchange_kernels, and every collective into calibration.links (the
 /// largest fitted bandwidth of a kind wins: the busiest op saturates the link best; its latency
-/// comes with it). Links the calibration already has (measurements.json's p2p fits) are kept.
+/// comes with it). A network kind with runs at two or more node counts (all_reduce, all_gather,
+/// reduce_scatter on 8-GPU hosts) is instead fitted on all their rows at once through the model
+/// (NetworkFitSummary): one run's per-step figures do not carry across node counts. Links the
+/// calibration already has (measurements.json's p2p fits) are kept.
 /// Throws InputError naming the file when a collective's rows cannot be fitted (fewer than two
 /// sizes, time not growing with size).
 TableFit fit_tables(const TableSamples& samples, Calibration& calibration);
