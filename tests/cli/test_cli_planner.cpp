@@ -45,7 +45,7 @@ TEST_CASE("cli: [800,0,...] on 2 x 4 GPUs: any 100, node-local 200, eplb exits 0
             .exit_code == 2);
 }
 
-TEST_CASE("cli: evaluate a plan on other loads; robust plan over two windows", "[cli][planner]") {
+TEST_CASE("cli: evaluate a plan on other loads, robust plan over two windows", "[cli][planner]") {
   std::string dir = fresh_temp_dir("evaluate");
   std::string topo = two_by_four(dir);
   std::string common = " --topology " + topo + " --model " + kData + "/model_8e_2g.config.json --ep 8 --redundant 8";
@@ -131,7 +131,7 @@ TEST_CASE("cli: rebalance T = 4 windows every 2", "[cli][planner]") {
   CHECK(os.err.find("[topology " + topo + "]") != std::string::npos);
 }
 
-TEST_CASE("cli: a plan records its calibration; evaluate and rebalance use it, old plans keep working",
+TEST_CASE("cli: a plan records its calibration, evaluate and rebalance use it, old plans keep working",
           "[cli][planner][calibration]") {
   std::string dir = fresh_temp_dir("plan_calibration");
   std::string topo = two_by_four(dir);

@@ -396,7 +396,7 @@ TEST_CASE("No traffic: zero time, no busiest link, no division by zero") {
   CHECK(cost.time_s() == 0.0);
 }
 
-TEST_CASE("Kernel names: every name round-trips; an unknown one lists the valid ones") {
+TEST_CASE("Kernel names: every name round-trips, an unknown one lists the valid ones") {
   for (std::string_view n : exchange_kernel_names()) CHECK(to_string(parse_exchange_kernel(n)) == n);
   CHECK_THROWS_WITH(parse_exchange_kernel("deepep"),
                     Catch::Contains("nccl, deepep-normal, deepep-ll, nvlink-one-sided, hierarchical"));
@@ -449,7 +449,7 @@ TEST_CASE("Invalid kernel parameters are rejected naming the field") {
   CHECK_NOTHROW(EpLinkModel(topo, routes, 4, k));
 }
 
-TEST_CASE("point-to-point transfer: busiest hop plus route latency; bad input rejected") {
+TEST_CASE("point-to-point transfer: busiest hop plus route latency, bad input rejected") {
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));
   RouteTable routes(topo);
   // GPU 0 -> GPU 1 in one node: GPU -> NVSwitch -> GPU at 450 GB/s, 2 hops x 500 ns:

@@ -118,7 +118,7 @@ TEST_CASE("issue 17 item 6: a loads file of zeros far above the parse budget is 
   CHECK(has(r.err, "a file of at most 512 MiB"));
 }
 
-TEST_CASE("issue 17 item 7: physical ranges of links; no inf or NaN reaches an output", "[issue17]") {
+TEST_CASE("issue 17 item 7: physical ranges of links, no inf or NaN reaches an output", "[issue17]") {
   std::string dir = fresh_temp_dir("i17_ranges");
   Json t = Json::parse(slurp(kTopo2));
   Json lat = t, bw = t, tiny = t;

@@ -46,7 +46,7 @@ TEST_CASE("RowSplit: reference + residual = the row, and a swap's residuals are 
   CHECK(residuals < rows);
 }
 
-TEST_CASE("try_deltas = apply + value; commit applies exactly what was tried") {
+TEST_CASE("try_deltas = apply + value, commit applies exactly what was tried") {
   Topology topo = dgx(4);
   RouteTable routes(topo);
   for (ExchangeKernelKind kind : {ExchangeKernelKind::deepep_normal, ExchangeKernelKind::nccl,

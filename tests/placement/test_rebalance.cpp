@@ -56,7 +56,7 @@ TEST_CASE("rebalance count: exactly floor(T / K), none for K = 0 or K > T", "[re
   CHECK_THROWS_AS(rebalance_count(-1, 2), UsageError);
 }
 
-TEST_CASE("matching keeps experts in place; migration bytes cross the NICs", "[rebalance]") {
+TEST_CASE("matching keeps experts in place, migration bytes cross the NICs", "[rebalance]") {
   DgxClusterOptions o;
   o.nodes = 2;
   o.gpus_per_node = 1;  // GPU 0 on node 0, GPU 1 on node 1: every copy crosses the network

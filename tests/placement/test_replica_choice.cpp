@@ -38,7 +38,7 @@ double busiest_link_s(const EpLinkModel& links, const std::vector<double>& gpu_t
 
 }  // namespace
 
-TEST_CASE("replica choice names; an unknown choice is rejected naming the valid ones", "[placement][replica_choice]") {
+TEST_CASE("replica choice names, an unknown choice is rejected naming the valid ones", "[placement][replica_choice]") {
   CHECK(replica_choice_names() == std::vector<std::string>{"rule", "lp"});
   CHECK(parse_replica_choice("rule") == ReplicaChoice::rule);
   CHECK(parse_replica_choice("lp") == ReplicaChoice::lp);

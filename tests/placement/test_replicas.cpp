@@ -134,7 +134,7 @@ TEST_CASE("eplb on uneven nodes (8 + 4 ranks) uses the real node sizes", "[place
   CHECK(note.find("global policy") != std::string::npos);
 }
 
-TEST_CASE("node-local replicas need group information; windows must match the model", "[placement][replicas]") {
+TEST_CASE("node-local replicas need group information, windows must match the model", "[placement][replicas]") {
   Topology topo = two_nodes_of(4);
   RouteTable routes(topo);
   EpLinkModel links(topo, routes, 8);

@@ -132,7 +132,7 @@ TEST_CASE("Cancelling an event destroys its captured state at once", "[sim][hand
   CHECK(sim.events_executed() == 0);
 }
 
-TEST_CASE("Fired handlers release their captures; a destructor may schedule", "[sim][handler]") {
+TEST_CASE("Fired handlers release their captures, a destructor may schedule", "[sim][handler]") {
   Simulator sim;
   auto state = std::make_shared<int>(7);
   sim.schedule(Time::ns(1), 0, [state] {});

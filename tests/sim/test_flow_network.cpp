@@ -157,7 +157,7 @@ TEST_CASE("A flow with share k gets k times the rate of a plain flow", "[sim][fl
   CHECK(tb == Time::s(5));
 }
 
-TEST_CASE("Latency delays the first byte; zero bytes complete after the latency", "[sim][flow]") {
+TEST_CASE("Latency delays the first byte, zero bytes complete after the latency", "[sim][flow]") {
   // 1e6 B at 1e11 B/s after 1 us: 1 + 1e6/1e11 s = 1 + 10 = 11 us.
   Simulator sim;
   FlowNetwork net(sim, {1e11});

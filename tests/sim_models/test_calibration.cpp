@@ -193,7 +193,7 @@ TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omit
             .find("/links/infiniband/bandwidth_GBps") != std::string::npos);
 }
 
-TEST_CASE("kernel parameters under a calibration: fitted, or defaults with a notice; links cap efficiencies",
+TEST_CASE("kernel parameters under a calibration: fitted, or defaults with a notice, links cap efficiencies",
           "[calibration]") {
   Topology topo = generate_dgx_cluster(dgx_options_for_nodes(2));  // NIC links 50 GB/s, NVLink 450 GB/s
   // No calibration: the defaults, no notice.

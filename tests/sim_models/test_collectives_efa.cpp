@@ -115,7 +115,7 @@ TEST_CASE("ethernet efficiency and latency are range-checked", "[collectives][ef
   CHECK_THROWS_AS(CollectiveModel(topo, routes, p), std::invalid_argument);
 }
 
-TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with; rejects bad rows", "[collectives][efa]") {
+TEST_CASE("fit_network_efficiency recovers the efficiency rows were made with, rejects bad rows", "[collectives][efa]") {
   // Rows predicted by the model itself with ethernet efficiency 0.6: the fit from 0.95 returns 0.6.
   CollectiveParams truth = aws_p5_efa_params();
   truth.ethernet_efficiency = 0.6;

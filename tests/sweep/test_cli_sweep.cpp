@@ -25,7 +25,7 @@ std::string write_spec(const fs::path& dir, const epsim::Json& axes) {
 
 }  // namespace
 
-TEST_CASE("epsim sweep writes the CSV, plots and points; merge of shards gives the same CSV", "[sweep][cli]") {
+TEST_CASE("epsim sweep writes the CSV, plots and points, merge of shards gives the same CSV", "[sweep][cli]") {
   fs::path dir = epsim::test::fresh_dir("cli");
   std::string spec = write_spec(dir, {{"ep", {3, 8, 16}}, {"placement", {"greedy", "epsim"}}});
   std::string all = (dir / "all").string();

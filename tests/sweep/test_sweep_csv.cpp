@@ -15,7 +15,7 @@ TEST_CASE("CSV fields are quoted only when needed", "[sweep][csv]") {
   CHECK(csv_escape("").empty());
 }
 
-TEST_CASE("CSV columns: index, axes, status, reason, every metric; rows in index order", "[sweep][csv]") {
+TEST_CASE("CSV columns: index, axes, status, reason, every metric, rows in index order", "[sweep][csv]") {
   Json manifest = {{"axes", {{{"name", "ep"}, {"values", {8, 16}}}, {{"name", "placement"}, {"values", {"greedy"}}}}},
                    {"num_points", 2}};
   std::map<std::size_t, Json> records;

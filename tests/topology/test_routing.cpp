@@ -166,7 +166,7 @@ TEST_CASE("hashed ECMP: one path per flow, bytes conserved, collisions on the sp
   CHECK_THROWS_AS(parse_ecmp_mode("random"), std::invalid_argument);
 }
 
-TEST_CASE("nic_path: a GPU's nearest NICs, its rail first, split evenly; errors name the GPU") {
+TEST_CASE("nic_path: a GPU's nearest NICs, its rail first, split evenly, errors name the GPU") {
   // Host with one PCIe switch under which sit GPU 0, GPU 1 and two NICs (rails 0 and 1), each NIC with
   // one link to a leaf. GPU 0 (rail 0) uses NIC 0 only; a GPU without a rail splits over both NICs.
   Topology t;
