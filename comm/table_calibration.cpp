@@ -76,7 +76,6 @@ void note_device(TableSamples& s, const std::string& device, const std::filesyst
                                  gpu, s.device_file, s.device, before));
 }
 
-// The "device" column of a CSV table's first row ("" when it has none).
 // The device column's one value ("" without the column); rows naming another device are refused with
 // their line (one table is one GPU's measurement; two files of two GPUs are refused by note_device).
 std::string csv_device(const std::filesystem::path& path) {
@@ -286,11 +285,10 @@ std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const 
   return error(0) <= error(best) ? 0.0 : best;
 }
 
-// The bandwidth of the run's link kind (per GPU, as calibration.json links hold it: line_GBps is the
-// line's bus bandwidth `line` per GPU) that best fits the
-// bandwidth-bound rows through the model (the algorithm as the model picks it with that bandwidth),
-// with the fitted step latency in `links`: golden-section search of the squared log error over
-// [line / 8, line x 2] on a log scale. The line t = latency + bus bytes / B says what a ring's bus
+// The bandwidth of the run's link kind (per GPU, as calibration.json links hold it; line_GBps is the
+// line `line`'s bus bandwidth per GPU) that best fits the bandwidth-bound rows through the model (the
+// algorithm as the model picks it with that bandwidth), with the fitted step latency in `links`:
+// golden-section search of the squared log error over [line_GBps / 8, line_GBps x 2] on a log scale. The line t = latency + bus bytes / B says what a ring's bus
 // moves; when the model runs the large sizes another way (NVLS on one NVSwitch: S (n+1)/n per port at
 // the NVLS efficiency; NCCL's Tree or an NVLS tree across hosts), the same rows mean another link rate,
 // which only the model turns them into. Rows: those whose bandwidth term in the line is at least half
@@ -489,10 +487,10 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
     sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
     sum.line_bandwidth_GBps = sum.bandwidth_GBps;
-    // The collective model prices t = base_latency_us + steps x step latency + bus bytes / bandwidth
-    // (comm/collectives.cpp, NCCL's baseLat): the step latency is what the intercept leaves after the
-    // base, per ring step (it was intercept / steps, so the base was counted twice: 8.4 us too slow at
-    // every size). sendrecv feeds point_to_point, whose latency is the whole intercept.
+    // Without a model of the run: t = base_latency_us + steps x step latency + bus bytes / bandwidth
+    // (comm/collectives.cpp, NCCL's baseLat), the step latency what the intercept leaves after the base,
+    // per ring step (intercept / steps counted the base twice: 8.4 us too slow at every size). sendrecv
+    // feeds point_to_point, whose latency is the whole intercept. With a model: simple_step_latency_ns.
     const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
     sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
     if (run) {

@@ -127,7 +127,8 @@ std::vector<NcclTestsRow> read_aws_p5_csv(const std::filesystem::path& path, Ncc
     row.busbw_GBps = t.number(r, c_bus);
     row.time_us = row.algbw_GBps > 0 ? row.bytes / (row.algbw_GBps * 1e9) * 1e6 : 0.0;
     // A measured row: hosts and ranks a route table serves (common/limits.hpp), ranks a multiple of the
-    // hosts, a size in (0, 1e12] B and a time in (0, 1e12] us as for nccl-tests' text, bandwidths >= 0.
+    // hosts, a size in (0, 1e12] B and a time in (0, 1e12] us as for nccl-tests' text, bandwidths in
+    // [0, 1e6] GB/s (algbw > 0).
     const std::string at = fmt::format("line {}", t.line_numbers.at(r));
     if (row.nodes < 1 || row.gpus < 1 || row.gpus > limits::kMaxRoutedGpus || row.gpus % row.nodes != 0)
       throw InputError(t.file, at,
