@@ -385,6 +385,19 @@ std::string calibration_network_notice(const Calibration& calibration, const std
   return network_kind_notice(calibration, file, nullptr, "", topology);
 }
 
+double nominal_edge_link_GBps(const Topology& topology, LinkKind kind) {
+  double nominal = std::numeric_limits<double>::infinity();
+  auto edge = [&](int device) {
+    const DeviceKind k = topology.device(device).kind;
+    return k == DeviceKind::gpu || k == DeviceKind::nic;
+  };
+  for (int l = 0; l < topology.num_links(); ++l) {
+    const Link& link = topology.link(l);
+    if (link.kind == kind && (edge(link.src) || edge(link.dst))) nominal = std::min(nominal, link.bandwidth_GBps);
+  }
+  return nominal;
+}
+
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* cal, const std::string& file,
                                           const Topology& topology) {
   CalibratedKernel out{default_kernel_params(kind), ""};
@@ -400,18 +413,7 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
   out.notice = fmt::format("{}", fmt::join(notices, "; "));
   for (const auto& [link_kind, lc] : cal->links) {
     if (!lc.bandwidth_GBps) continue;
-    // The edge links of that kind (an end at a GPU or a NIC): what a p2p transfer between two GPUs
-    // must cross, whatever the fabric behind them aggregates.
-    double nominal = std::numeric_limits<double>::infinity();
-    auto edge = [&](int device) {
-      const DeviceKind k = topology.device(device).kind;
-      return k == DeviceKind::gpu || k == DeviceKind::nic;
-    };
-    for (int l = 0; l < topology.num_links(); ++l) {
-      const Link& link = topology.link(l);
-      if (link.kind == link_kind && (edge(link.src) || edge(link.dst)))
-        nominal = std::min(nominal, link.bandwidth_GBps);
-    }
+    const double nominal = nominal_edge_link_GBps(topology, link_kind);
     if (!std::isfinite(nominal) || !(nominal > 0)) continue;  // the topology has no link of that kind
     const double per_link = calibrated_link_bandwidth_GBps(*lc.bandwidth_GBps, topology, link_kind);
     const double achieved = std::min(1.0, per_link / nominal);

@@ -54,6 +54,11 @@ double calibration_links_per_gpu(const Topology& topology, LinkKind kind);
 /// each link's bandwidth) and calibrated_kernel_params use it. Cost: one pass over the links.
 double calibrated_link_bandwidth_GBps(double per_gpu_GBps, const Topology& topology, LinkKind kind);
 
+/// The nominal bandwidth of the slowest link of kind `kind` with a GPU or a NIC at an end (what a p2p
+/// transfer between two GPUs must cross, whatever the fabric behind aggregates), GB/s; infinity when the
+/// topology has none. Cost: one pass over the links.
+double nominal_edge_link_GBps(const Topology& topology, LinkKind kind);
+
 /// One point of the GEMM efficiency curve: achieved / peak tensor throughput at M tokens per expert.
 struct GemmEfficiencyPoint {
   double tokens_per_expert = 0;  ///< M (rows of the expert GEMM), > 0

@@ -347,17 +347,10 @@ double simple_step_latency_ns(const RunModel& m, LinkKind link, double bandwidth
   return std::max(0.0, (intercept_ns * 1e-3 - t0) / k) * 1e3;
 }
 
-// The nominal per-GPU bandwidth of the run's link kind (the slowest link of that kind with a GPU or a
-// NIC at an end, times the links a GPU spreads that kind over: calibration_links_per_gpu), GB/s.
+// The nominal per-GPU bandwidth of the run's link kind (nominal_edge_link_GBps times the links a GPU
+// spreads that kind over: calibration_links_per_gpu), GB/s.
 double nominal_per_gpu_GBps(const RunModel& m, LinkKind link) {
-  double nominal = std::numeric_limits<double>::infinity();
-  for (int l = 0; l < m.topo.num_links(); ++l) {
-    const Link& k = m.topo.link(l);
-    const DeviceKind a = m.topo.device(k.src).kind, b = m.topo.device(k.dst).kind;
-    if (k.kind == link && (a == DeviceKind::gpu || a == DeviceKind::nic || b == DeviceKind::gpu || b == DeviceKind::nic))
-      nominal = std::min(nominal, k.bandwidth_GBps);
-  }
-  return nominal * calibration_links_per_gpu(m.topo, link);
+  return nominal_edge_link_GBps(m.topo, link) * calibration_links_per_gpu(m.topo, link);
 }
 
 // The joint fits of fit_tables: per network kind, the runs across hosts of 8 GPUs each whose op the
