@@ -217,13 +217,23 @@ struct RunModel {
   }
 };
 
+// The hosts a run of `nodes` hosts is modelled on and their collective defaults: AWS p5 with EFA's
+// figures when the run crosses an Ethernet network, DGX H100 (InfiniBand) otherwise.
+struct Hosts {
+  DgxClusterOptions options;
+  CollectiveParams params;
+};
+Hosts hosts_for(int nodes, LinkKind network_kind) {
+  const bool efa = nodes > 1 && network_kind == LinkKind::ethernet;
+  return efa ? Hosts{aws_p5_options(nodes), aws_p5_efa_params()} : Hosts{dgx_options_for_nodes(nodes), CollectiveParams{}};
+}
+
 std::unique_ptr<RunModel> run_model(const CollectiveSamples& c, LinkKind network_kind) {
   const std::optional<CollectiveKind> kind = parse_collective_kind(c.op);  // sendrecv: none
   if (!kind || c.nodes < 1 || c.ranks < 2 || c.ranks % c.nodes != 0 || c.ranks / c.nodes > 72) return nullptr;
-  const bool efa = c.nodes > 1 && network_kind == LinkKind::ethernet;
-  DgxClusterOptions o = efa ? aws_p5_options(c.nodes) : dgx_options_for_nodes(c.nodes);
-  o.gpus_per_node = c.ranks / c.nodes;
-  return std::make_unique<RunModel>(o, efa ? aws_p5_efa_params() : CollectiveParams{}, *kind, c.ranks);
+  Hosts h = hosts_for(c.nodes, network_kind);
+  h.options.gpus_per_node = c.ranks / c.nodes;
+  return std::make_unique<RunModel>(h.options, h.params, *kind, c.ranks);
 }
 
 // The rows the line t = latency + bus bytes / bandwidth describes: Simple's. The collective model
@@ -347,49 +357,43 @@ double simple_step_latency_ns(const RunModel& m, LinkKind link, double bandwidth
   return std::max(0.0, (intercept_ns * 1e-3 - t0) / k) * 1e3;
 }
 
-// The nominal per-GPU bandwidth of the run's link kind (nominal_edge_link_GBps times the links a GPU
-// spreads that kind over: calibration_links_per_gpu), GB/s.
-double nominal_per_gpu_GBps(const RunModel& m, LinkKind link) {
-  return nominal_edge_link_GBps(m.topo, link) * calibration_links_per_gpu(m.topo, link);
+// The nominal per-GPU bandwidth of a link kind in `topology` (nominal_edge_link_GBps times the links a
+// GPU spreads that kind over: calibration_links_per_gpu), GB/s.
+double nominal_per_gpu_GBps(const Topology& topology, LinkKind link) {
+  return nominal_edge_link_GBps(topology, link) * calibration_links_per_gpu(topology, link);
 }
 
-// The joint fits of fit_tables: per network kind, the runs across hosts of 8 GPUs each whose op the
-// collective model prices, when they span two or more node counts; fit_network_efficiency (efficiency
-// and network step latency) from the hosts' defaults (p5 with EFA's figures on ethernet, DGX H100 on
-// InfiniBand) on every row, busbw = bytes x bus factor / time.
-std::vector<NetworkFitSummary> fit_networks(const TableSamples& s) {
+// The joint fit of fit_tables: the runs across hosts of 8 GPUs each (the hosts hosts_for generates)
+// whose op the collective model prices, when they span two or more node counts; fit_network_efficiency
+// (efficiency and network step latency) from those hosts' defaults on every row, busbw = bytes x bus
+// factor / time. nullopt when the runs span fewer than two node counts.
+std::optional<NetworkFitSummary> fit_network(const TableSamples& s) {
   constexpr int kGpusPerHost = 8;  // DgxClusterOptions' and aws_p5_options' hosts
-  std::map<LinkKind, std::vector<const CollectiveSamples*>> runs;
-  for (const CollectiveSamples& c : s.collectives)
-    if (c.nodes > 1 && c.ranks == c.nodes * kGpusPerHost && parse_collective_kind(c.op)) runs[s.network_kind].push_back(&c);
-  std::vector<NetworkFitSummary> out;
-  for (const auto& [kind, list] : runs) {
-    std::set<int> nodes;
-    for (const CollectiveSamples* c : list) nodes.insert(c->nodes);
-    if (nodes.size() < 2) continue;
-    const bool efa = kind == LinkKind::ethernet;
-    const DgxClusterOptions hosts = efa ? aws_p5_options(2) : dgx_options_for_nodes(2);
-    std::vector<CollectiveRow> rows;
-    for (const CollectiveSamples* c : list)
-      for (std::size_t i = 0; i < c->bytes.size(); ++i)
-        rows.push_back({*parse_collective_kind(c->op), c->nodes, c->bytes[i],
-                        c->bytes[i] * bus_factor(c->op, c->ranks) / (c->time_us[i] * 1e3)});
-    const CollectiveFit fit =
-        fit_network_efficiency(efa ? aws_p5_efa_params() : CollectiveParams{}, kind, hosts, rows, FitStepLatency::yes);
-    const RunModel probe(hosts, fit.params, CollectiveKind::all_gather, 2 * kGpusPerHost);
-    NetworkFitSummary n;
-    n.kind = kind;
-    n.nodes.assign(nodes.begin(), nodes.end());
-    n.rows = static_cast<int>(rows.size());
-    n.efficiency = fit.efficiency;
-    n.bandwidth_GBps = nominal_per_gpu_GBps(probe, kind) * fit.efficiency;
-    n.latency_ns = (efa ? fit.params.ethernet_step_latency_us : fit.params.network_step_latency_us) * 1e3;
-    n.ll_latency_ns = (efa ? fit.params.ethernet_ll_step_latency_us : fit.params.network_ll_step_latency_us) * 1e3;
-    n.ll128_latency_ns = fit.ll128_step_latency_us * 1e3;
-    n.mean_abs_error = fit.mean_abs_error;
-    out.push_back(std::move(n));
+  std::vector<CollectiveRow> rows;
+  std::set<int> nodes;
+  for (const CollectiveSamples& c : s.collectives) {
+    const std::optional<CollectiveKind> kind = parse_collective_kind(c.op);
+    if (c.nodes < 2 || c.ranks != c.nodes * kGpusPerHost || !kind) continue;
+    nodes.insert(c.nodes);
+    for (std::size_t i = 0; i < c.bytes.size(); ++i)
+      rows.push_back({*kind, c.nodes, c.bytes[i], c.bytes[i] * bus_factor(c.op, c.ranks) / (c.time_us[i] * 1e3)});
   }
-  return out;
+  if (nodes.size() < 2) return std::nullopt;
+  const LinkKind kind = s.network_kind;
+  const bool eth = kind == LinkKind::ethernet;
+  const Hosts hosts = hosts_for(2, kind);
+  const CollectiveFit fit = fit_network_efficiency(hosts.params, kind, hosts.options, rows, FitStepLatency::yes);
+  NetworkFitSummary n;
+  n.kind = kind;
+  n.nodes.assign(nodes.begin(), nodes.end());
+  n.rows = static_cast<int>(rows.size());
+  n.efficiency = fit.efficiency;
+  n.bandwidth_GBps = nominal_per_gpu_GBps(generate_dgx_cluster(hosts.options), kind) * fit.efficiency;
+  n.latency_ns = (eth ? fit.params.ethernet_step_latency_us : fit.params.network_step_latency_us) * 1e3;
+  n.ll_latency_ns = (eth ? fit.params.ethernet_ll_step_latency_us : fit.params.network_ll_step_latency_us) * 1e3;
+  n.ll128_latency_ns = fit.ll128_step_latency_us * 1e3;
+  n.mean_abs_error = fit.mean_abs_error;
+  return n;
 }
 
 }  // namespace
@@ -485,10 +489,10 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     // per ring step (intercept / steps counted the base twice: 8.4 us too slow at every size). sendrecv
     // feeds point_to_point, whose latency is the whole intercept. With a model: simple_step_latency_ns.
     const double base_ns = c.op == "sendrecv" ? 0.0 : CollectiveParams{}.base_latency_us * 1e3;
-    sum.step_latency_ns = std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
+    sum.step_latency_ns = run ? simple_step_latency_ns(*run, sum.kind, sum.bandwidth_GBps, f.latency_ns)
+                              : std::max(0.0, f.latency_ns - base_ns) / ring_steps(c.op, c.ranks);
     if (run) {
-      sum.step_latency_ns = simple_step_latency_ns(*run, sum.kind, sum.bandwidth_GBps, f.latency_ns);
-      sum.nominal_GBps = nominal_per_gpu_GBps(*run, sum.kind);
+      sum.nominal_GBps = nominal_per_gpu_GBps(run->topo, sum.kind);
       // A ring's line is the ring's link rate. When the model runs the largest size of a one-node run as
       // NVLS, whose ports are the same NVLink links, the rate is refitted through the model. Across
       // hosts (NCCL's Tree, the NVLS tree) the time mixes NVLink, NVLS and the NIC, and a NIC rate
@@ -516,10 +520,10 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
         (plausible(sum) == plausible(it->second) && sum.bandwidth_GBps > it->second.bandwidth_GBps))
       best[sum.kind] = sum;
   }
-  for (NetworkFitSummary& n : fit_networks(s)) {
-    if (!cal.links.count(n.kind))
-      cal.links[n.kind] = LinkCalibration{n.bandwidth_GBps, n.latency_ns, n.ll_latency_ns, n.ll128_latency_ns};
-    out.networks.push_back(std::move(n));
+  if (std::optional<NetworkFitSummary> n = fit_network(s)) {
+    if (!cal.links.count(n->kind))
+      cal.links[n->kind] = LinkCalibration{n->bandwidth_GBps, n->latency_ns, n->ll_latency_ns, n->ll128_latency_ns};
+    out.networks.push_back(std::move(*n));
   }
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))

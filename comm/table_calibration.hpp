@@ -128,7 +128,8 @@ struct NetworkFitSummary {
 struct TableFit {
   std::vector<KernelFitSummary> kernels;
   std::vector<CollectiveFitSummary> collectives;
-  std::vector<NetworkFitSummary> networks;  ///< kinds with runs at >= 2 node counts: written instead of one run's line
+  /// The network kind's joint fit when its runs span >= 2 node counts (at most one): written instead of one run's line.
+  std::vector<NetworkFitSummary> networks;
 };
 
 /// Fit every kernel with samples (fit_kernel from its defaults over calibration_fields(kind); source =
