@@ -23,27 +23,45 @@ namespace {
 // and knows the JSON pointer of every value it is told about. Events (nlohmann's callback parser):
 // object_start/array_start before a container, key before a member's value, value after a scalar,
 // object_end/array_end after a container.
+// Its state lives outside the callback (nlohmann copies the callback), so that an error the parser raises
+// itself (a number too large for a double) can still be reported at the member being read.
 class DuplicateKeyCheck {
  public:
-  explicit DuplicateKeyCheck(std::string file) : file_(std::move(file)) {}
+  struct Frame {
+    bool array = false;
+    std::size_t index = 0;  // arrays: elements completed so far
+    std::string key;        // objects: the current member
+    std::unordered_set<std::string> keys;
+  };
+  DuplicateKeyCheck(std::string file, std::vector<Frame>& frames) : file_(std::move(file)), frames_(&frames) {}
+
+  // The JSON pointer of the value being read ("" at the top).
+  static std::string pointer(const std::vector<Frame>& frames) {
+    std::string p;
+    for (const Frame& f : frames) {
+      p += '/';
+      p += f.array ? std::to_string(f.index) : json_pointer_escape(f.key);
+    }
+    return p;
+  }
 
   bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
     switch (event) {
       case Json::parse_event_t::object_start:
       case Json::parse_event_t::array_start:
-        frames_.push_back(Frame{event == Json::parse_event_t::array_start, 0, {}, {}});
+        frames_->push_back(Frame{event == Json::parse_event_t::array_start, 0, {}, {}});
         break;
       case Json::parse_event_t::key: {
-        Frame& f = frames_.back();
+        Frame& f = frames_->back();
         f.key = parsed.get<std::string>();
         if (!f.keys.insert(f.key).second)
-          throw InputError(file_, pointer(), fmt::format("key \"{}\" appears twice in one object (a JSON reader "
+          throw InputError(file_, pointer(*frames_), fmt::format("key \"{}\" appears twice in one object (a JSON reader "
                                                          "would silently keep one of the values)", f.key));
         break;
       }
       case Json::parse_event_t::object_end:
       case Json::parse_event_t::array_end:
-        frames_.pop_back();
+        frames_->pop_back();
         next_element();
         break;
       case Json::parse_event_t::value:
@@ -54,38 +72,26 @@ class DuplicateKeyCheck {
   }
 
  private:
-  struct Frame {
-    bool array = false;
-    std::size_t index = 0;  // arrays: elements completed so far
-    std::string key;        // objects: the current member
-    std::unordered_set<std::string> keys;
-  };
   void next_element() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-  }
-  std::string pointer() const {
-    std::string p;
-    for (const Frame& f : frames_) {
-      p += '/';
-      p += f.array ? std::to_string(f.index) : json_pointer_escape(f.key);
-    }
-    return p;
+    if (!frames_->empty() && frames_->back().array) ++frames_->back().index;
   }
   std::string file_;
-  std::vector<Frame> frames_;
+  std::vector<Frame>* frames_;
 };
 
 }  // namespace
 
 Json parse_json_text(std::string_view text, const std::string& file) {
   check_json_text(text, file);
+  std::vector<DuplicateKeyCheck::Frame> frames;
   try {
-    return Json::parse(text, DuplicateKeyCheck(file));
+    return Json::parse(text, DuplicateKeyCheck(file, frames));
   } catch (const Json::parse_error& e) {
     throw InputError(file, "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
   } catch (const Json::exception& e) {
-    // e.g. a number too large for a double (1e400): JSON allows it, epsim needs finite numbers.
-    throw InputError(file, "", fmt::format("expected a finite number: {}", e.what()));
+    // e.g. a number too large for a double (1e400): JSON allows it, epsim needs finite numbers. The parser
+    // stops inside the member it was reading, so the frames name it.
+    throw InputError(file, DuplicateKeyCheck::pointer(frames), fmt::format("expected a finite number: {}", e.what()));
   }
 }
 
