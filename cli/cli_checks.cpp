@@ -96,6 +96,14 @@ const CLI::Validator& non_negative_integer() {
   return v;
 }
 
+void refuse_empty_values(CLI::App& app) {
+  static const CLI::Validator not_empty(
+      [](std::string& s) { return s.empty() ? std::string("an empty value; expected one") : std::string(); }, "");
+  for (CLI::Option* opt : app.get_options([](const CLI::Option* o) { return o->get_type_size_max() > 0; }))
+    opt->check(not_empty);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_empty_values(*sub);
+}
+
 void check_output_paths(const std::vector<PathArg>& inputs, const std::vector<PathArg>& outputs) {
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const PathArg& out = outputs[i];

@@ -22,6 +22,11 @@ const CLI::Validator& token_count();
 /// The same, or 0: "rescale nothing, use the loads' counts as they are" (plan, rebalance, evaluate).
 const CLI::Validator& token_count_or_zero();
 
+/// Adds to every option of `app` and its subcommands that takes a value a check refusing an empty one
+/// (`--bytes ''`): CLI11 otherwise converts "" to the type's zero, so a number option read 0 and a path
+/// option named the current directory. Flags (no value) are left alone.
+void refuse_empty_values(CLI::App& app);
+
 /// A path argument and the flag (or argument name) that gave it, for messages.
 struct PathArg {
   std::string flag;

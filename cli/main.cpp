@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/cli_checks.hpp"
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   epsim::cli::add_trace_commands(app);
   epsim::cli::add_schema_commands(app);
   epsim::cli::add_predict_command(app);
+  epsim::cli::refuse_empty_values(app);
   if (std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
     fmt::print(stderr, "{}\nRun with --help for more information.\n", unknown);
     return 2;

@@ -204,6 +204,26 @@ TEST_CASE("plan: zero, negative and non-finite settings are usage errors (exit 2
   }
 }
 
+TEST_CASE("an empty option value is a usage error naming the option, in every command (CLI11 read '' as 0)") {
+  // cli/cli_checks.hpp refuse_empty_values: before it, `--bytes ''` ran as 0 B and `--redundant ''` as 0.
+  const std::string topo = kTopo2;
+  const std::string plan_args = "plan --topology " + topo + " --loads " + kPhiLoads + " --model " + kPhiModel + " --ep 16 ";
+  const std::pair<std::string, std::string> cases[] = {
+      {"predict collective --topology " + topo + " --op all_reduce --bytes ''", "--bytes"},
+      {"predict collective --topology " + topo + " --op '' --bytes 8", "--op"},
+      {plan_args + "--redundant ''", "--redundant"},
+      {plan_args + "--tokens-per-gpu ''", "--tokens-per-gpu"},
+      {plan_args + "--exchange-kernel ''", "--exchange-kernel"},
+  };
+  for (const auto& [args, flag] : cases) {
+    CliResult r = run_epsim(args);
+    INFO(args << " -> exit " << r.exit_code << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, flag));
+    CHECK_FALSE(has(r.err, "internal error"));
+  }
+}
+
 TEST_CASE("bad input never loses data: an existing output file is left as it was") {
   std::string dir = fresh_temp_dir("hard_keep_output");
   std::string out = write_file(dir, "plan.json", "previous plan\n");
