@@ -56,12 +56,18 @@ void check_rows(const std::vector<CollectiveRow>& rows) {
 }
 
 std::vector<double> predict(const CollectiveParams& params, Clusters& clusters, const std::vector<CollectiveRow>& rows) {
-  std::vector<double> out;
-  out.reserve(rows.size());
-  for (const CollectiveRow& r : rows) {
-    const Cluster& c = clusters.of(r.nodes);
+  // Rows of one collective at one node count are priced together (the group's routes once).
+  std::map<std::pair<int, CollectiveKind>, std::vector<std::size_t>> runs;
+  for (std::size_t i = 0; i < rows.size(); ++i) runs[{rows[i].nodes, rows[i].kind}].push_back(i);
+  std::vector<double> out(rows.size());
+  std::vector<double> sizes;
+  for (const auto& [run, members] : runs) {
+    const Cluster& c = clusters.of(run.first);
     const CollectiveModel model(c.topology, *c.routes, params);
-    out.push_back(model.cost(r.kind, c.gpus, r.bytes).busbw_GBps);
+    sizes.clear();
+    for (std::size_t i : members) sizes.push_back(rows[i].bytes);
+    const std::vector<CollectiveResult> r = model.cost(run.second, c.gpus, sizes);
+    for (std::size_t k = 0; k < members.size(); ++k) out[members[k]] = r[k].busbw_GBps;
   }
   return out;
 }

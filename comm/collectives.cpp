@@ -160,8 +160,15 @@ bool CollectiveModel::hosts_on_nvlink(const Layout& lay) const {
 }
 
 double CollectiveModel::route_bandwidth_GBps(int src, int dst) const {
+  Group g({}, {});
+  return route_bandwidth_GBps(src, dst, g);
+}
+
+double CollectiveModel::route_bandwidth_GBps(int src, int dst, Group& g) const {
+  g.hops.clear();
+  routes_.append_route(src, dst, g.scratch, g.hops);
   double bw = std::numeric_limits<double>::infinity();
-  for (const RouteHop& h : routes_.route(src, dst))
+  for (const RouteHop& h : g.hops)
     bw = std::min(bw, effective_bandwidth_GBps(topology_.link(h.link)) / static_cast<double>(h.fraction));
   return bw;
 }
@@ -219,29 +226,44 @@ CollectiveModel::Layout CollectiveModel::layout(std::span<const int> gpus) const
 }
 
 double CollectiveModel::ring_bus_bandwidth_GBps(std::span<const int> gpus) const {
-  Layout lay = layout(gpus);
+  Group g(gpus, layout(gpus));
+  return ring_bus_bandwidth_GBps(g.layout.hosts, g);
+}
+
+double CollectiveModel::ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g) const {
   double bw = std::numeric_limits<double>::infinity();
-  const std::size_t m = lay.hosts.size();
+  const std::size_t m = hosts.size();
   for (std::size_t h = 0; h < m; ++h) {
-    const auto& mine = lay.hosts[h];
+    const auto& mine = hosts[h];
     // Intra-host hops of the ring (closing the ring inside the host when it is the only one).
     std::size_t hops = m == 1 ? mine.size() : mine.size() - 1;
     for (std::size_t i = 0; i < hops && mine.size() > 1; ++i)
-      bw = std::min(bw, route_bandwidth_GBps(mine[i], mine[(i + 1) % mine.size()]));
+      bw = std::min(bw, route_bandwidth_GBps(mine[i], mine[(i + 1) % mine.size()], g));
     if (m > 1) {
       // One channel per GPU/NIC: each GPU of this host sends to the GPU at the same position (its rail
       // peer) on the next host; the channels add up.
-      const auto& next = lay.hosts[(h + 1) % m];
+      const auto& next = hosts[(h + 1) % m];
       double sum = 0;
-      for (std::size_t i = 0; i < mine.size(); ++i) sum += route_bandwidth_GBps(mine[i], next[i % next.size()]);
+      for (std::size_t i = 0; i < mine.size(); ++i) sum += route_bandwidth_GBps(mine[i], next[i % next.size()], g);
       bw = std::min(bw, sum);
     }
   }
   return bw;
 }
 
+double CollectiveModel::group_ring_bus_GBps(Group& g) const {
+  if (!g.ring_bus_GBps) g.ring_bus_GBps = ring_bus_bandwidth_GBps(g.layout.hosts, g);
+  return *g.ring_bus_GBps;
+}
+
 bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus) const {
-  Layout lay = layout(gpus);
+  const Group g(gpus, layout(gpus));
+  return available(kind, algo, g);
+}
+
+bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, const Group& g) const {
+  const std::span<const int> gpus = g.gpus;
+  const Layout& lay = g.layout;
   switch (algo) {
     case CollectiveAlgorithm::ring: return true;
     case CollectiveAlgorithm::nvls: return params_.allow_nvls && gpus.size() >= 2 && in_one_nvswitch_domain(gpus);
@@ -268,12 +290,12 @@ CollectiveResult CollectiveModel::finish(CollectiveKind kind, CollectiveAlgorith
   return r;
 }
 
-CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
-  const int n = static_cast<int>(gpus.size());
+CollectiveResult CollectiveModel::ring(CollectiveKind kind, Group& g, double bytes) const {
+  const int n = static_cast<int>(g.gpus.size());
   if (n == 1) return finish(kind, CollectiveAlgorithm::ring, 1, bytes, 0.0);
-  const Layout lay = layout(gpus);
+  const Layout& lay = g.layout;
   const int m = static_cast<int>(lay.hosts.size());
-  const double bus = ring_bus_bandwidth_GBps(gpus);
+  const double bus = group_ring_bus_GBps(g);
   // NCCL's tuner prices each protocol p of a ring (src/graph/tuning.cc, ncclTopoTuneModel):
   //   t_p = baseLat[Ring][p] + (steps - net_steps) x intra_p + net_steps x hwLat[NET][Ring][p] + bus bytes / busBw_p
   // Ring all-reduce: reduce-scatter + all-gather, steps = 2(n-1) each moving S/n per rank, bus bytes
@@ -311,10 +333,10 @@ CollectiveResult CollectiveModel::ring(CollectiveKind kind, std::span<const int>
   return best;
 }
 
-CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
-  const int n = static_cast<int>(gpus.size());
+CollectiveResult CollectiveModel::nvls(CollectiveKind kind, Group& g, double bytes) const {
+  const int n = static_cast<int>(g.gpus.size());
   double port = std::numeric_limits<double>::infinity();
-  for (int g : gpus) port = std::min(port, nvswitch_bandwidth_GBps(g));
+  for (int gpu : g.gpus) port = std::min(port, nvswitch_bandwidth_GBps(gpu));
   const double bw = port * params_.nvls_efficiency * 1e9;  // bytes/s through one GPU's NVLink port
   // NVLS all-reduce = multimem.ld_reduce of the rank's 1/n shard (the switch reads S/n from every GPU:
   // S out of each port, S/n back in) + multimem.st of the reduced shard (S/n out, S in by multicast):
@@ -328,8 +350,9 @@ CollectiveResult CollectiveModel::nvls(CollectiveKind kind, std::span<const int>
   return finish(kind, CollectiveAlgorithm::nvls, n, bytes, t);
 }
 
-CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double bytes) const {
-  Layout lay = layout(gpus);
+CollectiveResult CollectiveModel::hierarchical(Group& group, double bytes) const {
+  const std::span<const int> gpus = group.gpus;
+  const Layout& lay = group.layout;
   const int n = static_cast<int>(gpus.size());
   const int m = static_cast<int>(lay.hosts.size());
   const int g = static_cast<int>(lay.hosts.front().size());
@@ -345,9 +368,12 @@ CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double
       intra_s = bytes * (g + 1.0) / g / (port * params_.nvls_efficiency * 1e9);
       intra_lat = params_.nvls_latency_us;
     } else {
-      double bus = std::numeric_limits<double>::infinity();
-      for (const auto& h : lay.hosts) bus = std::min(bus, ring_bus_bandwidth_GBps(h));
-      intra_s = 2.0 * (g - 1.0) / g * bytes / (bus * 1e9);
+      if (!group.host_ring_bus_GBps) {
+        double bus = std::numeric_limits<double>::infinity();
+        for (const auto& h : lay.hosts) bus = std::min(bus, ring_bus_bandwidth_GBps({h}, group));
+        group.host_ring_bus_GBps = bus;
+      }
+      intra_s = 2.0 * (g - 1.0) / g * bytes / (*group.host_ring_bus_GBps * 1e9);
       intra_lat = 2.0 * (g - 1) * step_latency_us(false);
     }
   }
@@ -358,11 +384,16 @@ CollectiveResult CollectiveModel::hierarchical(std::span<const int> gpus, double
   // broadcast, and as a leaf of the other tree one half each way: 2 S/g per NIC per direction. NCCL's
   // tuning model says the same: NVLS_TREE bw = min(bwIntra, nNodes <= 2 ? bwInter : bwInter / 2)
   // (src/graph/tuning.cc, ncclTopoTuneModel).
-  double net = std::numeric_limits<double>::infinity();
-  for (int h = 0; h < m; ++h)
-    for (int i = 0; i < g; ++i)
-      net = std::min(net, route_bandwidth_GBps(lay.hosts[static_cast<std::size_t>(h)][static_cast<std::size_t>(i)],
-                                               lay.hosts[static_cast<std::size_t>((h + 1) % m)][static_cast<std::size_t>(i)]));
+  if (!group.rail_GBps) {
+    double net = std::numeric_limits<double>::infinity();
+    for (int h = 0; h < m; ++h)
+      for (int i = 0; i < g; ++i)
+        net = std::min(net, route_bandwidth_GBps(lay.hosts[static_cast<std::size_t>(h)][static_cast<std::size_t>(i)],
+                                                 lay.hosts[static_cast<std::size_t>((h + 1) % m)][static_cast<std::size_t>(i)],
+                                                 group));
+    group.rail_GBps = net;
+  }
+  const double net = *group.rail_GBps;
   const double inter_s = (m > 2 ? 2.0 : 1.0) * bytes / g / (net * 1e9);
   const int tree_depth = static_cast<int>(std::ceil(std::log2(static_cast<double>(m))));
   const double inter_lat = 2.0 * tree_depth * step_latency_us(true);
@@ -404,9 +435,9 @@ double tree_correction(CollectiveProtocol p, double bytes) {
 
 }  // namespace
 
-CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) const {
-  const Layout lay = layout(gpus);
-  const int n = static_cast<int>(gpus.size());
+CollectiveResult CollectiveModel::tree(Group& g, double bytes) const {
+  const Layout& lay = g.layout;
+  const int n = static_cast<int>(g.gpus.size());
   const int m = static_cast<int>(lay.hosts.size());
   const int ppn = n / m;
   const int depth = static_cast<int>(std::floor(std::log2(static_cast<double>(m))));
@@ -421,7 +452,7 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
   // us; aws-ofi-nccl's tuner prices a tree hop as its ring step too). A calibrated step latency of p on a
   // link kind (calibration.json links.<kind>.latency_ns, ll_latency_ns, ll128_latency_ns) is a
   // measurement: it replaces the Tree's hop of that kind too.
-  const double busbw = ring_bus_bandwidth_GBps(gpus) * kTreeBusFraction;
+  const double busbw = group_ring_bus_GBps(g) * kTreeBusFraction;
   const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   CollectiveResult best;
   bool have = false;
@@ -448,27 +479,53 @@ CollectiveResult CollectiveModel::tree(std::span<const int> gpus, double bytes) 
 
 CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus,
                                        double bytes) const {
+  Group g(gpus, layout(gpus));
+  return cost(kind, algo, g, bytes);
+}
+
+CollectiveResult CollectiveModel::cost(CollectiveKind kind, CollectiveAlgorithm algo, Group& g, double bytes) const {
   if (!(bytes >= 0)) throw std::invalid_argument("collective: bytes must be >= 0");
-  if (!available(kind, algo, gpus))
+  if (!available(kind, algo, g))
     throw std::invalid_argument(std::string("collective: algorithm ") + std::string(to_string(algo)) +
                                 " does not apply to this group");
-  if (gpus.size() == 1) return finish(kind, algo, 1, bytes, 0.0);
+  return dispatch(kind, algo, g, bytes);
+}
+
+CollectiveResult CollectiveModel::dispatch(CollectiveKind kind, CollectiveAlgorithm algo, Group& g, double bytes) const {
+  if (!(bytes >= 0)) throw std::invalid_argument("collective: bytes must be >= 0");
+  if (g.gpus.size() == 1) return finish(kind, algo, 1, bytes, 0.0);
   switch (algo) {
-    case CollectiveAlgorithm::ring: return ring(kind, gpus, bytes);
-    case CollectiveAlgorithm::nvls: return nvls(kind, gpus, bytes);
-    case CollectiveAlgorithm::hierarchical: return hierarchical(gpus, bytes);
-    case CollectiveAlgorithm::tree: return tree(gpus, bytes);
+    case CollectiveAlgorithm::ring: return ring(kind, g, bytes);
+    case CollectiveAlgorithm::nvls: return nvls(kind, g, bytes);
+    case CollectiveAlgorithm::hierarchical: return hierarchical(g, bytes);
+    case CollectiveAlgorithm::tree: return tree(g, bytes);
   }
-  return ring(kind, gpus, bytes);
+  return ring(kind, g, bytes);
 }
 
 CollectiveResult CollectiveModel::cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const {
+  return cost(kind, gpus, std::span<const double>(&bytes, 1)).front();
+}
+
+std::vector<CollectiveResult> CollectiveModel::cost(CollectiveKind kind, std::span<const int> gpus,
+                                                    std::span<const double> sizes) const {
+  Group g(gpus, layout(gpus));
+  std::vector<CollectiveAlgorithm> algorithms;
+  for (CollectiveAlgorithm a : {CollectiveAlgorithm::ring, CollectiveAlgorithm::nvls, CollectiveAlgorithm::hierarchical,
+                                CollectiveAlgorithm::tree})
+    if (available(kind, a, g)) algorithms.push_back(a);
+  std::vector<CollectiveResult> out;
+  out.reserve(sizes.size());
+  for (double bytes : sizes) out.push_back(cheapest(kind, algorithms, g, bytes));
+  return out;
+}
+
+CollectiveResult CollectiveModel::cheapest(CollectiveKind kind, std::span<const CollectiveAlgorithm> algorithms, Group& g,
+                                           double bytes) const {
   CollectiveResult best;
   bool have = false;
-  for (CollectiveAlgorithm a : {CollectiveAlgorithm::ring, CollectiveAlgorithm::nvls, CollectiveAlgorithm::hierarchical,
-                                CollectiveAlgorithm::tree}) {
-    if (!available(kind, a, gpus)) continue;
-    CollectiveResult r = cost(kind, a, gpus, bytes);
+  for (CollectiveAlgorithm a : algorithms) {
+    CollectiveResult r = dispatch(kind, a, g, bytes);
     if (!have || r.time_us < best.time_us) {
       best = r;
       have = true;

@@ -164,6 +164,11 @@ class CollectiveModel {
   /// Throws std::invalid_argument on an empty group, a repeated or out-of-range rank, negative bytes.
   CollectiveResult cost(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
 
+  /// The same for several sizes of one collective on one group: element i is cost(kind, gpus, bytes[i]).
+  /// The group's layout and route bandwidths are worked out once for all sizes (a fit evaluates every
+  /// row of a run at each step; a 256-GPU ring looks up ~500 routes). Throws as cost().
+  std::vector<CollectiveResult> cost(CollectiveKind kind, std::span<const int> gpus, std::span<const double> bytes) const;
+
   /// Cost with a given algorithm (rings and trees: their cheapest protocol). Throws
   /// std::invalid_argument when the algorithm does not apply to the group (NVLS outside one NVSwitch
   /// domain; hierarchical or tree within one host, with unequal GPUs per host, or for anything but
@@ -202,7 +207,30 @@ class CollectiveModel {
   struct Layout {
     std::vector<std::vector<int>> hosts;  // group GPUs grouped by host, in order of first appearance
   };
+  // One group's working state for one cost() call: its layout, the route scratch every route lookup
+  // of the call shares (RouteTable::route allocates O(devices) per call; a 256-GPU ring looks up ~500
+  // routes per algorithm) and the group's route-derived bandwidths once worked out (they depend on the
+  // group and the model's parameters, not on the size).
+  struct Group {
+    Group(std::span<const int> g, Layout l) : gpus(g), layout(std::move(l)) {}
+    std::span<const int> gpus;
+    Layout layout;
+    RouteScratch scratch;
+    std::vector<RouteHop> hops;
+    std::optional<double> ring_bus_GBps;      // ring_bus_bandwidth_GBps of the whole group
+    std::optional<double> host_ring_bus_GBps;  // the least of each host's own ring
+    std::optional<double> rail_GBps;          // the least route to the rail peer on the next host
+  };
+  double group_ring_bus_GBps(Group& g) const;
   Layout layout(std::span<const int> gpus) const;
+  double route_bandwidth_GBps(int src_gpu, int dst_gpu, Group& g) const;
+  double ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g) const;
+  bool available(CollectiveKind kind, CollectiveAlgorithm algorithm, const Group& g) const;
+  CollectiveResult cost(CollectiveKind kind, CollectiveAlgorithm algorithm, Group& g, double bytes) const;
+  // The algorithm's cost without the availability check (the caller made it).
+  CollectiveResult dispatch(CollectiveKind kind, CollectiveAlgorithm algorithm, Group& g, double bytes) const;
+  CollectiveResult cheapest(CollectiveKind kind, std::span<const CollectiveAlgorithm> algorithms, Group& g,
+                            double bytes) const;
   double nvswitch_bandwidth_GBps(int gpu) const;
   double step_latency_us(bool network) const;
   double protocol_step_latency_us(bool network, CollectiveProtocol protocol) const;
@@ -212,10 +240,10 @@ class CollectiveModel {
   double fill_step_bytes(double bytes) const;
   CollectiveResult finish(CollectiveKind kind, CollectiveAlgorithm algo, int n, double bytes, double time_us,
                           CollectiveProtocol protocol = CollectiveProtocol::simple) const;
-  CollectiveResult ring(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
-  CollectiveResult nvls(CollectiveKind kind, std::span<const int> gpus, double bytes) const;
-  CollectiveResult hierarchical(std::span<const int> gpus, double bytes) const;
-  CollectiveResult tree(std::span<const int> gpus, double bytes) const;
+  CollectiveResult ring(CollectiveKind kind, Group& g, double bytes) const;
+  CollectiveResult nvls(CollectiveKind kind, Group& g, double bytes) const;
+  CollectiveResult hierarchical(Group& g, double bytes) const;
+  CollectiveResult tree(Group& g, double bytes) const;
 
   const Topology& topology_;
   const RouteTable& routes_;

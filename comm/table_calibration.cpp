@@ -254,6 +254,13 @@ std::vector<bool> simple_protocol_rows(const CollectiveSamples& c, const RunMode
   return keep;
 }
 
+// Sum over rows of log(predicted time / measured time)^2 (times in us, element by element).
+double squared_log_error(const std::vector<CollectiveResult>& predicted, const std::vector<double>& measured_us) {
+  double e = 0;
+  for (std::size_t i = 0; i < predicted.size(); ++i) e += std::pow(std::log(predicted[i].time_us / measured_us[i]), 2);
+  return e;
+}
+
 // The x in [a, b] where f is least, for f unimodal there: golden-section search, 60 iterations
 // (interval x 0.618^60, below 1e-12 of it). Deterministic.
 double golden_section_minimum(const std::function<double(double)>& f, double a, double b) {
@@ -278,18 +285,16 @@ double golden_section_minimum(const std::function<double(double)>& f, double a, 
 // two such rows.
 std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const RunModel& m, LinkKind link,
                                               std::map<LinkKind, LinkCalibration> links, CollectiveProtocol protocol) {
-  const CollectiveModel defaults(m.topo, m.routes, m.params);
-  std::vector<std::size_t> rows;
+  const std::vector<CollectiveResult> at_defaults = CollectiveModel(m.topo, m.routes, m.params).cost(m.kind, m.gpus, c.bytes);
+  std::vector<double> sizes, times;
   for (std::size_t i = 0; i < c.bytes.size(); ++i)
-    if (defaults.cost(m.kind, m.gpus, c.bytes[i]).protocol == protocol) rows.push_back(i);
-  if (rows.size() < 2) return std::nullopt;
+    if (at_defaults[i].protocol == protocol) sizes.push_back(c.bytes[i]), times.push_back(c.time_us[i]);
+  if (sizes.size() < 2) return std::nullopt;
   auto error = [&](double ns) {
     LinkCalibration& lc = links[link];
     (protocol == CollectiveProtocol::ll ? lc.ll_latency_ns : lc.ll128_latency_ns) = ns;
     const CollectiveModel model(m.topo, m.routes, with_calibration(m.params, links));
-    double e = 0;
-    for (std::size_t i : rows) e += std::pow(std::log(model.cost(m.kind, m.gpus, c.bytes[i]).time_us / c.time_us[i]), 2);
-    return e;
+    return squared_log_error(model.cost(m.kind, m.gpus, sizes), times);
   };
   const double best = golden_section_minimum(error, 0, 1e5);  // ns
   return error(0) <= error(best) ? 0.0 : best;
@@ -306,16 +311,15 @@ std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const 
 // fits them better.
 double fit_bandwidth_through_model(const CollectiveSamples& c, const RunModel& m, LinkKind link,
                                    std::map<LinkKind, LinkCalibration> links, const LinkFit& line, double line_GBps) {
-  std::vector<std::size_t> rows;
+  std::vector<double> sizes, times;
   for (std::size_t i = 0; i < c.bytes.size(); ++i)
-    if (c.bytes[i] * bus_factor(c.op, c.ranks) / (line.bandwidth_GBps * 1e9) >= 0.5 * c.time_us[i] * 1e-6) rows.push_back(i);
-  if (rows.empty()) return line_GBps;
+    if (c.bytes[i] * bus_factor(c.op, c.ranks) / (line.bandwidth_GBps * 1e9) >= 0.5 * c.time_us[i] * 1e-6)
+      sizes.push_back(c.bytes[i]), times.push_back(c.time_us[i]);
+  if (sizes.empty()) return line_GBps;
   auto error = [&](double log_GBps) {
     links[link].bandwidth_GBps = std::exp(log_GBps);
     const CollectiveModel model(m.topo, m.routes, with_calibration(m.params, links));
-    double e = 0;
-    for (std::size_t i : rows) e += std::pow(std::log(model.cost(m.kind, m.gpus, c.bytes[i]).time_us / c.time_us[i]), 2);
-    return e;
+    return squared_log_error(model.cost(m.kind, m.gpus, sizes), times);
   };
   const double best = golden_section_minimum(error, std::log(line_GBps / 8), std::log(line_GBps * 2));
   // Rows the link's rate does not move (a 2-host all-reduce bound by NVLS inside the hosts) leave the

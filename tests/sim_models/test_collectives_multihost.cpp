@@ -53,6 +53,33 @@ TEST_CASE("NCCL's Tree all-reduce across 2 hosts of 4 GPUs: latency, bandwidth, 
         Approx(60.4 + 1073741824.0 / (0.5 * 174.8 * 1e3)));
 }
 
+TEST_CASE("the cost of several sizes at once is each size's own cost, the group's routes worked out once",
+          "[collectives]") {
+  // CollectiveModel::cost(kind, gpus, sizes) shares the group's layout and route bandwidths between the
+  // sizes; element i must be the one-size cost (algorithm, protocol, time) for sizes that run the Tree
+  // with LL, the ring with LL128 and the Tree with Simple (the hand-worked values of the test above).
+  const Topology topo = generate_dgx_cluster(hosts(2, 4));
+  const RouteTable routes(topo);
+  const CollectiveModel model(topo, routes);
+  const auto all = first_gpus(8);
+  const std::vector<double> sizes{4096, 4194304, 1073741824.0, 0};
+  for (CollectiveKind kind : {CollectiveKind::all_reduce, CollectiveKind::all_gather}) {
+    const std::vector<CollectiveResult> batch = model.cost(kind, all, sizes);
+    REQUIRE(batch.size() == sizes.size());
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      const CollectiveResult one = model.cost(kind, all, sizes[i]);
+      INFO(to_string(kind) << " " << sizes[i] << " B");
+      CHECK(batch[i].algorithm == one.algorithm);
+      CHECK(batch[i].protocol == one.protocol);
+      CHECK(batch[i].time_us == one.time_us);
+      CHECK(batch[i].busbw_GBps == one.busbw_GBps);
+    }
+  }
+  CHECK(model.cost(CollectiveKind::all_reduce, all, std::vector<double>{}).empty());
+  const std::vector<double> negative{1024, -1};
+  CHECK_THROWS_AS(model.cost(CollectiveKind::all_reduce, all, negative), std::invalid_argument);
+}
+
 TEST_CASE("the Tree applies to all-reduce across equal hosts, and can be turned off", "[collectives]") {
   const Topology topo = generate_dgx_cluster(hosts(2, 4));
   const RouteTable routes(topo);
