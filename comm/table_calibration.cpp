@@ -402,7 +402,27 @@ std::optional<NetworkFitSummary> fit_network(const TableSamples& s) {
 
 }  // namespace
 
-void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
+namespace {
+
+// Refuses a calibration whose files hold more rows than limits::kMaxCalibrationKernelSamples /
+// kMaxCalibrationCollectiveRows (fit time grows with them: docs/limits.md), naming the file that crossed.
+void check_calibration_rows(const TableSamples& s, const std::filesystem::path& path) {
+  std::size_t kernel = 0, collective = 0;
+  for (const auto& [k, v] : s.kernels) kernel += v.size();
+  for (const CollectiveSamples& c : s.collectives) collective += c.bytes.size();
+  if (kernel > static_cast<std::size_t>(limits::kMaxCalibrationKernelSamples))
+    throw InputError(path.string(), "",
+                     fmt::format("at most {} exchange-kernel samples in one calibration (each fit step prices every "
+                                 "one; docs/limits.md); the files so far hold {}",
+                                 limits::kMaxCalibrationKernelSamples, kernel));
+  if (collective > static_cast<std::size_t>(limits::kMaxCalibrationCollectiveRows))
+    throw InputError(path.string(), "",
+                     fmt::format("at most {} collective rows in one calibration (a network fit prices every row "
+                                 "through the collective model at each step; docs/limits.md); the files so far hold {}",
+                                 limits::kMaxCalibrationCollectiveRows, collective));
+}
+
+void add_table_rows(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
   if (!is_network_link(s.network_kind))
     throw std::invalid_argument("add_table: the network kind is infiniband or ethernet");
   switch (kind) {
@@ -425,6 +445,13 @@ void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind
     dst.insert(dst.end(), v.begin(), v.end());
   }
   if (kind == CommTableKind::aic_nccl_perf) add_aic_nccl_collectives(s, path);
+}
+
+}  // namespace
+
+void add_table(TableSamples& s, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node) {
+  add_table_rows(s, path, kind, gpus_per_node);
+  check_calibration_rows(s, path);
 }
 
 TableFit fit_tables(const TableSamples& s, Calibration& cal) {

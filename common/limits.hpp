@@ -42,6 +42,13 @@ inline constexpr double kMaxTokenCount = 1e15;
 /// Smallest token count a user gives (tokens per GPU or replica, per sequence, in a KV cache): one
 /// token (common/token_count.hpp says why, and why fractions above one are allowed).
 inline constexpr double kMinTokenCount = 1.0;
+/// Rows one `epsim calibrate` fits (all its measured files together). Exchange-kernel samples: each fit
+/// step prices every one (~0.05 ms per sample for the whole fit; 198,720 samples took 11 s, 128 MB); the
+/// largest published table has 4,968 (AIConfigurator DeepEP normal). Collective rows: a network fit
+/// prices every row through the collective model at each step (~2 ms per row for the whole fit; 10,500
+/// rows took 22 s); published nccl-tests files hold tens to ~500. docs/limits.md "calibrate".
+inline constexpr std::int64_t kMaxCalibrationKernelSamples = 200000;
+inline constexpr std::int64_t kMaxCalibrationCollectiveRows = 4096;
 /// Token-expert ids of one generated trace (layers x tokens x (top_k + 1): expert ids and source
 /// ranks). 2^27 ids hold DeepSeek-V3 prefill at EP 32 x 4096 tokens per GPU (58 x 131072 x 9 = 68.4M)
 /// with room; the generator also refuses a trace whose file epsim could not read back

@@ -11,6 +11,7 @@
 #include "comm/calibration.hpp"
 #include "comm/collective_fit.hpp"
 #include "comm/table_calibration.hpp"
+#include "common/limits.hpp"
 #include "common/error.hpp"
 #include "comm/collectives.hpp"
 #include "measurements/comm_tables.hpp"
@@ -413,6 +414,23 @@ TEST_CASE("measured collective files: impossible rows and contradicting rank lin
   text.replace(last_comma + 1, first_row_end - last_comma - 1, "1e300");
   const std::string aic = temp_file("aic_nccl_perf_huge.csv", text);
   CHECK_THAT(add_error(aic), Catch::Contains(aic) && Catch::Contains("column latency") && Catch::Contains("[1e-09, 1e12]"));
+}
+
+TEST_CASE("calibrate refuses more rows than limits::kMaxCalibrationCollectiveRows, naming the file that crossed",
+          "[comm][calibration][rejections]") {
+  // 4096 AWS csv rows are accepted (sizes 1..4096 MB at 2 nodes); one more, in a second file, is refused
+  // naming that file (a network fit prices every row at each step: 10,500 rows took 22 s).
+  const std::string head = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
+  std::string rows;
+  for (int mb = 1; mb <= limits::kMaxCalibrationCollectiveRows; ++mb) rows += fmt::format("2,16,{},1,false,100,90,100,90\n", mb);
+  const std::string full = temp_file("aws_all_gather_full.csv", head + rows);
+  const std::string one_more = temp_file("aws_all_gather_one_more.csv", head + "4,32,64,1,false,100,90,100,90\n");
+  TableSamples s;
+  s.network_kind = LinkKind::ethernet;
+  REQUIRE_NOTHROW(add_table(s, full, CommTableKind::nccl_tests_aws_csv));
+  CHECK_THROWS_WITH(add_table(s, one_more, CommTableKind::nccl_tests_aws_csv),
+                    Catch::Contains(one_more) && Catch::Contains("at most 4096 collective rows") &&
+                        Catch::Contains("hold 4097"));
 }
 
 TEST_CASE("measured tables: a file name with two collectives, a device column with two GPUs", "[comm][calibration][rejections]") {
