@@ -214,6 +214,9 @@ void run_exchange(const ExchangeOptions& o) {
   if (const std::string idle = idle_ranks_notice(idle_ranks, ep, model.num_experts, plan ? o.plan : "contiguous placement");
       !idle.empty())
     notices.push_back(idle);
+  if (!plan)
+    if (const std::string uneven = uneven_experts_notice(model.num_experts, ep, "contiguous placement"); !uneven.empty())
+      notices.push_back(uneven);
   const std::string placement = (plan ? "plan " + o.plan : "contiguous placement") +
                                 (choice == ReplicaChoice::lp ? ", replica choice lp" : "");
   if (zero_layers > 0)

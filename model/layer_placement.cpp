@@ -39,6 +39,15 @@ std::string idle_ranks_notice(int idle, int num_gpus, int num_experts, const std
                      idle, num_gpus, where, num_experts, num_gpus - idle);
 }
 
+std::string uneven_experts_notice(int num_experts, int num_gpus, const std::string& where) {
+  if (num_gpus < 1 || num_experts < 1 || num_experts % num_gpus == 0 || num_gpus > num_experts) return "";
+  return fmt::format("EP {} does not divide the {} experts ({}: ranks hold {} or {}, so under uniform routing the "
+                     "fuller ranks receive {:.1f}% more tokens); DeepEP's kernels and SGLang's EP need experts % EP == 0: "
+                     "plan with --redundant {} (or that plus a multiple of {}) to even them",
+                     num_gpus, num_experts, where, num_experts / num_gpus, num_experts / num_gpus + 1,
+                     100.0 / (num_experts / num_gpus), num_gpus - num_experts % num_gpus, num_gpus);
+}
+
 LayerPlacement contiguous_placement(int num_experts, int num_gpus, int slots_per_gpu) {
   if (num_experts < 1 || num_gpus < 1 || slots_per_gpu < 1)
     throw InputError(fmt::format("contiguous placement: {} experts, {} ranks, {} slots per rank (each at least 1)",

@@ -124,6 +124,22 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
     REQUIRE(full.exit_code == 0);
     CHECK(full.err.find("hold no expert") == std::string::npos);
   }
+  SECTION("EP not dividing the experts: a notice with the uneven counts and the redundant slots that even them") {
+    // 256 experts over EP 3: contiguous floor(e x 3 / 256) gives ranks 86, 85, 85; the fuller ranks get
+    // 1/85 = 1.2% more tokens; (256 + 2) % 3 == 0, so --redundant 2 evens them.
+    CliResult r = run_epsim(base + "--ep 3 --tokens-per-gpu 128 --exchange-kernel deepep-ll --json");
+    REQUIRE(r.exit_code == 0);
+    const auto notices = nlohmann::json::parse(r.out)["notices"];
+    REQUIRE(notices.size() == 1);
+    const std::string n = notices[0].get<std::string>();
+    CHECK(n.find("EP 3 does not divide the 256 experts") != std::string::npos);
+    CHECK(n.find("ranks hold 85 or 86") != std::string::npos);
+    CHECK(n.find("1.2% more tokens") != std::string::npos);
+    CHECK(n.find("--redundant 2 ") != std::string::npos);
+    CliResult even = run_epsim(base + "--ep 16 --tokens-per-gpu 128 --exchange-kernel deepep-ll");
+    REQUIRE(even.exit_code == 0);
+    CHECK(even.err.find("does not divide") == std::string::npos);
+  }
   SECTION("nccl, uniform routing: every GPU sends tokens x top-k x (EP-1)/EP copies of hidden bytes") {
     CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel nccl --json");
     REQUIRE(r.exit_code == 0);
