@@ -1,8 +1,10 @@
-// Wall and CPU time of the two speed targets of issue 13, as whole `epsim` commands, for this build
-// and a baseline binary in the same run, alternating, best of N each:
-//   simulate: epsim simulate --scenario scenarios/deepseek-v3/prefill-ep256.json   (target < 1 s wall)
-//   plan:     epsim plan ... DeepSeek-V3 prefill_in4096, 58 MoE layers, EP 256, 256 redundant slots
-//             on dgx-h100-32node                                                    (target < 2 s wall)
+// Wall and CPU time of the speed targets of issue 13, as whole `epsim` commands, for this build and a
+// baseline binary in the same run, alternating, best of N each:
+//   simulate:  epsim simulate --scenario scenarios/deepseek-v3/prefill-ep256.json  (target < 1 s wall)
+//   plan:      epsim plan ... DeepSeek-V3 prefill_in4096, 58 MoE layers, EP 256, 256 redundant slots
+//              on dgx-h100-32node                                                   (target < 2 s wall)
+//   calibrate: epsim calibrate on the AWS p5 all_reduce nccl-tests csv (45 rows at 2-32 nodes: the joint
+//              network fit through the collective model; docs/limits.md)          (target < 5 s wall)
 // Each run is a child process (fork + exec, output to /dev/null); wall = steady clock around it,
 // user / sys = the child's rusage. The baseline runs the same arguments (a binary without -j for
 // simulate gets none).
@@ -14,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -65,6 +68,8 @@ int main(int argc, char** argv) {
   const std::string baseline = argc > 2 ? argv[2] : "";
   const int runs = argc > 3 ? std::max(1, std::atoi(argv[3])) : 5;
   const std::string dir = EPSIM_SCENARIOS_DIR;
+  const std::string calibration_out =
+      (std::filesystem::temp_directory_path() / ("bench_cli_speed_" + std::to_string(::getpid()) + ".json")).string();
   struct Command {
     const char* name;
     double target_s;
@@ -76,6 +81,9 @@ int main(int argc, char** argv) {
        {"plan", "--topology", dir + "/topologies/dgx-h100-32node.json", "--loads",
         dir + "/loads/deepseek-v3/prefill_in4096.json", "--model", dir + "/models/deepseek-v3.config.json", "--ep",
         "256", "--redundant", "256"}},
+      {"calibrate AWS all_reduce", 5.0,
+       {"calibrate", dir + "/measurements/nccl_tests/aws_p5_all_reduce_2to32nodes.csv", "--gpu", "H100", "--network",
+        "ethernet", "--out", calibration_out}},
   };
   std::printf("best of %d runs (by wall), alternating with the baseline; wall / user / sys seconds\n\n", runs);
   std::printf("%-26s %8s %8s %8s | %8s %8s %8s | %10s %10s | %s\n", "command", "wall", "user", "sys", "base wall",
@@ -103,5 +111,6 @@ int main(int argc, char** argv) {
     }
     std::printf(" < %.0f s: %s\n", c.target_s, m.wall_s < c.target_s ? "met" : "NOT met");
   }
+  std::filesystem::remove(calibration_out);
   return failed == 0 ? 0 : 1;
 }
