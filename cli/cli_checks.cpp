@@ -85,6 +85,16 @@ const CLI::Validator& finite_non_negative() {
   return v;
 }
 
+CLI::Validator whole_number_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& s) {
+        const double x = parse_number(s);
+        return x >= lo && x <= hi && x == std::floor(x) ? std::string()
+                                                        : fmt::format("{}: expected a whole number in [{}, {}]", s, lo, hi);
+      },
+      "");
+}
+
 const CLI::Validator& non_negative_integer() {
   static const CLI::Validator v(
       [](std::string& s) {

@@ -15,6 +15,9 @@ const CLI::Validator& non_empty_path();
 const CLI::Validator& finite_positive();
 /// A finite number >= 0.
 const CLI::Validator& finite_non_negative();
+/// A whole number in [lo, hi] (refuses fractions, nan, inf and values outside), for sizes given as
+/// doubles (e.g. GEMM dimensions up to cuBLAS's int range).
+CLI::Validator whole_number_in(double lo, double hi);
 /// Digits only: refuses "-1", which CLI11 would wrap to 2^64 - 1 for an unsigned option.
 const CLI::Validator& non_negative_integer();
 /// A token count a user gives (--tokens-per-gpu): common/token_count.hpp's one rule, [1, 1e15].

@@ -43,6 +43,9 @@ std::shared_ptr<const KernelTableModel> tables(const Common& o) {
   return std::make_shared<const KernelTableModel>(read_kernel_tables(folder, kernel_tables_gpu(gpu.name)), gpu);
 }
 
+// A GEMM dimension: cuBLAS's int range.
+CLI::Validator gemm_dimension() { return whole_number_in(1, 2147483647.0); }
+
 void positive(const char* flag, double v) {
   if (!(v > 0) || !std::isfinite(v)) throw UsageError(fmt::format("{} must be a finite number > 0", flag));
 }
@@ -195,18 +198,26 @@ void add_predict_compute_commands(CLI::App& predict) {
   CLI::App* gemm = predict.add_subcommand("gemm", "GEMM time from the kernel tables: C[m x n] = A[m x k] B[k x n]");
   add_common(gemm, g->c);
   gemm->add_option("--dtype", g->dtype, "bf16, fp8 (per-tensor scales) or fp8_block (128 x 128 block scales)")->capture_default_str();
-  gemm->add_option("--m", g->m, "rows (tokens)")->required();
-  gemm->add_option("--n", g->n, "output columns")->required();
-  gemm->add_option("--k", g->k, "inner dimension")->required();
+  // cuBLAS takes m, n and k as int (cublasGemmEx): whole numbers in [1, 2^31 - 1].
+  gemm->add_option("--m", g->m, "rows (tokens), a whole number in [1, 2^31 - 1]")->required()->check(gemm_dimension());
+  gemm->add_option("--n", g->n, "output columns, a whole number in [1, 2^31 - 1]")->required()->check(gemm_dimension());
+  gemm->add_option("--k", g->k, "inner dimension, a whole number in [1, 2^31 - 1]")->required()->check(gemm_dimension());
   gemm->callback([g] { run_gemm(*g); });
 
   auto a = std::make_shared<MlaOptions>();
   CLI::App* mla = predict.add_subcommand("mla", "DeepSeek-V3 MLA attention (one layer) from the kernel tables");
   add_common(mla, a->c);
   mla->add_option("--phase", a->phase, "prefill or decode")->capture_default_str();
-  mla->add_option("--batch", a->batch, "sequences (prefill) or query rows (decode)")->required();
-  mla->add_option("--context", a->context, "sequence length (prefill) or KV length (decode)")->required();
-  mla->add_option("--heads", a->heads, "attention heads on the GPU (128 / attention TP)")->capture_default_str();
+  mla->add_option("--batch", a->batch, "sequences (prefill) or query rows (decode), in [1, 1e15]")
+      ->required()
+      ->check(token_count());
+  mla->add_option("--context", a->context, "sequence length (prefill) or KV length (decode), in [1, 1e15]")
+      ->required()
+      ->check(token_count());
+  // DeepSeek-V3's 128 heads split over the attention TP ranks.
+  mla->add_option("--heads", a->heads, "attention heads on the GPU (128 / attention TP), a whole number in [1, 128]")
+      ->capture_default_str()
+      ->check(whole_number_in(1, 128));
   mla->add_option("--backend", a->backend, "fa3 or flashinfer")->capture_default_str();
   mla->callback([a] { run_mla(*a); });
 

@@ -38,6 +38,29 @@ TEST_CASE("epsim predict gemm|mla|moe", "[cli][predict]") {
       CHECK(run_epsim(bad).exit_code == 2);
     }
   }
+  SECTION("sizes outside their ranges are usage errors naming the option (1e300 printed inf us, exit 0, and exit 3 "
+          "with --json)") {
+    // GEMM dimensions: whole numbers in cuBLAS's int range [1, 2^31 - 1]; MLA batch and context: token
+    // counts [1, 1e15]; heads: a whole number in [1, 128] (DeepSeek-V3's 128 heads over the attention TP).
+    const std::pair<const char*, const char*> cases[] = {
+        {"predict gemm --m 1e300 --n 1e300 --k 1e300 --json", "--m"},
+        {"predict gemm --m 1 --n 1 --k 2147483648", "--k"},
+        {"predict gemm --m 0.001 --n 1 --k 1", "--m"},
+        {"predict gemm --m 1 --n 1.5 --k 1", "--n"},
+        {"predict mla --batch 1e300 --context 1 --json", "--batch"},
+        {"predict mla --phase prefill --batch 1 --context 1e200", "--context"},
+        {"predict mla --heads 0.5 --batch 1 --context 1", "--heads"},
+        {"predict mla --heads 129 --batch 1 --context 1", "--heads"},
+    };
+    for (const auto& [bad, flag] : cases) {
+      CliResult r = run_epsim(bad);
+      INFO(bad << " -> " << r.exit_code << ": " << r.err);
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find(flag) != std::string::npos);
+    }
+    CHECK(run_epsim("predict gemm --m 2147483647 --n 1 --k 1 --json").exit_code == 0);
+    CHECK(run_epsim("predict mla --heads 16 --batch 64 --context 4096").exit_code == 0);
+  }
 }
 
 TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formulas", "[cli][predict]") {
