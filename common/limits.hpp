@@ -42,6 +42,11 @@ inline constexpr double kMaxTokenCount = 1e15;
 /// Smallest token count a user gives (tokens per GPU or replica, per sequence, in a KV cache): one
 /// token (common/token_count.hpp says why, and why fractions above one are allowed).
 inline constexpr double kMinTokenCount = 1.0;
+/// Range of one measured quantity in a measured file (a time in us or ms, a bandwidth in GB/s, a byte or
+/// element count, TFLOP/s): outside it no row is a measurement (1e12 us is 11 days); a 1e300 row passed
+/// and pulled a fit (a DeepEP normal latency 26.9 -> 48.6 us) or overflowed its sums.
+inline constexpr double kMinMeasuredValue = 1e-9;
+inline constexpr double kMaxMeasuredValue = 1e12;
 /// Rows one `epsim calibrate` fits (all its measured files together). Exchange-kernel samples: each fit
 /// step prices every one (~0.05 ms per sample for the whole fit; 198,720 samples took 11 s, 128 MB); the
 /// largest published table has 4,968 (AIConfigurator DeepEP normal). Collective rows: a network fit

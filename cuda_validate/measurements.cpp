@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim::validate {
 
@@ -31,10 +32,14 @@ namespace {
 
 constexpr int kMaxGpus = 1 << 20;
 
-double positive_time(const JsonCursor& c, std::string_view key) {
+// A measured quantity (a time in us, bytes, TFLOP/s): within [limits::kMinMeasuredValue,
+// kMaxMeasuredValue] = [1e-9, 1e12], as every measured table's (a time of 1e300 us passed and showed only
+// as a 100% error on the fitted link).
+double measured(const JsonCursor& c, std::string_view key) {
   JsonCursor t = c.at(key);
   double v = t.as_number();
-  if (!(v > 0)) t.fail(fmt::format("a time in microseconds > 0, found {}", v));
+  if (!(v >= limits::kMinMeasuredValue && v <= limits::kMaxMeasuredValue))
+    t.fail(fmt::format("a measured value in [1e-09, 1e12], found {}", v));
   return v;
 }
 
@@ -54,8 +59,8 @@ AllToAllSample read_alltoall(const JsonCursor& c, int num_gpus) {
     tokens.fail(fmt::format("{} entries (num_gpus), found {}", num_gpus, tokens.array_size()));
   for (std::size_t i = 0; i < tokens.array_size(); ++i) s.gpu_tokens.push_back(tokens.at(i).as_non_negative());
   s.bytes_per_rank = c.at("bytes_per_rank").as_non_negative();
-  s.time_us = positive_time(c, "time_us");
-  s.max_rank_time_us = positive_time(c, "max_rank_time_us");
+  s.time_us = measured(c, "time_us");
+  s.max_rank_time_us = measured(c, "max_rank_time_us");
   s.algbw_GBps = c.at("algbw_GBps").as_non_negative();
   s.busbw_GBps = c.at("busbw_GBps").as_non_negative();
   s.repeats = repeats(c);
@@ -69,8 +74,8 @@ P2pSample read_p2p(const JsonCursor& c, int num_gpus) {
   s.src = static_cast<int>(c.at("src").as_int(0, num_gpus - 1));
   s.dst = static_cast<int>(c.at("dst").as_int(0, num_gpus - 1));
   if (s.src == s.dst) c.at("dst").fail("a rank different from src");
-  s.bytes = c.at("bytes").as_positive();
-  s.time_us = positive_time(c, "time_us");
+  s.bytes = measured(c, "bytes");
+  s.time_us = measured(c, "time_us");
   s.repeats = repeats(c);
   return s;
 }
@@ -84,9 +89,9 @@ GemmSample read_gemm(const JsonCursor& c) {
   s.tokens_per_expert = static_cast<int>(c.at("tokens_per_expert").as_int(1, 1 << 30));
   s.n = static_cast<int>(c.at("n").as_int(1, 1 << 30));
   s.k = static_cast<int>(c.at("k").as_int(1, 1 << 30));
-  s.time_us = positive_time(c, "time_us");
-  s.tflops = c.at("tflops").as_positive();
-  s.peak_tflops = c.at("peak_tflops").as_positive();
+  s.time_us = measured(c, "time_us");
+  s.tflops = measured(c, "tflops");
+  s.peak_tflops = measured(c, "peak_tflops");
   s.repeats = repeats(c);
   return s;
 }
@@ -95,10 +100,10 @@ OverlapSample read_overlap(const JsonCursor& c) {
   OverlapSample s;
   s.comm = c.at("comm").as_string();
   s.tokens_per_expert = static_cast<int>(c.at("tokens_per_expert").as_int(1, 1 << 30));
-  s.compute_alone_us = positive_time(c, "compute_alone_us");
-  s.compute_overlapped_us = positive_time(c, "compute_overlapped_us");
-  s.comm_alone_us = positive_time(c, "comm_alone_us");
-  s.comm_overlapped_us = positive_time(c, "comm_overlapped_us");
+  s.compute_alone_us = measured(c, "compute_alone_us");
+  s.compute_overlapped_us = measured(c, "compute_overlapped_us");
+  s.comm_alone_us = measured(c, "comm_alone_us");
+  s.comm_overlapped_us = measured(c, "comm_overlapped_us");
   return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 namespace {
@@ -58,6 +59,14 @@ double CsvTable::number(std::size_t r, std::size_t c) const {
   if (auto v = parse_finite_number(s)) return *v;
   throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
                    fmt::format("a finite number, found '{}'", s));
+}
+
+double CsvTable::measured(std::size_t r, std::size_t c, bool zero_ok) const {
+  const double v = number(r, c);
+  if (!((v >= limits::kMinMeasuredValue || (zero_ok && v == 0)) && v <= limits::kMaxMeasuredValue))
+    throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
+                     fmt::format("a measured value in {}[1e-09, 1e12], found {}", zero_ok ? "0 or " : "", v));
+  return v;
 }
 
 CsvTable parse_csv(const std::string& text, const std::string& file) {

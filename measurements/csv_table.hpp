@@ -20,6 +20,11 @@ struct CsvTable {
   std::size_t column(const std::string& name) const;
   /// Field of row r, column c parsed as a finite number; throws InputError naming file, line, column.
   double number(std::size_t r, std::size_t c) const;
+  /// Field of row r, column c as a measured quantity (a time in us or ms, a bandwidth in GB/s, an element
+  /// count): within [limits::kMinMeasuredValue, kMaxMeasuredValue] = [1e-9, 1e12], 0 too with `zero_ok`
+  /// (a phase a kernel may skip, e.g. DeepEP's notify). As for nccl-tests' text (times in (0, 1e12] us).
+  /// Throws InputError naming file, line, column.
+  double measured(std::size_t r, std::size_t c, bool zero_ok = false) const;
 };
 
 /// Parse a whole field as a finite number (std::stod, all characters used). std::nullopt when the

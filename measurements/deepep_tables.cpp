@@ -19,13 +19,8 @@ int positive_int(const CsvTable& t, std::size_t r, std::size_t c) {
   return static_cast<int>(v);
 }
 
-double time_us(const CsvTable& t, std::size_t r, std::size_t c, bool zero_ok) {
-  const double v = t.number(r, c);
-  if (!(zero_ok ? v >= 0 : v > 0))
-    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]),
-                     fmt::format("a time in us {} 0, found {}", zero_ok ? ">=" : ">", v));
-  return v;
-}
+// A measured time (us) or bandwidth (GB/s): CsvTable::measured's range, 0 allowed with `zero_ok`.
+double time_us(const CsvTable& t, std::size_t r, std::size_t c, bool zero_ok) { return t.measured(r, c, zero_ok); }
 
 }  // namespace
 

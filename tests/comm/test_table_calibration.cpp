@@ -2,11 +2,14 @@
 // figures, kernel tables give fitted kernel parameters, bad files are rejected naming file and field.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "comm/calibration.hpp"
 #include "comm/collective_fit.hpp"
@@ -414,6 +417,37 @@ TEST_CASE("measured collective files: impossible rows and contradicting rank lin
   text.replace(last_comma + 1, first_row_end - last_comma - 1, "1e300");
   const std::string aic = temp_file("aic_nccl_perf_huge.csv", text);
   CHECK_THAT(add_error(aic), Catch::Contains(aic) && Catch::Contains("column latency") && Catch::Contains("[1e-09, 1e12]"));
+  // AIConfigurator DeepEP normal and LL (measurements/deepep_tables.cpp): a 1e300 us transmit time was
+  // accepted and pulled the fitted dispatch latency from 26.9 to 48.6 us; a notify time may be 0.
+  for (const auto& [name, column] : std::vector<std::pair<std::string, std::string>>{
+           {"aic_h100_deepep_normal.csv", "dispatch_transmit_us"}, {"aic_h100_deepep_ll.csv", "combine_avg_t_us"}}) {
+    std::ifstream f(kData + name);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(f, l);) lines.push_back(l);
+    // The header is the first line that is no '#' comment; its first data row gets 1e300 in `column`.
+    std::size_t h = 0;
+    while (h < lines.size() && lines[h].rfind("#", 0) == 0) ++h;
+    REQUIRE(h + 1 < lines.size());
+    auto split = [](const std::string& line) {
+      std::vector<std::string> out;
+      std::stringstream in(line);
+      for (std::string field; std::getline(in, field, ',');) out.push_back(field);
+      return out;
+    };
+    const std::vector<std::string> header = split(lines[h]);
+    std::vector<std::string> row = split(lines[h + 1]);
+    const auto col = std::find(header.begin(), header.end(), column);
+    REQUIRE(col != header.end());
+    row[static_cast<std::size_t>(col - header.begin())] = "1e300";
+    lines[h + 1] = fmt::format("{}", fmt::join(row, ","));
+    std::string edited;
+    for (const std::string& l : lines) edited += l + "\n";
+    const std::string bad = temp_file("huge_" + name, edited);
+    const std::string line = fmt::format("line {}, column ", h + 2);
+    INFO(name);
+    CHECK_THAT(add_error(bad), Catch::Contains(bad) && Catch::Contains(line + column) &&
+                                   Catch::Contains("a measured value in [1e-09, 1e12], found 1e+300"));
+  }
 }
 
 TEST_CASE("calibrate refuses more rows than limits::kMaxCalibrationCollectiveRows, naming the file that crossed",

@@ -65,7 +65,22 @@ TEST_CASE("Malformed measurement files are rejected naming file and pointer", "[
     std::size_t i = first_sample(d, "p2p");
     d["samples"][i]["time_us"] = -3.0;
     CHECK_THROWS_WITH(measurements_from_json(d, "m.json"),
-                      Catch::Contains("/samples/" + std::to_string(i) + "/time_us") && Catch::Contains("> 0"));
+                      Catch::Contains("/samples/" + std::to_string(i) + "/time_us") &&
+                          Catch::Contains("a measured value in [1e-09, 1e12], found -3"));
+  }
+  SECTION("a time, byte count or TFLOP/s no measurement gives (1e300 passed, a 100% error on the fitted link)") {
+    for (const char* field : {"time_us", "bytes"}) {
+      Json d = good;
+      std::size_t i = first_sample(d, "p2p");
+      d["samples"][i][field] = 1e300;
+      INFO(field);
+      CHECK_THROWS_WITH(measurements_from_json(d, "m.json"),
+                        Catch::Contains("/samples/" + std::to_string(i) + "/" + field) && Catch::Contains("[1e-09, 1e12]"));
+    }
+    Json d = good;
+    std::size_t i = first_sample(d, "gemm");
+    d["samples"][i]["tflops"] = 1e13;
+    CHECK_THROWS_WITH(measurements_from_json(d, "m.json"), Catch::Contains("/tflops") && Catch::Contains("found 10000000000000"));
   }
   SECTION("zero time in an overlap sample") {
     Json d = good;
