@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/json_input.hpp"
 #include "common/param_table.hpp"
 #include "sim/scenario/scenario_params.hpp"
 
@@ -116,7 +117,17 @@ void ScenarioOverrides::apply(Json& doc) const {
       throw UsageError(fmt::format("{}: {} is not a scenario field (`epsim schema scenario` lists them)", flag, pointer));
     Json value;
     if (spec->type == ParamType::object || spec->type == ParamType::path_or_object) {
-      value = Json::parse(text, nullptr, false);
+      // A value written as a JSON object is read as one (epsim's JSON reader: a syntax error's byte, a
+      // number no double holds or a repeated key named), not taken for a string when it does not parse.
+      if (const auto first = text.find_first_not_of(" \t\r\n"); first != std::string::npos && text[first] == '{') {
+        try {
+          value = parse_json_text(text, flag);
+        } catch (const InputError& e) {
+          throw UsageError(e.what());
+        }
+      } else {
+        value = Json::parse(text, nullptr, false);
+      }
       if (value.is_discarded() || (!value.is_object() && spec->type == ParamType::object))
         value = value_for(*spec, text, flag);
     } else {

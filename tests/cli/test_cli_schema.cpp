@@ -94,6 +94,18 @@ TEST_CASE("simulate overrides come from the parameter table") {
   CHECK_THAT(odd.err, Catch::Contains("even number of micro-batches") && Catch::Contains("--schedule two-batch"));
   CliResult eq = run_epsim("simulate --scenario " + kDecode + " --set chunks");
   CHECK(eq.exit_code == 2);
+  // An object field given as a JSON object that does not parse is read by epsim's JSON reader (syntax
+  // error's byte, the member whose number no double holds, a repeated key), not taken for a string
+  // ("expected an object, found string" before).
+  for (const auto& [value, expect] : std::vector<std::pair<std::string, std::string>>{
+           {R"('/placement={"redundant":1e999}')", "/redundant: expected a finite number"},
+           {R"('/placement={"redundant":32')", "not valid JSON (byte 16)"},
+           {R"('/placement={"redundant":32, "redundant":64}')", "key \"redundant\" appears twice"}}) {
+    CliResult obj = run_epsim("simulate --scenario " + kDecode + " --set " + value);
+    INFO(value << " -> " << obj.err);
+    CHECK(obj.exit_code == 2);
+    CHECK_THAT(obj.err, Catch::Contains("--set /placement=") && Catch::Contains(expect));
+  }
   // A list field through --set as a JSON array: one KV length per DP replica (dp 16); all at the scenario's own
   // context (2048) is the scenario itself, one replica at 8192 makes the step longer (it gates every MoE layer).
   const std::string same = "'/replica_lengths/lengths=[2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,2048,"
