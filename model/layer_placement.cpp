@@ -34,18 +34,19 @@ int LayerPlacement::gpus_without_expert() const {
 
 std::string idle_ranks_notice(int idle, int num_gpus, int num_experts, const std::string& where) {
   if (idle <= 0) return "";
-  return fmt::format("{} of the {} EP ranks hold no expert ({}: {} experts and their replicas fill {} ranks); they "
-                     "send their tokens out and get them back but receive none to compute",
+  return fmt::format("EP ranks without an expert: {} of {} ({}: {} experts and their replicas fill {} ranks); such a "
+                     "rank sends its tokens out and gets them back but receives none to compute",
                      idle, num_gpus, where, num_experts, num_gpus - idle);
 }
 
 std::string uneven_experts_notice(int num_experts, int num_gpus, const std::string& where) {
-  if (num_gpus < 1 || num_experts < 1 || num_experts % num_gpus == 0 || num_gpus > num_experts) return "";
-  return fmt::format("EP {} does not divide the {} experts ({}: ranks hold {} or {}, so under uniform routing the "
-                     "fuller ranks receive {:.1f}% more tokens); DeepEP's kernels and SGLang's EP need experts % EP == 0: "
-                     "plan with --redundant {} (or that plus a multiple of {}) to even them",
-                     num_gpus, num_experts, where, num_experts / num_gpus, num_experts / num_gpus + 1,
-                     100.0 / (num_experts / num_gpus), num_gpus - num_experts % num_gpus, num_gpus);
+  if (num_gpus < 1 || num_experts < 1 || num_experts % num_gpus == 0) return "";
+  const int fewer = num_experts / num_gpus;
+  const std::string excess =
+      fewer > 0 ? fmt::format(", so under uniform routing the fuller ranks receive {:.1f}% more tokens", 100.0 / fewer) : "";
+  return fmt::format("EP {} does not divide the {} experts ({}: ranks hold {} or {}{}); DeepEP's kernels and SGLang's "
+                     "EP need experts % EP == 0: plan with --redundant {} (or that plus a multiple of {}) to even them",
+                     num_gpus, num_experts, where, fewer, fewer + 1, excess, num_gpus - num_experts % num_gpus, num_gpus);
 }
 
 LayerPlacement contiguous_placement(int num_experts, int num_gpus, int slots_per_gpu) {

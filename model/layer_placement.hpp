@@ -29,10 +29,10 @@ struct LayerPlacement {
 /// `where` (the layer or plan it comes from).
 std::string idle_ranks_notice(int idle, int num_gpus, int num_experts, const std::string& where);
 
-/// "" when `num_gpus` divides `num_experts` or exceeds it (idle_ranks_notice covers that); otherwise a
-/// one-line notice that the contiguous layout gives ranks floor(E/G) or ceil(E/G) experts, that DeepEP's
-/// kernels and SGLang's EP need E % G == 0, and the smallest redundant-slot count that evens them
-/// (plan --redundant), naming `where`.
+/// "" when `num_gpus` divides `num_experts`; otherwise a one-line notice that the contiguous layout gives
+/// ranks floor(E/G) or ceil(E/G) experts (with the token excess of the fuller ranks when floor > 0), that
+/// DeepEP's kernels and SGLang's EP need E % G == 0, and the smallest redundant-slot count that evens
+/// them (plan --redundant), naming `where`.
 std::string uneven_experts_notice(int num_experts, int num_gpus, const std::string& where);
 
 /// The contiguous layout: expert e on rank floor(e x num_gpus / num_experts), in that rank's next

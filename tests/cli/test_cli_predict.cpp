@@ -141,11 +141,15 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
                             " --ep 16 --tokens-per-gpu 1 --exchange-kernel deepep-ll");
     REQUIRE(r.exit_code == 0);
     // Contiguous placement of 8 experts over 16 ranks: one slot per rank, experts on 8 of them.
-    CHECK(r.err.find("8 of the 16 EP ranks hold no expert") != std::string::npos);
+    CHECK(r.err.find("EP ranks without an expert: 8 of 16") != std::string::npos);
+    // 8 experts over 16 ranks: 0 or 1 each; (8 + 8) % 16 == 0.
+    CHECK(r.err.find("EP 16 does not divide the 8 experts (contiguous placement: ranks hold 0 or 1); ") !=
+          std::string::npos);
+    CHECK(r.err.find("--redundant 8 ") != std::string::npos);
     CHECK(r.out.find(", 1 token per GPU,") != std::string::npos);
     CliResult full = run_epsim(base + "--ep 16 --tokens-per-gpu 128 --exchange-kernel deepep-ll");
     REQUIRE(full.exit_code == 0);
-    CHECK(full.err.find("hold no expert") == std::string::npos);
+    CHECK(full.err.find("without an expert") == std::string::npos);
   }
   SECTION("EP not dividing the experts: a notice with the uneven counts and the redundant slots that even them") {
     // 256 experts over EP 3: contiguous floor(e x 3 / 256) gives ranks 86, 85, 85; the fuller ranks get
