@@ -50,8 +50,8 @@ inline constexpr double kMaxMeasuredValue = 1e12;
 /// Rows one `epsim calibrate` fits (all its measured files together). Exchange-kernel samples: each fit
 /// step prices every one (~0.05 ms per sample for the whole fit; 198,720 samples took 11 s, 128 MB); the
 /// largest published table has 4,968 (AIConfigurator DeepEP normal). Collective rows: a network fit
-/// prices every row through the collective model at each step (~2 ms per row for the whole fit; 10,500
-/// rows took 22 s); published nccl-tests files hold tens to ~500. docs/limits.md "calibrate".
+/// prices every row through the collective model at each step (2-4.4 ms per row for the whole fit; 4,096
+/// all_reduce rows took 18 s); published nccl-tests files hold tens to ~500. docs/limits.md "Scale caps".
 inline constexpr std::int64_t kMaxCalibrationKernelSamples = 200000;
 inline constexpr std::int64_t kMaxCalibrationCollectiveRows = 4096;
 /// Token-expert ids of one generated trace (layers x tokens x (top_k + 1): expert ids and source

@@ -89,6 +89,25 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     CHECK(j["busbw_GBps"].get<double>() == Approx(295.0526).epsilon(1e-6));
     CHECK(j["notices"].empty());
   }
+  SECTION("a calibration with no figures for the links the collective crosses is noted") {
+    // Exchange-kernel figures only; and the 2-node calibration above on one node's 8 GPUs does give nvlink.
+    const std::string kernels_only = dir + "/kernels_only.json";
+    {
+      std::ofstream f(kernels_only);
+      f << R"({"schema":"epsim.calibration/2","exchange_kernels":{}})";
+    }
+    CliResult r = run_epsim("predict collective --topology " + topo + " --op all_reduce --bytes 1048576 --json --calibration " +
+                            kernels_only);
+    REQUIRE(r.exit_code == 0);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["notices"].size() == 1);
+    CHECK(j["notices"][0].get<std::string>().find("holds no link figures for the links this collective crosses "
+                                                  "(nvlink, infiniband)") != std::string::npos);
+    CliResult one_node = run_epsim("predict collective --topology " + topo +
+                                   " --op all_reduce --bytes 1048576 --gpus 8 --json --calibration " + cal);
+    REQUIRE(one_node.exit_code == 0);
+    CHECK(nlohmann::json::parse(one_node.out)["notices"].empty());
+  }
   SECTION("a calibration of another network kind and an uncalibrated Ethernet network are noted") {
     const std::string efa = std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json";
     CliResult r = run_epsim("predict collective --topology " + topo + " --op all_reduce --bytes 8 --json --calibration " + efa);
