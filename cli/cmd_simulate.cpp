@@ -133,7 +133,7 @@ void add_simulate_command(CLI::App& app) {
   c->add_option("-j,--threads", o->threads,
                 "layers of the per-token routing sample in parallel (0 = all cores); output does not depend on it")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1024));
   o->overrides.add_flags(*c);
   c->callback([o, c] {
     o->trace_gpus_given = c->count("--trace-gpus") > 0;
