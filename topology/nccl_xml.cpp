@@ -430,11 +430,17 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
       if (x.kind == XKind::nic) continue;  // the ports of one multi-port NIC share its busid
       const bool cpu = x.kind == XKind::cpu;
       const std::string& key = cpu ? x.label : x.busid;
-      if (key.empty()) continue;
-      if (!seen.insert((cpu ? "cpu:" : "pci:") + key).second)
+      // An empty key counts too: two switches without a busid (or CPUs without a numaid) would both be
+      // named node<N>/pci (node<N>/cpu).
+      if (!seen.insert((cpu ? "cpu:" : "pci:") + key).second) {
+        if (key.empty())
+          throw InputError(file, "", fmt::format("two <{}> elements without {}: every <cpu numaid> and <pci busid> of a "
+                                                 "switch or GPU must be given and unique in an NCCL topology dump",
+                                                 cpu ? "cpu" : "pci", cpu ? "numaid" : "busid"));
         throw InputError(file, "", fmt::format("<{} {}=\"{}\"> appears twice: every <cpu numaid> and <pci busid> of a "
                                                "switch or GPU must be unique in an NCCL topology dump", cpu ? "cpu" : "pci",
                                                cpu ? "numaid" : "busid", key));
+      }
     }
   }
 

@@ -105,3 +105,17 @@ TEST_CASE("regression: an NCCL topology dump that repeats a cpu numaid is refuse
   CHECK(has(r.err, "<cpu numaid=\"1\"> appears twice"));
   CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
 }
+
+// fuzz_nccl_xml (CI, 2026-12-04): two <pci> switches whose busid attribute is misspelt (so absent) were
+// both named node0/pci, and "duplicate device id" escaped as a non-epsim exception: the uniqueness check
+// skipped empty busids. It is now an InputError naming the file and the missing attribute.
+TEST_CASE("regression: an NCCL topology dump with two PCIe switches without busid is refused") {
+  const std::string xml = std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_nccl_xml/regression_switches_without_busid.xml";
+  std::string dir = fresh_temp_dir("hard_nccl_no_busid");
+  CliResult r = run_epsim("topo import " + xml + " --nodes 1 --gpu h100 --out " + dir + "/t.json");
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "regression_switches_without_busid.xml"));
+  CHECK(has(r.err, "two <pci> elements without busid"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
+}
