@@ -430,8 +430,10 @@ NcclImport import_nccl_xml(const std::filesystem::path& path, const NcclImportOp
       if (x.kind == XKind::nic) continue;  // the ports of one multi-port NIC share its busid
       const bool cpu = x.kind == XKind::cpu;
       const std::string& key = cpu ? x.label : x.busid;
-      // An empty key counts too: two switches without a busid (or CPUs without a numaid) would both be
-      // named node<N>/pci (node<N>/cpu).
+      // An empty key counts too for CPUs and switches: two switches without a busid (CPUs without a
+      // numaid) would both be named node<N>/pci (node<N>/cpu). GPUs are named by their index; the GPUs a
+      // PCIe skeleton implies (AWS p5's file lists none) have no busid.
+      if (key.empty() && x.kind == XKind::gpu) continue;
       if (!seen.insert((cpu ? "cpu:" : "pci:") + key).second) {
         if (key.empty())
           throw InputError(file, "", fmt::format("two <{}> elements without {}: every <cpu numaid> and <pci busid> of a "
