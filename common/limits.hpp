@@ -47,6 +47,13 @@ inline constexpr double kMinTokenCount = 1.0;
 /// and pulled a fit (a DeepEP normal latency 26.9 -> 48.6 us) or overflowed its sums.
 inline constexpr double kMinMeasuredValue = 1e-9;
 inline constexpr double kMaxMeasuredValue = 1e12;
+/// The range as the readers' messages write it.
+inline constexpr const char* kMeasuredValueRange = "[1e-09, 1e12]";
+/// Whether `v` is a measured value: within [kMinMeasuredValue, kMaxMeasuredValue], or 0 with `zero_ok`
+/// (a phase a kernel may skip, e.g. DeepEP's notify). NaN is not.
+constexpr bool is_measured_value(double v, bool zero_ok = false) {
+  return (v >= kMinMeasuredValue || (zero_ok && v == 0)) && v <= kMaxMeasuredValue;
+}
 /// Rows one `epsim calibrate` fits (all its measured files together). Exchange-kernel samples: each fit
 /// step prices every one (~0.05 ms per sample for the whole fit; 198,720 samples took 11 s, 128 MB); the
 /// largest published table has 4,968 (AIConfigurator DeepEP normal). Collective rows: a network fit

@@ -32,14 +32,12 @@ namespace {
 
 constexpr int kMaxGpus = 1 << 20;
 
-// A measured quantity (a time in us, bytes, TFLOP/s): within [limits::kMinMeasuredValue,
-// kMaxMeasuredValue] = [1e-9, 1e12], as every measured table's (a time of 1e300 us passed and showed only
-// as a 100% error on the fitted link).
+// A measured quantity (a time in us, bytes, TFLOP/s): limits::is_measured_value, as every measured
+// table's (a time of 1e300 us passed and showed only as a 100% error on the fitted link).
 double measured(const JsonCursor& c, std::string_view key) {
   JsonCursor t = c.at(key);
   double v = t.as_number();
-  if (!(v >= limits::kMinMeasuredValue && v <= limits::kMaxMeasuredValue))
-    t.fail(fmt::format("a measured value in [1e-09, 1e12], found {}", v));
+  if (!limits::is_measured_value(v)) t.fail(fmt::format("a measured value in {}, found {}", limits::kMeasuredValueRange, v));
   return v;
 }
 

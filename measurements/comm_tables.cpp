@@ -25,9 +25,6 @@ int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) {
   return static_cast<int>(v);
 }
 
-// A measured quantity: CsvTable::measured's range [1e-9, 1e12].
-double positive(const CsvTable& t, std::size_t r, std::size_t c) { return t.measured(r, c); }
-
 std::string text(const CsvTable& t, std::size_t r, std::size_t c) {
   const std::string& s = t.rows[r][c];
   if (s.empty()) throw InputError(t.file, where(t, r, c), "a non-empty field");
@@ -135,8 +132,8 @@ std::vector<NcclPerfRow> read_aic_nccl_perf(const std::filesystem::path& path) {
       throw InputError(t.file, where(t, r, op),
                        fmt::format("all_gather, alltoall, reduce_scatter or all_reduce, found '{}'", row.op));
     row.gpus = whole(t, r, g, 2);
-    row.elements = positive(t, r, ms);
-    row.time_us = positive(t, r, lat) * 1e3;
+    row.elements = t.measured(r, ms);
+    row.time_us = t.measured(r, lat) * 1e3;
     out.push_back(row);
   }
   return out;
@@ -148,7 +145,7 @@ std::vector<NcclEpRow> read_nccl_ep_table(const std::filesystem::path& path) {
                     c = t.column("combine_bw_GBps");
   std::vector<NcclEpRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, g), whole(t, r, n), positive(t, r, d), positive(t, r, c)});
+    out.push_back({t.line_numbers[r], whole(t, r, g), whole(t, r, n), t.measured(r, d), t.measured(r, c)});
   return out;
 }
 
@@ -159,8 +156,8 @@ std::vector<DeepEpPr521LlRow> read_deepep_pr521_ll(const std::filesystem::path& 
                     cb = t.column("combine_rdma_bw_GBps");
   std::vector<DeepEpPr521LlRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], text(t, r, b), whole(t, r, e), positive(t, r, dl), positive(t, r, db),
-                   positive(t, r, cl), positive(t, r, cb)});
+    out.push_back({t.line_numbers[r], text(t, r, b), whole(t, r, e), t.measured(r, dl), t.measured(r, db),
+                   t.measured(r, cl), t.measured(r, cb)});
   return out;
 }
 
@@ -177,8 +174,8 @@ std::vector<DeepEpBandwidthRow> read_deepep_pr521_normal(const std::filesystem::
     const int ep = whole(t, r, e);
     if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
     row.nodes = ep / 8;
-    row.dispatch_GBps = positive(t, r, d);
-    row.combine_GBps = positive(t, r, c);
+    row.dispatch_GBps = t.measured(r, d);
+    row.combine_GBps = t.measured(r, c);
     row.dispatch_link = text(t, r, dl);
     row.combine_link = text(t, r, cl);
     out.push_back(row);
@@ -209,8 +206,8 @@ std::vector<DeepEpBandwidthRow> read_deepep_v2_normal(const std::filesystem::pat
     row.gpus_per_node = gpn;
     row.nodes = nodes;
     row.sms = whole(t, r, sm);
-    row.dispatch_GBps = positive(t, r, d);
-    row.combine_GBps = positive(t, r, c);
+    row.dispatch_GBps = t.measured(r, d);
+    row.combine_GBps = t.measured(r, c);
     row.dispatch_link = text(t, r, dl);
     row.combine_link = text(t, r, cl);
     out.push_back(row);
@@ -240,7 +237,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
       row->label = text(t, r, s);
       row->sms = 24;  // the csv header: DeepEP's 24-SM configuration of the legacy README
     }
-    (phase == "dispatch" ? row->dispatch_GBps : row->combine_GBps) = positive(t, r, bw);
+    (phase == "dispatch" ? row->dispatch_GBps : row->combine_GBps) = t.measured(r, bw);
     (phase == "dispatch" ? row->dispatch_link : row->combine_link) = text(t, r, m);
   }
   for (const DeepEpBandwidthRow& o : out)
@@ -257,8 +254,8 @@ std::vector<HybridEpRow> read_hybrid_ep_table(const std::filesystem::path& path)
       t.column("kernelonly_dispatch_bf16_GBps"), t.column("kernelonly_combine_GBps")};
   std::vector<HybridEpRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, ra), whole(t, r, sm), positive(t, r, c[0]), positive(t, r, c[1]),
-                   positive(t, r, c[2]), positive(t, r, c[3]), positive(t, r, c[4]), positive(t, r, c[5])});
+    out.push_back({t.line_numbers[r], whole(t, r, ra), whole(t, r, sm), t.measured(r, c[0]), t.measured(r, c[1]),
+                   t.measured(r, c[2]), t.measured(r, c[3]), t.measured(r, c[4]), t.measured(r, c[5])});
   return out;
 }
 
@@ -268,7 +265,7 @@ std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path) 
                     c = t.column("combine_latency_us");
   std::vector<OneSidedRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, e), whole(t, r, b), positive(t, r, d), positive(t, r, c)});
+    out.push_back({t.line_numbers[r], whole(t, r, e), whole(t, r, b), t.measured(r, d), t.measured(r, c)});
   return out;
 }
 

@@ -63,9 +63,9 @@ double CsvTable::number(std::size_t r, std::size_t c) const {
 
 double CsvTable::measured(std::size_t r, std::size_t c, bool zero_ok) const {
   const double v = number(r, c);
-  if (!((v >= limits::kMinMeasuredValue || (zero_ok && v == 0)) && v <= limits::kMaxMeasuredValue))
+  if (!limits::is_measured_value(v, zero_ok))
     throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
-                     fmt::format("a measured value in {}[1e-09, 1e12], found {}", zero_ok ? "0 or " : "", v));
+                     fmt::format("a measured value in {}{}, found {}", zero_ok ? "0 or " : "", limits::kMeasuredValueRange, v));
   return v;
 }
 

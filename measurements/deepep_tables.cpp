@@ -19,9 +19,6 @@ int positive_int(const CsvTable& t, std::size_t r, std::size_t c) {
   return static_cast<int>(v);
 }
 
-// A measured time (us) or bandwidth (GB/s): CsvTable::measured's range, 0 allowed with `zero_ok`.
-double time_us(const CsvTable& t, std::size_t r, std::size_t c, bool zero_ok) { return t.measured(r, c, zero_ok); }
-
 }  // namespace
 
 double DeepEpLlRow::selections() const {
@@ -44,10 +41,10 @@ std::vector<DeepEpLlRow> read_deepep_ll_table(const std::filesystem::path& path)
     row.tokens = positive_int(t, r, tok);
     row.topk = positive_int(t, r, k);
     row.experts = positive_int(t, r, e);
-    row.dispatch_us = time_us(t, r, dt, false);
-    row.combine_us = time_us(t, r, ct, false);
-    row.dispatch_GBps = time_us(t, r, db, false);
-    row.combine_GBps = time_us(t, r, cb, false);
+    row.dispatch_us = t.measured(r, dt);
+    row.combine_us = t.measured(r, ct);
+    row.dispatch_GBps = t.measured(r, db);
+    row.combine_GBps = t.measured(r, cb);
     out.push_back(row);
   }
   return out;
@@ -70,10 +67,10 @@ std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::pat
     row.experts = positive_int(t, r, e);
     row.sms = positive_int(t, r, sm);
     row.combine_sms = positive_int(t, r, csm);
-    row.dispatch_us = time_us(t, r, dt, false);
-    row.dispatch_notify_us = time_us(t, r, dn, true);
-    row.combine_us = time_us(t, r, ct, false);
-    row.combine_notify_us = time_us(t, r, cn, true);
+    row.dispatch_us = t.measured(r, dt);
+    row.dispatch_notify_us = t.measured(r, dn, true);
+    row.combine_us = t.measured(r, ct);
+    row.combine_notify_us = t.measured(r, cn, true);
     out.push_back(row);
   }
   return out;
