@@ -4,12 +4,10 @@
 #include <cmath>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
@@ -75,27 +73,9 @@ void run_collective(const CollectiveOptions& o) {
     CollectiveParams params;
     if (cal) params = with_calibration(params, cal->links);
     const CollectiveModel model(topo, routes, params);
-    if (cal) {
-      if (std::string n = calibration_network_notice(*cal, o.calibration, topo); !n.empty()) {
+    if (cal)
+      if (std::string n = calibration_collective_notice(*cal, o.calibration, topo, group, model.network_kind()); !n.empty())
         notices.push_back(n);
-      } else {
-        // The link kinds this group's collective crosses: NVLink, and the network when it spans hosts.
-        std::set<int> hosts;
-        for (int g : group) hosts.insert(topo.gpu_host(g));
-        std::vector<LinkKind> used{LinkKind::nvlink};
-        if (hosts.size() > 1) used.push_back(model.network_kind());
-        bool any = false;
-        std::vector<std::string> names;
-        for (LinkKind k : used) {
-          any = any || cal->links.count(k) > 0;
-          names.emplace_back(to_string(k));
-        }
-        if (!any)
-          notices.push_back(fmt::format("calibration {} holds no link figures for the links this collective crosses "
-                                        "({}): it is priced with the defaults",
-                                        o.calibration, fmt::join(names, ", ")));
-      }
-    }
     // An Ethernet network is priced as RoCE (NCCL's InfiniBand constants, through the same net_ib
     // transport); AWS EFA differs (aws-ofi-nccl's latencies), which only a calibration says.
     if (model.network_kind() == LinkKind::ethernet && (!cal || !cal->links.count(LinkKind::ethernet)))

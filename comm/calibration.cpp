@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -380,9 +381,21 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
 
 }  // namespace
 
-std::string calibration_network_notice(const Calibration& calibration, const std::string& file,
-                                       const Topology& topology) {
-  return network_kind_notice(calibration, file, nullptr, "", topology);
+std::string calibration_collective_notice(const Calibration& calibration, const std::string& file,
+                                          const Topology& topology, std::span<const int> gpus, LinkKind network_kind) {
+  if (std::string n = network_kind_notice(calibration, file, nullptr, "", topology); !n.empty()) return n;
+  std::set<int> hosts;
+  for (int g : gpus) hosts.insert(topology.gpu_host(g));
+  std::vector<LinkKind> crossed{LinkKind::nvlink};
+  if (hosts.size() > 1) crossed.push_back(network_kind);
+  std::vector<std::string> names;
+  for (LinkKind k : crossed) {
+    if (calibration.links.count(k)) return "";
+    names.emplace_back(to_string(k));
+  }
+  return fmt::format("calibration {} holds no link figures for the links this collective crosses ({}): it is priced "
+                     "with the defaults",
+                     file, fmt::join(names, ", "));
 }
 
 double nominal_edge_link_GBps(const Topology& topology, LinkKind kind) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -160,11 +161,15 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& para
 CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibration* calibration,
                                           const std::string& file, const Topology& topology);
 
-/// The notice of calibrated_kernel_params 2. on network figures alone (the collectives read links
-/// only): "" unless the topology has a network and every network figure of `calibration.links` is of a
-/// kind it lacks.
-std::string calibration_network_notice(const Calibration& calibration, const std::string& file,
-                                       const Topology& topology);
+/// The notice of a calibration that leaves a collective on GPU ranks `gpus` of `topology` at its
+/// defaults (the collectives read `calibration.links` only), "" when a figure applies:
+///  - calibrated_kernel_params 2. on network figures alone: the topology has a network and every
+///    network figure of the file is of a kind it lacks;
+///  - else, when the file has no link figure for the kinds the collective crosses (NVLink, and
+///    `network_kind`, the collective model's, when the ranks span hosts): "calibration <file> holds no link
+///    figures for the links this collective crosses (<kinds>): it is priced with the defaults".
+std::string calibration_collective_notice(const Calibration& calibration, const std::string& file,
+                                          const Topology& topology, std::span<const int> gpus, LinkKind network_kind);
 
 /// One-line warning when the calibration was made on another GPU than `scenario_gpu` (canonical
 /// names differ): "calibration <file> was measured on <device> (<gpu>), the scenario runs <scenario_gpu>".
