@@ -400,10 +400,6 @@ std::optional<NetworkFitSummary> fit_network(const TableSamples& s) {
   return n;
 }
 
-}  // namespace
-
-namespace {
-
 // Refuses a calibration whose files hold more rows than limits::kMaxCalibrationKernelSamples /
 // kMaxCalibrationCollectiveRows (fit time grows with them: docs/limits.md), naming the file that crossed.
 void check_calibration_rows(const TableSamples& s, const std::filesystem::path& path) {

@@ -92,30 +92,31 @@ TEST_CASE("regression: dp x tp x pp beyond int is refused at /parallel") {
   CHECK(has(fits.err, "GPUs at most the 16 GPUs"));
 }
 
+namespace {
+// `epsim topo import` of a fuzz_nccl_xml corpus file (with --gpu h100) must fail with exit 1, naming the
+// file and `expected`, and write no output.
+void expect_import_refused(const std::string& corpus_file, int nodes, const std::string& expected) {
+  const std::string xml = std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_nccl_xml/" + corpus_file;
+  std::string dir = fresh_temp_dir("hard_nccl_import");
+  CliResult r = run_epsim("topo import " + xml + " --nodes " + std::to_string(nodes) + " --gpu h100 --out " + dir + "/t.json");
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, corpus_file));
+  CHECK(has(r.err, expected));
+  CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
+}
+}  // namespace
+
 // fuzz_nccl_xml: a dump with two <cpu numaid="1"> (and repeated <pci busid>) built two devices with one
 // id and escaped as a non-epsim exception ("duplicate device id"); it is now an InputError naming the
 // file and the repeated element.
 TEST_CASE("regression: an NCCL topology dump that repeats a cpu numaid is refused") {
-  const std::string xml = std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_nccl_xml/regression_duplicate_cpu_numaid.xml";
-  std::string dir = fresh_temp_dir("hard_nccl_duplicate");
-  CliResult r = run_epsim("topo import " + xml + " --nodes 2 --gpu h100 --out " + dir + "/t.json");
-  INFO(r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(has(r.err, "regression_duplicate_cpu_numaid.xml"));
-  CHECK(has(r.err, "<cpu numaid=\"1\"> appears twice"));
-  CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
+  expect_import_refused("regression_duplicate_cpu_numaid.xml", 2, "<cpu numaid=\"1\"> appears twice");
 }
 
 // fuzz_nccl_xml (CI, 2026-12-04): two <pci> switches whose busid attribute is misspelt (so absent) were
 // both named node0/pci, and "duplicate device id" escaped as a non-epsim exception: the uniqueness check
 // skipped empty busids. It is now an InputError naming the file and the missing attribute.
 TEST_CASE("regression: an NCCL topology dump with two PCIe switches without busid is refused") {
-  const std::string xml = std::string(EPSIM_FUZZ_CORPUS_DIR) + "/fuzz_nccl_xml/regression_switches_without_busid.xml";
-  std::string dir = fresh_temp_dir("hard_nccl_no_busid");
-  CliResult r = run_epsim("topo import " + xml + " --nodes 1 --gpu h100 --out " + dir + "/t.json");
-  INFO(r.err);
-  CHECK(r.exit_code == 1);
-  CHECK(has(r.err, "regression_switches_without_busid.xml"));
-  CHECK(has(r.err, "two <pci> elements without busid"));
-  CHECK_FALSE(std::filesystem::exists(dir + "/t.json"));
+  expect_import_refused("regression_switches_without_busid.xml", 1, "two <pci> elements without busid");
 }
