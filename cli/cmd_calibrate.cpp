@@ -148,8 +148,13 @@ void run_calibrate(const CalibrateOptions& o) {
                  l.bandwidth_GBps, l.latency_ns, l.samples, 100 * l.max_rel_error);
   for (const CollectiveFitSummary& f : fit.collectives) {
     std::string protocols;
-    if (f.ll_latency_ns) protocols += fmt::format("  LL {:.1f} ns", *f.ll_latency_ns);
-    if (f.ll128_latency_ns) protocols += fmt::format("  LL128 {:.1f} ns", *f.ll128_latency_ns);
+    auto protocol = [&](const char* name, const ProtocolLatencyFit& p) {
+      if (!p.step_latency_ns) return;
+      protocols += fmt::format("  {} {:.1f} ns", name, *p.step_latency_ns);
+      if (p.base_latency_us) protocols += fmt::format(" (base {:.2f} us)", *p.base_latency_us);
+    };
+    protocol("LL", f.ll);
+    protocol("LL128", f.ll128);
     // A rate refitted through the model says so, with the ring line it came from.
     const std::string refit =
         f.bandwidth_GBps == f.line_bandwidth_GBps
@@ -170,14 +175,25 @@ void run_calibrate(const CalibrateOptions& o) {
                fmt::join(n.nodes, ", "), 100 * n.mean_abs_error,
                c.links.at(n.kind).bandwidth_GBps == n.bandwidth_GBps ? "" : "  (not used: the harness's fit of this link)");
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
+  {
+    const CollectiveParams defaults;
+    std::vector<std::string> bases;
+    if (c.collectives.ll_base_latency_us)
+      bases.push_back(fmt::format("LL {:.2f} us (default {:g})", *c.collectives.ll_base_latency_us, defaults.ll_base_latency_us));
+    if (c.collectives.ll128_base_latency_us)
+      bases.push_back(
+          fmt::format("LL128 {:.2f} us (default {:g})", *c.collectives.ll128_base_latency_us, defaults.ll128_base_latency_us));
+    if (!bases.empty()) fmt::print("  collective base latency  {}\n", fmt::join(bases, "  "));
+  }
   // A written latency of 0 is the search's floor: the model's fixed costs (NCCL's base latency, the other
   // steps) already reach the rows' times, so the file does not measure that step.
   for (const CollectiveFitSummary& f : fit.collectives) {
     if (c.links.at(f.kind).bandwidth_GBps != f.bandwidth_GBps) continue;
     std::vector<std::string> floor;
     if (f.step_latency_ns == 0) floor.push_back("Simple");
-    if (f.ll_latency_ns && *f.ll_latency_ns == 0) floor.push_back("LL");
-    if (f.ll128_latency_ns && *f.ll128_latency_ns == 0) floor.push_back("LL128");
+    // A protocol whose base latency was fitted at the floor is not "unmeasured": its rows set the base.
+    if (f.ll.step_latency_ns && *f.ll.step_latency_ns == 0 && !f.ll.base_latency_us) floor.push_back("LL");
+    if (f.ll128.step_latency_ns && *f.ll128.step_latency_ns == 0 && !f.ll128.base_latency_us) floor.push_back("LL128");
     if (!floor.empty())
       fmt::print(stderr,
                  "epsim: note: {} ({}, {} ranks): the {} step latency written is 0 ns, its floor: the model's fixed "

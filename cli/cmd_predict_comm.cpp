@@ -71,7 +71,7 @@ void run_collective(const CollectiveOptions& o) {
   } else {
     const CollectiveKind kind = parse_collective_kind(o.op).value();  // checked above
     CollectiveParams params;
-    if (cal) params = with_calibration(params, cal->links);
+    if (cal) params = with_calibration(params, *cal);
     const CollectiveModel model(topo, routes, params);
     if (cal)
       if (std::string n = calibration_collective_notice(*cal, o.calibration, topo, group, model.network_kind()); !n.empty())

@@ -50,6 +50,14 @@ constexpr PhaseField kPhaseFields[] = {
     {"sm_copies_per_token", &KernelPhaseParams::sm_copies_per_token},
 };
 
+// The base latencies of "collectives" by their CollectiveParams names: one table for reader and writer.
+using BaseLatencyField = std::pair<const char*, std::optional<double> CollectiveBaseLatencies::*>;
+constexpr BaseLatencyField kBaseLatencyFields[] = {
+    {"base_latency_us", &CollectiveBaseLatencies::base_latency_us},
+    {"ll_base_latency_us", &CollectiveBaseLatencies::ll_base_latency_us},
+    {"ll128_base_latency_us", &CollectiveBaseLatencies::ll128_base_latency_us},
+};
+
 std::vector<std::string> phase_field_names() {
   std::vector<std::string> v;
   for (const PhaseField& f : kPhaseFields) v.emplace_back(f.first);
@@ -128,7 +136,7 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
     root.at("schema").fail(fmt::format("\"{}\" (or \"{}\")", kCalibrationSchema, kCalibrationSchemaV1));
   const bool v2 = schema == kCalibrationSchema;
   std::vector<std::string> allowed = {"schema", "gpu", "links", "gemm_efficiency", "overlap_slowdown"};
-  if (v2) allowed.emplace_back("exchange_kernels");
+  if (v2) allowed.insert(allowed.end(), {"exchange_kernels", "collectives"});
   root.reject_unknown_keys(allowed);
 
   Calibration cal;
@@ -166,6 +174,20 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       latency("ll_latency_ns", lc.ll_latency_ns);
       latency("ll128_latency_ns", lc.ll128_latency_ns);
       cal.links[*kind] = lc;
+    }
+  }
+  if (root.has("collectives")) {
+    JsonCursor c = root.at("collectives");
+    std::vector<std::string> names;
+    for (const BaseLatencyField& f : kBaseLatencyFields) names.emplace_back(f.first);
+    c.reject_unknown_keys(names);
+    for (const BaseLatencyField& f : kBaseLatencyFields) {
+      if (!c.has(f.first)) continue;
+      JsonCursor t = c.at(f.first);
+      const double us = t.as_non_negative();
+      // At most 1 s, as a link's per-step latency (1e9 ns): more is no collective launch.
+      if (us > 1e6) t.fail(fmt::format("a base latency of at most 1e6 us, found {}", us));
+      cal.collectives.*f.second = us;
     }
   }
   if (root.has("gemm_efficiency")) {
@@ -226,6 +248,10 @@ Json calibration_to_json(const Calibration& c) {
     links[std::string(to_string(kind))] = std::move(j);
   }
   out["links"] = std::move(links);
+  Json bases = Json::object();
+  for (const BaseLatencyField& f : kBaseLatencyFields)
+    if (const std::optional<double>& v = c.collectives.*f.second) bases[f.first] = tidy(*v);
+  if (!bases.empty()) out["collectives"] = std::move(bases);
   Json gemm = Json::array();
   for (const GemmEfficiencyPoint& g : c.gemm_efficiency)
     gemm.push_back({{"tokens_per_expert", tidy(g.tokens_per_expert)}, {"efficiency", tidy(g.efficiency)}});
@@ -384,6 +410,8 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
 std::string calibration_collective_notice(const Calibration& calibration, const std::string& file,
                                           const Topology& topology, std::span<const int> gpus, LinkKind network_kind) {
   if (std::string n = network_kind_notice(calibration, file, nullptr, "", topology); !n.empty()) return n;
+  const CollectiveBaseLatencies& b = calibration.collectives;
+  if (b.base_latency_us || b.ll_base_latency_us || b.ll128_base_latency_us) return "";
   std::set<int> hosts;
   for (int g : gpus) hosts.insert(topology.gpu_host(g));
   std::vector<LinkKind> crossed{LinkKind::nvlink};

@@ -72,11 +72,23 @@ struct KernelCalibration {
   std::string source;           ///< free text: the measured files and rows (may be empty)
 };
 
+/// Fixed costs of a collective by protocol, us: each replaces the CollectiveParams field of the same
+/// name (NCCL tuning.cc baseLat[Ring][p]: Simple 8.4, also NVLS's and the hierarchical algorithm's; LL
+/// 6.6; LL128 14; comm/collectives.hpp). `epsim calibrate` fits LL's and LL128's where a file's rows
+/// of that protocol take less than the model's base latency with every step latency at 0
+/// (comm/table_calibration.hpp); a user may write any of the three. Each in [0, 1e6] us.
+struct CollectiveBaseLatencies {
+  std::optional<double> base_latency_us;
+  std::optional<double> ll_base_latency_us;
+  std::optional<double> ll128_base_latency_us;
+};
+
 /// The contents of calibration.json. Every member is optional except the schema.
 struct Calibration {
   std::string gpu;     ///< canonical GPU name ("H200", model/gpu_spec.hpp); empty when absent
   std::string device;  ///< the name as the file writes it ("NVIDIA H200"); empty when absent
   std::map<LinkKind, LinkCalibration> links;            ///< keyed by link kind
+  CollectiveBaseLatencies collectives;                  ///< "collectives": the base latencies
   std::vector<GemmEfficiencyPoint> gemm_efficiency;     ///< sorted by tokens_per_expert, strictly increasing
   std::optional<double> overlap_slowdown;               ///< >= 1: compute time factor under overlapped comm
   std::map<ExchangeKernelKind, KernelCalibration> exchange_kernels;  ///< fitted kernels, by kind
@@ -95,14 +107,16 @@ std::string canonical_gpu_name(const std::string& device, const std::string& whe
 /// Parse a calibration document:
 /// {"schema":"epsim.calibration/2","gpu":"NVIDIA H200",
 ///  "links":{"nvlink":{"bandwidth_GBps":..,"latency_ns":..},"infiniband":{..},"pcie":{..},"ethernet":{..}},
+///  "collectives":{"base_latency_us":..,"ll_base_latency_us":..,"ll128_base_latency_us":..},
 ///  "gemm_efficiency":[{"tokens_per_expert":M,"efficiency":e},..], "overlap_slowdown":x,
 ///  "exchange_kernels":{"deepep-ll":{"source":"..","sms":24,"notify_latency_us":..,"notify_per_log2_node_us":..,
 ///      "nvlink_for_same_node":true,"header_bytes_per_token":16,"dispatch":{<phase>},"combine":{<phase>}},..}}
 /// <phase> holds any of KernelPhaseParams' fields by their C++ names (latency_us, ..., ll_bandwidth_GBps).
 /// Throws InputError naming file + JSON pointer for: a missing or unknown schema, a non-object, an
-/// unknown link kind, kernel name or field, a bandwidth <= 0, a latency < 0, a non-number (NaN is not
-/// JSON), an efficiency outside (0, 1], tokens_per_expert not strictly increasing, an overlap_slowdown
-/// < 1, an unknown GPU name, or kernel parameters validate_kernel_params rejects.
+/// unknown link kind, kernel name or field, a bandwidth <= 0, a latency < 0, a base latency above 1e6
+/// us, a non-number (NaN is not JSON), an efficiency outside (0, 1], tokens_per_expert not strictly
+/// increasing, an overlap_slowdown < 1, an unknown GPU name, or kernel parameters
+/// validate_kernel_params rejects. "collectives" is a v2 member.
 Calibration calibration_from_json(const Json& doc, const std::string& file);
 
 /// Read and parse a calibration file (see calibration_from_json). Throws InputError.
@@ -162,12 +176,14 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
                                           const std::string& file, const Topology& topology);
 
 /// The notice of a calibration that leaves a collective on GPU ranks `gpus` of `topology` at its
-/// defaults (the collectives read `calibration.links` only), "" when a figure applies:
+/// defaults (the collectives read `calibration.links` and `calibration.collectives`), "" when a figure
+/// applies:
 ///  - calibrated_kernel_params 2. on network figures alone: the topology has a network and every
 ///    network figure of the file is of a kind it lacks;
-///  - else, when the file has no link figure for the kinds the collective crosses (NVLink, and
-///    `network_kind`, the collective model's, when the ranks span hosts): "calibration <file> holds no link
-///    figures for the links this collective crosses (<kinds>): it is priced with the defaults".
+///  - else, when the file has no base latency and no link figure for the kinds the collective
+///    crosses (NVLink, and `network_kind`, the collective model's, when the ranks span hosts):
+///    "calibration <file> holds no link figures for the links this collective crosses (<kinds>): it is
+///    priced with the defaults".
 std::string calibration_collective_notice(const Calibration& calibration, const std::string& file,
                                           const Topology& topology, std::span<const int> gpus, LinkKind network_kind);
 

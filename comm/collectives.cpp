@@ -50,6 +50,15 @@ CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKi
   return params;
 }
 
+CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration) {
+  params = with_calibration(std::move(params), calibration.links);
+  const CollectiveBaseLatencies& b = calibration.collectives;
+  if (b.base_latency_us) params.base_latency_us = *b.base_latency_us;
+  if (b.ll_base_latency_us) params.ll_base_latency_us = *b.ll_base_latency_us;
+  if (b.ll128_base_latency_us) params.ll128_base_latency_us = *b.ll128_base_latency_us;
+  return params;
+}
+
 CollectiveParams aws_p5_efa_params(CollectiveParams base) {
   base.ethernet_step_latency_us = kAwsP5EfaStepLatency_us + kAwsP5EfaSimpleCompletion_us;
   base.ethernet_ll_step_latency_us = kAwsP5EfaStepLatency_us;  // LL / LL128 add no completion cost

@@ -141,6 +141,10 @@ inline constexpr double kAwsP5EfaSimpleCompletion_us = 3.0;
 
 /// A copy of params with measured links (calibration.json "links", keyed by link kind) applied.
 CollectiveParams with_calibration(CollectiveParams params, const std::map<LinkKind, LinkCalibration>& links);
+/// A copy of params with a whole calibration's collective figures applied: its links (above) and the
+/// base latencies it holds (calibration.json "collectives": base_latency_us, ll_base_latency_us,
+/// ll128_base_latency_us replace the fields of the same names).
+CollectiveParams with_calibration(CollectiveParams params, const Calibration& calibration);
 
 /// Predicted cost of one collective. algbw = bytes / time; busbw = algbw x bus_bandwidth_factor.
 struct CollectiveResult {

@@ -278,26 +278,47 @@ double golden_section_minimum(const std::function<double(double)>& f, double a, 
   return (a + b) / 2;
 }
 
-// The step latency of `protocol` (LL or LL128) on the run's link kind (nvlink on one node, the network
-// across nodes) that best fits the rows the model gives that protocol at its defaults, with the fitted
-// Simple line already in `links`: golden-section search over [0, 100] us of the squared log error of
-// CollectiveModel::cost (the algorithm, Tree or ring, as the model picks it). nullopt with fewer than
-// two such rows.
-std::optional<double> fit_protocol_latency_ns(const CollectiveSamples& c, const RunModel& m, LinkKind link,
-                                              std::map<LinkKind, LinkCalibration> links, CollectiveProtocol protocol) {
+// The fixed cost of `protocol` (LL or LL128) in `params`, us (NCCL's baseLat[Ring][p]), and the field.
+double& protocol_base_latency_us(CollectiveParams& params, CollectiveProtocol protocol) {
+  return protocol == CollectiveProtocol::ll ? params.ll_base_latency_us : params.ll128_base_latency_us;
+}
+
+// The latencies of `protocol` (LL or LL128) that best fit the rows the model gives that protocol at its
+// defaults, with the fitted Simple line already in `links` (nullopt with fewer than two such rows):
+//  1. the step latency on the run's link kind (nvlink on one node, the network across nodes):
+//     golden-section search over [0, 100] us of the squared log error of CollectiveModel::cost (the
+//     algorithm, Tree or ring, as the model picks it);
+//  2. when that search ends on its floor of 0 (the model's fixed cost, NCCL's baseLat, alone already
+//     reaches the rows: 2 H100s run an LL all_gather in 5.2 us, baseLat[Ring][LL] + one step is 7.2),
+//     the protocol's base latency with that step at 0: the same search over [0, the default] us. Set
+//     only when it lowers the error.
+ProtocolLatencyFit fit_protocol_latency(const CollectiveSamples& c, const RunModel& m, LinkKind link,
+                                        std::map<LinkKind, LinkCalibration> links, CollectiveProtocol protocol) {
+  ProtocolLatencyFit out;
   const std::vector<CollectiveResult> at_defaults = CollectiveModel(m.topo, m.routes, m.params).cost(m.kind, m.gpus, c.bytes);
   std::vector<double> sizes, times;
   for (std::size_t i = 0; i < c.bytes.size(); ++i)
     if (at_defaults[i].protocol == protocol) sizes.push_back(c.bytes[i]), times.push_back(c.time_us[i]);
-  if (sizes.size() < 2) return std::nullopt;
-  auto error = [&](double ns) {
+  if (sizes.size() < 2) return out;
+  CollectiveParams params = m.params;
+  auto error = [&](double step_ns) {
     LinkCalibration& lc = links[link];
-    (protocol == CollectiveProtocol::ll ? lc.ll_latency_ns : lc.ll128_latency_ns) = ns;
-    const CollectiveModel model(m.topo, m.routes, with_calibration(m.params, links));
+    (protocol == CollectiveProtocol::ll ? lc.ll_latency_ns : lc.ll128_latency_ns) = step_ns;
+    const CollectiveModel model(m.topo, m.routes, with_calibration(params, links));
     return squared_log_error(model.cost(m.kind, m.gpus, sizes), times);
   };
   const double best = golden_section_minimum(error, 0, 1e5);  // ns
-  return error(0) <= error(best) ? 0.0 : best;
+  const double at_floor = error(0);
+  out.step_latency_ns = at_floor <= error(best) ? 0.0 : best;
+  if (*out.step_latency_ns > 0) return out;
+  const double default_base_us = protocol_base_latency_us(params, protocol);
+  auto base_error = [&](double base_us) {
+    protocol_base_latency_us(params, protocol) = base_us;
+    return error(0);
+  };
+  const double base = golden_section_minimum(base_error, 0, default_base_us);
+  if (base_error(base) < at_floor) out.base_latency_us = base;
+  return out;
 }
 
 // The bandwidth of the run's link kind (per GPU, as calibration.json links hold it; line_GBps is the
@@ -534,8 +555,8 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
         sum.bandwidth_GBps = fit_bandwidth_through_model(c, *run, sum.kind, latency, f, sum.line_bandwidth_GBps);
       }
       const std::map<LinkKind, LinkCalibration> line = {{sum.kind, LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns}}};
-      sum.ll_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll);
-      sum.ll128_latency_ns = fit_protocol_latency_ns(c, *run, sum.kind, line, CollectiveProtocol::ll128);
+      sum.ll = fit_protocol_latency(c, *run, sum.kind, line, CollectiveProtocol::ll);
+      sum.ll128 = fit_protocol_latency(c, *run, sum.kind, line, CollectiveProtocol::ll128);
     }
     out.collectives.push_back(sum);
     // Of several fits of a kind the highest bandwidth wins, but a fit above the link's nominal rate
@@ -554,7 +575,16 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   }
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))
-      cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll_latency_ns, sum.ll128_latency_ns};
+      cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll.step_latency_ns, sum.ll128.step_latency_ns};
+  // Base latencies from the fit that gives a link its figures: NVLink's first (one node, where no
+  // network step shares the fixed cost), then the network kinds' in LinkKind order. Bases already in
+  // `cal` stay.
+  CollectiveBaseLatencies& bases = cal.collectives;
+  for (const auto& [kind, sum] : best) {
+    if (cal.links.at(kind).bandwidth_GBps != sum.bandwidth_GBps) continue;  // another source's link figures
+    if (!bases.ll_base_latency_us) bases.ll_base_latency_us = sum.ll.base_latency_us;
+    if (!bases.ll128_base_latency_us) bases.ll128_base_latency_us = sum.ll128.base_latency_us;
+  }
   return out;
 }
 

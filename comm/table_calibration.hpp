@@ -90,6 +90,15 @@ struct KernelFitSummary {
 /// intercept / steps (ring: all_reduce 2(n-1), all_gather / reduce_scatter n-1, sendrecv 1), what the
 /// collective model multiplies by its steps. A bus bandwidth above the link's nominal one (NVLS on
 /// one node) is capped at the nominal where it is used (comm/collectives.hpp, calibrated_kernel_params).
+/// The latencies of one NCCL protocol (LL or LL128) fitted on a collective's rows of that protocol.
+struct ProtocolLatencyFit {
+  /// Per step on the run's link kind, ns, in [0, 1e5]; none: fewer than two rows of the protocol.
+  std::optional<double> step_latency_ns;
+  /// The protocol's base latency, us, in [0, its default]: only when the step latency is 0 (its floor)
+  /// and a lower base fits the rows better (calibration.json "collectives").
+  std::optional<double> base_latency_us;
+};
+
 struct CollectiveFitSummary {
   std::string file;
   std::string op;
@@ -109,8 +118,8 @@ struct CollectiveFitSummary {
   /// The kind's nominal per-GPU rate on the run's hosts (infinity without a model); a fit above it is
   /// kept only when every fit of the kind is.
   double nominal_GBps = std::numeric_limits<double>::infinity();
-  /// LL / LL128 step latencies fitted on the rows the model gives those protocols (none: no such rows).
-  std::optional<double> ll_latency_ns, ll128_latency_ns;
+  /// LL / LL128 latencies fitted on the rows the model gives those protocols.
+  ProtocolLatencyFit ll, ll128;
 };
 
 /// One fit of a network kind through the collective model over runs at several node counts (DGX or

@@ -160,7 +160,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   CollectiveParams cp;
   if (calibration) {
     compute = compute.calibrated(*calibration);
-    cp = with_calibration(cp, calibration->links);
+    cp = with_calibration(cp, *calibration);
   }
   std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
   ScenarioInputs in{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),

@@ -314,7 +314,7 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
       rows.push_back({CollectiveKind::all_gather, run.nodes, run.bytes[i],
                       run.bytes[i] * (run.ranks - 1.0) / run.ranks / (run.time_us[i] * 1e3)});
   const LinkCalibration one_run{fits.collectives[0].bandwidth_GBps, fits.collectives[0].step_latency_ns,
-                                fits.collectives[0].ll_latency_ns, fits.collectives[0].ll128_latency_ns};
+                                fits.collectives[0].ll.step_latency_ns, fits.collectives[0].ll128.step_latency_ns};
   auto error_with = [&](const LinkCalibration& l) {
     const CollectiveParams p = with_calibration(aws_p5_efa_params(), {{LinkKind::ethernet, l}});
     return collective_mean_abs_error(predict_busbw(p, aws_p5_options(2), rows), rows);
@@ -375,6 +375,51 @@ TEST_CASE("calibrate fits the LL step latency on the rows the model gives LL", "
   CHECK(*l.latency_ns == Approx(3400).epsilon(0.02));
   REQUIRE(l.ll_latency_ns.has_value());
   CHECK(*l.ll_latency_ns == Approx(1500).epsilon(0.05));
+}
+
+TEST_CASE("calibrate fits LL's base latency when the rows are below it with the LL step at its floor",
+          "[comm][calibration]") {
+  // Rows made by the collective model: a 2-GPU all_gather on one DGX H100 whose LL base latency is 4.0 us
+  // (NCCL's tuner: baseLat[Ring][LL] 6.6) with NCCL's 0.6 us NVLink LL step. A 2-rank ring has one step,
+  // so an LL row costs 4.0 + 0.6 + bus bytes / LL bandwidth: below the default base alone. The LL step
+  // fit ends on its floor (0), and the base is fitted with the step at 0: the rows identify only the sum,
+  // 4.0 + 1 x 0.6 = 4.6 us. The calibration carries it ("collectives"), and with it the model prices the
+  // rows as the truth does.
+  const Topology topo = generate_dgx_cluster(dgx_options_for_nodes(1));
+  const RouteTable routes(topo);
+  CollectiveParams truth;
+  truth.ll_base_latency_us = 4.0;
+  const CollectiveModel model(topo, routes, truth);
+  const std::vector<int> gpus{0, 1};
+  CollectiveSamples c{"made.txt", "all_gather", 2, 1, {}, {}};
+  for (double size = 1024; size <= 1073741824.0; size *= 4) {
+    c.bytes.push_back(size);
+    c.time_us.push_back(model.cost(CollectiveKind::all_gather, gpus, size).time_us);
+  }
+  TableSamples s;
+  s.collectives.push_back(c);
+  Calibration cal;
+  const TableFit fit = fit_tables(s, cal);
+  REQUIRE(fit.collectives.size() == 1);
+  REQUIRE(fit.collectives[0].ll.step_latency_ns.has_value());
+  CHECK(*fit.collectives[0].ll.step_latency_ns == 0.0);
+  REQUIRE(cal.collectives.ll_base_latency_us.has_value());
+  CHECK(*cal.collectives.ll_base_latency_us == Approx(4.6).epsilon(0.02));
+  CHECK(!cal.collectives.base_latency_us.has_value());  // Simple's base is never fitted
+  // With the calibration the model prices the LL rows as the truth does (4.6 + 0 x 1 = 4.0 + 0.6 x 1).
+  const CollectiveModel fitted(topo, routes, with_calibration(CollectiveParams{}, cal));
+  for (std::size_t i = 0; i < c.bytes.size(); ++i)
+    if (c.bytes[i] <= 65536) CHECK(fitted.cost(CollectiveKind::all_gather, gpus, c.bytes[i]).time_us ==
+                                   Approx(c.time_us[i]).epsilon(0.03));
+  // Rows at NCCL's defaults: the LL step fit is not at its floor, and no base is written.
+  const CollectiveModel nccl(topo, routes, CollectiveParams{});
+  CollectiveSamples d = c;
+  for (std::size_t i = 0; i < d.bytes.size(); ++i) d.time_us[i] = nccl.cost(CollectiveKind::all_gather, gpus, d.bytes[i]).time_us;
+  TableSamples s2;
+  s2.collectives.push_back(d);
+  Calibration cal2;
+  fit_tables(s2, cal2);
+  CHECK(!cal2.collectives.ll_base_latency_us.has_value());
 }
 
 TEST_CASE("measured collective files: impossible rows and contradicting rank lines are refused naming the line",

@@ -180,7 +180,7 @@ TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json 
   CHECK(*cal.links.at(LinkKind::ethernet).latency_ns == Approx(aws_p5_efa_params().ethernet_step_latency_us * 1e3));
   const Topology topo = generate_dgx_cluster(aws_p5_options(4));
   const RouteTable routes(topo);
-  const CollectiveModel by_file(topo, routes, with_calibration(CollectiveParams{}, cal.links));
+  const CollectiveModel by_file(topo, routes, with_calibration(CollectiveParams{}, cal));
   const CollectiveModel by_params(topo, routes, aws_p5_efa_params());
   const auto all = first_gpus(32);
   for (CollectiveKind k : {CollectiveKind::all_gather, CollectiveKind::all_reduce})
@@ -199,7 +199,7 @@ TEST_CASE("a calibration's per-GPU network bandwidth is split over the GPU's NIC
   CHECK(calibrated_link_bandwidth_GBps(40.0, p5, LinkKind::ethernet) == Approx(10.0));
   const Calibration efa = per_gpu_calibration("ethernet", 40.0);
   const RouteTable routes(p5);
-  const CollectiveModel model(p5, routes, with_calibration(CollectiveParams{}, efa.links));
+  const CollectiveModel model(p5, routes, with_calibration(CollectiveParams{}, efa));
   CHECK(model.effective_bandwidth_GBps(nic_uplink(p5, LinkKind::ethernet)) == Approx(10.0));  // min(10, 12.5)
   // GPU 0 -> 8: PCIe 64 x 0.75 = 48; each EFA link 10 / (1/4) = 40; leaf -> spine min(10, 3.125) / (1/16)
   // = 50. Route 40 = the calibrated 40 GB/s per GPU (it was min(48, min(40, 12.5) x 4 = 50) = 48).
@@ -228,7 +228,7 @@ TEST_CASE("a calibration's per-GPU network bandwidth is split over the GPU's NIC
   const Topology ib4 = generate_dgx_cluster(four);
   const Calibration ib = per_gpu_calibration("infiniband", 40.0);
   const RouteTable routes4(ib4);
-  const CollectiveModel model4(ib4, routes4, with_calibration(CollectiveParams{}, ib.links));
+  const CollectiveModel model4(ib4, routes4, with_calibration(CollectiveParams{}, ib));
   CHECK(calibration_links_per_gpu(ib4, LinkKind::infiniband) == 4.0);
   CHECK(model4.effective_bandwidth_GBps(nic_uplink(ib4, LinkKind::infiniband)) == Approx(10.0));
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ib, "c.json", ib4).params.dispatch
@@ -239,12 +239,12 @@ TEST_CASE("a calibration's per-GPU network bandwidth is split over the GPU's NIC
   const Topology dgx = generate_dgx_cluster(dgx_options_for_nodes(2));
   const RouteTable routes1(dgx);
   CHECK(calibration_links_per_gpu(dgx, LinkKind::infiniband) == 1.0);
-  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, ib.links))
+  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, ib))
             .effective_bandwidth_GBps(nic_uplink(dgx, LinkKind::infiniband)) == Approx(40.0));
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ib, "c.json", dgx).params.dispatch
             .infiniband_efficiency == Approx(0.8));
   const Calibration fast = per_gpu_calibration("infiniband", 80.0);
-  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, fast.links))
+  CHECK(CollectiveModel(dgx, routes1, with_calibration(CollectiveParams{}, fast))
             .effective_bandwidth_GBps(nic_uplink(dgx, LinkKind::infiniband)) == Approx(50.0));
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &fast, "c.json", dgx).params.dispatch
             .infiniband_efficiency == Approx(0.95));

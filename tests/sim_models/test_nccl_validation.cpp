@@ -129,7 +129,7 @@ TEST_CASE("all_reduce below 64 MiB on 1 and 2 DGX H100: NCCL's protocol and Tree
   Calibration cal;
   fit_tables(ts, cal);
   Cluster fitted(2);
-  fitted.model = std::make_unique<CollectiveModel>(fitted.topo, *fitted.routes, with_calibration(CollectiveParams{}, cal.links));
+  fitted.model = std::make_unique<CollectiveModel>(fitted.topo, *fitted.routes, with_calibration(CollectiveParams{}, cal));
   std::vector<NcclTestsRow> odd;
   for (std::size_t i = 1; i < rows2.size(); i += 2) odd.push_back(rows2[i]);
   const BandMae b2 = compare_small("h100_all_reduce_2node_ib.txt (16 GPUs), (b) fitted on even sizes, odd sizes below 64 MiB",
