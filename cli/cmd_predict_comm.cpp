@@ -13,6 +13,7 @@
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
 #include "comm/calibration.hpp"
+#include "comm/exchange_prediction.hpp"
 #include "comm/link_load.hpp"
 #include "common/error.hpp"
 #include "common/json_output.hpp"
@@ -49,6 +50,13 @@ void run_collective(const CollectiveOptions& o) {
   const RouteTable routes(topo);
   const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo);
   std::vector<std::string> notices;
+  // An Ethernet network is priced as RoCE (NCCL's InfiniBand constants, through the same net_ib
+  // transport), collectives and the all-to-all alike; AWS EFA differs (aws-ofi-nccl's latencies, EFA's
+  // rate), which only a calibration says.
+  if (CollectiveModel(topo, routes).network_kind() == LinkKind::ethernet && (!cal || !cal->links.count(LinkKind::ethernet)))
+    notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand constants); for AWS EFA give "
+                      "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted rate and 52-55 us per "
+                      "network step)");
   std::vector<int> group(static_cast<std::size_t>(n));
   for (int g = 0; g < n; ++g) group[static_cast<std::size_t>(g)] = g;
   double time_us = 0, factor = 0;
@@ -59,11 +67,9 @@ void run_collective(const CollectiveOptions& o) {
     const CalibratedKernel k = calibrated_kernel_params(ExchangeKernelKind::nccl, cal ? &*cal : nullptr, o.calibration, topo);
     if (!k.notice.empty()) notices.push_back(k.notice);
     const EpLinkModel links(topo, routes, n, k.params, ExchangeRouting{1, 1, n});
-    const std::vector<double> tokens(static_cast<std::size_t>(n), static_cast<double>(n));
-    const double per_copy = o.bytes / n;
-    const auto link_bytes = exchange_link_bytes(links, tokens, per_copy, Exchange::dispatch);
-    const ExchangeCost c = exchange_cost(links, link_bytes, tokens, per_copy, Exchange::dispatch);
-    time_us = c.phase.time_us;
+    const AlltoallPrediction a = predict_alltoall(links, o.bytes);
+    const ExchangeCost& c = a.cost;
+    time_us = a.time_us;
     factor = static_cast<double>(n - 1) / n;
     algorithm = "nccl all-to-all (grouped send/recv)";
     bottleneck = std::string(c.phase.bottleneck);
@@ -76,11 +82,6 @@ void run_collective(const CollectiveOptions& o) {
     if (cal)
       if (std::string n = calibration_collective_notice(*cal, o.calibration, topo, group, model.network_kind()); !n.empty())
         notices.push_back(n);
-    // An Ethernet network is priced as RoCE (NCCL's InfiniBand constants, through the same net_ib
-    // transport); AWS EFA differs (aws-ofi-nccl's latencies), which only a calibration says.
-    if (model.network_kind() == LinkKind::ethernet && (!cal || !cal->links.count(LinkKind::ethernet)))
-      notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand latencies); for AWS EFA give "
-                        "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted 52-55 us per network step)");
     const CollectiveResult r = model.cost(kind, group, o.bytes);
     time_us = r.time_us;
     factor = bus_bandwidth_factor(kind, n);

@@ -76,4 +76,21 @@ ExchangePrediction predict_exchange(const EpLinkModel& links, const std::vector<
   return p;
 }
 
+AlltoallPrediction predict_alltoall(const EpLinkModel& links, double bytes_per_rank) {
+  const int n = links.ep();
+  if (n < 2) throw std::invalid_argument("predict_alltoall: at least 2 ranks");
+  if (!(bytes_per_rank > 0) || !std::isfinite(bytes_per_rank))
+    throw std::invalid_argument("predict_alltoall: the size must be positive and finite");
+  // Every rank holds n tokens of size / n bytes, one for each rank (itself included).
+  const std::vector<double> tokens(static_cast<std::size_t>(n), static_cast<double>(n));
+  const double per_copy = bytes_per_rank / n;
+  AlltoallPrediction out;
+  out.cost = exchange_cost(links, exchange_link_bytes(links, tokens, per_copy, Exchange::dispatch), tokens, per_copy,
+                           Exchange::dispatch);
+  out.time_us = out.cost.phase.time_us;
+  out.algbw_GBps = bytes_per_rank / (out.time_us * 1e3);
+  out.busbw_GBps = out.algbw_GBps * (n - 1) / n;
+  return out;
+}
+
 }  // namespace epsim

@@ -42,4 +42,18 @@ struct ExchangePrediction {
 ExchangePrediction predict_exchange(const EpLinkModel& links, const std::vector<double>& gpu_tokens,
                                     double dispatch_bytes_per_token, double combine_bytes_per_token);
 
+/// nccl-tests alltoall_perf under an exchange kernel (the nccl kernel for NCCL's grouped send/recv):
+/// `bytes_per_rank` (nccl-tests' size, > 0) split evenly over GPUs 0..ranks-1 of the link model's
+/// topology (links.ep() == ranks, one "expert" per GPU, one copy per destination), a rank's own share
+/// included; algbw = size / time, busbw = algbw (n - 1) / n (nccl-tests doc/PERFORMANCE.md). What
+/// `epsim predict collective --op alltoall` prints. Throws std::invalid_argument for ranks < 2 or a
+/// size that is not positive and finite.
+struct AlltoallPrediction {
+  ExchangeCost cost;       ///< the closed form (time, bottleneck) and the busiest link
+  double time_us = 0;
+  double algbw_GBps = 0;
+  double busbw_GBps = 0;
+};
+AlltoallPrediction predict_alltoall(const EpLinkModel& links, double bytes_per_rank);
+
 }  // namespace epsim

@@ -123,6 +123,10 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     CliResult ok = run_epsim("predict collective --topology " + p5 + " --op all_reduce --bytes 8 --json --calibration " + efa);
     REQUIRE(ok.exit_code == 0);
     CHECK(nlohmann::json::parse(ok.out)["notices"].empty());
+    // The all-to-all too: the nccl kernel prices an uncalibrated Ethernet as RoCE.
+    CliResult a2a = run_epsim("predict collective --topology " + p5 + " --op alltoall --bytes 1e6 --json");
+    REQUIRE(a2a.exit_code == 0);
+    CHECK(nlohmann::json::parse(a2a.out)["notices"][0].get<std::string>().find("priced as RoCE") != std::string::npos);
   }
   SECTION("alltoall: the nccl kernel; busbw = algbw x (n-1)/n; a calibration without it is noted") {
     CliResult r = run_epsim("predict collective --topology " + topo + " --op alltoall --bytes 1e8 --gpus 8 --json --calibration " + cal);
