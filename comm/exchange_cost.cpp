@@ -125,10 +125,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
   auto fail = [&](const std::string& field, const std::string& expected) {
     throw InputError(where, pointer_prefix + field, expected);
   };
-  // Physical ceilings (docs/limits.md): no kernel step takes a second, no link or copy engine moves more
-  // than 1e6 GB/s, no message or ramp is larger than 1e12 bytes. Above them a finite input could make an
-  // iteration overflow to inf.
-  constexpr double kMaxUs = 1e6, kMaxGBps = 1e6, kMaxBytes = 1e12;
+  // Physical ceilings (exchange_cost.hpp, docs/limits.md).
+  constexpr double kMaxUs = kKernelMaxLatency_us, kMaxGBps = kKernelMaxRate_GBps, kMaxBytes = kKernelMaxBytes;
   // Floors: an efficiency below 0.1% or a rate below 1 MB/s is a unit error, not a measurement.
   constexpr double kMinEfficiency = 1e-3, kMinGBps = 1e-3;
   if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
@@ -164,7 +162,7 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                         {"ll_threshold_bytes", p->ll_threshold_bytes, kMaxBytes},
                                         {"ll_per_log2_channel_us", p->ll_per_log2_channel_us, kMaxUs},
                                         {"per_token_round_us", p->per_token_round_us, kMaxUs},
-                                        {"sm_copies_per_token", p->sm_copies_per_token, 1000}})
+                                        {"sm_copies_per_token", p->sm_copies_per_token, kKernelMaxSmCopiesPerToken}})
       if (!(v >= 0 && v <= max)) fail(at + field, fmt::format("a number in [0, {:g}], found {}", max, v));
     // A rate is 0 (the term is off) or at least kMinGBps, as a calibrated link bandwidth: a tiny positive
     // rate would make a finite exchange take ~1e300 us.

@@ -93,6 +93,16 @@ PhaseTime phase_time(const KernelPhaseParams& params, int sms, const ExchangeLoa
 /// notify_latency_us + notify_per_log2_node_us x log2(nodes); 0 for other kernels and on one node.
 double notify_time_us(const ExchangeKernelParams& params, int nodes);
 
+/// Physical ceilings of a kernel parameter (docs/limits.md): no kernel step takes a second, no link or
+/// copy engine moves more than 1e6 GB/s, no message or ramp is larger than 1e12 bytes. Above them a
+/// finite input could make an iteration overflow to inf. validate_kernel_params refuses more; a fit
+/// (comm/kernel_fit.hpp) never returns more.
+inline constexpr double kKernelMaxLatency_us = 1e6;
+inline constexpr double kKernelMaxRate_GBps = 1e6;
+inline constexpr double kKernelMaxBytes = 1e12;
+/// sm_copies_per_token's ceiling (comm/exchange_kernel.hpp).
+inline constexpr double kKernelMaxSmCopiesPerToken = 1000;
+
 /// Check a kernel's parameters: efficiencies in (0, 1], latencies, rates and ramp >= 0, exponents
 /// (sm > 0, overlap >= 1), sms >= 1. Throws InputError naming `where` and the field as the JSON
 /// pointer `pointer_prefix` + "/dispatch/latency_us" (a kernel inside a document passes its pointer).

@@ -28,6 +28,7 @@ struct Prepared {
   ExchangeLoadSummary terms;
   int nodes = 1;
   double sm_s_one_copy = 0;  // SM time at the start parameters with one extra copy per token, s
+  bool runs_ll = false;      // the sample's phase runs NCCL's LL protocol at the start parameters
 };
 
 std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
@@ -97,14 +98,16 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
   return out;
 }
 
-double eval(const ExchangeKernelParams& k, const KernelSample& s, const Prepared& p) {
+PhaseTime phase_of(const ExchangeKernelParams& k, const KernelSample& s, const Prepared& p) {
   const KernelPhaseParams& ph = s.dispatch ? k.dispatch : k.combine;
   const double eff[4] = {ph.nvlink_efficiency, ph.pcie_efficiency, ph.infiniband_efficiency, ph.ethernet_efficiency};
   ExchangeLoadSummary sum = p.terms;
   sum.link_s = p.effective_s;
   for (int i = 0; i < 4; ++i) sum.link_s = std::max(sum.link_s, p.nominal_s[i] / eff[i]);
-  return phase_time(ph, s.sms > 0 ? s.sms : k.sms, sum).time_us;
+  return phase_time(ph, s.sms > 0 ? s.sms : k.sms, sum);
 }
+
+double eval(const ExchangeKernelParams& k, const KernelSample& s, const Prepared& p) { return phase_of(k, s, p).time_us; }
 
 double* field(KernelPhaseParams& p, FitField f) {
   switch (f) {
@@ -140,11 +143,15 @@ double clamp_field(FitField f, double v) {
     case FitField::sm_exponent: return std::clamp(v, 0.3, 1.5);
     case FitField::overlap_exponent: return std::clamp(v, 1.0, 8.0);
     case FitField::ramp_exponent: return std::clamp(v, 0.05, 4.0);
-    case FitField::channel_GBps: return std::max(v, 0.1);  // 0 would switch the channel ceiling off
+    case FitField::channel_GBps: return std::clamp(v, 0.1, kKernelMaxRate_GBps);  // 0 would switch the ceiling off
     // Rates stay at or above validate_kernel_params' floor of 0.001 GB/s (0 there means the term is off).
     case FitField::sm_rate_GBps:
-    case FitField::ll_bandwidth_GBps: return std::max(v, 1e-3);
-    default: return std::max(v, 0.0);
+    case FitField::ll_bandwidth_GBps: return std::clamp(v, 1e-3, kKernelMaxRate_GBps);
+    case FitField::ramp_half_bytes: return std::clamp(v, 0.0, kKernelMaxBytes);
+    case FitField::sm_copies_per_token: return std::clamp(v, 0.0, kKernelMaxSmCopiesPerToken);
+    // The rest are latencies (us): at most validate_kernel_params' ceiling, so that a fit whose rows
+    // leave a latency flat cannot write a value the reader refuses.
+    default: return std::clamp(v, 0.0, kKernelMaxLatency_us);
   }
 }
 
@@ -177,6 +184,12 @@ bool exercised(FitField f, const Prepared& p) {
     case FitField::per_peer_us: return p.terms.peers > 0;
     case FitField::latency_per_log2_node_us: return p.nodes > 1;
     case FitField::channel_GBps: return p.terms.sent_bytes > 0;
+    // NCCL's LL protocol: only rows that run it (nccl: NCCL's threshold on the per-peer message; its
+    // latency is flat on rows of large messages, and the search would wander: a multi-node file of 32
+    // MiB - 2 GiB per rank wrote an LL latency of 4.7e12 us, which the reader refuses).
+    case FitField::ll_latency_us:
+    case FitField::ll_bandwidth_GBps:
+    case FitField::ll_per_log2_channel_us: return p.runs_ll;
     case FitField::per_token_round_us: {
       // Identifiable only where the issue term can bind: a round after the first (the first is in the
       // latency) and, at the search's start of 1 us per round, at least half
@@ -277,6 +290,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     else requested.insert(requested.end(), {FitField::infiniband_efficiency, FitField::ethernet_efficiency});
   }
   std::vector<Prepared> prep = prepare(start, samples);
+  for (std::size_t i = 0; i < samples.size(); ++i) prep[i].runs_ll = phase_of(start, samples[i], prep[i]).bottleneck == "ll-protocol";
   for (bool dispatch : {true, false}) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < samples.size(); ++i)

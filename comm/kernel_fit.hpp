@@ -54,10 +54,12 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 
 /// Fit `fields` of the dispatch phase (samples with dispatch = true) and of the combine phase (the
 /// others) from `start`, minimizing the mean squared log error (Nelder-Mead, bounds by clamping:
-/// efficiencies in (0.05, 1], rates and latencies >= 0, exponents in their validate_kernel_params
-/// ranges). A field that no sample of a phase exercises (an efficiency of a link kind that carries
-/// none of the samples' bytes, per-expert or per-peer costs without remote experts or peers, the
-/// per-node growth on one node) keeps its value from `start`. Deterministic.
+/// efficiencies in (0.05, 1], rates and latencies >= 0 and at most validate_kernel_params' ceilings
+/// (comm/exchange_cost.hpp kKernelMax*), exponents in their validate_kernel_params ranges). A field that
+/// no sample of a phase exercises (an efficiency of a link kind that carries none of the samples'
+/// bytes, per-expert or per-peer costs without remote experts or peers, the per-node growth on one
+/// node, NCCL's LL latency, bandwidth and channel growth without a sample that runs LL at `start`)
+/// keeps its value from `start`. Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);
 

@@ -259,8 +259,10 @@ std::vector<FitField> calibration_fields(ExchangeKernelKind kind) {
       return {FitField::latency_us, FitField::per_peer_us, FitField::nvlink_efficiency, FitField::overlap_exponent};
     case ExchangeKernelKind::nccl:
     case ExchangeKernelKind::hierarchical:
-      return {FitField::latency_us, FitField::nvlink_efficiency, FitField::channel_GBps, FitField::ll_latency_us,
-              FitField::ll_bandwidth_GBps, FitField::ll_per_log2_channel_us};
+      // network_efficiency: only where samples cross a network (multi-node alltoall_perf runs); one
+      // node's leaves it at its default (kernel_fit.hpp: an efficiency no sample exercises is kept).
+      return {FitField::latency_us, FitField::nvlink_efficiency, FitField::network_efficiency, FitField::channel_GBps,
+              FitField::ll_latency_us, FitField::ll_bandwidth_GBps, FitField::ll_per_log2_channel_us};
   }
   return {};
 }

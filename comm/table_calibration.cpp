@@ -91,6 +91,34 @@ std::string csv_device(const std::filesystem::path& path) {
   return "";
 }
 
+// nccl-tests alltoall rows of one run (`ranks` ranks on `nodes` hosts, the same number on each) as the nccl
+// kernel's samples (comm/kernel_samples.hpp nccl_alltoall_samples), over the network the calibration names.
+void add_alltoall_samples(TableSamples& s, const std::filesystem::path& path, const std::vector<NcclTestsRow>& rows,
+                          int ranks, int nodes) {
+  if (ranks % nodes != 0)
+    throw InputError(path.string(), "",
+                     fmt::format("the same number of ranks on every host ({} ranks on {} hosts)", ranks, nodes));
+  std::vector<NcclPerfRow> perf;
+  for (const NcclTestsRow& r : rows) {
+    NcclPerfRow p;
+    p.op = "alltoall";
+    p.gpus = ranks;
+    p.element_bytes = 1;
+    p.elements = r.bytes;
+    p.time_us = r.time_us;
+    perf.push_back(p);
+  }
+  std::vector<KernelSample> samples = nccl_alltoall_samples(perf);
+  for (KernelSample& k : samples) {
+    k.network_kind = s.network_kind;
+    k.nodes = nodes;
+    k.gpus_per_node = ranks / nodes;
+    k.label = path.filename().string() + ": " + k.label;
+  }
+  auto& dst = s.kernels[ExchangeKernelKind::nccl];
+  dst.insert(dst.end(), samples.begin(), samples.end());
+}
+
 void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus_per_node) {
   const NcclTestsRun run = read_nccl_tests_run(path);
   const std::vector<NcclTestsRow> rows = read_nccl_tests_output(path);
@@ -125,27 +153,7 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
   note_device(s, run.device, path);
   const int nodes = run.nodes > 0 ? run.nodes : std::max(1, ranks / gpus_per_node);
   if (run.op == "alltoall") {
-    if (ranks % nodes != 0)
-      throw InputError(file, "", fmt::format("the same number of ranks on every host ({} ranks on {} hosts)", ranks, nodes));
-    std::vector<NcclPerfRow> perf;
-    for (const NcclTestsRow& r : rows) {
-      NcclPerfRow p;
-      p.op = "alltoall";
-      p.gpus = ranks;
-      p.element_bytes = 1;
-      p.elements = r.bytes;
-      p.time_us = r.time_us;
-      perf.push_back(p);
-    }
-    std::vector<KernelSample> samples = nccl_alltoall_samples(perf);
-    for (KernelSample& k : samples) {
-      k.network_kind = s.network_kind;
-      k.nodes = nodes;
-      k.gpus_per_node = ranks / nodes;
-      k.label = path.filename().string() + ": " + k.label;
-    }
-    auto& dst = s.kernels[ExchangeKernelKind::nccl];
-    dst.insert(dst.end(), samples.begin(), samples.end());
+    add_alltoall_samples(s, path, rows, ranks, nodes);
     return;
   }
   if (run.op != "all_reduce" && run.op != "all_gather" && run.op != "reduce_scatter" && run.op != "sendrecv")
@@ -163,13 +171,14 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
   s.collectives.push_back(std::move(c));
 }
 
-// The AWS nccl-tests csv (read_aws_p5_csv): one collective per (Nodes, GPUs) of its rows, the op from
-// the file name (the published files: nccl_all_gather.csv, nccl_all_reduce.csv; ours
+// The AWS nccl-tests csv (read_aws_p5_csv): one collective per (Nodes, GPUs) of its rows (an alltoall
+// file: the nccl kernel's samples of each), the op from the file name (the published files:
+// nccl_all_gather.csv, nccl_all_reduce.csv, nccl_alltoall.csv; ours
 // aws_p5_all_gather_2to32nodes.csv), time = size / out-of-place algbw.
 void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) {
   const std::string file = path.string(), name = path.filename().string();
   std::string op;
-  for (const char* o : {"all_reduce", "all_gather", "reduce_scatter", "sendrecv"})
+  for (const char* o : {"all_reduce", "all_gather", "reduce_scatter", "sendrecv", "alltoall"})
     if (name.find(o) != std::string::npos) {
       if (!op.empty())
         throw InputError(file, "", fmt::format("an AWS nccl-tests csv whose file name names one collective; it names "
@@ -179,7 +188,7 @@ void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) 
     }
   if (op.empty())
     throw InputError(file, "", "an AWS nccl-tests csv whose file name names its collective (all_reduce, all_gather, "
-                               "reduce_scatter, sendrecv); alltoall csv files are not read");
+                               "reduce_scatter, sendrecv, alltoall)");
   std::vector<CollectiveSamples> groups;
   for (const NcclTestsRow& r : read_aws_p5_csv(path)) {  // rows checked there, naming their line
     auto g = std::find_if(groups.begin(), groups.end(),
@@ -192,6 +201,14 @@ void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) 
     g->time_us.push_back(r.time_us);
   }
   if (groups.empty()) throw InputError(file, "", "at least one data row");
+  if (op == "alltoall") {  // the nccl kernel's samples, one run per (Nodes, GPUs)
+    for (const CollectiveSamples& c : groups) {
+      std::vector<NcclTestsRow> rows;
+      for (std::size_t i = 0; i < c.bytes.size(); ++i) rows.push_back(NcclTestsRow{c.bytes[i], c.time_us[i], 0, 0, c.nodes, c.ranks});
+      add_alltoall_samples(s, path, rows, c.ranks, c.nodes);
+    }
+    return;
+  }
   for (CollectiveSamples& c : groups) s.collectives.push_back(std::move(c));
 }
 

@@ -17,6 +17,9 @@
 #include "common/limits.hpp"
 #include "common/error.hpp"
 #include "comm/collectives.hpp"
+#include "comm/exchange_cost.hpp"
+#include "comm/exchange_prediction.hpp"
+#include "comm/kernel_samples.hpp"
 #include "measurements/comm_tables.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
@@ -321,13 +324,59 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
   };
   CHECK(error_with(c.links.at(LinkKind::ethernet)) < error_with(one_run));
   CHECK(n.mean_abs_error < 0.10);
-  // A file name that names no collective, or names alltoall, is refused naming the file.
+  // A file name that names no collective is refused naming the file.
   const std::string anon = temp_file("aws_other.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
                                                       "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
   CHECK_THAT(add_error(anon), Catch::Contains(anon) && Catch::Contains("names its collective"));
-  const std::string a2a = temp_file("aws_alltoall.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
-                                                        "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
-  CHECK_THAT(add_error(a2a), Catch::Contains("alltoall csv files are not read"));
+}
+
+TEST_CASE("an AWS alltoall csv gives nccl kernel samples, and calibrate fits the network's efficiency from them",
+          "[comm][calibration]") {
+  // Rows made by the model itself (predict_alltoall, what `predict collective --op alltoall` prints): the
+  // nccl kernel's defaults but an InfiniBand efficiency of 0.6 (the default 0.95), on 2 and 4 DGX H100
+  // hosts (one 50 GB/s NIC per GPU), 32 MiB - 2 GiB per rank. Every row crosses the network, so the fit
+  // must bring 0.6 back; one-node samples never move it (the AIConfigurator alltoall fit keeps 0.95).
+  ExchangeKernelParams truth = default_kernel_params(ExchangeKernelKind::nccl);
+  truth.dispatch.infiniband_efficiency = truth.combine.infiniband_efficiency = 0.6;
+  std::string text = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
+  for (int nodes : {2, 4}) {
+    const Topology topo = generate_dgx_cluster(dgx_options_for_nodes(nodes));
+    const RouteTable routes(topo);
+    const int n = topo.num_gpus();
+    const EpLinkModel links(topo, routes, n, truth, ExchangeRouting{1, 1, n});
+    for (double mib = 32; mib <= 2048; mib *= 4) {
+      const AlltoallPrediction p = predict_alltoall(links, mib * 1048576);
+      text += fmt::format("{},{},{:.0f},100,false,{:.9f},{:.9f},{:.9f},{:.9f}\n", nodes, n, mib, p.algbw_GBps,
+                          p.busbw_GBps, p.algbw_GBps, p.busbw_GBps);
+    }
+  }
+  const std::string csv = temp_file("aws_like_alltoall.csv", text);
+  REQUIRE(detect_comm_table(csv) == CommTableKind::nccl_tests_aws_csv);
+  TableSamples s;
+  add_table(s, csv, CommTableKind::nccl_tests_aws_csv);
+  CHECK(s.collectives.empty());
+  REQUIRE(s.kernels.count(ExchangeKernelKind::nccl) == 1);
+  const auto& k = s.kernels.at(ExchangeKernelKind::nccl);
+  REQUIRE(k.size() == 2 * 4 * 2);  // 2 node counts x 4 sizes, each a dispatch and a combine sample
+  CHECK(k[0].nodes == 2);
+  CHECK(k[0].gpus_per_node == 8);
+  CHECK(k[0].selections == 16);  // one message to every rank
+  CHECK(k[0].bytes_per_token == Approx(32.0 * 1048576 / 16));
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  REQUIRE(fit.kernels.size() == 1);
+  const ExchangeKernelParams& got = c.exchange_kernels.at(ExchangeKernelKind::nccl).params;
+  CHECK(got.dispatch.infiniband_efficiency == Approx(0.6).epsilon(0.03));
+  CHECK(got.combine.infiniband_efficiency == Approx(0.6).epsilon(0.03));
+  CHECK(fit.kernels[0].fitted_error < 0.02);
+  CHECK(fit.kernels[0].default_error > 0.2);  // 0.95 / 0.6: the defaults are ~37% fast on NIC-bound rows
+  // No row runs LL (every per-peer message is MiBs, far above NCCL's LL threshold): LL's fields keep their
+  // defaults. Before, the search wandered on their flat error and wrote an LL latency of 4.7e12 us, which
+  // the calibration reader then refused.
+  CHECK(got.dispatch.ll_latency_us == truth.dispatch.ll_latency_us);
+  CHECK(got.dispatch.ll_bandwidth_GBps == truth.dispatch.ll_bandwidth_GBps);
+  CHECK(got.combine.ll_per_log2_channel_us == truth.combine.ll_per_log2_channel_us);
+  validate_kernel_params(got, "fitted");  // what calibration.json's reader checks
 }
 
 TEST_CASE("nccl-tests rows that stop before bandwidth dominates are refused, not fitted", "[comm][calibration]") {
