@@ -38,9 +38,13 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
 
 }  // namespace
 
+// Its name lets refuse_empty_values leave path options to it ("an empty path" says more).
+constexpr const char* kNonEmptyPathValidator = "non-empty path";
+
 const CLI::Validator& non_empty_path() {
-  static const CLI::Validator v(
-      [](std::string& s) { return s.empty() ? std::string("an empty path") : std::string(); }, "PATH");
+  static const CLI::Validator v = CLI::Validator(
+      [](std::string& s) { return s.empty() ? std::string("an empty path") : std::string(); }, "PATH")
+                                      .name(kNonEmptyPathValidator);
   return v;
 }
 
@@ -109,8 +113,16 @@ const CLI::Validator& non_negative_integer() {
 void refuse_empty_values(CLI::App& app) {
   static const CLI::Validator not_empty(
       [](std::string& s) { return s.empty() ? std::string("an empty value; expected one") : std::string(); }, "");
-  for (CLI::Option* opt : app.get_options([](const CLI::Option* o) { return o->get_type_size_max() > 0; }))
-    opt->check(not_empty);
+  // transform, not check: CLI11 runs a transform before the option's other validators, so `--ep ''` says
+  // "an empty value", not the range check's "Value  not in range 1 to ...".
+  for (CLI::Option* opt : app.get_options([](const CLI::Option* o) { return o->get_type_size_max() > 0; })) {
+    try {
+      opt->get_validator(kNonEmptyPathValidator);
+      continue;  // a path option: non_empty_path refuses "" itself
+    } catch (const CLI::OptionNotFound&) {
+    }
+    opt->transform(not_empty);
+  }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_empty_values(*sub);
 }
 

@@ -273,7 +273,9 @@ void add_plan_command(CLI::App& app) {
   p->add_option("--calibration", o->calibration,
                 "calibration.json (epsim calibrate): the exchange kernel's fitted parameters and link bandwidths")
       ->check(non_empty_path());
-  p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")->capture_default_str();
+  p->add_option("-j,--threads", o->settings.threads, "layers planned in parallel (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   p->add_option("--baseline", o->settings.baseline,
                 fmt::format("algorithm shown beside the chosen one: {}", fmt::join(placement_algorithm_names(), ", ")))
       ->capture_default_str();

@@ -118,7 +118,9 @@ void add_sweep_commands(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
   CLI::App* s = app.add_subcommand("sweep", "Run a what-if grid of scenarios (spec: epsim.sweep/1, docs/sweep.md)");
   s->add_option("spec", o->spec, "sweep spec JSON")->required()->check(non_empty_path());
-  s->add_option("-j,--threads", o->threads, "points evaluated in parallel")->capture_default_str();
+  s->add_option("-j,--threads", o->threads, "points evaluated in parallel")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));  // as simulate's and trace's -j: more threads than any host has cores
   s->add_option("--out", o->out, "results folder (points/, sweep.csv, plots/); reruns resume it")
       ->capture_default_str()
       ->check(non_empty_path());

@@ -214,13 +214,28 @@ TEST_CASE("an empty option value is a usage error naming the option, in every co
       {plan_args + "--redundant ''", "--redundant"},
       {plan_args + "--tokens-per-gpu ''", "--tokens-per-gpu"},
       {plan_args + "--exchange-kernel ''", "--exchange-kernel"},
+      // An option with a range check says "empty" too, not the range's "Value  not in range".
+      {"plan --topology " + topo + " --loads " + kPhiLoads + " --model " + kPhiModel + " --ep ''", "--ep"},
   };
   for (const auto& [args, flag] : cases) {
     CliResult r = run_epsim(args);
     INFO(args << " -> exit " << r.exit_code << ": " << r.err);
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, flag));
+    CHECK(has(r.err, "an empty value"));
     CHECK_FALSE(has(r.err, "internal error"));
+  }
+}
+
+TEST_CASE("plan and sweep thread counts beyond 1024 or below their floor are usage errors, as simulate and trace") {
+  const std::string plan_args = "plan --topology " + std::string(kTopo2) + " --loads " + kPhiLoads + " --model " + kPhiModel + " --ep 16 ";
+  for (const std::string& args : {plan_args + "-j 100000", plan_args + "-j -1", std::string("sweep spec.json -j 0"),
+                                  std::string("sweep spec.json -j 5000")}) {
+    CliResult r = run_epsim(args);
+    INFO(args << " -> exit " << r.exit_code << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "--threads"));
+    CHECK(has(r.err, "not in range"));
   }
 }
 
