@@ -48,6 +48,10 @@ void check_object(const Json& doc, const JsonCursor& at, const std::string& here
   std::vector<std::string> known;
   for (const ParamSpec& s : table)
     if (parent_of(s.pointer) == here) known.push_back(key_of(s.pointer));
+  // The document's own "schema" first: another format's file (a topology given as a scenario) is named
+  // as such, not by its first field this format lacks.
+  for (const ParamSpec& s : table)
+    if (s.pointer == here + "/schema" && at.has("schema")) check_param_value(s, at.at("schema"));
   for (const auto& [key, value] : at.node().items())
     if (std::find(known.begin(), known.end(), key) == known.end())
       at.at(key).fail(fmt::format("a known field of {} (unknown key '{}'; known: {})",

@@ -109,8 +109,8 @@ void read_links(const JsonCursor& root, Topology& topo) {
 
 Topology topology_from_json(const Json& doc, const std::string& file) {
   JsonCursor root(doc, file);
+  check_schema(root);  // first: another format's file is named by its schema, not its first field
   root.reject_unknown_keys({"schema", "name", "hosts", "devices", "links"});
-  check_schema(root);
   Topology topo;
   topo.name = root.string_or("name", "");
   read_hosts(root, topo);

@@ -239,6 +239,26 @@ TEST_CASE("plan and sweep thread counts beyond 1024 or below their floor are usa
   }
 }
 
+TEST_CASE("a file of another epsim format is named by its schema, not by its first unknown field") {
+  // Before: a calibration given as a topology said "/gpu: unknown field", a topology given as a scenario
+  // "/devices: a known field of the document (unknown key 'devices'; ...)".
+  const std::string cal = std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json";
+  const std::string topo = kTopo2;
+  const std::pair<std::string, std::string> cases[] = {
+      {"topo validate " + cal, R"(/schema: expected "epsim.topology/1", found "epsim.calibration/2")"},
+      {"simulate --scenario " + cal, R"(/schema: "epsim.scenario/1", found "epsim.calibration/2")"},
+      {"simulate --scenario " + topo, R"(/schema: "epsim.scenario/1", found "epsim.topology/1")"},
+      {"predict collective --op all_reduce --bytes 8 --topology " + topo + " --calibration " + topo,
+       R"(found "epsim.topology/1")"},
+  };
+  for (const auto& [args, words] : cases) {
+    CliResult r = run_epsim(args);
+    INFO(args << " -> exit " << r.exit_code << ": " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(has(r.err, words));
+  }
+}
+
 TEST_CASE("bad input never loses data: an existing output file is left as it was") {
   std::string dir = fresh_temp_dir("hard_keep_output");
   std::string out = write_file(dir, "plan.json", "previous plan\n");
