@@ -74,9 +74,10 @@ struct KernelCalibration {
 
 /// Fixed costs of a collective by protocol, us: each replaces the CollectiveParams field of the same
 /// name (NCCL tuning.cc baseLat[Ring][p]: Simple 8.4, also NVLS's and the hierarchical algorithm's; LL
-/// 6.6; LL128 14; comm/collectives.hpp). `epsim calibrate` fits LL's and LL128's where a file's rows
-/// of that protocol take less than the model's base latency with every step latency at 0
-/// (comm/table_calibration.hpp); a user may write any of the three. Each in [0, 1e6] us.
+/// 6.6; LL128 14; comm/collectives.hpp; NCCL's Tree keeps baseLat[Tree]). `epsim calibrate` fits LL's
+/// and LL128's where a file's rows of that protocol take less than the model's base latency with every
+/// step latency at 0 (comm/table_calibration.hpp); a user may write any of the three. Each in [0, 1e6]
+/// us.
 struct CollectiveBaseLatencies {
   std::optional<double> base_latency_us;
   std::optional<double> ll_base_latency_us;
