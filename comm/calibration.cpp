@@ -399,8 +399,10 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
   std::vector<std::string> cal_names, topo_names;
   for (LinkKind k : cal_kinds) cal_names.emplace_back(to_string(k));
   for (LinkKind k : topo_kinds) topo_names.emplace_back(to_string(k));
-  return fmt::format("calibration {} has network figures for {} only ({}), the topology's network is {}: they are not "
-                     "used, {} keeps its defaults",
+  // Only those figures: the file's others (a kernel's latencies and channel rate, NVLink, base
+  // latencies) apply whatever the network.
+  return fmt::format("calibration {} has network figures for {} only ({}), the topology's network is {}: those are "
+                     "not used ({} keeps its defaults), the file's other figures are",
                      file, fmt::join(cal_names, " and "), pointer_list(pointers), fmt::join(topo_names, " and "),
                      fmt::join(topo_names, " and "));
 }

@@ -73,7 +73,8 @@ struct KernelCalibration {
 };
 
 /// Fixed costs of a collective by protocol, us: each replaces the CollectiveParams field of the same
-/// name (NCCL tuning.cc baseLat[Ring][p]: Simple 8.4, also NVLS's and the hierarchical algorithm's; LL
+/// name (NCCL tuning.cc baseLat[Ring][p]: Simple 8.4, also the hierarchical algorithm's (NVLS prices its
+/// phase with nvls_latency_us); LL
 /// 6.6; LL128 14; comm/collectives.hpp; NCCL's Tree keeps baseLat[Tree]). `epsim calibrate` fits LL's
 /// and LL128's where a file's rows of that protocol take less than the model's base latency with every
 /// step latency at 0 (comm/table_calibration.hpp); a user may write any of the three. Each in [0, 1e6]
@@ -164,7 +165,7 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& para
 ///       links.ethernet with a bandwidth or latency, the set infiniband_efficiency / ethernet_efficiency
 ///       of the block for `kind`) is of a network kind the topology lacks: "calibration <file> has
 ///       network figures for ethernet only (/links/ethernet), the topology's network is infiniband:
-///       they are not used, infiniband keeps its defaults";
+///       those are not used (infiniband keeps its defaults), the file's other figures are";
 ///  3. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
 ///     kind becomes min(efficiency, per-link bandwidth / nominal), per-link bandwidth =
 ///     calibrated_link_bandwidth_GBps (the file's per-GPU figure / the GPU's parallel links of that

@@ -185,6 +185,18 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     }
     rows->into[static_cast<std::size_t>(dr)] = merge_classes(in_class);
     rows->out_of[static_cast<std::size_t>(dr)] = merge_classes(out_class);
+    if (dr == 0) {
+      // Every rank's rows are about as long as the first's (each sums routes from all other ranks): refuse
+      // a model whose rows would exceed the memory budget before building them (limits.hpp).
+      const double entries = static_cast<double>(rows->into[0].size() + rows->out_of[0].size());
+      const double estimate = static_cast<double>(ep) * entries * (sizeof(ClassEntry) + sizeof(LinkRow::value_type));
+      if (estimate > limits::kMaxEpLinkModelBytes)
+        throw InputError(fmt::format(
+            "EP {} GPUs over this topology: the all-to-all's link model would take about {:.1f} GiB ({:.0f} link "
+            "entries per rank), above epsim's {:.0f} GiB budget (docs/limits.md, \"EP link model\"): evaluate a "
+            "smaller EP group, or a topology with fewer links per route (NICs per GPU, spines)",
+            ep, estimate / (1024.0 * 1024 * 1024), entries, limits::kMaxEpLinkModelBytes / (1024.0 * 1024 * 1024)));
+    }
   }
   if (kernel_.kind == ExchangeKernelKind::nvlink_one_sided)
     for (const ClassRow& row : rows->into)

@@ -95,6 +95,11 @@ std::string csv_device(const std::filesystem::path& path) {
 // kernel's samples (comm/kernel_samples.hpp nccl_alltoall_samples), over the network the calibration names.
 void add_alltoall_samples(TableSamples& s, const std::filesystem::path& path, const std::vector<NcclTestsRow>& rows,
                           int ranks, int nodes) {
+  if (ranks > limits::kMaxEpRanks)
+    throw InputError(path.string(), "",
+                     fmt::format("an alltoall run of at most {} ranks, the all-to-all's cap (docs/limits.md); found {} "
+                                 "ranks on {} hosts",
+                                 limits::kMaxEpRanks, ranks, nodes));
   if (ranks % nodes != 0)
     throw InputError(path.string(), "",
                      fmt::format("the same number of ranks on every host ({} ranks on {} hosts)", ranks, nodes));

@@ -31,6 +31,12 @@ inline constexpr int kMaxRoutedGpus = 16384;
 /// EP ranks of one all-to-all link model (EpLinkModel aggregates EP^2 routes; 4096 ranks ~ 16.8M
 /// routes, minutes; see docs/limits.md).
 inline constexpr int kMaxEpRanks = 4096;
+/// Memory the EP link model's per-rank rows may take (comm/link_load.hpp EpLinkModel), bytes: 4 GiB.
+/// The rows grow as EP^2 and with the links a route spreads over (ECMP across spines, several NICs per
+/// GPU). Estimated from the first rank's rows before the others are built (ep x its entries x 48
+/// bytes); a larger model is refused. Estimates: DGX H100 1024 GPUs 0.2 GiB, 4096 3.4 GiB; AWS p5 (4
+/// NICs per GPU) 1024 GPUs 0.9 GiB, 2048 3.7 GiB, 4096 15 GiB (refused).
+inline constexpr double kMaxEpLinkModelBytes = 4.0 * 1024 * 1024 * 1024;
 /// Layers of a model / expert-loads file, and routed experts per MoE layer.
 inline constexpr std::int64_t kMaxLayers = 1024;
 inline constexpr std::int64_t kMaxExperts = 65536;

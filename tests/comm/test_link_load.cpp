@@ -545,3 +545,16 @@ TEST_CASE("routing_statistics: with slot tokens a replica is drawn in proportion
   CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1}), std::invalid_argument);
   CHECK_THROWS_AS(routing_statistics(router, pl, 1, 16, 1, std::vector<double>{1, 1, -1, 1}), std::invalid_argument);
 }
+
+TEST_CASE("an EP link model above the memory budget is refused before its rows are built") {
+  // AWS p5, 512 nodes = 4096 GPUs (the EP cap), 4 NICs per GPU: a route spreads over the GPU's 4 NICs and
+  // every spine, so one rank's rows hold ~82k link entries; 4096 ranks x 82k x 48 bytes is ~15 GiB, above
+  // limits::kMaxEpLinkModelBytes (4 GiB). Before the budget it ran for minutes and past 4.6 GB of memory.
+  const Topology topo = generate_dgx_cluster(aws_p5_options(512));
+  const RouteTable routes(topo);
+  REQUIRE(topo.num_gpus() == 4096);
+  CHECK_THROWS_WITH(EpLinkModel(topo, routes, 4096, default_kernel_params(ExchangeKernelKind::nccl)),
+                    Catch::Contains("EP 4096 GPUs") && Catch::Contains("above epsim's 4 GiB budget"));
+  // A smaller group of the same cluster fits (128 GPUs: rows of ~0.01 GiB).
+  CHECK_NOTHROW(EpLinkModel(topo, routes, 128, default_kernel_params(ExchangeKernelKind::nccl)));
+}

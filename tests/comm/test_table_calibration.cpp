@@ -328,6 +328,12 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
   const std::string anon = temp_file("aws_other.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
                                                       "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
   CHECK_THAT(add_error(anon), Catch::Contains(anon) && Catch::Contains("names its collective"));
+  // An alltoall run beyond the all-to-all's cap (4096 ranks; the row reader takes up to 16384 for
+  // collectives) is refused naming the file, not by the link model without one.
+  const std::string big = temp_file("aws_big_alltoall.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                            "in algbw(GB/s),in busbw(GB/s)\n1024,8192,64,1,1,1,1\n");
+  CHECK_THAT(add_error(big), Catch::Contains(big) && Catch::Contains("at most 4096 ranks") &&
+                                 Catch::Contains("found 8192 ranks on 1024 hosts"));
 }
 
 TEST_CASE("an AWS alltoall csv gives nccl kernel samples, and calibrate fits the network's efficiency from them",
