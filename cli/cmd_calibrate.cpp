@@ -210,9 +210,18 @@ void run_calibrate(const CalibrateOptions& o) {
                  f.file);
       break;
     }
-  for (const KernelFitSummary& k : fit.kernels)
+  for (const KernelFitSummary& k : fit.kernels) {
     fmt::print("  kernel {:<16} {:4} samples  mean |error| defaults {:5.1f}%  fitted {:5.1f}% (on the same rows)\n",
                to_string(k.kind), k.samples, 100 * k.default_error, 100 * k.fitted_error);
+    // The fit minimizes the squared log error; a mean |error| above the defaults' on its own rows means
+    // rows the kernel cannot match (units, the network kind, a table of another kernel).
+    if (k.fitted_error > k.default_error)
+      fmt::print(stderr,
+                 "epsim: warning: kernel {}: the fit's mean |error| on its own rows ({:.1f}%) is above the defaults' "
+                 "({:.1f}%); the rows may be in other units, of another network (--network) or of another kernel; "
+                 "the fit is written\n",
+                 to_string(k.kind), 100 * k.fitted_error, 100 * k.default_error);
+  }
   if (harness) {
     for (const auto& g : c.gemm_efficiency)
       fmt::print("  gemm {} M {:6.0f}  efficiency {:.3f}\n", o.gemm_dtype, g.tokens_per_expert, g.efficiency);

@@ -1,6 +1,7 @@
 #include "comm/table_calibration.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -181,7 +182,9 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
 // nccl_all_gather.csv, nccl_all_reduce.csv, nccl_alltoall.csv; ours
 // aws_p5_all_gather_2to32nodes.csv), time = size / out-of-place algbw.
 void add_nccl_tests_aws_csv(TableSamples& s, const std::filesystem::path& path) {
-  const std::string file = path.string(), name = path.filename().string();
+  const std::string file = path.string();
+  std::string name = path.filename().string();  // matched case-blind: NCCL_ALLTOALL.csv names alltoall
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   std::string op;
   for (const char* o : {"all_reduce", "all_gather", "reduce_scatter", "sendrecv", "alltoall"})
     if (name.find(o) != std::string::npos) {

@@ -72,7 +72,9 @@ double CsvTable::measured(std::size_t r, std::size_t c, bool zero_ok) const {
 CsvTable parse_csv(const std::string& text, const std::string& file) {
   CsvTable t;
   t.file = file;
-  std::istringstream in(text);
+  // A UTF-8 byte order mark before the header (Excel's "CSV UTF-8") is not part of the first column's name.
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  std::istringstream in(text.starts_with(kUtf8Bom) ? text.substr(kUtf8Bom.size()) : text);
   std::string line;
   int line_no = 0;
   while (std::getline(in, line)) {

@@ -334,6 +334,13 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
                                                             "in algbw(GB/s),in busbw(GB/s)\n1024,8192,64,1,1,1,1\n");
   CHECK_THAT(add_error(big), Catch::Contains(big) && Catch::Contains("at most 4096 ranks") &&
                                  Catch::Contains("found 8192 ranks on 1024 hosts"));
+  // The collective in the file name is matched case-blind.
+  const std::string upper = temp_file("NCCL_ALL_GATHER.csv", "Nodes,GPUs,size(MB),out algbw(GB/s),out busbw(GB/s),"
+                                                              "in algbw(GB/s),in busbw(GB/s)\n2,16,64,1,1,1,1\n");
+  TableSamples u;
+  add_table(u, upper, CommTableKind::nccl_tests_aws_csv);
+  REQUIRE(u.collectives.size() == 1);
+  CHECK(u.collectives[0].op == "all_gather");
 }
 
 TEST_CASE("an AWS alltoall csv gives nccl kernel samples, and calibrate fits the network's efficiency from them",

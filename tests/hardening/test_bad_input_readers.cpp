@@ -87,6 +87,12 @@ TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
     CHECK_THROWS_WITH(epsim::read_aws_p5_csv(f), Contains("line 2, column Nodes"));
   }
   CHECK_THROWS_WITH(epsim::parse_csv("# only a comment\n", "c.csv"), Contains("c.csv") && Contains("header"));
+  // A UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first column's name: the AWS table is
+  // read as without it (before: "a header none of them has").
+  std::string bom = write_file(dir, "bom_all_gather.csv", "\xEF\xBB\xBF" + header + "2,16,64,1,1,1,1\n");
+  CHECK(epsim::parse_csv("\xEF\xBB\xBFNodes,GPUs\n2,16\n", "b.csv").columns.front() == "Nodes");
+  REQUIRE(epsim::read_aws_p5_csv(bom).size() == 1);
+  CHECK(epsim::read_aws_p5_csv(bom)[0].nodes == 2);
   // The shared field parser behind both readers: a whole finite number or nothing.
   CHECK(epsim::parse_finite_number("2.5e3") == 2500.0);
   for (const char* bad : {"", "ten", "1.5x", "1e999", "nan", "inf", " "}) {
