@@ -30,6 +30,24 @@ namespace {
 
 const std::string kData = EPSIM_TEST_DATA_DIR "/comm/";
 
+// One node's all_gather rows made by `model` itself on `gpus`, 1 KiB to 1 GiB by x4 (as one nccl-tests
+// run: "made.txt").
+CollectiveSamples model_made_all_gather(const CollectiveModel& model, const std::vector<int>& gpus) {
+  CollectiveSamples c{"made.txt", "all_gather", static_cast<int>(gpus.size()), 1, {}, {}};
+  for (double size = 1024; size <= 1073741824.0; size *= 4) {
+    c.bytes.push_back(size);
+    c.time_us.push_back(model.cost(CollectiveKind::all_gather, gpus, size).time_us);
+  }
+  return c;
+}
+
+// `epsim calibrate`'s fit of one run alone into `cal`.
+TableFit fit_alone(const CollectiveSamples& c, Calibration& cal) {
+  TableSamples s;
+  s.collectives.push_back(c);
+  return fit_tables(s, cal);
+}
+
 std::string temp_file(const std::string& name, const std::string& text) {
   const std::filesystem::path p = std::filesystem::temp_directory_path() / ("epsim_test_" + name);
   std::ofstream(p) << text;
@@ -422,15 +440,9 @@ TEST_CASE("calibrate fits the LL step latency on the rows the model gives LL", "
   truth.calibrated_links[LinkKind::nvlink].ll_latency_ns = 1500.0;
   const CollectiveModel model(topo, routes, truth);
   const std::vector<int> gpus{0, 1, 2, 3, 4, 5, 6, 7};
-  CollectiveSamples c{"made.txt", "all_gather", 8, 1, {}, {}};
-  for (double size = 1024; size <= 1073741824.0; size *= 4) {
-    c.bytes.push_back(size);
-    c.time_us.push_back(model.cost(CollectiveKind::all_gather, gpus, size).time_us);
-  }
-  TableSamples s;
-  s.collectives.push_back(c);
+  const CollectiveSamples c = model_made_all_gather(model, gpus);
   Calibration cal;
-  const TableFit fit = fit_tables(s, cal);
+  const TableFit fit = fit_alone(c, cal);
   REQUIRE(fit.collectives.size() == 1);
   const LinkCalibration& l = cal.links.at(LinkKind::nvlink);
   CHECK(*l.bandwidth_GBps == Approx(370.8).epsilon(0.01));
@@ -453,15 +465,9 @@ TEST_CASE("calibrate fits LL's base latency when the rows are below it with the 
   truth.ll_base_latency_us = 4.0;
   const CollectiveModel model(topo, routes, truth);
   const std::vector<int> gpus{0, 1};
-  CollectiveSamples c{"made.txt", "all_gather", 2, 1, {}, {}};
-  for (double size = 1024; size <= 1073741824.0; size *= 4) {
-    c.bytes.push_back(size);
-    c.time_us.push_back(model.cost(CollectiveKind::all_gather, gpus, size).time_us);
-  }
-  TableSamples s;
-  s.collectives.push_back(c);
+  const CollectiveSamples c = model_made_all_gather(model, gpus);
   Calibration cal;
-  const TableFit fit = fit_tables(s, cal);
+  const TableFit fit = fit_alone(c, cal);
   REQUIRE(fit.collectives.size() == 1);
   REQUIRE(fit.collectives[0].ll.step_latency_ns.has_value());
   CHECK(*fit.collectives[0].ll.step_latency_ns == 0.0);
@@ -475,12 +481,8 @@ TEST_CASE("calibrate fits LL's base latency when the rows are below it with the 
                                    Approx(c.time_us[i]).epsilon(0.03));
   // Rows at NCCL's defaults: the LL step fit is not at its floor, and no base is written.
   const CollectiveModel nccl(topo, routes, CollectiveParams{});
-  CollectiveSamples d = c;
-  for (std::size_t i = 0; i < d.bytes.size(); ++i) d.time_us[i] = nccl.cost(CollectiveKind::all_gather, gpus, d.bytes[i]).time_us;
-  TableSamples s2;
-  s2.collectives.push_back(d);
   Calibration cal2;
-  fit_tables(s2, cal2);
+  fit_alone(model_made_all_gather(nccl, gpus), cal2);
   CHECK(!cal2.collectives.ll_base_latency_us.has_value());
 }
 
