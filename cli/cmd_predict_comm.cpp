@@ -69,7 +69,7 @@ void run_collective(const CollectiveOptions& o) {
     const EpLinkModel links(topo, routes, n, k.params, ExchangeRouting{1, 1, n});
     const AlltoallPrediction a = predict_alltoall(links, o.bytes);
     const ExchangeCost& c = a.cost;
-    time_us = a.time_us;
+    time_us = c.phase.time_us;
     factor = static_cast<double>(n - 1) / n;
     algorithm = "nccl all-to-all (grouped send/recv)";
     bottleneck = std::string(c.phase.bottleneck);

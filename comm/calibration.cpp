@@ -185,8 +185,9 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       if (!c.has(f.first)) continue;
       JsonCursor t = c.at(f.first);
       const double us = t.as_non_negative();
-      // At most 1 s, as a link's per-step latency (1e9 ns): more is no collective launch.
-      if (us > 1e6) t.fail(fmt::format("a base latency of at most 1e6 us, found {}", us));
+      // At most 1 s (kKernelMaxLatency_us, as a link's per-step latency): more is no collective launch.
+      static_assert(kKernelMaxLatency_us == 1e6, "the message below states the ceiling");
+      if (us > kKernelMaxLatency_us) t.fail(fmt::format("a base latency of at most 1e6 us, found {}", us));
       cal.collectives.*f.second = us;
     }
   }

@@ -87,8 +87,7 @@ AlltoallPrediction predict_alltoall(const EpLinkModel& links, double bytes_per_r
   AlltoallPrediction out;
   out.cost = exchange_cost(links, exchange_link_bytes(links, tokens, per_copy, Exchange::dispatch), tokens, per_copy,
                            Exchange::dispatch);
-  out.time_us = out.cost.phase.time_us;
-  out.algbw_GBps = bytes_per_rank / (out.time_us * 1e3);
+  out.algbw_GBps = bytes_per_rank / (out.cost.phase.time_us * 1e3);
   out.busbw_GBps = out.algbw_GBps * (n - 1) / n;
   return out;
 }

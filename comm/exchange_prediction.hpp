@@ -49,8 +49,7 @@ ExchangePrediction predict_exchange(const EpLinkModel& links, const std::vector<
 /// `epsim predict collective --op alltoall` prints. Throws std::invalid_argument for ranks < 2 or a
 /// size that is not positive and finite.
 struct AlltoallPrediction {
-  ExchangeCost cost;       ///< the closed form (time, bottleneck) and the busiest link
-  double time_us = 0;
+  ExchangeCost cost;       ///< the closed form (time: cost.phase.time_us, bottleneck) and the busiest link
   double algbw_GBps = 0;
   double busbw_GBps = 0;
 };

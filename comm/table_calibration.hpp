@@ -62,14 +62,18 @@ struct TableSamples {
 ///    all_reduce / all_gather / reduce_scatter / sendrecv -> collective samples. Ranks and hosts come
 ///    from its "#  Rank N ... on HOST" lines; without them the ranks n from busbw / algbw of the largest
 ///    size (all_reduce 2(n-1)/n, all_gather / reduce_scatter (n-1)/n) and the nodes = n / gpus_per_node;
-///  - the AWS nccl-tests csv (read_aws_p5_csv; all_reduce, all_gather, reduce_scatter or sendrecv named
-///    in the file name): one collective per (Nodes, GPUs) of its rows, time = size / out-of-place algbw.
-///    It names no device (--gpu) and no network kind (TableSamples::network_kind: ethernet for EFA).
+///  - the AWS nccl-tests csv (read_aws_p5_csv; all_reduce, all_gather, reduce_scatter, sendrecv or
+///    alltoall named in the file name, matched case-blind): one collective per (Nodes, GPUs) of its rows,
+///    time = size / out-of-place algbw; alltoall: the nccl kernel's samples of each run. It names no
+///    device (--gpu) and no network kind (TableSamples::network_kind: ethernet for EFA).
 /// The device a file names (nccl-tests header, a CSV "device" column) must agree with the device
 /// named before (canonical_gpu_name). Throws InputError naming the file (and line or field) for an
 /// unreadable or malformed file, a kind it cannot calibrate from (unknown, measurements.json), an
 /// nccl-tests run whose op or rank count its header does not give, an AWS csv whose file name names no
-/// collective (or alltoall), or a device that differs from an earlier file's.
+/// collective (or two), an alltoall run above limits::kMaxEpRanks ranks, a device that differs from an
+/// earlier file's, or samples beyond limits::kMaxCalibrationKernelSamples /
+/// kMaxCalibrationCollectiveRows. Implemented in comm/table_samples.cpp; the fits below in
+/// comm/table_calibration.cpp.
 void add_table(TableSamples& samples, const std::filesystem::path& path, CommTableKind kind, int gpus_per_node = 8);
 
 /// One fitted kernel: the parameters, how many samples, mean |predicted / measured - 1| with the

@@ -35,7 +35,7 @@ Predicted predict(int nodes, double bytes, const Calibration& efa, const std::st
   auto time = [&](const Calibration* cal) {
     const ExchangeKernelParams k = calibrated_kernel_params(ExchangeKernelKind::nccl, cal, efa_file, topo).params;
     const EpLinkModel links(topo, routes, n, k, ExchangeRouting{1, 1, n});
-    return predict_alltoall(links, bytes).time_us;
+    return predict_alltoall(links, bytes).cost.phase.time_us;
   };
   return {time(&efa), time(nullptr)};
 }
