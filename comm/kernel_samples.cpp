@@ -159,16 +159,35 @@ DeepEpBandwidthSetting hybrid_ep_setting(int ranks) {
   return s;
 }
 
+namespace {
+// One row of the TensorRT-LLM blog's setting: one NVLink domain of `ep` GB200 GPUs, batch x top-8
+// selections of 256 experts.
+KernelSample onesided_sample(int ep, int batch, bool dispatch, double bytes_per_token, double us, int group,
+                             std::string label) {
+  KernelSample s = base(1, 256, 8, batch * 8.0, dispatch, bytes_per_token, us, group, std::move(label));
+  s.gpus_per_node = ep;  // one NVLink domain
+  s.nvlink_GBps = 900;   // GB200: NVLink 5, 1.8 TB/s bidirectional per GPU
+  return s;
+}
+}  // namespace
+
 std::vector<KernelSample> onesided_samples(const std::vector<OneSidedRow>& rows) {
   std::vector<KernelSample> out;
   for (const OneSidedRow& r : rows)
-    for (bool d : {true, false}) {
-      KernelSample s = base(1, 256, 8, r.batch * 8.0, d, bf16_token_bytes(kHidden), d ? r.dispatch_us : r.combine_us,
-                            r.ep, fmt::format("EP {}, batch {}", r.ep, r.batch));
-      s.gpus_per_node = r.ep;  // one NVLink domain
-      s.nvlink_GBps = 900;     // GB200: NVLink 5, 1.8 TB/s bidirectional per GPU
-      out.push_back(s);
-    }
+    for (bool d : {true, false})
+      out.push_back(onesided_sample(r.ep, r.batch, d, bf16_token_bytes(kHidden), d ? r.dispatch_us : r.combine_us,
+                                    r.ep, fmt::format("EP {}, batch {}", r.ep, r.batch)));
+  return out;
+}
+
+std::vector<KernelSample> onesided_payload_samples(const std::vector<OneSidedPayloadRow>& rows) {
+  std::vector<KernelSample> out;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const OneSidedPayloadRow& r = rows[i];
+    out.push_back(onesided_sample(r.ep, r.batch, true, r.bytes_per_token, r.dispatch_us, static_cast<int>(i),
+                                  fmt::format("{} ({:.0f} B per token), EP {}, batch {}", r.recipe, r.bytes_per_token,
+                                              r.ep, r.batch)));
+  }
   return out;
 }
 
@@ -240,6 +259,9 @@ std::map<ExchangeKernelKind, std::vector<KernelSample>> kernel_samples_from_file
       break;
     case CommTableKind::onesided_nvlink:
       add(ExchangeKernelKind::nvlink_one_sided, onesided_samples(read_onesided_table(path)));
+      break;
+    case CommTableKind::onesided_payload:
+      add(ExchangeKernelKind::nvlink_one_sided, onesided_payload_samples(read_onesided_payload_table(path)));
       break;
     case CommTableKind::aic_nccl_perf: add(ExchangeKernelKind::nccl, nccl_alltoall_samples(read_aic_nccl_perf(path))); break;
     default: break;

@@ -60,6 +60,9 @@ DeepEpBandwidthSetting hybrid_ep_setting(int ranks);
 /// batch x top-8 selections of 256 experts, plain top-k (the blog's uniform router), BF16 both ways.
 /// group = EP.
 std::vector<KernelSample> onesided_samples(const std::vector<OneSidedRow>& rows);
+/// The same setting's dispatch at one batch with the row's payload (bytes_per_token: BF16, MXFP8 or
+/// NVFP4 with their scales), dispatch samples only (the table has no combine). group = the row's index.
+std::vector<KernelSample> onesided_payload_samples(const std::vector<OneSidedPayloadRow>& rows);
 
 /// NCCL all-to-all (nccl kernel) from nccl_perf.csv alltoall rows on one node of `gpus` GPUs
 /// (NVLink `nvlink_GBps`): S = size bytes per rank, S / gpus to every rank; duplicate (gpus, size)

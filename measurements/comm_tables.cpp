@@ -43,11 +43,12 @@ bool has_columns(const CsvTable& t, std::initializer_list<const char*> names) {
 }  // namespace
 
 std::string_view to_string(CommTableKind kind) {
-  static constexpr std::array<std::string_view, 14> names = {
+  static constexpr std::array<std::string_view, 15> names = {
       "unknown",          "measurements.json", "nccl-tests output", "nccl-tests csv (AWS p5)",
       "AIConfigurator nccl_perf", "AIConfigurator DeepEP LL", "AIConfigurator DeepEP normal", "NCCL EP LL",
       "DeepEP PR 521 LL", "DeepEP PR 521 normal", "DeepEP V2 normal", "Hybrid-EP",
-      "one-sided NVLink (TensorRT-LLM)", "DeepEP H800 normal"};
+      "one-sided NVLink (TensorRT-LLM)", "DeepEP H800 normal",
+      "one-sided NVLink dispatch by payload (TensorRT-LLM)"};
   return names[static_cast<std::size_t>(kind)];
 }
 
@@ -64,6 +65,8 @@ CommTableKind csv_kind(const CsvTable& t) {
   if (has_columns(t, {"backend", "type", "ep_size", "dispatch_bottleneck_bw_GBps"})) return CommTableKind::deepep_pr521_normal;
   if (has_columns(t, {"arch", "topo", "dispatch_bottleneck_bw_GBps", "num_sms"})) return CommTableKind::deepep_v2_normal;
   if (has_columns(t, {"ranks", "sm_count", "kernelonly_dispatch_fp8_GBps"})) return CommTableKind::hybrid_ep;
+  if (has_columns(t, {"recipe", "bytes_per_token", "batch_size", "dispatch_latency_us"}))
+    return CommTableKind::onesided_payload;
   if (has_columns(t, {"ep_size", "batch_size", "dispatch_latency_us", "combine_latency_us"}))
     return CommTableKind::onesided_nvlink;
   if (has_columns(t, {"ep", "scope", "phase", "bottleneck_GBps"})) return CommTableKind::deepep_h800_normal;
@@ -266,6 +269,28 @@ std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path) 
   std::vector<OneSidedRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
     out.push_back({t.line_numbers[r], whole(t, r, e), whole(t, r, b), t.measured(r, d), t.measured(r, c)});
+  return out;
+}
+
+std::vector<OneSidedPayloadRow> read_onesided_payload_table(const std::filesystem::path& path) {
+  const CsvTable t = read_csv_file(path);
+  const std::size_t rc = t.column("recipe"), by = t.column("bytes_per_token"), b = t.column("batch_size"),
+                    d = t.column("dispatch_latency_us");
+  // The published table infers its EP from its BF16 row (PROVENANCE.md); a table that states it uses ep_size.
+  const bool inferred = !has_columns(t, {"ep_size"}) && has_columns(t, {"ep_size_inferred_from_bf16_row"});
+  const std::size_t e = t.column(inferred ? "ep_size_inferred_from_bf16_row" : "ep_size");
+  std::vector<OneSidedPayloadRow> out;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    OneSidedPayloadRow row{t.line_numbers[r], text(t, r, rc), whole(t, r, e), whole(t, r, b), t.measured(r, by),
+                           t.measured(r, d)};
+    if (row.bytes_per_token < 1)
+      throw InputError(t.file, where(t, r, by), fmt::format("at least 1 byte per token, found {}", row.bytes_per_token));
+    for (const OneSidedPayloadRow& o : out)
+      if (o.recipe == row.recipe)
+        throw InputError(t.file, where(t, r, rc),
+                         fmt::format("one row per recipe; '{}' is also on line {}", row.recipe, o.line));
+    out.push_back(std::move(row));
+  }
   return out;
 }
 

@@ -28,6 +28,7 @@ enum class CommTableKind {
   hybrid_ep,            ///< Hybrid-EP table
   onesided_nvlink,      ///< TensorRT-LLM one-sided NVLink all-to-all (GB200 NVL72)
   deepep_h800_normal,   ///< DeepEP v1 legacy H800 normal-kernel bottleneck bandwidth
+  onesided_payload,     ///< TensorRT-LLM one-sided NVLink dispatch at one batch, by payload (BF16, MXFP8, NVFP4)
 };
 std::string_view to_string(CommTableKind kind);
 
@@ -101,5 +102,20 @@ struct OneSidedRow {
   double dispatch_us = 0, combine_us = 0;
 };
 std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path);
+
+/// TensorRT-LLM one-sided NVLink dispatch of one batch with several payload recipes (the blog's
+/// post-quantization table: BF16 14336, MXFP8 7392, NVFP4 4032 bytes per token): columns recipe,
+/// bytes_per_token, dispatch_latency_us, batch_size and the EP as ep_size or, in the published table
+/// whose EP is inferred, ep_size_inferred_from_bf16_row. Throws InputError naming the file, line and
+/// column on a missing column, an empty recipe, a repeated recipe, bytes_per_token outside
+/// [1, limits::kMaxMeasuredValue], or a time outside the measured range.
+struct OneSidedPayloadRow {
+  int line = 0;
+  std::string recipe;
+  int ep = 0, batch = 0;
+  double bytes_per_token = 0;
+  double dispatch_us = 0;
+};
+std::vector<OneSidedPayloadRow> read_onesided_payload_table(const std::filesystem::path& path);
 
 }  // namespace epsim

@@ -136,7 +136,8 @@ TEST_CASE("calibrate: an empty, blank, comment-only or header-only measured file
   // Every known table's header with no rows under it (the tests/data/comm copies, data lines dropped).
   for (const char* table : {"aic_h100_deepep_ll.csv", "aic_h100_deepep_normal.csv", "aic_h100_nccl_alltoall.csv",
                             "deepep_pr521_h100_ll.csv", "deepep_pr521_h100_normal.csv", "deepep_v2_readme_normal.csv",
-                            "hybrid_ep_h100.csv", "nccl_ep_ll_bf16_h100.csv", "onesided_gb200_nvl72.csv"}) {
+                            "hybrid_ep_h100.csv", "nccl_ep_ll_bf16_h100.csv", "onesided_gb200_nvl72.csv",
+                            "onesided_gb200_post_quant_dispatch.csv"}) {
     std::ifstream in(kData + "/comm/" + table);
     std::string line, kept;
     bool header = false;

@@ -593,3 +593,69 @@ TEST_CASE("measured tables: a file name with two collectives, a device column wi
   CHECK_THAT(add_error(mixed), Catch::Contains(mixed) && Catch::Contains("line 4, column device") &&
                                    Catch::Contains("found NVIDIA H200"));
 }
+
+TEST_CASE("the one-sided payload table (TensorRT-LLM, BF16 / MXFP8 / NVFP4) gives nvlink-one-sided dispatch samples",
+          "[comm][calibration]") {
+  const std::string f = kData + "onesided_gb200_post_quant_dispatch.csv";
+  REQUIRE(detect_comm_table(f) == CommTableKind::onesided_payload);
+  TableSamples s;
+  add_table(s, f, detect_comm_table(f));
+  REQUIRE(s.kernels.count(ExchangeKernelKind::nvlink_one_sided) == 1);
+  const auto& k = s.kernels.at(ExchangeKernelKind::nvlink_one_sided);
+  REQUIRE(k.size() == 3);
+  // Each row: batch 2048 x top-8 selections on one NVLink domain of 8 GPUs, its own bytes per token.
+  const double bytes[] = {14336, 7392, 4032}, us[] = {311.8, 172.2, 101.7};
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(k[i].dispatch);
+    CHECK(k[i].selections == 2048 * 8);
+    CHECK(k[i].gpus_per_node == 8);
+    CHECK(k[i].nodes == 1);
+    CHECK(k[i].bytes_per_token == bytes[i]);
+    CHECK(k[i].measured_us == us[i]);
+  }
+  // With the BF16 table it calibrates the kernel (the fit beats the defaults on its rows).
+  add_table(s, kData + "onesided_gb200_nvl72.csv", CommTableKind::onesided_nvlink);
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  REQUIRE(fit.kernels.size() == 1);
+  CHECK(fit.kernels[0].kind == ExchangeKernelKind::nvlink_one_sided);
+  CHECK(fit.kernels[0].fitted_error < fit.kernels[0].default_error);
+}
+
+TEST_CASE("one-sided payload table: bad rows and missing columns are refused naming the file, line and column",
+          "[comm][calibration][rejections]") {
+  const std::string header =
+      "recipe,bytes_per_token,byte_ratio_vs_bf16,dispatch_latency_us,dispatch_logical_bw_GBps,speedup_vs_bf16,"
+      "batch_size,ep_size_inferred_from_bf16_row\n";
+  const std::string ok = "BF16,14336,1.00,311.8,753.3,1.00,2048,8\n";
+  struct Case {
+    const char* name;
+    std::string text;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {"pq_fraction.csv", header + "FP4,0.5,1,100,1,1,2048,8\n",
+       {"line 2, column bytes_per_token", "at least 1 byte per token, found 0.5"}},
+      {"pq_zero_time.csv", header + "BF16,14336,1.00,0,753.3,1.00,2048,8\n", {"line 2, column dispatch_latency_us"}},
+      {"pq_repeat.csv", header + ok + ok, {"line 3, column recipe", "one row per recipe; 'BF16' is also on line 2"}},
+      {"pq_empty_recipe.csv", header + ",14336,1.00,311.8,753.3,1.00,2048,8\n", {"line 2, column recipe"}},
+      {"pq_zero_ep.csv", header + "BF16,14336,1.00,311.8,753.3,1.00,2048,0\n",
+       {"line 2, column ep_size_inferred_from_bf16_row", "a whole number >= 1"}},
+      {"pq_no_ep.csv",
+       "recipe,bytes_per_token,dispatch_latency_us,batch_size\nBF16,14336,311.8,2048\n", {"ep_size"}},
+  };
+  for (const Case& c : cases) {
+    const std::string path = temp_file(c.name, c.text);
+    REQUIRE(detect_comm_table(path) == CommTableKind::onesided_payload);
+    const std::string e = add_error(path);
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains(path));
+    for (const std::string& m : c.message) CHECK_THAT(e, Catch::Contains(m));
+  }
+  // A table that states its EP as ep_size reads it from there.
+  const std::string stated = temp_file("pq_stated.csv", "recipe,bytes_per_token,dispatch_latency_us,batch_size,ep_size\n"
+                                                        "BF16,14336,311.8,2048,16\n");
+  const auto rows = read_onesided_payload_table(stated);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].ep == 16);
+}
