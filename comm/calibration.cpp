@@ -151,7 +151,7 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       auto kind = parse_link_kind(item.key());
       JsonCursor l = links.at(item.key());
       if (!kind) l.fail("a link kind: nvlink, pcie, infiniband or ethernet");
-      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns", "ll_latency_ns", "ll128_latency_ns"});
+      l.reject_unknown_keys({"bandwidth_GBps", "latency_ns", "ll_latency_ns", "ll128_latency_ns", "tree_bandwidth_fraction"});
       LinkCalibration lc;
       if (l.has("bandwidth_GBps")) {
         // At least 1 MB/s: lower figures are no measurement, and would drive times beyond what a
@@ -173,6 +173,13 @@ Calibration calibration_from_json(const Json& doc, const std::string& file) {
       latency("latency_ns", lc.latency_ns);
       latency("ll_latency_ns", lc.ll_latency_ns);
       latency("ll128_latency_ns", lc.ll128_latency_ns);
+      if (l.has("tree_bandwidth_fraction")) {
+        JsonCursor f = l.at("tree_bandwidth_fraction");
+        if (!is_network_link(*kind)) f.fail("no field of this link kind: it belongs to infiniband or ethernet links (NCCL's Tree crosses hosts)");
+        lc.tree_bandwidth_fraction = f.as_positive();
+        if (*lc.tree_bandwidth_fraction > 1)
+          f.fail(fmt::format("a fraction of the ring's network bandwidth in (0, 1], found {}", *lc.tree_bandwidth_fraction));
+      }
       cal.links[*kind] = lc;
     }
   }
@@ -246,6 +253,7 @@ Json calibration_to_json(const Calibration& c) {
     if (l.latency_ns) j["latency_ns"] = tidy(*l.latency_ns);
     if (l.ll_latency_ns) j["ll_latency_ns"] = tidy(*l.ll_latency_ns);
     if (l.ll128_latency_ns) j["ll128_latency_ns"] = tidy(*l.ll128_latency_ns);
+    if (l.tree_bandwidth_fraction) j["tree_bandwidth_fraction"] = tidy(*l.tree_bandwidth_fraction);
     links[std::string(to_string(kind))] = std::move(j);
   }
   out["links"] = std::move(links);
@@ -389,7 +397,9 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
     pointers.push_back(std::move(pointer));
   };
   for (const auto& [k, lc] : cal.links)
-    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns || lc.ll_latency_ns || lc.ll128_latency_ns)) note(k, fmt::format("/links/{}", to_string(k)));
+    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns || lc.ll_latency_ns || lc.ll128_latency_ns ||
+                               lc.tree_bandwidth_fraction))
+      note(k, fmt::format("/links/{}", to_string(k)));
   if (block)
     for (const CalibrationField& f : set_kernel_fields(*block, block->kind))
       for (LinkKind k : {LinkKind::infiniband, LinkKind::ethernet})

@@ -32,6 +32,9 @@ struct LinkCalibration {
   std::optional<double> latency_ns;      ///< per-step latency (NCCL's Simple protocol), ns, >= 0
   std::optional<double> ll_latency_ns{};    ///< per-step latency of NCCL's LL protocol, ns, >= 0
   std::optional<double> ll128_latency_ns{}; ///< per-step latency of NCCL's LL128 protocol, ns, >= 0
+  /// Network kinds: Tree all-reduce's share of the network bandwidth a ring gets, in (0, 1]
+  /// (CollectiveParams::network_tree_bandwidth_fraction; EFA 0.5).
+  std::optional<double> tree_bandwidth_fraction{};
 };
 
 /// How many parallel links of `kind` one GPU's traffic of that kind spreads over in `topology`: the

@@ -64,6 +64,7 @@ CollectiveParams aws_p5_efa_params(CollectiveParams base) {
   base.ethernet_ll_step_latency_us = kAwsP5EfaStepLatency_us;  // LL / LL128 add no completion cost
   base.ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;
   base.ethernet_efficiency = kAwsP5EfaEfficiency;
+  base.ethernet_tree_bandwidth_fraction = kAwsP5EfaTreeBandwidthFraction;
   return base;
 }
 
@@ -71,8 +72,9 @@ CollectiveModel::CollectiveModel(const Topology& topology, const RouteTable& rou
     : topology_(topology), routes_(routes), params_(std::move(params)) {
   auto in01 = [](double x) { return x > 0 && x <= 1; };
   if (!in01(params_.nvlink_efficiency) || !in01(params_.pcie_efficiency) || !in01(params_.network_efficiency) ||
-      !in01(params_.ethernet_efficiency) || !in01(params_.nvls_efficiency))
-    throw std::invalid_argument("CollectiveModel: efficiencies must be in (0, 1]");
+      !in01(params_.ethernet_efficiency) || !in01(params_.nvls_efficiency) ||
+      !in01(params_.network_tree_bandwidth_fraction) || !in01(params_.ethernet_tree_bandwidth_fraction))
+    throw std::invalid_argument("CollectiveModel: efficiencies and tree bandwidth fractions must be in (0, 1]");
   if (!(params_.base_latency_us >= 0) || !(params_.nvlink_step_latency_us >= 0) ||
       !(params_.network_step_latency_us >= 0) || !(params_.ethernet_step_latency_us >= 0) ||
       !(params_.nvls_latency_us >= 0) || !(params_.ll_base_latency_us >= 0) ||
@@ -239,7 +241,8 @@ double CollectiveModel::ring_bus_bandwidth_GBps(std::span<const int> gpus) const
   return ring_bus_bandwidth_GBps(g.layout.hosts, g);
 }
 
-double CollectiveModel::ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g) const {
+double CollectiveModel::ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g,
+                                                double network_scale) const {
   double bw = std::numeric_limits<double>::infinity();
   const std::size_t m = hosts.size();
   for (std::size_t h = 0; h < m; ++h) {
@@ -254,7 +257,7 @@ double CollectiveModel::ring_bus_bandwidth_GBps(const std::vector<std::vector<in
       const auto& next = hosts[(h + 1) % m];
       double sum = 0;
       for (std::size_t i = 0; i < mine.size(); ++i) sum += route_bandwidth_GBps(mine[i], next[i % next.size()], g);
-      bw = std::min(bw, sum);
+      bw = std::min(bw, sum * network_scale);
     }
   }
   return bw;
@@ -263,6 +266,21 @@ double CollectiveModel::ring_bus_bandwidth_GBps(const std::vector<std::vector<in
 double CollectiveModel::group_ring_bus_GBps(Group& g) const {
   if (!g.ring_bus_GBps) g.ring_bus_GBps = ring_bus_bandwidth_GBps(g.layout.hosts, g);
   return *g.ring_bus_GBps;
+}
+
+double CollectiveModel::tree_bandwidth_fraction() const {
+  auto it = params_.calibrated_links.find(network_kind_);
+  if (it != params_.calibrated_links.end() && it->second.tree_bandwidth_fraction) return *it->second.tree_bandwidth_fraction;
+  return network_kind_ == LinkKind::ethernet ? params_.ethernet_tree_bandwidth_fraction
+                                             : params_.network_tree_bandwidth_fraction;
+}
+
+double CollectiveModel::group_tree_bus_GBps(Group& g) const {
+  if (!g.tree_bus_GBps) {
+    const double f = tree_bandwidth_fraction();
+    g.tree_bus_GBps = f == 1.0 ? group_ring_bus_GBps(g) : ring_bus_bandwidth_GBps(g.layout.hosts, g, f);
+  }
+  return *g.tree_bus_GBps;
 }
 
 bool CollectiveModel::available(CollectiveKind kind, CollectiveAlgorithm algo, std::span<const int> gpus) const {
@@ -456,12 +474,13 @@ CollectiveResult CollectiveModel::tree(Group& g, double bytes) const {
   // algbw_p = busBw_p / 2 x treeCorrectionFactor[p](S), busBw_Simple = B x 0.92, busBw_LL =
   // min(busBw_Simple / 3.8, llMaxBw), busBw_LL128 = busBw_Simple x 120/128 (LL128 on NVLink hosts only).
   // B is the ring's bus bandwidth (NCCL: nChannels x bwIntra on <= 2 hosts, x bwInter on more; both
-  // the rail sum or the NVLink rate, whichever is lower). hop_p = hwLat[NET][Tree][p] on InfiniBand;
+  // the rail sum or the NVLink rate, whichever is lower) with the rail sum x tree_bandwidth_fraction()
+  // (1 on InfiniBand as NCCL's model; EFA 0.5 as aws-ofi-nccl's). hop_p = hwLat[NET][Tree][p] on InfiniBand;
   // a hop crosses the network once, so it costs at least the network's ring step of p (EFA's 52 / 55
   // us; aws-ofi-nccl's tuner prices a tree hop as its ring step too). A calibrated step latency of p on a
   // link kind (calibration.json links.<kind>.latency_ns, ll_latency_ns, ll128_latency_ns) is a
   // measurement: it replaces the Tree's hop of that kind too.
-  const double busbw = group_ring_bus_GBps(g) * kTreeBusFraction;
+  const double busbw = group_tree_bus_GBps(g) * kTreeBusFraction;
   const double ll_cap = ll_max_bus_bandwidth_GBps(m);
   CollectiveResult best;
   bool have = false;

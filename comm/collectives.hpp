@@ -113,6 +113,12 @@ struct CollectiveParams {
   /// nChannels x 36.7 GB/s (perChMaxRingLL128Bws[Hopper]); with the 16+ ring channels of an NVSwitch
   /// H100 that is >= 587 GB/s, above any NVLink 4 ring (370.8), so the cap is not modelled.
   double ll128_bandwidth_fraction = 0.92;
+  /// Tree all-reduce's share of the network bandwidth a ring gets, by network kind. InfiniBand and
+  /// RoCE: 1, NCCL's model (tuning.cc prices Tree's busBw as the ring's x 0.92, kTreeBusFraction). EFA:
+  /// kAwsP5EfaTreeBandwidthFraction through aws_p5_efa_params(). A calibration's
+  /// links.<kind>.tree_bandwidth_fraction replaces the figure of that kind.
+  double network_tree_bandwidth_fraction = 1.0;
+  double ethernet_tree_bandwidth_fraction = 1.0;
   /// Measured links (calibration.json): an achieved bandwidth (per GPU; one link's share is
   /// calibrated_link_bandwidth_GBps, comm/calibration.hpp) replaces nominal x efficiency, a latency
   /// replaces the step latency of that link kind.
@@ -122,7 +128,8 @@ struct CollectiveParams {
 /// Collective parameters for AWS EFA (p5.48xlarge; topology: aws_p5_options, kind ethernet), from
 /// `base` with: ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;
 /// ethernet_step_latency_us = that + kAwsP5EfaSimpleCompletion_us (Simple's completion overhead);
-/// ethernet_efficiency = kAwsP5EfaEfficiency. The efficiency and the step latency are one fit on
+/// ethernet_efficiency = kAwsP5EfaEfficiency; ethernet_tree_bandwidth_fraction =
+/// kAwsP5EfaTreeBandwidthFraction (a source's constant, not fitted). The efficiency and the step latency are one fit on
 /// nccl-tests all_gather at 2 and 4 nodes only (docs/validation.md, "AWS p5 (EFA)", which reports the
 /// other rows as held out).
 CollectiveParams aws_p5_efa_params(CollectiveParams base = {});
@@ -135,6 +142,11 @@ inline constexpr double kAwsP5EfaEfficiency = 0.77;
 /// (src/tuner/nccl_ofi_model.c NCCL_OFI_TUNER_NETWORK_LATENCY: "shortcomings in the model forced this
 /// param high"); 20 us made 8-32-node rows at 64-512 MiB 1.3-2x too fast.
 inline constexpr double kAwsP5EfaStepLatency_us = 52.0;
+/// Tree all-reduce's network bandwidth on EFA / the ring's: 0.5. aws-ofi-nccl's tuner model for P5 and
+/// P5en (src/tuner/nccl_ofi_model.cpp nccl_ofi_tuner_compute_cost) prices NCCL_ALGO_TREE's bandwidth as
+/// internode_bw x rails x channels / 2 against NCCL_ALGO_RING's x 1. Physically: an interior node of a
+/// binary tree takes its two children's data in through the NIC that sends one share to its parent.
+inline constexpr double kAwsP5EfaTreeBandwidthFraction = 0.5;
 /// Simple's extra completion cost per network step on EFA, us: aws-ofi-nccl TUNER_NET_COMP_OVERHEAD
 /// ("~2 us in the device and ~1 us to write that completion up to the host").
 inline constexpr double kAwsP5EfaSimpleCompletion_us = 3.0;
@@ -222,13 +234,19 @@ class CollectiveModel {
     RouteScratch scratch;
     std::vector<RouteHop> hops;
     std::optional<double> ring_bus_GBps;      // ring_bus_bandwidth_GBps of the whole group
+    std::optional<double> tree_bus_GBps;      // group_tree_bus_GBps
     std::optional<double> host_ring_bus_GBps;  // the least of each host's own ring
     std::optional<double> rail_GBps;          // the least route to the rail peer on the next host
   };
   double group_ring_bus_GBps(Group& g) const;
   Layout layout(std::span<const int> gpus) const;
   double route_bandwidth_GBps(int src_gpu, int dst_gpu, Group& g) const;
-  double ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g) const;
+  // The ring's bus bandwidth with each host's network sum (the rails to the next host) x network_scale.
+  double ring_bus_bandwidth_GBps(const std::vector<std::vector<int>>& hosts, Group& g, double network_scale = 1.0) const;
+  // Tree's bus bandwidth before kTreeBusFraction: the ring's with the network at tree_bandwidth_fraction().
+  double group_tree_bus_GBps(Group& g) const;
+  // links.<network kind>.tree_bandwidth_fraction when calibrated, else the parameter of the network's kind.
+  double tree_bandwidth_fraction() const;
   bool available(CollectiveKind kind, CollectiveAlgorithm algorithm, const Group& g) const;
   CollectiveResult cost(CollectiveKind kind, CollectiveAlgorithm algorithm, Group& g, double bytes) const;
   // The algorithm's cost without the availability check (the caller made it).

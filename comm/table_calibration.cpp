@@ -368,14 +368,24 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
         (plausible(sum) == plausible(it->second) && sum.bandwidth_GBps > it->second.bandwidth_GBps))
       best[sum.kind] = sum;
   }
+  // A network fit priced Tree with the hosts' Tree share of the network (EFA 0.5, aws_p5_efa_params; 1 on
+  // InfiniBand): the written figures carry it when it is not NCCL's 1, so the calibration is used as fitted.
+  auto tree_fraction = [](LinkKind kind) -> std::optional<double> {
+    if (!is_network_link(kind)) return std::nullopt;
+    const CollectiveParams p = hosts_for(2, kind).params;
+    const double f = kind == LinkKind::ethernet ? p.ethernet_tree_bandwidth_fraction : p.network_tree_bandwidth_fraction;
+    return f == 1.0 ? std::nullopt : std::optional<double>(f);
+  };
   if (std::optional<NetworkFitSummary> n = fit_network(s)) {
     if (!cal.links.count(n->kind))
-      cal.links[n->kind] = LinkCalibration{n->bandwidth_GBps, n->latency_ns, n->ll_latency_ns, n->ll128_latency_ns};
+      cal.links[n->kind] = LinkCalibration{n->bandwidth_GBps, n->latency_ns, n->ll_latency_ns, n->ll128_latency_ns,
+                                           tree_fraction(n->kind)};
     out.networks.push_back(std::move(*n));
   }
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))
-      cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll.step_latency_ns, sum.ll128.step_latency_ns};
+      cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll.step_latency_ns,
+                                        sum.ll128.step_latency_ns, tree_fraction(kind)};
   // Base latencies from the fit that gives a link its figures: NVLink's first (one node, where no
   // network step shares the fixed cost), then the network kinds' in LinkKind order. Bases already in
   // `cal` stay.

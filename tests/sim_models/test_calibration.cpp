@@ -63,6 +63,23 @@ TEST_CASE("a link's LL and LL128 step latencies are read, range-checked and writ
             .find("/links/infiniband/ll128_latency_ns") != std::string::npos);
 }
 
+TEST_CASE("a network link's Tree bandwidth fraction is read, range-checked and written back", "[calibration]") {
+  const Calibration c = calibration_from_json(
+      Json::parse(R"({"schema":"epsim.calibration/2","links":{"ethernet":{"tree_bandwidth_fraction":0.5}}})"), "x.json");
+  CHECK(*c.links.at(LinkKind::ethernet).tree_bandwidth_fraction == 0.5);
+  const Json back = calibration_to_json(c);
+  CHECK(back["links"]["ethernet"]["tree_bandwidth_fraction"] == 0.5);
+  CHECK(calibration_from_json(back, "back.json").links.at(LinkKind::ethernet).tree_bandwidth_fraction == 0.5);
+  // (0, 1]: a share of the ring's network bandwidth; only network kinds (NCCL's Tree crosses hosts).
+  for (const char* bad : {"0", "-0.5", "1.5", "\"half\""})
+    CHECK(parse_error((std::string(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"tree_bandwidth_fraction":)") +
+                       bad + "}}}")
+                          .c_str())
+              .find("/links/infiniband/tree_bandwidth_fraction") != std::string::npos);
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","links":{"nvlink":{"tree_bandwidth_fraction":0.5}}})")
+            .find("/links/nvlink/tree_bandwidth_fraction: no field of this link kind: it belongs to infiniband or ethernet links") != std::string::npos);
+}
+
 TEST_CASE("collective base latencies are read, range-checked, written back and used", "[calibration]") {
   const Calibration c = calibration_from_json(
       Json::parse(R"({"schema":"epsim.calibration/2","collectives":{"ll_base_latency_us":4.6,"ll128_base_latency_us":9}})"),

@@ -178,6 +178,7 @@ TEST_CASE("the shipped EFA calibration is aws_p5_efa_params as calibration.json 
   REQUIRE(cal.links.count(LinkKind::ethernet) == 1);
   CHECK(*cal.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(4 * 12.5 * kAwsP5EfaEfficiency));
   CHECK(*cal.links.at(LinkKind::ethernet).latency_ns == Approx(aws_p5_efa_params().ethernet_step_latency_us * 1e3));
+  CHECK(*cal.links.at(LinkKind::ethernet).tree_bandwidth_fraction == kAwsP5EfaTreeBandwidthFraction);
   const Topology topo = generate_dgx_cluster(aws_p5_options(4));
   const RouteTable routes(topo);
   const CollectiveModel by_file(topo, routes, with_calibration(CollectiveParams{}, cal));
@@ -269,4 +270,37 @@ TEST_CASE("a NIC shared by two GPUs carries both shares: links per GPU 0.5", "[c
   }
   CHECK(calibration_links_per_gpu(t, LinkKind::infiniband) == 0.5);
   CHECK(calibrated_link_bandwidth_GBps(20.0, t, LinkKind::infiniband) == Approx(40.0));
+}
+
+TEST_CASE("NCCL's Tree on EFA gets half the ring's network bandwidth (aws-ofi-nccl's tuner model)", "[collectives][efa]") {
+  // 4 p5 hosts, 32 GPUs, all_reduce of S = 8 GiB with Tree forced. Tree's Simple time:
+  //   t = baseLat[Tree][Simple] + 2 ((ppn - 1) hwLat[NVLINK][Tree][Simple] + floor(log2 4) hop) + S / algbw,
+  //   algbw = 0.5 x busBw x 0.92 x treeCorrectionFactor, busBw = min(NVLink ring, rail sum x fraction).
+  // The rail sum (8 GPUs x 4 x 12.5 GB/s x 0.77 = 308 GB/s) is below the NVLink ring's, so halving the
+  // fraction halves busBw, and at 8 GiB (where the byte term is > 99% of the time) nearly doubles t.
+  const Topology topo = generate_dgx_cluster(aws_p5_options(4));
+  const RouteTable routes(topo);
+  CollectiveParams full = aws_p5_efa_params();
+  full.ethernet_tree_bandwidth_fraction = 1.0;
+  const CollectiveModel half_model(topo, routes, aws_p5_efa_params()), full_model(topo, routes, full);
+  const auto all = first_gpus(32);
+  const double S = 8589934592.0;
+  const CollectiveResult h = half_model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, all, S);
+  const CollectiveResult f = full_model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, all, S);
+  CHECK(h.protocol == f.protocol);
+  CHECK(h.time_us / f.time_us == Approx(2.0).epsilon(0.01));
+  // The ring is untouched: the fraction is Tree's alone.
+  CHECK(half_model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, all, S).time_us ==
+        Approx(full_model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::ring, all, S).time_us));
+  // InfiniBand keeps NCCL's model (fraction 1) unless a calibration of infiniband says otherwise.
+  CHECK(CollectiveParams{}.network_tree_bandwidth_fraction == 1.0);
+  // A calibration's links.ethernet.tree_bandwidth_fraction replaces the parameter.
+  CollectiveParams cal = full;
+  cal.calibrated_links[LinkKind::ethernet].tree_bandwidth_fraction = 0.5;
+  const CollectiveModel cal_model(topo, routes, cal);
+  CHECK(cal_model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, all, S).time_us == Approx(h.time_us));
+  // Out of (0, 1] is refused.
+  CollectiveParams bad = full;
+  bad.ethernet_tree_bandwidth_fraction = 1.5;
+  CHECK_THROWS_AS(CollectiveModel(topo, routes, bad), std::invalid_argument);
 }

@@ -126,15 +126,15 @@ TEST_CASE("rings across more than 2 hosts: llMaxBw 20.4 GB/s, one host overhead 
 }
 
 TEST_CASE("a Tree hop over EFA costs at least the network's ring step (the fitted 52 us)", "[collectives][efa]") {
-  // p5, 2 hosts x 8 GPUs: B = min(370.8, 8 x 4 x 12.5 x 0.77 = 308) = 308 GB/s. Tree LL, 1 KiB:
-  // 6.8 + 2 x (7 x 0.6 + 1 x max(5.0, 52)) = 119.2 us; busBw_LL = min(0.92 x 308 / 3.8, 39) = 39, algbw
-  // = 19.5 x factor[LL][log2(1024/64) = 4] 0.9 = 17.55 GB/s.
+  // p5, 2 hosts x 8 GPUs: B = min(370.8, 8 x 4 x 12.5 x 0.77 = 308 x EFA's Tree fraction 0.5) = 154 GB/s.
+  // Tree LL, 1 KiB: 6.8 + 2 x (7 x 0.6 + 1 x max(5.0, 52)) = 119.2 us; busBw_LL = min(0.92 x 154 / 3.8,
+  // 39) = 37.28, algbw = 18.64 x factor[LL][log2(1024/64) = 4] 0.9 = 16.78 GB/s.
   const Topology topo = generate_dgx_cluster(aws_p5_options(2));
   const RouteTable routes(topo);
   const CollectiveModel model(topo, routes, aws_p5_efa_params());
   const CollectiveResult r = model.cost(CollectiveKind::all_reduce, CollectiveAlgorithm::tree, first_gpus(16), 1024);
   CHECK(r.protocol == CollectiveProtocol::ll);
-  CHECK(r.time_us == Approx(119.2 + 1024 / 17.55e3));
+  CHECK(r.time_us == Approx(119.2 + 1024 / (0.92 * 154 / 3.8 / 2 * 0.9 * 1e3)));
 }
 
 TEST_CASE("NVLS pipeline fill is bounded by the message", "[collectives]") {

@@ -228,11 +228,13 @@ TEST_CASE("AWS p5 (EFA): EFA efficiency and step latency fitted on all_gather 2-
     std::cout << fmt::format("{} held out: MAE {:.1f}% over {} rows (DGX InfiniBand defaults: {:.1f}%)\n", to_string(op),
                              100 * a.first / a.second, a.second, 100 * mae_ib[op].first / mae_ib[op].second);
   // docs/validation.md states these figures; the margins let a model change show without flapping.
-  // Measured: all_gather 10.1%, all_reduce 16.2% (DGX InfiniBand defaults: 83.0% and 45.2%). With the
-  // efficiency alone fitted and aws-ofi-nccl's 20 us network step: 30.1% and 23.0% (NCCL's Tree and
-  // LL128 1.3-2x too fast at 64-512 MiB on 8-32 nodes); the all_reduce rows left are the Tree at 16-32
-  // nodes, 64-256 MiB (+40-50%) and the 4-8 GiB plateau (-15%; docs/validation.md, "AWS p5 (EFA)").
+  // Measured: all_gather 10.1%, all_reduce 9.4% (DGX InfiniBand defaults: 83.0% and 45.2%). all_reduce
+  // was 16.2% while Tree got the ring's network bandwidth on EFA (NCCL's model): its 16-32-node rows at
+  // 64-512 MiB were 1.4-1.55x fast; with aws-ofi-nccl's half (kAwsP5EfaTreeBandwidthFraction, a source
+  // constant, not fitted) 16 and 32 nodes are 8.6 and 8.9%. With the efficiency alone fitted and
+  // aws-ofi-nccl's 20 us network step: 30.1% and 23.0%. The rows left: the 4-8 GiB plateau at 4-16
+  // nodes (-15%) and 32 nodes at 512 MiB (+27%; docs/validation.md, "AWS p5 (EFA)").
   CHECK(mae_op[CollectiveKind::all_gather].first / mae_op[CollectiveKind::all_gather].second <= 0.12);
-  CHECK(mae_op[CollectiveKind::all_reduce].first / mae_op[CollectiveKind::all_reduce].second <= 0.18);
+  CHECK(mae_op[CollectiveKind::all_reduce].first / mae_op[CollectiveKind::all_reduce].second <= 0.10);
 }
 
