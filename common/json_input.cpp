@@ -81,17 +81,30 @@ class DuplicateKeyCheck {
 
 }  // namespace
 
+namespace {
+// nlohmann's message without its "[json.exception.<kind>.<id>] " tag: the user reads what is wrong, not
+// the library's error id.
+std::string json_message(const char* what) {
+  std::string_view m(what);
+  if (m.starts_with("[json.exception.")) {
+    const std::size_t end = m.find("] ");
+    if (end != std::string_view::npos) m.remove_prefix(end + 2);
+  }
+  return std::string(m);
+}
+}  // namespace
+
 Json parse_json_text(std::string_view text, const std::string& file) {
   check_json_text(text, file);
   std::vector<DuplicateKeyCheck::Frame> frames;
   try {
     return Json::parse(text, DuplicateKeyCheck(file, frames));
   } catch (const Json::parse_error& e) {
-    throw InputError(file, "", fmt::format("not valid JSON (byte {}): {}", e.byte, e.what()));
+    throw InputError(file, "", fmt::format("not valid JSON (byte {}): {}", e.byte, json_message(e.what())));
   } catch (const Json::exception& e) {
     // e.g. a number too large for a double (1e400): JSON allows it, epsim needs finite numbers. The parser
     // stops inside the member it was reading, so the frames name it.
-    throw InputError(file, DuplicateKeyCheck::pointer(frames), fmt::format("expected a finite number: {}", e.what()));
+    throw InputError(file, DuplicateKeyCheck::pointer(frames), fmt::format("expected a finite number: {}", json_message(e.what())));
   }
 }
 

@@ -39,7 +39,11 @@ std::vector<std::string> split(const std::string& line) {
 std::size_t CsvTable::column(const std::string& name) const {
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (columns[i] == name) return i;
-  throw InputError(file, "", fmt::format("a CSV column named '{}'", name));
+  // Name the header's columns (at most 12) so that a renamed or misspelt column is seen at once.
+  std::string have;
+  for (std::size_t i = 0; i < columns.size() && i < 12; ++i) have += (i ? ", " : "") + columns[i];
+  if (columns.size() > 12) have += fmt::format(", ... ({} in all)", columns.size());
+  throw InputError(file, "", fmt::format("a CSV column named '{}', missing from the header (its columns: {})", name, have));
 }
 
 std::optional<double> parse_finite_number(const std::string& field) {

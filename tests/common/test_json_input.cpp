@@ -31,6 +31,14 @@ TEST_CASE("read_json_file reports syntax errors with the file name") {
                     Catch::Contains("truncated.json") && Catch::Contains("not valid JSON"));
 }
 
+TEST_CASE("parse_json_text: the JSON library's error tag is not shown, the pointer and the problem are") {
+  // nlohmann's messages start "[json.exception.<kind>.<id>] "; the user reads what is wrong.
+  CHECK_THROWS_WITH(parse_json_text(R"({"links": {"bandwidth_GBps": 1e999}})", "big.json"),
+                    "big.json: /links/bandwidth_GBps: expected a finite number: number overflow parsing '1e999'");
+  CHECK_THROWS_WITH(parse_json_text("{\"schema\": ", "cut.json"),
+                    Catch::StartsWith("cut.json: not valid JSON (byte 12): parse error at line 1, column 12: syntax error"));
+}
+
 TEST_CASE("parse_json_text: nesting deeper than kMaxJsonDepth is refused with its line and column, before parsing") {
   // 64 levels parse; 65 are refused (the scan stops at the first bracket past the limit).
   const int limit = limits::kMaxJsonDepth;

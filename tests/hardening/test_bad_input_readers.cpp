@@ -80,6 +80,9 @@ TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
   CHECK_THROWS_WITH(epsim::read_aws_p5_csv(word), Contains("line 2, column size(MB)"));
   std::string missing = write_file(dir, "missing.csv", "Nodes,GPUs\n2,16\n");
   CHECK_THROWS_WITH(epsim::read_aws_p5_csv(missing), Contains("size(MB)"));
+  // A missing column is called missing, and the header's own columns are listed (a misspelt name shows).
+  CHECK_THROWS_WITH(epsim::parse_csv("Nodes,GPUs\n2,16\n", "m.csv").column("size(MB)"),
+                    "m.csv: a CSV column named 'size(MB)', missing from the header (its columns: Nodes, GPUs)");
   // Counts must be whole numbers that fit an int (a cast of 1e300 to int would be undefined behaviour).
   for (const char* nodes : {"1e300", "-2", "2.5", "inf"}) {
     std::string f = write_file(dir, "count.csv", header + nodes + ",16,1,1,1,1,1\n");
