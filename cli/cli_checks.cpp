@@ -113,6 +113,15 @@ const CLI::Validator& non_negative_integer() {
 void refuse_empty_values(CLI::App& app) {
   static const CLI::Validator not_empty(
       [](std::string& s) { return s.empty() ? std::string("an empty value; expected one") : std::string(); }, "");
+  static const CLI::Validator whole_decimal(
+      [](std::string& s) {
+        if (s.empty()) return std::string();  // not_empty names it
+        const std::size_t start = s[0] == '-' || s[0] == '+' ? 1 : 0;
+        bool digits = s.size() > start;
+        for (std::size_t i = start; i < s.size(); ++i) digits &= std::isdigit(static_cast<unsigned char>(s[i])) != 0;
+        return digits ? std::string() : fmt::format("'{}': expected a whole number in decimal digits", s);
+      },
+      "");
   // transform, not check: CLI11 runs a transform before the option's other validators, so `--ep ''` says
   // "an empty value", not the range check's "Value  not in range 1 to ...".
   for (CLI::Option* opt : app.get_options([](const CLI::Option* o) { return o->get_type_size_max() > 0; })) {
@@ -122,6 +131,11 @@ void refuse_empty_values(CLI::App& app) {
     } catch (const CLI::OptionNotFound&) {
     }
     opt->transform(not_empty);
+    // Whole-number options: decimal digits only. CLI11 would read "0x10" as 16 and "1e3" as 1000, and
+    // say "Value 16abc not in range" of a word.
+    const std::string type = opt->get_type_name();  // "INT", or "INT:INT in [1 - 2147483647]" with a check
+    const std::string base = type.substr(0, type.find(':'));
+    if (base == "INT" || base == "UINT") opt->transform(whole_decimal);
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_empty_values(*sub);
 }

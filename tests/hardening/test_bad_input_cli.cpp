@@ -227,6 +227,28 @@ TEST_CASE("an empty option value is a usage error naming the option, in every co
   }
 }
 
+TEST_CASE("a whole-number option takes decimal digits only, in every command (CLI11 read 0x10 as 16, 1e3 as 1000)") {
+  // cli/cli_checks.hpp refuse_empty_values: an INT / UINT option's text is an optional sign and digits;
+  // before, `--ep 16abc` said "Value 16abc not in range" and `-j 0x10` ran 16 threads.
+  const std::string plan_args = "plan --topology " + std::string(kTopo2) + " --loads " + kPhiLoads + " --model " + kPhiModel + " ";
+  const std::pair<std::string, std::string> cases[] = {
+      {plan_args + "--ep 16abc", "--ep: '16abc'"},        {plan_args + "--ep 1.5", "--ep: '1.5'"},
+      {plan_args + "--ep 0x10", "--ep: '0x10'"},          {plan_args + "--ep 1e3", "--ep: '1e3'"},
+      {plan_args + "--ep 16 -j 0x10", "--threads: '0x10'"}, {plan_args + "--ep 16 --seed 0b1", "--seed: '0b1'"},
+      {"sweep spec.json -j 0x10", "--threads: '0x10'"},
+  };
+  for (const auto& [args, message] : cases) {
+    CliResult r = run_epsim(args);
+    INFO(args << " -> exit " << r.exit_code << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, message + ": expected a whole number in decimal digits"));
+  }
+  // Signs and plain digits still reach the option's own range check.
+  CliResult neg = run_epsim(plan_args + "--ep -3");
+  CHECK(neg.exit_code == 2);
+  CHECK(has(neg.err, "not in range"));
+}
+
 TEST_CASE("plan and sweep thread counts beyond 1024 or below their floor are usage errors, as simulate and trace") {
   const std::string plan_args = "plan --topology " + std::string(kTopo2) + " --loads " + kPhiLoads + " --model " + kPhiModel + " --ep 16 ";
   for (const std::string& args : {plan_args + "-j 100000", plan_args + "-j -1", std::string("sweep spec.json -j 0"),
