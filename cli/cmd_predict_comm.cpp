@@ -32,6 +32,7 @@ struct CollectiveOptions {
   double bytes = 0;
   std::optional<int> gpus;  ///< absent: every GPU of the topology
   std::string calibration;
+  std::optional<double> nccl_buffsize;  ///< NCCL_BUFFSIZE of the run, bytes; absent: NCCL's default 4 MiB
   bool json = false;
 };
 
@@ -42,6 +43,17 @@ void run_collective(const CollectiveOptions& o) {
     throw UsageError(fmt::format("--bytes {}: a whole number of bytes in [1, 1e15]", o.bytes));
   if (!parse_collective_kind(o.op) && o.op != "alltoall")
     throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
+  // NCCL_BUFFSIZE: NCCL takes any size; [64 KiB, 1 GiB] holds every setting in use (a step below 8 KiB
+  // is no pipeline), whole bytes. The collectives' pipeline; the all-to-all's p2p chunks are NCCL's
+  // NCCL_P2P_*_CHUNKSIZE, which it does not set.
+  if (o.nccl_buffsize) {
+    const double b = *o.nccl_buffsize;
+    if (!(b >= 65536 && b <= 1073741824.0 && b == std::floor(b)))
+      throw UsageError(fmt::format("--nccl-buffsize {}: a whole number of bytes in [65536, 1073741824]", b));
+    if (o.op == "alltoall")
+      throw UsageError("--nccl-buffsize: sets the collectives' pipeline step (NCCL_BUFFSIZE / 8); the all-to-all's "
+                       "send/recv chunks are NCCL_P2P_NET_CHUNKSIZE / NCCL_P2P_NVL_CHUNKSIZE, not modelled by it");
+  }
   const Topology topo = load_topology(o.topology);
   const int n = o.gpus.value_or(topo.num_gpus());
   // A collective of one GPU moves nothing (time 0, algbw undefined): at least 2.
@@ -78,6 +90,7 @@ void run_collective(const CollectiveOptions& o) {
     const CollectiveKind kind = parse_collective_kind(o.op).value();  // checked above
     CollectiveParams params;
     if (cal) params = with_calibration(params, *cal);
+    if (o.nccl_buffsize) params.pipeline_step_bytes = *o.nccl_buffsize / kNcclSteps;
     const CollectiveModel model(topo, routes, params);
     if (cal)
       if (std::string n = calibration_collective_notice(*cal, o.calibration, topo, group, model.network_kind()); !n.empty())
@@ -115,6 +128,8 @@ void add_predict_comm_commands(CLI::App& predict) {
   c->add_option("--bytes", o->bytes, "nccl-tests size in bytes (alltoall: per rank)")->required();
   c->add_option("--gpus", o->gpus, "GPU ranks 0..N-1 of the topology (default: all)");
   c->add_option("--calibration", o->calibration, "calibration.json (epsim calibrate)")->check(non_empty_path());
+  c->add_option("--nccl-buffsize", o->nccl_buffsize,
+                "the run's NCCL_BUFFSIZE, bytes (default NCCL's 4194304): collectives pipeline in steps of it / 8");
   c->add_flag("--json", o->json, "print one JSON object");
   c->callback([o] { run_collective(*o); });
 }

@@ -65,8 +65,9 @@ struct CollectiveParams {
   double ethernet_step_latency_us = 14.0;
   /// Latency of an NVLS phase, us: NCCL tuning.cc hwLat[NVLINK][NVLS][Simple] = 25.
   double nvls_latency_us = 25.0;
-  /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE 4 MiB / NCCL_STEPS 8 = 512 KiB (NCCL
-  /// environment documentation; src/include/device.h).
+  /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE / NCCL_STEPS, 4 MiB / 8 = 512 KiB by default
+  /// (kNcclDefaultBuffsizeBytes, kNcclSteps). A run that sets NCCL_BUFFSIZE: `predict collective
+  /// --nccl-buffsize`.
   double pipeline_step_bytes = 512.0 * 1024.0;
   /// Channels of the NVLS and hierarchical algorithms: NCCL_NVLS_NCHANNELS default 16 on H100.
   int nvls_channels = 16;
@@ -124,6 +125,11 @@ struct CollectiveParams {
   /// replaces the step latency of that link kind.
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
+
+/// NCCL's pipeline slots per channel connection (src/include/device.h NCCL_STEPS) and its default buffer
+/// per connection (NCCL environment documentation: NCCL_BUFFSIZE, 4 MiB): a pipeline step is buffer / steps.
+inline constexpr int kNcclSteps = 8;
+inline constexpr double kNcclDefaultBuffsizeBytes = 4194304.0;
 
 /// Collective parameters for AWS EFA (p5.48xlarge; topology: aws_p5_options, kind ethernet), from
 /// `base` with: ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;

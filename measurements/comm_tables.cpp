@@ -18,12 +18,18 @@ std::string where(const CsvTable& t, std::size_t r, std::size_t c) {
   return fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]);
 }
 
-int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) {
+int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 1000000000) {
   const double v = t.number(r, c);
-  if (!(v >= lo) || v != std::floor(v) || v > 1e9)
-    throw InputError(t.file, where(t, r, c), fmt::format("a whole number >= {}, found {}", lo, v));
+  if (!(v >= lo) || v != std::floor(v) || v > hi)
+    throw InputError(t.file, where(t, r, c), fmt::format("a whole number in [{}, {}], found {}", lo, hi, v));
   return static_cast<int>(v);
 }
+
+// GPUs of one NVLink domain a one-sided table may name: 2 (below, nothing crosses NVLink) to 576 (NVIDIA's
+// largest announced NVLink domain, NVL576; GB200 NVL72 has 72). The table's samples build a one-node
+// topology of that many GPUs, whose link model grows as EP^2.
+constexpr int kMinOneSidedEp = 2;
+constexpr int kMaxOneSidedEp = 576;
 
 std::string text(const CsvTable& t, std::size_t r, std::size_t c) {
   const std::string& s = t.rows[r][c];
@@ -268,7 +274,8 @@ std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path) 
                     c = t.column("combine_latency_us");
   std::vector<OneSidedRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, e), whole(t, r, b), t.measured(r, d), t.measured(r, c)});
+    out.push_back({t.line_numbers[r], whole(t, r, e, kMinOneSidedEp, kMaxOneSidedEp), whole(t, r, b), t.measured(r, d),
+                   t.measured(r, c)});
   return out;
 }
 
@@ -276,13 +283,18 @@ std::vector<OneSidedPayloadRow> read_onesided_payload_table(const std::filesyste
   const CsvTable t = read_csv_file(path);
   const std::size_t rc = t.column("recipe"), by = t.column("bytes_per_token"), b = t.column("batch_size"),
                     d = t.column("dispatch_latency_us");
-  // The published table infers its EP from its BF16 row (PROVENANCE.md); a table that states it uses ep_size.
-  const bool inferred = !has_columns(t, {"ep_size"}) && has_columns(t, {"ep_size_inferred_from_bf16_row"});
+  // The published table infers its EP from its BF16 row (PROVENANCE.md); a table that states it uses
+  // ep_size. One of the two: both would be two answers to one question.
+  const bool stated = has_columns(t, {"ep_size"}), inferred = has_columns(t, {"ep_size_inferred_from_bf16_row"});
+  if (stated && inferred)
+    throw InputError(t.file, "", "one EP column, ep_size or ep_size_inferred_from_bf16_row; the header has both");
+  if (!stated && !inferred)
+    throw InputError(t.file, "", "an EP column, ep_size or ep_size_inferred_from_bf16_row; the header has neither");
   const std::size_t e = t.column(inferred ? "ep_size_inferred_from_bf16_row" : "ep_size");
   std::vector<OneSidedPayloadRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    OneSidedPayloadRow row{t.line_numbers[r], text(t, r, rc), whole(t, r, e), whole(t, r, b), t.measured(r, by),
-                           t.measured(r, d)};
+    OneSidedPayloadRow row{t.line_numbers[r], text(t, r, rc), whole(t, r, e, kMinOneSidedEp, kMaxOneSidedEp),
+                           whole(t, r, b), t.measured(r, by), t.measured(r, d)};
     if (row.bytes_per_token < 1)
       throw InputError(t.file, where(t, r, by), fmt::format("at least 1 byte per token, found {}", row.bytes_per_token));
     for (const OneSidedPayloadRow& o : out)

@@ -96,6 +96,7 @@ struct HybridEpRow {
 std::vector<HybridEpRow> read_hybrid_ep_table(const std::filesystem::path& path);
 
 /// TensorRT-LLM one-sided NVLink all-to-all: ep_size, batch_size (tokens per rank), latencies in us.
+/// ep_size: GPUs of one NVLink domain, 2 to 576 (NVL576); InputError naming line and column otherwise.
 struct OneSidedRow {
   int line = 0;
   int ep = 0, batch = 0;
@@ -106,8 +107,9 @@ std::vector<OneSidedRow> read_onesided_table(const std::filesystem::path& path);
 /// TensorRT-LLM one-sided NVLink dispatch of one batch with several payload recipes (the blog's
 /// post-quantization table: BF16 14336, MXFP8 7392, NVFP4 4032 bytes per token): columns recipe,
 /// bytes_per_token, dispatch_latency_us, batch_size and the EP as ep_size or, in the published table
-/// whose EP is inferred, ep_size_inferred_from_bf16_row. Throws InputError naming the file, line and
-/// column on a missing column, an empty recipe, a repeated recipe, bytes_per_token outside
+/// whose EP is inferred, ep_size_inferred_from_bf16_row (one of them; EP 2 to 576 as above). Throws
+/// InputError naming the file, line and column on a missing column or both EP columns, an empty recipe, a
+/// repeated recipe, bytes_per_token outside
 /// [1, limits::kMaxMeasuredValue], or a time outside the measured range.
 struct OneSidedPayloadRow {
   int line = 0;

@@ -128,6 +128,23 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     REQUIRE(a2a.exit_code == 0);
     CHECK(nlohmann::json::parse(a2a.out)["notices"][0].get<std::string>().find("priced as RoCE") != std::string::npos);
   }
+  SECTION("--nccl-buffsize sets the collectives' pipeline step (NCCL_BUFFSIZE / NCCL_STEPS 8)") {
+    // AWS p5, 32 nodes, all_reduce of 256 MiB with the shipped EFA calibration: the table's runs set
+    // NCCL_BUFFSIZE = 8 MiB (1 MiB steps), which docs/validation.md's held-out row uses: busbw 147.2 GB/s
+    // (hierarchical, its fill 16 channels x 1 MiB). NCCL's default 4 MiB (512 KiB steps) fills half as
+    // much: 179.5 GB/s.
+    const std::string efa = std::string(EPSIM_SCENARIOS_DIR) + "/calibrations/aws-p5-efa.json";
+    const std::string p5 = dir + "/p5_32.json";
+    REQUIRE(run_epsim("topo generate p5 --nodes 32 --out " + p5).exit_code == 0);
+    const std::string args = "predict collective --topology " + p5 + " --op all_reduce --bytes 268435456 --json --calibration " + efa;
+    CliResult run = run_epsim(args + " --nccl-buffsize 8388608");
+    REQUIRE(run.exit_code == 0);
+    CHECK(nlohmann::json::parse(run.out)["busbw_GBps"].get<double>() == Approx(147.17).epsilon(0.002));
+    CliResult def = run_epsim(args);
+    REQUIRE(def.exit_code == 0);
+    CHECK(nlohmann::json::parse(def.out)["busbw_GBps"].get<double>() == Approx(179.45).epsilon(0.002));
+    CHECK(run_epsim(args + " --nccl-buffsize 4194304").out == def.out);
+  }
   SECTION("alltoall: the nccl kernel; busbw = algbw x (n-1)/n; a calibration without it is noted") {
     CliResult r = run_epsim("predict collective --topology " + topo + " --op alltoall --bytes 1e8 --gpus 8 --json --calibration " + cal);
     REQUIRE(r.exit_code == 0);
@@ -146,7 +163,10 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
                             "--op all_reduce --bytes 1.5", "--op all_reduce --bytes 1 --gpus 17",
                             "--op alltoall --bytes 1e308", "--op all_reduce --bytes 1e308 --json",
                             "--op all_reduce --bytes 1e9 --gpus 0", "--op all_reduce --bytes 1e9 --gpus 1",
-                            "--op alltoall --bytes 1e9 --gpus 1"}) {
+                            "--op alltoall --bytes 1e9 --gpus 1", "--op all_reduce --bytes 1e9 --nccl-buffsize 1000",
+                            "--op all_reduce --bytes 1e9 --nccl-buffsize 2e9",
+                            "--op all_reduce --bytes 1e9 --nccl-buffsize 65536.5",
+                            "--op alltoall --bytes 1e9 --nccl-buffsize 8388608"}) {
       INFO(bad);
       CHECK(run_epsim("predict collective --topology " + topo + " " + std::string(bad)).exit_code == 2);
     }

@@ -204,9 +204,19 @@ TEST_CASE("one-sided payload table: bad rows and missing columns are refused nam
       {"pq_repeat.csv", header + ok + ok, {"line 3, column recipe", "one row per recipe; 'BF16' is also on line 2"}},
       {"pq_empty_recipe.csv", header + ",14336,1.00,311.8,753.3,1.00,2048,8\n", {"line 2, column recipe"}},
       {"pq_zero_ep.csv", header + "BF16,14336,1.00,311.8,753.3,1.00,2048,0\n",
-       {"line 2, column ep_size_inferred_from_bf16_row", "a whole number >= 1"}},
-      {"pq_no_ep.csv",
-       "recipe,bytes_per_token,dispatch_latency_us,batch_size\nBF16,14336,311.8,2048\n", {"ep_size"}},
+       {"line 2, column ep_size_inferred_from_bf16_row", "a whole number in [2, 576], found 0"}},
+      // One GPU sends nothing over NVLink; past NVL576 a one-node link model of EP^2 rows is no NVLink domain.
+      {"pq_one_ep.csv", header + "BF16,14336,1.00,311.8,753.3,1.00,2048,1\n", {"a whole number in [2, 576], found 1"}},
+      {"pq_huge_ep.csv", header + "BF16,14336,1.00,311.8,753.3,1.00,2048,4096\n",
+       {"line 2, column ep_size_inferred_from_bf16_row", "a whole number in [2, 576], found 4096"}},
+      {"pq_huge_batch.csv", header + "BF16,14336,1.00,311.8,753.3,1.00,1e12,8\n",
+       {"line 2, column batch_size", "a whole number in [1, 1000000000], found 1000000000000"}},
+      // Both EP columns: two answers to one question.
+      {"pq_two_ep.csv", "recipe,bytes_per_token,dispatch_latency_us,batch_size,ep_size,ep_size_inferred_from_bf16_row\n"
+                        "BF16,14336,311.8,2048,16,8\n",
+       {"one EP column, ep_size or ep_size_inferred_from_bf16_row; the header has both"}},
+      {"pq_no_ep.csv", "recipe,bytes_per_token,dispatch_latency_us,batch_size\nBF16,14336,311.8,2048\n",
+       {"an EP column, ep_size or ep_size_inferred_from_bf16_row; the header has neither"}},
   };
   for (const Case& c : cases) {
     const std::string path = temp_file(c.name, c.text);
@@ -216,6 +226,12 @@ TEST_CASE("one-sided payload table: bad rows and missing columns are refused nam
     CHECK_THAT(e, Catch::Contains(path));
     for (const std::string& m : c.message) CHECK_THAT(e, Catch::Contains(m));
   }
+  // A column named twice (any CSV table; the header is read before the kind is known): a reader would
+  // take the first.
+  const std::string dup = temp_file("pq_dup_column.csv", "recipe,bytes_per_token,bytes_per_token,dispatch_latency_us,"
+                                                         "batch_size,ep_size\nBF16,14336,1,311.8,2048,8\n");
+  CHECK_THROWS_WITH(detect_comm_table(dup), Catch::Contains(dup + ": line 1: a header naming each column once; "
+                                                                  "'bytes_per_token' is column 2 and column 3"));
   // A table that states its EP as ep_size reads it from there.
   const std::string stated = temp_file("pq_stated.csv", "recipe,bytes_per_token,dispatch_latency_us,batch_size,ep_size\n"
                                                         "BF16,14336,311.8,2048,16\n");

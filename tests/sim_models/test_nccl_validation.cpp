@@ -171,7 +171,7 @@ std::vector<CollectiveRow> p5_rows(bool fitted) {
 // The measurements' run setting (file header): NCCL_BUFFSIZE=8388608, i.e. 1 MiB per step (/ NCCL_STEPS 8).
 CollectiveParams p5_start() {
   CollectiveParams p = aws_p5_efa_params();
-  p.pipeline_step_bytes = 8388608.0 / 8;
+  p.pipeline_step_bytes = 8388608.0 / kNcclSteps;
   return p;
 }
 }  // namespace
