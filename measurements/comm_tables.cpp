@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -229,6 +230,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
   const std::size_t e = t.column("ep"), s = t.column("scope"), ph = t.column("phase"), m = t.column("bottleneck_medium"),
                     bw = t.column("bottleneck_GBps");
   std::vector<DeepEpBandwidthRow> out;
+  std::unordered_map<int, std::size_t> row_of_nodes;  // nodes -> its row in out: O(rows), not O(rows x eps)
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const int ep = whole(t, r, e);
     if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
@@ -236,9 +238,9 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
     if (phase != "dispatch" && phase != "combine")
       throw InputError(t.file, where(t, r, ph), fmt::format("dispatch or combine, found '{}'", phase));
     DeepEpBandwidthRow* row = nullptr;
-    for (DeepEpBandwidthRow& o : out)
-      if (o.nodes == ep / 8) row = &o;
+    if (const auto it = row_of_nodes.find(ep / 8); it != row_of_nodes.end()) row = &out[it->second];
     if (!row) {
+      row_of_nodes.emplace(ep / 8, out.size());
       out.emplace_back();
       row = &out.back();
       row->line = t.line_numbers[r];
@@ -292,15 +294,15 @@ std::vector<OneSidedPayloadRow> read_onesided_payload_table(const std::filesyste
     throw InputError(t.file, "", "an EP column, ep_size or ep_size_inferred_from_bf16_row; the header has neither");
   const std::size_t e = t.column(inferred ? "ep_size_inferred_from_bf16_row" : "ep_size");
   std::vector<OneSidedPayloadRow> out;
+  std::unordered_map<std::string, int> recipe_line;  // a repeated recipe in O(rows), not O(rows^2)
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     OneSidedPayloadRow row{t.line_numbers[r], text(t, r, rc), whole(t, r, e, kMinOneSidedEp, kMaxOneSidedEp),
                            whole(t, r, b), t.measured(r, by), t.measured(r, d)};
     if (row.bytes_per_token < 1)
       throw InputError(t.file, where(t, r, by), fmt::format("at least 1 byte per token, found {}", row.bytes_per_token));
-    for (const OneSidedPayloadRow& o : out)
-      if (o.recipe == row.recipe)
-        throw InputError(t.file, where(t, r, rc),
-                         fmt::format("one row per recipe; '{}' is also on line {}", row.recipe, o.line));
+    if (const auto [it, fresh] = recipe_line.emplace(row.recipe, row.line); !fresh)
+      throw InputError(t.file, where(t, r, rc),
+                       fmt::format("one row per recipe; '{}' is also on line {}", row.recipe, it->second));
     out.push_back(std::move(row));
   }
   return out;
