@@ -174,6 +174,11 @@ void run_calibrate(const CalibrateOptions& o) {
                to_string(n.kind), n.bandwidth_GBps, n.efficiency, n.latency_ns, n.ll_latency_ns, n.ll128_latency_ns, n.rows,
                fmt::join(n.nodes, ", "), 100 * n.mean_abs_error,
                c.links.at(n.kind).bandwidth_GBps == n.bandwidth_GBps ? "" : "  (not used: the harness's fit of this link)");
+  for (const auto& [kind, l] : c.links)
+    if (l.tree_bandwidth_fraction)
+      fmt::print("  {:<11} NCCL's Tree at {:g} of the ring's network bandwidth (the hosts' figure the fit priced Tree "
+                 "with; EFA: aws-ofi-nccl's tuner model; not fitted)\n",
+                 to_string(kind), *l.tree_bandwidth_fraction);
   if (c.links.empty()) fmt::print("  links: no p2p or collective samples, none fitted\n");
   {
     const CollectiveParams defaults;
@@ -213,6 +218,10 @@ void run_calibrate(const CalibrateOptions& o) {
   for (const KernelFitSummary& k : fit.kernels) {
     fmt::print("  kernel {:<16} {:4} samples  mean |error| defaults {:5.1f}%  fitted {:5.1f}% (on the same rows)\n",
                to_string(k.kind), k.samples, 100 * k.default_error, 100 * k.fitted_error);
+    // A table of one direction (the one-sided payload table: dispatch only) fits that phase alone.
+    if (k.dispatch_samples == 0 || k.dispatch_samples == k.samples)
+      fmt::print("    {}: no {} rows, written at the kernel's defaults\n", to_string(k.kind),
+                 k.dispatch_samples == 0 ? "dispatch" : "combine");
     // The fit minimizes the squared log error; a mean |error| above the defaults' on its own rows means
     // rows the kernel cannot match (units, the network kind, a table of another kernel).
     if (k.fitted_error > k.default_error)

@@ -287,6 +287,8 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     KernelFitSummary sum;
     sum.kind = kind;
     sum.samples = static_cast<int>(samples.size());
+    sum.dispatch_samples = static_cast<int>(
+        std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.dispatch; }));
     sum.default_error = mean_abs_error(predict_samples(def, samples), samples);
     sum.fitted_error = mean_abs_error(predict_samples(k.params, samples), samples);
     cal.exchange_kernels[kind] = std::move(k);
@@ -368,8 +370,9 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
         (plausible(sum) == plausible(it->second) && sum.bandwidth_GBps > it->second.bandwidth_GBps))
       best[sum.kind] = sum;
   }
-  // A network fit priced Tree with the hosts' Tree share of the network (EFA 0.5, aws_p5_efa_params; 1 on
-  // InfiniBand): the written figures carry it when it is not NCCL's 1, so the calibration is used as fitted.
+  // The joint network fit priced Tree with the hosts' Tree share of the network (EFA 0.5, aws_p5_efa_params;
+  // 1 on InfiniBand): its written figures carry it when it is not NCCL's 1, so the calibration is used as
+  // fitted. (One run's line fit below prices no Tree.)
   auto tree_fraction = [](LinkKind kind) -> std::optional<double> {
     if (!is_network_link(kind)) return std::nullopt;
     const CollectiveParams p = hosts_for(2, kind).params;
@@ -385,7 +388,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   for (const auto& [kind, sum] : best)
     if (!cal.links.count(kind))
       cal.links[kind] = LinkCalibration{sum.bandwidth_GBps, sum.step_latency_ns, sum.ll.step_latency_ns,
-                                        sum.ll128.step_latency_ns, tree_fraction(kind)};
+                                        sum.ll128.step_latency_ns};  // a line fit: it priced no Tree
   // Base latencies from the fit that gives a link its figures: NVLink's first (one node, where no
   // network step shares the fixed cost), then the network kinds' in LinkKind order. Bases already in
   // `cal` stay.

@@ -81,6 +81,7 @@ void add_table(TableSamples& samples, const std::filesystem::path& path, CommTab
 struct KernelFitSummary {
   ExchangeKernelKind kind{};
   int samples = 0;
+  int dispatch_samples = 0;  ///< of samples; a phase without any keeps the kernel's defaults (written as such)
   double default_error = 0;
   double fitted_error = 0;
 };

@@ -123,6 +123,13 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     CliResult ok = run_epsim("predict collective --topology " + p5 + " --op all_reduce --bytes 8 --json --calibration " + efa);
     REQUIRE(ok.exit_code == 0);
     CHECK(nlohmann::json::parse(ok.out)["notices"].empty());
+    // An ethernet section with only Tree's fraction sets no rate or latency: still priced as RoCE.
+    std::ofstream(dir + "/tree_only.json")
+        << R"({"schema":"epsim.calibration/2","links":{"ethernet":{"tree_bandwidth_fraction":0.5}}})";
+    CliResult tree_only = run_epsim("predict collective --topology " + p5 + " --op all_reduce --bytes 8 --json --calibration " +
+                                    dir + "/tree_only.json");
+    REQUIRE(tree_only.exit_code == 0);
+    CHECK(nlohmann::json::parse(tree_only.out)["notices"][0].get<std::string>().find("priced as RoCE") != std::string::npos);
     // The all-to-all too: the nccl kernel prices an uncalibrated Ethernet as RoCE.
     CliResult a2a = run_epsim("predict collective --topology " + p5 + " --op alltoall --bytes 1e6 --json");
     REQUIRE(a2a.exit_code == 0);

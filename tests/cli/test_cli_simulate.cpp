@@ -51,6 +51,20 @@ TEST_CASE("epsim simulate overrides the schedule and the network") {
   CHECK(j["settings"]["network"] == "flow");
 }
 
+TEST_CASE("calibrate says which phase of a kernel a one-direction table leaves at the defaults") {
+  // The one-sided payload table has dispatch rows only: its combine is written at the kernel's defaults.
+  const std::string dir = fresh_temp_dir("calibrate_one_phase");
+  CliResult r = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/onesided_gb200_post_quant_dispatch.csv --out " + dir +
+                          "/c.json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("nvlink-one-sided: no combine rows, written at the kernel's defaults") != std::string::npos);
+  // Both phases fitted: no such line.
+  CliResult both = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/onesided_gb200_nvl72.csv --out " + dir + "/d.json");
+  REQUIRE(both.exit_code == 0);
+  CHECK(both.out.find("written at the kernel's defaults") == std::string::npos);
+}
+
 TEST_CASE("deepep-ll with NVLink disabled (calibration): analytical honours it, the flow models refuse it") {
   // A calibration fitted on DeepEP PR 521's LL rows (which ran with NVLink off), then with
   // nvlink_for_same_node false: same-node peers go through the NICs, so decode's exchanges slow down.

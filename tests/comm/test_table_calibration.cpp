@@ -199,6 +199,8 @@ TEST_CASE("calibrate over Ethernet (EFA, RoCE): multi-node fits set the ethernet
   REQUIRE(c.links.count(LinkKind::ethernet) == 1);
   CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == Approx(50).epsilon(1e-3));
   CHECK(*c.links.at(LinkKind::ethernet).latency_ns == 0.0);
+  // One run's line fit prices no Tree, so it writes no Tree fraction (the joint network fit does: below).
+  CHECK_FALSE(c.links.at(LinkKind::ethernet).tree_bandwidth_fraction.has_value());
   CHECK(c.links.count(LinkKind::nvlink) == 1);
 
   // Kernel samples: the 2 x 4 GPU alltoall rows get the Ethernet cluster. A synthetic sample set made
@@ -277,6 +279,9 @@ TEST_CASE("AWS nccl-tests csv (p5, EFA): one collective per node count, labelled
   CHECK(*c.links.at(LinkKind::ethernet).bandwidth_GBps == n.bandwidth_GBps);
   CHECK(*c.links.at(LinkKind::ethernet).latency_ns == n.latency_ns);
   CHECK(*c.links.at(LinkKind::ethernet).ll128_latency_ns == n.ll128_latency_ns);
+  // The fit priced NCCL's Tree on its EFA hosts at aws-ofi-nccl's half of the ring's network bandwidth;
+  // the written figures say so, so that a use prices it the same way.
+  CHECK(c.links.at(LinkKind::ethernet).tree_bandwidth_fraction == kAwsP5EfaTreeBandwidthFraction);
   std::vector<CollectiveRow> rows;
   for (const CollectiveSamples& run : s.collectives)
     for (std::size_t i = 0; i < run.bytes.size(); ++i)
