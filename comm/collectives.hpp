@@ -36,6 +36,11 @@ std::string_view to_string(CollectiveProtocol protocol);
 /// all_gather and reduce_scatter (n-1)/n (nccl-tests doc/PERFORMANCE.md). n >= 1.
 double bus_bandwidth_factor(CollectiveKind kind, int n);
 
+/// NCCL's pipeline slots per channel connection (src/include/device.h NCCL_STEPS) and its default buffer
+/// per connection (NCCL environment documentation: NCCL_BUFFSIZE, 4 MiB): a pipeline step is buffer / steps.
+inline constexpr int kNcclSteps = 8;
+inline constexpr double kNcclDefaultBuffsizeBytes = 4194304.0;
+
 /// Model parameters, each with its default's source. None is fitted to the nccl-tests outputs that
 /// docs/validation.md compares against.
 struct CollectiveParams {
@@ -68,7 +73,7 @@ struct CollectiveParams {
   /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE / NCCL_STEPS, 4 MiB / 8 = 512 KiB by default
   /// (kNcclDefaultBuffsizeBytes, kNcclSteps). A run that sets NCCL_BUFFSIZE: `predict collective
   /// --nccl-buffsize`.
-  double pipeline_step_bytes = 512.0 * 1024.0;
+  double pipeline_step_bytes = kNcclDefaultBuffsizeBytes / kNcclSteps;
   /// Channels of the NVLS and hierarchical algorithms: NCCL_NVLS_NCHANNELS default 16 on H100.
   int nvls_channels = 16;
   /// Offer NVLS (needs NVSwitch 3 with SHARP, i.e. H100/H200/B200 NVSwitch systems).
@@ -125,11 +130,6 @@ struct CollectiveParams {
   /// replaces the step latency of that link kind.
   std::map<LinkKind, LinkCalibration> calibrated_links;
 };
-
-/// NCCL's pipeline slots per channel connection (src/include/device.h NCCL_STEPS) and its default buffer
-/// per connection (NCCL environment documentation: NCCL_BUFFSIZE, 4 MiB): a pipeline step is buffer / steps.
-inline constexpr int kNcclSteps = 8;
-inline constexpr double kNcclDefaultBuffsizeBytes = 4194304.0;
 
 /// Collective parameters for AWS EFA (p5.48xlarge; topology: aws_p5_options, kind ethernet), from
 /// `base` with: ethernet_ll_step_latency_us = ethernet_ll128_step_latency_us = kAwsP5EfaStepLatency_us;

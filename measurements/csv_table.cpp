@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -87,13 +88,13 @@ CsvTable parse_csv(const std::string& text, const std::string& file) {
     if (trimmed.empty() || trimmed.front() == '#') continue;
     auto fields = split(trimmed);
     if (t.columns.empty()) {
-      // A column named twice: a reader would take the first silently.
+      // A column named twice: a reader would take the first silently. (A map: a header may be long.)
+      std::unordered_map<std::string_view, std::size_t> seen;
       for (std::size_t i = 0; i < fields.size(); ++i)
-        for (std::size_t j = 0; j < i; ++j)
-          if (fields[i] == fields[j])
-            throw InputError(file, fmt::format("line {}", line_no),
-                             fmt::format("a header naming each column once; '{}' is column {} and column {}", fields[i],
-                                         j + 1, i + 1));
+        if (const auto [it, fresh] = seen.emplace(fields[i], i); !fresh)
+          throw InputError(file, fmt::format("line {}", line_no),
+                           fmt::format("a header naming each column once; '{}' is column {} and column {}", fields[i],
+                                       it->second + 1, i + 1));
       t.columns = std::move(fields);
       continue;
     }
