@@ -67,12 +67,9 @@ void run_collective(const CollectiveOptions& o) {
   // rate), which only a calibration says.
   // A calibration's ethernet section counts when it holds a rate or a step latency (a Tree fraction alone
   // leaves RoCE's figures in place).
-  auto priced = [&] {
-    if (!cal || !cal->links.count(LinkKind::ethernet)) return false;
-    const LinkCalibration& e = cal->links.at(LinkKind::ethernet);
-    return e.bandwidth_GBps || e.latency_ns || e.ll_latency_ns || e.ll128_latency_ns;
-  };
-  if (CollectiveModel(topo, routes).network_kind() == LinkKind::ethernet && !priced())
+  const bool ethernet_priced = cal && cal->links.count(LinkKind::ethernet) &&
+                               cal->links.at(LinkKind::ethernet).sets_rate_or_latency();
+  if (CollectiveModel(topo, routes).network_kind() == LinkKind::ethernet && !ethernet_priced)
     notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand constants); for AWS EFA give "
                       "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted rate and 52-55 us per "
                       "network step)");

@@ -397,8 +397,7 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
     pointers.push_back(std::move(pointer));
   };
   for (const auto& [k, lc] : cal.links)
-    if (is_network_link(k) && (lc.bandwidth_GBps || lc.latency_ns || lc.ll_latency_ns || lc.ll128_latency_ns ||
-                               lc.tree_bandwidth_fraction))
+    if (is_network_link(k) && (lc.sets_rate_or_latency() || lc.tree_bandwidth_fraction))
       note(k, fmt::format("/links/{}", to_string(k)));
   if (block)
     for (const CalibrationField& f : set_kernel_fields(*block, block->kind))

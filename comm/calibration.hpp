@@ -35,6 +35,9 @@ struct LinkCalibration {
   /// Network kinds: Tree all-reduce's share of the network bandwidth a ring gets, in (0, 1]
   /// (CollectiveParams::network_tree_bandwidth_fraction; EFA 0.5).
   std::optional<double> tree_bandwidth_fraction{};
+  /// Whether it gives the link kind a rate or a step latency (any protocol): what replaces the kind's
+  /// defaults for every collective step. A Tree fraction alone does not.
+  bool sets_rate_or_latency() const { return bandwidth_GBps || latency_ns || ll_latency_ns || ll128_latency_ns; }
 };
 
 /// How many parallel links of `kind` one GPU's traffic of that kind spreads over in `topology`: the

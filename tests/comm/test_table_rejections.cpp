@@ -21,6 +21,13 @@ using test::add_error;
 using test::kData;
 using test::temp_file;
 
+namespace {
+// The AIConfigurator DeepEP LL header (tests/data/comm/aic_h100_deepep_ll.csv).
+const std::string kAicLlHeader =
+    "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
+    "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n";
+}  // namespace
+
 TEST_CASE("measured files epsim cannot calibrate from are rejected naming the file and field", "[comm][calibration]") {
   // A CSV that is no known table.
   const std::string odd = temp_file("odd.csv", "a,b\n1,2\n");
@@ -28,15 +35,13 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
   // An AIConfigurator LL table with a non-numeric time: file, line and column.
   const std::string bad = temp_file(
       "bad_ll.csv",
-      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
-      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      kAicLlHeader +
       "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168,1,8,256,fast,1.9,16.28,0.73\n");
   CHECK_THAT(add_error(bad), Catch::Contains(bad) && Catch::Contains("line 2") && Catch::Contains("combine_avg_t_us"));
   // A known header over a row of the wrong width: the line and the width, not "a header none of them has".
   const std::string narrow = temp_file(
       "narrow_ll.csv",
-      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
-      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      kAicLlHeader +
       "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168,1,8,256,12.1,1.9,16.28,0.73\n"
       "sglang,0.5.0,NVIDIA H100,ll,1,deepep,7168\n");
   CHECK_THAT(add_error(narrow), Catch::Contains(narrow) && Catch::Contains("line 3") &&
@@ -49,8 +54,7 @@ TEST_CASE("measured files epsim cannot calibrate from are rejected naming the fi
   // A file of another GPU than the files before it: both files and devices.
   const std::string h200 = temp_file(
       "h200_ll.csv",
-      "framework,version,device,op_name,node_num,kernel_source,hidden_size,num_token,num_topk,num_experts,"
-      "combine_avg_t_us,combine_bandwidth_gbps,dispatch_avg_t_us,dispatch_bandwidth_gbps\n"
+      kAicLlHeader +
       "sglang,0.5.0,NVIDIA H200,ll,1,deepep,7168,1,8,256,12.1,1.9,16.28,0.73\n");
   TableSamples s;
   add_table(s, kData + "aic_h100_deepep_ll.csv", CommTableKind::aic_deepep_ll);
