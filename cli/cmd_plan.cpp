@@ -267,8 +267,8 @@ void add_plan_command(CLI::App& app) {
       ->capture_default_str();
   p->add_option("--objective", o->objective, "what epsim minimizes: link, gpu or balanced")->capture_default_str();
   p->add_option("--exchange-kernel", o->exchange_kernel,
-                "EP exchange kernel whose cost the link objective minimizes: nccl, deepep-normal, deepep-ll, "
-                "nvlink-one-sided or hierarchical (docs/simulator.md)")
+                fmt::format("EP exchange kernel whose cost the link objective minimizes: {} (docs/simulator.md)",
+                            fmt::join(exchange_kernel_names(), ", ")))
       ->capture_default_str();
   p->add_option("--calibration", o->calibration,
                 "calibration.json (epsim calibrate): the exchange kernel's fitted parameters and link bandwidths")

@@ -330,9 +330,9 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& p, E
   auto add = [&](std::string pointer, bool read) { out.push_back({std::move(pointer), read}); };
   if (p.sms != def.sms) add("/sms", true);
   if (!same_value(p.notify_latency_us, def.notify_latency_us))
-    add("/notify_latency_us", reader == ExchangeKernelKind::deepep_normal);
+    add("/notify_latency_us", has_notify_phase(reader));
   if (!same_value(p.notify_per_log2_node_us, def.notify_per_log2_node_us))
-    add("/notify_per_log2_node_us", reader == ExchangeKernelKind::deepep_normal);
+    add("/notify_per_log2_node_us", has_notify_phase(reader));
   if (p.nvlink_for_same_node != def.nvlink_for_same_node)
     add("/nvlink_for_same_node", reader == ExchangeKernelKind::deepep_ll);
   if (p.device_sms != def.device_sms) add("/device_sms", reader == ExchangeKernelKind::deepep_ll);

@@ -149,7 +149,7 @@ struct CalibrationField {
 
 /// The fields of `params` (a block of kernel params.kind) that differ from default_kernel_params(params.kind)
 /// by more than 1e-9 relative, and whether kernel `reader` reads each: nvlink_for_same_node only
-/// deepep-ll (same_node_over_nvlink), notify_latency_us / notify_per_log2_node_us only deepep-normal
+/// deepep-ll (same_node_over_nvlink), notify_latency_us / notify_per_log2_node_us only deepep-normal and hybrid-ep
 /// (notify_time_us), a phase's channel_GBps, p2p_chunk_bytes, net_chunk_bytes, net_channels_per_peer,
 /// ll_threshold_bytes, ll_per_log2_channel_us only when that phase's p2p_channels >= 1 (p2p_plan);
 /// every other field is read by every kernel (phase_time, link_load). Order: kernel fields, then

@@ -117,7 +117,7 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
 }
 
 double notify_time_us(const ExchangeKernelParams& k, int nodes) {
-  if (k.kind != ExchangeKernelKind::deepep_normal || nodes <= 1) return 0;
+  if (!has_notify_phase(k.kind) || nodes <= 1) return 0;
   return k.notify_latency_us + k.notify_per_log2_node_us * std::log2(static_cast<double>(nodes));
 }
 

@@ -38,7 +38,7 @@ double effective_bandwidth_Bps(const KernelPhaseParams& params, const Link& link
 struct ExchangeLoadSummary {
   double link_s = 0;              ///< max over links of bytes / effective bandwidth, seconds
   int bottleneck_link = -1;       ///< the link of link_s (-1: no byte on any link)
-  double sm_bytes = 0;            ///< bytes the busiest GPU's kernel SMs move (deepep-normal), 0 otherwise
+  double sm_bytes = 0;            ///< bytes the busiest GPU's kernel SMs move (deepep-normal, hybrid-ep, nvlink-one-sided)
   double sm_token_bytes = 0;      ///< one copy of each token a GPU originates, bytes (x sm_copies_per_token)
   double self_bytes = 0;          ///< bytes a GPU copies to itself through the kernel (nccl)
   double sent_bytes = 0;          ///< bytes the busiest GPU sends to its peers (nccl LL protocol)
@@ -89,8 +89,9 @@ struct PhaseTime {
 /// std::invalid_argument on a negative or non-finite input.
 PhaseTime phase_time(const KernelPhaseParams& params, int sms, const ExchangeLoadSummary& load);
 
-/// deepep-normal's notify phase (metadata all-to-all) before a dispatch, us:
-/// notify_latency_us + notify_per_log2_node_us x log2(nodes); 0 for other kernels and on one node.
+/// deepep-normal's notify phase (metadata all-to-all) or hybrid-ep's preprocessing before a dispatch, us:
+/// notify_latency_us + notify_per_log2_node_us x log2(nodes); 0 for other kernels (has_notify_phase)
+/// and on one node.
 double notify_time_us(const ExchangeKernelParams& params, int nodes);
 
 /// Physical ceilings of a kernel parameter (docs/limits.md): no kernel step takes a second, no link or

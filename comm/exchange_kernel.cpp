@@ -10,8 +10,8 @@
 namespace epsim {
 
 namespace {
-constexpr std::array<std::string_view, 5> kNames = {"nccl", "deepep-normal", "deepep-ll", "nvlink-one-sided",
-                                                    "hierarchical"};
+constexpr std::array<std::string_view, 6> kNames = {"nccl",         "deepep-normal", "deepep-ll", "nvlink-one-sided",
+                                                    "hierarchical", "hybrid-ep"};
 }
 
 std::span<const std::string_view> exchange_kernel_names() { return kNames; }
@@ -40,6 +40,7 @@ ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind) {
     case ExchangeKernelKind::deepep_ll: return kernels::deepep_ll_defaults();
     case ExchangeKernelKind::nvlink_one_sided: return kernels::nvlink_one_sided_defaults();
     case ExchangeKernelKind::hierarchical: return kernels::hierarchical_defaults();
+    case ExchangeKernelKind::hybrid_ep: return kernels::hybrid_ep_defaults();
   }
   return kernels::deepep_normal_defaults();
 }
@@ -49,7 +50,8 @@ KernelDelivery kernel_delivery(ExchangeKernelKind kind) {
     case ExchangeKernelKind::nccl:
     case ExchangeKernelKind::deepep_ll: return KernelDelivery::per_expert;
     case ExchangeKernelKind::nvlink_one_sided: return KernelDelivery::per_gpu;
-    case ExchangeKernelKind::deepep_normal: return KernelDelivery::node_forwarding;
+    case ExchangeKernelKind::deepep_normal:
+    case ExchangeKernelKind::hybrid_ep: return KernelDelivery::node_forwarding;
     case ExchangeKernelKind::hierarchical: return KernelDelivery::two_phase;
   }
   return KernelDelivery::per_expert;

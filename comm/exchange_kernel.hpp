@@ -17,9 +17,11 @@ enum class ExchangeKernelKind {
   deepep_ll,         ///< DeepEP low-latency kernels: one put per (token, expert), no de-duplication
   nvlink_one_sided,  ///< one-sided all-to-all inside one NVLink domain (TensorRT-LLM), one copy per (token, GPU)
   hierarchical,      ///< two-phase all-to-all: NVLink inside the node, then one rail message per node
+  hybrid_ep,         ///< NVIDIA's Hybrid-EP (DeepEP hybrid-ep branch): deepep-normal's legs, TMA forwarding
 };
 
-/// Names in the order of the enum: "nccl", "deepep-normal", "deepep-ll", "nvlink-one-sided", "hierarchical".
+/// Names in the order of the enum: "nccl", "deepep-normal", "deepep-ll", "nvlink-one-sided", "hierarchical",
+/// "hybrid-ep".
 std::span<const std::string_view> exchange_kernel_names();
 /// The same names as strings (the scenario parameter table's choice list).
 const std::vector<std::string>& exchange_kernel_name_list();
@@ -107,7 +109,7 @@ struct ExchangeKernelParams {
   KernelPhaseParams dispatch;
   KernelPhaseParams combine;
   int sms = 0;                      ///< SMs (normal) / channels (nccl) the kernel runs on
-  double notify_latency_us = 0;     ///< deepep-normal: metadata exchange before each dispatch
+  double notify_latency_us = 0;     ///< deepep-normal, hybrid-ep: metadata exchange before each dispatch
   double notify_per_log2_node_us = 0;
   bool nvlink_for_same_node = true; ///< deepep-ll: same-node peers over NVLink (false: through the NIC)
   /// Bytes per token on the wire = hidden x bytes per element + this (deepep-ll: 16-byte header per message).
@@ -124,6 +126,12 @@ inline bool same_node_over_nvlink(const ExchangeKernelParams& kernel) {
   return kernel.kind != ExchangeKernelKind::deepep_ll || kernel.nvlink_for_same_node;
 }
 
+/// Whether the kernel runs a metadata phase before each dispatch across nodes (notify_time_us):
+/// deepep-normal's notify and Hybrid-EP's preprocessing.
+inline bool has_notify_phase(ExchangeKernelKind kind) {
+  return kind == ExchangeKernelKind::deepep_normal || kind == ExchangeKernelKind::hybrid_ep;
+}
+
 /// Default parameters of a kernel (datasheet / source-code constants; comm/kernels/*.cpp).
 ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind);
 
@@ -131,7 +139,7 @@ ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind);
 enum class KernelDelivery {
   per_expert,       ///< one copy per (token, expert) along route(src, dst) (nccl, deepep-ll)
   per_gpu,          ///< one copy per (token, destination GPU) (nvlink-one-sided)
-  node_forwarding,  ///< one copy per (token, destination node) to the rail peer, then NVLink (deepep-normal)
+  node_forwarding,  ///< one copy per (token, destination node) to the rail peer, then NVLink (deepep-normal, hybrid-ep)
   two_phase,        ///< NVLink to the rail GPU of the destination node, then one rail message (hierarchical)
 };
 KernelDelivery kernel_delivery(ExchangeKernelKind kind);
@@ -142,7 +150,7 @@ struct KernelSmUsage {
   int sms_in_flight = 0;  ///< SMs held while data is in flight (0: deepep-ll, the send kernel returns)
 };
 /// deepep-normal: params.sms both; nccl / hierarchical: params.sms channels (one CTA each) both;
-/// deepep-ll: params.sms while issuing, 0 in flight; nvlink-one-sided: params.sms both.
+/// deepep-ll: params.sms while issuing, 0 in flight; nvlink-one-sided, hybrid-ep: params.sms both.
 KernelSmUsage kernel_sm_usage(const ExchangeKernelParams& params);
 
 }  // namespace epsim

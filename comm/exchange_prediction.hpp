@@ -13,10 +13,10 @@ namespace epsim {
 
 /// One direction of the exchange.
 struct ExchangeDirectionPrediction {
-  double time_us = 0;       ///< the last rank's time, deepep-normal's notify included (dispatch)
+  double time_us = 0;       ///< the last rank's time, the notify included (dispatch; has_notify_phase)
   int last_rank = -1;       ///< that EP rank (-1: nothing moves)
   PhaseTime phase;          ///< its closed form (time_us, latency_us and per_message_us include the notify's share)
-  double notify_us = 0;     ///< deepep-normal's metadata phase (dispatch, more than one node), in time_us
+  double notify_us = 0;     ///< deepep-normal's notify, hybrid-ep's preprocessing (dispatch, more than one node), in time_us
   /// "link", "sm", "channel" (nccl p2p channels), "latency" (fixed latency), "per-message" (the per-peer and per-remote-expert terms
   /// are at least half of a latency that bounds the time), "ll-protocol" (nccl LL), or "none".
   std::string bottleneck = "none";

@@ -52,7 +52,10 @@ struct DeepEpBandwidthSetting {
 std::vector<KernelSample> deepep_bandwidth_samples(const std::vector<DeepEpBandwidthRow>& rows,
                                                    const DeepEpBandwidthSetting& setting);
 /// Hybrid-EP kernel-only rows (FP8 dispatch, combine) as DeepEpBandwidthRows: 8 GPUs per node, the
-/// row's SMs. Its setting: 4096 tokens, 8 experts per rank, plain top-8 (uniform router).
+/// row's SMs. Its setting: 4096 tokens, 8 experts per rank, plain top-8 (uniform router). The count is
+/// the benchmark's own (hybrid-ep branch tests/test_hybrid_ep.py): rdma_send_bytes = (token, node)
+/// pairs with the own node (utils.py count_rdma_send_from_routing_map keeps it "to align with DeepEP")
+/// x hidden x 2, x (1 + 4/128) / 2 for FP8; the combine's the same pairs in BF16.
 std::vector<DeepEpBandwidthRow> hybrid_ep_rows(const std::vector<HybridEpRow>& rows);
 DeepEpBandwidthSetting hybrid_ep_setting(int ranks);
 

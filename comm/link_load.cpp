@@ -44,8 +44,12 @@ class RowBuilder {
 };
 
 // Copies sent and received per selection through the kernel's SMs (ExchangeLoadSummary::sm_bytes).
-std::pair<double, double> sm_copies_per_selection(KernelDelivery delivery, const ExchangeRouting& r) {
-  switch (delivery) {
+// hybrid-ep: one G2S load per (token, node) pair the GPU distributes inside its node, its own tokens
+// and the ones its rail peers sent, counted on the received side; the RDMA puts and the TMA stores to
+// each destination GPU take no SM copy (comm/kernels/hybrid_ep.cpp).
+std::pair<double, double> sm_copies_per_selection(ExchangeKernelKind kind, const ExchangeRouting& r) {
+  if (kind == ExchangeKernelKind::hybrid_ep) return {0.0, r.node_factor};
+  switch (kernel_delivery(kind)) {
     case KernelDelivery::node_forwarding: return {r.node_factor, r.gpu_factor};
     case KernelDelivery::per_gpu: return {r.gpu_factor, r.gpu_factor};
     default: return {1.0, 1.0};
@@ -335,7 +339,7 @@ ExchangeLoadSummary exchange_load_terms(const EpLinkModel& model, double total, 
   ExchangeLoadSummary s;
   const int ep = model.ep();
   bytes_per_token = model.wire_bytes(bytes_per_token);
-  const auto [send_f, recv_f] = sm_copies_per_selection(kernel_delivery(model.kernel().kind), model.routing());
+  const auto [send_f, recv_f] = sm_copies_per_selection(model.kernel().kind, model.routing());
   const double sent_sel = total / ep;  // selections each rank originates (data-parallel attention)
   s.sm_bytes = bytes_per_token * (sent_sel * send_f + max_tokens * recv_f);
   if (model.routing().top_k >= 1) s.sm_token_bytes = bytes_per_token * sent_sel / model.routing().top_k;

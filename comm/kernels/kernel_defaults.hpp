@@ -10,5 +10,6 @@ ExchangeKernelParams deepep_normal_defaults();
 ExchangeKernelParams deepep_ll_defaults();
 ExchangeKernelParams nvlink_one_sided_defaults();
 ExchangeKernelParams hierarchical_defaults();
+ExchangeKernelParams hybrid_ep_defaults();
 
 }  // namespace epsim::kernels

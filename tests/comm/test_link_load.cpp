@@ -187,7 +187,7 @@ TEST_CASE("with_routing: the same rows, bit for bit, as a model built with that 
   const ExchangeRouting r{0.7, 0.3, 16};
   for (ExchangeKernelKind kind : {ExchangeKernelKind::nccl, ExchangeKernelKind::deepep_normal,
                                   ExchangeKernelKind::deepep_ll, ExchangeKernelKind::nvlink_one_sided,
-                                  ExchangeKernelKind::hierarchical}) {
+                                  ExchangeKernelKind::hierarchical, ExchangeKernelKind::hybrid_ep}) {
     const ExchangeKernelParams k = round_kernel(kind);
     // nvlink-one-sided needs one NVLink domain: 8 GPUs of one node there (2 nodes are refused).
     const bool one_sided = kind == ExchangeKernelKind::nvlink_one_sided;
@@ -399,7 +399,7 @@ TEST_CASE("No traffic: zero time, no busiest link, no division by zero") {
 TEST_CASE("Kernel names: every name round-trips, an unknown one lists the valid ones") {
   for (std::string_view n : exchange_kernel_names()) CHECK(to_string(parse_exchange_kernel(n)) == n);
   CHECK_THROWS_WITH(parse_exchange_kernel("deepep"),
-                    Catch::Contains("nccl, deepep-normal, deepep-ll, nvlink-one-sided, hierarchical"));
+                    Catch::Contains("nccl, deepep-normal, deepep-ll, nvlink-one-sided, hierarchical, hybrid-ep"));
   CHECK(default_exchange_kernel(true) == ExchangeKernelKind::deepep_ll);
   CHECK(default_exchange_kernel(false) == ExchangeKernelKind::deepep_normal);
   CHECK(kernel_sm_usage(default_kernel_params(ExchangeKernelKind::deepep_ll)).sms_in_flight == 0);

@@ -447,3 +447,32 @@ TEST_CASE("the one-sided payload table (TensorRT-LLM, BF16 / MXFP8 / NVFP4) give
   CHECK(fit.kernels[0].kind == ExchangeKernelKind::nvlink_one_sided);
   CHECK(fit.kernels[0].fitted_error < fit.kernels[0].default_error);
 }
+
+TEST_CASE("the Hybrid-EP table calibrates hybrid-ep, and the written file gives those parameters back",
+          "[comm][calibration]") {
+  const std::string f = kData + "hybrid_ep_h100.csv";
+  REQUIRE(detect_comm_table(f) == CommTableKind::hybrid_ep);
+  TableSamples s;
+  add_table(s, f, detect_comm_table(f));
+  // 9 rows (EP 16/32/64 x 4/8/16 SMs) x dispatch and combine, all for hybrid-ep, none for deepep-normal.
+  REQUIRE(s.kernels.size() == 1);
+  REQUIRE(s.kernels.count(ExchangeKernelKind::hybrid_ep) == 1);
+  CHECK(s.kernels.at(ExchangeKernelKind::hybrid_ep).size() == 18);
+  Calibration c;
+  const TableFit fit = fit_tables(s, c);
+  REQUIRE(fit.kernels.size() == 1);
+  CHECK(fit.kernels[0].kind == ExchangeKernelKind::hybrid_ep);
+  CHECK(fit.kernels[0].fitted_error < fit.kernels[0].default_error);
+  REQUIRE(c.exchange_kernels.count(ExchangeKernelKind::hybrid_ep) == 1);
+  const ExchangeKernelParams fitted = c.exchange_kernels.at(ExchangeKernelKind::hybrid_ep).params;
+  // Not fitted (kernel_samples.cpp calibration_fields): the NVLink efficiency keeps its default.
+  CHECK(fitted.dispatch.nvlink_efficiency == default_kernel_params(ExchangeKernelKind::hybrid_ep).dispatch.nvlink_efficiency);
+  // Written and read back under "hybrid-ep": what simulate --calibration uses.
+  const Json doc = calibration_to_json(c);
+  REQUIRE(doc.at("exchange_kernels").contains("hybrid-ep"));
+  const Calibration back = calibration_from_json(doc, "calibration.json");
+  const ExchangeKernelParams read = back.exchange_kernels.at(ExchangeKernelKind::hybrid_ep).params;
+  CHECK(read.kind == ExchangeKernelKind::hybrid_ep);
+  CHECK(read.dispatch.sm_rate_GBps == Approx(fitted.dispatch.sm_rate_GBps).epsilon(1e-9));
+  CHECK(read.combine.infiniband_efficiency == Approx(fitted.combine.infiniband_efficiency).epsilon(1e-9));
+}
