@@ -43,13 +43,13 @@ void run_collective(const CollectiveOptions& o) {
     throw UsageError(fmt::format("--bytes {}: a whole number of bytes in [1, 1e15]", o.bytes));
   if (!parse_collective_kind(o.op) && o.op != "alltoall")
     throw UsageError(fmt::format("--op '{}': expected all_reduce, all_gather, reduce_scatter or alltoall", o.op));
-  // NCCL_BUFFSIZE: NCCL takes any size; [64 KiB, 1 GiB] holds every setting in use (a step below 8 KiB
-  // is no pipeline), whole bytes. The collectives' pipeline; the all-to-all's p2p chunks are NCCL's
-  // NCCL_P2P_*_CHUNKSIZE, which it does not set.
+  // NCCL_BUFFSIZE (kNcclMinBuffsizeBytes..kNcclMaxBuffsizeBytes): the collectives' pipeline; the
+  // all-to-all's p2p chunks are NCCL's NCCL_P2P_*_CHUNKSIZE, which it does not set.
   if (o.nccl_buffsize) {
     const double b = *o.nccl_buffsize;
-    if (!(b >= 65536 && b <= 1073741824.0 && b == std::floor(b)))
-      throw UsageError(fmt::format("--nccl-buffsize {}: a whole number of bytes in [65536, 1073741824]", b));
+    if (!(b >= kNcclMinBuffsizeBytes && b <= kNcclMaxBuffsizeBytes && b == std::floor(b)))
+      throw UsageError(fmt::format("--nccl-buffsize {}: a whole number of bytes in [{}, {}]", b, kNcclMinBuffsizeBytes,
+                                   kNcclMaxBuffsizeBytes));
     if (o.op == "alltoall")
       throw UsageError("--nccl-buffsize: sets the collectives' pipeline step (NCCL_BUFFSIZE / 8); the all-to-all's "
                        "send/recv chunks are NCCL_P2P_NET_CHUNKSIZE / NCCL_P2P_NVL_CHUNKSIZE, not modelled by it");

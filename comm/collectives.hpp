@@ -40,6 +40,11 @@ double bus_bandwidth_factor(CollectiveKind kind, int n);
 /// per connection (NCCL environment documentation: NCCL_BUFFSIZE, 4 MiB): a pipeline step is buffer / steps.
 inline constexpr int kNcclSteps = 8;
 inline constexpr double kNcclDefaultBuffsizeBytes = 4194304.0;
+/// The NCCL_BUFFSIZE settings epsim accepts (`predict collective --nccl-buffsize`, the scenario's
+/// /nccl_buffsize_bytes), whole bytes: NCCL takes any size; [64 KiB, 1 GiB] holds every setting in use
+/// (a step below 8 KiB is no pipeline).
+inline constexpr double kNcclMinBuffsizeBytes = 65536.0;
+inline constexpr double kNcclMaxBuffsizeBytes = 1073741824.0;
 
 /// Model parameters, each with its default's source. None is fitted to the nccl-tests outputs that
 /// docs/validation.md compares against.
@@ -72,7 +77,7 @@ struct CollectiveParams {
   double nvls_latency_us = 25.0;
   /// Bytes one channel moves per pipeline step: NCCL_BUFFSIZE / NCCL_STEPS, 4 MiB / 8 = 512 KiB by default
   /// (kNcclDefaultBuffsizeBytes, kNcclSteps). A run that sets NCCL_BUFFSIZE: `predict collective
-  /// --nccl-buffsize`.
+  /// --nccl-buffsize`, the scenario's /nccl_buffsize_bytes.
   double pipeline_step_bytes = kNcclDefaultBuffsizeBytes / kNcclSteps;
   /// Channels of the NVLS and hierarchical algorithms: NCCL_NVLS_NCHANNELS default 16 on H100.
   int nvls_channels = 16;

@@ -152,6 +152,7 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
                                  : s.precision == Precision::fp8 ? kFp8DispatchBytesPerElement
                                                                  : kBf16BytesPerElement;
   s.combine_bytes_per_element = get("/combine_bytes_per_element").get<double>();
+  s.nccl_buffsize_bytes = get("/nccl_buffsize_bytes").get<double>();
   s.placement_algorithm = get("/placement/algorithm").get<std::string>();
   s.redundant = get("/placement/redundant").get<int>();
   s.objective = parse_objective(get("/placement/objective").get<std::string>());

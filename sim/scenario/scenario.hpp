@@ -160,6 +160,7 @@ struct Scenario {
   int chunks = 4;                      ///< dispatch chunks of the overlap schedule
   double dispatch_bytes_per_element = kFp8DispatchBytesPerElement;  ///< FP8 dispatch with its per-128 scales
   double combine_bytes_per_element = 2.0;   ///< BF16 combine
+  double nccl_buffsize_bytes = kNcclDefaultBuffsizeBytes;  ///< NCCL_BUFFSIZE: the collectives' pipeline step x 8
   TrainingConfig training;              ///< phase.kind = training only
   ServingConfig serving;                ///< prefill / decode only
   std::optional<DisaggregationConfig> disaggregation;  ///< prefill only

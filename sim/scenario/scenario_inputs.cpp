@@ -158,6 +158,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
 
   ComputeModel compute(gpu, load_deepgemm_efficiency(s.gemm_efficiency));
   CollectiveParams cp;
+  cp.pipeline_step_bytes = s.nccl_buffsize_bytes / kNcclSteps;
   if (calibration) {
     compute = compute.calibrated(*calibration);
     cp = with_calibration(cp, *calibration);

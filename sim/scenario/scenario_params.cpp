@@ -196,6 +196,10 @@ std::vector<ParamSpec> build() {
   note(add(positive("/dispatch_bytes_per_element", "bytes", nullptr, "bytes per hidden element on the wire, dispatch")),
        "1.03125 for fp8 (a byte per value + an FP32 scale per 128), 2 for bf16");
   add(positive("/combine_bytes_per_element", "bytes", 2.0, "bytes per hidden element on the wire, combine (BF16)"));
+  with_alias(add(integer("/nccl_buffsize_bytes", "bytes", kNcclDefaultBuffsizeBytes, kNcclMinBuffsizeBytes,
+                         kNcclMaxBuffsizeBytes,
+                         "the run's NCCL_BUFFSIZE: the collectives pipeline in steps of it / 8 (NCCL_STEPS)")),
+             "nccl_buffsize");
 
   // Placement (when no plan file is given).
   add(field("/placement", ParamType::object, "", nullptr, "how the placement is planned when no /plan is given"));

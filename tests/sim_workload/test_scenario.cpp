@@ -159,3 +159,22 @@ TEST_CASE("serving, placement and generated-cluster fields are read from the tab
   d["topology"] = {{"fabric", "rail_optimized"}};
   CHECK_THAT(error_of(d), Catch::Contains("/topology/fabric") && Catch::Contains("rail-optimized, fat-tree"));
 }
+
+TEST_CASE("/nccl_buffsize_bytes sets the collectives' pipeline step, NCCL_BUFFSIZE / 8", "[scenario]") {
+  // Default: NCCL's 4 MiB (kNcclDefaultBuffsizeBytes).
+  CHECK(scenario_from_json(valid_doc(), "/data/s.json").nccl_buffsize_bytes == 4194304);
+  Json d = valid_doc();
+  d["nccl_buffsize_bytes"] = 8388608;  // the AWS p5 runs' NCCL_BUFFSIZE (docs/validation.md)
+  CHECK(scenario_from_json(d, "/data/s.json").nccl_buffsize_bytes == 8388608);
+  // Refused: below 64 KiB, above 1 GiB, a fraction, a string, naming the field.
+  for (const Json& bad : {Json(1000), Json(2147483648.0), Json(65536.5), Json("8M")}) {
+    d["nccl_buffsize_bytes"] = bad;
+    CHECK_THAT(error_of(d), Catch::Contains("/nccl_buffsize_bytes") && Catch::Contains("/data/s.json"));
+  }
+  // prepare_scenario: pipeline_step_bytes = 8 MiB / NCCL_STEPS (8) = 1 MiB, which the TP all-reduce of
+  // a tp 8 prefill then pipelines in (comm/collectives.hpp).
+  Scenario s = load_scenario(kScenarios + "/ep16-vs-tp8pp2/prefill-tp8pp2.json");
+  CHECK(prepare_scenario(s).collective_params.pipeline_step_bytes == 524288);  // 4 MiB / 8
+  s.nccl_buffsize_bytes = 8388608;
+  CHECK(prepare_scenario(s).collective_params.pipeline_step_bytes == 1048576);
+}
