@@ -1,5 +1,6 @@
 // hybrid-ep (NVIDIA's Hybrid-EP, comm/kernels/hybrid_ep.cpp): deepep-normal's legs, one SM copy per
-// (token, node) pair a GPU distributes, the preprocessing as a notify phase; hand-computed.
+// (token, node) pair a GPU distributes, the preprocessing as a notify phase; hand-computed. And the
+// forwarded kernels' rows against every leg expanded on its own (EpLinkModel keeps repeated legs).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -98,4 +99,48 @@ TEST_CASE("hybrid-ep's preprocessing runs as a notify phase before a dispatch ac
   CHECK(p.dispatch.time_us == Approx(30.625 + 7));
   CHECK(p.combine.notify_us == 0);
   CHECK(p.combine.time_us == Approx(30.625));
+}
+
+TEST_CASE("forwarded kernels' rows equal the sum of every leg expanded on its own (legs kept per host)") {
+  // EpLinkModel keeps a forwarded leg's hops per destination host (comm/link_load.cpp); the rows must be
+  // what expanding every leg for every pair gives: into(d) = sum over s of route(s, p) x node_factor
+  // + route(p, d) x gpu_factor (p = s's rail peer on d's host; same host: route(s, d) x gpu_factor),
+  // out_of(d) the reverse legs.
+  DgxClusterOptions o;
+  o.nodes = 4;
+  o.gpus_per_node = 4;
+  const Topology topo = generate_dgx_cluster(o);
+  const RouteTable routes(topo);
+  const ExchangeRouting r{0.7, 0.3, 32};
+  const int ep = 16;
+  for (ExchangeKernelKind kind : {ExchangeKernelKind::deepep_normal, ExchangeKernelKind::hybrid_ep}) {
+    const EpLinkModel model(topo, routes, ep, default_kernel_params(kind), r);
+    for (int d = 0; d < ep; ++d) {
+      std::vector<double> in(static_cast<std::size_t>(topo.num_links()), 0.0), out(in.size(), 0.0);
+      auto add = [&](std::vector<double>& row, int a, int b, double f) {
+        if (a == b) return;
+        for (const RouteHop& h : routes.route(a, b)) row[static_cast<std::size_t>(h.link)] += h.fraction * f;
+      };
+      for (int s = 0; s < ep; ++s) {
+        if (s == d) continue;
+        if (topo.gpu_host(s) == topo.gpu_host(d)) {
+          add(in, s, d, r.gpu_factor);
+          add(out, d, s, r.gpu_factor);
+          continue;
+        }
+        const int p = routes.rail_peer(s, topo.gpu_host(d));
+        add(in, s, p, r.node_factor);
+        add(in, p, d, r.gpu_factor);
+        add(out, d, p, r.gpu_factor);
+        add(out, p, s, r.node_factor);
+      }
+      auto check = [&](const LinkRow& row, const std::vector<double>& expected) {
+        std::vector<double> got(expected.size(), 0.0);
+        for (const auto& [l, c] : row) got[static_cast<std::size_t>(l)] = c;
+        for (std::size_t l = 0; l < expected.size(); ++l) CHECK(got[l] == Approx(expected[l]).margin(1e-12));
+      };
+      check(model.into(d), in);
+      check(model.out_of(d), out);
+    }
+  }
 }
