@@ -222,6 +222,17 @@ void run_calibrate(const CalibrateOptions& o) {
     if (k.dispatch_samples == 0 || k.dispatch_samples == k.samples)
       fmt::print("    {}: no {} rows, written at the kernel's defaults\n", to_string(k.kind),
                  k.dispatch_samples == 0 ? "dispatch" : "combine");
+    // Rows that cannot tell the fitted fields apart: the fit is still written (it matches them), but
+    // what it says elsewhere is extrapolation (a fresh-user trial: Hybrid-EP's table, all at 4096
+    // tokens, fitted a 543 us combine latency that a 1-token exchange then paid).
+    const int fewest = std::min(k.dispatch_samples, k.samples - k.dispatch_samples);
+    if (k.token_counts == 1)
+      fmt::print("    {}: every row at one token count: its fixed cost and its rate trade off, so times at other "
+                 "token counts extrapolate\n",
+                 to_string(k.kind));
+    if (fewest > 0 && fewest < k.fields)
+      fmt::print("    {}: {} row{} of a phase for {} fitted fields: the fit is not determined by its rows\n",
+                 to_string(k.kind), fewest, fewest == 1 ? "" : "s", k.fields);
     // The fit minimizes the squared log error; a mean |error| above the defaults' on its own rows means
     // rows the kernel cannot match (units, the network kind, a table of another kernel).
     if (k.fitted_error > k.default_error)

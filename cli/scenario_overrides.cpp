@@ -1,6 +1,7 @@
 #include "cli/scenario_overrides.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -24,7 +25,10 @@ Json value_for(const ParamSpec& f, const std::string& text, const std::string& f
       long long v = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || ptr != text.data() + text.size())
-        throw UsageError(fmt::format("{} '{}': expected an integer", flag, text));
+        throw UsageError(fmt::format("{} '{}': expected an integer in decimal digits{}", flag, text,
+                                     std::isfinite(f.min) && std::isfinite(f.max)
+                                         ? fmt::format(" in [{}, {}]", f.min, f.max)
+                                         : std::string()));
       return v;
     }
     case ParamType::number: {

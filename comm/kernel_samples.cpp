@@ -136,9 +136,7 @@ std::vector<KernelSample> deepep_bandwidth_samples(const std::vector<DeepEpBandw
 
 std::vector<DeepEpBandwidthRow> hybrid_ep_rows(const std::vector<HybridEpRow>& rows) {
   std::vector<DeepEpBandwidthRow> out;
-  for (const HybridEpRow& r : rows) {
-    if (r.ranks % 8 != 0)
-      throw InputError("Hybrid-EP table", fmt::format("line {}", r.line), "ranks that are a multiple of 8");
+  for (const HybridEpRow& r : rows) {  // ranks: a multiple of 8 (read_hybrid_ep_table checks it)
     DeepEpBandwidthRow b;
     b.line = r.line;
     b.label = "Hybrid-EP kernel";

@@ -82,6 +82,10 @@ struct KernelFitSummary {
   ExchangeKernelKind kind{};
   int samples = 0;
   int dispatch_samples = 0;  ///< of samples; a phase without any keeps the kernel's defaults (written as such)
+  /// Distinct selections per GPU (token counts x top-k) over the samples: 1 means every row is at one
+  /// token count, where a fixed cost and a rate trade off (calibrate says so).
+  int token_counts = 0;
+  int fields = 0;            ///< parameters fitted per phase (calibration_fields); more than a phase's rows: not determined
   double default_error = 0;
   double fitted_error = 0;
 };

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
+#include "common/limits.hpp"
 #include "measurements/csv_table.hpp"
 
 namespace epsim {
@@ -24,6 +25,33 @@ int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 
   if (!(v >= lo) || v != std::floor(v) || v > hi)
     throw InputError(t.file, where(t, r, c), fmt::format("a whole number in [{}, {}], found {}", lo, hi, v));
   return static_cast<int>(v);
+}
+
+// GPUs (and SMs) a measured communication row may name. The published tables run 2 to 64 GPUs; 1024 is
+// epsim's documented scale (16 to 1024 GPUs). Each row's samples build the link model of that many GPUs
+// (EP^2 routes): a row of 1e9 GPUs overflowed the expert count, one of 65536 ran for a minute.
+constexpr int kMaxTableGpus = 1024;
+// A GPU has at most a few hundred SMs (H100 132, B200 148); the bound only keeps the field sane.
+constexpr int kMaxTableSms = 1024;
+
+int gpus(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) { return whole(t, r, c, lo, kMaxTableGpus); }
+
+// A GPU count of whole 8-GPU nodes (DeepEP's and Hybrid-EP's tables).
+int gpus_of_8gpu_nodes(const CsvTable& t, std::size_t r, std::size_t c) {
+  const int ep = gpus(t, r, c, 8);
+  if (ep % 8 != 0) throw InputError(t.file, where(t, r, c), fmt::format("a multiple of 8 GPUs, found {}", ep));
+  return ep;
+}
+
+// A measured bandwidth, GB/s: a link's range (limits.hpp kMinLinkBandwidthGBps..kMaxLinkBandwidthGBps);
+// above it no hardware runs (1e11 GB/s was fitted to a 6e9 % error without a word).
+double bandwidth_GBps(const CsvTable& t, std::size_t r, std::size_t c) {
+  const double v = t.number(r, c);
+  if (!(v >= limits::kMinLinkBandwidthGBps && v <= limits::kMaxLinkBandwidthGBps))
+    throw InputError(t.file, where(t, r, c),
+                     fmt::format("a bandwidth in [{}, {}] GB/s, found {}", limits::kMinLinkBandwidthGBps,
+                                 limits::kMaxLinkBandwidthGBps, v));
+  return v;
 }
 
 // GPUs of one NVLink domain a one-sided table may name: 2 (below, nothing crosses NVLink) to 576 (NVIDIA's
@@ -141,7 +169,7 @@ std::vector<NcclPerfRow> read_aic_nccl_perf(const std::filesystem::path& path) {
     if (row.op != "all_gather" && row.op != "alltoall" && row.op != "reduce_scatter" && row.op != "all_reduce")
       throw InputError(t.file, where(t, r, op),
                        fmt::format("all_gather, alltoall, reduce_scatter or all_reduce, found '{}'", row.op));
-    row.gpus = whole(t, r, g, 2);
+    row.gpus = gpus(t, r, g, 2);
     row.elements = t.measured(r, ms);
     row.time_us = t.measured(r, lat) * 1e3;
     out.push_back(row);
@@ -155,7 +183,7 @@ std::vector<NcclEpRow> read_nccl_ep_table(const std::filesystem::path& path) {
                     c = t.column("combine_bw_GBps");
   std::vector<NcclEpRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, g), whole(t, r, n), t.measured(r, d), t.measured(r, c)});
+    out.push_back({t.line_numbers[r], gpus(t, r, g), gpus(t, r, n), bandwidth_GBps(t, r, d), bandwidth_GBps(t, r, c)});
   return out;
 }
 
@@ -166,8 +194,8 @@ std::vector<DeepEpPr521LlRow> read_deepep_pr521_ll(const std::filesystem::path& 
                     cb = t.column("combine_rdma_bw_GBps");
   std::vector<DeepEpPr521LlRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], text(t, r, b), whole(t, r, e), t.measured(r, dl), t.measured(r, db),
-                   t.measured(r, cl), t.measured(r, cb)});
+    out.push_back({t.line_numbers[r], text(t, r, b), gpus(t, r, e, 2), t.measured(r, dl), bandwidth_GBps(t, r, db),
+                   t.measured(r, cl), bandwidth_GBps(t, r, cb)});
   return out;
 }
 
@@ -181,11 +209,9 @@ std::vector<DeepEpBandwidthRow> read_deepep_pr521_normal(const std::filesystem::
     DeepEpBandwidthRow row;
     row.line = t.line_numbers[r];
     row.label = text(t, r, b);
-    const int ep = whole(t, r, e);
-    if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
-    row.nodes = ep / 8;
-    row.dispatch_GBps = t.measured(r, d);
-    row.combine_GBps = t.measured(r, c);
+    row.nodes = gpus_of_8gpu_nodes(t, r, e) / 8;
+    row.dispatch_GBps = bandwidth_GBps(t, r, d);
+    row.combine_GBps = bandwidth_GBps(t, r, c);
     row.dispatch_link = text(t, r, dl);
     row.combine_link = text(t, r, cl);
     out.push_back(row);
@@ -213,11 +239,13 @@ std::vector<DeepEpBandwidthRow> read_deepep_v2_normal(const std::filesystem::pat
     if (ep_word != "EP" || gpn < 1 || nodes < 1 || (!x.empty() && x != "x"))
       throw InputError(t.file, where(t, r, topo), fmt::format("\"EP <gpus per node>\" or \"EP <gpus> x <nodes>\", found '{}'",
                                                               t.rows[r][topo]));
+    if (static_cast<long long>(gpn) * nodes > kMaxTableGpus)
+      throw InputError(t.file, where(t, r, topo), fmt::format("at most {} GPUs, found {} x {}", kMaxTableGpus, gpn, nodes));
     row.gpus_per_node = gpn;
     row.nodes = nodes;
-    row.sms = whole(t, r, sm);
-    row.dispatch_GBps = t.measured(r, d);
-    row.combine_GBps = t.measured(r, c);
+    row.sms = whole(t, r, sm, 1, kMaxTableSms);
+    row.dispatch_GBps = bandwidth_GBps(t, r, d);
+    row.combine_GBps = bandwidth_GBps(t, r, c);
     row.dispatch_link = text(t, r, dl);
     row.combine_link = text(t, r, cl);
     out.push_back(row);
@@ -232,8 +260,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
   std::vector<DeepEpBandwidthRow> out;
   std::unordered_map<int, std::size_t> row_of_nodes;  // nodes -> its row in out: O(rows), not O(rows x eps)
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    const int ep = whole(t, r, e);
-    if (ep % 8 != 0) throw InputError(t.file, where(t, r, e), fmt::format("a multiple of 8 GPUs, found {}", ep));
+    const int ep = gpus_of_8gpu_nodes(t, r, e);
     const std::string phase = text(t, r, ph);
     if (phase != "dispatch" && phase != "combine")
       throw InputError(t.file, where(t, r, ph), fmt::format("dispatch or combine, found '{}'", phase));
@@ -248,7 +275,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
       row->label = text(t, r, s);
       row->sms = 24;  // the csv header: DeepEP's 24-SM configuration of the legacy README
     }
-    (phase == "dispatch" ? row->dispatch_GBps : row->combine_GBps) = t.measured(r, bw);
+    (phase == "dispatch" ? row->dispatch_GBps : row->combine_GBps) = bandwidth_GBps(t, r, bw);
     (phase == "dispatch" ? row->dispatch_link : row->combine_link) = text(t, r, m);
   }
   for (const DeepEpBandwidthRow& o : out)
@@ -265,8 +292,9 @@ std::vector<HybridEpRow> read_hybrid_ep_table(const std::filesystem::path& path)
       t.column("kernelonly_dispatch_bf16_GBps"), t.column("kernelonly_combine_GBps")};
   std::vector<HybridEpRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], whole(t, r, ra), whole(t, r, sm), t.measured(r, c[0]), t.measured(r, c[1]),
-                   t.measured(r, c[2]), t.measured(r, c[3]), t.measured(r, c[4]), t.measured(r, c[5])});
+    out.push_back({t.line_numbers[r], gpus_of_8gpu_nodes(t, r, ra), whole(t, r, sm, 1, kMaxTableSms),
+                   bandwidth_GBps(t, r, c[0]), bandwidth_GBps(t, r, c[1]), bandwidth_GBps(t, r, c[2]),
+                   bandwidth_GBps(t, r, c[3]), bandwidth_GBps(t, r, c[4]), bandwidth_GBps(t, r, c[5])});
   return out;
 }
 

@@ -38,6 +38,11 @@ std::string_view to_string(CommTableKind kind);
 /// blank, holds only '#' comment lines, or is a known CSV table with its header but no data rows.
 CommTableKind detect_comm_table(const std::filesystem::path& path);
 
+// Every reader below throws InputError naming the file, line and column of a field out of its range:
+// GPU counts (num_gpus, node_count, ep_size, ep, ranks, a V2 topo's GPUs) whole, at most 1024 (DeepEP
+// and Hybrid-EP EP sizes: multiples of 8 from 8); SM counts whole in [1, 1024]; bandwidths (GB/s) in
+// [1e-3, 1e5] (a link's range, common/limits.hpp); other measured values in [1e-9, 1e12].
+
 /// One row of nccl_perf.csv: nccl-tests out-of-place time of one collective on `gpus` GPUs of ONE node.
 struct NcclPerfRow {
   int line = 0;

@@ -65,6 +65,31 @@ TEST_CASE("calibrate says which phase of a kernel a one-direction table leaves a
   CHECK(both.out.find("written at the kernel's defaults") == std::string::npos);
 }
 
+TEST_CASE("calibrate says when a kernel's rows are at one token count, or fewer than its fitted fields") {
+  // Hybrid-EP's table: every row at 4096 tokens per GPU, so a fixed cost and a rate trade off.
+  const std::string dir = fresh_temp_dir("calibrate_one_count");
+  CliResult r = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/hybrid_ep_h100.csv --out " + dir + "/h.json");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("hybrid-ep: every row at one token count") != std::string::npos);
+  CHECK(r.out.find("not determined") == std::string::npos);  // 9 rows a phase for 5 fields
+  // One row: 1 row a phase for the 5 fields.
+  {
+    std::ofstream(dir + "/one.csv")
+        << "ranks,sm_count,torchapi_dispatch_fp8_GBps,torchapi_dispatch_bf16_GBps,torchapi_combine_GBps,"
+           "kernelonly_dispatch_fp8_GBps,kernelonly_dispatch_bf16_GBps,kernelonly_combine_GBps\n16,4,1,1,1,34,44,52\n";
+  }
+  CliResult one = run_epsim("calibrate " + dir + "/one.csv --out " + dir + "/o.json");
+  REQUIRE(one.exit_code == 0);
+  CHECK(one.out.find("hybrid-ep: 1 row of a phase for 5 fitted fields: the fit is not determined by its rows") !=
+        std::string::npos);
+  // Rows at many token counts (AIConfigurator's LL table): neither line.
+  CliResult many = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_ll.csv --out " + dir + "/l.json");
+  REQUIRE(many.exit_code == 0);
+  CHECK(many.out.find("one token count") == std::string::npos);
+  CHECK(many.out.find("not determined") == std::string::npos);
+}
+
 TEST_CASE("deepep-ll with NVLink disabled (calibration): analytical honours it, the flow models refuse it") {
   // A calibration fitted on DeepEP PR 521's LL rows (which ran with NVLink off), then with
   // nvlink_for_same_node false: same-node peers go through the NICs, so decode's exchanges slow down.

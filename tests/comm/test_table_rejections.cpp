@@ -244,3 +244,43 @@ TEST_CASE("one-sided payload table: bad rows and missing columns are refused nam
   CHECK(rows[0].ep == 16);
 }
 
+
+TEST_CASE("GPU counts, SM counts and bandwidths of the DeepEP-family tables are range-checked at the field",
+          "[comm][calibration][rejections]") {
+  // One rule for every reader (measurements/comm_tables.hpp): GPUs whole in [.., 1024] (DeepEP and
+  // Hybrid-EP EP sizes multiples of 8 from 8), SMs in [1, 1024], bandwidths in [1e-3, 1e5] GB/s. Before,
+  // a Hybrid-EP row of 1e9 ranks overflowed the expert count ("-589934592 experts") with no file named,
+  // 65536 ranks ran a minute, 12 ranks was refused without the file or column, and 1e11 GB/s was fitted.
+  const std::string hep = "ranks,sm_count,torchapi_dispatch_fp8_GBps,torchapi_dispatch_bf16_GBps,torchapi_combine_GBps,"
+                          "kernelonly_dispatch_fp8_GBps,kernelonly_dispatch_bf16_GBps,kernelonly_combine_GBps\n";
+  const std::string pr521 = "backend,type,ep_size,dispatch_bottleneck_bw_GBps,dispatch_bw_link,combine_bottleneck_bw_GBps,"
+                            "combine_bw_link\n";
+  const std::string v2 = "arch,nic_type,topo,dispatch_bottleneck_bw_GBps,dispatch_bw_link,combine_bottleneck_bw_GBps,"
+                         "combine_bw_link,num_sms,num_sms_note\n";
+  struct Case {
+    const char* name;
+    std::string text;
+    std::vector<std::string> message;
+  };
+  const std::vector<Case> cases = {
+      {"hep_12.csv", hep + "12,4,1,1,1,34,44,52\n", {"line 2, column ranks", "a multiple of 8 GPUs, found 12"}},
+      {"hep_4.csv", hep + "4,4,1,1,1,34,44,52\n", {"line 2, column ranks", "a whole number in [8, 1024], found 4"}},
+      {"hep_1e9.csv", hep + "1e9,4,1,1,1,34,44,52\n", {"line 2, column ranks", "a whole number in [8, 1024], found 1000000000"}},
+      {"hep_2048.csv", hep + "2048,4,1,1,1,34,44,52\n", {"line 2, column ranks", "found 2048"}},
+      {"hep_sms.csv", hep + "16,1000000,1,1,1,34,44,52\n", {"line 2, column sm_count", "a whole number in [1, 1024]"}},
+      {"hep_bw.csv", hep + "16,4,1,1,1,1e11,44,52\n",
+       {"line 2, column kernelonly_dispatch_fp8_GBps", "a bandwidth in [0.001, 100000] GB/s, found 100000000000"}},
+      {"pr521_ep.csv", pr521 + "NVSHMEM,normal,100000,50,RDMA,50,RDMA\n", {"line 2, column ep_size", "[8, 1024]"}},
+      {"pr521_bw.csv", pr521 + "NVSHMEM,normal,16,1e9,RDMA,50,RDMA\n",
+       {"line 2, column dispatch_bottleneck_bw_GBps", "a bandwidth in [0.001, 100000] GB/s"}},
+      {"v2_topo.csv", v2 + "SM90,CX7,EP 8 x 4096,90,RDMA,81,RDMA,12,\n", {"line 2, column topo", "at most 1024 GPUs, found 8 x 4096"}},
+      {"v2_sms.csv", v2 + "SM90,CX7,EP 8 x 2,90,RDMA,81,RDMA,5000,\n", {"line 2, column num_sms", "[1, 1024]"}},
+  };
+  for (const Case& c : cases) {
+    const std::string path = temp_file(c.name, c.text);
+    const std::string e = add_error(path);
+    INFO(e);
+    CHECK_THAT(e, Catch::Contains(path));
+    for (const std::string& m : c.message) CHECK_THAT(e, Catch::Contains(m));
+  }
+}
