@@ -285,6 +285,17 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   // 20, low-latency 0) slow the compute that overlaps it: num_sms / (num_sms - held). Training and
   // calibrated runs keep the compute model's factor.
   double slowdown = in.compute.overlap_slowdown();
+  // A kernel on every SM of the GPU leaves none to compute: refused, naming where its SMs came from
+  // (a calibration of 200 SMs for an H100's 132 ran with the compute 132x slower).
+  if (const int gpu_sms = in.compute.gpu().num_sms; kernel.sms >= gpu_sms) {
+    const std::string where = opt.kernel_params || sc.calibration.empty()
+                                  ? std::string("the kernel parameters given")
+                                  : fmt::format("calibration {}: /exchange_kernels/{}/sms", sc.calibration.string(),
+                                                to_string(kernel.kind));
+    throw InputError(fmt::format("{}: {} SMs for the exchange kernel {}: at most {} on the {} ({} SMs, one left to "
+                                 "compute)",
+                                 where, kernel.sms, to_string(kernel.kind), gpu_sms - 1, in.compute.gpu().name, gpu_sms));
+  }
   if (sc.phase.kind != PhaseKind::training && !in.compute.params().overlap_slowdown) {
     const int sms = in.compute.gpu().num_sms;
     const int held = std::min(kernel_sm_usage(kernel).sms_in_flight, sms - 1);

@@ -90,6 +90,22 @@ TEST_CASE("calibrate says when a kernel's rows are at one token count, or fewer 
   CHECK(many.out.find("not determined") == std::string::npos);
 }
 
+TEST_CASE("an exchange kernel on every SM of the GPU is refused naming the calibration field") {
+  const std::string dir = fresh_temp_dir("kernel_all_sms");
+  std::ofstream(dir + "/c.json") << R"({"schema":"epsim.calibration/2","exchange_kernels":{"hybrid-ep":{"sms":132}}})";
+  CliResult r = run_epsim("simulate --scenario " + kScenarios + "/deepseek-v3/prefill-ep32.json --set /exchange_kernel=hybrid-ep "
+                          "--calibration " + dir + "/c.json");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(dir + "/c.json: /exchange_kernels/hybrid-ep/sms: 132 SMs for the exchange kernel hybrid-ep: at most "
+                   "131 on the H100 (132 SMs, one left to compute)") != std::string::npos);
+  // 131 leaves one SM: accepted (the compute runs 132x slower while the kernel holds them).
+  std::ofstream(dir + "/d.json") << R"({"schema":"epsim.calibration/2","exchange_kernels":{"hybrid-ep":{"sms":131}}})";
+  CliResult ok = run_epsim("simulate --scenario " + kScenarios + "/deepseek-v3/prefill-ep32.json --set /exchange_kernel=hybrid-ep "
+                           "--calibration " + dir + "/d.json");
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
 TEST_CASE("deepep-ll with NVLink disabled (calibration): analytical honours it, the flow models refuse it") {
   // A calibration fitted on DeepEP PR 521's LL rows (which ran with NVLink off), then with
   // nvlink_for_same_node false: same-node peers go through the NICs, so decode's exchanges slow down.
