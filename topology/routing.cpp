@@ -100,6 +100,17 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
     }
   }
 
+  // Each host group's boundary: the devices outside it that its members' links reach.
+  boundary_.assign(static_cast<std::size_t>(fabric_group_), {});
+  for (int g = 0; g < fabric_group_; ++g) {
+    std::vector<int>& b = boundary_[static_cast<std::size_t>(g)];
+    for (int v : members_[static_cast<std::size_t>(g)])
+      for (int li : topo.out_links(v))
+        if (group_of(topo.link(li).dst) != g) b.push_back(topo.link(li).dst);
+    std::sort(b.begin(), b.end());
+    b.erase(std::unique(b.begin(), b.end()), b.end());
+  }
+
   // Rail peers: host x rail -> first GPU with that rail.
   for (int g = 0; g < num_gpus_; ++g) {
     const Device& dev = topo.device(topo.gpu_device(g));
@@ -123,6 +134,7 @@ std::size_t RouteTable::memory_bytes() const {
   std::size_t bytes = dist_.size() * sizeof(std::uint16_t) + dist_offset_.size() * sizeof(std::uint64_t) +
                       (group_.size() + slot_.size()) * sizeof(int) + gpu_by_host_rail_.size() * 2 * sizeof(std::uint64_t);
   for (const auto& m : members_) bytes += m.size() * sizeof(int);
+  for (const auto& b : boundary_) bytes += b.size() * sizeof(int);
   return bytes;
 }
 
@@ -154,6 +166,25 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     s.source_dist_.assign(from, from + static_cast<std::ptrdiff_t>(members.size()));
     return;
   }
+  // The boundary's distances to d, as the relaxation below reads them: a GPU other than the
+  // destination does not forward (kFar); the rest from d's table (dist: outside the source group).
+  s.boundary_key_.clear();
+  std::uint64_t h = mix64(static_cast<std::uint64_t>(gs));
+  for (int w : boundary_[static_cast<std::size_t>(gs)]) {
+    const std::uint16_t bw = w != dst && topo_->device(w).kind == DeviceKind::gpu ? kFar : dist(w, d, s);
+    s.boundary_key_.push_back(bw);
+    h = mix64(h ^ bw);
+  }
+  auto& bucket = s.boundary_memo_[h];
+  for (const RouteScratch::BoundaryClass& k : bucket)
+    if (k.group == gs && k.boundary == s.boundary_key_) {
+      s.source_dist_ = k.dist;
+      if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
+        s.memo_.emplace(key, s.memo_dist_.size());
+        s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
+      }
+      return;
+    }
   s.source_dist_.assign(members.size(), kFar);
   for (bool changed = true; changed;) {
     changed = false;
@@ -174,6 +205,7 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     s.memo_.emplace(key, s.memo_dist_.size());
     s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
   }
+  bucket.push_back({gs, s.boundary_key_, s.source_dist_});
 }
 
 // Per-hop ECMP from src along links that reduce the distance by one: an even split over them, or
@@ -260,6 +292,7 @@ double RouteTable::append_direct(int src_gpu, int dst_gpu, RouteScratch& s, std:
     s.owner_ = this;
     s.memo_.clear();
     s.memo_dist_.clear();
+    s.boundary_memo_.clear();
     s.fraction_.assign(V, 0.0);
     s.latency_.assign(V, 0.0);
     s.next_begin_.assign(V, -1);

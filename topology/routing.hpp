@@ -72,7 +72,9 @@ class RouteTable;
 /// Per-thread working memory for route expansion (O(devices) doubles, allocated on first use).
 /// Caches the source host's distances for the last (source host, destination) pair, and keeps the
 /// ones computed before (at most kMemoDistances of them, 8 MiB) so that a caller that alternates
-/// destinations (source-major loops) relaxes each (source host, destination) pair once.
+/// destinations (source-major loops) relaxes each (source host, destination) pair once. Beyond that,
+/// a host's distances are kept per class of destination (the same distances on the host's boundary
+/// give the same relaxation): on a fat tree a few classes serve every destination.
 class RouteScratch {
  public:
   /// Empty; sized to the topology on first use by RouteTable::append_route.
@@ -88,6 +90,15 @@ class RouteScratch {
   static constexpr std::size_t kMemoDistances = std::size_t{1} << 22;
   std::unordered_map<std::uint64_t, std::size_t> memo_;  ///< (group << 32 | dst) -> offset in memo_dist_
   std::vector<std::uint16_t> memo_dist_;
+  // A source group's distances depend only on its boundary's distances to the destination (the
+  // devices outside it that its links reach): one relaxation per distinct boundary, whatever the
+  // destination. hash(group, boundary distances) -> the (group, boundary, distances) found there.
+  struct BoundaryClass {
+    int group = -1;
+    std::vector<std::uint16_t> boundary, dist;
+  };
+  std::unordered_map<std::uint64_t, std::vector<BoundaryClass>> boundary_memo_;
+  std::vector<std::uint16_t> boundary_key_;
   const RouteTable* owner_ = nullptr;  ///< the table the caches belong to
   int cached_group_ = -1;
   int cached_dst_ = -1;
@@ -147,6 +158,7 @@ class RouteTable {
   std::vector<int> group_;                    ///< per device: host index, or fabric_group_
   std::vector<int> slot_;                     ///< per device: index within its group
   std::vector<std::vector<int>> members_;     ///< per group: device indices
+  std::vector<std::vector<int>> boundary_;    ///< per host group: devices outside it its members link to (sorted)
   std::vector<std::uint64_t> dist_offset_;    ///< per destination GPU: start in dist_
   std::vector<std::uint16_t> dist_;           ///< per destination: [own group slots][fabric slots]
   /// (host, rail) -> first GPU rank there; a hash map, so that arbitrary rail numbers cost nothing.
