@@ -11,6 +11,7 @@
 #include "comm/link_load.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
+#include "round_kernel.hpp"
 
 using namespace epsim;
 
@@ -22,24 +23,13 @@ Topology two_by_two() {
   return generate_dgx_cluster(o);
 }
 
-// Round numbers: efficiencies 0.5 (NVLink, PCIe) and 0.8 (network), latency 10 us, SM rate 10 GB/s
-// per SM on 10 SMs, no notify (tested apart).
+// test::round_kernel with a growth of the latency per node doubling (5 us) and an SM rate (10 GB/s per SM).
 ExchangeKernelParams round_kernel(ExchangeKernelKind kind) {
-  ExchangeKernelParams k = default_kernel_params(kind);
+  ExchangeKernelParams k = test::round_kernel(kind);
   for (KernelPhaseParams* p : {&k.dispatch, &k.combine}) {
-    *p = KernelPhaseParams{};
-    p->latency_us = 10;
     p->latency_per_log2_node_us = 5;
-    p->nvlink_efficiency = 0.5;
-    p->pcie_efficiency = 0.5;
-    p->infiniband_efficiency = 0.8;
-    p->ethernet_efficiency = 0.8;
     p->sm_rate_GBps = 10;
   }
-  k.sms = 10;
-  k.header_bytes_per_token = 0;
-  k.notify_latency_us = 0;
-  k.notify_per_log2_node_us = 0;
   return k;
 }
 }  // namespace

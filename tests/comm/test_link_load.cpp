@@ -11,8 +11,10 @@
 #include "comm/token_router.hpp"
 #include "topology/generators.hpp"
 #include "topology/routing.hpp"
+#include "round_kernel.hpp"
 
 using namespace epsim;
+using test::round_kernel;
 
 namespace {
 Topology dgx(int nodes, int gpus_per_node) {
@@ -40,23 +42,6 @@ int nvlink_up_link(const Topology& topo, int gpu) {
   return -1;
 }
 
-// A kernel with round numbers: efficiencies 0.5 (NVLink, PCIe) and 0.8 (network), latency 10 us.
-ExchangeKernelParams round_kernel(ExchangeKernelKind kind) {
-  ExchangeKernelParams k = default_kernel_params(kind);
-  for (KernelPhaseParams* p : {&k.dispatch, &k.combine}) {
-    *p = KernelPhaseParams{};
-    p->latency_us = 10;
-    p->nvlink_efficiency = 0.5;
-    p->pcie_efficiency = 0.5;
-    p->infiniband_efficiency = 0.8;
-    p->ethernet_efficiency = 0.8;
-  }
-  k.sms = 10;
-  k.header_bytes_per_token = 0;  // tokens of exactly B bytes
-  k.notify_latency_us = 0;       // no deepep-normal notify phase (tested apart)
-  k.notify_per_log2_node_us = 0;
-  return k;
-}
 }  // namespace
 
 TEST_CASE("Uniform all-to-all on 2 DGX nodes: every NIC carries S/2 each way") {

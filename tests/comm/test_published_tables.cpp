@@ -21,9 +21,15 @@
 #include "comm/token_router.hpp"
 #include "measurements/csv_table.hpp"
 #include "measurements/deepep_tables.hpp"
+#include "published_table_support.hpp"
 #include "topology/generators.hpp"
 
 using namespace epsim;
+using test::errors_by_phase;
+using test::leave_one_group_out;
+using test::pick;
+using test::print_a;
+using test::TableErrors;
 
 namespace {
 
@@ -32,14 +38,6 @@ constexpr double kFp8 = kHidden * (1 + 4.0 / 128);  // e4m3 values + one fp32 sc
 constexpr double kBf16 = kHidden * 2;               // 14336 B
 
 CsvTable table(const char* name) { return read_csv_file(std::string(EPSIM_TEST_DATA_DIR) + "/comm/" + name); }
-
-template <class Pred>
-std::vector<KernelSample> pick(const std::vector<KernelSample>& v, Pred p) {
-  std::vector<KernelSample> out;
-  for (const KernelSample& s : v)
-    if (p(s)) out.push_back(s);
-  return out;
-}
 
 KernelSample sample(int nodes, double selections, bool dispatch, double bytes, double measured_us, int group,
                     std::string label) {
@@ -54,35 +52,6 @@ KernelSample sample(int nodes, double selections, bool dispatch, double bytes, d
   s.group = group;
   s.label = std::move(label);
   return s;
-}
-
-// Leave one group (EP size) out: fit `fields` on the other groups, predict the held-out rows; returns
-// the MAE over all held-out rows (each row predicted by the fit that did not see it).
-double leave_one_group_out(const ExchangeKernelParams& start, const std::vector<KernelSample>& rows,
-                           const std::vector<FitField>& fields, bool print) {
-  std::set<int> groups;
-  for (const KernelSample& s : rows) groups.insert(s.group);
-  double sum = 0;
-  int n = 0;
-  for (int g : groups) {
-    const auto train = pick(rows, [&](const KernelSample& s) { return s.group != g; });
-    const auto test = pick(rows, [&](const KernelSample& s) { return s.group == g; });
-    const auto pred = predict_samples(fit_kernel(start, train, fields), test);
-    for (std::size_t i = 0; i < test.size(); ++i) {
-      if (print)
-        std::printf("    (b) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", test[i].label.c_str(),
-                    test[i].measured_us, pred[i], 100 * (pred[i] / test[i].measured_us - 1));
-      sum += std::abs(pred[i] / test[i].measured_us - 1);
-      ++n;
-    }
-  }
-  return n ? sum / n : 0;
-}
-
-void print_a(const std::vector<KernelSample>& rows, const std::vector<double>& pred) {
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    std::printf("    (a) %-40s measured %8.1f us, predicted %8.1f us (%+.1f%%)\n", rows[i].label.c_str(),
-                rows[i].measured_us, pred[i], 100 * (pred[i] / rows[i].measured_us - 1));
 }
 
 // DeepEP's internode bandwidth counts (token, destination node) pairs, the rank's own node included:
@@ -320,27 +289,6 @@ TEST_CASE("trend: hierarchical / direct crossover (alpha-beta)", "[validation][c
   CHECK(h256 < d256);
 }
 
-namespace {
-// (a) and (b) of one table per phase; (b) leaves out one group at a time (its rows predicted by the fit
-// on the other groups) and fits the fields `epsim calibrate` fits for the kernel.
-struct TableErrors {
-  double a = 0, b = 0;
-};
-TableErrors errors_by_phase(const char* name, ExchangeKernelKind kind, const std::vector<KernelSample>& rows, bool dispatch,
-                            const std::vector<FitField>& fields) {
-  const ExchangeKernelParams def = default_kernel_params(kind);
-  const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == dispatch; });
-  const auto pred = predict_samples(def, phase);
-  print_a(phase, pred);
-  TableErrors e;
-  e.a = mean_abs_error(pred, phase);
-  e.b = leave_one_group_out(def, phase, fields, true);
-  std::printf("%s %s: (a) defaults MAE %.1f%%; (b) leave one group out: MAE %.1f%%\n", name,
-              dispatch ? "dispatch" : "combine", 100 * e.a, 100 * e.b);
-  return e;
-}
-}  // namespace
-
 TEST_CASE("TensorRT-LLM one-sided NVLink on GB200 NVL72 (EP 8-64, batch 1-2048): defaults and leave-one-EP-out",
           "[validation][comm]") {
   // One NVLink domain of EP GPUs at 900 GB/s, batch x 8 selections per rank, BF16 both ways
@@ -427,88 +375,3 @@ TEST_CASE("AIConfigurator nccl alltoall (one H100 node, 2/4/8 GPUs): defaults an
   CHECK(b <= 0.09);
 }
 
-TEST_CASE("Hybrid-EP kernel-only (H100, EP 16-64, 4-16 SMs) as hybrid-ep: defaults and leave-one-EP-out",
-          "[validation][comm]") {
-  // The benchmark's own count (hybrid-ep branch tests/test_hybrid_ep.py): (token, destination node)
-  // pairs with the own node x FP8 bytes (dispatch) or BF16 bytes (combine), as for PR 521
-  // (comm/kernel_samples.hpp hybrid_ep_rows); 4096 tokens, 8 experts per rank, plain top-8, the row's SMs.
-  std::vector<KernelSample> rows;
-  for (const DeepEpBandwidthRow& r :
-       hybrid_ep_rows(read_hybrid_ep_table(std::string(EPSIM_TEST_DATA_DIR) + "/comm/hybrid_ep_h100.csv")))
-    for (KernelSample s : deepep_bandwidth_samples({r}, hybrid_ep_setting(r.nodes * 8))) {
-      s.label = fmt::format("EP {} {} SMs {}", r.nodes * 8, r.sms, s.dispatch ? "dispatch" : "combine");
-      rows.push_back(s);
-    }
-  REQUIRE(rows.size() == 18);
-  // Reached (docs/validation.md): dispatch (a) 20.9%, (b) 6.0%; combine (a) 11.5%, (b) 6.5%. As
-  // deepep-normal (a forwarder SM copy per (token, GPU), NVLink efficiency fitted) it was (a) 78.7% /
-  // (b) 10.9% on dispatch. Bars with a margin.
-  const TableErrors dispatch = errors_by_phase("Hybrid-EP", ExchangeKernelKind::hybrid_ep, rows, true,
-                                               calibration_fields(ExchangeKernelKind::hybrid_ep));
-  const TableErrors combine = errors_by_phase("Hybrid-EP", ExchangeKernelKind::hybrid_ep, rows, false,
-                                              calibration_fields(ExchangeKernelKind::hybrid_ep));
-  CHECK(dispatch.b <= 0.08);
-  CHECK(combine.b <= 0.08);
-  CHECK(dispatch.a <= 0.23);
-  CHECK(combine.a <= 0.14);
-}
-
-TEST_CASE("Hybrid-EP on GB200 (one NVLink domain of 8-36 GPUs, outside data): defaults only", "[validation][comm]") {
-  // Found outside ../shared/data (tests/data/comm/hybrid_ep_gb200_readme.csv): compared, never fitted.
-  // One NVLink domain of `ranks` GB200 GPUs (900 GB/s), 8 experts per rank, plain top-8, the row's SMs;
-  // the benchmark's count on one domain: (token, GPU) pairs with the rank itself (deepep_bandwidth_samples
-  // on one node), FP8 or BF16 bytes for the dispatch, BF16 for the combine.
-  const CsvTable t = table("hybrid_ep_gb200_readme.csv");
-  const std::size_t rk = t.column("nvlink_domain_ranks"), sm = t.column("sm_count"),
-                    fp8 = t.column("kernelonly_dispatch_fp8_GBps"), bf16 = t.column("kernelonly_dispatch_bf16_GBps"),
-                    cb = t.column("kernelonly_combine_GBps");
-  std::vector<KernelSample> rows_fp8, rows_bf16, rows_combine;
-  for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    DeepEpBandwidthRow b;
-    b.nodes = 1;
-    b.gpus_per_node = static_cast<int>(t.number(r, rk));
-    b.sms = static_cast<int>(t.number(r, sm));
-    b.label = "GB200";
-    DeepEpBandwidthSetting st = hybrid_ep_setting(b.gpus_per_node);
-    st.nvlink_GBps = 900;  // GB200 NVLink 5 per direction
-    for (double dispatch_GBps : {t.number(r, fp8), t.number(r, bf16)}) {
-      b.dispatch_GBps = dispatch_GBps;
-      b.combine_GBps = t.number(r, cb);
-      for (KernelSample s : deepep_bandwidth_samples({b}, st)) {
-        if (!s.dispatch) {
-          s.label += " combine";
-          if (dispatch_GBps == t.number(r, fp8)) rows_combine.push_back(s);
-          continue;
-        }
-        if (dispatch_GBps == t.number(r, fp8)) {
-          s.label += " dispatch FP8";
-          rows_fp8.push_back(s);
-        } else {  // BF16 dispatch: the same pairs, 2 bytes per element
-          s.label += " dispatch BF16";
-          const double pairs_bytes = s.measured_us * 1e3 * dispatch_GBps / s.bytes_per_token;
-          s.bytes_per_token = 7168 * 2.0;
-          s.measured_us = pairs_bytes * s.bytes_per_token / (dispatch_GBps * 1e3);
-          rows_bf16.push_back(s);
-        }
-      }
-    }
-  }
-  REQUIRE(rows_fp8.size() == 10);
-  REQUIRE(rows_bf16.size() == 10);
-  REQUIRE(rows_combine.size() == 10);
-  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::hybrid_ep);
-  double mae[3];
-  int i = 0;
-  for (const auto* rows : {&rows_fp8, &rows_bf16, &rows_combine}) {
-    const auto pred = predict_samples(def, *rows);
-    print_a(*rows, pred);
-    mae[i++] = mean_abs_error(pred, *rows);
-  }
-  std::printf("Hybrid-EP GB200 (outside data, defaults): dispatch FP8 MAE %.1f%%, dispatch BF16 %.1f%%, combine %.1f%%\n",
-              100 * mae[0], 100 * mae[1], 100 * mae[2]);
-  // Reached (docs/validation.md): FP8 30.8%, BF16 11.5%, combine 18.4%. The FP8 rows at 16 SMs from EP 24
-  // on take longer than BF16's (a per-token cost of the FP8 path, not modelled): bars with a margin.
-  CHECK(mae[1] <= 0.14);
-  CHECK(mae[2] <= 0.21);
-  CHECK(mae[0] <= 0.34);
-}
