@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 
 namespace epsim {
 
@@ -129,7 +130,8 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
   constexpr double kMaxUs = kKernelMaxLatency_us, kMaxGBps = kKernelMaxRate_GBps, kMaxBytes = kKernelMaxBytes;
   // Floors: an efficiency below 0.1% or a rate below 1 MB/s is a unit error, not a measurement.
   constexpr double kMinEfficiency = 1e-3, kMinGBps = 1e-3;
-  if (k.sms < 1) fail("/sms", fmt::format("at least 1 SM, found {}", k.sms));
+  if (k.sms < 1 || k.sms > limits::kMaxGpuSms)
+    fail("/sms", fmt::format("SMs in [1, {}], found {}", limits::kMaxGpuSms, k.sms));
   if (k.device_sms < 0 || k.device_sms > 100000)
     fail("/device_sms", fmt::format("0 (not used) or a GPU's SM count up to 100000, found {}", k.device_sms));
   for (const auto& [field, v, max] : {std::tuple<const char*, double, double>{"notify_latency_us", k.notify_latency_us, kMaxUs},

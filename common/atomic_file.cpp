@@ -65,6 +65,17 @@ int open_special(const std::filesystem::path& given, std::filesystem::file_type 
   if (fifo) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
+// The rename that puts an output in place replaces a file whatever its own mode: refuse an existing file
+// that has no write bit, or that this user may not write (a 0444 calibration.json was replaced and
+// made 0644), as a write into it would be refused.
+void refuse_read_only(const std::filesystem::path& path, const std::filesystem::path& shown) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if ((st.st_mode & 0222) == 0 || ::access(path.c_str(), W_OK) != 0)
+    throw InputError(shown.string(), "",
+                     fmt::format("cannot replace the output: the file is read-only (mode {:04o})", st.st_mode & 07777));
+}
+
 }  // namespace
 
 std::filesystem::path resolve_output_path(const std::filesystem::path& path) {
@@ -91,6 +102,7 @@ void check_writable(const std::filesystem::path& given) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(given.string(), "", "expected a file path for the output, found a directory");
+  refuse_read_only(path, given);
   std::string temp;
   int fd = open_temp(path, given, temp);
   ::close(fd);
@@ -114,6 +126,7 @@ void write_file_atomic(const std::filesystem::path& given, std::string_view cont
     return;
   }
   const std::filesystem::path path = resolve_output_path(given);
+  refuse_read_only(path, given);
   std::string temp;
   int fd = open_temp(path, given, temp);
   std::size_t written = 0;

@@ -31,6 +31,9 @@ inline constexpr int kMaxRoutedGpus = 16384;
 /// EP ranks of one all-to-all link model (EpLinkModel aggregates EP^2 routes; 4096 ranks ~ 16.8M
 /// routes, minutes; see docs/limits.md).
 inline constexpr int kMaxEpRanks = 4096;
+/// SMs of one GPU any input may name (an exchange kernel's `sms`, a measured table's SM count): H100 has
+/// 132, B200 148; 1024 only keeps the field sane (a calibration of 100000 SMs priced the SM term at 0).
+inline constexpr int kMaxGpuSms = 1024;
 /// Memory the EP link model's per-rank rows may take (comm/link_load.hpp EpLinkModel), bytes: 4 GiB.
 /// The rows grow as EP^2 and with the links a route spreads over (ECMP across spines, several NICs per
 /// GPU). Estimated from the first rank's rows before the others are built (ep x its entries x 48

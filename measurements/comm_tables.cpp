@@ -31,8 +31,7 @@ int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 
 // epsim's documented scale (16 to 1024 GPUs). Each row's samples build the link model of that many GPUs
 // (EP^2 routes): a row of 1e9 GPUs overflowed the expert count, one of 65536 ran for a minute.
 constexpr int kMaxTableGpus = 1024;
-// A GPU has at most a few hundred SMs (H100 132, B200 148); the bound only keeps the field sane.
-constexpr int kMaxTableSms = 1024;
+constexpr int kMaxTableSms = limits::kMaxGpuSms;
 
 int gpus(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) { return whole(t, r, c, lo, kMaxTableGpus); }
 

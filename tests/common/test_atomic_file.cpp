@@ -54,3 +54,25 @@ TEST_CASE("a character device or pipe as output is written through, never replac
   CHECK(std::filesystem::status(fifo).type() == std::filesystem::file_type::fifo);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a read-only output file is refused, not replaced around its mode") {
+  // The rename that puts an output in place ignores the file's own mode: a 0444 file was replaced and
+  // made 0644. Refused by check_writable (before any work) and write_file_atomic, the file unchanged.
+  auto dir = std::filesystem::temp_directory_path() / "epsim_atomic_read_only";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "calibration.json";
+  std::ofstream(path) << "kept";
+  ::chmod(path.c_str(), 0444);
+  CHECK_THROWS_WITH(check_writable(path), Catch::Contains("cannot replace the output: the file is read-only (mode 0444)"));
+  CHECK_THROWS_WITH(write_file_atomic(path, "new"), Catch::Contains(path.string()) && Catch::Contains("read-only"));
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  CHECK(s.str() == "kept");
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::owner_write) == std::filesystem::perms::none);
+  // Writable again: replaced.
+  ::chmod(path.c_str(), 0644);
+  write_file_atomic(path, "new");
+  std::filesystem::remove_all(dir);
+}

@@ -234,6 +234,9 @@ TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omit
             .find("/exchange_kernels/nccl/dispatch/nvlink_efficiency: an efficiency in [0.001, 1]") != std::string::npos);
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"sms":0}}})")
             .find("/exchange_kernels/nccl/sms") != std::string::npos);
+  // limits::kMaxGpuSms: 100000 SMs priced hybrid-ep's SM term at 0 in predict exchange and plan.
+  CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"hybrid-ep":{"sms":100000}}})")
+            .find("/exchange_kernels/hybrid-ep/sms: SMs in [1, 1024], found 100000") != std::string::npos);
   // Physical ceilings (docs/limits.md): a 1e308 us latency made a plan's sum of link times inf (exit 3).
   CHECK(parse_error(R"({"schema":"epsim.calibration/2","exchange_kernels":{"deepep-ll":{"combine":{"latency_us":1e308}}}})")
             .find("/exchange_kernels/deepep-ll/combine/latency_us: a number in [0, 1e+06]") != std::string::npos);
