@@ -175,16 +175,16 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     s.boundary_key_.push_back(bw);
     h = mix64(h ^ bw);
   }
-  auto& bucket = s.boundary_memo_[h];
-  for (const RouteScratch::BoundaryClass& k : bucket)
-    if (k.group == gs && k.boundary == s.boundary_key_) {
-      s.source_dist_ = k.dist;
-      if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
-        s.memo_.emplace(key, s.memo_dist_.size());
-        s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
+  if (const auto found = s.boundary_memo_.find(h); found != s.boundary_memo_.end())
+    for (const RouteScratch::BoundaryClass& k : found->second)
+      if (k.group == gs && k.boundary == s.boundary_key_) {
+        s.source_dist_ = k.dist;
+        if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
+          s.memo_.emplace(key, s.memo_dist_.size());
+          s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
+        }
+        return;
       }
-      return;
-    }
   s.source_dist_.assign(members.size(), kFar);
   for (bool changed = true; changed;) {
     changed = false;
@@ -205,7 +205,13 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     s.memo_.emplace(key, s.memo_dist_.size());
     s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
   }
-  bucket.push_back({gs, s.boundary_key_, s.source_dist_});
+  // Bounded as the per-pair memo: a topology whose every destination is its own class (no fat tree)
+  // would otherwise keep groups x destinations of them.
+  const std::size_t entries = s.boundary_key_.size() + s.source_dist_.size();
+  if (s.boundary_memo_entries_ + entries <= RouteScratch::kMemoDistances) {
+    s.boundary_memo_[h].push_back({gs, s.boundary_key_, s.source_dist_});
+    s.boundary_memo_entries_ += entries;
+  }
 }
 
 // Per-hop ECMP from src along links that reduce the distance by one: an even split over them, or
@@ -293,6 +299,7 @@ double RouteTable::append_direct(int src_gpu, int dst_gpu, RouteScratch& s, std:
     s.memo_.clear();
     s.memo_dist_.clear();
     s.boundary_memo_.clear();
+    s.boundary_memo_entries_ = 0;
     s.fraction_.assign(V, 0.0);
     s.latency_.assign(V, 0.0);
     s.next_begin_.assign(V, -1);

@@ -98,6 +98,7 @@ class RouteScratch {
     std::vector<std::uint16_t> boundary, dist;
   };
   std::unordered_map<std::uint64_t, std::vector<BoundaryClass>> boundary_memo_;
+  std::size_t boundary_memo_entries_ = 0;  ///< distances held there, at most kMemoDistances (8 MiB)
   std::vector<std::uint16_t> boundary_key_;
   const RouteTable* owner_ = nullptr;  ///< the table the caches belong to
   int cached_group_ = -1;
