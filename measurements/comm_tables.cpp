@@ -27,11 +27,10 @@ int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 
   return static_cast<int>(v);
 }
 
-// GPUs (and SMs) a measured communication row may name. The published tables run 2 to 64 GPUs; 1024 is
+// GPUs a measured communication row may name (its SMs: limits::kMaxGpuSms). The published tables run 2 to 64 GPUs; 1024 is
 // epsim's documented scale (16 to 1024 GPUs). Each row's samples build the link model of that many GPUs
 // (EP^2 routes): a row of 1e9 GPUs overflowed the expert count, one of 65536 ran for a minute.
 constexpr int kMaxTableGpus = 1024;
-constexpr int kMaxTableSms = limits::kMaxGpuSms;
 
 int gpus(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) { return whole(t, r, c, lo, kMaxTableGpus); }
 
@@ -242,7 +241,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_v2_normal(const std::filesystem::pat
       throw InputError(t.file, where(t, r, topo), fmt::format("at most {} GPUs, found {} x {}", kMaxTableGpus, gpn, nodes));
     row.gpus_per_node = gpn;
     row.nodes = nodes;
-    row.sms = whole(t, r, sm, 1, kMaxTableSms);
+    row.sms = whole(t, r, sm, 1, limits::kMaxGpuSms);
     row.dispatch_GBps = bandwidth_GBps(t, r, d);
     row.combine_GBps = bandwidth_GBps(t, r, c);
     row.dispatch_link = text(t, r, dl);
@@ -291,7 +290,7 @@ std::vector<HybridEpRow> read_hybrid_ep_table(const std::filesystem::path& path)
       t.column("kernelonly_dispatch_bf16_GBps"), t.column("kernelonly_combine_GBps")};
   std::vector<HybridEpRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], gpus_of_8gpu_nodes(t, r, ra), whole(t, r, sm, 1, kMaxTableSms),
+    out.push_back({t.line_numbers[r], gpus_of_8gpu_nodes(t, r, ra), whole(t, r, sm, 1, limits::kMaxGpuSms),
                    bandwidth_GBps(t, r, c[0]), bandwidth_GBps(t, r, c[1]), bandwidth_GBps(t, r, c[2]),
                    bandwidth_GBps(t, r, c[3]), bandwidth_GBps(t, r, c[4]), bandwidth_GBps(t, r, c[5])});
   return out;

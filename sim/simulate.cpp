@@ -285,32 +285,31 @@ SimulationResult simulate_unchecked(const ScenarioInputs& in, const SimulateOpti
   // 20, low-latency 0) slow the compute that overlaps it: num_sms / (num_sms - held). Training and
   // calibrated runs keep the compute model's factor.
   double slowdown = in.compute.overlap_slowdown();
-  // A kernel on every SM of the GPU leaves none to compute: refused, naming where its SMs came from
-  // (a calibration of 200 SMs for an H100's 132 ran with the compute 132x slower).
-  if (const int gpu_sms = in.compute.gpu().num_sms; kernel.sms >= gpu_sms) {
-    const std::string where = opt.kernel_params || sc.calibration.empty()
-                                  ? std::string("the kernel parameters given")
-                                  : fmt::format("calibration {}: /exchange_kernels/{}/sms", sc.calibration.string(),
-                                                to_string(kernel.kind));
+  // Where a kernel parameter that the run refuses came from: a calibration file's field, or a caller's
+  // own kernel parameters (SimulateOptions::kernel_params).
+  auto kernel_field = [&](const char* field) {
+    return opt.kernel_params || sc.calibration.empty()
+               ? std::string("the kernel parameters given")
+               : fmt::format("calibration {}: /exchange_kernels/{}/{}", sc.calibration.string(), to_string(kernel.kind),
+                             field);
+  };
+  // A kernel on every SM of the GPU leaves none to compute: refused (a calibration of 200 SMs for an
+  // H100's 132 ran with the compute 132x slower). So below, held <= sms - 1.
+  const int gpu_sms = in.compute.gpu().num_sms;
+  if (kernel.sms >= gpu_sms)
     throw InputError(fmt::format("{}: {} SMs for the exchange kernel {}: at most {} on the {} ({} SMs, one left to "
                                  "compute)",
-                                 where, kernel.sms, to_string(kernel.kind), gpu_sms - 1, in.compute.gpu().name, gpu_sms));
-  }
+                                 kernel_field("sms"), kernel.sms, to_string(kernel.kind), gpu_sms - 1,
+                                 in.compute.gpu().name, gpu_sms));
   if (sc.phase.kind != PhaseKind::training && !in.compute.params().overlap_slowdown) {
-    const int sms = in.compute.gpu().num_sms;
-    const int held = std::min(kernel_sm_usage(kernel).sms_in_flight, sms - 1);
-    slowdown = static_cast<double>(sms) / (sms - held);
+    const int held = kernel_sm_usage(kernel).sms_in_flight;  // <= kernel.sms < gpu_sms
+    slowdown = static_cast<double>(gpu_sms) / (gpu_sms - held);
   }
   r.overlap_slowdown = opt.overlap_slowdown.value_or(slowdown);
 
-  // The one source of nvlink_for_same_node false is a calibration file (its kernel defaults are true);
-  // a caller's own kernel parameters (SimulateOptions::kernel_params) are named as such.
+  // The one source of nvlink_for_same_node false is a calibration file (its kernel defaults are true).
   if (r.network != "analytical" && !same_node_over_nvlink(kernel)) {
-    const std::string where =
-        opt.kernel_params || sc.calibration.empty()
-            ? std::string("the kernel parameters given")
-            : fmt::format("calibration {}: /exchange_kernels/{}/nvlink_for_same_node", sc.calibration.string(),
-                          to_string(kernel.kind));
+    const std::string where = kernel_field("nvlink_for_same_node");
     throw ExchangeKernelRefusal(
         ExchangeKernelRefusal::Cause::flow_network,
         fmt::format("{}: /network {}: the flow network models route {}'s same-node peers over NVLink, but {} is "
