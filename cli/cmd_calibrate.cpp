@@ -218,6 +218,13 @@ void run_calibrate(const CalibrateOptions& o) {
   for (const KernelFitSummary& k : fit.kernels) {
     fmt::print("  kernel {:<16} {:4} samples  mean |error| defaults {:5.1f}%  fitted {:5.1f}% (on the same rows)\n",
                to_string(k.kind), k.samples, 100 * k.default_error, 100 * k.fitted_error);
+    // The nccl kernel's network ramp (comm/exchange_cost.hpp): written only when multi-node rows fitted it.
+    if (const auto it = c.exchange_kernels.find(k.kind); it != c.exchange_kernels.end())
+      for (const auto& [phase, ph] : {std::pair<const char*, const KernelPhaseParams*>{"dispatch", &it->second.params.dispatch},
+                                      {"combine", &it->second.params.combine}})
+        if (ph->ramp_half_bytes > 0)
+          fmt::print("    {} {}: network ramp: half bandwidth at {:.0f} KiB per peer message, exponent {:.2f}\n",
+                     to_string(k.kind), phase, ph->ramp_half_bytes / 1024, ph->ramp_exponent);
     // A table of one direction (the one-sided payload table: dispatch only) fits that phase alone.
     if (k.dispatch_samples == 0 || k.dispatch_samples == k.samples)
       fmt::print("    {}: no {} rows, written at the kernel's defaults\n", to_string(k.kind),

@@ -89,7 +89,12 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
     if (l.sent_bytes > 0)
       t.fill_us = std::min(l.peer_message_bytes / plan.channels_per_peer, plan.step_bytes) / (2 * p.channel_GBps * 1e3);
   }
-  if (p.ramp_half_bytes > 0 && l.peer_message_bytes > 0)
+  // The ramp: without p2p channels on every exchange (the form before them); with them only across
+  // nodes, where it stands for the network transport's per-message cost (proxy, NIC, EFA's SRD). On one
+  // node the channel ceiling and the pipeline fill are NCCL's own account of small messages, and
+  // AIConfigurator's one-node table rejected a ramp on top (docs/validation.md).
+  const bool ramp_applies = !channels || l.nodes > 1;
+  if (ramp_applies && p.ramp_half_bytes > 0 && l.peer_message_bytes > 0)
     t.ramp = 1.0 / (1.0 + std::pow(p.ramp_half_bytes / l.peer_message_bytes, p.ramp_exponent));
   const double steady = std::max({t.link_us, t.sm_us, t.channel_us});
   const double body = (steady + t.fill_us) / t.ramp;

@@ -20,7 +20,9 @@
 //   simple = (latency^p + body^p)^(1/p),  body = max(link_s + self, sent / (concurrent x channel_GBps), sm)
 //                                                + min(m / channels, step) / channel_GBps
 //            (the channel ceiling, and the pipeline fill: a channel's first chunk crosses both copy
-//            stages, the sender's and the receiver's, before they overlap)
+//            stages, the sender's and the receiver's, before they overlap); body / ramp(m) only when
+//            the exchange spans several nodes (the network transport's per-message ramp; off by
+//            default, fitted by `epsim calibrate` on multi-node alltoall_perf runs)
 //   time   = LL form above when p2p_plan picks LL, simple otherwise (no min: NCCL does not time them).
 #include <string_view>
 

@@ -65,7 +65,8 @@ inline constexpr double kBf16BytesPerElement = 2.0;
 ///   LL      = ll_latency_us + per_peer_us x peers + max(bytes sent per GPU / (ll_bandwidth_GBps x 1e9),
 ///             2 x the link time: LL lines are half flags)  (off when ll_bandwidth_GBps = 0).
 /// With p2p channels (nccl, hierarchical): NCCL's own rule picks the protocol and the channels per peer,
-/// and the Simple body gains a channel ceiling and a pipeline fill (comm/exchange_cost.hpp).
+/// and the Simple body gains a channel ceiling and a pipeline fill (comm/exchange_cost.hpp); the ramp
+/// then applies across nodes only (the network transport's per-message cost).
 struct KernelPhaseParams {
   double latency_us = 0;                ///< fixed cost of one launch (issue, completion signalling)
   double latency_per_log2_node_us = 0;  ///< growth of that cost with the node count (barriers, fan-in)
@@ -79,7 +80,7 @@ struct KernelPhaseParams {
   double sm_exponent = 1;               ///< how the SM rate scales with the SM count
   double overlap_exponent = 1;          ///< p >= 1: 1 = latency then transfer, large = they overlap fully
   double self_copy_GBps = 0;            ///< local copy of a GPU's own share (nccl); 0: free
-  double ramp_half_bytes = 0;           ///< per-peer message size at half bandwidth (nccl); 0: no ramp
+  double ramp_half_bytes = 0;           ///< per-peer message size at half bandwidth (nccl; across nodes with p2p channels); 0: no ramp
   double ramp_exponent = 1;
   double ll_latency_us = 0;             ///< NCCL LL protocol (small messages); used when ll_bandwidth_GBps > 0
   double ll_bandwidth_GBps = 0;

@@ -5,6 +5,7 @@
 #include <tuple>
 #include <cmath>
 #include <map>
+#include <set>
 #include <memory>
 #include <numeric>
 #include <stdexcept>
@@ -190,6 +191,13 @@ bool exercised(FitField f, const Prepared& p) {
     case FitField::ll_latency_us:
     case FitField::ll_bandwidth_GBps:
     case FitField::ll_per_log2_channel_us: return p.runs_ll;
+    // The network ramp (nccl, hierarchical): where a Simple exchange crosses nodes over a network
+    // (exchange_cost.cpp applies it there only); fit_kernel also wants 3 message sizes of such rows.
+    case FitField::ramp_half_bytes:
+    case FitField::ramp_exponent:
+      return p.nodes > 1 && !p.runs_ll && p.terms.peer_message_bytes > 0 &&
+             (p.nominal_s[static_cast<int>(LinkKind::infiniband)] > 0 ||
+              p.nominal_s[static_cast<int>(LinkKind::ethernet)] > 0);
     case FitField::per_token_round_us: {
       // Identifiable only where the issue term can bind: a round after the first (the first is in the
       // latency) and, at the search's start of 1 us per round, at least half
@@ -301,25 +309,71 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     for (FitField f : requested)
       if (std::any_of(idx.begin(), idx.end(), [&](std::size_t i) { return exercised(f, prep[i]); }))
         fields.push_back(f);
+    // The ramp's half point and exponent need rows at 3 or more per-peer message sizes across nodes,
+    // and more rows than the fields fitted with them: with fewer, the half point trades with the
+    // network efficiency and the latency (a 2-size file fits any exponent). Its search starts, when
+    // off, at the geometric mean of those sizes.
+    std::set<double> ramp_sizes;
+    for (std::size_t i : idx)
+      if (exercised(FitField::ramp_half_bytes, prep[i])) ramp_sizes.insert(prep[i].terms.peer_message_bytes);
+    if (ramp_sizes.size() < 3 || idx.size() <= fields.size())
+      std::erase_if(fields, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
     if (fields.empty()) continue;
-    std::vector<double> x0;
-    for (FitField f : fields) x0.push_back(*field(ph, f) == 0 ? search_start_when_zero(f) : *field(ph, f));
-    ExchangeKernelParams trial = start;
-    auto apply = [&](const std::vector<double>& x) {
-      KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
-      for (std::size_t j = 0; j < fields.size(); ++j) *field(t, fields[j]) = clamp_field(fields[j], x[j]);
-    };
-    auto objective = [&](const std::vector<double>& x) {
-      apply(x);
-      double s = 0;
-      for (std::size_t i : idx) {
-        const double r = std::log(eval(trial, samples[i], prep[i]) / samples[i].measured_us);
-        s += r * r;
+    // One Nelder-Mead search of `fit` from the phase `from` (a field at 0 starts at
+    // search_start_when_zero, the ramp's half point at `half_start`): the fitted phase and its mean
+    // squared log error.
+    auto search = [&](const KernelPhaseParams& from, const std::vector<FitField>& fit, double half_start) {
+      ExchangeKernelParams trial = start;
+      (dispatch ? trial.dispatch : trial.combine) = from;
+      std::vector<double> x0;
+      KernelPhaseParams& t0 = dispatch ? trial.dispatch : trial.combine;
+      // The ramp's half point is searched by its logarithm: it spans decades of bytes, and a step of
+      // x 1.3 from a start far from it never gets there (a fit from 2 MiB stalled at 554 KiB for 256).
+      auto in_search = [](FitField f) { return f == FitField::ramp_half_bytes; };
+      for (FitField f : fit) {
+        const double v = *field(t0, f) != 0 ? *field(t0, f) : f == FitField::ramp_half_bytes ? half_start : search_start_when_zero(f);
+        x0.push_back(in_search(f) ? std::log(v) : v);
       }
-      return s / static_cast<double>(idx.size());
+      auto apply = [&](const std::vector<double>& x) {
+        KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
+        for (std::size_t j = 0; j < fit.size(); ++j)
+          *field(t, fit[j]) = clamp_field(fit[j], in_search(fit[j]) ? std::exp(std::min(x[j], 700.0)) : x[j]);
+      };
+      auto objective = [&](const std::vector<double>& x) {
+        apply(x);
+        double sum = 0;
+        for (std::size_t i : idx) {
+          const double r = std::log(eval(trial, samples[i], prep[i]) / samples[i].measured_us);
+          sum += r * r;
+        }
+        return sum / static_cast<double>(idx.size());
+      };
+      const std::vector<double> x = minimize_nelder_mead(objective, x0);
+      const double err = objective(x);
+      return std::pair<KernelPhaseParams, double>{dispatch ? trial.dispatch : trial.combine, err};
     };
-    apply(minimize_nelder_mead(objective, x0));
-    ph = dispatch ? trial.dispatch : trial.combine;
+    const bool ramp_fitted = std::find(fields.begin(), fields.end(), FitField::ramp_half_bytes) != fields.end();
+    if (!ramp_fitted || ph.ramp_half_bytes > 0) {
+      ph = search(ph, fields, 0.0).first;
+      continue;
+    }
+    // A ramp that starts off: the fit without it, and with it from the start's values and from that
+    // fit's, the half point at the geometric mean of the rows' sizes; the best of the three. The ramp
+    // trades with the efficiency and the latency, and any one search can stall on that ridge (rows
+    // made without a ramp came back at efficiency 0.65 for 0.6; rows made with one, from the flat fit's
+    // latency, at no ramp and 7% off).
+    double log_sum = 0;
+    for (double m : ramp_sizes) log_sum += std::log(m);
+    const double half_start = std::exp(log_sum / static_cast<double>(ramp_sizes.size()));
+    std::vector<FitField> without = fields;
+    std::erase_if(without, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
+    const auto flat = without.empty() ? std::pair<KernelPhaseParams, double>{ph, 0.0} : search(ph, without, 0.0);
+    std::pair<KernelPhaseParams, double> best = flat;
+    for (const KernelPhaseParams& from : {ph, flat.first}) {
+      const auto ramped = search(from, fields, half_start);
+      if (ramped.second < best.second) best = ramped;
+    }
+    ph = best.first;
   }
   return start;
 }

@@ -58,8 +58,10 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 /// (comm/exchange_cost.hpp kKernelMax*), exponents in their validate_kernel_params ranges). A field that
 /// no sample of a phase exercises (an efficiency of a link kind that carries none of the samples'
 /// bytes, per-expert or per-peer costs without remote experts or peers, the per-node growth on one
-/// node, NCCL's LL latency, bandwidth and channel growth without a sample that runs LL at `start`)
-/// keeps its value from `start`. Deterministic.
+/// node, NCCL's LL latency, bandwidth and channel growth without a sample that runs LL at `start`, the
+/// ramp's half point and exponent without Simple samples across nodes over a network at 3 or more
+/// per-peer message sizes and more samples of the phase than fitted fields) keeps its value from
+/// `start`. A ramp that starts off is searched from three points (kernel_fit.cpp). Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);
 

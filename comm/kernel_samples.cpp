@@ -286,10 +286,12 @@ std::vector<FitField> calibration_fields(ExchangeKernelKind kind) {
       return {FitField::latency_us, FitField::per_peer_us, FitField::nvlink_efficiency, FitField::overlap_exponent};
     case ExchangeKernelKind::nccl:
     case ExchangeKernelKind::hierarchical:
-      // network_efficiency: only where samples cross a network (multi-node alltoall_perf runs); one
-      // node's leaves it at its default (kernel_fit.hpp: an efficiency no sample exercises is kept).
+      // network_efficiency and the network ramp: only where samples cross a network (multi-node
+      // alltoall_perf runs; the ramp at 3 or more per-peer sizes); one node's leaves them at their
+      // defaults (kernel_fit.hpp: a field no sample exercises is kept).
       return {FitField::latency_us, FitField::nvlink_efficiency, FitField::network_efficiency, FitField::channel_GBps,
-              FitField::ll_latency_us, FitField::ll_bandwidth_GBps, FitField::ll_per_log2_channel_us};
+              FitField::ll_latency_us, FitField::ll_bandwidth_GBps, FitField::ll_per_log2_channel_us,
+              FitField::ramp_half_bytes, FitField::ramp_exponent};
   }
   return {};
 }

@@ -42,8 +42,10 @@ ExchangeKernelParams nccl_defaults() {
   // channel's warps are split between its send and its receive (ncclDevWorkP2p, nSendChannels and
   // nRecvChannels on the same CTA): an assumption on top of the NCCL constant.
   p.channel_GBps = 38.7 / 2;
-  // The former ramp (half bandwidth at 512 KiB per peer, exponent 0.5, an assumption) is replaced by the
-  // channel ceiling and the pipeline fill; its fields stay for older calibration files.
+  // The former ramp (half bandwidth at 512 KiB per peer, exponent 0.5, an assumption) is replaced on one
+  // node by the channel ceiling and the pipeline fill. Across nodes the ramp stands for the network
+  // transport's per-message cost: off here (no source gives its constants; InfiniBand and EFA differ),
+  // fitted by `epsim calibrate` on a multi-node alltoall_perf run.
   p.ramp_half_bytes = 0;
   p.ramp_exponent = 1;
   // NCCL tuning.cc: baseLat[Ring][LL] 6.8 us + hwLat[NVLINK][Ring][LL] 0.6 us; llMaxBws Hopper
