@@ -1,5 +1,6 @@
 #include "topology/xml_check.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -64,9 +65,11 @@ void check_xml_text(std::string_view text, const std::string& file) {
     while (j < n && name_char(text[j])) ++j;
     const std::string_view name = text.substr(name_start, j - name_start);
     const std::size_t tag_line = line;
-    // The rest of the tag: quoted attribute values may hold '>'.
+    // The rest of the tag: quoted attribute values may hold '>'. Each attribute name (the word before an
+    // unquoted '=') may appear once: XML 1.0 "Unique Att Spec"; the property-tree reader would keep one.
     char quote = 0;
     bool self_closing = false;
+    std::vector<std::string_view> attributes;
     for (; j < n; ++j) {
       const char c = text[j];
       line += c == '\n';
@@ -74,6 +77,15 @@ void check_xml_text(std::string_view text, const std::string& file) {
         if (c == quote) quote = 0;
       } else if (c == '"' || c == '\'') {
         quote = c;
+      } else if (c == '=') {
+        std::size_t end = j;
+        while (end > name_start && !name_char(text[end - 1])) --end;
+        std::size_t begin = end;
+        while (begin > name_start && name_char(text[begin - 1]) && text[begin - 1] != '"' && text[begin - 1] != '\'') --begin;
+        const std::string_view attribute = text.substr(begin, end - begin);
+        if (std::find(attributes.begin(), attributes.end(), attribute) != attributes.end())
+          fail(fmt::format("well-formed XML: attribute {} appears twice on <{}>", attribute, name));
+        attributes.push_back(attribute);
       } else if (c == '>') {
         self_closing = j > 0 && text[j - 1] == '/';
         break;

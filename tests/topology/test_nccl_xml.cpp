@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "topology/nccl_xml.hpp"
+#include "topology/xml_check.hpp"
 #include "topology/validate.hpp"
 
 using namespace epsim;
@@ -105,4 +106,16 @@ TEST_CASE("rejected and suspicious NCCL XML inputs", "[nccl_xml]") {
   CHECK(any_warning(s, "GPU 0000:12:00.0 shares NIC mlx5_0 with GPU 0000:11:00.0 while NIC mlx5_1 is unused"));
   o.nodes = 0;  // a setting out of range: a usage error naming the setting, not an input error
   CHECK_THROWS_AS(import_nccl_xml(data("nccl_unknown_element.xml"), o), SettingError);
+}
+
+TEST_CASE("an attribute given twice on one element is malformed XML, named with its line", "[nccl_xml]") {
+  // XML 1.0 Unique Att Spec: the property-tree reader kept the first and dropped the second silently.
+  CHECK_THROWS_WITH(check_xml_text("<system>\n<gpu dev=\"0\" sm=\"90\" sm=\"80\"/>\n</system>", "dup.xml"),
+                    Catch::Contains("dup.xml") && Catch::Contains("attribute sm appears twice on <gpu>") &&
+                        Catch::Contains("line 2"));
+  // Spaces around '=' and single quotes are still one attribute each.
+  CHECK_THROWS_WITH(check_xml_text("<net speed = '1' name='a' speed='2'/>", "dup.xml"),
+                    Catch::Contains("attribute speed appears twice on <net>"));
+  // An '=' inside a quoted value, no space between attributes, and the same name on other elements pass.
+  CHECK_NOTHROW(check_xml_text("<a x=\"p=q\"y='1'><b x=\"2\"/><b x=\"3\"/></a>", "ok.xml"));
 }
