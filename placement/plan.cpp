@@ -148,6 +148,12 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   LayerPlacement placement = run_placement(algorithm, problem, &note);
   check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
   LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
+  // A MoE layer whose loads are all 0 (a window that routed nothing there, or a dense layer's row given
+  // to a model that calls it MoE) exchanges nothing: said, so that its 0 us is not read as a result.
+  if (std::all_of(problem.load.begin(), problem.load.end(), [](double x) { return x == 0; }))
+    note = fmt::format("every expert's load is 0 in this layer (no routed tokens): nothing is exchanged, and the "
+                       "placement balances nothing{}{}",
+                       note.empty() ? "" : "; ", note);
   r.note = std::move(note);
   if (with_bounds) r.bounds = bounds_of(links, problem.load, plan);
   return r;

@@ -34,6 +34,17 @@ PlanFile read_plan(const std::filesystem::path& path, const MoeModel& m, int ep)
   return read_plan_file(path, m, ep, fmt::format("the scenario's ep ({})", ep));
 }
 
+// Load a file the scenario names at `key`: an input error in it (missing, unreadable, malformed) also
+// names the scenario and the key, so that a user with several scenarios knows which one to fix.
+template <class F>
+auto named_by(const Scenario& s, const char* key, F&& load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{} (the file scenario {} names at {})", e.what(), s.file, key));
+  }
+}
+
 }  // namespace
 
 ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, SharedScenarioParts{}); }
@@ -41,8 +52,10 @@ ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, 
 ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = parts.topology ? parts.topology : std::make_shared<const Topology>(build_topology(topology_variant(s)));
-  MoeModel model = parts.model ? *parts.model : load_moe_model(s.model);
+  auto topology = parts.topology ? parts.topology : named_by(s, "/topology", [&] {
+    return std::make_shared<const Topology>(build_topology(topology_variant(s)));
+  });
+  MoeModel model = parts.model ? *parts.model : named_by(s, "/model", [&] { return load_moe_model(s.model); });
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
                                                  p.tp, p.pp, p.gpus(), topology->num_gpus(),
@@ -99,7 +112,9 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
                                  gpu.name, gpu.hbm_GB, mem.total() / 1e9, mem.expert_weights / 1e9,
                                  mem.other_weights / 1e9, mem.kv_cache / 1e9, mem.activations / 1e9));
 
-  ExpertLoads loads = parts.loads ? *parts.loads : s.loads.empty() ? uniform_loads(model) : load_expert_loads(s.loads);
+  ExpertLoads loads = parts.loads           ? *parts.loads
+                      : s.loads.empty() ? uniform_loads(model)
+                                        : named_by(s, "/loads", [&] { return load_expert_loads(s.loads); });
   check_loads_match_model(loads, model);
 
   std::shared_ptr<const RouteTable> routes = parts.routes;
@@ -114,7 +129,9 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   std::vector<std::string> warnings;
   if (!s.calibration.empty()) {
     calibration = parts.calibration ? parts.calibration
-                                    : std::make_shared<const Calibration>(load_calibration(s.calibration));
+                                    : named_by(s, "/calibration", [&] {
+                                        return std::make_shared<const Calibration>(load_calibration(s.calibration));
+                                      });
     const std::string w = calibration_gpu_warning(*calibration, s.calibration.string(), gpu.name);
     if (!w.empty()) warnings.push_back(w);
   }
@@ -124,7 +141,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   std::vector<LayerPlacement> placement;
   ReplicaChoice replica_choice = s.replica_choice.value_or(ReplicaChoice::rule);
   if (!s.plan.empty()) {
-    PlanFile file = read_plan(s.plan, model, p.ep);
+    PlanFile file = named_by(s, "/plan", [&] { return read_plan(s.plan, model, p.ep); });
     placement = std::move(file.layers);
     if (!s.replica_choice) replica_choice = file.replica_choice;
   } else if (p.ep > 1) {
@@ -156,14 +173,15 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     }
   }
 
-  ComputeModel compute(gpu, load_deepgemm_efficiency(s.gemm_efficiency));
+  ComputeModel compute(gpu, named_by(s, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(s.gemm_efficiency); }));
   CollectiveParams cp;
   cp.pipeline_step_bytes = s.nccl_buffsize_bytes / kNcclSteps;
   if (calibration) {
     compute = compute.calibrated(*calibration);
     cp = with_calibration(cp, *calibration);
   }
-  std::shared_ptr<const KernelTableModel> kernels = parts.kernels ? parts.kernels : load_scenario_kernels(s);
+  std::shared_ptr<const KernelTableModel> kernels =
+      parts.kernels ? parts.kernels : named_by(s, "/kernel_tables", [&] { return load_scenario_kernels(s); });
   ScenarioInputs in{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
                     std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
                     std::move(calibration), std::move(warnings)};

@@ -211,3 +211,20 @@ TEST_CASE("cli: a plan records its calibration, evaluate and rebalance use it, o
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("/settings/calibration/fnv1a64") != std::string::npos);
 }
+
+TEST_CASE("cli: a layer whose loads are all 0 is planned with a note that it exchanges nothing", "[cli][planner]") {
+  std::string dir = fresh_temp_dir("zero_loads");
+  const std::string loads = dir + "/zero8.json";
+  std::ofstream(loads) << R"({"logical_count": [[0, 0, 0, 0, 0, 0, 0, 0]]})";
+  const std::string cmd = "plan --topology " + two_by_four(dir) + " --model " + kData + "/model_8e_2g.config.json --loads " + loads;
+  CliResult r = run_epsim(cmd);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("note (layer 0): every expert's load is 0 in this layer (no routed tokens): nothing is exchanged") !=
+        std::string::npos);
+  // plan.json carries it on the layer.
+  REQUIRE(run_epsim(cmd + " --out " + dir + "/plan.json").exit_code == 0);
+  std::ifstream in(dir + "/plan.json");
+  const nlohmann::json plan = nlohmann::json::parse(in);
+  CHECK(plan.at("layers").at(0).at("note").get<std::string>().starts_with("every expert's load is 0"));
+}
