@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "common/json_output.hpp"
 #include "comm/table_calibration.hpp"
 #include "measurements/comm_tables.hpp"
+#include "model/gpu_spec.hpp"
 #include "cuda_validate/calibration.hpp"
 #include "cuda_validate/measurements.hpp"
 #include "cuda_validate/plan_traffic.hpp"
@@ -91,6 +93,11 @@ void run_calibrate(const CalibrateOptions& o) {
   std::string harness_file;
   TableSamples tables;
   tables.network_kind = calibrate_network_kind(o);
+  struct SmRow {
+    std::string file, label;
+    int sms = 0;
+  };
+  std::vector<SmRow> sm_rows;  // kernel rows that name their SM count, checked against the GPU below
   for (const std::string& f : o.inputs) {
     const CommTableKind kind = detect_comm_table(f);
     if (kind == CommTableKind::measurements_json) {
@@ -102,7 +109,12 @@ void run_calibrate(const CalibrateOptions& o) {
       c = harness->calibration;
       fmt::print("{}: harness measurements of {} ({}), {} GPUs\n", f, c.device, c.gpu, m.num_gpus);
     } else {
+      std::map<ExchangeKernelKind, std::size_t> before;
+      for (const auto& [k, v] : tables.kernels) before[k] = v.size();
       add_table(tables, f, kind);
+      for (const auto& [k, v] : tables.kernels)
+        for (std::size_t i = before.count(k) ? before.at(k) : 0; i < v.size(); ++i)
+          if (v[i].sms > 0) sm_rows.push_back({f, v[i].label, v[i].sms});
       fmt::print("{}: {}\n", f, to_string(kind));
       if (kind == CommTableKind::nccl_tests_aws_csv && tables.network_kind == LinkKind::infiniband)
         fmt::print(stderr, "epsim: note: {} is an AWS nccl-tests csv, fitted as InfiniBand; for AWS EFA give --network "
@@ -132,6 +144,15 @@ void run_calibrate(const CalibrateOptions& o) {
     c.device = device;
     c.gpu = canonical_gpu_name(device, "the measured files", "");
   }
+  // A row that ran on more SMs than the GPU has is of another GPU (or a typo): its SM term would be
+  // priced at a rate no GPU of this kind reaches. The tables' own bound is limits::kMaxGpuSms.
+  if (!c.gpu.empty())
+    for (const SmRow& r : sm_rows)
+      if (const GpuSpec spec = gpu_spec(c.gpu); r.sms > spec.num_sms)
+        throw InputError(r.file, "",
+                         fmt::format("rows of the {}, which has {} SMs; found one on {} SMs ({}): give the GPU it was "
+                                     "measured on (--gpu) or fix the row",
+                                     spec.name, spec.num_sms, r.sms, r.label));
   const TableFit fit = fit_tables(tables, c);
   write_file_atomic(o.out, json_output_text(calibration_to_json(c), 1, "the calibration"));
   fmt::print("calibration of {}\n", c.gpu.empty() ? std::string("an unnamed GPU (no file names one; see --gpu)")

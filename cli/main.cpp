@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConversionError& e) {
+    // CLI11's "Could not convert: --bytes = 8M": say what a number is here (a trial typed 8M for NCCL_BUFFSIZE).
+    fmt::print(stderr,
+               "epsim: usage error: {}: expected a number in decimal digits (e.g. 8388608 or 8.4e6); unit suffixes "
+               "such as K, M, G are not read\nRun with --help for more information.\n",
+               e.what());
+    return 2;
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;

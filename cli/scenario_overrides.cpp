@@ -25,7 +25,7 @@ Json value_for(const ParamSpec& f, const std::string& text, const std::string& f
       long long v = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || ptr != text.data() + text.size())
-        throw UsageError(fmt::format("{} '{}': expected an integer in decimal digits{}", flag, text,
+        throw UsageError(fmt::format("{} '{}': expected an integer in decimal digits{}", flag, echo_for_message(text),
                                      std::isfinite(f.min) && std::isfinite(f.max)
                                          ? fmt::format(" in [{}, {}]", f.min, f.max)
                                          : std::string()));
@@ -38,18 +38,18 @@ Json value_for(const ParamSpec& f, const std::string& text, const std::string& f
         if (used != text.size()) throw std::invalid_argument(text);
         return v;
       } catch (const std::exception&) {
-        throw UsageError(fmt::format("{} '{}': expected a number", flag, text));
+        throw UsageError(fmt::format("{} '{}': expected a number", flag, echo_for_message(text)));
       }
     }
     case ParamType::number_list: {  // a JSON array, e.g. [2000,3000]
       Json v = Json::parse(text, nullptr, false);
-      if (v.is_discarded() || !v.is_array()) throw UsageError(fmt::format("{} '{}': expected a JSON array of numbers", flag, text));
+      if (v.is_discarded() || !v.is_array()) throw UsageError(fmt::format("{} '{}': expected a JSON array of numbers", flag, echo_for_message(text)));
       return v;
     }
     case ParamType::boolean:
       if (text == "true") return true;
       if (text == "false") return false;
-      throw UsageError(fmt::format("{} '{}': expected true or false", flag, text));
+      throw UsageError(fmt::format("{} '{}': expected true or false", flag, echo_for_message(text)));
     case ParamType::path:
     case ParamType::path_or_object:
       if (text.empty()) return text;  // rejected by the field's check
@@ -113,7 +113,7 @@ void ScenarioOverrides::apply(Json& doc) const {
   }
   for (const std::string& s : sets_) {
     const auto eq = s.find('=');
-    const std::string flag = fmt::format("--set {}", s);
+    const std::string flag = fmt::format("--set {}", echo_for_message(s));
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("{}: expected POINTER=VALUE", flag));
     const std::string pointer = s.substr(0, eq), text = s.substr(eq + 1);
     const ParamSpec* spec = find_param(table, pointer);

@@ -1,5 +1,7 @@
 #include "common/error.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace epsim {
@@ -24,5 +26,11 @@ SettingError::SettingError(std::string setting, std::string value, std::string e
       value_(std::move(value)),
       expected_(std::move(expected)),
       conflicts_with_input_(conflicts_with_input) {}
+
+std::string echo_for_message(const std::string& text, std::size_t max_chars) {
+  max_chars = std::max<std::size_t>(max_chars, 16);
+  if (text.size() <= max_chars) return text;
+  return text.substr(0, max_chars - 16) + "... (" + std::to_string(text.size()) + " characters)";
+}
 
 }  // namespace epsim

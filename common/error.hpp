@@ -43,4 +43,9 @@ class SettingError : public UsageError {
   bool conflicts_with_input_;
 };
 
+/// `text` as an error message echoes it: whole up to `max_chars` (>= 16), else its first max_chars - 16
+/// characters, "...", and its length ("... (100000 characters)"), so that a pasted file or a runaway
+/// argument does not flood the terminal.
+std::string echo_for_message(const std::string& text, std::size_t max_chars = 80);
+
 }  // namespace epsim

@@ -199,3 +199,34 @@ TEST_CASE("a token count below one token (or not finite, or above 1e15) is a usa
     CHECK(r.exit_code == 0);
   }
 }
+
+TEST_CASE("calibrate: a kernel row on more SMs than the GPU has is refused naming the file, the GPU and the row") {
+  // Hybrid-EP's table with its EP 16, 16-SM row changed to 200 SMs: an H100 has 132 (model/gpu_spec.cpp).
+  const std::string dir = fresh_temp_dir("calibrate_sms");
+  std::ifstream in(kData + "/comm/hybrid_ep_h100.csv");
+  std::ofstream out(dir + "/hep.csv");
+  for (std::string line; std::getline(in, line);) out << (line.rfind("16,16,", 0) == 0 ? "16,200," + line.substr(6) : line) << "\n";
+  out.close();
+  CliResult r = run_epsim("calibrate " + dir + "/hep.csv --gpu h100 --out " + dir + "/c.json");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(dir + "/hep.csv: rows of the H100, which has 132 SMs; found one on 200 SMs") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/c.json"));
+  // The table as published (4-16 SMs) calibrates.
+  CHECK(run_epsim("calibrate " + kData + "/comm/hybrid_ep_h100.csv --gpu h100 --out " + dir + "/c.json").exit_code == 0);
+}
+
+TEST_CASE("a number option given with a unit suffix is a usage error that says how to write it") {
+  // CLI11 said only "Could not convert: --nccl-buffsize = 8M".
+  CliResult r = run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes 1048576 --nccl-buffsize 8M");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--nccl-buffsize = 8M: expected a number in decimal digits (e.g. 8388608 or 8.4e6)") != std::string::npos);
+  CHECK(run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes 1M").exit_code == 2);
+}
+
+TEST_CASE("an oversized --set value is echoed clipped, with its length") {
+  const std::string value(5000, '9');
+  CliResult r = run_epsim("simulate --scenario " + kScenarios + "/ep16-vs-tp8pp2/prefill-tp8pp2.json --set /nccl_buffsize_bytes=" + value);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("... (5000 characters)': expected an integer in decimal digits in [65536, 1073741824]") != std::string::npos);
+  CHECK(r.err.size() < 400);  // before: 10 KB (the value twice)
+}
