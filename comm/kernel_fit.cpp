@@ -329,15 +329,15 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       KernelPhaseParams& t0 = dispatch ? trial.dispatch : trial.combine;
       // The ramp's half point is searched by its logarithm: it spans decades of bytes, and a step of
       // x 1.3 from a start far from it never gets there (a fit from 2 MiB stalled at 554 KiB for 256).
-      auto in_search = [](FitField f) { return f == FitField::ramp_half_bytes; };
+      auto by_log = [](FitField f) { return f == FitField::ramp_half_bytes; };
       for (FitField f : fit) {
         const double v = *field(t0, f) != 0 ? *field(t0, f) : f == FitField::ramp_half_bytes ? half_start : search_start_when_zero(f);
-        x0.push_back(in_search(f) ? std::log(v) : v);
+        x0.push_back(by_log(f) ? std::log(v) : v);
       }
       auto apply = [&](const std::vector<double>& x) {
         KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
         for (std::size_t j = 0; j < fit.size(); ++j)
-          *field(t, fit[j]) = clamp_field(fit[j], in_search(fit[j]) ? std::exp(std::min(x[j], 700.0)) : x[j]);
+          *field(t, fit[j]) = clamp_field(fit[j], by_log(fit[j]) ? std::exp(std::min(x[j], 700.0)) : x[j]);
       };
       auto objective = [&](const std::vector<double>& x) {
         apply(x);
@@ -348,7 +348,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
         }
         return sum / static_cast<double>(idx.size());
       };
-      const std::vector<double> x = minimize_nelder_mead(objective, x0);
+      const std::vector<double> x = fit.empty() ? x0 : minimize_nelder_mead(objective, x0);
       const double err = objective(x);
       return std::pair<KernelPhaseParams, double>{dispatch ? trial.dispatch : trial.combine, err};
     };
@@ -367,7 +367,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     const double half_start = std::exp(log_sum / static_cast<double>(ramp_sizes.size()));
     std::vector<FitField> without = fields;
     std::erase_if(without, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
-    const auto flat = without.empty() ? std::pair<KernelPhaseParams, double>{ph, 0.0} : search(ph, without, 0.0);
+    const auto flat = search(ph, without, 0.0);  // with no other field: the start's own error
     std::pair<KernelPhaseParams, double> best = flat;
     for (const KernelPhaseParams& from : {ph, flat.first}) {
       const auto ramped = search(from, fields, half_start);

@@ -171,3 +171,22 @@ TEST_CASE("the network ramp is not fitted from one node, or from fewer than 3 pe
     CHECK(fitted.dispatch.ramp_exponent == def.dispatch.ramp_exponent);
   }
 }
+
+TEST_CASE("the network ramp alone is fitted when it is the only field asked", "[comm][calibration]") {
+  // The same truth as above, its other fields at the defaults: fitting only the half point and the exponent
+  // on the 2- and 8-node rows gives them back (the fit without the ramp has no field to move: its error is
+  // the defaults', which the ramped searches beat).
+  ExchangeKernelParams truth = default_kernel_params(ExchangeKernelKind::nccl);
+  for (KernelPhaseParams* p : {&truth.dispatch, &truth.combine}) {
+    p->ramp_half_bytes = 262144;
+    p->ramp_exponent = 0.5;
+  }
+  std::vector<double> sizes;
+  for (double mib = 1; mib <= 1024; mib *= 2) sizes.push_back(mib);
+  TableSamples s;
+  add_table(s, temp_file("ramp_only_alltoall.csv", made_alltoall_csv(truth, {2, 8}, sizes)), CommTableKind::nccl_tests_aws_csv);
+  const ExchangeKernelParams got = fit_kernel(default_kernel_params(ExchangeKernelKind::nccl), s.kernels.at(ExchangeKernelKind::nccl),
+                                              {FitField::ramp_half_bytes, FitField::ramp_exponent});
+  CHECK(got.combine.ramp_half_bytes == Approx(262144).epsilon(0.01));
+  CHECK(got.combine.ramp_exponent == Approx(0.5).epsilon(0.01));
+}
