@@ -177,7 +177,15 @@ double full_efficiency_link_s(const Prepared& p) {
 // (deepep-ll fitted on NVLink-disabled rows, then run with NVLink on).
 bool exercised(FitField f, const Prepared& p) {
   switch (f) {
-    case FitField::nvlink_efficiency: return p.nominal_s[static_cast<int>(LinkKind::nvlink)] > 0;
+    // Where NVLink can bind: its time at full efficiency at least half the sample's busiest link's.
+    // On rows whose NICs bind (an all-to-all across nodes: 7/16 of the bytes on 450 GB/s NVLink, 8/16
+    // on a 50 GB/s NIC) the efficiency moves nothing until it is absurd, and a fresh-user trial's
+    // multi-node alltoall file wrote 0.087 (0.05, the floor, on another), which then made one-node
+    // exchanges 9x slow.
+    case FitField::nvlink_efficiency: {
+      const double nvlink_s = p.nominal_s[static_cast<int>(LinkKind::nvlink)];
+      return nvlink_s > 0 && nvlink_s >= 0.5 * full_efficiency_link_s(p);
+    }
     case FitField::network_efficiency:
     case FitField::infiniband_efficiency: return p.nominal_s[static_cast<int>(LinkKind::infiniband)] > 0;
     case FitField::ethernet_efficiency: return p.nominal_s[static_cast<int>(LinkKind::ethernet)] > 0;
@@ -309,14 +317,19 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     for (FitField f : requested)
       if (std::any_of(idx.begin(), idx.end(), [&](std::size_t i) { return exercised(f, prep[i]); }))
         fields.push_back(f);
-    // The ramp's half point and exponent need rows at 3 or more per-peer message sizes across nodes,
-    // and more rows than the fields fitted with them: with fewer, the half point trades with the
-    // network efficiency and the latency (a 2-size file fits any exponent). Its search starts, when
-    // off, at the geometric mean of those sizes.
+    // The ramp's half point and exponent need rows at 3 or more per-peer message sizes across nodes, at
+    // 2 or more node counts, and more rows than the fields fitted with them: with fewer, the half point
+    // trades with the network efficiency and the latency (a 2-size file fits any exponent; one node
+    // count's 7 sizes of AWS p5 fitted exponent 4, the bound, within 0.6% and then put 16 nodes 250x
+    // slow). Its search starts, when off, at the geometric mean of those sizes.
     std::set<double> ramp_sizes;
+    std::set<int> ramp_nodes;
     for (std::size_t i : idx)
-      if (exercised(FitField::ramp_half_bytes, prep[i])) ramp_sizes.insert(prep[i].terms.peer_message_bytes);
-    if (ramp_sizes.size() < 3 || idx.size() <= fields.size())
+      if (exercised(FitField::ramp_half_bytes, prep[i])) {
+        ramp_sizes.insert(prep[i].terms.peer_message_bytes);
+        ramp_nodes.insert(prep[i].nodes);
+      }
+    if (ramp_sizes.size() < 3 || ramp_nodes.size() < 2 || idx.size() <= fields.size())
       std::erase_if(fields, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
     if (fields.empty()) continue;
     // One Nelder-Mead search of `fit` from the phase `from` (a field at 0 starts at

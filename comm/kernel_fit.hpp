@@ -60,8 +60,10 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 /// bytes, per-expert or per-peer costs without remote experts or peers, the per-node growth on one
 /// node, NCCL's LL latency, bandwidth and channel growth without a sample that runs LL at `start`, the
 /// ramp's half point and exponent without Simple samples across nodes over a network at 3 or more
-/// per-peer message sizes and more samples of the phase than fitted fields) keeps its value from
-/// `start`. A ramp that starts off is searched from three points (kernel_fit.cpp). Deterministic.
+/// per-peer message sizes, 2 or more node counts and more samples of the phase than fitted fields, the
+/// NVLink efficiency without a sample where NVLink can bind: its time at full efficiency at least half
+/// the busiest link's) keeps its value from `start`. A ramp that starts off is searched from three
+/// points (kernel_fit.cpp). Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);
 

@@ -289,10 +289,12 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     sum.samples = static_cast<int>(samples.size());
     sum.dispatch_samples = static_cast<int>(
         std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.dispatch; }));
-    std::vector<double> counts;
-    for (const KernelSample& x : samples) counts.push_back(x.selections);
-    std::sort(counts.begin(), counts.end());
-    sum.token_counts = static_cast<int>(std::unique(counts.begin(), counts.end()) - counts.begin());
+    // An all-to-all's rows (nccl, hierarchical) differ by message size, the EP kernels' by token count.
+    const bool by_message = kind == ExchangeKernelKind::nccl || kind == ExchangeKernelKind::hierarchical;
+    std::vector<double> sizes;
+    for (const KernelSample& x : samples) sizes.push_back(by_message ? x.bytes_per_token : x.selections);
+    std::sort(sizes.begin(), sizes.end());
+    sum.exchange_sizes = static_cast<int>(std::unique(sizes.begin(), sizes.end()) - sizes.begin());
     sum.fields = static_cast<int>(calibration_fields(kind).size());
     sum.default_error = mean_abs_error(predict_samples(def, samples), samples);
     sum.fitted_error = mean_abs_error(predict_samples(k.params, samples), samples);

@@ -82,9 +82,11 @@ struct KernelFitSummary {
   ExchangeKernelKind kind{};
   int samples = 0;
   int dispatch_samples = 0;  ///< of samples; a phase without any keeps the kernel's defaults (written as such)
-  /// Distinct selections per GPU (token counts x top-k) over the samples: 1 means every row is at one
-  /// token count, where a fixed cost and a rate trade off (calibrate says so).
-  int token_counts = 0;
+  /// Distinct exchange sizes over the samples: selections per GPU (token counts x top-k) for the EP
+  /// kernels, per-peer message bytes for nccl / hierarchical (an all-to-all's rows differ by size, not
+  /// by tokens). 1 means every row is at one size, where a fixed cost and a rate trade off (calibrate
+  /// says so).
+  int exchange_sizes = 0;
   int fields = 0;            ///< parameters fitted per phase (calibration_fields); more than a phase's rows: not determined
   double default_error = 0;
   double fitted_error = 0;

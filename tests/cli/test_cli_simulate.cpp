@@ -88,6 +88,10 @@ TEST_CASE("calibrate says when a kernel's rows are at one token count, or fewer 
   REQUIRE(many.exit_code == 0);
   CHECK(many.out.find("one token count") == std::string::npos);
   CHECK(many.out.find("not determined") == std::string::npos);
+  // An all-to-all's rows differ by size, not by tokens: 3 sizes are not "one token count".
+  CliResult a2a = run_epsim("calibrate " EPSIM_TEST_DATA_DIR "/comm/nccl_alltoall_2x4gpu.txt --gpu H100 --out " + dir + "/a.json");
+  REQUIRE(a2a.exit_code == 0);
+  CHECK(a2a.out.find("every row at one") == std::string::npos);
 }
 
 TEST_CASE("an exchange kernel on every SM of the GPU is refused naming the calibration field") {

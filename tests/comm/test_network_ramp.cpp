@@ -105,9 +105,9 @@ TEST_CASE("calibrate fits the network ramp from multi-node alltoall rows, held-o
   // Truth: the nccl defaults with a ramp of half point 256 KiB per peer message and exponent 0.5, and an
   // InfiniBand efficiency of 0.8. Fitted on 2- and 8-node rows (1 MiB - 1 GiB per rank by x2, as
   // nccl-tests -f 2 writes them: 64 KiB - 64 MiB per peer on 2 nodes, a quarter of that on 8), predicted
-  // at 4 nodes (held out). Rows of 2 nodes alone fit themselves within 1% but do not tell the exponent
-  // from the efficiency (0.24 and 1.0 came back; 4 nodes then 10% off): the ramp never reaches its
-  // plateau inside one node count's sizes.
+  // at 4 nodes (held out). Rows of 2 nodes alone fitted themselves within 1% but did not tell the
+  // exponent from the efficiency (0.24 and 1.0 came back; 4 nodes then 10% off): the ramp never reaches
+  // its plateau inside one node count's sizes, so one node count no longer fits it (next test).
   ExchangeKernelParams truth = default_kernel_params(ExchangeKernelKind::nccl);
   for (KernelPhaseParams* p : {&truth.dispatch, &truth.combine}) {
     p->ramp_half_bytes = 262144;
@@ -137,7 +137,8 @@ TEST_CASE("calibrate fits the network ramp from multi-node alltoall rows, held-o
   validate_kernel_params(got, "fitted");
 }
 
-TEST_CASE("the network ramp is not fitted from one node, or from fewer than 3 per-peer sizes", "[comm][calibration]") {
+TEST_CASE("the network ramp is not fitted from one node, one node count, or fewer than 3 per-peer sizes",
+          "[comm][calibration]") {
   ExchangeKernelParams truth = default_kernel_params(ExchangeKernelKind::nccl);
   for (KernelPhaseParams* p : {&truth.dispatch, &truth.combine}) p->ramp_half_bytes = 262144;
   // Two sizes across nodes: the half point would trade with the efficiency and the latency, so it keeps
@@ -149,6 +150,22 @@ TEST_CASE("the network ramp is not fitted from one node, or from fewer than 3 pe
     Calibration c;
     fit_tables(s, c);
     CHECK(c.exchange_kernels.at(ExchangeKernelKind::nccl).params.dispatch.ramp_half_bytes == 0);
+  }
+  // One node count (2 nodes, 11 sizes): the exponent trades with the efficiency there (AWS p5's 2-node
+  // rows fitted exponent 4, the bound, and put 16 nodes 250x slow), so it keeps its default.
+  {
+    std::vector<double> sizes;
+    for (double mib = 1; mib <= 1024; mib *= 2) sizes.push_back(mib);
+    const std::string csv = temp_file("ramp_one_count_alltoall.csv", made_alltoall_csv(truth, {2}, sizes));
+    TableSamples s;
+    add_table(s, csv, CommTableKind::nccl_tests_aws_csv);
+    Calibration c;
+    fit_tables(s, c);
+    CHECK(c.exchange_kernels.at(ExchangeKernelKind::nccl).params.dispatch.ramp_half_bytes == 0);
+    // Nor does the NVLink efficiency move on these NIC-bound rows (it binds nowhere: 7/16 of the bytes
+    // at 450 GB/s against 8/16 at 50).
+    CHECK(c.exchange_kernels.at(ExchangeKernelKind::nccl).params.dispatch.nvlink_efficiency ==
+          default_kernel_params(ExchangeKernelKind::nccl).dispatch.nvlink_efficiency);
   }
   // One node: the ramp does not apply there, so rows of one node never move it (kernel_fit's exercised).
   {
