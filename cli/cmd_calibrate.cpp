@@ -254,10 +254,11 @@ void run_calibrate(const CalibrateOptions& o) {
     // what it says elsewhere is extrapolation (a fresh-user trial: Hybrid-EP's table, all at 4096
     // tokens, fitted a 543 us combine latency that a 1-token exchange then paid).
     const int fewest = std::min(k.dispatch_samples, k.samples - k.dispatch_samples);
-    if (k.token_counts == 1)
-      fmt::print("    {}: every row at one token count: its fixed cost and its rate trade off, so times at other "
-                 "token counts extrapolate\n",
-                 to_string(k.kind));
+    if (k.exchange_sizes == 1) {
+      const bool by_message = k.kind == ExchangeKernelKind::nccl || k.kind == ExchangeKernelKind::hierarchical;
+      fmt::print("    {}: every row at one {}: its fixed cost and its rate trade off, so times at other {} extrapolate\n",
+                 to_string(k.kind), by_message ? "size" : "token count", by_message ? "sizes" : "token counts");
+    }
     if (fewest > 0 && fewest < k.fields)
       fmt::print("    {}: {} row{} of a phase for {} fitted fields: the fit is not determined by its rows\n",
                  to_string(k.kind), fewest, fewest == 1 ? "" : "s", k.fields);

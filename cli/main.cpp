@@ -38,6 +38,21 @@ std::string unknown_subcommand(CLI::App& app, int argc, char** argv) {
   return {};
 }
 
+// A message with every run of more than 256 non-blank characters clipped (common/error.hpp
+// echo_for_message): a 100 KB argument echoed by any option's check or reader stays one line.
+std::string clipped(const std::string& message) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const std::size_t end = message.find_first_of(" \t\n", i);
+    const std::size_t stop = end == std::string::npos ? message.size() : end;
+    out += epsim::echo_for_message(message.substr(i, stop - i), 256);
+    if (stop < message.size()) out += message[stop];
+    i = stop + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,7 +72,7 @@ int main(int argc, char** argv) {
   epsim::cli::add_predict_command(app);
   epsim::cli::refuse_empty_values(app);
   if (std::string unknown = unknown_subcommand(app, argc, argv); !unknown.empty()) {
-    fmt::print(stderr, "{}\nRun with --help for more information.\n", unknown);
+    fmt::print(stderr, "{}\nRun with --help for more information.\n", clipped(unknown));
     return 2;
   }
   try {
@@ -67,27 +82,29 @@ int main(int argc, char** argv) {
     fmt::print(stderr,
                "epsim: usage error: {}: expected a number in decimal digits (e.g. 8388608 or 8.4e6); unit suffixes "
                "such as K, M, G are not read\nRun with --help for more information.\n",
-               e.what());
+               clipped(e.what()));
     return 2;
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11's own failure text (app.exit's), its echo of the argument clipped; every usage error prefixed alike.
+    fmt::print(stderr, "epsim: usage error: {}\nRun with --help for more information.\n", clipped(e.what()));
+    return 2;
   } catch (const epsim::SettingError& e) {
     // The setting's flag: "--" + its name with '_' written '-' (every command names its flags so).
     std::string flag = "--" + e.setting();
     for (char& c : flag)
       if (c == '_') c = '-';
-    fmt::print(stderr, "epsim: {}: {} {}: {}\n", e.conflicts_with_input() ? "error" : "usage error", flag, e.value(),
-               e.expected());
+    fmt::print(stderr, "epsim: {}: {} {}: {}\n", e.conflicts_with_input() ? "error" : "usage error", flag,
+               clipped(e.value()), clipped(e.expected()));
     return e.conflicts_with_input() ? 1 : 2;
   } catch (const epsim::UsageError& e) {
-    fmt::print(stderr, "epsim: usage error: {}\n", e.what());
+    fmt::print(stderr, "epsim: usage error: {}\n", clipped(e.what()));
     return 2;
   } catch (const epsim::InputError& e) {
-    fmt::print(stderr, "epsim: error: {}\n", e.what());
+    fmt::print(stderr, "epsim: error: {}\n", clipped(e.what()));
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "epsim: internal error: {}\n", e.what());
+    fmt::print(stderr, "epsim: internal error: {}\n", clipped(e.what()));
     return 3;
   }
   return 0;

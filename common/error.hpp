@@ -48,4 +48,16 @@ class SettingError : public UsageError {
 /// argument does not flood the terminal.
 std::string echo_for_message(const std::string& text, std::size_t max_chars = 80);
 
+/// Run `load` (which reads a file another input names); an InputError from it is rethrown with
+/// " (the file <by> names at <key>)" appended, so that a user with several scenarios or sweep points
+/// knows which one names the bad file. Other exceptions pass unchanged.
+template <class F>
+auto named_by(const std::string& by, const std::string& key, F&& load) {
+  try {
+    return load();
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (the file " + by + " names at " + key + ")");
+  }
+}
+
 }  // namespace epsim

@@ -93,8 +93,9 @@ PointResult PlanEvaluator::operator()(const SweepPoint& point) const {
                                         sc.layout);
     return result;
   }
-  auto model = caches_->models.get(sc.model, [&] { return load_moe_model(sc.model); });
-  auto loads = caches_->loads.get(sc.loads, [&] { return load_expert_loads(sc.loads); });
+  const std::string by = point_scenario_label(point);
+  auto model = caches_->models.get(sc.model, [&] { return named_by(by, "/model", [&] { return load_moe_model(sc.model); }); });
+  auto loads = caches_->loads.get(sc.loads, [&] { return named_by(by, "/loads", [&] { return load_expert_loads(sc.loads); }); });
   try {
     check_loads_match_model(*loads, *model);
   } catch (const InputError& e) {

@@ -86,15 +86,17 @@ PointResult SimulateEvaluator::operator()(const SweepPoint& point) const {
   Caches& c = *caches_;
   // Files that concern every point: errors stop the sweep (InputError), so they are read here,
   // outside the try below that turns the simulator's rejections into skip reasons.
-  auto model = c.models.get(sc.model.string(), [&] { return load_moe_model(sc.model); });
-  auto loads = c.loads.get(sc.loads.string(), [&] { return load_expert_loads(sc.loads); });
+  const std::string by = point_scenario_label(point);
+  auto model = c.models.get(sc.model.string(), [&] { return named_by(by, "/model", [&] { return load_moe_model(sc.model); }); });
+  auto loads = c.loads.get(sc.loads.string(), [&] { return named_by(by, "/loads", [&] { return load_expert_loads(sc.loads); }); });
   c.files_checked.get("gemm:" + sc.gemm_efficiency.string(), [&] {
-    load_deepgemm_efficiency(sc.gemm_efficiency);
+    named_by(by, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(sc.gemm_efficiency); });
     return true;
   });
   std::shared_ptr<const Calibration> calibration;
   if (!sc.calibration.empty())
-    calibration = c.calibrations.get(sc.calibration.string(), [&] { return load_calibration(sc.calibration); });
+    calibration = c.calibrations.get(sc.calibration.string(),
+                                     [&] { return named_by(by, "/calibration", [&] { return load_calibration(sc.calibration); }); });
   try {
     check_loads_match_model(*loads, *model);
   } catch (const InputError& e) {

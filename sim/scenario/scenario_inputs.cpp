@@ -34,17 +34,6 @@ PlanFile read_plan(const std::filesystem::path& path, const MoeModel& m, int ep)
   return read_plan_file(path, m, ep, fmt::format("the scenario's ep ({})", ep));
 }
 
-// Load a file the scenario names at `key`: an input error in it (missing, unreadable, malformed) also
-// names the scenario and the key, so that a user with several scenarios knows which one to fix.
-template <class F>
-auto named_by(const Scenario& s, const char* key, F&& load) {
-  try {
-    return load();
-  } catch (const InputError& e) {
-    throw InputError(fmt::format("{} (the file scenario {} names at {})", e.what(), s.file, key));
-  }
-}
-
 }  // namespace
 
 ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, SharedScenarioParts{}); }
@@ -52,10 +41,10 @@ ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, 
 ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = parts.topology ? parts.topology : named_by(s, "/topology", [&] {
+  auto topology = parts.topology ? parts.topology : named_by(s.file, "/topology", [&] {
     return std::make_shared<const Topology>(build_topology(topology_variant(s)));
   });
-  MoeModel model = parts.model ? *parts.model : named_by(s, "/model", [&] { return load_moe_model(s.model); });
+  MoeModel model = parts.model ? *parts.model : named_by(s.file, "/model", [&] { return load_moe_model(s.model); });
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
                                                  p.tp, p.pp, p.gpus(), topology->num_gpus(),
@@ -114,7 +103,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
 
   ExpertLoads loads = parts.loads           ? *parts.loads
                       : s.loads.empty() ? uniform_loads(model)
-                                        : named_by(s, "/loads", [&] { return load_expert_loads(s.loads); });
+                                        : named_by(s.file, "/loads", [&] { return load_expert_loads(s.loads); });
   check_loads_match_model(loads, model);
 
   std::shared_ptr<const RouteTable> routes = parts.routes;
@@ -129,7 +118,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   std::vector<std::string> warnings;
   if (!s.calibration.empty()) {
     calibration = parts.calibration ? parts.calibration
-                                    : named_by(s, "/calibration", [&] {
+                                    : named_by(s.file, "/calibration", [&] {
                                         return std::make_shared<const Calibration>(load_calibration(s.calibration));
                                       });
     const std::string w = calibration_gpu_warning(*calibration, s.calibration.string(), gpu.name);
@@ -141,7 +130,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   std::vector<LayerPlacement> placement;
   ReplicaChoice replica_choice = s.replica_choice.value_or(ReplicaChoice::rule);
   if (!s.plan.empty()) {
-    PlanFile file = named_by(s, "/plan", [&] { return read_plan(s.plan, model, p.ep); });
+    PlanFile file = named_by(s.file, "/plan", [&] { return read_plan(s.plan, model, p.ep); });
     placement = std::move(file.layers);
     if (!s.replica_choice) replica_choice = file.replica_choice;
   } else if (p.ep > 1) {
@@ -173,7 +162,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     }
   }
 
-  ComputeModel compute(gpu, named_by(s, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(s.gemm_efficiency); }));
+  ComputeModel compute(gpu, named_by(s.file, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(s.gemm_efficiency); }));
   CollectiveParams cp;
   cp.pipeline_step_bytes = s.nccl_buffsize_bytes / kNcclSteps;
   if (calibration) {
@@ -181,7 +170,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     cp = with_calibration(cp, *calibration);
   }
   std::shared_ptr<const KernelTableModel> kernels =
-      parts.kernels ? parts.kernels : named_by(s, "/kernel_tables", [&] { return load_scenario_kernels(s); });
+      parts.kernels ? parts.kernels : named_by(s.file, "/kernel_tables", [&] { return load_scenario_kernels(s); });
   ScenarioInputs in{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
                     std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
                     std::move(calibration), std::move(warnings)};

@@ -230,3 +230,18 @@ TEST_CASE("an oversized --set value is echoed clipped, with its length") {
   CHECK(r.err.find("... (5000 characters)': expected an integer in decimal digits in [65536, 1073741824]") != std::string::npos);
   CHECK(r.err.size() < 400);  // before: 10 KB (the value twice)
 }
+
+TEST_CASE("every error echoes a huge argument clipped, with the same usage-error prefix") {
+  // A fresh-user trial: 100 KB arguments to --topology, --op, --exchange-kernel, --out came back whole.
+  const std::string huge(100000, 'q');
+  for (const std::string& cmd : {"predict collective --topology " + huge + " --op all_reduce --bytes 1024",
+                                 "predict collective --topology " + kTopo2 + " --op " + huge + " --bytes 1024",
+                                 "plan --topology " + kTopo2 + " --loads " + kLoads + " --model " + kModel + " --exchange-kernel " + huge,
+                                 "plan --topology " + kTopo2 + " --loads " + kLoads + " --model " + kModel + " --tokens-per-gpu -3"}) {
+    CliResult r = run_epsim(cmd);
+    INFO(r.err.substr(0, 300));
+    CHECK((r.exit_code == 1 || r.exit_code == 2));
+    CHECK(r.err.size() < 2000);
+    CHECK(r.err.rfind("epsim: ", 0) == 0);  // "epsim: usage error: ..." or "epsim: error: ..."
+  }
+}

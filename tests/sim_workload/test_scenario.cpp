@@ -91,14 +91,14 @@ TEST_CASE("prepare_scenario checks the layout against the topology, model and me
     s.parallel = ParallelConfig{16, 1, 1, 16, 1};
     s.loads = "/nonexistent/loads.json";
     CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("/nonexistent/loads.json: cannot open") &&
-                                               Catch::Contains("the file scenario s.json names at /loads"));
+                                               Catch::Contains("the file s.json names at /loads"));
     s.loads.clear();
     s.model = "/nonexistent/model.json";
-    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("the file scenario s.json names at /model"));
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("the file s.json names at /model"));
     s.model = kScenarios + "/models/deepseek-v3.config.json";
     s.calibration = "/nonexistent/c.json";
     CHECK_THROWS_AS(prepare_scenario(s), InputError);
-    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("the file scenario s.json names at /calibration"));
+    CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("the file s.json names at /calibration"));
   }
   SECTION("more GPUs than the topology has") {
     s.parallel = ParallelConfig{32, 1, 1, 32, 1};
