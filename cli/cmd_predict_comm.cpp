@@ -67,12 +67,19 @@ void run_collective(const CollectiveOptions& o) {
   // rate), which only a calibration says.
   // A calibration's ethernet section counts when it holds a rate or a step latency (a Tree fraction alone
   // leaves RoCE's figures in place).
-  const bool ethernet_priced = cal && cal->links.count(LinkKind::ethernet) &&
-                               cal->links.at(LinkKind::ethernet).sets_rate_or_latency();
+  // The all-to-all's figures are the nccl kernel's (calibrate fits its ethernet_efficiency and ramp from an
+  // alltoall_perf run over --network ethernet); the shipped EFA file holds collective figures only.
+  const bool alltoall = o.op == "alltoall";
+  const bool ethernet_priced =
+      cal && (alltoall ? cal->exchange_kernels.count(ExchangeKernelKind::nccl) > 0
+                       : cal->links.count(LinkKind::ethernet) && cal->links.at(LinkKind::ethernet).sets_rate_or_latency());
   if (CollectiveModel(topo, routes).network_kind() == LinkKind::ethernet && !ethernet_priced)
-    notices.push_back("the Ethernet network is priced as RoCE (NCCL's InfiniBand constants); for AWS EFA give "
-                      "--calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted rate and 52-55 us per "
-                      "network step)");
+    notices.push_back(alltoall ? "the Ethernet network is priced as RoCE (the nccl kernel's defaults); for AWS EFA "
+                                 "calibrate the nccl kernel from an alltoall_perf run over EFA (epsim calibrate "
+                                 "--network ethernet) and give it as --calibration"
+                               : "the Ethernet network is priced as RoCE (NCCL's InfiniBand constants); for AWS EFA "
+                                 "give --calibration scenarios/calibrations/aws-p5-efa.json (EFA's fitted rate and "
+                                 "52-55 us per network step)");
   std::vector<int> group(static_cast<std::size_t>(n));
   for (int g = 0; g < n; ++g) group[static_cast<std::size_t>(g)] = g;
   double time_us = 0, factor = 0;

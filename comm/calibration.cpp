@@ -412,7 +412,7 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
   // Only those figures: the file's others (a kernel's latencies and channel rate, NVLink, base
   // latencies) apply whatever the network.
   return fmt::format("calibration {} has network figures for {} only ({}), the topology's network is {}: those are "
-                     "not used ({} keeps its defaults), the file's other figures are",
+                     "not used ({} keeps its defaults), the file's other figures are used",
                      file, fmt::join(cal_names, " and "), pointer_list(pointers), fmt::join(topo_names, " and "),
                      fmt::join(topo_names, " and "));
 }

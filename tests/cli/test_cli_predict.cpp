@@ -134,6 +134,15 @@ TEST_CASE("epsim predict collective: time, algbw and busbw by nccl-tests' formul
     CliResult a2a = run_epsim("predict collective --topology " + p5 + " --op alltoall --bytes 1e6 --json");
     REQUIRE(a2a.exit_code == 0);
     CHECK(nlohmann::json::parse(a2a.out)["notices"][0].get<std::string>().find("priced as RoCE") != std::string::npos);
+    CHECK(nlohmann::json::parse(a2a.out)["notices"][0].get<std::string>().find("alltoall_perf run over EFA") != std::string::npos);
+    // A calibration with the nccl kernel's figures prices it: no RoCE notice (a fresh-user trial got one
+    // recommending aws-p5-efa.json, which has no nccl figures).
+    std::ofstream(dir + "/nccl_eth.json")
+        << R"({"schema":"epsim.calibration/2","exchange_kernels":{"nccl":{"dispatch":{"ethernet_efficiency":0.7}}}})";
+    CliResult a2a_cal = run_epsim("predict collective --topology " + p5 + " --op alltoall --bytes 1e6 --json --calibration " +
+                                  dir + "/nccl_eth.json");
+    REQUIRE(a2a_cal.exit_code == 0);
+    CHECK(nlohmann::json::parse(a2a_cal.out)["notices"].empty());
   }
   SECTION("--nccl-buffsize sets the collectives' pipeline step (NCCL_BUFFSIZE / NCCL_STEPS 8)") {
     // AWS p5, 32 nodes, all_reduce of 256 MiB with the shipped EFA calibration: the table's runs set

@@ -356,7 +356,7 @@ TEST_CASE("network figures of a kind the topology lacks are named with both kind
       "eth.json");
   CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &eth, "eth.json", ib).notice ==
         "calibration eth.json has network figures for ethernet only (/links/ethernet), the topology's network is "
-        "infiniband: those are not used (infiniband keeps its defaults), the file's other figures are");
+        "infiniband: those are not used (infiniband keeps its defaults), the file's other figures are used");
   CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &eth, "eth.json", efa).notice.empty());
   // And vice versa: an InfiniBand efficiency fitted in the run's block, on an EFA cluster; joined with
   // the "no parameters" notice of another kernel by "; " (one line).
@@ -366,14 +366,14 @@ TEST_CASE("network figures of a kind the topology lacks are named with both kind
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ibk, "ib.json", efa).notice ==
         "calibration ib.json has network figures for infiniband only "
         "(/exchange_kernels/deepep-normal/dispatch/infiniband_efficiency), the topology's network is ethernet: those "
-        "are not used (ethernet keeps its defaults), the file's other figures are");
+        "are not used (ethernet keeps its defaults), the file's other figures are used");
   CHECK(calibrated_kernel_params(ExchangeKernelKind::deepep_normal, &ibk, "ib.json", ib).notice.empty());
   Calibration ib_links = calibration_from_json(
       Json::parse(R"({"schema":"epsim.calibration/2","links":{"infiniband":{"bandwidth_GBps":40}}})"), "ibl.json");
   CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &ib_links, "ibl.json", efa).notice ==
         "calibration ibl.json has no parameters for exchange kernel nccl: its defaults are used; calibration ibl.json "
         "has network figures for infiniband only (/links/infiniband), the topology's network is ethernet: those are "
-        "not used (ethernet keeps its defaults), the file's other figures are");
+        "not used (ethernet keeps its defaults), the file's other figures are used");
   // Figures for both kinds (a file fitted on two clusters): one applies, no notice.
   ib_links.links[LinkKind::ethernet].bandwidth_GBps = 30.0;
   CHECK(calibrated_kernel_params(ExchangeKernelKind::nccl, &ib_links, "ibl.json", efa).notice ==
