@@ -32,7 +32,8 @@ std::vector<double> scaled_layer_load(const std::vector<double>& count, const Mo
   // Extreme counts: shares relative to the largest count first, so that neither the sum (counts near
   // 1e308) nor the scale (a total of denormal counts) overflows to infinity and turns loads into NaN.
   double largest = count.empty() ? 0.0 : *std::max_element(count.begin(), count.end());
-  if (!(largest > 0)) return std::vector<double>(count.size(), 0.0);
+  if (!(largest > 0))  // no routed tokens in the file: uniform, as simulate and predict exchange route it
+    return std::vector<double>(count.size(), count.empty() ? 0.0 : tokens_per_gpu * ep * model.top_k / static_cast<double>(count.size()));
   double total = 0;
   for (double c : count) total += c / largest;
   double scale = tokens_per_gpu * ep * model.top_k / total;
@@ -148,11 +149,17 @@ LayerResult plan_one_layer(const EpLinkModel& links, const MoeModel& model, cons
   LayerPlacement placement = run_placement(algorithm, problem, &note);
   check_placement(placement, model.num_experts, fmt::format("{} placement of layer {}", algorithm, layer));
   LayerResult r = evaluate_layer(links, layer, std::move(placement), problem.load, plan);
-  // A MoE layer whose loads are all 0 (a window that routed nothing there, or a dense layer's row given
-  // to a model that calls it MoE) exchanges nothing: said, so that its 0 us is not read as a result.
-  if (std::all_of(problem.load.begin(), problem.load.end(), [](double x) { return x == 0; }))
-    note = fmt::format("every expert's load is 0 in this layer (no routed tokens): nothing is exchanged, and the "
-                       "placement balances nothing{}{}",
+  // A MoE layer whose loads are all 0 in every window (a window that routed nothing there, or a dense
+  // layer's row given to a model that calls it MoE): said, so that its figures are not read as measured.
+  const bool all_zero = std::all_of(windows.begin(), windows.end(), [&](const ExpertLoads* w) {
+    const auto& row = w->count[static_cast<std::size_t>(layer)];
+    return std::all_of(row.begin(), row.end(), [](double x) { return x == 0; });
+  });
+  if (all_zero)
+    note = fmt::format("every expert's load is 0 in this layer (no routed tokens): {}{}{}",
+                       plan.settings.tokens_per_gpu > 0
+                           ? "priced as uniform routing over the experts, as simulate and predict exchange route it"
+                           : "with --tokens-per-gpu 0 (counts as they are) nothing is exchanged",
                        note.empty() ? "" : "; ", note);
   r.note = std::move(note);
   if (with_bounds) r.bounds = bounds_of(links, problem.load, plan);

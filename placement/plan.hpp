@@ -161,7 +161,10 @@ Plan prepare_plan(const EpLinkModel& links, const MoeModel& model, const PlanSet
 /// Bytes of routed-expert weights one rank holds: slots_per_gpu x MoE layers x expert bytes.
 double expert_weight_bytes_per_gpu(const MoeModel& model, int slots_per_gpu, double weight_bytes_per_element);
 
-/// Per-layer loads scaled to tokens_per_gpu (see PlanSettings); all-zero layers stay zero.
+/// Per-layer loads scaled to tokens_per_gpu (see PlanSettings). An all-zero layer (no routed tokens in
+/// the file) is uniform over the experts when tokens_per_gpu > 0, as simulate and predict exchange
+/// route it (tokens_per_gpu x ep x top_k / experts each); with tokens_per_gpu 0 (counts as they are) it
+/// stays zero.
 std::vector<double> scaled_layer_load(const std::vector<double>& count, const MoeModel& model, int ep,
                                       double tokens_per_gpu);
 

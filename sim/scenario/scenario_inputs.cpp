@@ -116,6 +116,18 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
 
   std::shared_ptr<const Calibration> calibration;
   std::vector<std::string> warnings;
+  // MoE layers the loads route nothing in: routed uniformly (workload/layer_costs.cpp), as plan and
+  // predict exchange price them; said, so that those layers are not read as measured.
+  int zero_layers = 0, moe_layers = 0;
+  for (int layer = 0; layer < model.num_layers && layer < loads.num_layers(); ++layer)
+    if (model.is_moe_layer(layer)) {
+      ++moe_layers;
+      const auto& row = loads.count[static_cast<std::size_t>(layer)];
+      zero_layers += std::all_of(row.begin(), row.end(), [](double x) { return x == 0; });
+    }
+  if (zero_layers > 0)
+    warnings.push_back(fmt::format("{} of the {} MoE layers in {} have no load (every expert 0): routed uniformly",
+                                   zero_layers, moe_layers, s.loads.string()));
   if (!s.calibration.empty()) {
     calibration = parts.calibration ? parts.calibration
                                     : named_by(s.file, "/calibration", [&] {

@@ -212,7 +212,7 @@ TEST_CASE("cli: a plan records its calibration, evaluate and rebalance use it, o
   CHECK(bad.err.find("/settings/calibration/fnv1a64") != std::string::npos);
 }
 
-TEST_CASE("cli: a layer whose loads are all 0 is planned with a note that it exchanges nothing", "[cli][planner]") {
+TEST_CASE("cli: a layer whose loads are all 0 is priced as uniform routing, with a note", "[cli][planner]") {
   std::string dir = fresh_temp_dir("zero_loads");
   const std::string loads = dir + "/zero8.json";
   std::ofstream(loads) << R"({"logical_count": [[0, 0, 0, 0, 0, 0, 0, 0]]})";
@@ -220,8 +220,14 @@ TEST_CASE("cli: a layer whose loads are all 0 is planned with a note that it exc
   CliResult r = run_epsim(cmd);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out.find("note (layer 0): every expert's load is 0 in this layer (no routed tokens): nothing is exchanged") !=
-        std::string::npos);
+  // Priced as uniform routing, as simulate and predict exchange route it: the exchange is not 0.
+  CHECK(r.out.find("note (layer 0): every expert's load is 0 in this layer (no routed tokens): priced as uniform "
+                   "routing over the experts") != std::string::npos);
+  CHECK(r.out.find("all-to-all time over 1 MoE layers") != std::string::npos);
+  // With --tokens-per-gpu 0 the counts are taken as they are: nothing is exchanged, and it says so.
+  CliResult raw = run_epsim(cmd + " --tokens-per-gpu 0");
+  REQUIRE(raw.exit_code == 0);
+  CHECK(raw.out.find("with --tokens-per-gpu 0 (counts as they are) nothing is exchanged") != std::string::npos);
   // plan.json carries it on the layer.
   REQUIRE(run_epsim(cmd + " --out " + dir + "/plan.json").exit_code == 0);
   std::ifstream in(dir + "/plan.json");

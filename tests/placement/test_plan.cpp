@@ -77,7 +77,10 @@ TEST_CASE("Loads are rescaled so that every rank originates tokens_per_gpu token
   double total = 0;
   for (double v : scaled) total += v;
   CHECK(total == Approx(3200));
-  CHECK(scaled_layer_load(std::vector<double>(16, 0.0), model, 16, 100) == std::vector<double>(16, 0.0));
+  // An all-zero layer is uniform, as simulate and predict exchange route it: 3200 / 16 experts = 200 each;
+  // with tokens_per_gpu 0 (counts as they are) it stays zero.
+  CHECK(scaled_layer_load(std::vector<double>(16, 0.0), model, 16, 100) == std::vector<double>(16, 200.0));
+  CHECK(scaled_layer_load(std::vector<double>(16, 0.0), model, 16, 0) == std::vector<double>(16, 0.0));
 }
 
 TEST_CASE("make_plan with a trace: epsim optimizes the trace layers only, baseline and other layers unchanged") {

@@ -1,6 +1,10 @@
 // Scenario parsing and validation: every rejection names the file and the field.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <string>
+
 #include "common/error.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -99,6 +103,26 @@ TEST_CASE("prepare_scenario checks the layout against the topology, model and me
     s.calibration = "/nonexistent/c.json";
     CHECK_THROWS_AS(prepare_scenario(s), InputError);
     CHECK_THROWS_WITH(prepare_scenario(s), Catch::Contains("the file s.json names at /calibration"));
+  }
+  SECTION("MoE layers whose loads are all 0 are routed uniformly, with a warning naming how many") {
+    // 61 layers x 256 experts: MoE layers 3-60 at 1 token each but layers 10 and 20 at 0.
+    std::string text = "{\"logical_count\": [";
+    for (int layer = 0; layer < 61; ++layer) {
+      text += layer ? ",[" : "[";
+      const char* count = layer < 3 || layer == 10 || layer == 20 ? "0" : "1";
+      for (int e = 0; e < 256; ++e) {
+        if (e) text += ',';
+        text += count;
+      }
+      text += "]";
+    }
+    const std::string path = (std::filesystem::temp_directory_path() / "epsim_test_zero_layers.json").string();
+    std::ofstream(path) << text << "]}";
+    s.parallel = ParallelConfig{16, 1, 1, 16, 1};
+    s.loads = path;
+    const ScenarioInputs in = prepare_scenario(s);
+    REQUIRE(in.warnings.size() == 1);
+    CHECK(in.warnings[0] == "2 of the 58 MoE layers in " + path + " have no load (every expert 0): routed uniformly");
   }
   SECTION("more GPUs than the topology has") {
     s.parallel = ParallelConfig{32, 1, 1, 32, 1};
