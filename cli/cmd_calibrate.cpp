@@ -88,6 +88,13 @@ void run_calibrate(const CalibrateOptions& o) {
                                      o.inputs[i], o.inputs[j]));
     }
   check_writable(o.out);
+  // --gpu names a GPU epsim knows: checked before any file is read (nothing printed first).
+  std::string given_gpu;
+  if (!o.gpu.empty()) try {
+      given_gpu = canonical_gpu_name(o.gpu, "--gpu", "");
+    } catch (const InputError& e) {
+      throw UsageError(e.what());
+    }
   Calibration c;
   std::optional<validate::CalibrationFit> harness;  // the harness's measurements.json, at most one
   std::string harness_file;
@@ -130,13 +137,7 @@ void run_calibrate(const CalibrateOptions& o) {
                      fmt::format("measurements of one GPU: {} names {}, {} names {}", tables.device_file, tables.device,
                                  harness_file, c.device));
   if (!o.gpu.empty()) {
-    std::string given;
-    try {
-      given = canonical_gpu_name(o.gpu, "--gpu", "");
-    } catch (const InputError& e) {
-      throw UsageError(e.what());
-    }
-    if (!device.empty() && canonical_gpu_name(device, "", "") != given)
+    if (!device.empty() && canonical_gpu_name(device, "", "") != given_gpu)
       throw UsageError(fmt::format("--gpu {}: the measured files name {}", o.gpu, device));
     if (device.empty()) device = o.gpu;
   }

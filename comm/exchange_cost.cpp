@@ -102,6 +102,8 @@ PhaseTime phase_time(const KernelPhaseParams& p, int sms, const ExchangeLoadSumm
   t.time_us = q == 1.0 ? t.latency_us + body : std::pow(std::pow(t.latency_us, q) + std::pow(body, q), 1.0 / q);
   t.bottleneck = body == 0 ? "latency" : (t.sm_us > t.link_us ? (issue_bound ? "issue" : "sm") : "link");
   if (t.channel_us > std::max(t.link_us, t.sm_us)) t.bottleneck = "channel";
+  // The network ramp costs more than the steady terms it divides (ramp < 0.5): per-message cost rules.
+  if (t.ramp < 0.5) t.bottleneck = "ramp";
   if (t.latency_us > body && body > 0) t.bottleneck = "latency";
   if (p.ll_bandwidth_GBps > 0 && (!channels || plan.ll)) {
     // LL moves 8 data bytes per 16-byte line (NCCL src/device/prims_ll.h, union ncclLLFifoLine: data1,

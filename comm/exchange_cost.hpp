@@ -72,7 +72,8 @@ struct P2pPlan {
 P2pPlan p2p_plan(const KernelPhaseParams& params, double message_bytes, int peers, int nodes);
 
 /// The closed form's answer, us. bottleneck: "latency", "link", "sm", "issue" (deepep-ll's issue rounds,
-/// counted in sm_us), "channel", "ll-protocol".
+/// counted in sm_us), "channel", "ramp" (the ramp below 0.5: the per-message cost exceeds the steady
+/// terms), "ll-protocol".
 struct PhaseTime {
   double time_us = 0;
   double latency_us = 0;

@@ -245,3 +245,11 @@ TEST_CASE("every error echoes a huge argument clipped, with the same usage-error
     CHECK(r.err.rfind("epsim: ", 0) == 0);  // "epsim: usage error: ..." or "epsim: error: ..."
   }
 }
+
+TEST_CASE("calibrate checks --gpu before it reads any file") {
+  // A fresh-user trial: the file summary went to stdout before the usage error.
+  CliResult r = run_epsim("calibrate " + kData + "/comm/hybrid_ep_h100.csv --gpu zz --out " + fresh_temp_dir("calibrate_gpu") + "/c.json");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("--gpu: a GPU epsim knows") != std::string::npos);
+}

@@ -83,6 +83,12 @@ TEST_CASE("network ramp: with p2p channels it applies across nodes only, hand-co
   t = phase_time(p, 1, l);
   CHECK(t.ramp == Approx(0.5));
   CHECK(t.time_us == Approx(10 + 3145728.0 / 225e3 / 0.5));
+  CHECK(t.bottleneck == "link");  // the ramp doubles the body, not more
+  // 256 KiB messages: ramp = 1 / (1 + 4) = 0.2, the per-message cost is 4x the link time: named.
+  ExchangeLoadSummary small = l;
+  small.peer_message_bytes = 262144;
+  CHECK(phase_time(p, 1, small).ramp == Approx(0.2));
+  CHECK(phase_time(p, 1, small).bottleneck == "ramp");
   // 4 MiB messages, exponent 0.5: ramp = 1 / (1 + (1/4)^0.5) = 2/3: t = 10 + 4 x 13.981 x 1.5 us.
   KernelPhaseParams half = p;
   half.ramp_exponent = 0.5;
