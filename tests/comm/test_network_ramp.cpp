@@ -20,6 +20,7 @@
 #include "table_test_support.hpp"
 
 using namespace epsim;
+using test::made_alltoall_csv;
 using test::temp_file;
 
 namespace {
@@ -35,25 +36,6 @@ KernelPhaseParams ramped_phase() {
   p.ramp_half_bytes = 1048576;
   p.ramp_exponent = 1;
   return p;
-}
-
-// An AWS-style alltoall csv (Nodes, GPUs, size(MB), ..., out algbw) made by predict_alltoall under
-// `truth` on DGX H100 hosts (one 50 GB/s InfiniBand NIC per GPU), `sizes_mib` per rank.
-std::string made_alltoall_csv(const ExchangeKernelParams& truth, const std::vector<int>& node_counts,
-                              const std::vector<double>& sizes_mib) {
-  std::string text = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
-  for (int nodes : node_counts) {
-    const Topology topo = generate_dgx_cluster(dgx_options_for_nodes(nodes));
-    const RouteTable routes(topo);
-    const int n = topo.num_gpus();
-    const EpLinkModel links(topo, routes, n, truth, ExchangeRouting{1, 1, n});
-    for (double mib : sizes_mib) {
-      const AlltoallPrediction p = predict_alltoall(links, mib * 1048576);
-      text += fmt::format("{},{},{:.0f},100,false,{:.9f},{:.9f},{:.9f},{:.9f}\n", nodes, n, mib, p.algbw_GBps,
-                          p.busbw_GBps, p.algbw_GBps, p.busbw_GBps);
-    }
-  }
-  return text;
 }
 
 double alltoall_us(const ExchangeKernelParams& k, int nodes, double mib) {

@@ -322,19 +322,7 @@ TEST_CASE("an AWS alltoall csv gives nccl kernel samples, and calibrate fits the
   // must bring 0.6 back; one-node samples never move it (the AIConfigurator alltoall fit keeps 0.95).
   ExchangeKernelParams truth = default_kernel_params(ExchangeKernelKind::nccl);
   truth.dispatch.infiniband_efficiency = truth.combine.infiniband_efficiency = 0.6;
-  std::string text = "Nodes,GPUs,size(MB),iterations,blocking,out algbw(GB/s),out busbw(GB/s),in algbw(GB/s),in busbw(GB/s)\n";
-  for (int nodes : {2, 4}) {
-    const Topology topo = generate_dgx_cluster(dgx_options_for_nodes(nodes));
-    const RouteTable routes(topo);
-    const int n = topo.num_gpus();
-    const EpLinkModel links(topo, routes, n, truth, ExchangeRouting{1, 1, n});
-    for (double mib = 32; mib <= 2048; mib *= 4) {
-      const AlltoallPrediction p = predict_alltoall(links, mib * 1048576);
-      text += fmt::format("{},{},{:.0f},100,false,{:.9f},{:.9f},{:.9f},{:.9f}\n", nodes, n, mib, p.algbw_GBps,
-                          p.busbw_GBps, p.algbw_GBps, p.busbw_GBps);
-    }
-  }
-  const std::string csv = temp_file("aws_like_alltoall.csv", text);
+  const std::string csv = temp_file("aws_like_alltoall.csv", test::made_alltoall_csv(truth, {2, 4}, {32, 128, 512, 2048}));
   REQUIRE(detect_comm_table(csv) == CommTableKind::nccl_tests_aws_csv);
   TableSamples s;
   add_table(s, csv, CommTableKind::nccl_tests_aws_csv);
