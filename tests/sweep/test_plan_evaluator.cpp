@@ -172,3 +172,12 @@ TEST_CASE("fat tree: the sweep builds topology's FabricKind::fat_tree cluster", 
   REQUIRE(fat.skipped_reason.empty());
   CHECK(fat.metrics["alltoall_us"].get<double>() > 0);
 }
+
+TEST_CASE("a sweep point whose loads file is missing stops the sweep naming the point and the key", "[sweep][plan][rejections]") {
+  // Files that concern every point stop the sweep (InputError); the message says which point names the file.
+  PlanEvaluator ev;
+  SweepPoint p = point_of(Json::object());
+  p.scenario["loads"] = "/nonexistent/loads.json";
+  CHECK_THROWS_WITH(ev(p), Catch::Contains("/nonexistent/loads.json: cannot open") &&
+                               Catch::Contains("scenario of sweep point 0 names at /loads"));
+}
