@@ -30,6 +30,7 @@ struct Prepared {
   int nodes = 1;
   double sm_s_one_copy = 0;  // SM time at the start parameters with one extra copy per token, s
   bool runs_ll = false;      // the sample's phase runs NCCL's LL protocol at the start parameters
+  double channel_s = 0;      // its p2p channel term at the start parameters, s (nccl, hierarchical)
 };
 
 std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vector<KernelSample>& samples) {
@@ -192,7 +193,11 @@ bool exercised(FitField f, const Prepared& p) {
     case FitField::per_remote_expert_us: return p.terms.remote_experts > 0;
     case FitField::per_peer_us: return p.terms.peers > 0;
     case FitField::latency_per_log2_node_us: return p.nodes > 1;
-    case FitField::channel_GBps: return p.terms.sent_bytes > 0;
+    // The p2p channel rate: where its ceiling can bind, as the NVLink efficiency above (at the start
+    // rate, the channel term at least half the busiest link's full-efficiency time). On NIC-bound rows
+    // it moved nothing and a multi-node file wrote 1e6 GB/s, the bound, which then took the channel
+    // ceiling and the pipeline fill off every one-node exchange.
+    case FitField::channel_GBps: return p.terms.sent_bytes > 0 && p.channel_s >= 0.5 * full_efficiency_link_s(p);
     // NCCL's LL protocol: only rows that run it (nccl: NCCL's threshold on the per-peer message; its
     // latency is flat on rows of large messages, and the search would wander: a multi-node file of 32
     // MiB - 2 GiB per rank wrote an LL latency of 4.7e12 us, which the reader refuses).
@@ -306,7 +311,11 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     else requested.insert(requested.end(), {FitField::infiniband_efficiency, FitField::ethernet_efficiency});
   }
   std::vector<Prepared> prep = prepare(start, samples);
-  for (std::size_t i = 0; i < samples.size(); ++i) prep[i].runs_ll = phase_of(start, samples[i], prep[i]).bottleneck == "ll-protocol";
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const PhaseTime t = phase_of(start, samples[i], prep[i]);
+    prep[i].runs_ll = t.bottleneck == "ll-protocol";
+    prep[i].channel_s = t.channel_us * 1e-6;
+  }
   for (bool dispatch : {true, false}) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < samples.size(); ++i)

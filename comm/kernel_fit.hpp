@@ -62,7 +62,8 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 /// ramp's half point and exponent without Simple samples across nodes over a network at 3 or more
 /// per-peer message sizes, 2 or more node counts and more samples of the phase than fitted fields, the
 /// NVLink efficiency without a sample where NVLink can bind: its time at full efficiency at least half
-/// the busiest link's) keeps its value from `start`. A ramp that starts off is searched from three
+/// the busiest link's; the p2p channel rate likewise, its term at `start` against that time) keeps its
+/// value from `start`. A ramp that starts off is searched from three
 /// points (kernel_fit.cpp). Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);

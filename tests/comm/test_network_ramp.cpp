@@ -154,6 +154,10 @@ TEST_CASE("the network ramp is not fitted from one node, one node count, or fewe
     // at 450 GB/s against 8/16 at 50).
     CHECK(c.exchange_kernels.at(ExchangeKernelKind::nccl).params.dispatch.nvlink_efficiency ==
           default_kernel_params(ExchangeKernelKind::nccl).dispatch.nvlink_efficiency);
+    // Nor the p2p channel rate: 32 channels x 19.35 GB/s = 619 GB/s against the NIC's 50 for half the
+    // bytes, so its ceiling binds nowhere (a fit wrote the 1e6 GB/s bound before).
+    CHECK(c.exchange_kernels.at(ExchangeKernelKind::nccl).params.dispatch.channel_GBps ==
+          default_kernel_params(ExchangeKernelKind::nccl).dispatch.channel_GBps);
   }
   // One node: the ramp does not apply there, so rows of one node never move it (kernel_fit's exercised).
   {
