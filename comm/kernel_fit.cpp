@@ -157,6 +157,9 @@ double clamp_field(FitField f, double v) {
   }
 }
 
+// The network ramp's two fields (fit_kernel fits them together or not at all).
+bool is_ramp_field(FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; }
+
 // Where the search starts for an exercised field whose start value is 0 (a term that is off by
 // default). Nelder-Mead's first step from 0 is 0.05, too small to find a per-token cost of ~1-3 us
 // whose effect is flat near 0 (the max with the link term hides it): start it at 1 us instead. Only the
@@ -339,7 +342,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
         ramp_nodes.insert(prep[i].nodes);
       }
     if (ramp_sizes.size() < 3 || ramp_nodes.size() < 2 || idx.size() <= fields.size())
-      std::erase_if(fields, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
+      std::erase_if(fields, is_ramp_field);
     if (fields.empty()) continue;
     // One Nelder-Mead search of `fit` from the phase `from` (a field at 0 starts at
     // search_start_when_zero, the ramp's half point at `half_start`): the fitted phase and its mean
@@ -356,6 +359,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
         const double v = *field(t0, f) != 0 ? *field(t0, f) : f == FitField::ramp_half_bytes ? half_start : search_start_when_zero(f);
         x0.push_back(by_log(f) ? std::log(v) : v);
       }
+      // exp of at most 700 (e^709 is the largest double) before the clamp to kKernelMaxBytes.
       auto apply = [&](const std::vector<double>& x) {
         KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
         for (std::size_t j = 0; j < fit.size(); ++j)
@@ -388,7 +392,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     for (double m : ramp_sizes) log_sum += std::log(m);
     const double half_start = std::exp(log_sum / static_cast<double>(ramp_sizes.size()));
     std::vector<FitField> without = fields;
-    std::erase_if(without, [](FitField f) { return f == FitField::ramp_half_bytes || f == FitField::ramp_exponent; });
+    std::erase_if(without, is_ramp_field);
     const auto flat = search(ph, without, 0.0);  // with no other field: the start's own error
     std::pair<KernelPhaseParams, double> best = flat;
     for (const KernelPhaseParams& from : {ph, flat.first}) {

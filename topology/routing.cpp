@@ -166,12 +166,21 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     s.source_dist_.assign(from, from + static_cast<std::ptrdiff_t>(members.size()));
     return;
   }
-  // The boundary's distances to d, as the relaxation below reads them: a GPU other than the
-  // destination does not forward (kFar); the rest from d's table (dist: outside the source group).
+  // A GPU other than the destination does not forward.
+  auto forwards = [&](int w) { return w == dst || topo_->device(w).kind != DeviceKind::gpu; };
+  // Keep the pair's distances in the per-pair memo while it has room.
+  auto remember_pair = [&] {
+    if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
+      s.memo_.emplace(key, s.memo_dist_.size());
+      s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
+    }
+  };
+  // The boundary's distances to d, as the relaxation below reads them: kFar where w does not forward,
+  // the rest from d's table (dist: outside the source group).
   s.boundary_key_.clear();
   std::uint64_t h = mix64(static_cast<std::uint64_t>(gs));
   for (int w : boundary_[static_cast<std::size_t>(gs)]) {
-    const std::uint16_t bw = w != dst && topo_->device(w).kind == DeviceKind::gpu ? kFar : dist(w, d, s);
+    const std::uint16_t bw = forwards(w) ? dist(w, d, s) : kFar;
     s.boundary_key_.push_back(bw);
     h = mix64(h ^ bw);
   }
@@ -179,10 +188,7 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
     for (const RouteScratch::BoundaryClass& k : found->second)
       if (k.group == gs && k.boundary == s.boundary_key_) {
         s.source_dist_ = k.dist;
-        if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
-          s.memo_.emplace(key, s.memo_dist_.size());
-          s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
-        }
+        remember_pair();
         return;
       }
   s.source_dist_.assign(members.size(), kFar);
@@ -192,7 +198,7 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
       std::uint16_t& dv = s.source_dist_[static_cast<std::size_t>(slot_[static_cast<std::size_t>(v)])];
       for (int li : topo_->out_links(v)) {
         int w = topo_->link(li).dst;
-        if (w != dst && topo_->device(w).kind == DeviceKind::gpu) continue;
+        if (!forwards(w)) continue;
         std::uint16_t dw = dist(w, d, s);
         if (dw != kFar && dw + 1 < dv) {
           dv = static_cast<std::uint16_t>(dw + 1);
@@ -201,10 +207,7 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
       }
     }
   }
-  if (s.memo_dist_.size() + members.size() <= RouteScratch::kMemoDistances) {
-    s.memo_.emplace(key, s.memo_dist_.size());
-    s.memo_dist_.insert(s.memo_dist_.end(), s.source_dist_.begin(), s.source_dist_.end());
-  }
+  remember_pair();
   // Bounded as the per-pair memo: a topology whose every destination is its own class (no fat tree)
   // would otherwise keep groups x destinations of them.
   const std::size_t entries = s.boundary_key_.size() + s.source_dist_.size();
