@@ -147,6 +147,39 @@ TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backend
   }
 }
 
+TEST_CASE("DeepEP README low-latency (H800, EP 8-256, found outside ../shared/data): defaults only",
+          "[validation][comm]") {
+  // Compared, never fitted (the csv's SOURCE lines). H800: NVLink 200 GB/s per direction (8 NVLink 4
+  // links, NVIDIA H800 datasheet), one 50 GB/s NIC per GPU. tests/test_low_latency.py of that time:
+  // 128 tokens, top-8 of 288 experts, 10 slots masked (1014 selections); 288 experts do not divide
+  // EP 64-256, so those rows assume DeepSeek-V3's 256 (the README does not say). The EP 8 row counts
+  // 98 GB/s, twice one NIC: its same-node copies cannot have gone through the NIC, so the rows are
+  // priced with same-node peers over NVLink (the kernel's default), not as PR 521's --disable-nvlink.
+  CsvTable t = table("deepep_readme_ll_h800.csv");
+  const auto ep = t.column("ep_ranks_h800"), dt = t.column("dispatch_latency_us"), ct = t.column("combine_latency_us");
+  std::vector<KernelSample> rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    for (bool d : {true, false}) {
+      const int e = static_cast<int>(t.number(r, ep));
+      KernelSample s = sample(e / 8, 128 * 8 - 10, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
+                              "EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
+      s.experts = 288 % e == 0 ? 288 : 256;
+      s.nvlink_GBps = 200;
+      rows.push_back(s);
+    }
+  REQUIRE(rows.size() == 12);
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
+  for (bool d : {true, false}) {
+    const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
+    const auto pred = predict_samples(def, phase);
+    print_a(phase, pred);
+    const double a = mean_abs_error(pred, phase);
+    std::printf("DeepEP README LL H800 %s: (a) defaults MAE %.1f%%\n", d ? "dispatch" : "combine", 100 * a);
+    CHECK(a <= 0.20);
+    for (std::size_t i = 1; i < pred.size(); ++i) CHECK(pred[i] > pred[i - 1]);  // rises with EP, as measured
+  }
+}
+
 TEST_CASE("DeepEP normal tables (PR 521 EP 16-64, V2 SM90): defaults and fitted on AIConfigurator", "[validation][comm]") {
   std::vector<KernelSample> rows;
   {
