@@ -247,6 +247,13 @@ void run_calibrate(const CalibrateOptions& o) {
         if (ph->ramp_half_bytes > 0)
           fmt::print("    {} {}: network ramp: half bandwidth at {:.0f} KiB per peer message, exponent {:.2f}\n",
                      to_string(k.kind), phase, ph->ramp_half_bytes / 1024, ph->ramp_exponent);
+    // deepep-normal: one-node rows fit DeepEP's intranode kernel, the others its internode kernel.
+    if (k.one_node_phases) {
+      const int multi = k.samples - k.one_node_samples;
+      fmt::print("    {}: {} one-node rows fit its one-node phases (one_node){}, {} multi-node rows its other phases{}\n",
+                 to_string(k.kind), k.one_node_samples, k.one_node_samples == 0 ? ": kept at the defaults" : "",
+                 multi, multi == 0 ? ": kept at the defaults" : "");
+    }
     // A table of one direction (the one-sided payload table: dispatch only) fits that phase alone.
     if (k.dispatch_samples == 0 || k.dispatch_samples == k.samples)
       fmt::print("    {}: no {} rows, written at the kernel's defaults\n", to_string(k.kind),

@@ -77,7 +77,7 @@ void read_phase(const JsonCursor& c, KernelPhaseParams& p) {
 
 KernelCalibration read_kernel(const JsonCursor& c, ExchangeKernelKind kind) {
   c.reject_unknown_keys({"source", "sms", "device_sms", "notify_latency_us", "notify_per_log2_node_us", "nvlink_for_same_node",
-                          "header_bytes_per_token", "dispatch", "combine"});
+                          "header_bytes_per_token", "dispatch", "combine", "one_node"});
   KernelCalibration k;
   k.params = default_kernel_params(kind);
   ExchangeKernelParams& p = k.params;
@@ -90,6 +90,16 @@ KernelCalibration read_kernel(const JsonCursor& c, ExchangeKernelKind kind) {
   if (c.has("header_bytes_per_token")) p.header_bytes_per_token = c.at("header_bytes_per_token").as_non_negative();
   if (c.has("dispatch")) read_phase(c.at("dispatch"), p.dispatch);
   if (c.has("combine")) read_phase(c.at("combine"), p.combine);
+  if (c.has("one_node")) {
+    // Fields it omits: the kernel's default one-node phases, or, for a kernel without them, the
+    // phases read above (ExchangeKernelParams::one_node).
+    const JsonCursor o = c.at("one_node");
+    o.reject_unknown_keys({"dispatch", "combine"});
+    KernelPhases one = p.one_node ? *p.one_node : KernelPhases{p.dispatch, p.combine};
+    if (o.has("dispatch")) read_phase(o.at("dispatch"), one.dispatch);
+    if (o.has("combine")) read_phase(o.at("combine"), one.combine);
+    p.one_node = one;
+  }
   validate_kernel_params(p, c.file(), c.pointer());
   return k;
 }
@@ -279,6 +289,7 @@ Json calibration_to_json(const Calibration& c) {
     j["header_bytes_per_token"] = tidy(p.header_bytes_per_token);
     j["dispatch"] = phase_json(p.dispatch);
     j["combine"] = phase_json(p.combine);
+    if (p.one_node) j["one_node"] = {{"dispatch", phase_json(p.one_node->dispatch)}, {"combine", phase_json(p.one_node->combine)}};
     kernels[std::string(to_string(kind))] = std::move(j);
   }
   out["exchange_kernels"] = std::move(kernels);
@@ -337,9 +348,15 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& p, E
     add("/nvlink_for_same_node", reader == ExchangeKernelKind::deepep_ll);
   if (p.device_sms != def.device_sms) add("/device_sms", reader == ExchangeKernelKind::deepep_ll);
   if (!same_value(p.header_bytes_per_token, def.header_bytes_per_token)) add("/header_bytes_per_token", true);
-  for (const auto& [name, ph, dph] : {std::tuple<const char*, const KernelPhaseParams*, const KernelPhaseParams*>{
-                                          "dispatch", &p.dispatch, &def.dispatch},
-                                      {"combine", &p.combine, &def.combine}})
+  using Compared = std::tuple<const char*, const KernelPhaseParams*, const KernelPhaseParams*>;
+  std::vector<Compared> phases = {{"dispatch", &p.dispatch, &def.dispatch}, {"combine", &p.combine, &def.combine}};
+  // One-node phases against the kernel's default ones (or its phases, for a kernel without them).
+  const KernelPhases def_one = def.one_node ? *def.one_node : KernelPhases{def.dispatch, def.combine};
+  if (p.one_node) {
+    phases.emplace_back("one_node/dispatch", &p.one_node->dispatch, &def_one.dispatch);
+    phases.emplace_back("one_node/combine", &p.one_node->combine, &def_one.combine);
+  }
+  for (const auto& [name, ph, dph] : phases)
     for (const PhaseField& f : kPhaseFields)
       if (!same_value(ph->*f.second, dph->*f.second))
         add(fmt::format("/{}/{}", name, f.first),
@@ -417,6 +434,21 @@ std::string network_kind_notice(const Calibration& cal, const std::string& file,
                      fmt::join(topo_names, " and "));
 }
 
+// The notice on a kernel's multi-node phases set in the file when every exchange of the topology stays
+// on one node, where the kernel's one-node phases run instead (ExchangeKernelParams::one_node).
+std::string one_node_notice(const ExchangeKernelParams& block, ExchangeKernelKind kind, const std::string& file,
+                            const Topology& topology) {
+  if (topology.num_hosts() != 1 || !block.one_node) return "";
+  std::vector<std::string> pointers;
+  for (const CalibrationField& f : set_kernel_fields(block, kind))
+    if (f.read && (f.pointer.starts_with("/dispatch/") || f.pointer.starts_with("/combine/")))
+      pointers.push_back(fmt::format("/exchange_kernels/{}{}", to_string(kind), f.pointer));
+  if (pointers.empty()) return "";
+  return fmt::format("calibration {}: {} {} for exchanges across nodes; this topology has one node, whose exchanges "
+                     "read /exchange_kernels/{}/one_node ({}'s one-node kernel) and its defaults",
+                     file, pointer_list(pointers), pointers.size() == 1 ? "is" : "are", to_string(kind), to_string(kind));
+}
+
 }  // namespace
 
 std::string calibration_collective_notice(const Calibration& calibration, const std::string& file,
@@ -461,7 +493,8 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
   std::vector<std::string> notices;
   for (std::string n : {unread_fields_notice(kind, *cal, file),
                         network_kind_notice(*cal, file, has_block ? &it->second.params : nullptr,
-                                            fmt::format("/exchange_kernels/{}", to_string(kind)), topology)})
+                                            fmt::format("/exchange_kernels/{}", to_string(kind)), topology),
+                        has_block ? one_node_notice(it->second.params, kind, file, topology) : std::string()})
     if (!n.empty()) notices.push_back(std::move(n));
   out.notice = fmt::format("{}", fmt::join(notices, "; "));
   for (const auto& [link_kind, lc] : cal->links) {
@@ -477,7 +510,9 @@ CalibratedKernel calibrated_kernel_params(ExchangeKernelKind kind, const Calibra
                        fmt::format("a bandwidth of at least 0.1% of the topology's {} link ({:g} GB/s), since exchange "
                                    "kernels take an efficiency of at least 0.001; found {:g} GB/s per GPU ({:g} per link)",
                                    to_string(link_kind), nominal, *lc.bandwidth_GBps, per_link));
-    for (KernelPhaseParams* ph : {&out.params.dispatch, &out.params.combine}) {
+    std::vector<KernelPhaseParams*> phases = {&out.params.dispatch, &out.params.combine};
+    if (out.params.one_node) phases.insert(phases.end(), {&out.params.one_node->dispatch, &out.params.one_node->combine});
+    for (KernelPhaseParams* ph : phases) {
       double* eff = link_kind == LinkKind::nvlink       ? &ph->nvlink_efficiency
                     : link_kind == LinkKind::pcie       ? &ph->pcie_efficiency
                     : link_kind == LinkKind::infiniband ? &ph->infiniband_efficiency

@@ -153,7 +153,9 @@ struct CalibrationField {
 /// (notify_time_us), a phase's channel_GBps, p2p_chunk_bytes, net_chunk_bytes, net_channels_per_peer,
 /// ll_threshold_bytes, ll_per_log2_channel_us only when that phase's p2p_channels >= 1 (p2p_plan);
 /// every other field is read by every kernel (phase_time, link_load). Order: kernel fields, then
-/// dispatch, then combine, each in the file's field order.
+/// dispatch, then combine, then one_node's dispatch and combine ("/one_node/dispatch/latency_us",
+/// compared with the kernel's default one-node phases, or its phases for a kernel without them), each in
+/// the file's field order.
 std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& params, ExchangeKernelKind reader);
 
 /// Kernel parameters under a calibration (null: the defaults, no notice):
@@ -172,7 +174,11 @@ std::vector<CalibrationField> set_kernel_fields(const ExchangeKernelParams& para
 ///       of the block for `kind`) is of a network kind the topology lacks: "calibration <file> has
 ///       network figures for ethernet only (/links/ethernet), the topology's network is infiniband:
 ///       those are not used (infiniband keeps its defaults), the file's other figures are";
-///  3. then, for every link kind the file gives an achieved bandwidth, each phase's efficiency of that
+///     - the topology has one host, the kernel has one-node phases (ExchangeKernelParams::one_node) and
+///       the block sets fields of its other phases: "calibration <file>: /exchange_kernels/<kind>/
+///       dispatch/sm_rate_GBps is for exchanges across nodes; this topology has one node, whose
+///       exchanges read /exchange_kernels/<kind>/one_node ... and its defaults";
+///  3. then, for every link kind the file gives an achieved bandwidth, each phase's (one_node's too) efficiency of that
 ///     kind becomes min(efficiency, per-link bandwidth / nominal), per-link bandwidth =
 ///     calibrated_link_bandwidth_GBps (the file's per-GPU figure / the GPU's parallel links of that
 ///     kind: AWS p5, 40 GB/s per GPU over 4 x 12.5 GB/s EFA: 10 / 12.5 = 0.8), nominal = the slowest link of that kind

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <vector>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -145,8 +146,13 @@ void validate_kernel_params(const ExchangeKernelParams& k, const std::string& wh
                                       {"notify_per_log2_node_us", k.notify_per_log2_node_us, kMaxUs},
                                       {"header_bytes_per_token", k.header_bytes_per_token, kMaxBytes}})
     if (!(v >= 0 && v <= max)) fail(std::string("/") + field, fmt::format("a number in [0, {:g}], found {}", max, v));
-  for (const auto& [name, p] : {std::pair<const char*, const KernelPhaseParams*>{"dispatch", &k.dispatch},
-                                {"combine", &k.combine}}) {
+  std::vector<std::pair<const char*, const KernelPhaseParams*>> phases = {{"dispatch", &k.dispatch},
+                                                                         {"combine", &k.combine}};
+  if (k.one_node) {
+    phases.emplace_back("one_node/dispatch", &k.one_node->dispatch);
+    phases.emplace_back("one_node/combine", &k.one_node->combine);
+  }
+  for (const auto& [name, p] : phases) {
     const std::string at = fmt::format("/{}/", name);
     for (const auto& [field, v] : {std::pair<const char*, double>{"nvlink_efficiency", p->nvlink_efficiency},
                                    {"pcie_efficiency", p->pcie_efficiency},

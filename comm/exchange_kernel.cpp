@@ -45,6 +45,15 @@ ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind) {
   return kernels::deepep_normal_defaults();
 }
 
+ExchangeKernelParams kernel_for_nodes(ExchangeKernelParams kernel, int nodes) {
+  if (nodes == 1 && kernel.one_node) {
+    kernel.dispatch = kernel.one_node->dispatch;
+    kernel.combine = kernel.one_node->combine;
+  }
+  kernel.one_node.reset();
+  return kernel;
+}
+
 KernelDelivery kernel_delivery(ExchangeKernelKind kind) {
   switch (kind) {
     case ExchangeKernelKind::nccl:

@@ -2,6 +2,7 @@
 // The EP exchange kernels epsim models (docs/simulator.md, "Exchange kernels"), chosen by name, and the
 // parameters of their closed form (comm/exchange_cost.hpp). Each kernel's defaults and their sources
 // live in comm/kernels/<kernel>.cpp; `epsim calibrate` refits them (comm/calibration.hpp).
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -104,11 +105,22 @@ struct KernelPhaseParams {
   double sm_copies_per_token = 0;
 };
 
+/// A kernel's two directions.
+struct KernelPhases {
+  KernelPhaseParams dispatch;
+  KernelPhaseParams combine;
+};
+
 /// Parameters of one kernel. Sources of every default: comm/kernels/<kernel>.cpp and docs/simulator.md.
 struct ExchangeKernelParams {
   ExchangeKernelKind kind = ExchangeKernelKind::deepep_normal;
-  KernelPhaseParams dispatch;
+  KernelPhaseParams dispatch;  ///< across nodes, and on one node when one_node is unset
   KernelPhaseParams combine;
+  /// The phases of an exchange whose EP ranks share one node, where the kernel runs another code path
+  /// (DeepEP: csrc/kernels/intranode.cu instead of internode.cu when there is one RDMA rank). Unset: the
+  /// phases above serve one node too. kernel_for_nodes picks; `epsim calibrate` fits it from one-node
+  /// rows and the phases above from multi-node rows.
+  std::optional<KernelPhases> one_node;
   int sms = 0;                      ///< SMs (normal) / channels (nccl) the kernel runs on
   double notify_latency_us = 0;     ///< deepep-normal, hybrid-ep: metadata exchange before each dispatch
   double notify_per_log2_node_us = 0;
@@ -135,6 +147,16 @@ inline bool has_notify_phase(ExchangeKernelKind kind) {
 
 /// Default parameters of a kernel (datasheet / source-code constants; comm/kernels/*.cpp).
 ExchangeKernelParams default_kernel_params(ExchangeKernelKind kind);
+
+/// The kernel as it runs over `nodes` hosts: on one node with one_node set, its phases replace dispatch
+/// and combine; one_node is cleared either way. Every cost (EpLinkModel, kernel_latency_us, kernel_fit)
+/// takes its phases from here.
+ExchangeKernelParams kernel_for_nodes(ExchangeKernelParams kernel, int nodes);
+/// The phase kernel_for_nodes would give, without the copy.
+inline const KernelPhaseParams& phase_for_nodes(const ExchangeKernelParams& kernel, bool dispatch, int nodes) {
+  const KernelPhases* one = nodes == 1 && kernel.one_node ? &*kernel.one_node : nullptr;
+  return dispatch ? (one ? one->dispatch : kernel.dispatch) : (one ? one->combine : kernel.combine);
+}
 
 /// How the kernel's copies reach the destination GPUs (comm/link_load.hpp builds the link rows from it).
 enum class KernelDelivery {

@@ -90,7 +90,7 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
     }
     p.terms = exchange_load_terms(*m, s.selections * ep, s.selections, s.bytes_per_token);
     p.nodes = m->nodes();
-    const KernelPhaseParams& ph = s.dispatch ? params.dispatch : params.combine;
+    const KernelPhaseParams& ph = phase_for_nodes(params, s.dispatch, p.nodes);
     if (ph.sm_rate_GBps > 0)
       p.sm_s_one_copy = (p.terms.sm_bytes + p.terms.sm_token_bytes) /
                         (ph.sm_rate_GBps * 1e9 * std::pow(static_cast<double>(std::max(s.sms > 0 ? s.sms : params.sms, 1)),
@@ -101,7 +101,7 @@ std::vector<Prepared> prepare(const ExchangeKernelParams& params, const std::vec
 }
 
 PhaseTime phase_of(const ExchangeKernelParams& k, const KernelSample& s, const Prepared& p) {
-  const KernelPhaseParams& ph = s.dispatch ? k.dispatch : k.combine;
+  const KernelPhaseParams& ph = phase_for_nodes(k, s.dispatch, p.nodes);
   const double eff[4] = {ph.nvlink_efficiency, ph.pcie_efficiency, ph.infiniband_efficiency, ph.ethernet_efficiency};
   ExchangeLoadSummary sum = p.terms;
   sum.link_s = p.effective_s;
@@ -319,12 +319,21 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     prep[i].runs_ll = t.bottleneck == "ll-protocol";
     prep[i].channel_s = t.channel_us * 1e-6;
   }
-  for (bool dispatch : {true, false}) {
+  // A kernel with one-node phases (ExchangeKernelParams::one_node) fits them on the one-node samples
+  // and its other phases on the rest; without, every sample fits the one pair of phases.
+  const bool scoped = start.one_node.has_value();
+  for (const auto& [one_node, dispatch] : {std::pair{false, true}, {false, false}, {true, true}, {true, false}}) {
+    if (one_node && !scoped) continue;
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < samples.size(); ++i)
-      if (samples[i].dispatch == dispatch) idx.push_back(i);
+      if (samples[i].dispatch == dispatch && (!scoped || (prep[i].nodes == 1) == one_node)) idx.push_back(i);
     if (idx.empty()) continue;
-    KernelPhaseParams& ph = dispatch ? start.dispatch : start.combine;
+    // The phase this pass fits, in `start` or in a trial copy of it.
+    auto phase_in = [&, one = one_node, d = dispatch](ExchangeKernelParams& k) -> KernelPhaseParams& {
+      if (one) return d ? k.one_node->dispatch : k.one_node->combine;
+      return d ? k.dispatch : k.combine;
+    };
+    KernelPhaseParams& ph = phase_in(start);
     std::vector<FitField> fields;
     for (FitField f : requested)
       if (std::any_of(idx.begin(), idx.end(), [&](std::size_t i) { return exercised(f, prep[i]); }))
@@ -349,9 +358,9 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
     // squared log error.
     auto search = [&](const KernelPhaseParams& from, const std::vector<FitField>& fit, double half_start) {
       ExchangeKernelParams trial = start;
-      (dispatch ? trial.dispatch : trial.combine) = from;
+      phase_in(trial) = from;
       std::vector<double> x0;
-      KernelPhaseParams& t0 = dispatch ? trial.dispatch : trial.combine;
+      KernelPhaseParams& t0 = phase_in(trial);
       // The ramp's half point is searched by its logarithm: it spans decades of bytes, and a step of
       // x 1.3 from a start far from it never gets there (a fit from 2 MiB stalled at 554 KiB for 256).
       auto by_log = [](FitField f) { return f == FitField::ramp_half_bytes; };
@@ -361,7 +370,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       }
       // exp of at most 700 (e^709 is the largest double) before the clamp to kKernelMaxBytes.
       auto apply = [&](const std::vector<double>& x) {
-        KernelPhaseParams& t = dispatch ? trial.dispatch : trial.combine;
+        KernelPhaseParams& t = phase_in(trial);
         for (std::size_t j = 0; j < fit.size(); ++j)
           *field(t, fit[j]) = clamp_field(fit[j], by_log(fit[j]) ? std::exp(std::min(x[j], 700.0)) : x[j]);
       };
@@ -376,7 +385,7 @@ ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<Ke
       };
       const std::vector<double> x = fit.empty() ? x0 : minimize_nelder_mead(objective, x0);
       const double err = objective(x);
-      return std::pair<KernelPhaseParams, double>{dispatch ? trial.dispatch : trial.combine, err};
+      return std::pair<KernelPhaseParams, double>{phase_in(trial), err};
     };
     const bool ramp_fitted = std::find(fields.begin(), fields.end(), FitField::ramp_half_bytes) != fields.end();
     if (!ramp_fitted || ph.ramp_half_bytes > 0) {

@@ -64,7 +64,9 @@ enum class FitField { latency_us, latency_per_log2_node_us, per_remote_expert_us
 /// NVLink efficiency without a sample where NVLink can bind: its time at full efficiency at least half
 /// the busiest link's; the p2p channel rate likewise, its term at `start` against that time) keeps its
 /// value from `start`. A ramp that starts off is searched from three
-/// points (kernel_fit.cpp). Deterministic.
+/// points (kernel_fit.cpp). A `start` with one-node phases (ExchangeKernelParams::one_node) fits those on
+/// the one-node samples and its other phases on the multi-node ones; each keeps its start without
+/// samples of its own. Deterministic.
 ExchangeKernelParams fit_kernel(ExchangeKernelParams start, const std::vector<KernelSample>& samples,
                                 const std::vector<FitField>& fields);
 

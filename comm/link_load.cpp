@@ -87,6 +87,11 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
                                  "EP^2 routes of a larger one do not fit this machine's time and memory budget",
                                  ep, limits::kMaxEpRanks));
   validate_kernel_params(kernel_, "exchange kernel " + std::string(to_string(kernel_.kind)));
+  std::map<int, int> per_host;
+  for (int g = base; g < base + ep; ++g) ++per_host[topology.gpu_host(g)];
+  nodes_ = static_cast<int>(per_host.size());
+  for (const auto& [h, n] : per_host) gpus_per_node_ = std::max(gpus_per_node_, n);
+  kernel_ = kernel_for_nodes(std::move(kernel_), nodes_);  // one node: the kernel's one-node phases
   if (!(routing_.gpu_factor > 0 && routing_.gpu_factor <= 1 && routing_.node_factor > 0 && routing_.node_factor <= 1))
     throw std::invalid_argument("EpLinkModel: de-duplication factors must be in (0, 1]");
   const auto L = static_cast<std::size_t>(topology.num_links());
@@ -101,10 +106,6 @@ EpLinkModel::EpLinkModel(const Topology& topology, const RouteTable& routes, int
     combine_Bps_[l] = effective_bandwidth_Bps(kernel_.combine, link);
     intra_[l] = link.kind == LinkKind::nvlink ? 1 : 0;  // hierarchical phase 1; PCIe belongs to the NIC path
   }
-  std::map<int, int> per_host;
-  for (int g = base; g < base + ep; ++g) ++per_host[topology.gpu_host(g)];
-  nodes_ = static_cast<int>(per_host.size());
-  for (const auto& [h, n] : per_host) gpus_per_node_ = std::max(gpus_per_node_, n);
 
   auto rows = std::make_shared<ClassRows>();
   rows->into.resize(static_cast<std::size_t>(ep));
@@ -447,7 +448,7 @@ double kernel_latency_us(const ExchangeKernelParams& kernel, bool dispatch, cons
   int gpn = 1;
   for (const auto& [h, n] : per_host) gpn = std::max(gpn, h < 0 ? 1 : n);
   const int nodes = static_cast<int>(per_host.size());
-  const KernelPhaseParams& p = dispatch ? kernel.dispatch : kernel.combine;
+  const KernelPhaseParams& p = phase_for_nodes(kernel, dispatch, nodes);
   const int e = experts > 0 ? experts : ep;
   const bool nvlink = same_node_over_nvlink(kernel);
   const int near = nvlink ? std::min(ep, gpn) : 1;

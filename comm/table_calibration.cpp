@@ -289,6 +289,9 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     sum.samples = static_cast<int>(samples.size());
     sum.dispatch_samples = static_cast<int>(
         std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.dispatch; }));
+    sum.one_node_samples = static_cast<int>(
+        std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.nodes == 1; }));
+    sum.one_node_phases = def.one_node.has_value();
     // An all-to-all's rows (nccl, hierarchical) differ by message size, the EP kernels' by token count.
     const bool by_message = kind == ExchangeKernelKind::nccl || kind == ExchangeKernelKind::hierarchical;
     std::vector<double> sizes;

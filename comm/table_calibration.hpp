@@ -82,6 +82,10 @@ struct KernelFitSummary {
   ExchangeKernelKind kind{};
   int samples = 0;
   int dispatch_samples = 0;  ///< of samples; a phase without any keeps the kernel's defaults (written as such)
+  /// Of samples, those on one node. A kernel with one-node phases (ExchangeKernelParams::one_node) fits
+  /// them on these and its other phases on the rest; each scope without rows keeps its defaults.
+  int one_node_samples = 0;
+  bool one_node_phases = false;  ///< the kernel has one-node phases (deepep-normal)
   /// Distinct exchange sizes over the samples: selections per GPU (token counts x top-k) for the EP
   /// kernels, per-peer message bytes for nccl / hierarchical (an all-to-all's rows differ by size, not
   /// by tokens). 1 means every row is at one size, where a fixed cost and a rate trade off (calibrate

@@ -36,6 +36,26 @@ ExchangeKernelParams deepep_normal_defaults() {
   k.dispatch = p;
   k.combine = p;
   // Combine also reduces the top-k copies (a read-modify-write per copy): assumption, same SM rate.
+  //
+  // One node: DeepEP runs its intranode kernels (csrc/kernels/intranode.cu: NVLink only, half the SMs
+  // send and half receive, no RDMA or forwarding stage), another code path whose SM rate the internode
+  // figures above do not give. No datasheet figure: the latency, SM rate, SM exponent and per-token SM
+  // copies are fitted, these four fields together from the phases above, every other field (NVLink
+  // efficiency included: NCCL's figure) kept, on AIConfigurator's SGLang 0.5.12 one-node H100 table
+  // (tests/data/comm/aic_h100_deepep_normal_1node_0512.csv, all 2484 rows x 2 phases; the test
+  // "deepep-normal's one-node defaults are the fit on the H100 one-node table" recomputes them).
+  // Validated on other measurements, never fitted on them: the H200 0.5.12 table and DeepEP's H800
+  // intranode row (docs/validation.md).
+  KernelPhases one{k.dispatch, k.combine};
+  one.dispatch.latency_us = 26.90;
+  one.dispatch.sm_rate_GBps = 20.92;
+  one.dispatch.sm_exponent = 0.922;
+  one.dispatch.sm_copies_per_token = 0.061;
+  one.combine.latency_us = 38.78;
+  one.combine.sm_rate_GBps = 34.84;
+  one.combine.sm_exponent = 0.880;
+  one.combine.sm_copies_per_token = 1.719;
+  k.one_node = one;
   return k;
 }
 

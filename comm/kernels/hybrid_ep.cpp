@@ -16,6 +16,9 @@ ExchangeKernelParams hybrid_ep_defaults() {
   // Hybrid-EP's metadata preprocessing (the routing-map all-gather before each dispatch); assumption.
   ExchangeKernelParams k = deepep_normal_defaults();
   k.kind = ExchangeKernelKind::hybrid_ep;
+  // Not deepep-normal's one-node phases: they are DeepEP's intranode kernel's, fitted on its tables;
+  // Hybrid-EP runs its own kernels on one NVLink domain too.
+  k.one_node.reset();
   // HybridEPBuffer(num_sms_dispatch_api=32, num_sms_combine_api=32): the hybrid-ep branch's
   // deep_ep/hybrid_ep_buffer.py defaults.
   k.sms = 32;

@@ -245,6 +245,32 @@ TEST_CASE("epsim predict exchange: dispatch and combine of one layer, bytes per 
     CHECK(d["bottleneck"] == "link");
     CHECK(j["dispatch_us_mean"].get<double>() == Approx(d["time_us"].get<double>()));
   }
+  SECTION("deepep-normal on one node: calibrate on one-node rows sets its one-node phases, which predict reads") {
+    // AIConfigurator's one-node H200 table (0.5.12): every row on one node, so calibrate fits
+    // /exchange_kernels/deepep-normal/one_node and keeps the multi-node phases at their defaults.
+    const std::string dir = fresh_temp_dir("one_node_phases");
+    CliResult cal = run_epsim("calibrate " + std::string(EPSIM_TEST_DATA_DIR) +
+                              "/comm/aic_h200_deepep_normal_1node_0512.csv --out " + dir + "/c.json");
+    REQUIRE(cal.exit_code == 0);
+    CHECK(cal.out.find("one-node rows fit its one-node phases (one_node), 0 multi-node rows its other phases: kept at "
+                       "the defaults") != std::string::npos);
+    const auto written = nlohmann::json::parse(slurp(dir + "/c.json"))["exchange_kernels"]["deepep-normal"];
+    REQUIRE(written.contains("one_node"));
+    CHECK(written["combine"]["sm_rate_GBps"].get<double>() == Approx(3350.0 / 132 / 2));  // the default, kept
+    REQUIRE(run_epsim("topo generate dgx-h200 --nodes 1 --out " + dir + "/t1.json").exit_code == 0);
+    const std::string args = "predict exchange --topology " + dir + "/t1.json --model " + model +
+                             " --ep 8 --tokens-per-gpu 4096 --exchange-kernel deepep-normal --json";
+    CliResult def = run_epsim(args), fitted = run_epsim(args + " --calibration " + dir + "/c.json");
+    REQUIRE(def.exit_code == 0);
+    REQUIRE(fitted.exit_code == 0);
+    const double t_def = nlohmann::json::parse(def.out)["combine_us_mean"].get<double>();
+    const double t_fit = nlohmann::json::parse(fitted.out)["combine_us_mean"].get<double>();
+    CHECK(t_fit != Approx(t_def).epsilon(0.01));  // the calibrated one-node phases are used
+    // On two nodes the same file changes nothing: its multi-node phases are the defaults.
+    const std::string two = base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel deepep-normal --json";
+    CHECK(nlohmann::json::parse(run_epsim(two).out)["combine_us_mean"].get<double>() ==
+          Approx(nlohmann::json::parse(run_epsim(two + " --calibration " + dir + "/c.json").out)["combine_us_mean"].get<double>()));
+  }
   SECTION("loads: one entry per MoE layer (58), the slowest named; --layer picks one") {
     CliResult r = run_epsim(base + "--ep 16 --tokens-per-gpu 4096 --exchange-kernel deepep-normal --loads " + loads + " --json");
     REQUIRE(r.exit_code == 0);

@@ -136,3 +136,31 @@ TEST_CASE("deepep-ll's one-node defaults are the fit on the H100 one-node table"
     CHECK(s.per_token_round_us == Approx(f.per_token_round_us).epsilon(0.05));
   }
 }
+
+// The shipped deepep-normal one-node phases (comm/kernels/deepep_normal.cpp) are this fit: latency, SM
+// rate, SM exponent and per-token SM copies together, from the kernel's multi-node phases, every other
+// field kept, on every row of the H100 table. (a) of deepep-normal on the H100 one-node table
+// therefore is not a validation; the H200 table and DeepEP's H800 intranode row are.
+TEST_CASE("deepep-normal's one-node defaults are the fit on the H100 one-node table", "[validation][comm]") {
+  const auto all =
+      deepep_normal_samples(read_deepep_normal_table(EPSIM_TEST_DATA_DIR "/comm/aic_h100_deepep_normal_1node_0512.csv"));
+  const ExchangeKernelParams shipped = default_kernel_params(ExchangeKernelKind::deepep_normal);
+  REQUIRE(shipped.one_node.has_value());
+  ExchangeKernelParams start = shipped;
+  start.one_node = KernelPhases{start.dispatch, start.combine};
+  const ExchangeKernelParams fit = fit_kernel(
+      start, all, {FitField::latency_us, FitField::sm_rate_GBps, FitField::sm_exponent, FitField::sm_copies_per_token});
+  for (bool d : {true, false}) {
+    const KernelPhaseParams& f = d ? fit.one_node->dispatch : fit.one_node->combine;
+    const KernelPhaseParams& s = d ? shipped.one_node->dispatch : shipped.one_node->combine;
+    std::printf("deepep-normal one-node %s fitted on H100 0.5.12 (all rows): latency %.2f us, SM rate %.2f GB/s x "
+                "sms^%.3f, per-token copies %.3f\n", d ? "dispatch" : "combine", f.latency_us, f.sm_rate_GBps,
+                f.sm_exponent, f.sm_copies_per_token);
+    CHECK(s.latency_us == Approx(f.latency_us).epsilon(0.05));
+    CHECK(s.sm_rate_GBps == Approx(f.sm_rate_GBps).epsilon(0.05));
+    CHECK(s.sm_exponent == Approx(f.sm_exponent).epsilon(0.05));
+    CHECK(s.sm_copies_per_token == Approx(f.sm_copies_per_token).margin(0.05));
+    // The multi-node phases had no sample: left as they were.
+    CHECK((d ? fit.dispatch : fit.combine).sm_rate_GBps == (d ? shipped.dispatch : shipped.combine).sm_rate_GBps);
+  }
+}

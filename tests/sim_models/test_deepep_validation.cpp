@@ -116,18 +116,23 @@ TEST_CASE("DeepEP EP 8 is NVLink-bound in the model and the measurement", "[vali
 }
 
 TEST_CASE("DeepEP benchmark prediction: every token to every rank of one node, by hand", "[deepep]") {
-  // 1 node of 8 H800 GPUs, 8 experts, top-8, T = 100 tokens per rank, 24 SMs, deepep-normal defaults
-  // (comm/kernels/deepep_normal.cpp). Every token selects all 8 ranks: gpu_factor = 8/8 = 1,
-  // node_factor = 1/8. Selections per rank 800 (data-parallel: 100 from each source).
+  // 1 node of 8 H800 GPUs, 8 experts, top-8, T = 100 tokens per rank, 24 SMs, deepep-normal's one-node
+  // phases (comm/kernels/deepep_normal.cpp: DeepEP's intranode kernel; o = one_node->dispatch or
+  // ->combine). Every token selects all 8 ranks: gpu_factor = 8/8 = 1, node_factor = 1/8. Selections
+  // per rank 800 (data-parallel: 100 from each source).
   // Dispatch, FP8 B = 7168 x (1 + 4/128) = 7392 bytes:
   //   busiest link (NVSwitch -> GPU d): 7 sources x 100 copies = 700 x 7392 B at 200 x 0.824 =
   //   164.8 GB/s -> 31.398 us;
-  //   SM term: B x (800 x node_factor + 800 x gpu_factor) = 7392 x 900 B at (3350 / 132 / 2) x 24 =
-  //   304.55 GB/s -> 21.845 us;
-  //   latency 20 + 10 x log2(1) = 20 us, notify 0 on one node: t = 20 + 31.398 = 51.398 us.
-  //   DeepEP's intranode count: received copies incl. self, 800 x 7392 B / t = 115.05 GB/s.
-  // Combine, BF16 B = 14336: link 700 x 14336 / 164.8e9 = 60.893 us > SM 14336 x 900 / 304.55e9 =
-  //   42.37 us: t = 80.893 us.
+  //   SM term: B x (800 x node_factor + 800 x gpu_factor + o.sm_copies_per_token x 100 own tokens) at
+  //   o.sm_rate_GBps x 24^o.sm_exponent (dispatch: 20.92 x 24^0.922 = 391.8 GB/s -> 17.1 us);
+  //   latency o.latency_us (26.9), notify 0 on one node: t = o.latency_us + 31.398 us (link-bound).
+  //   DeepEP's intranode count: received copies incl. self, 800 x 7392 B / t.
+  // Combine, BF16 B = 14336: link 700 x 14336 / 164.8e9 = 60.893 us > SM (34.84 x 24^0.88 = 571 GB/s,
+  //   1071.9 copies -> 26.9 us): t = o.latency_us (38.78) + 60.893 us.
+  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_normal);
+  REQUIRE(def.one_node.has_value());
+  const KernelPhaseParams& od = def.one_node->dispatch;
+  const KernelPhaseParams& oc = def.one_node->combine;
   Topology topo = h800_cluster(1);
   RouteTable routes(topo);
   DeepEpBenchmark b;
@@ -138,11 +143,14 @@ TEST_CASE("DeepEP benchmark prediction: every token to every rank of one node, b
   CHECK(p.routing.gpu_factor == Approx(1.0));
   CHECK(p.routing.node_factor == Approx(0.125));
   CHECK(p.nvlink_time_us == Approx(700.0 * 7392.0 / 164.8e9 * 1e6));
-  CHECK(p.sm_time_us == Approx(900.0 * 7392.0 / (3350.0 / 132.0 / 2.0 * 24.0 * 1e9) * 1e6));
-  CHECK(p.latency_us == Approx(20.0));
-  CHECK(p.dispatch_time_us == Approx(20.0 + 700.0 * 7392.0 / 164.8e9 * 1e6));
-  CHECK(p.dispatch_GBps == Approx(800.0 * 7392.0 / (51.398e-6) / 1e9).epsilon(1e-4));
-  CHECK(p.combine_time_us == Approx(20.0 + 700.0 * 14336.0 / 164.8e9 * 1e6));
+  CHECK(p.sm_time_us == Approx(7392.0 * (900.0 + od.sm_copies_per_token * 100) /
+                               (od.sm_rate_GBps * std::pow(24.0, od.sm_exponent) * 1e9) * 1e6));
+  CHECK(p.sm_time_us == Approx(17.1).epsilon(0.01));
+  CHECK(p.latency_us == Approx(od.latency_us));
+  const double t_dispatch = od.latency_us + 700.0 * 7392.0 / 164.8e9 * 1e6;
+  CHECK(p.dispatch_time_us == Approx(t_dispatch));
+  CHECK(p.dispatch_GBps == Approx(800.0 * 7392.0 / (t_dispatch * 1e-6) / 1e9).epsilon(1e-4));
+  CHECK(p.combine_time_us == Approx(oc.latency_us + 700.0 * 14336.0 / 164.8e9 * 1e6));
   CHECK(p.bottleneck == "link");
   CHECK(p.bottleneck_kind == LinkKind::nvlink);
 }
