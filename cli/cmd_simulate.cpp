@@ -66,6 +66,7 @@ void run_simulate(const SimulateCliOptions& o) {
   Scenario s;
   try {
     s = scenario_from_json(doc, o.scenario);
+    s.set_by = o.overrides.flags_by_pointer();
   } catch (const InputError& e) {
     if (!o.overrides.any()) throw;
     throw UsageError(fmt::format("{} (with the command-line overrides {})", e.what(), o.overrides.describe()));

@@ -141,6 +141,16 @@ void ScenarioOverrides::apply(Json& doc) const {
   }
 }
 
+std::map<std::string, std::string> ScenarioOverrides::flags_by_pointer() const {
+  std::map<std::string, std::string> out;
+  for (const auto& f : flags_)
+    if (f->option->count() > 0) out[f->pointer] = f->name;
+  for (const std::string& s : sets_)
+    if (const auto eq = s.find('='); eq != std::string::npos && eq > 0)
+      out[s.substr(0, eq)] = "--set " + echo_for_message(s);  // a later --set wins, as apply writes it last
+  return out;
+}
+
 std::string ScenarioOverrides::describe() const {
   std::vector<std::string> given;
   for (const auto& f : flags_)

@@ -2,6 +2,7 @@
 // Command-line overrides of scenario fields: one flag per aliased field of the scenario's parameter
 // table (--schedule, --network, --nic-GBps, ...) and --set POINTER=VALUE for any field. The flags
 // come from the table, so a new field with an alias gets its flag without code here.
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,9 @@ class ScenarioOverrides {
   void apply(Json& doc) const;
   /// The overrides as given ("--schedule serial, --set /chunks=8"), for messages.
   std::string describe() const;
+  /// The fields the overrides set: JSON pointer -> the flag that set it ("--calibration", "--set
+  /// /calibration=..."), for Scenario::set_by (errors on a file then name the flag, not the scenario).
+  std::map<std::string, std::string> flags_by_pointer() const;
 
  private:
   struct Flag {

@@ -276,8 +276,24 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
   for (const auto& [kind, samples] : s.kernels) {
     if (samples.empty()) continue;
     const ExchangeKernelParams def = default_kernel_params(kind);
+    // An all-to-all's rows (nccl, hierarchical) differ by message size, the EP kernels' by token count.
+    // Sizes within 5% of each other are one size: a table's selections are often derived from its
+    // bandwidth x time (DeepEP PR 521's LL rows: 1012-1024 selections for 128 tokens x top-8).
+    const bool by_message = kind == ExchangeKernelKind::nccl || kind == ExchangeKernelKind::hierarchical;
+    std::vector<double> sizes;
+    for (const KernelSample& x : samples) sizes.push_back(by_message ? x.bytes_per_token : x.selections);
+    std::sort(sizes.begin(), sizes.end());
+    int distinct_sizes = 0;
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      if (i == 0 || sizes[i] > sizes[i - 1] * 1.05) ++distinct_sizes;
+    // At one size the fixed cost and the rate trade off: the latency then keeps its default (fitted, DeepEP
+    // PR 521's LL rows wrote 0 us, and a 1-token exchange over 4 InfiniBand nodes read 1.2 us).
+    std::vector<FitField> fields = calibration_fields(kind);
+    const bool keep_latency = distinct_sizes == 1;
+    if (keep_latency)
+      std::erase_if(fields, [](FitField f) { return f == FitField::latency_us || f == FitField::latency_per_log2_node_us; });
     KernelCalibration k;
-    k.params = fit_kernel(def, samples, calibration_fields(kind));
+    k.params = fit_kernel(def, samples, fields);
     std::vector<std::string> files;
     for (const KernelSample& x : samples) {
       const std::string f = x.label.substr(0, x.label.find(": "));
@@ -292,13 +308,9 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     sum.one_node_samples = static_cast<int>(
         std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.nodes == 1; }));
     sum.one_node_phases = def.one_node.has_value();
-    // An all-to-all's rows (nccl, hierarchical) differ by message size, the EP kernels' by token count.
-    const bool by_message = kind == ExchangeKernelKind::nccl || kind == ExchangeKernelKind::hierarchical;
-    std::vector<double> sizes;
-    for (const KernelSample& x : samples) sizes.push_back(by_message ? x.bytes_per_token : x.selections);
-    std::sort(sizes.begin(), sizes.end());
-    sum.exchange_sizes = static_cast<int>(std::unique(sizes.begin(), sizes.end()) - sizes.begin());
-    sum.fields = static_cast<int>(calibration_fields(kind).size());
+    sum.exchange_sizes = distinct_sizes;
+    sum.latency_kept = keep_latency;
+    sum.fields = static_cast<int>(fields.size());
     sum.default_error = mean_abs_error(predict_samples(def, samples), samples);
     sum.fitted_error = mean_abs_error(predict_samples(k.params, samples), samples);
     cal.exchange_kernels[kind] = std::move(k);
@@ -342,7 +354,11 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
     sum.samples = f.samples;
     // Across nodes the ring's bus bandwidth is the sum of one rail channel per GPU of a node
     // (comm/collectives.cpp ring_bus_bandwidth_GBps): one NIC link carries busbw / GPUs per node.
-    sum.bandwidth_GBps = c.nodes > 1 ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
+    // sendrecv (rank r sends to r + 1) is no ring of the node's rails: each rank's bandwidth is its own
+    // pair's, and the pairs that cross hosts each run over one GPU's NIC, so the figure is per GPU as
+    // measured (16 ranks on 2 hosts read 6.2 GB/s per GPU for a 50 GB/s NIC before).
+    const bool ring = c.op != "sendrecv";
+    sum.bandwidth_GBps = c.nodes > 1 && ring ? f.bandwidth_GBps / (static_cast<double>(c.ranks) / c.nodes) : f.bandwidth_GBps;
     sum.line_bandwidth_GBps = sum.bandwidth_GBps;
     // Without a model of the run: t = base_latency_us + steps x step latency + bus bytes / bandwidth
     // (comm/collectives.cpp, NCCL's baseLat), the step latency what the intercept leaves after the base,

@@ -116,6 +116,23 @@ void add_nccl_tests(TableSamples& s, const std::filesystem::path& path, int gpus
                                              "for {}, the largest size's columns give {:.3f}",
                                              ranks, expect, run.op, ratio));
   }
+  // Every row of one run: the ratio is the same at every size (two tables pasted into one file without
+  // their rank lines read as the last one's ranks otherwise). Rows below 1 GB/s algbw are skipped: their
+  // two printed decimals do not give the ratio.
+  if ((ar || gathers) && ranks >= 2) {
+    const double expect = (ar ? 2.0 : 1.0) * (ranks - 1) / ranks;
+    for (const NcclTestsRow& r : rows)
+      if (r.algbw_GBps >= 1 && std::fabs(r.busbw_GBps / r.algbw_GBps - expect) > 0.02)
+        throw InputError(file, fmt::format("line {}", r.line),
+                         fmt::format("rows of one run of {} ranks: busbw / algbw = {:.3f} for {} ({:.3f} here), so this "
+                                     "row belongs to a run of another rank count (one run per file)",
+                                     ranks, expect, run.op, r.busbw_GBps / r.algbw_GBps));
+  }
+  // The same number of ranks on every host: the topologies epsim builds for a run are uniform.
+  if (run.most_ranks_per_host != run.fewest_ranks_per_host)
+    throw InputError(file, "", fmt::format("the same number of ranks on every host; the rank lines list {} on one host "
+                                           "and {} on another",
+                                           run.most_ranks_per_host, run.fewest_ranks_per_host));
   note_device(s, run.device, path);
   const int nodes = run.nodes > 0 ? run.nodes : std::max(1, ranks / gpus_per_node);
   if (run.op == "alltoall") {

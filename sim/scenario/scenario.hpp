@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +133,9 @@ struct DisaggregationConfig {
 /// A parsed scenario file (paths already resolved against the scenario's folder).
 struct Scenario {
   std::string file;                   ///< the scenario file (for messages)
+  /// Fields a command-line flag set, JSON pointer -> the flag ("/calibration" -> "--calibration"): an
+  /// error on the file such a field names says the flag gave it (scenario_field_source), not the file.
+  std::map<std::string, std::string> set_by;
   std::filesystem::path topology;     ///< topology file; empty when `cluster` is generated
   std::optional<DgxClusterOptions> cluster;  ///< the generated cluster when "topology" is an object
   std::filesystem::path model;

@@ -20,6 +20,23 @@ namespace epsim {
 
 namespace {
 
+// named_by for a file a scenario field names: "(the file S names at /calibration)", or, when a
+// command-line flag set the field, "(given by --calibration on the command line)".
+template <class F>
+auto named_by_scenario(const Scenario& s, const std::string& key, F&& load) {
+  const auto flag = s.set_by.find(key);
+  if (flag == s.set_by.end()) return named_by(s.file, key, std::forward<F>(load));
+  try {
+    return load();
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (given by " + flag->second + " on the command line)");
+  }
+}
+
+}  // namespace
+
+namespace {
+
 ExpertLoads uniform_loads(const MoeModel& m) {
   ExpertLoads l;
   l.source = "uniform";
@@ -41,10 +58,10 @@ ScenarioInputs prepare_scenario(const Scenario& s) { return prepare_scenario(s, 
 ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& parts) {
   const std::string& f = s.file;
   const ParallelConfig& p = s.parallel;
-  auto topology = parts.topology ? parts.topology : named_by(s.file, "/topology", [&] {
+  auto topology = parts.topology ? parts.topology : named_by_scenario(s, "/topology", [&] {
     return std::make_shared<const Topology>(build_topology(topology_variant(s)));
   });
-  MoeModel model = parts.model ? *parts.model : named_by(s.file, "/model", [&] { return load_moe_model(s.model); });
+  MoeModel model = parts.model ? *parts.model : named_by_scenario(s, "/model", [&] { return load_moe_model(s.model); });
   if (p.gpus() > topology->num_gpus())
     throw InputError(f, "/parallel", fmt::format("dp x tp x pp = {} x {} x {} = {} GPUs at most the {} GPUs of {}", p.dp,
                                                  p.tp, p.pp, p.gpus(), topology->num_gpus(),
@@ -103,7 +120,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
 
   ExpertLoads loads = parts.loads           ? *parts.loads
                       : s.loads.empty() ? uniform_loads(model)
-                                        : named_by(s.file, "/loads", [&] { return load_expert_loads(s.loads); });
+                                        : named_by_scenario(s, "/loads", [&] { return load_expert_loads(s.loads); });
   check_loads_match_model(loads, model);
 
   std::shared_ptr<const RouteTable> routes = parts.routes;
@@ -130,7 +147,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
                                    zero_layers, moe_layers, s.loads.string()));
   if (!s.calibration.empty()) {
     calibration = parts.calibration ? parts.calibration
-                                    : named_by(s.file, "/calibration", [&] {
+                                    : named_by_scenario(s, "/calibration", [&] {
                                         return std::make_shared<const Calibration>(load_calibration(s.calibration));
                                       });
     const std::string w = calibration_gpu_warning(*calibration, s.calibration.string(), gpu.name);
@@ -142,7 +159,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
   std::vector<LayerPlacement> placement;
   ReplicaChoice replica_choice = s.replica_choice.value_or(ReplicaChoice::rule);
   if (!s.plan.empty()) {
-    PlanFile file = named_by(s.file, "/plan", [&] { return read_plan(s.plan, model, p.ep); });
+    PlanFile file = named_by_scenario(s, "/plan", [&] { return read_plan(s.plan, model, p.ep); });
     placement = std::move(file.layers);
     if (!s.replica_choice) replica_choice = file.replica_choice;
   } else if (p.ep > 1) {
@@ -174,7 +191,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     }
   }
 
-  ComputeModel compute(gpu, named_by(s.file, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(s.gemm_efficiency); }));
+  ComputeModel compute(gpu, named_by_scenario(s, "/gemm_efficiency", [&] { return load_deepgemm_efficiency(s.gemm_efficiency); }));
   CollectiveParams cp;
   cp.pipeline_step_bytes = s.nccl_buffsize_bytes / kNcclSteps;
   if (calibration) {
@@ -182,7 +199,7 @@ ScenarioInputs prepare_scenario(const Scenario& s, const SharedScenarioParts& pa
     cp = with_calibration(cp, *calibration);
   }
   std::shared_ptr<const KernelTableModel> kernels =
-      parts.kernels ? parts.kernels : named_by(s.file, "/kernel_tables", [&] { return load_scenario_kernels(s); });
+      parts.kernels ? parts.kernels : named_by_scenario(s, "/kernel_tables", [&] { return load_scenario_kernels(s); });
   ScenarioInputs in{s,       std::move(topology),  std::move(routes), std::move(model), std::move(loads),
                     std::move(placement), std::move(compute), std::move(cp), std::move(kernels),
                     std::move(calibration), std::move(warnings)};

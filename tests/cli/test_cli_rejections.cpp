@@ -1,5 +1,7 @@
 // Every rejected input gives a clear message naming the file (and field) and the documented exit
 // code: 2 for usage errors, 1 for invalid input. No output file is written.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -252,4 +254,27 @@ TEST_CASE("calibrate checks --gpu before it reads any file") {
   CHECK(r.exit_code == 2);
   CHECK(r.out.empty());
   CHECK(r.err.find("--gpu: a GPU epsim knows") != std::string::npos);
+}
+
+TEST_CASE("calibrate refuses a pipe (it reads each measured file more than once), naming it") {
+  // A FIFO stands for a pipe or a process substitution (<(...) is /dev/fd/N, a pipe). calibrate checks
+  // the file's type before it opens it, so nothing needs to write into the FIFO.
+  const std::string dir = fresh_temp_dir("calibrate_fifo");
+  const std::string fifo = dir + "/all_reduce_perf.txt";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  CliResult r = run_epsim("calibrate " + fifo + " --out " + dir + "/c.json");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(fifo + ": a regular file (calibrate reads each measured file more than once") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/c.json"));
+}
+
+TEST_CASE("simulate: a file a command-line flag gave is named with the flag, not the scenario") {
+  const std::string scenario = std::string(EPSIM_SCENARIOS_DIR) + "/deepseek-v3/prefill-ep32.json";
+  CliResult r = run_epsim("simulate --scenario " + scenario + " --calibration /nonexistent/epsim_c.json");
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("/nonexistent/epsim_c.json: ") != std::string::npos);
+  CHECK(r.err.find("(given by --calibration on the command line)") != std::string::npos);
+  CHECK(r.err.find("names at /calibration") == std::string::npos);
+  CliResult s = run_epsim("simulate --scenario " + scenario + " --set /calibration=/nonexistent/epsim_c.json");
+  CHECK(s.err.find("(given by --set /calibration=/nonexistent/epsim_c.json on the command line)") != std::string::npos);
 }
