@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -86,6 +87,24 @@ ExchangeKernelParams normal_fitted_on_aiconfigurator() {
 
 const std::vector<FitField> kLlFields = {FitField::latency_us, FitField::network_efficiency};
 
+// Dispatch (FP8) and combine (BF16) samples of a low-latency table with columns dispatch_latency_us and
+// combine_latency_us, EP in `ep_column` (8 GPUs per node), `selections` per rank; group = EP, label
+// "EP e dispatch"; `adjust(row, sample)` sets what the run set.
+std::vector<KernelSample> ll_latency_samples(const CsvTable& t, const char* ep_column, double selections,
+                                             const std::function<void(std::size_t, KernelSample&)>& adjust) {
+  const auto ep = t.column(ep_column), dt = t.column("dispatch_latency_us"), ct = t.column("combine_latency_us");
+  std::vector<KernelSample> rows;
+  for (std::size_t r = 0; r < t.rows.size(); ++r)
+    for (bool d : {true, false}) {
+      const int e = static_cast<int>(t.number(r, ep));
+      KernelSample s = sample(e / 8, selections, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
+                              "EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
+      adjust(r, s);
+      rows.push_back(s);
+    }
+  return rows;
+}
+
 }  // namespace
 
 TEST_CASE("NCCL EP low-latency (BF16, 128 tokens, EP 8-64): defaults and leave-one-EP-out", "[validation][comm]") {
@@ -118,17 +137,12 @@ TEST_CASE("NCCL EP low-latency (BF16, 128 tokens, EP 8-64): defaults and leave-o
 
 TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backends)", "[validation][comm]") {
   CsvTable t = table("deepep_pr521_h100_ll.csv");
-  const auto backend = t.column("backend"), ep = t.column("ep_size"), dt = t.column("dispatch_latency_us"),
-             ct = t.column("combine_latency_us");
-  std::vector<KernelSample> rows;
-  for (std::size_t r = 0; r < t.rows.size(); ++r)
-    for (bool d : {true, false}) {
-      const int e = static_cast<int>(t.number(r, ep));
-      KernelSample s = sample(e / 8, 128 * 8, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
-                              t.rows[r][backend] + " EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
-      s.nvlink_same_node = false;  // README-NCCL.md's LL runs pass --disable-nvlink (the run's setting, not a fit)
-      rows.push_back(s);
-    }
+  const auto backend = t.column("backend");
+  const std::vector<KernelSample> rows =
+      ll_latency_samples(t, "ep_size", 128 * 8, [&](std::size_t r, KernelSample& s) {
+        s.label = t.rows[r][backend] + " " + s.label;
+        s.nvlink_same_node = false;  // README-NCCL.md's LL runs pass --disable-nvlink (the run's setting, not a fit)
+      });
   REQUIRE(rows.size() == 16);
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
   for (bool d : {true, false}) {
@@ -156,17 +170,10 @@ TEST_CASE("DeepEP README low-latency (H800, EP 8-256, found outside ../shared/da
   // 98 GB/s, twice one NIC: its same-node copies cannot have gone through the NIC, so the rows are
   // priced with same-node peers over NVLink (the kernel's default), not as PR 521's --disable-nvlink.
   CsvTable t = table("deepep_readme_ll_h800.csv");
-  const auto ep = t.column("ep_ranks_h800"), dt = t.column("dispatch_latency_us"), ct = t.column("combine_latency_us");
-  std::vector<KernelSample> rows;
-  for (std::size_t r = 0; r < t.rows.size(); ++r)
-    for (bool d : {true, false}) {
-      const int e = static_cast<int>(t.number(r, ep));
-      KernelSample s = sample(e / 8, 128 * 8 - 10, d, d ? kFp8 : kBf16, t.number(r, d ? dt : ct), e,
-                              "EP " + std::to_string(e) + (d ? " dispatch" : " combine"));
-      s.experts = 288 % e == 0 ? 288 : 256;
-      s.nvlink_GBps = 200;
-      rows.push_back(s);
-    }
+  const std::vector<KernelSample> rows = ll_latency_samples(t, "ep_ranks_h800", 128 * 8 - 10, [](std::size_t, KernelSample& s) {
+    s.experts = 288 % s.group == 0 ? 288 : 256;  // group = EP
+    s.nvlink_GBps = 200;
+  });
   REQUIRE(rows.size() == 12);
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
   for (bool d : {true, false}) {
