@@ -258,7 +258,7 @@ void run_calibrate(const CalibrateOptions& o) {
           fmt::print("    {} {}: network ramp: half bandwidth at {:.0f} KiB per peer message, exponent {:.2f}\n",
                      to_string(k.kind), phase, ph->ramp_half_bytes / 1024, ph->ramp_exponent);
     // deepep-normal: one-node rows fit DeepEP's intranode kernel, the others its internode kernel.
-    if (k.one_node_phases) {
+    if (default_kernel_params(k.kind).one_node) {
       const int multi = k.samples - k.one_node_samples;
       fmt::print("    {}: {} one-node rows fit its one-node phases (one_node){}, {} multi-node rows its other phases{}\n",
                  to_string(k.kind), k.one_node_samples, k.one_node_samples == 0 ? ": kept at the defaults" : "",

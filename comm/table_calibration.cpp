@@ -307,9 +307,7 @@ TableFit fit_tables(const TableSamples& s, Calibration& cal) {
         std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.dispatch; }));
     sum.one_node_samples = static_cast<int>(
         std::count_if(samples.begin(), samples.end(), [](const KernelSample& x) { return x.nodes == 1; }));
-    sum.one_node_phases = def.one_node.has_value();
     sum.exchange_sizes = distinct_sizes;
-    sum.latency_kept = keep_latency;
     sum.fields = static_cast<int>(fields.size());
     sum.default_error = mean_abs_error(predict_samples(def, samples), samples);
     sum.fitted_error = mean_abs_error(predict_samples(k.params, samples), samples);

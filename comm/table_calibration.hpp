@@ -85,14 +85,12 @@ struct KernelFitSummary {
   /// Of samples, those on one node. A kernel with one-node phases (ExchangeKernelParams::one_node) fits
   /// them on these and its other phases on the rest; each scope without rows keeps its defaults.
   int one_node_samples = 0;
-  bool one_node_phases = false;  ///< the kernel has one-node phases (deepep-normal)
   /// Distinct exchange sizes over the samples: selections per GPU (token counts x top-k) for the EP
   /// kernels, per-peer message bytes for nccl / hierarchical (an all-to-all's rows differ by size, not
   /// by tokens), sizes within 5% of each other counted once. 1 means every row is at one size, where a
   /// fixed cost and a rate trade off: the fit then keeps the latency (and its per-node growth) at the
   /// defaults, and calibrate says so.
   int exchange_sizes = 0;
-  bool latency_kept = false;  ///< exchange_sizes == 1: latency_us and latency_per_log2_node_us not fitted
   int fields = 0;            ///< parameters fitted per phase (calibration_fields); more than a phase's rows: not determined
   double default_error = 0;
   double fitted_error = 0;

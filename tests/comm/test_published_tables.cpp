@@ -89,6 +89,22 @@ const std::vector<FitField> kLlFields = {FitField::latency_us, FitField::network
 
 // Dispatch (FP8) and combine (BF16) samples of a low-latency table with columns dispatch_latency_us and
 // combine_latency_us, EP in `ep_column` (8 GPUs per node), `selections` per rank; group = EP, label
+// deepep-ll's defaults on one phase of `rows`: the phase's samples, their predictions (each printed
+// against its measurement) and the MAE.
+struct PhaseDefaults {
+  std::vector<KernelSample> rows;
+  std::vector<double> pred;
+  double mae = 0;
+};
+PhaseDefaults ll_defaults_on_phase(const std::vector<KernelSample>& rows, bool dispatch) {
+  PhaseDefaults out;
+  out.rows = pick(rows, [&](const KernelSample& s) { return s.dispatch == dispatch; });
+  out.pred = predict_samples(default_kernel_params(ExchangeKernelKind::deepep_ll), out.rows);
+  print_a(out.rows, out.pred);
+  out.mae = mean_abs_error(out.pred, out.rows);
+  return out;
+}
+
 // "EP e dispatch"; `adjust(row, sample)` sets what the run set.
 std::vector<KernelSample> ll_latency_samples(const CsvTable& t, const char* ep_column, double selections,
                                              const std::function<void(std::size_t, KernelSample&)>& adjust) {
@@ -146,10 +162,9 @@ TEST_CASE("DeepEP PR 521 low-latency (FP8/BF16, 128 tokens, EP 8-64, two backend
   REQUIRE(rows.size() == 16);
   const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
   for (bool d : {true, false}) {
-    const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
-    const auto pred = predict_samples(def, phase);
-    print_a(phase, pred);
-    const double a = mean_abs_error(pred, phase);
+    const PhaseDefaults pd = ll_defaults_on_phase(rows, d);
+    const auto& phase = pd.rows;
+    const double a = pd.mae;
     const double b = leave_one_group_out(def, phase, kLlFields, true);
     const double b_peer = leave_one_group_out(def, phase, {FitField::latency_us, FitField::per_peer_us,
                                                            FitField::network_efficiency}, false);
@@ -175,12 +190,10 @@ TEST_CASE("DeepEP README low-latency (H800, EP 8-256, found outside ../shared/da
     s.nvlink_GBps = 200;
   });
   REQUIRE(rows.size() == 12);
-  const ExchangeKernelParams def = default_kernel_params(ExchangeKernelKind::deepep_ll);
   for (bool d : {true, false}) {
-    const auto phase = pick(rows, [&](const KernelSample& s) { return s.dispatch == d; });
-    const auto pred = predict_samples(def, phase);
-    print_a(phase, pred);
-    const double a = mean_abs_error(pred, phase);
+    const PhaseDefaults pd = ll_defaults_on_phase(rows, d);
+    const std::vector<double>& pred = pd.pred;
+    const double a = pd.mae;
     std::printf("DeepEP README LL H800 %s: (a) defaults MAE %.1f%%\n", d ? "dispatch" : "combine", 100 * a);
     CHECK(a <= 0.20);
     for (std::size_t i = 1; i < pred.size(); ++i) CHECK(pred[i] > pred[i - 1]);  // rises with EP, as measured
