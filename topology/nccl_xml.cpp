@@ -64,8 +64,10 @@ struct Reader {
   bool warned_classless = false;
   int nics_without_speed = 0;
   // Values the file leaves out and the importer assumes: counted, then one warning each (assumption_warnings).
-  int pcie_speed_assumed = 0, pcie_width_assumed = 0, nvlink_count_assumed = 0;
-  std::string first_pcie_speed, first_pcie_width, first_nvlink_count;
+  int pcie_speed_assumed = 0, pcie_width_assumed = 0, nvlink_count_assumed = 0, pcie_slow = 0, net_speed_assumed = 0;
+  std::string first_pcie_speed, first_pcie_width, first_nvlink_count, first_pcie_slow, first_net_speed;
+  // A PCIe link below this (GB/s) is warned about: Gen1 x4 in NCCL's units is 0.75 (nccl_pcie_GBps).
+  static constexpr double kSlowPcieGBps = 0.75;
 
   const pt::ptree* attrs(const pt::ptree& node) const {
     auto it = node.find("<xmlattr>");
@@ -138,6 +140,8 @@ struct Reader {
     const double bw = nccl_pcie_GBps(speed, width, &known);
     if (!known && pcie_speed_assumed++ == 0) first_pcie_speed = busid;
     if (width <= 0 && pcie_width_assumed++ == 0) first_pcie_width = busid;
+    // Below Gen1 x4 (0.75 GB/s in NCCL's units): a hypervisor's virtual bridge reports 2.5 GT/s x1.
+    if (bw < kSlowPcieGBps && pcie_slow++ == 0) first_pcie_slow = fmt::format("{}: {} x{} = {:.4g} GB/s", busid, speed, width, bw);
     return bw;
   }
 
@@ -150,6 +154,13 @@ struct Reader {
     if (pcie_width_assumed > 0)
       warnings.push_back(fmt::format("{}: {} <pci> with link_width 0 or none (first {}) taken as x16 (NCCL's rule)", file,
                                      pcie_width_assumed, first_pcie_width));
+    if (pcie_slow > 0)
+      warnings.push_back(fmt::format("{}: {} <pci> links slower than {} GB/s (first {}), kept as the file says (a "
+                                     "virtual bridge's figure?); routes cross a CPU only where no path avoids it",
+                                     file, pcie_slow, kSlowPcieGBps, first_pcie_slow));
+    if (net_speed_assumed > 0)
+      warnings.push_back(fmt::format("{}: {} <net> without a speed (first {}) taken at {} GB/s", file, net_speed_assumed,
+                                     first_net_speed, options.default_nic_GBps));
     if (nvlink_count_assumed > 0)
       warnings.push_back(fmt::format("{}: {} <nvlink> without count (first of GPU {}) taken as 1 link", file,
                                      nvlink_count_assumed, first_nvlink_count));
@@ -168,8 +179,7 @@ struct Reader {
       int mbps = int_attr(child, "net", "speed", 0);
       XDev d{XKind::nic, parent, 0, up_GBps, busid, attr(child, "name"), 0, 0, {}};
       d.nic_GBps = mbps > 0 ? mbps / 8000.0 : options.default_nic_GBps;
-      if (mbps <= 0)
-        warnings.push_back(fmt::format("{}: <net {}> has no speed; taking {} GB/s", file, d.label, options.default_nic_GBps));
+      if (mbps <= 0 && net_speed_assumed++ == 0) first_net_speed = d.label;
       add(d);
       ++nets;
     }
@@ -280,7 +290,7 @@ std::vector<std::string> gpu_models(Reader& r, const NcclImportOptions& o, const
   if (!r.any_gpu_element) return labels;  // a skeleton: every GPU is the given model
   int model_links = 0, model_sm = 0;
   const bool model_known = !o.gpu_model.empty() && skeleton_model(o.gpu_model, model_links, model_sm);
-  bool warned_missing = false, warned_mismatch = false;
+  bool warned_missing = false, warned_mismatch = false, warned_unknown_sm = false;
   for (std::size_t i = 0; i < r.devs.size(); ++i) {
     XDev& x = r.devs[i];
     if (x.kind != XKind::gpu) continue;
@@ -309,6 +319,13 @@ std::vector<std::string> gpu_models(Reader& r, const NcclImportOptions& o, const
                                          "{} as the file says",
                                          file, o.gpu_model, x.sm, x.busid, labels[i]));
       warned_mismatch = true;
+    }
+    if (labels[i].rfind("sm", 0) == 0 && !warned_unknown_sm) {
+      r.warnings.push_back(fmt::format("{}: GPU {} has sm {}, no GPU model epsim has figures for (90 h100, 80 a100, 100 "
+                                       "b200, 70 v100, 60 p100): labelled {}, NVLink at NCCL's figure for that sm ({} "
+                                       "GB/s per link); simulate's compute takes the scenario's gpu",
+                                       file, x.busid, x.sm, labels[i], nccl_nvlink_GBps(x.sm)));
+      warned_unknown_sm = true;
     }
   }
   return labels;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <queue>
 #include <limits>
 #include <unordered_map>
 
@@ -32,6 +34,20 @@ std::string_view to_string(EcmpMode mode) { return name_of(mode, ecmp_mode_names
 
 namespace {
 constexpr int kUnreached = std::numeric_limits<int>::max();
+
+// Hop cost of a link on a shortest path (RoutingPolicy::shortest): 1, plus kCpuTransitPenalty when it
+// enters a CPU (a root complex or socket, never a destination: those are GPUs). NCCL ranks a GPU's
+// NICs by path type (NVL < PIX < PXB < PHB < SYS, src/graph/paths.cc) and leaves through the nearest;
+// it never spreads a transfer over a path through the host bridge while one through the GPU's own
+// PCIe switch exists. Counted in hops, an imported dump's GPU -> switch -> CPU -> switch -> another
+// rail's NIC ties with the own NIC's path through the spine, and an even ECMP split sent half the
+// inter-node bytes through the CPU (IBM Cloud gx3d: 23x slower over its 0.19 GB/s virtual bridges).
+// 16 hops: more than any path that avoids the CPU in a cluster epsim models is longer than one that
+// does not, so a CPU is transited only where every path does (a NIC on a CPU root port).
+constexpr std::uint16_t kCpuTransitPenalty = 16;
+std::uint16_t hop_cost(const Topology& topo, int link) {
+  return topo.device(topo.link(link).dst).kind == DeviceKind::cpu ? 1 + kCpuTransitPenalty : 1;
+}
 
 // SplitMix64's finalizer (Steele, Lea, Flood 2014): a well-mixed 64-bit hash of a 64-bit key.
 std::uint64_t mix64(std::uint64_t x) {
@@ -72,7 +88,9 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
   }
   dist_offset_[static_cast<std::size_t>(num_gpus_)] = total;
   dist_.assign(total, kFar);
-  std::deque<int> queue;
+  // Dijkstra (hop costs 1 or 1 + kCpuTransitPenalty) backward from each destination.
+  using Entry = std::pair<std::uint16_t, int>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   for (int d = 0; d < num_gpus_; ++d) {
     const int dst = topo.gpu_device(d);
     const int gd = group_of(dst);
@@ -85,17 +103,19 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
       return -1;
     };
     D[index(dst)] = 0;
-    queue.assign(1, dst);
+    queue.push({0, dst});
     while (!queue.empty()) {
-      int v = queue.front();
-      queue.pop_front();
-      std::uint16_t dv = D[index(v)];
+      const auto [dv, v] = queue.top();
+      queue.pop();
+      if (dv != D[index(v)]) continue;  // a stale entry
       for (int li : topo.in_links(v)) {
         int w = topo.link(li).src;
         std::ptrdiff_t iw = index(w);
-        if (iw < 0 || D[iw] != kFar) continue;
-        D[iw] = static_cast<std::uint16_t>(dv + 1);
-        if (topo.device(w).kind != DeviceKind::gpu) queue.push_back(w);
+        if (iw < 0) continue;
+        const auto dw = static_cast<std::uint16_t>(dv + hop_cost(topo, li));
+        if (dw >= D[iw]) continue;
+        D[iw] = dw;
+        if (topo.device(w).kind != DeviceKind::gpu) queue.push({dw, w});
       }
     }
   }
@@ -200,8 +220,8 @@ void RouteTable::prepare_source(int src_device, int d, RouteScratch& s) const {
         int w = topo_->link(li).dst;
         if (!forwards(w)) continue;
         std::uint16_t dw = dist(w, d, s);
-        if (dw != kFar && dw + 1 < dv) {
-          dv = static_cast<std::uint16_t>(dw + 1);
+        if (dw != kFar && dw + hop_cost(*topo_, li) < dv) {
+          dv = static_cast<std::uint16_t>(dw + hop_cost(*topo_, li));
           changed = true;
         }
       }
@@ -250,7 +270,7 @@ double RouteTable::expand(int src, int dst_gpu, bool transit, RouteScratch& s, s
         s.candidates_.clear();
         for (int li : topo_->out_links(u)) {
           int v = topo_->link(li).dst;
-          if (distance(v) != du - 1) continue;
+          if (distance(v) != du - (transit ? 1 : hop_cost(*topo_, li))) continue;
           if (v != dst && !transit && topo_->device(v).kind == DeviceKind::gpu) continue;
           s.candidates_.push_back(li);
         }

@@ -1,7 +1,8 @@
 #pragma once
 // Routes between GPU pairs: for each (source GPU, destination GPU) the links a byte crosses and the
 // fraction of the pair's bytes on each (ECMP splits evenly at every hop among next hops on shortest
-// paths). Compact: the table stores hop distances per destination GPU over the destination's own
+// paths; a hop into a CPU costs 17, so routes avoid the host bridge where they can). Compact: the
+// table stores path costs per destination GPU over the destination's own
 // host and the fabric only; a pair's route is expanded on demand. Read-only and thread-safe after
 // construction (each thread brings its own RouteScratch).
 //
@@ -10,7 +11,7 @@
 //   memory  = G x (n + F) x 2 bytes of distances + O(V + E) indices
 //             (1024 DGX nodes: 8192 x (25 + 264) x 2 B = 4.7 MB, against 8192^2 pairs x ~20 hops x 8 B
 //              = 10 GB for an all-pairs hop table);
-//   build   = G x O(n + F + E_F) (one BFS per destination over its host and the fabric);
+//   build   = G x O((n + F + E_F) log(n + F)) (one Dijkstra per destination over its host and the fabric);
 //   route(s, d) = O(hops on the route + n x passes) for the source host's distances, which a
 //             RouteScratch caches for consecutive sources on the same host and the same destination;
 //             the next hops of switches are cached per destination in the RouteScratch, so a
@@ -37,8 +38,8 @@ struct RouteHop {
 
 /// How pairs on different hosts are routed.
 enum class RoutingPolicy {
-  shortest,  ///< all equal-hop shortest paths, even ECMP split per hop; GPUs do not forward
-             ///< traffic unless no path avoids them (e.g. the DGX-1 NVLink mesh)
+  shortest,  ///< all equal-cost shortest paths (a hop costs 1, 17 into a CPU), even ECMP split per hop;
+             ///< GPUs do not forward traffic unless no path avoids them (e.g. the DGX-1 NVLink mesh)
   pxn,       ///< NCCL PXN: hop over NVLink to the GPU on the source's host whose rail is the
              ///< destination's, then leave through that GPU's NIC
 };

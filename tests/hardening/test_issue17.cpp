@@ -206,10 +206,19 @@ TEST_CASE("issue 17 item 9: NCCL XML import warns on assumptions, drops or refus
   // NICs without a speed: the assumed speed is named.
   r = import("nospeed.xml", replace_all(ibm, " speed=\"200000\"", ""));
   CHECK(r.exit_code == 0);
-  CHECK(has(r.err, "has no speed; taking 50 GB/s"));
-  // PCIe links without a width are assumed x16, said once.
+  // Said once for the file's 8 <net> (docs/topology.md: once per kind, with a count and the first).
+  CHECK(has(r.err, "8 <net> without a speed (first mlx5_7) taken at 50 GB/s"));
+  CHECK(r.err.find("<net mlx5_0>") == std::string::npos);
+  // PCIe links without a width are assumed x16, said once; the dump's virtual bridges (2.5 GT/s x1,
+  // 0.1875 GB/s in NCCL's units) are kept and named once.
   r = import("ibm.xml", ibm);
   CHECK(has(r.err, "16 <pci> with link_width 0 or none (first 0000:a3:00.0) taken as x16"));
+  CHECK(has(r.err, "8 <pci> links slower than 0.75 GB/s (first 0000:a1:00.0: 2.5 GT/s PCIe x1 = 0.1875 GB/s)"));
+  // An sm epsim has no model for is labelled by it and said so, with the NVLink figure NCCL gives it.
+  r = import("sm999.xml", replace_all(ibm, "sm=\"90\"", "sm=\"999\""));
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.err, "has sm 999, no GPU model epsim has figures for"));
+  CHECK(has(r.err, "labelled sm999, NVLink at NCCL's figure for that sm (40.1 GB/s per link)"));
 }
 
 TEST_CASE("issue 17 item 10: command-line values are checked (nan, negative, 0, -1 wrap, empty path)", "[issue17]") {

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "topology/generators.hpp"
 #include "topology/nic_path.hpp"
 #include "topology/routing.hpp"
@@ -205,4 +207,83 @@ TEST_CASE("nic_path: a GPU's nearest NICs, its rail first, split evenly, errors 
   bare.add_host("h");
   bare.add_device(Device{"h/gpu0", DeviceKind::gpu, 0, 0, ""});
   CHECK_THROWS_WITH(nic_path(bare, 0, NicDirection::up), Catch::Contains("h/gpu0 reaches no NIC"));
+}
+
+namespace {
+// Two hosts shaped like an imported cloud dump (IBM Cloud gx3d): per host a CPU, two PCIe switches
+// hanging off it, each with one GPU and one NIC (rails 0 and 1); rail leaves joined by one spine. From
+// gpu0 (host 0, rail 0) to the rail-1 GPU of host 1, both paths have 8 hops: own NIC -> leaf0 -> spine
+// -> leaf1 -> ..., and switch -> CPU -> the other switch -> the rail-1 NIC -> leaf1 -> ... .
+struct CloudDump {
+  Topology t;
+  std::vector<int> gpu_links_via_cpu;  // links into or out of a CPU
+  int own_nic_up = -1;                 // host 0's rail-0 NIC -> leaf0
+};
+CloudDump cloud_dump(bool nic_on_cpu_port) {
+  CloudDump c;
+  Topology& t = c.t;
+  const int leaf0 = [&] { t.add_host("h0"), t.add_host("h1"); return t.add_device(Device{"leaf0", DeviceKind::leaf, -1, 0, ""}); }();
+  const int leaf1 = t.add_device(Device{"leaf1", DeviceKind::leaf, -1, 1, ""});
+  const int spine = t.add_device(Device{"spine", DeviceKind::spine, -1, -1, ""});
+  t.add_bidirectional(leaf0, spine, LinkKind::infiniband, 400, 600);
+  t.add_bidirectional(leaf1, spine, LinkKind::infiniband, 400, 600);
+  for (int h = 0; h < 2; ++h) {
+    const int cpu = t.add_device(Device{fmt::format("h{}/cpu", h), DeviceKind::cpu, h, -1, ""});
+    for (int r = 0; r < 2; ++r) {
+      const int gpu = t.add_device(Device{fmt::format("h{}/gpu{}", h, r), DeviceKind::gpu, h, r, ""});
+      const int sw = t.add_device(Device{fmt::format("h{}/sw{}", h, r), DeviceKind::pcie_switch, h, -1, ""});
+      const int nic = t.add_device(Device{fmt::format("h{}/nic{}", h, r), DeviceKind::nic, h, r, ""});
+      t.add_bidirectional(gpu, sw, LinkKind::pcie, 64, 100);
+      // The dump's virtual bridge: 2.5 GT/s x1.
+      t.add_bidirectional(sw, cpu, LinkKind::pcie, 0.1875, 100);
+      // nic_on_cpu_port: host 0's NICs hang off the CPU, the only way out.
+      const int nic_parent = nic_on_cpu_port && h == 0 ? cpu : sw;
+      t.add_bidirectional(nic, nic_parent, LinkKind::pcie, 64, 100);
+      const int up = t.add_bidirectional(nic, r == 0 ? leaf0 : leaf1, LinkKind::infiniband, 50, 600);
+      if (h == 0 && r == 0) c.own_nic_up = up;
+    }
+  }
+  for (int l = 0; l < t.num_links(); ++l)
+    if (t.device(t.link(l).src).kind == DeviceKind::cpu || t.device(t.link(l).dst).kind == DeviceKind::cpu)
+      c.gpu_links_via_cpu.push_back(l);
+  return c;
+}
+}  // namespace
+
+TEST_CASE("shortest routing leaves through the GPU's own NIC, not through the CPU to another rail's NIC",
+          "[routing]") {
+  const CloudDump c = cloud_dump(false);
+  const RouteTable routes(c.t);
+  // GPU ranks in insertion order: host 0 rail 0 = 0, host 0 rail 1 = 1, host 1 rail 0 = 2, rail 1 = 3.
+  const std::vector<RouteHop> hops = routes.route(0, 3);
+  double own_nic = 0;
+  for (const RouteHop& h : hops) {
+    // Counted in hops, both paths tie (8 each) and an even split put 1/2 through the CPU; a CPU
+    // transit costs 1 + 16, so every byte takes the own NIC, the leaf and the spine.
+    CHECK(std::find(c.gpu_links_via_cpu.begin(), c.gpu_links_via_cpu.end(), h.link) == c.gpu_links_via_cpu.end());
+    if (h.link == c.own_nic_up) own_nic += h.fraction;
+  }
+  CHECK(own_nic == Approx(1.0));
+  // Bytes conserved: the pair's 8 hops carry the whole flow each.
+  double total = 0;
+  for (const RouteHop& h : hops) total += h.fraction;
+  CHECK(total == Approx(8.0));
+  // Hashed ECMP and the table's caches take the same path.
+  const RouteTable hashed(c.t, RoutingOptions{RoutingPolicy::shortest, EcmpMode::hash, 7});
+  for (const RouteHop& h : hashed.route(0, 3))
+    CHECK(std::find(c.gpu_links_via_cpu.begin(), c.gpu_links_via_cpu.end(), h.link) == c.gpu_links_via_cpu.end());
+}
+
+TEST_CASE("a NIC on a CPU root port is still reached through the CPU when no other path exists", "[routing]") {
+  const CloudDump c = cloud_dump(true);
+  const RouteTable routes(c.t);
+  const std::vector<RouteHop> hops = routes.route(0, 3);
+  // gpu0 -> sw0 -> CPU -> a NIC (both are on the CPU now) -> ...: the route exists and crosses the CPU.
+  double via_cpu = 0, total = 0;
+  for (const RouteHop& h : hops) {
+    total += h.fraction;
+    if (c.t.device(c.t.link(h.link).dst).kind == DeviceKind::cpu) via_cpu += h.fraction;
+  }
+  CHECK(via_cpu == Approx(1.0));
+  CHECK(total > 0);
 }
