@@ -29,8 +29,25 @@ struct Common {
   bool json = false;
 };
 
+// --gpu names a GPU model/gpu_spec.hpp knows: a usage error listing them otherwise (checked while the
+// command line is parsed, before any file is read; "unknown GPU 'a100'" was an input error, exit 1).
+CLI::Validator known_gpu() {
+  return CLI::Validator(
+      [](std::string& name) -> std::string {
+        try {
+          gpu_spec(name);
+          return {};
+        } catch (const InputError& e) {
+          return e.what();
+        }
+      },
+      "GPU");
+}
+
 void add_common(CLI::App* c, Common& o) {
-  c->add_option("--gpu", o.gpu, "GPU: h100, h200 or h800 (H800 uses the H100 tables)")->capture_default_str();
+  c->add_option("--gpu", o.gpu, "GPU: h100, h200 or h800 (H800 uses the H100 tables)")
+      ->capture_default_str()
+      ->check(known_gpu());
   c->add_option("--kernel-tables", o.kernel_tables, "folder with kernel_tables.json (default: the shipped tables)");
   c->add_flag("--json", o.json, "print JSON");
 }

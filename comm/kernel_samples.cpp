@@ -46,12 +46,15 @@ double bf16_token_bytes(int hidden) { return hidden * kBf16BytesPerElement; }
 std::vector<KernelSample> deepep_ll_samples(const std::vector<DeepEpLlRow>& rows) {
   std::vector<KernelSample> out;
   for (const DeepEpLlRow& r : rows)
-    for (bool d : {true, false})
-      out.push_back(base(r.nodes, r.experts, r.topk, r.selections(), d,
-                         d ? fp8_token_bytes(r.hidden) : bf16_token_bytes(r.hidden), d ? r.dispatch_us : r.combine_us,
-                         r.nodes,
-                         fmt::format("{} nodes, hidden {}, {} tokens, top-{}, {} experts", r.nodes, r.hidden, r.tokens,
-                                     r.topk, r.experts)));
+    for (bool d : {true, false}) {
+      KernelSample s = base(r.nodes, r.experts, r.topk, r.selections(), d,
+                            d ? fp8_token_bytes(r.hidden) : bf16_token_bytes(r.hidden), d ? r.dispatch_us : r.combine_us,
+                            r.nodes,
+                            fmt::format("{} nodes, hidden {}, {} tokens, top-{}, {} experts", r.nodes, r.hidden, r.tokens,
+                                        r.topk, r.experts));
+      s.gpus_per_node = kAicDeepEpGpusPerNode;  // the reader's node size (its GPU cap counts nodes of it)
+      out.push_back(s);
+    }
   return out;
 }
 
@@ -65,6 +68,7 @@ std::vector<KernelSample> deepep_normal_samples(const std::vector<DeepEpNormalRo
                             fmt::format("{} nodes, hidden {}, {} tokens, top-{}, {} experts, {} SMs", r.nodes, r.hidden,
                                         r.tokens, r.topk, r.experts, d ? r.sms : r.combine_sms));
       s.sms = d ? r.sms : r.combine_sms;
+      s.gpus_per_node = kAicDeepEpGpusPerNode;  // the reader checked the routing on nodes of this size
       s.grouped_routing = true;
       out.push_back(s);
     }

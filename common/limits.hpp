@@ -31,6 +31,12 @@ inline constexpr int kMaxRoutedGpus = 16384;
 /// EP ranks of one all-to-all link model (EpLinkModel aggregates EP^2 routes; 4096 ranks ~ 16.8M
 /// routes, minutes; see docs/limits.md).
 inline constexpr int kMaxEpRanks = 4096;
+/// GPUs one row of a measured communication table may name (measurements/comm_tables.cpp,
+/// measurements/deepep_tables.cpp; docs/formats-measurements.md): the published tables run 2 to 64 GPUs,
+/// 1024 is epsim's documented scale (16 to 1024 GPUs). Each row's samples build the link model of that
+/// many GPUs (EP^2 routes): a row of 1e9 GPUs overflowed the expert count, one of 65536 ran for a minute,
+/// an AIConfigurator DeepEP row of 1e6 nodes ran 40 s and died of bad_alloc.
+inline constexpr int kMaxMeasuredTableGpus = 1024;
 /// SMs of one GPU any input may name (an exchange kernel's `sms`, a measured table's SM count): H100 has
 /// 132, B200 148; 1024 only keeps the field sane (a calibration of 100000 SMs priced the SM term at 0).
 inline constexpr int kMaxGpuSms = 1024;

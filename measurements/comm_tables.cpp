@@ -27,10 +27,8 @@ int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 
   return static_cast<int>(v);
 }
 
-// GPUs a measured communication row may name (its SMs: limits::kMaxGpuSms). The published tables run 2 to 64 GPUs; 1024 is
-// epsim's documented scale (16 to 1024 GPUs). Each row's samples build the link model of that many GPUs
-// (EP^2 routes): a row of 1e9 GPUs overflowed the expert count, one of 65536 ran for a minute.
-constexpr int kMaxTableGpus = 1024;
+// GPUs a measured communication row may name: limits::kMaxMeasuredTableGpus (its SMs: limits::kMaxGpuSms).
+constexpr int kMaxTableGpus = limits::kMaxMeasuredTableGpus;
 
 int gpus(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) { return whole(t, r, c, lo, kMaxTableGpus); }
 
@@ -180,8 +178,15 @@ std::vector<NcclEpRow> read_nccl_ep_table(const std::filesystem::path& path) {
   const std::size_t g = t.column("num_gpus"), n = t.column("node_count"), d = t.column("dispatch_bw_GBps"),
                     c = t.column("combine_bw_GBps");
   std::vector<NcclEpRow> out;
-  for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], gpus(t, r, g), gpus(t, r, n), bandwidth_GBps(t, r, d), bandwidth_GBps(t, r, c)});
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    // NCCL EP's runs: 8-GPU nodes (kernel_samples.hpp nccl_ep_samples), so num_gpus = 8 x node_count.
+    const int ep = gpus_of_8gpu_nodes(t, r, g), nodes = whole(t, r, n, 1, kMaxTableGpus / 8);
+    if (ep != 8 * nodes)
+      throw InputError(t.file, where(t, r, g),
+                       fmt::format("num_gpus = 8 x node_count = {} (8 GPUs per node), found num_gpus {} and node_count {}",
+                                   8 * nodes, ep, nodes));
+    out.push_back({t.line_numbers[r], ep, nodes, bandwidth_GBps(t, r, d), bandwidth_GBps(t, r, c)});
+  }
   return out;
 }
 
@@ -192,7 +197,7 @@ std::vector<DeepEpPr521LlRow> read_deepep_pr521_ll(const std::filesystem::path& 
                     cb = t.column("combine_rdma_bw_GBps");
   std::vector<DeepEpPr521LlRow> out;
   for (std::size_t r = 0; r < t.rows.size(); ++r)
-    out.push_back({t.line_numbers[r], text(t, r, b), gpus(t, r, e, 2), t.measured(r, dl), bandwidth_GBps(t, r, db),
+    out.push_back({t.line_numbers[r], text(t, r, b), gpus_of_8gpu_nodes(t, r, e), t.measured(r, dl), bandwidth_GBps(t, r, db),
                    t.measured(r, cl), bandwidth_GBps(t, r, cb)});
   return out;
 }

@@ -1,22 +1,75 @@
 #include "measurements/deepep_tables.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "measurements/csv_table.hpp"
 
 namespace epsim {
 
 namespace {
 
+std::string where(const CsvTable& t, std::size_t r, std::size_t c) {
+  return fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]);
+}
+
 int positive_int(const CsvTable& t, std::size_t r, std::size_t c) {
   const double v = t.number(r, c);
   if (!(v >= 1) || v != std::floor(v) || v > 1e9)
-    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]),
-                     fmt::format("a positive integer, found {}", v));
+    throw InputError(t.file, where(t, r, c), fmt::format("a positive integer, found {}", v));
   return static_cast<int>(v);
+}
+
+// The nodes of a row: node_num x kAicDeepEpGpusPerNode GPUs at most limits::kMaxMeasuredTableGpus (1e6
+// nodes ran 40 s and died of bad_alloc; 1000 nodes were refused later without the file).
+int node_count(const CsvTable& t, std::size_t r, std::size_t c) {
+  constexpr int kMaxNodes = limits::kMaxMeasuredTableGpus / kAicDeepEpGpusPerNode;
+  const double v = t.number(r, c);
+  if (!(v >= 1) || v != std::floor(v) || v > kMaxNodes)
+    throw InputError(t.file, where(t, r, c),
+                     fmt::format("a node count in [1, {}] (node_num x {} GPUs per node, at most {} GPUs), found {}",
+                                 kMaxNodes, kAicDeepEpGpusPerNode, limits::kMaxMeasuredTableGpus, v));
+  return static_cast<int>(v);
+}
+
+// The routed experts of a row: at most limits::kMaxExperts (routed experts of one MoE layer).
+int expert_count(const CsvTable& t, std::size_t r, std::size_t c) {
+  const double v = t.number(r, c);
+  if (!(v >= 1) || v != std::floor(v) || v > static_cast<double>(limits::kMaxExperts))
+    throw InputError(t.file, where(t, r, c), fmt::format("an expert count in [1, {}], found {}", limits::kMaxExperts, v));
+  return static_cast<int>(v);
+}
+
+// The top-k of a row: at most its experts (TokenRouter picks top_k distinct experts).
+int top_k(const CsvTable& t, std::size_t r, std::size_t c, int experts) {
+  const int k = positive_int(t, r, c);
+  if (k > experts)
+    throw InputError(t.file, where(t, r, c), fmt::format("a top-k of at most num_experts = {}, found {}", experts, k));
+  return k;
+}
+
+// What DeepEP's normal-kernel test routing (deepep_normal_samples: the node is the group, top min(nodes,
+// 4) groups by group maximum) needs of a row: every rank holds num_experts / num_ranks experts (DeepEP
+// tests/test_internode.py), so the node groups are equal; and the allowed groups hold top-k experts.
+void check_grouped_routing(const CsvTable& t, std::size_t r, std::size_t e, std::size_t k, const DeepEpNormalRow& row) {
+  const int gpus = row.nodes * kAicDeepEpGpusPerNode;
+  if (row.experts % gpus != 0)
+    throw InputError(t.file, where(t, r, e),
+                     fmt::format("a multiple of the {} GPUs (node_num {} x {} GPUs per node; DeepEP places num_experts "
+                                 "/ num_ranks experts on each rank), found {}",
+                                 gpus, row.nodes, kAicDeepEpGpusPerNode, row.experts));
+  if (row.nodes == 1) return;  // one group: plain top-k, which top_k() checked
+  const int groups = std::min(row.nodes, 4), per_node = row.experts / row.nodes;
+  if (row.topk > groups * per_node)
+    throw InputError(t.file, where(t, r, k),
+                     fmt::format("a top-k of at most {} (DeepEP's test routing draws from the top min(node_num, 4) = {} "
+                                 "of {} nodes, {} experts each), found {}",
+                                 groups * per_node, groups, row.nodes, per_node, row.topk));
 }
 
 }  // namespace
@@ -36,11 +89,14 @@ std::vector<DeepEpLlRow> read_deepep_ll_table(const std::filesystem::path& path)
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     DeepEpLlRow row;
     row.line = t.line_numbers[r];
-    row.nodes = positive_int(t, r, n);
+    row.nodes = node_count(t, r, n);
     row.hidden = positive_int(t, r, h);
     row.tokens = positive_int(t, r, tok);
-    row.topk = positive_int(t, r, k);
-    row.experts = positive_int(t, r, e);
+    // Plain top-k (deepep_ll_samples): top-k of the experts. Not a multiple of the GPUs: AIConfigurator's
+    // published table runs DeepEP's 288 experts (256 + 32 redundant) on 8 nodes, and the LL kernel's
+    // model counts experts per rank as a fraction (comm/link_load.cpp remote_experts).
+    row.experts = expert_count(t, r, e);
+    row.topk = top_k(t, r, k, row.experts);
     row.dispatch_us = t.measured(r, dt);
     row.combine_us = t.measured(r, ct);
     row.dispatch_GBps = t.measured(r, db);
@@ -60,11 +116,12 @@ std::vector<DeepEpNormalRow> read_deepep_normal_table(const std::filesystem::pat
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     DeepEpNormalRow row;
     row.line = t.line_numbers[r];
-    row.nodes = positive_int(t, r, n);
+    row.nodes = node_count(t, r, n);
     row.hidden = positive_int(t, r, h);
     row.tokens = positive_int(t, r, tok);
-    row.topk = positive_int(t, r, k);
-    row.experts = positive_int(t, r, e);
+    row.experts = expert_count(t, r, e);
+    row.topk = top_k(t, r, k, row.experts);
+    check_grouped_routing(t, r, e, k, row);
     row.sms = positive_int(t, r, sm);
     row.combine_sms = positive_int(t, r, csm);
     row.dispatch_us = t.measured(r, dt);
