@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "comm/exchange_kernel.hpp"
 #include "cli/cli_checks.hpp"
 #include "cli/calibration_input.hpp"
 #include "cli/commands.hpp"
@@ -283,10 +284,15 @@ void add_plan_command(CLI::App& app) {
                 "tokens each GPU originates per iteration (loads are rescaled to it), in [1, 1e15]; 0 = use counts as is")
       ->capture_default_str()
       ->check(token_count_or_zero());
-  p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element, "1.03125 = FP8 dispatch with per-128 scales, 2 = BF16")
-      ->capture_default_str();
-  p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element, "2 = BF16 combine")
-      ->capture_default_str();
+  const CLI::Validator wire_bytes = CLI::PositiveNumber & CLI::Range(0.0, kMaxWireBytesPerElement);
+  p->add_option("--dispatch-bytes-per-element", o->settings.dispatch_bytes_per_element,
+                fmt::format("1.03125 = FP8 dispatch with per-128 scales, 2 = BF16; in (0, {}]", kMaxWireBytesPerElement))
+      ->capture_default_str()
+      ->check(wire_bytes);
+  p->add_option("--combine-bytes-per-element", o->settings.combine_bytes_per_element,
+                fmt::format("2 = BF16 combine; in (0, {}]", kMaxWireBytesPerElement))
+      ->capture_default_str()
+      ->check(wire_bytes);
   p->add_option("--routing", o->routing, "shortest (ECMP) or pxn")->capture_default_str();
   p->add_option("--seed", o->settings.seed, "seed of randomized algorithms")
       ->capture_default_str()

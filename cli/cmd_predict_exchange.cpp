@@ -101,7 +101,8 @@ void run_exchange(const ExchangeOptions& o) {
                      {});
   for (const auto& [flag, v] : {std::pair<const char*, double>{"--dispatch-bytes-per-element", o.dispatch_bytes_per_element},
                                 {"--combine-bytes-per-element", o.combine_bytes_per_element}})
-    if (!(v > 0 && v <= 64)) throw UsageError(fmt::format("{} {}: bytes per hidden element in (0, 64]", flag, v));
+    if (!(v > 0 && v <= kMaxWireBytesPerElement))
+      throw UsageError(fmt::format("{} {}: bytes per hidden element in (0, {}]", flag, v, kMaxWireBytesPerElement));
   // At most 16384 (16 x simulate's 1024; docs/limits.md): sampling costs O(tokens x experts) per layer.
   if (o.sampled_tokens < 1 || o.sampled_tokens > 16384)
     throw UsageError(fmt::format("--sampled-tokens {}: between 1 and 16384", o.sampled_tokens));

@@ -53,6 +53,10 @@ ExchangeKernelKind default_exchange_kernel(bool decode);
 inline constexpr double kFp8DispatchBytesPerElement = 1.0 + 4.0 / 128;
 /// BF16 dispatch and combine: 2 bytes per element.
 inline constexpr double kBf16BytesPerElement = 2.0;
+/// The most wire bytes per hidden element a dispatch or combine may be given (scenario, plan, predict
+/// exchange): FP64 with room for metadata is 8; 64 keeps every product with token and hidden counts
+/// finite while refusing a typo such as 1e300, which overflowed the link loads ("internal error").
+inline constexpr double kMaxWireBytesPerElement = 64.0;
 
 /// Closed-form parameters of one direction (dispatch or combine) of a kernel. Times in us.
 /// Without p2p channels (p2p_channels = 0):

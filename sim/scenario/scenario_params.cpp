@@ -51,6 +51,10 @@ ParamSpec positive(std::string pointer, std::string unit, Json def, std::string 
   s.min_exclusive = true;
   return s;
 }
+ParamSpec at_most(ParamSpec s, double hi) {
+  s.max = hi;
+  return s;
+}
 // A token count a user gives: [1, 1e15] (common/token_count.hpp: the one rule, and why fractions above one are allowed).
 ParamSpec token_count(std::string pointer, std::string unit, std::string meaning) {
   ParamSpec s = field(std::move(pointer), ParamType::number, std::move(unit), nullptr, std::move(meaning));
@@ -193,9 +197,11 @@ std::vector<ParamSpec> build() {
                   "gpu"),
        "the generated cluster's gpu_model, else h100");
   with_alias(add(choice("/precision", precision_names(), "fp8", "GEMM inputs and weights")), "precision");
-  note(add(positive("/dispatch_bytes_per_element", "bytes", nullptr, "bytes per hidden element on the wire, dispatch")),
+  note(add(at_most(positive("/dispatch_bytes_per_element", "bytes", nullptr, "bytes per hidden element on the wire, dispatch"),
+                   kMaxWireBytesPerElement)),
        "1.03125 for fp8 (a byte per value + an FP32 scale per 128), 2 for bf16");
-  add(positive("/combine_bytes_per_element", "bytes", 2.0, "bytes per hidden element on the wire, combine (BF16)"));
+  add(at_most(positive("/combine_bytes_per_element", "bytes", 2.0, "bytes per hidden element on the wire, combine (BF16)"),
+              kMaxWireBytesPerElement));
   with_alias(add(integer("/nccl_buffsize_bytes", "bytes", kNcclDefaultBuffsizeBytes, kNcclMinBuffsizeBytes,
                          kNcclMaxBuffsizeBytes,
                          "the run's NCCL_BUFFSIZE: the collectives pipeline in steps of it / 8 (NCCL_STEPS)")),

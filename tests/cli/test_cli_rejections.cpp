@@ -278,3 +278,26 @@ TEST_CASE("simulate: a file a command-line flag gave is named with the flag, not
   CliResult s = run_epsim("simulate --scenario " + scenario + " --set /calibration=/nonexistent/epsim_c.json");
   CHECK(s.err.find("(given by --set /calibration=/nonexistent/epsim_c.json on the command line)") != std::string::npos);
 }
+
+TEST_CASE("wire bytes per element above 64 are refused wherever they are given, not an internal error") {
+  // 1e300 bytes per element overflowed the link loads ("internal error: phase_time: negative or
+  // non-finite load", exit 3). The one bound, comm/exchange_kernel.hpp kMaxWireBytesPerElement = 64.
+  for (const char* flag : {"--dispatch-bytes-per-element", "--combine-bytes-per-element"}) {
+    const CliResult r = plan(kTopo2, kLoads, kModel, std::string("--ep 16 ") + flag + " 1e300");
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(flag) != std::string::npos);
+    CHECK(r.err.find("internal error") == std::string::npos);
+    CHECK(plan(kTopo2, kLoads, kModel, std::string("--ep 16 ") + flag + " 64").exit_code == 0);
+  }
+  const std::string scenario = kScenarios + "/deepseek-v3/prefill-ep32.json";
+  for (const char* field : {"/dispatch_bytes_per_element", "/combine_bytes_per_element"}) {
+    const CliResult s = run_epsim("simulate --scenario " + scenario + " --set " + field + "=1e300");
+    CHECK(s.exit_code == 2);
+    CHECK(s.err.find(field) != std::string::npos);
+    CHECK(s.err.find("(0, 64]") != std::string::npos);
+  }
+  const CliResult p = run_epsim("predict exchange --topology " + kTopo2 + " --model " + kModel +
+                                " --ep 16 --tokens-per-gpu 128 --exchange-kernel nccl --dispatch-bytes-per-element 65");
+  CHECK(p.exit_code == 2);
+  CHECK(p.err.find("(0, 64]") != std::string::npos);
+}
