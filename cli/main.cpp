@@ -2,6 +2,8 @@
 // (0 success, 1 invalid input, 2 usage error, 3 internal error).
 #include <cstdio>
 #include <exception>
+#include <iostream>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -103,9 +105,20 @@ int main(int argc, char** argv) {
   } catch (const epsim::InputError& e) {
     fmt::print(stderr, "epsim: error: {}\n", clipped(e.what()));
     return 1;
+  } catch (const std::system_error& e) {
+    // fmt's failed write to standard output (a full disk, /dev/full, a closed pipe): the environment's
+    // fault, not epsim's.
+    fmt::print(stderr, "epsim: error: writing standard output: {}\n", clipped(e.what()));
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "epsim: internal error: {}\n", clipped(e.what()));
     return 3;
+  }
+  // What is still buffered must reach its destination too: a run whose output was lost did not succeed.
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+    fmt::print(stderr, "epsim: error: writing standard output failed: the output is incomplete\n");
+    return 1;
   }
   return 0;
 }

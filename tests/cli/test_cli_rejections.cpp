@@ -1,9 +1,12 @@
 // Every rejected input gives a clear message naming the file (and field) and the documented exit
 // code: 2 for usage errors, 1 for invalid input. No output file is written.
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -300,4 +303,30 @@ TEST_CASE("wire bytes per element above 64 are refused wherever they are given, 
                                 " --ep 16 --tokens-per-gpu 128 --exchange-kernel nccl --dispatch-bytes-per-element 65");
   CHECK(p.exit_code == 2);
   CHECK(p.err.find("(0, 64]") != std::string::npos);
+}
+
+TEST_CASE("a failed write to standard output is an error (exit 1), not success or an internal error") {
+  // /dev/full refuses every write (ENOSPC). Before: simulate --json said "internal error: cannot write
+  // to file" (exit 3) and plan's table, still buffered at exit, was lost with exit 0.
+  if (!std::filesystem::exists("/dev/full")) {
+    WARN("no /dev/full here: not checked");
+    return;
+  }
+  const std::string err = (std::filesystem::temp_directory_path() / "epsim_dev_full.err").string();
+  auto run = [&](const std::string& args) {
+    const int status = std::system((std::string(EPSIM_BIN) + " " + args + " > /dev/full 2>" + err).c_str());
+    std::ifstream in(err);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::pair<int, std::string>{WEXITSTATUS(status), text};
+  };
+  for (const std::string& args :
+       {"simulate --json --scenario " + kScenarios + "/deepseek-v3/decode-ep32.json",
+        "plan --topology " + kTopo2 + " --loads " + kLoads + " --model " + kModel + " --ep 16",
+        "topo show " + kTopo2}) {
+    const auto [code, text] = run(args);
+    CHECK(code == 1);
+    CHECK(text.find("writing standard output") != std::string::npos);
+    CHECK(text.find("internal error") == std::string::npos);
+  }
+  std::filesystem::remove(err);
 }
