@@ -15,11 +15,26 @@
 
 namespace epsim::cli {
 
+bool is_decimal_number_text(std::string_view s) {
+  // [+-] digits [. digits] [(e|E) [+-] digits], at least one mantissa digit; strtod checks the rest.
+  bool digit = false;
+  for (char c : s) {
+    if (std::isdigit(static_cast<unsigned char>(c))) digit = true;
+    else if (c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-') return false;
+  }
+  return digit;
+}
+
+bool is_hex_number_text(std::string_view s) {
+  const std::size_t at = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  return s.size() > at + 1 && s[at] == '0' && (s[at + 1] == 'x' || s[at + 1] == 'X');
+}
+
 namespace {
 
 // The number in `s`, or NaN when `s` is not one number.
 double parse_number(const std::string& s) {
-  if (s.empty()) return std::nan("");
+  if (s.empty() || is_hex_number_text(s)) return std::nan("");
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
@@ -37,6 +52,7 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
 }
 
 }  // namespace
+
 
 // Its name lets refuse_empty_values leave path options to it ("an empty path" says more).
 constexpr const char* kNonEmptyPathValidator = "non-empty path";
@@ -122,6 +138,12 @@ void refuse_empty_values(CLI::App& app) {
         return digits ? std::string() : fmt::format("'{}': expected a whole number in decimal digits", s);
       },
       "");
+  static const CLI::Validator decimal_number(
+      [](std::string& s) {
+        if (!is_hex_number_text(s)) return std::string();  // CLI11's conversion and the option's checks say the rest
+        return fmt::format("'{}': expected a number in decimal notation (e.g. 8388608, 0.5 or 8.4e6)", s);
+      },
+      "");
   // transform, not check: CLI11 runs a transform before the option's other validators, so `--ep ''` says
   // "an empty value", not the range check's "Value  not in range 1 to ...".
   for (CLI::Option* opt : app.get_options([](const CLI::Option* o) { return o->get_type_size_max() > 0; })) {
@@ -136,6 +158,8 @@ void refuse_empty_values(CLI::App& app) {
     const std::string type = opt->get_type_name();  // "INT", or "INT:INT in [1 - 2147483647]" with a check
     const std::string base = type.substr(0, type.find(':'));
     if (base == "INT" || base == "UINT") opt->transform(whole_decimal);
+    // Real-number options: no hexadecimal (strtod reads "0x10" as 16).
+    if (base == "FLOAT") opt->transform(decimal_number);
   }
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) refuse_empty_values(*sub);
 }

@@ -3,6 +3,7 @@
 // not empty, a finite positive number, a non-negative integer that cannot wrap) and the output-path
 // rules (no output is an input, no two outputs are one file; docs/limits.md "Outputs").
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,12 @@
 namespace epsim::cli {
 
 /// A path given on the command line must not be empty (`--out ''`).
+/// Whether `s` is written as a decimal number ([+-] digits [. digits] [e [+-] digits]): what every number
+/// option and --set value takes. strtod alone also reads "0x10", "inf" and "nan".
+bool is_decimal_number_text(std::string_view s);
+/// Whether `s` is a hexadecimal number ("0x10", "-0X1p3"), which strtod reads and epsim refuses.
+bool is_hex_number_text(std::string_view s);
+
 const CLI::Validator& non_empty_path();
 /// A finite number > 0 (refuses nan, inf, 0, negatives).
 const CLI::Validator& finite_positive();

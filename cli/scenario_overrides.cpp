@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_checks.hpp"
 #include "common/error.hpp"
 #include "common/json_input.hpp"
 #include "common/param_table.hpp"
@@ -33,6 +34,7 @@ Json value_for(const ParamSpec& f, const std::string& text, const std::string& f
     }
     case ParamType::number: {
       try {
+        if (!is_decimal_number_text(text)) throw std::invalid_argument(text);
         std::size_t used = 0;
         const double v = std::stod(text, &used);
         if (used != text.size()) throw std::invalid_argument(text);
@@ -93,8 +95,9 @@ void ScenarioOverrides::add_flags(CLI::App& command) {
     flags_.push_back(std::move(flag));
   }
   command.add_option("--set", sets_,
-                     "override any scenario field: POINTER=VALUE, e.g. /phase/micro_batches=4 (VALUE as JSON, "
-                     "else a string); `epsim schema scenario` lists the fields");
+                     "override any scenario field: POINTER=VALUE, e.g. /phase/micro_batches=4 or /network=flow (VALUE "
+                     "read as the field's type; a JSON string's quotes, /network=\"flow\", are removed first; an "
+                     "object field takes a JSON object); `epsim schema scenario` lists the fields");
 }
 
 bool ScenarioOverrides::any() const {
@@ -134,6 +137,9 @@ void ScenarioOverrides::apply(Json& doc) const {
       }
       if (value.is_discarded() || (!value.is_object() && spec->type == ParamType::object))
         value = value_for(*spec, text, flag);
+    } else if (const Json quoted = Json::parse(text, nullptr, false); quoted.is_string()) {
+      // VALUE as JSON: a quoted string is that string (`/network="flow"`), then read as the field's type.
+      value = value_for(*spec, quoted.get<std::string>(), flag);
     } else {
       value = value_for(*spec, text, flag);
     }

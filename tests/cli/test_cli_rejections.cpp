@@ -330,3 +330,23 @@ TEST_CASE("a failed write to standard output is an error (exit 1), not success o
   }
   std::filesystem::remove(err);
 }
+
+TEST_CASE("scenario overrides: --set reads a quoted JSON string as the string, and numbers only in decimal notation") {
+  const std::string scenario = kScenarios + "/deepseek-v3/decode-ep32.json";
+  // --set '/network="flow"' was refused as the choice "\"flow\"": a JSON string's quotes are removed.
+  const CliResult quoted = run_epsim("simulate --json --scenario " + scenario + " --set '/network=\"flow\"'");
+  const CliResult plain = run_epsim("simulate --json --scenario " + scenario + " --set /network=flow");
+  CHECK(quoted.exit_code == 0);
+  CHECK(quoted.out == plain.out);
+  // strtod reads "0x10" as 16 and "nan" as NaN: a number field and a number flag take decimal notation.
+  for (const char* bad : {"0x10", "nan", "inf"}) {
+    const CliResult r = run_epsim("simulate --scenario " + scenario + " --set /phase/batch_per_gpu=" + bad);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("expected a number") != std::string::npos);
+    const CliResult b = run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes " + bad);
+    CHECK(b.exit_code == 2);
+  }
+  const CliResult hex = run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes 0x10");
+  CHECK(hex.err.find("'0x10': expected a number in decimal notation") != std::string::npos);
+  CHECK(run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes 8.4e6").exit_code == 0);
+}
