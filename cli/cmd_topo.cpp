@@ -136,9 +136,10 @@ void run_generate(const GenerateOptions& o) {
   check_preset_flags(o);
   check_writable(o.out);
   DgxClusterOptions dgx = o.dgx;
-  if (dgx.nodes < 1 || dgx.nodes > 4096) throw UsageError(fmt::format("--nodes must be in [1, 4096], got {}", dgx.nodes));
-  if (dgx.gpus_per_node < 1 || dgx.gpus_per_node > 72)
-    throw UsageError(fmt::format("--gpus-per-node must be in [1, 72], got {}", dgx.gpus_per_node));
+  if (dgx.nodes < 1 || dgx.nodes > kMaxGeneratedNodes)
+    throw UsageError(fmt::format("--nodes must be in [1, {}], got {}", kMaxGeneratedNodes, dgx.nodes));
+  if (dgx.gpus_per_node < 1 || dgx.gpus_per_node > kMaxGeneratedGpusPerNode)
+    throw UsageError(fmt::format("--gpus-per-node must be in [1, {}], got {}", kMaxGeneratedGpusPerNode, dgx.gpus_per_node));
   if (!(dgx.oversubscription >= 1.0 && std::isfinite(dgx.oversubscription)))
     throw UsageError("--oversubscription must be finite and >= 1");
   if (dgx.spines < 1 || dgx.spines > 4096) throw UsageError(fmt::format("--spines must be in [1, 4096], got {}", dgx.spines));

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/limits.hpp"
 #include "topology/validate.hpp"
 
 namespace epsim {
@@ -44,6 +45,10 @@ Topology generate_dgx_cluster(const DgxClusterOptions& o) {
     throw InputError(fmt::format("generated cluster: nodes, gpus_per_node, nodes_per_su, spines and cores must be >= 1 "
                                  "(got {}, {}, {}, {}, {})",
                                  o.nodes, o.gpus_per_node, o.nodes_per_su, o.spines, o.cores));
+  if (o.nodes > kMaxGeneratedNodes || o.gpus_per_node > kMaxGeneratedGpusPerNode)
+    throw InputError(fmt::format("generated cluster: {} nodes x {} GPUs: at most {} nodes and {} GPUs per node "
+                                 "(docs/limits.md)",
+                                 o.nodes, o.gpus_per_node, kMaxGeneratedNodes, kMaxGeneratedGpusPerNode));
   for (double bw : {o.nvlink_GBps, o.nic_GBps, o.pcie_GBps})
     if (std::string why = link_range_error(bw, 0.0); !why.empty()) throw InputError("generated cluster: " + why);
   if (o.nics_per_gpu < 1 || o.nics_per_gpu > kMaxNicsPerGpu)

@@ -33,6 +33,11 @@ std::string_view to_string(FabricKind fabric);
 
 /// Most NICs one GPU may have in a generated cluster (AWS p5 has 4; 16 leaves room for any design).
 inline constexpr int kMaxNicsPerGpu = 16;
+/// Size limits of a generated cluster (topo generate, a scenario's generated /topology): nodes (racks)
+/// at most 4096 and GPUs per node at most 72 (an NVL72 rack). A scenario also caps nodes x GPUs at
+/// limits::kMaxRoutedGpus before building (65,536 nodes took 6 s and 1.2 GB before routing refused them).
+inline constexpr int kMaxGeneratedNodes = 4096;
+inline constexpr int kMaxGeneratedGpusPerNode = 72;
 
 /// Options of generate_dgx_cluster (also used for GB200 NVL72 racks; see nvl72_options()).
 /// NICs: `nics_per_gpu` NICs per GPU, each of `nic_GBps`. With one, the NIC hangs off the GPU by its

@@ -108,6 +108,13 @@ Scenario scenario_from_json(const Json& doc, const std::string& file, const std:
       const double tokens = ph.at("tokens_per_gpu").as_positive();
       if (ph.has("batch")) ph.at("batch").fail("either tokens_per_gpu or batch, not both");
       s.phase.sequence_length = ph.has("sequence_length") ? ph.at("sequence_length").as_positive() : tokens;
+      // Whole sequences: a batch of less than one (a chunk of a longer prompt, chunked prefill) would
+      // price its attention as a short sequence's (the time fell as the sequence grew).
+      if (s.phase.sequence_length > tokens)
+        ph.at("sequence_length")
+            .fail(fmt::format("at most tokens_per_gpu ({:g}): the batch holds whole sequences (a chunk of a longer "
+                              "prompt, chunked prefill, is not modelled)",
+                              tokens));
       s.phase.batch = tokens / s.phase.sequence_length;
     } else {
       if (!ph.has("sequence_length") && !ph.has("batch")) ph.at("tokens_per_gpu");  // throws: missing

@@ -148,9 +148,9 @@ std::vector<ParamSpec> build() {
   with_alias(add(choice("/topology/fabric", fabric_names(), std::string(to_string(dgx.fabric)),
                         "how NICs attach to leaf switches (rail-optimized: DGX SuperPOD)")),
              "fabric");
-  note(with_alias(add(integer("/topology/nodes", "nodes", nullptr, 1, 65536, "nodes of the generated cluster")), "nodes"),
+  note(with_alias(add(integer("/topology/nodes", "nodes", nullptr, 1, kMaxGeneratedNodes, "nodes of the generated cluster")), "nodes"),
        "just enough for dp x tp x pp GPUs");
-  add(integer("/topology/gpus_per_node", "GPUs", dgx.gpus_per_node, 1, 1024, "GPUs per node"));
+  add(integer("/topology/gpus_per_node", "GPUs", dgx.gpus_per_node, 1, kMaxGeneratedGpusPerNode, "GPUs per node"));
   add(choice("/topology/gpu_model", gpu_choices(), dgx.gpu_model, "GPU model of the generated cluster"));
   add(positive("/topology/nvlink_GBps", "GB/s", dgx.nvlink_GBps, "NVLink bandwidth per GPU and direction"));
   with_alias(add(positive("/topology/nic_GBps", "GB/s", dgx.nic_GBps, "NIC bandwidth per direction (ConnectX-7: 50)")),

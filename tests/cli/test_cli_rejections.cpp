@@ -350,3 +350,20 @@ TEST_CASE("scenario overrides: --set reads a quoted JSON string as the string, a
   CHECK(hex.err.find("'0x10': expected a number in decimal notation") != std::string::npos);
   CHECK(run_epsim("predict collective --topology " + kTopo2 + " --op all_reduce --bytes 8.4e6").exit_code == 0);
 }
+
+TEST_CASE("a scenario's generated cluster past the routed-GPU cap and a sequence longer than the batch are refused") {
+  // 65,536 nodes were built (6 s, 1.2 GB) before routing refused them; now the field's range (4096 nodes,
+  // 72 GPUs per node: topo generate's) and nodes x GPUs <= 16384 are checked first.
+  const std::string decode = kScenarios + "/deepseek-v3/decode-ep32.json";
+  const CliResult big = run_epsim("simulate --scenario " + decode + " --set '/topology={\"nodes\":4096}'");
+  CHECK(big.exit_code == 1);
+  CHECK(big.err.find("4096 nodes x 8 GPUs: epsim routes at most 16384 GPUs") != std::string::npos);
+  const CliResult range = run_epsim("simulate --scenario " + decode + " --set '/topology={\"nodes\":65536}'");
+  CHECK(range.exit_code == 2);
+  CHECK(range.err.find("/topology/nodes: expected an integer in [1, 4096]") != std::string::npos);
+  // sequence_length 8192 of 4096 tokens per GPU made a batch of half a sequence, priced faster than one.
+  const CliResult seq =
+      run_epsim("simulate --scenario " + kScenarios + "/deepseek-v3/prefill-ep32.json --set /phase/sequence_length=8192");
+  CHECK(seq.exit_code == 2);
+  CHECK(seq.err.find("/phase/sequence_length: at most tokens_per_gpu (4096)") != std::string::npos);
+}
