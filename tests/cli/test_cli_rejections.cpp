@@ -367,3 +367,17 @@ TEST_CASE("a scenario's generated cluster past the routed-GPU cap and a sequence
   CHECK(seq.exit_code == 2);
   CHECK(seq.err.find("/phase/sequence_length: at most tokens_per_gpu (4096)") != std::string::npos);
 }
+
+TEST_CASE("simulate says when the topology's GPUs are another model than the simulated one") {
+  // An imported DGX A100 dump ran with H100 figures without a word. Here: a generated H200 cluster
+  // simulated as the h100 the scenario names; the note counts the GPUs and names the first.
+  const std::string decode = kScenarios + "/deepseek-v3/decode-ep32.json";
+  const CliResult r = run_epsim("simulate --scenario " + decode +
+                                " --set '/topology={\"nodes\":4,\"gpu_model\":\"h200\"}' --set /gpu=h100");
+  CHECK(r.exit_code == 0);
+  CHECK((r.out + r.err).find("32 of its 32 GPUs are another model than the simulated H100 (first node0/gpu0 (h200))") !=
+        std::string::npos);
+  const CliResult same = run_epsim("simulate --scenario " + decode + " --set '/topology={\"nodes\":4,\"gpu_model\":\"h200\"}'");
+  CHECK(same.exit_code == 0);
+  CHECK((same.out + same.err).find("another model") == std::string::npos);
+}
