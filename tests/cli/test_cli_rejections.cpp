@@ -377,7 +377,8 @@ TEST_CASE("simulate says when the topology's GPUs are another model than the sim
   CHECK(r.exit_code == 0);
   CHECK((r.out + r.err).find("32 of its 32 GPUs are another model than the simulated H100 (first node0/gpu0 (h200))") !=
         std::string::npos);
-  const CliResult same = run_epsim("simulate --scenario " + decode + " --set '/topology={\"nodes\":4,\"gpu_model\":\"h200\"}'");
+  const CliResult same = run_epsim("simulate --scenario " + decode +
+                                   " --set '/topology={\"nodes\":4,\"gpu_model\":\"h200\"}' --set /gpu=h200");
   CHECK(same.exit_code == 0);
   CHECK((same.out + same.err).find("another model") == std::string::npos);
 }
