@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "comm/calibration.hpp"
 #include "common/error.hpp"
 #include "common/limits.hpp"
+#include "topology/topology.hpp"
 
 namespace epsim::validate {
 
@@ -55,7 +57,12 @@ AllToAllSample read_alltoall(const JsonCursor& c, int num_gpus) {
   JsonCursor tokens = c.at("gpu_tokens");
   if (tokens.array_size() != static_cast<std::size_t>(num_gpus))
     tokens.fail(fmt::format("{} entries (num_gpus), found {}", num_gpus, tokens.array_size()));
-  for (std::size_t i = 0; i < tokens.array_size(); ++i) s.gpu_tokens.push_back(tokens.at(i).as_non_negative());
+  for (std::size_t i = 0; i < tokens.array_size(); ++i) {
+    const double t = tokens.at(i).as_non_negative();
+    // calibrate and validate read one reader: 1e300 tokens printed 300-digit times in validate.
+    if (t > limits::kMaxTokenCount) tokens.at(i).fail(fmt::format("a token count in [0, {:g}], found {:g}", limits::kMaxTokenCount, t));
+    s.gpu_tokens.push_back(t);
+  }
   s.bytes_per_rank = c.at("bytes_per_rank").as_non_negative();
   s.time_us = measured(c, "time_us");
   s.max_rank_time_us = measured(c, "max_rank_time_us");
@@ -68,7 +75,8 @@ AllToAllSample read_alltoall(const JsonCursor& c, int num_gpus) {
 P2pSample read_p2p(const JsonCursor& c, int num_gpus) {
   P2pSample s;
   s.link_class = c.at("link_class").as_string();
-  if (s.link_class.empty()) c.at("link_class").fail("a link class name such as \"nvlink\" or \"infiniband\"");
+  if (!parse_link_kind(s.link_class))
+    c.at("link_class").fail(fmt::format("a link kind: nvlink, pcie, infiniband or ethernet; found \"{}\"", s.link_class));
   s.src = static_cast<int>(c.at("src").as_int(0, num_gpus - 1));
   s.dst = static_cast<int>(c.at("dst").as_int(0, num_gpus - 1));
   if (s.src == s.dst) c.at("dst").fail("a rank different from src");
@@ -116,6 +124,7 @@ Measurements measurements_from_json(const Json& doc, const std::string& file) {
   Measurements m;
   m.file = file;
   m.gpu = root.at("gpu").as_string();
+  canonical_gpu_name(m.gpu, file, "/gpu");  // a GPU epsim has figures for, as calibrate requires (validate took any)
   m.driver = root.at("driver").as_string();
   m.cuda = root.at("cuda").as_string();
   m.nccl = root.at("nccl").as_string();

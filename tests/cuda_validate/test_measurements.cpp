@@ -106,6 +106,20 @@ TEST_CASE("Malformed measurement files are rejected naming file and pointer", "[
     d["samples"][first_sample(d, "p2p")]["dst"] = 16;
     CHECK_THROWS_WITH(measurements_from_json(d, "m.json"), Catch::Contains("/dst"));
   }
+  // calibrate and validate read this one reader: validate took these three (a 300-digit time, a
+  // "p2p nvlink5" row, an A100 file priced as a DGX H100) while calibrate refused them later.
+  SECTION("a token count above 1e15, an unknown link class, a GPU epsim has no figures for") {
+    Json d = good;
+    d["samples"][first_sample(d, "alltoallv")]["gpu_tokens"][0] = 1e300;
+    CHECK_THROWS_WITH(measurements_from_json(d, "m.json"), Catch::Contains("/gpu_tokens/0") && Catch::Contains("[0, 1e+15]"));
+    d = good;
+    d["samples"][first_sample(d, "p2p")]["link_class"] = "nvlink5";
+    CHECK_THROWS_WITH(measurements_from_json(d, "m.json"),
+                      Catch::Contains("/link_class") && Catch::Contains("nvlink, pcie, infiniband or ethernet"));
+    d = good;
+    d["gpu"] = "NVIDIA A100-SXM4-80GB";
+    CHECK_THROWS_WITH(measurements_from_json(d, "m.json"), Catch::Contains("m.json") && Catch::Contains("/gpu"));
+  }
   SECTION("unknown kind and wrong schema") {
     Json d = good;
     d["samples"][0]["kind"] = "allreduce";
