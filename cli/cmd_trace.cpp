@@ -71,6 +71,9 @@ void run_generate(const TraceOptions& o) {
   gen.on_layer_done = [&progress](int done, int total) { progress(done, total); };
   std::vector<LayerFit> fits;
   Trace trace = generate_trace(loads, model, gen, &fits);
+  if (trace.layers.empty())
+    throw InputError(o.loads, "", "every MoE layer's counts are zero: no token to route, so no trace (plan and simulate "
+                                  "take such loads as uniform; a trace needs counts)");
   write_file_atomic(o.out, trace_to_json_text(trace) + "\n");
   if (!o.per_source_out.empty())
     write_file_atomic(o.per_source_out, json_output_text(per_source_loads_to_json(trace_per_source_loads(trace, model.num_layers)), -1,

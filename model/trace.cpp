@@ -67,6 +67,8 @@ Trace trace_from_json(const Json& doc, const std::string& file, const MoeModel* 
   if (model) check_trace_header(t, *model, ep);  // before the layers: their ids are checked against these
   JsonCursor layers = root.at("layers");
   std::size_t n = layers.array_size();
+  // No layer routes no token: plan --trace "optimized" on nothing (mean 0 nodes per token, exit 0).
+  if (n == 0) layers.fail("at least one layer (a trace of no tokens)");
   int previous = -1;
   for (std::size_t i = 0; i < n; ++i) {
     JsonCursor lc = layers.at(i);

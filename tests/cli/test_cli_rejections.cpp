@@ -382,3 +382,17 @@ TEST_CASE("simulate says when the topology's GPUs are another model than the sim
   CHECK(same.exit_code == 0);
   CHECK((same.out + same.err).find("another model") == std::string::npos);
 }
+
+TEST_CASE("trace generate on loads whose every count is zero is refused naming the file, writing nothing") {
+  // It wrote {"layers":[]} ("layer -1" in its summary), which plan --trace then took (exit 0).
+  const auto dir = std::filesystem::temp_directory_path() / "epsim_zero_loads";
+  std::filesystem::create_directories(dir);
+  const std::string loads = (dir / "zero.json").string(), out = (dir / "trace.json").string();
+  std::ofstream(loads) << R"({"logical_count": [[0, 0, 0, 0, 0, 0, 0, 0]]})";
+  const CliResult r = run_epsim("trace generate --loads " + loads + " --model " + kData +
+                                "/model_8e_2g.config.json --tokens-per-gpu 64 --ep 8 --out " + out);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(loads + ": every MoE layer's counts are zero") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+  std::filesystem::remove_all(dir);
+}

@@ -91,6 +91,10 @@ TEST_CASE("trace loader rejections name file and pointer", "[trace]") {
   d = good_trace();
   d["layers"][1]["layer"] = 1;
   CHECK(rejection(d).find("/layers/1/layer") != std::string::npos);
+  // No layer: trace generate on all-zero loads wrote one, and plan --trace "optimized" on it (exit 0).
+  d = good_trace();
+  d["layers"] = Json::array();
+  CHECK(rejection(d).find("/layers: at least one layer") != std::string::npos);
   // per-source loads: ragged ranks
   Json ps = Json::parse(R"({"per_source_count":[[[1,2],[3,4]],[[1,2]]]})");
   CHECK_THROWS_AS(expert_loads_any_from_json(ps, "p.json"), InputError);
