@@ -5,6 +5,7 @@
 // re-read the plan (evaluate, rebalance).
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "comm/calibration.hpp"
 #include "common/json_input.hpp"
@@ -12,9 +13,11 @@
 
 namespace epsim::cli {
 
-/// Empty path: none. Otherwise the file's calibration; prints "epsim: warning: ..." to stderr when its
-/// GPU differs from the topology's first GPU. Throws InputError from the reader.
-std::optional<Calibration> load_command_calibration(const std::string& path, const Topology& topology);
+/// Empty path: none. Otherwise the file's calibration; when its GPU differs from the topology's first
+/// GPU, the warning goes to `notices` (a command's notes, which its --json prints too) or, without
+/// them, to stderr as "epsim: warning: ...". Throws InputError from the reader.
+std::optional<Calibration> load_command_calibration(const std::string& path, const Topology& topology,
+                                                    std::vector<std::string>* notices = nullptr);
 
 /// The FNV-1a 64-bit hash of a file's bytes (offset basis 14695981039346656037, prime 1099511628211:
 /// the published FNV constants), as 16 lower-case hex digits: how a plan file recognises the

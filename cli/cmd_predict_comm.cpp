@@ -60,8 +60,8 @@ void run_collective(const CollectiveOptions& o) {
   if (n < 2 || n > topo.num_gpus())
     throw UsageError(fmt::format("--gpus {} must be between 2 and the {} GPUs of {}", n, topo.num_gpus(), o.topology));
   const RouteTable routes(topo);
-  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo);
   std::vector<std::string> notices;
+  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo, &notices);
   // An Ethernet network is priced as RoCE (NCCL's InfiniBand constants, through the same net_ib
   // transport), collectives and the all-to-all alike; AWS EFA differs (aws-ofi-nccl's latencies, EFA's
   // rate), which only a calibration says.

@@ -141,8 +141,8 @@ void run_exchange(const ExchangeOptions& o) {
     throw UsageError("replica choice lp splits each expert's load over its replicas; a --trace serves every token by "
                      "the trace rule: give --replica-choice rule with --trace");
 
-  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo);
   std::vector<std::string> notices;
+  const std::optional<Calibration> cal = load_command_calibration(o.calibration, topo, &notices);
   const CalibratedKernel k = calibrated_kernel_params(kind, cal ? &*cal : nullptr, o.calibration, topo);
   if (!k.notice.empty()) notices.push_back(k.notice);
   const RouteTable routes(topo);

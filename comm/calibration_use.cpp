@@ -259,7 +259,7 @@ std::string calibration_gpu_warning(const Calibration& cal, const std::string& f
     return "";  // a GPU epsim does not know (a topology's free-text model): nothing to compare
   }
   if (scenario == cal.gpu) return "";
-  return fmt::format("calibration {} was measured on {} ({}), the scenario runs {}", file,
+  return fmt::format("calibration {} was measured on {} ({}), the GPUs here are {}", file,
                      cal.device.empty() ? cal.gpu : cal.device, cal.gpu, scenario);
 }
 

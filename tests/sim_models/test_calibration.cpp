@@ -175,7 +175,7 @@ TEST_CASE("device names as CUDA reports them and the synthetic file's are GPUs e
   CHECK(c.device == "NVIDIA H100 80GB HBM3");
   CHECK(calibration_gpu_warning(c, "x.json", "h100").empty());
   CHECK(calibration_gpu_warning(c, "x.json", "H200") ==
-        "calibration x.json was measured on NVIDIA H100 80GB HBM3 (H100), the scenario runs H200");
+        "calibration x.json was measured on NVIDIA H100 80GB HBM3 (H100), the GPUs here are H200");
 }
 
 TEST_CASE("exchange kernel parameters: read, defaults for the fields a file omits, written back", "[calibration]") {

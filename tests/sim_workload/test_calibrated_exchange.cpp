@@ -123,7 +123,7 @@ TEST_CASE("a calibration of another GPU than the scenario's is a warning naming 
   s.calibration = write_calibration(c, "cal_h200");
   const ScenarioInputs in = prepare_scenario(s);
   REQUIRE(in.warnings.size() == 1);
-  CHECK(in.warnings[0] == "calibration " + s.calibration.string() + " was measured on NVIDIA H200 (H200), the scenario runs H100");
+  CHECK(in.warnings[0] == "calibration " + s.calibration.string() + " was measured on NVIDIA H200 (H200), the GPUs here are H100");
   s.gpu = "h200";
   CHECK(prepare_scenario(s).warnings.empty());
 }
