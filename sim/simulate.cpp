@@ -1,16 +1,14 @@
 #include "sim/simulate.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <numeric>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "common/error.hpp"
-#include "model/gpu_spec.hpp"
 #include "sim/compute/attention_cost.hpp"
+#include "sim/scenario/scenario_topology.hpp"
 #include "sim/compute/kernel_tables.hpp"
 #include "sim/network/network_model.hpp"
 #include "sim/workload/workload.hpp"
@@ -18,28 +16,6 @@
 namespace epsim {
 
 namespace {
-
-// The topology's GPUs are another model than the one simulated (an imported DGX A100 dump, an sm89
-// PCIe box, an H200 cluster run with the default h100): its links are the file's, the compute the
-// simulated GPU's figures. Said once with the first such GPU; empty when every labelled GPU matches.
-std::string gpu_model_notice(const Topology& topo, const std::string& simulated) {
-  auto lower = [](std::string x) {
-    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return x;
-  };
-  const std::string sim = lower(simulated);
-  int other = 0;
-  std::string first;
-  for (int g = 0; g < topo.num_gpus(); ++g) {
-    const Device& d = topo.device(topo.gpu_device(g));
-    if (d.model.empty() || lower(d.model) == sim) continue;
-    if (other++ == 0) first = fmt::format("{} ({})", d.id, d.model);
-  }
-  if (other == 0) return {};
-  return fmt::format("topology {}: {} of its {} GPUs are another model than the simulated {} (first {}); compute and "
-                     "kernel tables are the {}'s (the scenario's gpu: one of {})",
-                     topo.name, other, topo.num_gpus(), simulated, first, simulated, fmt::join(known_gpu_names(), ", "));
-}
 
 struct Split {
   std::vector<StreamInterval> compute, comm;

@@ -1,12 +1,15 @@
 #include "sim/scenario/scenario_topology.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.hpp"
 #include "common/limits.hpp"
+#include "model/gpu_spec.hpp"
 #include "sim/scenario/scenario_params.hpp"
 #include "topology/topology_json.hpp"
 
@@ -64,6 +67,28 @@ RoutedTopology build_routed_topology(const TopologyVariant& v) {
   ro.ecmp = v.ecmp;
   r.routes = std::make_shared<const RouteTable>(*r.topology, ro);
   return r;
+}
+
+// The topology's GPUs are another model than the one simulated (an imported DGX A100 dump, an sm89
+// PCIe box, an H200 cluster run with the default h100): its links are the file's, the compute the
+// simulated GPU's figures. Said once with the first such GPU; empty when every labelled GPU matches.
+std::string gpu_model_notice(const Topology& topo, const std::string& simulated) {
+  auto lower = [](std::string x) {
+    for (char& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  const std::string sim = lower(simulated);
+  int other = 0;
+  std::string first;
+  for (int g = 0; g < topo.num_gpus(); ++g) {
+    const Device& d = topo.device(topo.gpu_device(g));
+    if (d.model.empty() || lower(d.model) == sim) continue;
+    if (other++ == 0) first = fmt::format("{} ({})", d.id, d.model);
+  }
+  if (other == 0) return {};
+  return fmt::format("topology {}: {} of its {} GPUs are another model than the simulated {} (first {}); compute and "
+                     "kernel tables are the {}'s (the scenario's gpu: one of {})",
+                     topo.name, other, topo.num_gpus(), simulated, first, simulated, fmt::join(known_gpu_names(), ", "));
 }
 
 }  // namespace epsim

@@ -33,6 +33,11 @@ DgxClusterOptions cluster_from_json(const Json& topology_object, int gpus_needed
 /// cannot be loaded or generator options it rejects.
 Topology build_topology(const TopologyVariant& variant);
 
+/// The note simulate prints when GPUs of `topology` are labelled another model than `simulated_gpu`
+/// (GpuSpec::name, e.g. "H100"; compared case-insensitively; unlabelled GPUs match): the count, the
+/// first such GPU and the models a scenario's gpu can name. Empty when every labelled GPU matches.
+std::string gpu_model_notice(const Topology& topology, const std::string& simulated_gpu);
+
 /// A topology with its route table (routing policy of the variant). Both on the heap at stable
 /// addresses: the route table and EP link models point into the topology. Immutable, shareable.
 struct RoutedTopology {
