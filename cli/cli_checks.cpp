@@ -53,7 +53,6 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
 
 }  // namespace
 
-
 // Its name lets refuse_empty_values leave path options to it ("an empty path" says more).
 constexpr const char* kNonEmptyPathValidator = "non-empty path";
 

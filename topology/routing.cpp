@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
-#include <queue>
 #include <limits>
+#include <queue>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -112,8 +112,9 @@ RouteTable::RouteTable(const Topology& topo, RoutingOptions options)
         int w = topo.link(li).src;
         std::ptrdiff_t iw = index(w);
         if (iw < 0) continue;
-        const auto dw = static_cast<std::uint16_t>(dv + hop_cost(topo, li));
-        if (dw >= D[iw]) continue;
+        const int cost = dv + hop_cost(topo, li);  // in int: a path cost of kFar or more is unreachable
+        if (cost >= D[iw]) continue;
+        const auto dw = static_cast<std::uint16_t>(cost);
         D[iw] = dw;
         if (topo.device(w).kind != DeviceKind::gpu) queue.push({dw, w});
       }
