@@ -48,6 +48,8 @@ std::size_t CsvTable::column(const std::string& name) const {
 }
 
 std::optional<double> parse_finite_number(const std::string& field) {
+  // Decimal only: stod also reads hexadecimal ("0x19" = 25, "0x1p3" = 8), which no measured table writes.
+  if (field.find_first_of("xX") != std::string::npos) return std::nullopt;
   std::size_t used = 0;
   double v = 0;
   try {

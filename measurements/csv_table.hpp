@@ -28,7 +28,7 @@ struct CsvTable {
 };
 
 /// Parse a whole field as a finite number (std::stod, all characters used). std::nullopt when the
-/// field is empty, has trailing characters, or is out of range, NaN or infinite. Shared by the CSV and
+/// field is empty, has trailing characters, is hexadecimal, or is out of range, NaN or infinite. Shared by the CSV and
 /// the nccl-tests readers.
 std::optional<double> parse_finite_number(const std::string& field);
 

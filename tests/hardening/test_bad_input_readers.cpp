@@ -98,7 +98,8 @@ TEST_CASE("CSV and nccl-tests tables: bad fields name the file and line") {
   CHECK(epsim::read_aws_p5_csv(bom)[0].nodes == 2);
   // The shared field parser behind both readers: a whole finite number or nothing.
   CHECK(epsim::parse_finite_number("2.5e3") == 2500.0);
-  for (const char* bad : {"", "ten", "1.5x", "1e999", "nan", "inf", " "}) {
+  // Hexadecimal too: stod reads "0x19" as 25 and "0x1p3" as 8, and a DeepEP table calibrated with them.
+  for (const char* bad : {"", "ten", "1.5x", "1e999", "nan", "inf", " ", "0x19", "0X2", "-0x1p3"}) {
     INFO("'" << bad << "'");
     CHECK_FALSE(epsim::parse_finite_number(bad).has_value());
   }
