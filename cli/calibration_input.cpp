@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -15,9 +16,10 @@ std::optional<Calibration> load_command_calibration(const std::string& path, con
   if (path.empty()) return std::nullopt;
   Calibration cal = load_calibration(path);
   if (topology.num_gpus() > 0) {
-    const std::string w = calibration_gpu_warning(cal, path, topology.device(topology.gpu_device(0)).model);
-    if (!w.empty() && notices) notices->push_back(w);
-    else if (!w.empty()) fmt::print(stderr, "epsim: warning: {}\n", w);
+    std::string w = calibration_gpu_warning(cal, path, topology.device(topology.gpu_device(0)).model);
+    if (w.empty()) return cal;
+    if (notices) notices->push_back(std::move(w));
+    else fmt::print(stderr, "epsim: warning: {}\n", w);
   }
   return cal;
 }

@@ -10,13 +10,13 @@
 
 namespace epsim::cli {
 
-/// A path given on the command line must not be empty (`--out ''`).
-/// Whether `s` is written as a decimal number ([+-] digits [. digits] [e [+-] digits]): what every number
-/// option and --set value takes. strtod alone also reads "0x10", "inf" and "nan".
+/// Whether `s` is written as a decimal number ([+-] digits [. digits] [e [+-] digits]): what a --set number
+/// field takes. strtod alone also reads "0x10", "inf" and "nan".
 bool is_decimal_number_text(std::string_view s);
-/// Whether `s` is a hexadecimal number ("0x10", "-0X1p3"), which strtod reads and epsim refuses.
+/// Whether `s` is a hexadecimal number ("0x10", "-0X1p3"), which strtod reads and every number option refuses.
 bool is_hex_number_text(std::string_view s);
 
+/// A path given on the command line must not be empty (`--out ''`).
 const CLI::Validator& non_empty_path();
 /// A finite number > 0 (refuses nan, inf, 0, negatives).
 const CLI::Validator& finite_positive();

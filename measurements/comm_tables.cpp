@@ -16,14 +16,11 @@
 namespace epsim {
 namespace {
 
-std::string where(const CsvTable& t, std::size_t r, std::size_t c) {
-  return fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]);
-}
 
 int whole(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1, int hi = 1000000000) {
   const double v = t.number(r, c);
   if (!(v >= lo) || v != std::floor(v) || v > hi)
-    throw InputError(t.file, where(t, r, c), fmt::format("a whole number in [{}, {}], found {}", lo, hi, v));
+    throw InputError(t.file, t.where(r, c), fmt::format("a whole number in [{}, {}], found {}", lo, hi, v));
   return static_cast<int>(v);
 }
 
@@ -35,7 +32,7 @@ int gpus(const CsvTable& t, std::size_t r, std::size_t c, int lo = 1) { return w
 // A GPU count of whole 8-GPU nodes (DeepEP's and Hybrid-EP's tables).
 int gpus_of_8gpu_nodes(const CsvTable& t, std::size_t r, std::size_t c) {
   const int ep = gpus(t, r, c, 8);
-  if (ep % 8 != 0) throw InputError(t.file, where(t, r, c), fmt::format("a multiple of 8 GPUs, found {}", ep));
+  if (ep % 8 != 0) throw InputError(t.file, t.where(r, c), fmt::format("a multiple of 8 GPUs, found {}", ep));
   return ep;
 }
 
@@ -44,7 +41,7 @@ int gpus_of_8gpu_nodes(const CsvTable& t, std::size_t r, std::size_t c) {
 double bandwidth_GBps(const CsvTable& t, std::size_t r, std::size_t c) {
   const double v = t.number(r, c);
   if (!(v >= limits::kMinLinkBandwidthGBps && v <= limits::kMaxLinkBandwidthGBps))
-    throw InputError(t.file, where(t, r, c),
+    throw InputError(t.file, t.where(r, c),
                      fmt::format("a bandwidth in [{}, {}] GB/s, found {}", limits::kMinLinkBandwidthGBps,
                                  limits::kMaxLinkBandwidthGBps, v));
   return v;
@@ -58,7 +55,7 @@ constexpr int kMaxOneSidedEp = 576;
 
 std::string text(const CsvTable& t, std::size_t r, std::size_t c) {
   const std::string& s = t.rows[r][c];
-  if (s.empty()) throw InputError(t.file, where(t, r, c), "a non-empty field");
+  if (s.empty()) throw InputError(t.file, t.where(r, c), "a non-empty field");
   return s;
 }
 
@@ -160,10 +157,10 @@ std::vector<NcclPerfRow> read_aic_nccl_perf(const std::filesystem::path& path) {
     const std::string d = text(t, r, dt);
     row.element_bytes = d == "half" || d == "bfloat16" ? 2 : d == "int8" ? 1 : d == "float" ? 4 : 0;
     if (row.element_bytes == 0)
-      throw InputError(t.file, where(t, r, dt), fmt::format("half, bfloat16, int8 or float, found '{}'", d));
+      throw InputError(t.file, t.where(r, dt), fmt::format("half, bfloat16, int8 or float, found '{}'", d));
     row.op = text(t, r, op);
     if (row.op != "all_gather" && row.op != "alltoall" && row.op != "reduce_scatter" && row.op != "all_reduce")
-      throw InputError(t.file, where(t, r, op),
+      throw InputError(t.file, t.where(r, op),
                        fmt::format("all_gather, alltoall, reduce_scatter or all_reduce, found '{}'", row.op));
     row.gpus = gpus(t, r, g, 2);
     row.elements = t.measured(r, ms);
@@ -182,7 +179,7 @@ std::vector<NcclEpRow> read_nccl_ep_table(const std::filesystem::path& path) {
     // NCCL EP's runs: 8-GPU nodes (kernel_samples.hpp nccl_ep_samples), so num_gpus = 8 x node_count.
     const int ep = gpus_of_8gpu_nodes(t, r, g), nodes = whole(t, r, n, 1, kMaxTableGpus / 8);
     if (ep != 8 * nodes)
-      throw InputError(t.file, where(t, r, g),
+      throw InputError(t.file, t.where(r, g),
                        fmt::format("num_gpus = 8 x node_count = {} (8 GPUs per node), found num_gpus {} and node_count {}",
                                    8 * nodes, ep, nodes));
     out.push_back({t.line_numbers[r], ep, nodes, bandwidth_GBps(t, r, d), bandwidth_GBps(t, r, c)});
@@ -240,10 +237,10 @@ std::vector<DeepEpBandwidthRow> read_deepep_v2_normal(const std::filesystem::pat
     in >> ep_word >> gpn;
     if (in >> x) in >> nodes;
     if (ep_word != "EP" || gpn < 1 || nodes < 1 || (!x.empty() && x != "x"))
-      throw InputError(t.file, where(t, r, topo), fmt::format("\"EP <gpus per node>\" or \"EP <gpus> x <nodes>\", found '{}'",
+      throw InputError(t.file, t.where(r, topo), fmt::format("\"EP <gpus per node>\" or \"EP <gpus> x <nodes>\", found '{}'",
                                                               t.rows[r][topo]));
     if (static_cast<long long>(gpn) * nodes > kMaxTableGpus)
-      throw InputError(t.file, where(t, r, topo), fmt::format("at most {} GPUs, found {} x {}", kMaxTableGpus, gpn, nodes));
+      throw InputError(t.file, t.where(r, topo), fmt::format("at most {} GPUs, found {} x {}", kMaxTableGpus, gpn, nodes));
     row.gpus_per_node = gpn;
     row.nodes = nodes;
     row.sms = whole(t, r, sm, 1, limits::kMaxGpuSms);
@@ -266,7 +263,7 @@ std::vector<DeepEpBandwidthRow> read_deepep_h800_normal(const std::filesystem::p
     const int ep = gpus_of_8gpu_nodes(t, r, e);
     const std::string phase = text(t, r, ph);
     if (phase != "dispatch" && phase != "combine")
-      throw InputError(t.file, where(t, r, ph), fmt::format("dispatch or combine, found '{}'", phase));
+      throw InputError(t.file, t.where(r, ph), fmt::format("dispatch or combine, found '{}'", phase));
     DeepEpBandwidthRow* row = nullptr;
     if (const auto it = row_of_nodes.find(ep / 8); it != row_of_nodes.end()) row = &out[it->second];
     if (!row) {
@@ -330,9 +327,9 @@ std::vector<OneSidedPayloadRow> read_onesided_payload_table(const std::filesyste
     OneSidedPayloadRow row{t.line_numbers[r], text(t, r, rc), whole(t, r, e, kMinOneSidedEp, kMaxOneSidedEp),
                            whole(t, r, b), t.measured(r, by), t.measured(r, d)};
     if (row.bytes_per_token < 1)
-      throw InputError(t.file, where(t, r, by), fmt::format("at least 1 byte per token, found {}", row.bytes_per_token));
+      throw InputError(t.file, t.where(r, by), fmt::format("at least 1 byte per token, found {}", row.bytes_per_token));
     if (const auto [it, fresh] = recipe_line.emplace(row.recipe, row.line); !fresh)
-      throw InputError(t.file, where(t, r, rc),
+      throw InputError(t.file, t.where(r, rc),
                        fmt::format("one row per recipe; '{}' is also on line {}", row.recipe, it->second));
     out.push_back(std::move(row));
   }

@@ -61,17 +61,20 @@ std::optional<double> parse_finite_number(const std::string& field) {
   return v;
 }
 
+std::string CsvTable::where(std::size_t r, std::size_t c) const {
+  return fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c));
+}
+
 double CsvTable::number(std::size_t r, std::size_t c) const {
   const std::string& s = rows.at(r).at(c);
   if (auto v = parse_finite_number(s)) return *v;
-  throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
-                   fmt::format("a finite number, found '{}'", s));
+  throw InputError(file, where(r, c), fmt::format("a finite number, found '{}'", s));
 }
 
 double CsvTable::measured(std::size_t r, std::size_t c, bool zero_ok) const {
   const double v = number(r, c);
   if (!limits::is_measured_value(v, zero_ok))
-    throw InputError(file, fmt::format("line {}, column {}", line_numbers.at(r), columns.at(c)),
+    throw InputError(file, where(r, c),
                      fmt::format("a measured value in {}{}, found {}", zero_ok ? "0 or " : "", limits::kMeasuredValueRange, v));
   return v;
 }

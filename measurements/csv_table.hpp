@@ -18,6 +18,8 @@ struct CsvTable {
 
   /// Index of a column; throws InputError naming the file when it is absent.
   std::size_t column(const std::string& name) const;
+  /// "line L, column NAME" of row r, column c: where an InputError about that field points.
+  std::string where(std::size_t r, std::size_t c) const;
   /// Field of row r, column c parsed as a finite number; throws InputError naming file, line, column.
   double number(std::size_t r, std::size_t c) const;
   /// Field of row r, column c as a measured quantity (a time in us or ms, a bandwidth in GB/s, an element

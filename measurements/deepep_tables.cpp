@@ -14,14 +14,11 @@ namespace epsim {
 
 namespace {
 
-std::string where(const CsvTable& t, std::size_t r, std::size_t c) {
-  return fmt::format("line {}, column {}", t.line_numbers[r], t.columns[c]);
-}
 
 int positive_int(const CsvTable& t, std::size_t r, std::size_t c) {
   const double v = t.number(r, c);
   if (!(v >= 1) || v != std::floor(v) || v > 1e9)
-    throw InputError(t.file, where(t, r, c), fmt::format("a positive integer, found {}", v));
+    throw InputError(t.file, t.where(r, c), fmt::format("a positive integer, found {}", v));
   return static_cast<int>(v);
 }
 
@@ -31,7 +28,7 @@ int node_count(const CsvTable& t, std::size_t r, std::size_t c) {
   constexpr int kMaxNodes = limits::kMaxMeasuredTableGpus / kAicDeepEpGpusPerNode;
   const double v = t.number(r, c);
   if (!(v >= 1) || v != std::floor(v) || v > kMaxNodes)
-    throw InputError(t.file, where(t, r, c),
+    throw InputError(t.file, t.where(r, c),
                      fmt::format("a node count in [1, {}] (node_num x {} GPUs per node, at most {} GPUs), found {}",
                                  kMaxNodes, kAicDeepEpGpusPerNode, limits::kMaxMeasuredTableGpus, v));
   return static_cast<int>(v);
@@ -41,7 +38,7 @@ int node_count(const CsvTable& t, std::size_t r, std::size_t c) {
 int expert_count(const CsvTable& t, std::size_t r, std::size_t c) {
   const double v = t.number(r, c);
   if (!(v >= 1) || v != std::floor(v) || v > static_cast<double>(limits::kMaxExperts))
-    throw InputError(t.file, where(t, r, c), fmt::format("an expert count in [1, {}], found {}", limits::kMaxExperts, v));
+    throw InputError(t.file, t.where(r, c), fmt::format("an expert count in [1, {}], found {}", limits::kMaxExperts, v));
   return static_cast<int>(v);
 }
 
@@ -49,7 +46,7 @@ int expert_count(const CsvTable& t, std::size_t r, std::size_t c) {
 int top_k(const CsvTable& t, std::size_t r, std::size_t c, int experts) {
   const int k = positive_int(t, r, c);
   if (k > experts)
-    throw InputError(t.file, where(t, r, c), fmt::format("a top-k of at most num_experts = {}, found {}", experts, k));
+    throw InputError(t.file, t.where(r, c), fmt::format("a top-k of at most num_experts = {}, found {}", experts, k));
   return k;
 }
 
@@ -59,14 +56,14 @@ int top_k(const CsvTable& t, std::size_t r, std::size_t c, int experts) {
 void check_grouped_routing(const CsvTable& t, std::size_t r, std::size_t e, std::size_t k, const DeepEpNormalRow& row) {
   const int gpus = row.nodes * kAicDeepEpGpusPerNode;
   if (row.experts % gpus != 0)
-    throw InputError(t.file, where(t, r, e),
+    throw InputError(t.file, t.where(r, e),
                      fmt::format("a multiple of the {} GPUs (node_num {} x {} GPUs per node; DeepEP places num_experts "
                                  "/ num_ranks experts on each rank), found {}",
                                  gpus, row.nodes, kAicDeepEpGpusPerNode, row.experts));
   if (row.nodes == 1) return;  // one group: plain top-k, which top_k() checked
   const int groups = std::min(row.nodes, 4), per_node = row.experts / row.nodes;
   if (row.topk > groups * per_node)
-    throw InputError(t.file, where(t, r, k),
+    throw InputError(t.file, t.where(r, k),
                      fmt::format("a top-k of at most {} (DeepEP's test routing draws from the top min(node_num, 4) = {} "
                                  "of {} nodes, {} experts each), found {}",
                                  groups * per_node, groups, row.nodes, per_node, row.topk));

@@ -37,7 +37,7 @@ double to_number(const std::string& s, const std::string& file, int line, const 
 int count_field(const CsvTable& t, std::size_t r, std::size_t c) {
   double v = t.number(r, c);
   if (!(v >= 0 && v <= 16777216.0 && v == std::floor(v)))
-    throw InputError(t.file, fmt::format("line {}, column {}", t.line_numbers.at(r), t.columns.at(c)),
+    throw InputError(t.file, t.where(r, c),
                      fmt::format("a whole count in [0, 16777216], found {}", v));
   return static_cast<int>(v);
 }
